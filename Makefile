@@ -1,0 +1,84 @@
+# Fengqiao: `make demo` to try it, `make test` to check it. Everything installs into .venv
+# (Python, pinned by requirements.lock) and node_modules (browser libraries, pinned by
+# package-lock.json); `make clean` removes both.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENDOR := src/fengqiao/web/static/vendor
+PORT ?= 8000
+# Overridable from the environment, e.g. to point the PostgreSQL half of the suite elsewhere.
+FENGQIAO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Extra arguments for pytest: make test PYTEST_ARGS='-k grid -x'
+PYTEST_ARGS ?=
+
+.PHONY: help venv assets install demo lint test bench clean
+
+help:
+	@echo "make demo     install, seed the demo district, serve on http://127.0.0.1:$(PORT)"
+	@echo "make test     install, start PostgreSQL/Redis/Mosquitto if needed, lint, run the suite"
+	@echo "make install  .venv from requirements.lock + node_modules and static/vendor"
+	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make bench    run every bench/*.py"
+	@echo "make clean    remove .venv, node_modules, $(VENDOR), var/"
+
+# --- install ------------------------------------------------------------------------------
+
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install -r requirements.lock
+	$(BIN)/pip install --no-deps -e .
+	touch $@
+
+assets: $(VENDOR)/.stamp
+
+node_modules/.stamp: package-lock.json package.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(VENDOR)/.stamp: node_modules/.stamp scripts/vendor_assets.py
+	$(PYTHON) scripts/vendor_assets.py
+	touch $@
+
+install: venv assets
+
+# --- run ----------------------------------------------------------------------------------
+
+demo: install
+	mkdir -p var
+	$(BIN)/fengqiao db upgrade
+	$(BIN)/fengqiao seed --scale keqiao --if-empty
+	$(BIN)/fengqiao users list --demo
+	@echo "Fengqiao: http://127.0.0.1:$(PORT)  (Ctrl-C stops the server)"
+	$(BIN)/fengqiao serve --host 127.0.0.1 --port $(PORT)
+
+# --- check --------------------------------------------------------------------------------
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install lint
+	bash scripts/services.sh
+	bash scripts/browser_deps.sh
+	FENGQIAO_TEST_POSTGRES_URL='$(FENGQIAO_TEST_POSTGRES_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	@shopt -s nullglob; scripts=(bench/*.py); \
+	if (( $${#scripts[@]} == 0 )); then echo "bench: no bench/*.py scripts"; exit 0; fi; \
+	for script in "$${scripts[@]}"; do \
+		echo "== $$script"; \
+		$(BIN)/python "$$script"; \
+	done
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) var

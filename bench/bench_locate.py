@@ -1,0 +1,103 @@
+"""Throughput of GridIndex against a bare STRtree query, on synthetic Voronoi grids.
+
+Run: .venv/bin/python bench/bench_locate.py
+
+The 1,700-grid case (a district) covers 120.35-120.65 E, 29.95-30.20 N. The 100,000-grid case (a
+province) uses a box 7.7x as wide and high around the same centre, so grids keep the same size.
+Each case locates 1,000,000 uniform random points in its box; figures are the best of a few runs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+
+from fengqiao.geo.locator import GridIndex, GridShape
+
+DISTRICT_BOX = (120.35, 29.95, 120.65, 30.20)
+POINTS = 1_000_000
+SINGLE_LOOKUPS = 200_000
+REPEATS = 3
+
+
+def voronoi_grids(
+    count: int, box: tuple[float, float, float, float], rng: np.random.Generator
+) -> list[GridShape]:
+    """`count` Voronoi cells of random seeds, clipped to `box`, as GridShape rows."""
+    seeds = np.column_stack(
+        [rng.uniform(box[0], box[2], count), rng.uniform(box[1], box[3], count)]
+    )
+    frame = shapely.box(*box)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=frame))
+    cells = shapely.intersection(cells, frame)
+    return [
+        GridShape(
+            grid_id=i + 1,
+            code=f"{i:07d}",
+            village_id=i // 10,
+            town_id=i // 200,
+            geometry=dict(mapping(cell)),
+        )
+        for i, cell in enumerate(cells)
+    ]
+
+
+def best_seconds(run: Callable[[], Any]) -> float:
+    best = math.inf
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def scaled_box(factor: float) -> tuple[float, float, float, float]:
+    min_x, min_y, max_x, max_y = DISTRICT_BOX
+    cx, cy = (min_x + max_x) / 2, (min_y + max_y) / 2
+    hw, hh = (max_x - min_x) / 2 * factor, (max_y - min_y) / 2 * factor
+    return (cx - hw, cy - hh, cx + hw, cy + hh)
+
+
+def bench(count: int, box: tuple[float, float, float, float], rng: np.random.Generator) -> None:
+    grids = voronoi_grids(count, box, rng)
+    start = time.perf_counter()
+    index = GridIndex.build(grids)
+    print(f"build {count} grids: {time.perf_counter() - start:.2f} s")
+    lng = rng.uniform(box[0], box[2], POINTS)
+    lat = rng.uniform(box[1], box[3], POINTS)
+
+    located = index.locate_many(lng, lat)
+    many = best_seconds(lambda: index.locate_many(lng, lat))
+
+    # The limit: the same tree and points, with Point objects made beforehand and not timed.
+    points = shapely.points(lng, lat)
+    bare = best_seconds(lambda: index.tree.query(points, predicate="intersects"))
+    point_of, grid_of = index.tree.query(points, predicate="intersects")
+    expected = np.full(POINTS, len(index), dtype=np.int64)
+    np.minimum.at(expected, point_of, grid_of)
+    expected[expected == len(index)] = -1
+    assert np.array_equal(located, expected), "locate_many disagrees with the STRtree"
+
+    singles = list(zip(lng[:SINGLE_LOOKUPS].tolist(), lat[:SINGLE_LOOKUPS].tolist(), strict=True))
+    single = best_seconds(lambda: [index.locate(x, y) for x, y in singles])
+
+    print(f"locate_many {count} grids: {POINTS / many:,.0f} points/s")
+    print(f"bare STRtree query {count} grids: {POINTS / bare:,.0f} points/s")
+    print(f"ratio: {bare / many:.2f}")
+    print(f"locate single {count} grids: {SINGLE_LOOKUPS / single:,.0f} lookups/s")
+
+
+def main() -> None:
+    rng = np.random.default_rng(20240601)
+    bench(1_700, DISTRICT_BOX, rng)
+    bench(100_000, scaled_box(math.sqrt(100_000 / 1_700)), rng)
+
+
+if __name__ == "__main__":
+    main()

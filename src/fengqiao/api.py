@@ -1,0 +1,23 @@
+"""All API routers in one place; everything under /api/v1 requires a caller unless listed public."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from fengqiao import health
+from fengqiao.auth import views as auth_views
+from fengqiao.deps import current_principal
+from fengqiao.geo import views as geo_views
+from fengqiao.org import views as org_views
+
+API_PREFIX = "/api/v1"
+
+public_router = APIRouter()
+public_router.include_router(health.router)
+public_router.include_router(auth_views.public, prefix=API_PREFIX)
+
+# Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
+api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
+api_router.include_router(auth_views.router)
+api_router.include_router(org_views.router)
+api_router.include_router(geo_views.router)

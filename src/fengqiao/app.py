@@ -1,0 +1,52 @@
+"""The ASGI application: settings, database, caches, error handlers and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from fengqiao import __version__
+from fengqiao.api import api_router, public_router
+from fengqiao.auth.service import PrincipalCache
+from fengqiao.config import Settings, get_settings
+from fengqiao.db import Database
+from fengqiao.errors import install_handlers
+from fengqiao.geo.service import GridLocator
+from fengqiao.web import STATIC_DIR
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings and database."""
+    settings = settings or get_settings()
+    owns_database = database is None
+    db = database or Database(
+        settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            db.dispose()
+
+    app = FastAPI(
+        title="Fengqiao 枫桥",
+        version=__version__,
+        description="Grid-based grassroots governance: org tree, GPS-to-grid, people and scopes.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.signing_key = settings.resolved_secret_key()
+    app.state.principals = PrincipalCache(settings.principal_cache_seconds)
+    app.state.locator = GridLocator(settings.grid_index_check_seconds)
+    install_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.include_router(public_router)
+    app.include_router(api_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    return app

@@ -1,0 +1,82 @@
+"""People and machines: users with roles, grid assignments, API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fengqiao.db import Base, UTCDateTime, utcnow
+
+ROLES = (
+    "grid_worker",
+    "grid_leader",
+    "operator",
+    "handler",
+    "leader",
+    "admin",
+    "resident",
+    "device",
+)
+GRID_DUTIES = ("leader", "full_time", "part_time", "instructor")
+
+
+class User(Base):
+    """A person or machine account; its scope is the subtree of its home org unit."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    home_org_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def roles(self) -> list[str]:
+        return sorted(r.role for r in self.role_rows)
+
+
+class UserRole(Base):
+    """One role a user holds."""
+
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
+
+
+class GridAssignment(Base):
+    """A grid a worker serves, with the worker's duty there (网格长, 专职, 兼职, 指导员)."""
+
+    __tablename__ = "grid_assignment"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True, index=True)
+    duty: Mapped[str] = mapped_column(String(16))
+
+
+class ApiKey(Base):
+    """A machine credential; only its SHA-256 is stored, the key is shown once."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,50 @@
+"""Request and response shapes of the accounts API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+class OrgRef(BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: str
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    name: str
+    phone: str | None = Field(description="Masked unless the caller's role needs it.")
+    roles: list[str]
+    home: OrgRef
+    unit_id: int | None
+    is_active: bool
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=64)
+    password: str | None = Field(None, min_length=8, max_length=128)
+    roles: list[str] = Field(min_length=1)
+    home_org_code: str
+    unit_code: str | None = None
+    grid_codes: list[str] = []
+    phone: str | None = Field(None, max_length=32)
+
+
+class ApiKeyCreate(BaseModel):
+    username: str
+    name: str = Field(min_length=1, max_length=100)
+
+
+class ApiKeyOut(BaseModel):
+    key: str = Field(description="Shown once; only its hash is stored.")
+    prefix: str

@@ -1,0 +1,78 @@
+"""Who is asking, and what they may see: the one place reads are filtered to a caller's scope.
+
+A principal's scope is the subtree of its home org unit, written as the unit's materialised
+path ("/1/5/"); a row is in scope when its path starts with that prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, literal, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from fengqiao.errors import forbidden
+
+STAFF_ROLES = frozenset({"grid_worker", "grid_leader", "operator", "handler", "leader", "admin"})
+# Roles that see people's phone numbers unmasked.
+PERSONAL_DATA_ROLES = frozenset({"admin", "operator"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user or machine as the request sees it."""
+
+    user_id: int
+    username: str
+    name: str
+    roles: frozenset[str]
+    home_org_id: int
+    home_path: str
+    unit_id: int | None = None
+
+    def has_any(self, *roles: str) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    def covers(self, path: str) -> bool:
+        """True when the unit at `path` lies in this principal's subtree."""
+        return path.startswith(self.home_path)
+
+    def require_role(self, *roles: str) -> None:
+        if not self.has_any(*roles):
+            raise forbidden(
+                f"this needs one of the roles: {', '.join(roles)}",
+                f"需要以下角色之一:{'、'.join(roles)}",
+            )
+
+    def require_covers(self, path: str) -> None:
+        if not self.covers(path):
+            raise forbidden(
+                "outside your scope: you may only read your own area",
+                "超出您的管辖范围:只能查看本辖区的数据",
+            )
+
+
+def in_scope(
+    principal: Principal,
+    path: InstrumentedAttribute[str] | ColumnElement[str],
+    *,
+    with_ancestors: bool = False,
+) -> ColumnElement[bool]:
+    """A WHERE clause: rows whose org path is in the principal's subtree.
+
+    `with_ancestors` also admits the units above the principal (a grid worker may look up the
+    agencies of their town and the district departments, which sit above their grid).
+    """
+    inside = path.startswith(principal.home_path, autoescape=True)
+    if not with_ancestors:
+        return inside
+    return or_(inside, literal(principal.home_path).startswith(path))
+
+
+def mask_phone(phone: str | None, principal: Principal) -> str | None:
+    """A phone number as this principal may see it: whole for roles that need it, else masked."""
+    if phone is None or principal.has_any(*PERSONAL_DATA_ROLES):
+        return phone
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -1,0 +1,97 @@
+"""Credentials: argon2 password hashes, signed access tokens, hashed API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+TOKEN_ALGORITHM = "HS256"
+API_KEY_PREFIX = "fqk_"
+# A hash of nothing anyone can type: verifying against it costs as much as a real check, so
+# "no such user" and "wrong password" take the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when `password` matches; a missing hash still spends the time of a check."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(*, user_id: int, key: str, minutes: int, now: datetime | None = None) -> str:
+    """A signed access token for `user_id` valid for `minutes`."""
+    issued = now or datetime.now(UTC)
+    claims = {
+        "sub": str(user_id),
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + timedelta(minutes=minutes)).timestamp()),
+        "typ": "access",
+    }
+    return jwt.encode(claims, key, algorithm=TOKEN_ALGORITHM)
+
+
+class TokenError(Exception):
+    """The token is malformed, forged or expired; `expired` tells which."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+def read_token(token: str, *, key: str) -> int:
+    """The user id a valid access token names."""
+    try:
+        claims = jwt.decode(token, key, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("token expired", expired=True) from exc
+    except jwt.PyJWTError as exc:
+        raise TokenError(f"invalid token: {exc}") from exc
+    if claims.get("typ") != "access" or not str(claims.get("sub", "")).isdigit():
+        raise TokenError("invalid token: not an access token")
+    return int(claims["sub"])
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    """A freshly made key: `key` is shown once; only `prefix` and `key_hash` are stored."""
+
+    key: str
+    prefix: str
+    key_hash: str
+
+
+def new_api_key() -> NewApiKey:
+    prefix = secrets.token_hex(6)
+    key = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    return NewApiKey(key=key, prefix=prefix, key_hash=hash_api_key(key))
+
+
+def hash_api_key(key: str) -> str:
+    # API keys carry 256 bits of randomness, so a fast hash is enough (unlike passwords).
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_key_prefix(key: str) -> str | None:
+    """The lookup prefix of a well-formed key, or None."""
+    if not key.startswith(API_KEY_PREFIX):
+        return None
+    prefix, sep, _ = key[len(API_KEY_PREFIX) :].partition("_")
+    return prefix if sep and len(prefix) == 12 else None
+
+
+def api_key_matches(key: str, key_hash: str) -> bool:
+    return hmac.compare_digest(hash_api_key(key), key_hash)

@@ -1,0 +1,114 @@
+"""Login, the current user, users and API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import OAuth2PasswordRequestForm
+
+from fengqiao.auth import service
+from fengqiao.auth.models import ROLES, User
+from fengqiao.auth.schemas import ApiKeyCreate, ApiKeyOut, OrgRef, TokenOut, UserCreate, UserOut
+from fengqiao.auth.scope import Principal, mask_phone
+from fengqiao.auth.security import issue_token
+from fengqiao.db import Database
+from fengqiao.deps import AppSettings, CurrentPrincipal, DbSession, WriteSession, get_database
+from fengqiao.errors import Problem, invalid
+from fengqiao.org.models import OrgUnit
+from fengqiao.paging import Page, Paging
+
+public = APIRouter(tags=["auth"])
+router = APIRouter(tags=["users"])
+
+
+@public.post("/auth/token", response_model=TokenOut, summary="Log in (OAuth2 password form)")
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    settings: AppSettings,
+    database: Annotated[Database, Depends(get_database)],
+) -> TokenOut:
+    """Trade a username and password for a bearer token."""
+
+    def check() -> User | None:
+        with database.session() as session:
+            return service.authenticate(db=session, username=form.username, password=form.password)
+
+    user = await run_in_threadpool(check)
+    if user is None:
+        raise Problem(
+            401, "bad-credentials", "Wrong username or password", "用户名或密码错误",
+            "wrong username or password, or the account is disabled",
+            "用户名或密码错误,或账号已停用",
+            headers={"WWW-Authenticate": "Bearer"},
+        )  # fmt: skip
+    token = issue_token(
+        user_id=user.id, key=settings.resolved_secret_key(), minutes=settings.token_minutes
+    )
+    return TokenOut(access_token=token, expires_in=settings.token_minutes * 60)
+
+
+def user_out(user: User, home: OrgUnit, principal: Principal) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        name=user.name,
+        phone=mask_phone(user.phone, principal),
+        roles=user.roles,
+        home=OrgRef(id=home.id, code=home.code, name=home.name, kind=home.kind),
+        unit_id=user.unit_id,
+        is_active=user.is_active,
+    )
+
+
+@router.get("/users/me", response_model=UserOut)
+def me(principal: CurrentPrincipal, db: DbSession) -> UserOut:
+    """The caller's own account."""
+    _, rows = service.list_users(db=db, principal=principal, limit=1, username=principal.username)
+    if not rows:
+        raise invalid("token", "account no longer exists", "账号不存在")
+    user, home = rows[0]
+    return user_out(user, home, principal)
+
+
+@router.get("/users", response_model=Page[UserOut])
+def list_users(
+    principal: CurrentPrincipal,
+    db: DbSession,
+    paging: Paging,
+    role: str | None = None,
+    org: str | None = None,
+) -> Page[UserOut]:
+    """Users whose home lies in the caller's scope; filter by role and org unit code."""
+    principal.require_role("admin", "operator", "leader", "grid_leader")
+    if role is not None and role not in ROLES:
+        raise invalid(
+            "role", f"unknown role; known: {', '.join(ROLES)}", f"未知角色;可选:{'、'.join(ROLES)}"
+        )
+    total, rows = service.list_users(
+        db=db, principal=principal, role=role, org_code=org, offset=paging.offset, limit=paging.size
+    )
+    items = [user_out(u, h, principal) for u, h in rows]
+    return Page(items=items, total=total, page=paging.page, size=paging.size)
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create_user(body: UserCreate, principal: CurrentPrincipal, db: WriteSession) -> UserOut:
+    """Add a user (administrators only; the new user's home must lie in the caller's scope)."""
+    principal.require_role("admin")
+    user = service.create_user(db=db, **body.model_dump())
+    home = db.get(OrgUnit, user.home_org_id)
+    assert home is not None
+    principal.require_covers(home.path)
+    db.commit()
+    return user_out(user, home, principal)
+
+
+@router.post("/api-keys", response_model=ApiKeyOut, status_code=201)
+def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, db: WriteSession) -> ApiKeyOut:
+    """Make an API key for a machine account; the key is in this response only."""
+    principal.require_role("admin")
+    made = service.create_api_key(db=db, username=body.username, name=body.name)
+    db.commit()
+    return ApiKeyOut(key=made.key, prefix=made.prefix)

@@ -1,0 +1,367 @@
+"""The `fengqiao` command: serve, migrate, seed, import/export the tree, manage accounts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fengqiao.auth.scope import Principal
+from fengqiao.config import Settings, get_settings
+from fengqiao.db import Database
+from fengqiao.errors import Problem
+
+app = typer.Typer(help="Fengqiao (枫桥) grid governance platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+org_app = typer.Typer(help="The administrative tree.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for machines.", no_args_is_help=True)
+grids_app = typer.Typer(help="Grid lookups.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="apikeys")
+app.add_typer(grids_app, name="grids")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _database() -> Database:
+    settings = _settings()
+    return Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+
+@contextmanager
+def _problems_exit() -> Iterator[None]:
+    """Print a refusal in both languages and exit 1 instead of a traceback."""
+    try:
+        yield
+    except Problem as problem:
+        err_console.print(f"[red]{problem.title_zh} / {problem.title}[/red]")
+        err_console.print(f"{problem.detail_zh}\n{problem.detail}")
+        for error in problem.errors:
+            err_console.print(f"  - {error.field}: {error.reason_zh} / {error.reason}")
+        raise typer.Exit(1) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web app and API (uvicorn with uvloop and httptools)."""
+    import uvicorn
+
+    uvicorn.run(
+        "fengqiao.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=_settings().log_level,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the database to the newest schema (or to REVISION)."""
+    from fengqiao.migrate import upgrade
+
+    url = _settings().database_url
+    upgrade(url, revision)
+    console.print(f"database at {revision}: {_safe_url(url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's migration revision and the newest one."""
+    from fengqiao.migrate import current_revision, head_revision
+
+    database = _database()
+    console.print(f"current: {current_revision(database.engine)}  head: {head_revision()}")
+
+
+def _safe_url(url: str) -> str:
+    from fengqiao.db import normalise_url
+
+    return normalise_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def seed(
+    scale: Annotated[
+        str, typer.Option(help="keqiao (the full district) or small (one town).")
+    ] = "keqiao",
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing if data exists.")
+    ] = False,
+    random_seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 20171018,
+) -> None:
+    """Build the deterministic demo district (towns, villages, grids, units, people, cameras)."""
+    from fengqiao.demo.seed import seed as run_seed
+    from fengqiao.org.models import OrgUnit
+
+    settings = _settings()
+    database = _database()
+    with database.session() as session:
+        existing = session.scalar(select(func.count()).select_from(OrgUnit))
+    if existing:
+        if if_empty:
+            console.print(f"database already holds {existing} org units; not seeding")
+            return
+        err_console.print("[red]数据库中已有数据,未生成演示数据 / the database is not empty[/red]")
+        raise typer.Exit(1)
+    with _progress() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        result = run_seed(
+            db=database,
+            scale=scale,
+            password=settings.demo_password,
+            seed=random_seed,
+            progress=report,
+        )
+    console.print(
+        f"seeded {scale}: {result.towns} towns, {result.villages} villages, {result.grids} grids "
+        f"({result.special_grids} special), {result.grid_workers} grid workers, "
+        f"{result.agency_staff} agency staff, {result.units} units, {result.users} users, "
+        f"{result.cameras} cameras, {result.pois} POIs in {result.seconds:.1f} s"
+    )
+
+
+@org_app.command("import")
+def org_import(
+    file: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection (or - for stdin).")],
+    crs: Annotated[str | None, typer.Option(help="wgs84, cgcs2000, gcj02 or bd09.")] = None,
+) -> None:
+    """Import org units from GeoJSON: every feature is checked, and nothing is written if one is bad."""
+    from fengqiao.org.importer import import_tree
+    from fengqiao.org.service import GRIDS_COUNTER, bump_counter
+
+    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        err_console.print(f"[red]不是合法的 JSON / not valid JSON[/red]: {exc}")
+        raise typer.Exit(1) from None
+    with _problems_exit(), _database().transaction() as session:
+        report = import_tree(db=session, data=data, settings=_settings(), crs=crs)
+        bump_counter(db=session, name=GRIDS_COUNTER)
+    kinds = ", ".join(f"{n} {k}" for k, n in report.by_kind.items())
+    console.print(f"imported: {report.created} created, {report.updated} updated ({kinds})")
+
+
+@org_app.command("export")
+def org_export(
+    out: Annotated[
+        Path | None, typer.Option(help="File to write; default standard output.")
+    ] = None,
+    root: Annotated[str | None, typer.Option(help="Code of the subtree to export.")] = None,
+) -> None:
+    """Export the tree (or a subtree) as GeoJSON in the import format."""
+    from fengqiao.org.importer import export_tree
+    from fengqiao.org.models import OrgUnit
+
+    with _database().session() as session:
+        path = "/"
+        if root:
+            found = session.scalar(select(OrgUnit.path).where(OrgUnit.code == root))
+            if found is None:
+                err_console.print(f"[red]不存在编码 {root} / no org unit {root}[/red]")
+                raise typer.Exit(1)
+            path = found
+        collection = export_tree(db=session, root_path=path)
+    text = json.dumps(collection, ensure_ascii=False)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {len(collection['features'])} features to {out}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@users_app.command("list")
+def users_list(
+    demo: Annotated[bool, typer.Option("--demo", help="Only the named demo accounts.")] = False,
+    role: Annotated[str | None, typer.Option(help="Only users with this role.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+) -> None:
+    """List users; `--demo` prints the demo logins and their password."""
+    from fengqiao.auth.models import User
+    from fengqiao.auth.security import verify_password
+    from fengqiao.auth.service import list_users
+    from fengqiao.demo.seed import demo_accounts
+
+    settings = _settings()
+    with _database().session() as session:
+        principal = _system_principal(session)
+        if demo:
+            table = Table("用户名 username", "角色 role", "说明", "所在 home")
+            accounts = demo_accounts()
+            users = {
+                u.username: u
+                for u in session.scalars(
+                    select(User).where(User.username.in_([a[0] for a in accounts]))
+                )
+            }
+            for username, account_role, description in accounts:
+                if username in users:
+                    table.add_row(
+                        username, account_role, description, str(users[username].home_org_id)
+                    )
+            console.print(table)
+            admin = users.get("admin")
+            if admin is not None and verify_password(admin.password_hash, settings.demo_password):
+                console.print(
+                    f"所有演示账号的密码 / password of every demo account: [bold]{settings.demo_password}[/bold]"
+                )
+            else:
+                console.print(
+                    "演示账号的密码不是 FENGQIAO_DEMO_PASSWORD 的当前值 / the demo password differs from FENGQIAO_DEMO_PASSWORD (seeded with another value)"
+                )
+            return
+        total, rows = list_users(db=session, principal=principal, role=role, limit=limit)
+        table = Table("id", "username", "name", "roles", "home")
+        for user, home in rows:
+            table.add_row(
+                str(user.id),
+                user.username,
+                user.name,
+                ",".join(user.roles),
+                f"{home.code} {home.name}",
+            )
+        console.print(table)
+        console.print(f"{len(rows)} of {total}")
+
+
+def _system_principal(session: Session) -> Principal:
+    """The whole district, for commands run by the machine's operator."""
+    from fengqiao.org.models import OrgUnit
+
+    root = session.execute(
+        select(OrgUnit.id, OrgUnit.path)
+        .where(OrgUnit.parent_id.is_(None))
+        .order_by(OrgUnit.id)
+        .limit(1)
+    ).first()
+    if root is None:
+        err_console.print(
+            "[red]数据库为空 / the database holds no org tree yet (fengqiao seed or org import)[/red]"
+        )
+        raise typer.Exit(1)
+    return Principal(0, "system", "system", frozenset({"admin"}), root.id, root.path)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[list[str], typer.Option(help="Role (repeatable).")],
+    home: Annotated[str, typer.Option(help="Code of the home org unit (the user's scope).")],
+    unit: Annotated[str | None, typer.Option(help="Code of the user's responsible unit.")] = None,
+    grid: Annotated[list[str] | None, typer.Option(help="Grid code served (repeatable).")] = None,
+    phone: Annotated[str | None, typer.Option(help="Phone number.")] = None,
+) -> None:
+    """Add a user; the password is asked for (or read from FENGQIAO_NEW_PASSWORD)."""
+    import os
+
+    from fengqiao.auth.service import create_user
+
+    password = os.environ.get("FENGQIAO_NEW_PASSWORD") or typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True
+    )
+    with _problems_exit(), _database().transaction() as session:
+        user = create_user(
+            db=session, username=username, name=name, password=password, roles=role,
+            home_org_code=home, unit_code=unit, grid_codes=grid or [], phone=phone,
+        )  # fmt: skip
+        console.print(f"created user {user.username} (id {user.id})")
+
+
+@users_app.command("passwd")
+def users_passwd(username: str) -> None:
+    """Set a user's password (asked for, or read from FENGQIAO_NEW_PASSWORD)."""
+    import os
+
+    from fengqiao.auth.service import set_password
+
+    password = os.environ.get("FENGQIAO_NEW_PASSWORD") or typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True
+    )
+    with _problems_exit(), _database().transaction() as session:
+        set_password(db=session, username=username, password=password)
+    console.print(f"password of {username} changed")
+
+
+@keys_app.command("create")
+def apikeys_create(
+    username: str, name: Annotated[str, typer.Option(help="What the key is for.")] = "device"
+) -> None:
+    """Make an API key for USERNAME; the key is printed once and only its hash is kept."""
+    from fengqiao.auth.service import create_api_key
+
+    with _problems_exit(), _database().transaction() as session:
+        made = create_api_key(db=session, username=username, name=name)
+    console.print(made.key)
+
+
+@keys_app.command("revoke")
+def apikeys_revoke(prefix: str) -> None:
+    """Revoke the API key with PREFIX (the part after `fqk_`)."""
+    from fengqiao.auth.service import revoke_api_key
+
+    with _problems_exit(), _database().transaction() as session:
+        revoke_api_key(db=session, prefix=prefix)
+    console.print(f"revoked {prefix}")
+
+
+@grids_app.command("locate")
+def grids_locate(
+    lat: float,
+    lng: float,
+    crs: Annotated[str, typer.Option(help="wgs84, cgcs2000, gcj02 or bd09.")] = "wgs84",
+) -> None:
+    """Print the grid, village and town of a point."""
+    from fengqiao.geo.service import GridLocator
+
+    locator = GridLocator(check_seconds=0)
+    with _problems_exit(), _database().session() as session:
+        locator.refresh(session)
+        place = locator.locate(lng, lat, crs.lower())
+    console.print_json(json.dumps(place.as_dict(), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,72 @@
+"""One settings object for the whole service, read from `FENGQIAO_*` environment variables.
+
+Every field here is documented in docs/configuration.md; tests/test_docs.py fails when one is not.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Fengqiao's configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="FENGQIAO_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./var/fengqiao.db",
+        description="SQLAlchemy URL of the database (SQLite file or postgresql+psycopg://...).",
+    )
+    data_dir: Path = Field(Path("./var"), description="Folder for the SQLite file, keys, uploads.")
+    secret_key: str = Field(
+        "",
+        description="Key that signs access tokens. Empty: a random key is made once and kept in "
+        "<data_dir>/secret_key. Set it explicitly when several instances serve one database.",
+    )
+    token_minutes: int = Field(480, ge=1, description="Lifetime of an access token in minutes.")
+    principal_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How long an instance trusts a user's roles and active flag before it "
+        "reads them again; a disabled user is refused at most this long after.",
+    )
+    grid_index_check_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How often an instance checks whether another instance changed the grids "
+        "and its point-to-grid index must be rebuilt.",
+    )
+    household_cap_rural: int = Field(150, ge=1, description="Most households in a rural grid.")
+    household_cap_urban: int = Field(300, ge=1, description="Most households in an urban grid.")
+    demo_password: str = Field(
+        "fengqiao-demo",
+        description="Password of every demo account made by `fengqiao seed` (demo only).",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        5000, ge=0, description="How long SQLite waits for a lock before it gives up."
+    )
+    log_level: str = Field("info", description="Log level of the service (debug, info, warning).")
+
+    def resolved_secret_key(self) -> str:
+        """The signing key: the configured one, or one made once and kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache when they change env vars)."""
+    return Settings()

@@ -1,0 +1,131 @@
+"""Request dependencies: the database session, the settings and the authenticated caller.
+
+Every API route depends on `CurrentPrincipal` unless it is explicitly public (health, login).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from fengqiao.auth.scope import Principal
+from fengqiao.auth.security import TokenError, api_key_prefix, hash_api_key, read_token
+from fengqiao.auth.service import PrincipalCache, load_principal, principal_for_api_key
+from fengqiao.config import Settings
+from fengqiao.db import Database
+from fengqiao.errors import unauthorized
+from fengqiao.geo.service import GridLocator
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_locator(request: Request) -> GridLocator:
+    locator: GridLocator = request.app.state.locator
+    return locator
+
+
+def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    session = database.session()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def write_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    """A session holding the write lock; the view commits, anything unfinished rolls back."""
+    session = database.session(write=True)
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+async def current_principal(
+    request: Request,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
+    """The caller, from a bearer token or an API key; 401 with the reason otherwise."""
+    app_state = request.app.state
+    cache: PrincipalCache = app_state.principals
+    database: Database = app_state.db
+    if token and api_key_prefix(token) is not None:
+        token, api_key = None, token  # an API key sent as a bearer token
+    if token:
+        try:
+            user_id = read_token(token, key=app_state.signing_key)
+        except TokenError as exc:
+            if exc.expired:
+                raise unauthorized("token expired; log in again", "登录已过期,请重新登录") from exc
+            raise unauthorized("invalid token", "令牌无效") from exc
+        key: object = ("user", user_id)
+        principal = cache.get(key)
+        if principal is None:
+            principal = await run_in_threadpool(_load_user, database, user_id)
+            if principal is None:
+                raise unauthorized("user disabled or removed", "用户已停用或不存在")
+            cache.put(key, principal)
+        return principal
+    if api_key:
+        key = ("key", hash_api_key(api_key))
+        principal = cache.get(key)
+        if principal is None:
+            principal = await run_in_threadpool(_load_key, database, api_key)
+            if principal is None:
+                raise unauthorized("invalid or revoked API key", "API 密钥无效或已吊销")
+            cache.put(key, principal)
+        return principal
+    raise unauthorized(
+        "log in first: send a bearer token or an X-API-Key header",
+        "请先登录:请求需携带令牌或 X-API-Key",
+    )
+
+
+def _load_user(database: Database, user_id: int) -> Principal | None:
+    with database.session() as session:
+        return load_principal(db=session, user_id=user_id)
+
+
+def _load_key(database: Database, key: str) -> Principal | None:
+    with database.session() as session:
+        return principal_for_api_key(db=session, key=key)
+
+
+async def ready_locator(
+    request: Request, database: Annotated[Database, Depends(get_database)]
+) -> GridLocator:
+    """The grid locator, checked against the stored grids at most every few seconds."""
+    locator: GridLocator = request.app.state.locator
+    if locator.needs_check():
+        await run_in_threadpool(_refresh_locator, locator, database)
+    return locator
+
+
+def _refresh_locator(locator: GridLocator, database: Database) -> None:
+    with database.session() as session:
+        locator.refresh(session)
+
+
+DbSession = Annotated[Session, Depends(read_session)]
+WriteSession = Annotated[Session, Depends(write_session)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+Locator = Annotated[GridLocator, Depends(ready_locator)]

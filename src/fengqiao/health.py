@@ -1,0 +1,38 @@
+"""Liveness and readiness: the database answers and its schema is at the newest migration."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from fengqiao.db import Database
+from fengqiao.deps import get_database
+from fengqiao.migrate import current_revision, head_revision
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz(database: Annotated[Database, Depends(get_database)]) -> JSONResponse:
+    """200 when the database is reachable and migrations are current, else 503 saying why."""
+
+    def check() -> dict[str, Any]:
+        try:
+            current = current_revision(database.engine)
+        except Exception as exc:  # any driver error means "not reachable"
+            return {"status": "error", "database": "unreachable", "error": type(exc).__name__}
+        head = head_revision()
+        ok = current == head
+        return {
+            "status": "ok" if ok else "error",
+            "database": "ok",
+            "migrations": "current" if ok else "behind",
+            "revision": current,
+            "head": head,
+        }
+
+    body = await run_in_threadpool(check)
+    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
