@@ -9,7 +9,10 @@ Each case locates 1,000,000 uniform random points in its box; figures are the be
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import math
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -64,11 +67,30 @@ def scaled_box(factor: float) -> tuple[float, float, float, float]:
     return (cx - hw, cy - hh, cx + hw, cy + hh)
 
 
+def rss_mb() -> float:
+    """Resident memory of this process (Linux), in MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def settled_rss_mb() -> float:
+    """Resident memory after returning freed heap pages to the system."""
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return rss_mb()
+
+
 def bench(count: int, box: tuple[float, float, float, float], rng: np.random.Generator) -> None:
     grids = voronoi_grids(count, box, rng)
+    before = settled_rss_mb()
     start = time.perf_counter()
     index = GridIndex.build(grids)
-    print(f"build {count} grids: {time.perf_counter() - start:.2f} s")
+    seconds = time.perf_counter() - start
+    peak = rss_mb() - before
+    print(f"build {count} grids: {seconds:.2f} s")
+    print(
+        f"index memory {count} grids: {settled_rss_mb() - before:.0f} MB kept, {peak:.0f} MB while building"
+    )
     lng = rng.uniform(box[0], box[2], POINTS)
     lat = rng.uniform(box[1], box[3], POINTS)
 

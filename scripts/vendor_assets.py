@@ -5,6 +5,7 @@ src/fengqiao/web/static/vendor/ (git-ignored), served at /static/vendor/:
 
     leaflet.js  leaflet.css  images/   (leaflet.css refers to images/ next to itself)
     echarts.min.js  htmx.min.js
+    swagger-ui-bundle.js  swagger-ui.css   (the /docs page, served locally instead of a CDN)
 
 Standard library only, so it runs before the virtualenv exists. Idempotent: files whose
 content is already the same are left alone, and stale files in vendor/images/ are removed.
@@ -28,6 +29,8 @@ FILES: tuple[tuple[str, str], ...] = (
     ("leaflet/dist/leaflet.css", "leaflet.css"),
     ("echarts/dist/echarts.min.js", "echarts.min.js"),
     ("htmx.org/dist/htmx.min.js", "htmx.min.js"),
+    ("swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-bundle.js"),
+    ("swagger-ui-dist/swagger-ui.css", "swagger-ui.css"),
 )
 # (folder inside node_modules, folder inside vendor/)
 FOLDERS: tuple[tuple[str, str], ...] = (("leaflet/dist/images", "images"),)

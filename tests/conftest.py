@@ -39,7 +39,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if os.environ.get("FENGQIAO_TEST_SKIP_POSTGRES") == "1":
         skip = pytest.mark.skip(reason="FENGQIAO_TEST_SKIP_POSTGRES=1")
         for item in items:
-            if "postgresql" in item.name:
+            callspec = getattr(item, "callspec", None)
+            if callspec is not None and "postgresql" in callspec.params.values():
                 item.add_marker(skip)
 
 

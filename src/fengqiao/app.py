@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from fengqiao import __version__
@@ -17,6 +19,7 @@ from fengqiao.db import Database
 from fengqiao.errors import install_handlers
 from fengqiao.geo.service import GridLocator
 from fengqiao.web import STATIC_DIR
+from fengqiao.web import views as web_views
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -38,6 +41,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         description="Grid-based grassroots governance: org tree, GPS-to-grid, people and scopes.",
         lifespan=lifespan,
+        docs_url=None,  # served below from vendored files: FastAPI's default loads a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -48,5 +53,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(public_router)
     app.include_router(api_router)
+    app.include_router(web_views.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Fengqiao 枫桥 API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
     return app

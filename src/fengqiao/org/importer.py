@@ -154,7 +154,7 @@ def _convert_geometry(geometry: Any, crs: str) -> tuple[BaseGeometry | None, str
 
 def _finite_numbers(value: Any) -> Iterable[bool]:
     """Yield, for every leaf of a nested coordinate list, whether it is a finite number."""
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         for item in value:
             yield from _finite_numbers(item)
     else:
