@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             swagger_js_url="/static/vendor/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
+            # Swagger UI would otherwise post the spec to validator.swagger.io from the browser.
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     return app

@@ -31,9 +31,7 @@ def test_another_instance_rebuilds_after_a_grid_change(db: Session, settings: Se
         (a, b)
         for a in grids
         for b in grids
-        if a.parent_id == b.parent_id
-        and a.id < b.id
-        and outline(a).touches(outline(b))
+        if a.parent_id == b.parent_id and a.id < b.id and outline(a).touches(outline(b))
     )
     a_shape, b_shape = outline(first), outline(second)
     moved = a_shape.intersection(b_shape.buffer(0.002))

@@ -32,6 +32,8 @@ def test_summary_of_a_grid_worker_is_their_grid(client: TestClient, auth: Auth) 
     summary = client.get("/api/v1/org/summary", headers=auth("demo_grid_worker")).json()
     assert summary["towns"] == 0 and summary["villages"] == 0 and summary["grids"] == 1
     assert summary["grid_workers"] == 4
+    units = client.get("/api/v1/units", headers=auth("demo_grid_worker")).json()["total"]
+    assert summary["units"] == units > 12  # their town's agencies, offices, committee, district
 
 
 def test_tree_depths(client: TestClient, auth: Auth) -> None:

@@ -92,7 +92,8 @@ def summary(*, db: Session, principal: Principal) -> dict[str, int]:
         select(func.count())
         .select_from(Unit)
         .join(OrgUnit, OrgUnit.id == Unit.org_unit_id)
-        .where(in_scope(principal, OrgUnit.path))
+        # the same units the units list shows: those at or above the caller's area
+        .where(in_scope(principal, OrgUnit.path, with_ancestors=True))
     )
     users = db.scalar(select(func.count()).select_from(scoped_users.subquery()))
     operators = db.scalar(

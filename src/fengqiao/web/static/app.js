@@ -17,6 +17,7 @@
   let map = null;
   let gridLayer = null;
   let pointMarker = null;
+  let hoverLayer = null;
   let locateSeq = 0;
 
   class ApiError extends Error {
@@ -108,7 +109,9 @@
       map = null;
       gridLayer = null;
       pointMarker = null;
+      hoverLayer = null;
     }
+    delete $("map").dataset.state;
     $("dashboard").hidden = true;
     $("user-bar").hidden = true;
     $("summary-cards").replaceChildren();
@@ -153,8 +156,8 @@
         return tag;
       }),
     );
-    const kind = T.kinds[me.home.kind] || me.home.kind;
-    $("user-home").textContent = me.home.name + " · " + kind;
+    $("user-home").textContent = me.home.name;
+    $("user-home").title = T.kinds[me.home.kind] || me.home.kind;
     $("scope-name").textContent = me.home.name;
   }
 
@@ -205,9 +208,25 @@
     return map;
   }
 
+  // The hovered grid's outline is drawn as a separate, non-interactive layer on top, so the
+  // grids themselves are never re-ordered under the pointer (which loses mouseout events).
+  function highlight(feature) {
+    if (hoverLayer) {
+      hoverLayer.remove();
+      hoverLayer = null;
+    }
+    if (feature && map) {
+      hoverLayer = L.geoJSON(feature, {
+        interactive: false,
+        style: { color: "#b22222", weight: 2.5, fill: false },
+      }).addTo(map);
+    }
+  }
+
   async function loadMap() {
     const status = $("map-status");
     status.textContent = T.map.loading;
+    $("map").dataset.state = "loading";
     ensureMap().invalidateSize();
     const geojson = await api("/grids/geojson");
     const features = geojson.features || [];
@@ -224,10 +243,12 @@
       }),
       onEachFeature: (feature, layer) => {
         layer.bindPopup(popupHtml(feature.properties), { maxWidth: 260 });
-        layer.on("mouseover", () => layer.setStyle({ weight: 2.5, color: "#b22222" }));
-        layer.on("mouseout", () => gridLayer && gridLayer.resetStyle(layer));
+        layer.on("mouseover", () => highlight(feature));
+        layer.on("mouseout", () => highlight(null));
       },
     }).addTo(map);
+    // Opening a popup stops the click before it reaches the map, so the grids locate too.
+    gridLayer.on("click", locate);
     status.textContent = features.length
       ? T.map.count.replace("{n}", number(features.length))
       : T.map.empty;
@@ -236,31 +257,40 @@
     } else {
       map.setView([30.07, 120.5], 10);
     }
-    if (towns.length > 1) await renderLegend(towns, colour);
+    const hasSpecial = features.some((f) => f.properties.grid_type !== "residential");
+    await renderLegend(towns, colour, hasSpecial);
+    $("map").dataset.state = "ready";
   }
 
-  async function renderLegend(towns, colour) {
-    let names = {};
+  // Town colours with their names (from the org tree; towns it does not name are left out, as
+  // for a grid worker whose tree starts at the grid) and the darker shade of special grids.
+  async function renderLegend(towns, colour, hasSpecial) {
+    const names = {};
     try {
       const tree = await api("/org/tree?depth=1");
       for (const node of [tree].concat(tree.children || [])) {
         if (node.kind === "town") names[node.code] = node.name;
       }
     } catch (_err) {
-      names = {};
+      // The legend is a help, not a must: draw it without names.
     }
-    const items = towns.map((code) => {
+    const entry = (background, text, className) => {
       const item = document.createElement("li");
+      if (className) item.className = className;
       const swatch = document.createElement("span");
       swatch.className = "swatch";
-      swatch.style.background = colour({ code: code });
-      const name = document.createElement("span");
-      name.textContent = names[code] || code;
-      item.append(swatch, name);
+      swatch.style.background = background;
+      const label = document.createElement("span");
+      label.textContent = text;
+      item.append(swatch, label);
       return item;
-    });
+    };
+    const items = towns
+      .filter((code) => names[code])
+      .map((code) => entry(colour({ code: code }), names[code]));
+    if (hasSpecial) items.push(entry(colour({ code: towns[0] }), T.legend.special, "is-special"));
     $("legend").replaceChildren(...items);
-    $("legend-card").hidden = false;
+    $("legend-card").hidden = items.length === 0;
   }
 
   async function locate(event) {
