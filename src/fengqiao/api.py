@@ -18,6 +18,8 @@ public_router.include_router(auth_views.public, prefix=API_PREFIX)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
+# The map router first: route matching walks the routers in order, and the grid lookup is the
+# hottest route of the API.
+api_router.include_router(geo_views.router)
 api_router.include_router(auth_views.router)
 api_router.include_router(org_views.router)
-api_router.include_router(geo_views.router)

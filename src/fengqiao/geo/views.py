@@ -18,13 +18,15 @@ router = APIRouter(tags=["map"])
 
 @router.get("/grids/locate", response_model=PlaceOut)
 async def locate(
-    principal: CurrentPrincipal,
     locator: Locator,
     lat: Annotated[float, Query(description="Latitude (allow_inf_nan off: NaN is refused).")],
     lng: Annotated[float, Query(description="Longitude.")],
     crs: Annotated[str, Query(description="wgs84 (default), cgcs2000, gcj02 or bd09.")] = "wgs84",
 ) -> PlaceOut:
-    """The grid, village and town a point lies in; a point outside the district is a 422."""
+    """The grid, village and town a point lies in; a point outside the district is a 422.
+
+    Any authenticated caller (the router requires one): devices and residents locate too.
+    """
     place = locator.locate(lng, lat, crs.lower())
     return PlaceOut(
         lng=place.lng,
