@@ -46,6 +46,8 @@ def test_seed_then_demo_logins(cli_db: Database) -> None:
     assert refused.exit_code == 1
     logins = run("users", "list", "--demo")
     assert "demo_grid_worker" in logins and "demo_operator" in logins and "admin" in logins
+    # Printed whole on a narrow terminal, since they are typed into the login form.
+    assert "demo_district_operator" in logins and "demo_district_leader" in logins
     assert "cli-demo-password" in logins
 
 

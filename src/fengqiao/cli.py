@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -223,27 +223,36 @@ def users_list(
     from fengqiao.auth.security import verify_password
     from fengqiao.auth.service import list_users
     from fengqiao.demo.seed import demo_accounts
+    from fengqiao.org.models import OrgUnit
 
     settings = _settings()
     with _database().session() as session:
         principal = _system_principal(session)
         if demo:
-            table = Table("用户名 username", "角色 role", "说明", "所在 home")
             accounts = demo_accounts()
+            # Usernames are typed into the login form: never shortened, the description folds.
+            table = Table(
+                Column("用户名 username", no_wrap=True, min_width=max(len(a[0]) for a in accounts)),
+                Column("角色 role", no_wrap=True),
+                Column("所在 home", overflow="fold"),
+                Column("说明", overflow="fold"),
+            )
             users = {
-                u.username: u
-                for u in session.scalars(
-                    select(User).where(User.username.in_([a[0] for a in accounts]))
+                u.username: (u, home)
+                for u, home in session.execute(
+                    select(User, OrgUnit)
+                    .join(OrgUnit, OrgUnit.id == User.home_org_id)
+                    .where(User.username.in_([a[0] for a in accounts]))
                 )
             }
             for username, account_role, description in accounts:
                 if username in users:
-                    table.add_row(
-                        username, account_role, description, str(users[username].home_org_id)
-                    )
+                    table.add_row(username, account_role, users[username][1].name, description)
             console.print(table)
             admin = users.get("admin")
-            if admin is not None and verify_password(admin.password_hash, settings.demo_password):
+            if admin is not None and verify_password(
+                admin[0].password_hash, settings.demo_password
+            ):
                 console.print(
                     f"所有演示账号的密码 / password of every demo account: [bold]{settings.demo_password}[/bold]"
                 )
