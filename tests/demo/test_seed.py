@@ -150,3 +150,48 @@ def test_demo_accounts_have_their_roles_and_the_password(fresh_db: Database) -> 
     assert grid.kind == "grid" and town.name == "柯桥街道"
     # 4 per agency, 1 per town office, coordination group and district department.
     assert handlers == 12 * 4 + 5 + 4 + 12
+
+
+def test_keqiao_scale_matches_the_district(fresh_db: Database) -> None:
+    """The figures the issue names for `--scale keqiao`, counted from the stored rows."""
+    from fengqiao.demo.keqiao import AGENCIES, DISTRICT_BBOX, TOWNS
+
+    report = seed(db=fresh_db, scale="keqiao", password=PASSWORD)
+    rows = _org_units(fresh_db)
+    kinds = Counter(row["kind"] for row in rows)
+    assert kinds["district"] == 1 and kinds["town"] == 16 and kinds["grid"] == 1700
+    assert 320 <= kinds["village"] <= 360 and report.villages == kinds["village"]
+    assert {row["name"] for row in rows if row["kind"] == "town"} == {t.name for t in TOWNS}
+    caps = {"urban": 300, "rural": 150}
+    grids = [row for row in rows if row["kind"] == "grid"]
+    assert all(row["households"] <= caps[row["area_type"]] for row in grids)
+    assert {row["grid_type"] for row in grids} >= {"residential", "market", "enterprise", "school"}
+    min_lng, min_lat, max_lng, max_lat = DISTRICT_BBOX
+    assert (
+        min(r["min_lng"] for r in grids) >= min_lng and max(r["max_lng"] for r in grids) <= max_lng
+    )
+    assert (
+        min(r["min_lat"] for r in grids) >= min_lat and max(r["max_lat"] for r in grids) <= max_lat
+    )
+    with fresh_db.engine.connect() as conn:
+        workers = conn.scalar(select(func.count(func.distinct(GridAssignment.user_id))))
+        per_grid = Counter(conn.execute(select(GridAssignment.grid_id)).scalars())
+        agencies = Counter(
+            conn.execute(select(Unit.org_unit_id).where(Unit.category == "agency")).scalars()
+        )
+        agency_staff = conn.scalar(
+            select(func.count())
+            .select_from(User)
+            .join(Unit, Unit.id == User.unit_id)
+            .where(Unit.category == "agency")
+        )
+        cameras = list(
+            conn.execute(select(LayerFeature.code).where(LayerFeature.kind == "camera")).scalars()
+        )
+        roles = set(conn.execute(select(UserRole.role).distinct()).scalars())
+    assert workers == 6800 and len(per_grid) == 1700 and set(per_grid.values()) == {4}
+    assert len(agencies) == 16 and set(agencies.values()) == {len(AGENCIES)} == {12}
+    assert agency_staff == 864 == report.agency_staff
+    assert len(cameras) == 30000 and len(set(cameras)) == 30000
+    assert all(c is not None and len(c) == 20 and c.isdigit() for c in cameras)
+    assert roles >= {"grid_worker", "grid_leader", "operator", "handler", "leader", "admin"}
