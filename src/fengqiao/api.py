@@ -7,8 +7,10 @@ from fastapi import APIRouter, Depends
 from fengqiao import health
 from fengqiao.auth import views as auth_views
 from fengqiao.deps import current_principal
+from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
 from fengqiao.org import views as org_views
+from fengqiao.taxonomy import views as taxonomy_views
 
 API_PREFIX = "/api/v1"
 
@@ -23,3 +25,5 @@ api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principa
 api_router.include_router(geo_views.router)
 api_router.include_router(auth_views.router)
 api_router.include_router(org_views.router)
+api_router.include_router(event_views.router)
+api_router.include_router(taxonomy_views.router)

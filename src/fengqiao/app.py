@@ -14,16 +14,21 @@ from fastapi.staticfiles import StaticFiles
 from fengqiao import __version__
 from fengqiao.api import api_router, public_router
 from fengqiao.auth.service import PrincipalCache
+from fengqiao.clock import Clock
 from fengqiao.config import Settings, get_settings
 from fengqiao.db import Database
 from fengqiao.errors import install_handlers
+from fengqiao.events.photos import PhotoLimits, PhotoStore
+from fengqiao.events.rules import RulesCache
 from fengqiao.geo.service import GridLocator
 from fengqiao.web import STATIC_DIR
 from fengqiao.web import views as web_views
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
-    """Build the app; tests pass their own settings and database."""
+def create_app(
+    settings: Settings | None = None, database: Database | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the app; tests pass their own settings, database and clock."""
     settings = settings or get_settings()
     owns_database = database is None
     db = database or Database(
@@ -39,7 +44,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app = FastAPI(
         title="Fengqiao 枫桥",
         version=__version__,
-        description="Grid-based grassroots governance: org tree, GPS-to-grid, people and scopes.",
+        description="Grid-based grassroots governance: org tree, GPS-to-grid, people and scopes, "
+        "the event center with routing, the closed loop, its trail and deadlines.",
         lifespan=lifespan,
         docs_url=None,  # served below from vendored files: FastAPI's default loads a CDN
         redoc_url=None,
@@ -49,6 +55,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.signing_key = settings.resolved_secret_key()
     app.state.principals = PrincipalCache(settings.principal_cache_seconds)
     app.state.locator = GridLocator(settings.grid_index_check_seconds)
+    app.state.rules = RulesCache(settings.rules_check_seconds)
+    app.state.clock = clock or Clock()
+    app.state.photos = PhotoStore(
+        settings.photo_dir(),
+        PhotoLimits(max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels),
+    )
     install_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(public_router)

@@ -27,11 +27,17 @@ org_app = typer.Typer(help="The administrative tree.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for machines.", no_args_is_help=True)
 grids_app = typer.Typer(help="Grid lookups.", no_args_is_help=True)
+taxonomy_app = typer.Typer(help="Event classes, routing rules, SLA policies.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident event trail.", no_args_is_help=True)
+docs_app = typer.Typer(help="Documentation generated from the code.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="apikeys")
 app.add_typer(grids_app, name="grids")
+app.add_typer(taxonomy_app, name="taxonomy")
+app.add_typer(audit_app, name="audit")
+app.add_typer(docs_app, name="docs")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -124,8 +130,12 @@ def seed(
         bool, typer.Option("--if-empty", help="Do nothing if data exists.")
     ] = False,
     random_seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 20171018,
+    events: Annotated[
+        int, typer.Option(help="Also file this many events over the past year (1100000: Keqiao).")
+    ] = 0,
 ) -> None:
-    """Build the deterministic demo district (towns, villages, grids, units, people, cameras)."""
+    """Build the deterministic demo district (towns, villages, grids, units, people, cameras)
+    and, with --events, a year of its events with their trails."""
     from fengqiao.demo.seed import seed as run_seed
     from fengqiao.org.models import OrgUnit
 
@@ -136,6 +146,7 @@ def seed(
     if existing:
         if if_empty:
             console.print(f"database already holds {existing} org units; not seeding")
+            _seed_events(database, events, random_seed)
             return
         err_console.print("[red]数据库中已有数据,未生成演示数据 / the database is not empty[/red]")
         raise typer.Exit(1)
@@ -159,6 +170,34 @@ def seed(
         f"({result.special_grids} special), {result.grid_workers} grid workers, "
         f"{result.agency_staff} agency staff, {result.units} units, {result.users} users, "
         f"{result.cameras} cameras, {result.pois} POIs in {result.seconds:.1f} s"
+    )
+    _seed_events(database, events, random_seed)
+
+
+def _seed_events(database: Database, count: int, random_seed: int) -> None:
+    """File `count` demo events unless the database already holds events."""
+    from fengqiao.demo.events import default_until, seed_events
+    from fengqiao.events.models import Event
+
+    if count <= 0:
+        return
+    with database.session() as session:
+        existing = session.scalar(select(func.count()).select_from(Event))
+    if existing:
+        console.print(f"database already holds {existing} events; not seeding events")
+        return
+    with _progress() as progress:
+        task = progress.add_task("events", total=count)
+        result = seed_events(
+            db=database,
+            count=count,
+            until=default_until(),
+            seed=random_seed,
+            progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
+        )
+    console.print(
+        f"seeded {result.events} events ({result.open_events} open) with "
+        f"{result.trail_rows} trail rows in {result.seconds:.1f} s"
     )
 
 
@@ -370,6 +409,62 @@ def grids_locate(
         locator.refresh(session)
         place = locator.locate(lng, lat, crs.lower())
     console.print_json(json.dumps(place.as_dict(), ensure_ascii=False))
+
+
+@taxonomy_app.command("import")
+def taxonomy_import(
+    file: Annotated[
+        Path | None, typer.Argument(help="categories JSON; default: the file shipped.")
+    ] = None,
+    replace_rules: Annotated[
+        bool, typer.Option("--replace-rules", help="Replace the routing rules by the shipped ones.")
+    ] = False,
+) -> None:
+    """Load the 10 major and 42 minor classes (update in place by code), and the shipped routing
+    rules and SLA policies when there are none yet."""
+    from fengqiao.taxonomy.service import import_taxonomy, load_file
+
+    with _problems_exit(), _database().transaction() as session:
+        data = load_file(file) if file else None
+        report = import_taxonomy(db=session, categories=data, replace_rules=replace_rules)
+    console.print(
+        f"taxonomy: {report.majors} major classes, {report.categories} classes, "
+        f"{report.rules} routing rules, {report.policies} SLA policies"
+    )
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the SHA-256 chain of every event's trail; exit 1 at the first broken link."""
+    from fengqiao.events.models import Event
+    from fengqiao.events.trail import verify_all
+
+    database = _database()
+    with database.session() as session, _progress() as progress:
+        total = session.scalar(select(func.count()).select_from(Event)) or 0
+        task = progress.add_task("trails", total=total)
+        broken = None
+        checked = 0
+        for checked, link in verify_all(session):
+            progress.update(task, completed=checked)
+            if link is not None:
+                broken = link
+                break
+    if broken is not None:
+        err_console.print(
+            f"[red]留痕链已断开 / broken trail[/red]: event {broken.event_code} "
+            f"(id {broken.event_id}): {broken.reason}"
+        )
+        raise typer.Exit(1)
+    console.print(f"all {checked} event trails verify")
+
+
+@docs_app.command("workflow")
+def docs_workflow() -> None:
+    """Print the transition table of the closed loop as Markdown (docs/workflow.md holds it)."""
+    from fengqiao.events.workflow import workflow_markdown
+
+    sys.stdout.write(workflow_markdown())
 
 
 if __name__ == "__main__":

@@ -50,7 +50,39 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         5000, ge=0, description="How long SQLite waits for a lock before it gives up."
     )
+    upload_dir: Path | None = Field(
+        None,
+        description="Folder for event photos, stored by content hash. Empty: <data_dir>/photos.",
+    )
+    photo_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="Largest photo accepted, in bytes (checked first)."
+    )
+    photo_max_pixels: int = Field(
+        40_000_000,
+        ge=1,
+        description="Most pixels (width × height) a photo may have; refuses decompression bombs.",
+    )
+    photos_per_event: int = Field(9, ge=1, description="Most photos in one upload.")
+    duplicate_radius_m: float = Field(
+        100.0, ge=0, description="Open events of the same class this close are likely duplicates."
+    )
+    duplicate_days: float = Field(
+        7.0, ge=0, description="... and reported within this many days before the new one."
+    )
+    rules_check_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How often an instance checks whether classes, routing rules, SLA policies "
+        "or the calendar changed and reloads them.",
+    )
+    export_max_rows: int = Field(
+        200_000, ge=1, description="Most rows one CSV export of the event list returns."
+    )
     log_level: str = Field("info", description="Log level of the service (debug, info, warning).")
+
+    def photo_dir(self) -> Path:
+        """Where photos are stored."""
+        return self.upload_dir if self.upload_dir is not None else self.data_dir / "photos"
 
     def resolved_secret_key(self) -> str:
         """The signing key: the configured one, or one made once and kept in the data folder."""

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from fengqiao.auth.scope import Principal
 from fengqiao.auth.security import TokenError, api_key_prefix, hash_api_key, read_token
 from fengqiao.auth.service import PrincipalCache, load_principal, principal_for_api_key
+from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.errors import unauthorized
@@ -35,6 +36,11 @@ async def get_database(request: Request) -> Database:
 async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
 
 
 async def get_locator(request: Request) -> GridLocator:
@@ -128,4 +134,6 @@ DbSession = Annotated[Session, Depends(read_session)]
 WriteSession = Annotated[Session, Depends(write_session)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+AppClock = Annotated[Clock, Depends(get_clock)]
+AppDatabase = Annotated[Database, Depends(get_database)]
 Locator = Annotated[GridLocator, Depends(ready_locator)]

@@ -1,15 +1,27 @@
 """Every ORM model, imported in one place so the metadata is complete (migrations, tests)."""
 
 from fengqiao.auth.models import ApiKey, GridAssignment, User, UserRole
+from fengqiao.events.models import Attachment, Event, EventLog, EventSequence
 from fengqiao.geo.models import LayerFeature
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
+from fengqiao.sla.models import CalendarOverride, SlaPolicy
+from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
 
 __all__ = [
     "ApiKey",
+    "Attachment",
+    "CalendarOverride",
+    "Category",
+    "CategoryMajor",
     "ChangeCounter",
+    "Event",
+    "EventLog",
+    "EventSequence",
     "GridAssignment",
     "LayerFeature",
     "OrgUnit",
+    "RoutingRule",
+    "SlaPolicy",
     "Unit",
     "User",
     "UserRole",

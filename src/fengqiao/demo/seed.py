@@ -26,6 +26,7 @@ from fengqiao.demo import keqiao as kq
 from fengqiao.geo.models import LayerFeature
 from fengqiao.org.codes import child_code, reading_order
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
+from fengqiao.taxonomy.service import import_taxonomy
 
 Progress = Callable[[str, int, int], None]
 Row = dict[str, Any]
@@ -192,6 +193,8 @@ def seed(
                 stage_done[stage] += batch_rows
                 report_progress(stage, stage_done[stage], stage_rows[stage])
         _finish(conn)
+        # The shipped classes, routing rules and SLA policies: the event center needs them.
+        import_taxonomy(db=session)
 
     cameras = sum(1 for f in features if f["kind"] == "camera")
     return SeedReport(

@@ -1,0 +1,173 @@
+"""Events, their append-only trail, their photos, and the counters behind human event codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fengqiao.db import Base, UTCDateTime
+
+# States in which an event still waits for someone; the partial indexes below cover only these.
+OPEN_STATES = (
+    "reported",
+    "accepted",
+    "dispatched",
+    "signed",
+    "handled",
+    "self_handled",
+    "suspended",
+)
+OPEN_STATES_SQL = "status IN ('reported', 'accepted', 'dispatched', 'signed', 'handled', 'self_handled', 'suspended')"
+
+
+class Event(Base):
+    """One reported problem, denormalised so lists and deadlines are indexed comparisons."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        UniqueConstraint("reporter_id", "idempotency_key", name="uq_event_reporter_idempotency"),
+        Index("ix_event_town_created", "town_id", "created_at", "id"),
+        Index("ix_event_village_created", "village_id", "created_at", "id"),
+        Index("ix_event_grid_created", "grid_id", "created_at", "id"),
+        Index("ix_event_created", "created_at", "id"),
+        Index("ix_event_reporter_created", "reporter_id", "created_at"),
+        Index("ix_event_owner_status", "owner_unit_id", "status"),
+        Index("ix_event_category_created", "category_code", "created_at"),
+        # Deadlines of open events only: the sweeper's and the overdue lists' index.
+        Index(
+            "ix_event_open_due",
+            "due_at",
+            sqlite_where=text(OPEN_STATES_SQL),
+            postgresql_where=text(OPEN_STATES_SQL),
+        ),
+        Index(
+            "ix_event_open_town_due",
+            "town_id",
+            "due_at",
+            sqlite_where=text(OPEN_STATES_SQL),
+            postgresql_where=text(OPEN_STATES_SQL),
+        ),
+        Index("ix_event_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # The class as it was when filed: editing a class later never rewrites this history.
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"))
+    category_name: Mapped[str] = mapped_column(String(64))
+    major_code: Mapped[str] = mapped_column(String(8))
+    major_name: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    grid_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    town_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    suspended_from: Mapped[str | None] = mapped_column(String(16))
+    pending_action: Mapped[str | None] = mapped_column(String(16))
+    pending_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    pending_note: Mapped[str | None] = mapped_column(Text)
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    proposed_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    routing_rule_id: Mapped[int | None] = mapped_column(Integer)
+    routing_state: Mapped[str] = mapped_column(String(16), default="pending")
+    escalation_rung: Mapped[int] = mapped_column(Integer, default=0)
+    sla_policy_id: Mapped[int | None] = mapped_column(Integer)
+    sla_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    yellow_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # Head of the trail: the last row's sequence number and hash (a cut-off tail shows up).
+    trail_seq: Mapped[int] = mapped_column(Integer, default=0)
+    trail_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class EventLog(Base):
+    """One step of an event's trail; rows are only ever inserted (triggers refuse the rest)."""
+
+    __tablename__ = "event_log"
+    __table_args__ = (UniqueConstraint("event_id", "seq", name="uq_event_log_event_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(24))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Attachment(Base):
+    """A photo of an event, stored on disk by content hash."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    mime: Mapped[str] = mapped_column(String(32))
+    bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventSequence(Base):
+    """The last sequence number handed out per (town prefix, local day) for event codes."""
+
+    __tablename__ = "event_sequence"
+
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

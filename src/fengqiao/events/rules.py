@@ -1,0 +1,183 @@
+"""What filing, routing and deadlines read on every event, held in memory per process.
+
+Classes, routing rules, units, SLA policies and calendar overrides change rarely and are read on
+every submission, so each instance keeps one snapshot and reloads it when the `rules` change
+counter moved (checked at most every few seconds), like the grid index does for grids.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.org.service import GRIDS_COUNTER, bump_counter, read_counter
+from fengqiao.sla.calendar import WorkCalendar
+from fengqiao.sla.deadlines import Policy
+from fengqiao.sla.models import CalendarOverride, SlaPolicy
+from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
+from fengqiao.taxonomy.routing import Rule, UnitIndex, UnitRef, rules_sorted
+
+RULES_COUNTER = "rules"
+
+
+@dataclass(frozen=True)
+class CategoryRef:
+    """A class as filing needs it."""
+
+    code: str
+    name_zh: str
+    major_code: str
+    major_name: str
+    platform: str
+    default_level: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    """An SLA policy row with its matching keys."""
+
+    id: int
+    level: int | None
+    category_code: str | None
+    urgent: bool
+    policy: Policy
+
+
+@dataclass
+class Rules:
+    """One consistent snapshot of everything filing, routing and deadlines read."""
+
+    generation: tuple[int, int]
+    categories: dict[str, CategoryRef]
+    rules: list[Rule]
+    units: UnitIndex
+    policies: list[PolicyRef]
+    calendar: WorkCalendar
+    district_id: int | None
+    town_prefixes: dict[int, str]  # town org id → the prefix of its event codes
+
+    def policy_for(self, *, level: int, category_code: str, urgent: bool) -> PolicyRef | None:
+        """The SLA policy of an event: class-specific beats level-wide; urgent beats both."""
+        best: tuple[int, PolicyRef] | None = None
+        for ref in self.policies:
+            if ref.urgent != urgent:
+                continue
+            if ref.category_code is not None and ref.category_code != category_code:
+                continue
+            if ref.level is not None and ref.level != level:
+                continue
+            score = (ref.category_code is not None) * 2 + (ref.level is not None)
+            if best is None or score > best[0]:
+                best = (score, ref)
+        if best is None and urgent:
+            return self.policy_for(level=level, category_code=category_code, urgent=False)
+        return best[1] if best else None
+
+
+def _generation(db: Session) -> tuple[int, int]:
+    # Org imports change towns and units that routing resolves to, so they count too.
+    return read_counter(db=db, name=RULES_COUNTER), read_counter(db=db, name=GRIDS_COUNTER)
+
+
+def load_rules(db: Session) -> Rules:
+    """Read a fresh snapshot."""
+    generation = _generation(db)
+    majors = {m.code: m for m in db.scalars(select(CategoryMajor))}
+    categories = {
+        c.code: CategoryRef(
+            code=c.code,
+            name_zh=c.name_zh,
+            major_code=c.major_code,
+            major_name=majors[c.major_code].name_zh,
+            platform=c.platform,
+            default_level=c.default_level,
+            active=c.active,
+        )
+        for c in db.scalars(select(Category))
+    }
+    rules = rules_sorted(
+        Rule(
+            id=r.id,
+            position=r.position,
+            category_code=r.category_code,
+            major_code=r.major_code,
+            town_id=r.town_id,
+            level=r.level,
+            unit_type=r.unit_type,
+            unit_id=r.unit_id,
+        )
+        for r in db.scalars(select(RoutingRule).where(RoutingRule.active.is_(True)))
+    )
+    units = UnitIndex(
+        UnitRef(id=u.id, unit_type=u.unit_type, platform=u.platform, org_unit_id=u.org_unit_id)
+        for u in db.scalars(select(Unit).where(Unit.active.is_(True)))
+    )
+    policies = [
+        PolicyRef(
+            id=p.id,
+            level=p.level,
+            category_code=p.category_code,
+            urgent=p.urgent,
+            policy=Policy(
+                limit=p.limit_value,
+                unit=p.limit_unit,  # type: ignore[arg-type]  # checked on write
+                remind_before_hours=p.remind_before_hours,
+                yellow_ratio=p.yellow_ratio,
+            ),
+        )
+        for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))
+    ]
+    overrides = {o.day: o.is_working for o in db.scalars(select(CalendarOverride))}
+    district_id = db.scalar(select(OrgUnit.id).where(OrgUnit.kind == "district").limit(1))
+    towns = db.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.kind == "town")).all()
+    return Rules(
+        generation=generation,
+        categories=categories,
+        rules=rules,
+        units=units,
+        policies=policies,
+        calendar=WorkCalendar(overrides),
+        district_id=district_id,
+        town_prefixes={town_id: code[-3:] for town_id, code in towns},
+    )
+
+
+class RulesCache:
+    """The process's snapshot, reloaded when the stored `rules` counter moves."""
+
+    def __init__(self, check_seconds: float) -> None:
+        self.check_seconds = check_seconds
+        self._rules: Rules | None = None
+        self._checked_at = -math.inf
+        self._lock = threading.Lock()
+
+    def needs_check(self) -> bool:
+        return self._rules is None or time.monotonic() - self._checked_at >= self.check_seconds
+
+    def get(self, db: Session) -> Rules:
+        """The snapshot, checked against the counter when it is due."""
+        if not self.needs_check():
+            assert self._rules is not None
+            return self._rules
+        with self._lock:
+            current = self._rules
+            if current is None or _generation(db) != current.generation:
+                current = self._rules = load_rules(db)
+            self._checked_at = time.monotonic()
+            return current
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._rules = None
+
+
+def rules_changed(db: Session) -> None:
+    """Tell every instance to reload its snapshot (call in the transaction that changed them)."""
+    bump_counter(db=db, name=RULES_COUNTER)

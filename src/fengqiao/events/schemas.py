@@ -1,0 +1,161 @@
+"""Request and response shapes of the event API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Source = Literal["grid_worker", "resident", "hotline", "iot", "video", "inspection", "open311"]
+SOURCES: tuple[str, ...] = Source.__args__  # type: ignore[attr-defined]
+AttachmentKind = Literal["before", "after", "evidence", "near", "far"]
+
+
+class EventCreate(BaseModel):
+    """One report, from any source."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    source: Source
+    category: str = Field(min_length=1, max_length=16, description="Class code, e.g. 0101.")
+    title: str | None = Field(None, max_length=200, description="Defaults to the class name.")
+    description: str = Field("", max_length=4000)
+    lat: float = Field(allow_inf_nan=True)
+    lng: float = Field(allow_inf_nan=True)
+    crs: str = Field("wgs84", description="wgs84 (also CGCS2000), gcj02 or bd09.")
+    address: str = Field("", max_length=200)
+    level: int | None = Field(None, ge=1, le=4, description="Only staff sources may set it.")
+    urgent: bool | None = Field(None, description="Only staff sources may set it.")
+    contact_phone: str | None = Field(None, max_length=32)
+
+    @field_validator("crs")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class Ref(BaseModel):
+    id: int
+    code: str | None = None
+    name: str
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    kind: str
+    sha256: str
+    mime: str
+    bytes: int
+    width: int
+    height: int
+    taken_at: datetime | None
+    lat: float | None
+    lng: float | None
+    url: str
+
+
+class TrailRow(BaseModel):
+    seq: int
+    at: datetime
+    actor: Ref | None
+    action: str
+    from_status: str | None
+    to_status: str
+    unit_id: int | None
+    note: str
+    payload: dict[str, Any]
+    hash: str
+
+
+class DuplicateOut(BaseModel):
+    id: int
+    code: str
+    title: str
+    status: str
+    distance_m: float
+    created_at: datetime
+
+
+class EventOut(BaseModel):
+    id: int
+    code: str
+    title: str
+    description: str
+    category: str
+    category_name: str
+    major_code: str
+    major_name: str
+    platform: str
+    level: int
+    urgent: bool
+    source: str
+    reporter_id: int
+    contact_phone: str | None
+    lat: float
+    lng: float
+    address: str
+    grid: Ref
+    village: Ref
+    town: Ref
+    status: str
+    light: str | None
+    pending_action: str | None
+    owner_unit: Ref | None
+    proposed_unit: Ref | None
+    routing_state: str
+    routing_rule_id: int | None
+    due_at: datetime | None
+    yellow_at: datetime | None
+    remind_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    accepted_at: datetime | None
+    dispatched_at: datetime | None
+    signed_at: datetime | None
+    handled_at: datetime | None
+    closed_at: datetime | None
+    paused_seconds: float
+    rework_count: int
+    return_count: int
+    duplicate_of_id: int | None
+    satisfaction: int | None
+    result: str | None
+    version: int
+    actions: list[str] = Field(description="What the caller may do now.")
+
+
+class EventCreated(EventOut):
+    duplicates: list[DuplicateOut]
+
+
+class EventDetail(EventOut):
+    trail: list[TrailRow]
+    attachments: list[AttachmentOut]
+
+
+class TransitionIn(BaseModel):
+    """One step of the workflow; which fields count depends on the action."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: str
+    version: int = Field(ge=1, description="The version you read; a stale one is refused (409).")
+    note: str = Field("", max_length=2000, description="Reason or remark (required by some).")
+    category: str | None = Field(None, description="accept: reclassify.")
+    level: int | None = Field(None, ge=1, le=4, description="accept: set the level.")
+    urgent: bool | None = Field(None, description="accept: set the urgent flag.")
+    unit_id: int | None = Field(None, description="dispatch: another unit than proposed.")
+    ok: bool | None = Field(None, description="verify: true closes, false sends back.")
+    result: str | None = Field(None, max_length=4000, description="feedback: what was done.")
+    into: int | None = Field(None, description="merge: id of the event to merge into.")
+    satisfaction: int | None = Field(None, ge=1, le=5, description="rate: 1-5.")
+    attachment_ids: list[int] = Field(
+        default_factory=list, description="Photos uploaded before, as evidence of this step."
+    )
+
+
+class EventListOut(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None
+    total: int | None = Field(None, description="Only when count=true (costs a count query).")

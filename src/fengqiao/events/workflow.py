@@ -1,0 +1,160 @@
+"""The closed loop (DESIGN.md section 5) as one transition table, and who may take each step.
+
+Pure data and pure checks: `events.service` applies a transition, this module only says whether
+it exists from a state and whether a caller may take it. docs/workflow.md is generated from it
+(`fengqiao docs workflow`), and tests walk it edge by edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from fengqiao.auth.scope import Principal
+
+OPEN = frozenset(
+    {"reported", "accepted", "dispatched", "signed", "handled", "self_handled", "suspended"}
+)
+FINAL = frozenset({"closed", "rejected", "voided", "merged"})
+STATES = OPEN | FINAL
+# Open states from which suspension, merging and voiding make sense (a suspended event resumes
+# first; a handled one waits only for its verification).
+SUSPENDABLE = frozenset({"accepted", "dispatched", "signed"})
+
+# Who a transition is for. Each actor kind is checked against the event in `allowed`.
+Actor = Literal[
+    "operator",  # an operator whose scope covers the event's grid
+    "owner_handler",  # a handler of the unit that owns the event
+    "reporter_worker",  # the grid worker who reported it
+    "verifier",  # the reporting grid worker, or for other sources a worker of the event's grid
+    "reporter",  # whoever reported it (residents rate their own reports)
+    "leader",  # a leader whose scope covers the event
+]
+
+ACTOR_ZH: dict[str, str] = {
+    "operator": "辖区指挥室坐席",
+    "owner_handler": "责任单位处置人员",
+    "reporter_worker": "上报该事件的网格员",
+    "verifier": "上报该事件的网格员(其他来源为该网格的网格员)",
+    "reporter": "事件上报人",
+    "leader": "辖区领导",
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of the table: an action from some states to a target, for some actors."""
+
+    action: str
+    sources: frozenset[str]
+    target: str  # "previous" (resume) or "by_outcome" (verify) are decided by the service
+    actors: tuple[Actor, ...]
+    name_zh: str
+    note: str = ""
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("accept", frozenset({"reported"}), "accepted", ("operator",), "受理",
+               "classify, set level and urgency; routing proposes again"),
+    Transition("reject", frozenset({"reported"}), "rejected", ("operator",), "不予受理",
+               "needs a reason"),
+    Transition("self_handle", frozenset({"reported"}), "self_handled", ("reporter_worker",),
+               "自行处置", "level 1 only"),
+    Transition("close", frozenset({"self_handled"}), "closed", ("reporter_worker",), "办结",
+               "needs an `after` or `evidence` photo"),
+    Transition("dispatch", frozenset({"accepted"}), "dispatched", ("operator",), "交办",
+               "to the proposed unit, or another with a reason; after a return the new unit gets a fresh deadline"),
+    Transition("sign", frozenset({"dispatched"}), "signed", ("owner_handler",), "签收"),
+    Transition("return", frozenset({"dispatched", "signed"}), "accepted", ("owner_handler",),
+               "回退", "wrong unit, with a reason; counts a return"),
+    Transition("feedback", frozenset({"signed"}), "handled", ("owner_handler",), "反馈",
+               "result and at least one evidence photo"),
+    Transition("verify", frozenset({"handled"}), "by_outcome", ("verifier",), "核查",
+               "ok → closed; not ok → signed, counts a rework"),
+    Transition("request_suspend", SUSPENDABLE, "same", ("owner_handler", "operator"),
+               "申请挂起", "needs a reason; an operator approves"),
+    Transition("request_void", OPEN - {"suspended"}, "same", ("operator",), "申请作废",
+               "needs a reason; a leader approves"),
+    Transition("approve", OPEN, "by_request", ("operator", "leader"), "批准",
+               "suspend requests: an operator; void requests: a leader"),
+    Transition("deny", OPEN, "same", ("operator", "leader"), "驳回申请"),
+    Transition("resume", frozenset({"suspended"}), "previous", ("operator",), "恢复",
+               "back to the state before the suspension; the pause does not count"),
+    Transition("merge", OPEN - {"suspended"}, "merged", ("operator",), "合并",
+               "into another open event of the same class"),
+    Transition("rate", frozenset({"closed"}), "same", ("reporter",), "评价",
+               "satisfaction 1-5, once"),
+)  # fmt: skip
+
+BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
+ACTIONS = tuple(BY_ACTION)
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What the checks need to know about an event (no ORM, so the table stays testable)."""
+
+    status: str
+    grid_path: str
+    source: str
+    reporter_id: int
+    owner_unit_id: int | None
+    pending_action: str | None = None
+
+
+def available(status: str) -> list[str]:
+    """Actions that exist from `status`, whoever asks."""
+    return [t.action for t in TRANSITIONS if status in t.sources]
+
+
+def is_actor(kind: Actor, principal: Principal, event: EventFacts) -> bool:
+    """True when `principal` is this kind of actor for `event`."""
+    if kind == "operator":
+        return principal.has_any("operator") and principal.covers(event.grid_path)
+    if kind == "leader":
+        return principal.has_any("leader") and principal.covers(event.grid_path)
+    if kind == "owner_handler":
+        return (
+            principal.has_any("handler")
+            and event.owner_unit_id is not None
+            and principal.unit_id == event.owner_unit_id
+        )
+    if kind == "reporter_worker":
+        return principal.user_id == event.reporter_id and principal.has_any("grid_worker")
+    if kind == "verifier":
+        if event.source == "grid_worker":
+            return principal.user_id == event.reporter_id
+        return principal.has_any("grid_worker") and principal.covers(event.grid_path)
+    if kind == "reporter":
+        return principal.user_id == event.reporter_id
+    raise ValueError(f"unknown actor kind {kind!r}")
+
+
+def actors_for(transition: Transition, event: EventFacts) -> tuple[Actor, ...]:
+    """The actor kinds that may take `transition` on this event (approvals depend on the request)."""
+    if transition.action in ("approve", "deny"):
+        return ("leader",) if event.pending_action == "void" else ("operator",)
+    return transition.actors
+
+
+def workflow_markdown() -> str:
+    """The transition table as a Markdown table (docs/workflow.md embeds this output)."""
+    lines = [
+        "| action | 操作 | from | to | who | notes |",
+        "|---|---|---|---|---|---|",
+    ]
+    order = [s for s in ("reported", "accepted", "dispatched", "signed", "handled",
+                         "self_handled", "suspended", "closed")]  # fmt: skip
+    for t in TRANSITIONS:
+        sources = ", ".join(s for s in order if s in t.sources)
+        target = {
+            "same": "(unchanged)",
+            "previous": "the state before suspension",
+            "by_outcome": "closed (ok) / signed (rework)",
+            "by_request": "suspended (suspend request) / voided (void request)",
+        }.get(t.target, t.target)
+        who = " or ".join(t.actors)
+        if t.action in ("approve", "deny"):
+            who = "operator (suspend request) / leader (void request)"
+        lines.append(f"| `{t.action}` | {t.name_zh} | {sources} | {target} | {who} | {t.note} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,60 @@
+"""The event taxonomy (major and minor classes) and the ordered routing rules, as rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fengqiao.db import Base, UTCDateTime, utcnow
+
+
+class CategoryMajor(Base):
+    """A major class (大类), e.g. 矛盾纠纷, on one of the four platforms."""
+
+    __tablename__ = "category_major"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(16))
+
+
+class Category(Base):
+    """A minor class (小类): the class an event is filed under."""
+
+    __tablename__ = "category"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    major_code: Mapped[str] = mapped_column(ForeignKey("category_major.code"), index=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(16))
+    default_unit_type: Mapped[str] = mapped_column(String(48))
+    default_level: Mapped[int] = mapped_column(Integer)
+    filing_condition: Mapped[str] = mapped_column(Text, default="")
+    closing_condition: Mapped[str] = mapped_column(Text, default="")
+    national_code: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RoutingRule(Base):
+    """One routing rule (归口): a match on class/major, town and level → a unit type or a unit.
+
+    Null match fields mean "any"; rules are tried by ascending `position`, first match wins.
+    """
+
+    __tablename__ = "routing_rule"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, unique=True)
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"))
+    major_code: Mapped[str | None] = mapped_column(ForeignKey("category_major.code"))
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    level: Mapped[int | None] = mapped_column(Integer)
+    unit_type: Mapped[str | None] = mapped_column(String(48))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

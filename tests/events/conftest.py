@@ -1,0 +1,170 @@
+"""Fixtures of the event center: an app on a stopped clock, the demo people, and helpers that
+file events and take steps through the API as those people would."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fengqiao.app import create_app
+from fengqiao.auth.models import User
+from fengqiao.clock import LOCAL_TZ, FixedClock
+from fengqiao.events.rules import load_rules
+from fengqiao.events.service import route
+from fengqiao.org.models import OrgUnit
+
+# A Tuesday morning in an ordinary working week.
+START = datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def api(bound: Any, seeded: Any, clock: FixedClock, tmp_path: Any) -> Iterator[TestClient]:
+    """The app over the rolled-back test transaction, on the fixed clock, photos in tmp."""
+    settings = seeded.settings.model_copy(update={"data_dir": tmp_path, "rules_check_seconds": 0})
+    app = create_app(settings, database=bound, clock=clock)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@dataclass
+class World:
+    """Who and where, in the seeded small district."""
+
+    ids: dict[str, int]
+    grid_point: tuple[float, float]  # (lat, lng) inside demo_grid_worker's grid
+    other_grid_point: tuple[float, float]  # in another village of the same town
+    handler_category: str  # a level-2 class that routes to demo_handler's unit
+    handler_unit: int
+    other_category: str  # a class that routes elsewhere
+
+
+def _inside(db: Session, grid_id: int) -> tuple[float, float]:
+    geometry = db.scalar(select(OrgUnit.geometry).where(OrgUnit.id == grid_id))
+    point = shapely.from_geojson(__import__("json").dumps(geometry)).representative_point()
+    return point.y, point.x
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    users = {u.username: u for u in db.scalars(select(User).where(User.username.like("demo_%")))}
+    users["admin"] = db.scalars(select(User).where(User.username == "admin")).one()
+    worker = users["demo_grid_worker"]
+    grid = db.get(OrgUnit, worker.home_org_id)
+    assert grid is not None and grid.kind == "grid"
+    other = db.scalars(
+        select(OrgUnit)
+        .where(OrgUnit.kind == "grid", OrgUnit.parent_id != grid.parent_id)
+        .order_by(OrgUnit.code)
+    ).first()
+    assert other is not None
+    rules = load_rules(db)
+    handler_unit = users["demo_handler"].unit_id
+    assert handler_unit is not None
+    mine = others = None
+    town_id = int(grid.path.strip("/").split("/")[1])
+    for code, category in sorted(rules.categories.items()):
+        level = max(category.default_level, 2)
+        proposal = route(
+            rules, category_code=code, level=level, place_ids=(grid.parent_id or 0, town_id)
+        )
+        if proposal.unit_id == handler_unit and category.default_level == 2 and mine is None:
+            mine = code
+        elif proposal.unit_id not in (None, handler_unit) and others is None:
+            others = code
+    assert mine is not None and others is not None
+    return World(
+        ids={name: u.id for name, u in users.items()},
+        grid_point=_inside(db, grid.id),
+        other_grid_point=_inside(db, other.id),
+        handler_category=mine,
+        handler_unit=handler_unit,
+        other_category=others,
+    )
+
+
+def jpeg(color: str = "red", size: tuple[int, int] = (64, 48)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+Auth = Callable[[str], dict[str, str]]
+
+
+class Desk:
+    """Files events and takes steps through the API, as the named demo users."""
+
+    def __init__(self, api: TestClient, auth: Auth, world: World) -> None:
+        self.api, self.auth, self.world = api, auth, world
+
+    def file(
+        self, user: str = "demo_grid_worker", *, expect: int = 201, **fields: Any
+    ) -> dict[str, Any]:
+        lat, lng = self.world.grid_point
+        body: dict[str, Any] = {
+            "source": "grid_worker", "category": self.world.handler_category,
+            "description": "人行道上有人占道经营", "lat": lat, "lng": lng, "address": "柯桥街道某路",
+        }  # fmt: skip
+        body.update(fields)
+        headers = dict(self.auth(user))
+        key = body.pop("idempotency_key", None)
+        if key:
+            headers["Idempotency-Key"] = key
+        response = self.api.post("/api/v1/events", json=body, headers=headers)
+        assert response.status_code == expect, response.text
+        return dict(response.json())
+
+    def get(self, event: dict[str, Any], user: str = "demo_operator") -> dict[str, Any]:
+        response = self.api.get(f"/api/v1/events/{event['id']}", headers=self.auth(user))
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def act(
+        self, event: dict[str, Any], user: str, action: str, *, expect: int = 200, **fields: Any
+    ) -> dict[str, Any]:
+        body = {"action": action, "version": fields.pop("version", event["version"]), **fields}
+        response = self.api.post(
+            f"/api/v1/events/{event['id']}/transitions", json=body, headers=self.auth(user)
+        )
+        assert response.status_code == expect, response.text
+        return dict(response.json())
+
+    def photo(self, event: dict[str, Any], user: str, kind: str = "evidence") -> int:
+        response = self.api.post(
+            f"/api/v1/events/{event['id']}/attachments",
+            params={"kind": kind},
+            files=[("photos", ("after.jpg", jpeg("green"), "image/jpeg"))],
+            headers=self.auth(user),
+        )
+        assert response.status_code == 201, response.text
+        return int(response.json()[0]["id"])
+
+    def to_handled(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Accept, dispatch to the proposed unit, sign, and feed back with a photo."""
+        event = self.act(event, "demo_operator", "accept")
+        event = self.act(event, "demo_operator", "dispatch")
+        event = self.act(event, "demo_handler", "sign")
+        photo = self.photo(event, "demo_handler")
+        return self.act(
+            event, "demo_handler", "feedback", result="已清理占道摊位", attachment_ids=[photo]
+        )
+
+
+@pytest.fixture
+def desk(api: TestClient, auth: Auth, world: World) -> Desk:
+    return Desk(api, auth, world)
