@@ -18,6 +18,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import TextClause
 
 from fengqiao.db import Base, UTCDateTime
 
@@ -31,7 +32,16 @@ OPEN_STATES = (
     "self_handled",
     "suspended",
 )
-OPEN_STATES_SQL = "status IN ('reported', 'accepted', 'dispatched', 'signed', 'handled', 'self_handled', 'suspended')"
+OPEN_STATES_SQL = f"status IN ({', '.join(repr(state) for state in OPEN_STATES)})"
+
+
+def is_open() -> TextClause:
+    """The open-states condition, written exactly as the partial indexes' WHERE.
+
+    SQLite uses a partial index only when the query repeats its condition literally; a bound
+    `status IN (?, ...)` would not match, so open-event queries use this clause.
+    """
+    return text(OPEN_STATES_SQL)
 
 
 class Event(Base):
@@ -61,7 +71,6 @@ class Event(Base):
             sqlite_where=text(OPEN_STATES_SQL),
             postgresql_where=text(OPEN_STATES_SQL),
         ),
-        Index("ix_event_status_created", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -16,10 +16,11 @@ import orjson
 from fastapi import Query
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from fengqiao.auth.scope import Principal
 from fengqiao.errors import invalid
-from fengqiao.events.models import OPEN_STATES, Event
+from fengqiao.events.models import OPEN_STATES, Event, is_open
 from fengqiao.events.schemas import SOURCES
 from fengqiao.events.scope import event_scope
 from fengqiao.events.workflow import STATES
@@ -127,9 +128,10 @@ def _in(column: Any, values: list[Any]) -> ColumnElement[bool]:
 
 def where_clauses(
     filters: EventFilters, principal: Principal, now: datetime
-) -> list[ColumnElement[bool]]:
+) -> list[ColumnElement[bool] | TextClause]:
     """The WHERE of the list: the caller's scope plus every filter given."""
-    clauses: list[ColumnElement[bool]] = [event_scope(principal)]
+    # Conditions are SQL expressions, plus the open-states text that partial indexes match.
+    clauses: list[ColumnElement[bool] | TextClause] = [event_scope(principal)]
     f = filters
     for column, values in (
         (Event.status, f.status), (Event.level, f.level), (Event.platform, f.platform),
@@ -155,9 +157,9 @@ def where_clauses(
         clauses.append(Event.closed_at >= f.closed_from)
     if f.closed_to:
         clauses.append(Event.closed_at < f.closed_to)
-    running = Event.status.in_([s for s in OPEN_STATES if s != "suspended"])
+    running = and_(is_open(), Event.status != "suspended")
     if f.overdue is True:
-        clauses += [Event.status.in_(OPEN_STATES), Event.due_at <= now]
+        clauses += [is_open(), Event.due_at <= now]
     elif f.overdue is False:
         clauses.append(
             or_(Event.due_at.is_(None), Event.due_at > now, ~Event.status.in_(OPEN_STATES))

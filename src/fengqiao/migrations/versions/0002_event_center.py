@@ -235,7 +235,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_event_reporter_created", ["reporter_id", "created_at"], unique=False
         )
-        batch_op.create_index("ix_event_status_created", ["status", "created_at"], unique=False)
         batch_op.create_index(
             "ix_event_town_created", ["town_id", "created_at", "id"], unique=False
         )
@@ -343,7 +342,6 @@ def downgrade() -> None:
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.drop_index("ix_event_village_created")
         batch_op.drop_index("ix_event_town_created")
-        batch_op.drop_index("ix_event_status_created")
         batch_op.drop_index("ix_event_reporter_created")
         batch_op.drop_index("ix_event_owner_status")
         batch_op.drop_index(
