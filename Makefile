@@ -12,6 +12,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := src/fengqiao/web/static/vendor
 PORT ?= 8000
+# Events the demo seed files over the past year (1100000 is a year of Keqiao; takes ~4 min).
+DEMO_EVENTS ?= 100000
 # Overridable from the environment, e.g. to point the PostgreSQL half of the suite elsewhere.
 FENGQIAO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # Extra arguments for pytest: make test PYTEST_ARGS='-k grid -x'
@@ -55,7 +57,7 @@ install: venv assets
 demo: install
 	mkdir -p var
 	$(BIN)/fengqiao db upgrade
-	$(BIN)/fengqiao seed --scale keqiao --if-empty
+	$(BIN)/fengqiao seed --scale keqiao --if-empty --events $(DEMO_EVENTS)
 	$(BIN)/fengqiao users list --demo
 	@echo "Fengqiao: http://127.0.0.1:$(PORT)  (Ctrl-C stops the server)"
 	$(BIN)/fengqiao serve --host 127.0.0.1 --port $(PORT)

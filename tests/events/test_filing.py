@@ -179,3 +179,50 @@ def test_staff_file_only_in_their_own_area(desk: Desk, world: World) -> None:
     lat, lng = world.other_grid_point
     # The grid worker's town is the same, so a neighbouring village is still theirs to report.
     assert desk.file(lat=lat, lng=lng)["status"] == "reported"
+
+
+def test_oversized_and_bomb_photos_are_refused_and_store_nothing(
+    api: TestClient, auth: Any, world: World, db: Session, seeded: Any
+) -> None:
+    from .test_photos import _png_bomb
+
+    before = _counts(db)
+    lat, lng = world.grid_point
+    fields = {
+        "source": "grid_worker",
+        "category": world.handler_category,
+        "lat": str(lat),
+        "lng": str(lng),
+    }
+    limit = seeded.settings.photo_max_bytes
+    for photo, status, slug in (
+        (_png_bomb(20000, 20000), 422, "photo-too-many-pixels"),
+        (jpeg() + b"\0" * limit, 413, "photo-too-large"),
+    ):
+        response = api.post(
+            "/api/v1/events",
+            data=fields,
+            files=[("photos", ("p.png", photo, "image/png"))],
+            headers=auth("demo_grid_worker"),
+        )
+        assert response.status_code == status, response.text
+        assert response.json()["type"].endswith(slug)
+    assert _counts(db) == before
+
+
+def test_an_override_moves_new_deadlines(api: TestClient, auth: Any, desk: Any, clock: Any) -> None:
+    first = desk.file()
+    # Declare Wednesday and Thursday rest days (e.g. a typhoon): three working days from Tuesday
+    # 09:00 now end on the Tuesday after.
+    for day in ("2026-12-02", "2026-12-03"):
+        assert (
+            api.put(
+                f"/api/v1/sla/calendar/{day}", json={"is_working": False}, headers=auth("admin")
+            ).status_code
+            == 200
+        )
+    second = desk.file(category=desk.world.other_category)
+    due_first = datetime.fromisoformat(first["due_at"]).astimezone(LOCAL_TZ)
+    due_second = datetime.fromisoformat(second["due_at"]).astimezone(LOCAL_TZ)
+    assert (due_first.day, due_second.day) == (4, 8)
+    assert desk.get(first)["due_at"] == first["due_at"]  # filed events keep their deadlines
