@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -126,9 +127,6 @@ def test_importing_again_updates_classes_in_place(db: Session, tmp_path: Path) -
     assert db.scalar(select(Category.name_zh).where(Category.code == "0101")) == "邻里矛盾纠纷"
     broken = tmp_path / "bad.json"
     broken.write_text(json.dumps({"majors": []}), encoding="utf-8")
-    try:
+    with pytest.raises(Problem) as refused:
         load_file(broken)
-    except Exception as exc:
-        assert exc.errors[0].field == "file"
-    else:
-        raise AssertionError("a file without categories was accepted")
+    assert refused.value.errors[0].field == "file"
