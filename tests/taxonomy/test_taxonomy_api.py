@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fengqiao.errors import Problem
 from fengqiao.taxonomy.models import Category
 from fengqiao.taxonomy.service import import_taxonomy, load_file, shipped
 
