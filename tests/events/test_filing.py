@@ -226,3 +226,18 @@ def test_an_override_moves_new_deadlines(api: TestClient, auth: Any, desk: Any, 
     due_second = datetime.fromisoformat(second["due_at"]).astimezone(LOCAL_TZ)
     assert (due_first.day, due_second.day) == (4, 8)
     assert desk.get(first)["due_at"] == first["due_at"]  # filed events keep their deadlines
+
+
+def test_a_refused_report_leaves_no_photo_on_disk(
+    api: TestClient, auth: Any, world: World, tmp_path: Any
+) -> None:
+    lat, lng = world.grid_point
+    response = api.post(
+        "/api/v1/events",
+        data={"source": "grid_worker", "category": "9999", "lat": str(lat), "lng": str(lng)},
+        files=[("photos", ("a.jpg", jpeg("purple"), "image/jpeg"))],
+        headers=auth("demo_grid_worker"),
+    )
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "category"
+    photos = tmp_path / "photos"
+    assert not photos.exists() or not any(p.is_file() for p in photos.rglob("*"))

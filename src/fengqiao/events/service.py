@@ -24,7 +24,7 @@ from fengqiao.errors import FieldError, Problem, forbidden, invalid, not_found
 from fengqiao.events import workflow
 from fengqiao.events.models import OPEN_STATES, Attachment, Event, EventLog, EventSequence
 from fengqiao.events.photos import PhotoInfo
-from fengqiao.events.rules import Rules
+from fengqiao.events.rules import CategoryRef, Rules
 from fengqiao.events.schemas import EventCreate, TransitionIn
 from fengqiao.events.scope import grid_path, is_staff, may_read
 from fengqiao.events.trail import row_hash
@@ -85,6 +85,19 @@ def check_source(principal: Principal, data: EventCreate) -> None:
                     f"a {data.source} report cannot set the {name}; the operator sets it",
                     "该来源的上报不能自行设定等级或紧急程度,由指挥室受理时设定",
                 )
+
+
+def check_filing(rules: Rules, principal: Principal, data: EventCreate) -> CategoryRef:
+    """The checks that need no write: source, fields, class (run before photos are stored)."""
+    check_source(principal, data)
+    category = rules.categories.get(data.category)
+    if category is None or not category.active:
+        raise invalid(
+            "category",
+            f"unknown or retired class {data.category!r}",
+            f"事件分类 {data.category} 不存在或已停用",
+        )
+    return category
 
 
 def find_existing(db: Session, *, reporter_id: int, key: str) -> Event | None:
@@ -151,14 +164,7 @@ def create_event(
     duplicate_days: float = 7.0,
 ) -> tuple[Event, list[Duplicate]]:
     """File one event: resolve, route, start its deadline, write it with its first trail row."""
-    check_source(principal, data)
-    category = rules.categories.get(data.category)
-    if category is None or not category.active:
-        raise invalid(
-            "category",
-            f"unknown or retired class {data.category!r}",
-            f"事件分类 {data.category} 不存在或已停用",
-        )
+    category = check_filing(rules, principal, data)
     if data.source in STAFF_SOURCES and not _serves_town(principal, place, rules):
         raise forbidden(
             "the place lies outside your area", "事发地点不在您的辖区内,请由属地人员上报"
@@ -271,15 +277,17 @@ def file_or_replay(
         existing = find_existing(db, reporter_id=principal.user_id, key=idempotency_key)
         if existing is not None:
             return existing, [], False
+    if not idempotency_key:
+        event, duplicates = create_event(db=db, principal=principal, **kwargs)
+        return event, duplicates, True
     try:
+        # A savepoint only where a racing retry can collide on the key (PostgreSQL).
         with db.begin_nested():
             event, duplicates = create_event(
                 db=db, principal=principal, idempotency_key=idempotency_key, **kwargs
             )
     except IntegrityError:
         # Two retries raced past the lookup (PostgreSQL): the other one won, return its event.
-        if not idempotency_key:
-            raise
         existing = find_existing(db, reporter_id=principal.user_id, key=idempotency_key)
         if existing is None:
             raise

@@ -132,6 +132,13 @@ async def create_event(
     except ValidationError as exc:
         raise _validation_problem(exc) from exc
     place = locator.locate(data.lng, data.lat, data.crs)
+    if files:
+
+        def precheck() -> None:
+            with database.session() as db:
+                service.check_filing(_rules(request, db), principal, data)
+
+        await run_in_threadpool(precheck)  # refuse before any photo is stored
     photos = await _save_photos(_photos(request), files)
     now = clock.now()
 
