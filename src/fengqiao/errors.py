@@ -10,6 +10,7 @@ validation errors and plain HTTP errors into one response shape:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +121,8 @@ _REASON_ZH = {
     "enum": "取值不在允许范围内",
     "json_invalid": "不是合法的 JSON",
     "string_pattern_mismatch": "格式不正确",
+    "extra_forbidden": "不支持此字段",
+    "bool_parsing": "应为 true 或 false",
 }
 
 
@@ -133,27 +136,36 @@ async def _on_problem(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc)
 
 
+def invalid_fields(errors: list[FieldError]) -> Problem:
+    """A 422 naming every bad field."""
+    return Problem(
+        422,
+        "invalid-input",
+        "Invalid input",
+        "输入有误",
+        "; ".join(f"{e.field}: {e.reason}" for e in errors),
+        ";".join(f"{e.field}:{e.reason_zh}" for e in errors),
+        errors,
+    )
+
+
+def from_pydantic(errors: Sequence[Any]) -> Problem:
+    """The problem for pydantic's validation errors (request models or models validated by hand)."""
+    return invalid_fields(
+        [
+            FieldError(
+                _field_name(tuple(err.get("loc", ()))) or "body",
+                str(err.get("msg", "invalid")),
+                _REASON_ZH.get(str(err.get("type", "")), "取值无效"),
+            )
+            for err in errors
+        ]
+    )
+
+
 async def _on_validation(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        FieldError(
-            _field_name(tuple(err.get("loc", ()))),
-            str(err.get("msg", "invalid")),
-            _REASON_ZH.get(str(err.get("type", "")), "取值无效"),
-        )
-        for err in exc.errors()
-    ]
-    return problem_response(
-        Problem(
-            422,
-            "invalid-input",
-            "Invalid input",
-            "输入有误",
-            "; ".join(f"{e.field}: {e.reason}" for e in errors),
-            ";".join(f"{e.field}:{e.reason_zh}" for e in errors),
-            errors,
-        )
-    )
+    return problem_response(from_pydantic(exc.errors()))
 
 
 _HTTP_TITLES = {

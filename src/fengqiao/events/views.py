@@ -21,7 +21,7 @@ from fengqiao.auth.models import User
 from fengqiao.auth.scope import Principal, mask_phone
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, Locator
-from fengqiao.errors import FieldError, Problem, invalid, not_found
+from fengqiao.errors import Problem, from_pydantic, invalid, not_found
 from fengqiao.events import queries, service
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.photos import PhotoInfo, PhotoStore
@@ -52,23 +52,6 @@ def _rules(request: Request, db: Session) -> Rules:
 def _photos(request: Request) -> PhotoStore:
     store: PhotoStore = request.app.state.photos
     return store
-
-
-def _validation_problem(exc: ValidationError) -> Problem:
-    errors = [
-        FieldError(
-            ".".join(str(p) for p in err["loc"]) or "body",
-            err["msg"],
-            {"missing": "缺少此项", "extra_forbidden": "不支持此字段"}.get(err["type"], "取值无效"),
-        )
-        for err in exc.errors()
-    ]
-    return Problem(
-        422, "invalid-input", "Invalid input", "输入有误",
-        "; ".join(f"{e.field}: {e.reason}" for e in errors),
-        ";".join(f"{e.field}:{e.reason_zh}" for e in errors),
-        errors,
-    )  # fmt: skip
 
 
 async def _read_submission(request: Request, limit: int) -> tuple[dict[str, Any], list[UploadFile]]:
@@ -130,7 +113,7 @@ async def create_event(
     try:
         data = EventCreate.model_validate(fields)
     except ValidationError as exc:
-        raise _validation_problem(exc) from exc
+        raise from_pydantic(exc.errors()) from exc
     place = locator.locate(data.lng, data.lat, data.crs)
     if files:
 

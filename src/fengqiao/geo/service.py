@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.errors import FieldError, Problem, invalid
+from fengqiao.errors import FieldError, Problem, invalid, invalid_fields
 from fengqiao.geo.crs import SUPPORTED_CRS, UnknownCRS, to_wgs84
 from fengqiao.geo.locator import GridIndex, GridShape
 from fengqiao.org.models import OrgUnit
@@ -200,12 +200,7 @@ def check_point(lng: float, lat: float, crs: str) -> None:
             )
         )
     if errors:
-        raise Problem(
-            422, "invalid-input", "Invalid input", "输入有误",
-            "; ".join(f"{e.field}: {e.reason}" for e in errors),
-            ";".join(f"{e.field}:{e.reason_zh}" for e in errors),
-            errors,
-        )  # fmt: skip
+        raise invalid_fields(errors)
 
 
 def outside_district(lng: float, lat: float, swapped_inside: bool) -> Problem:
