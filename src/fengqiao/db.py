@@ -1,21 +1,30 @@
 """Database wiring: the declarative base, engines for SQLite and PostgreSQL, sessions.
 
 SQLite runs in WAL mode with foreign keys and a busy timeout; write transactions start with
-`BEGIN IMMEDIATE` so two writers queue on the lock instead of failing on upgrade.
+`BEGIN IMMEDIATE` so two writers queue on the lock instead of failing on upgrade. Within one
+process, writers to the same SQLite file also queue on a Python lock first: SQLite's own busy
+handler sleeps in steps of up to 100 ms, which under load left the database idle while threads
+slept, and gave up with "database is locked" after the timeout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import contextvars
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import DateTime, TypeDecorator
+from starlette.concurrency import run_in_threadpool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -99,13 +108,53 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+T = TypeVar("T")
+
+
+class DatabaseBusy(Exception):
+    """No write lock within the busy timeout: another writer held the database too long."""
+
+
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+_HELD = "fengqiao_write_lock"
+
+
+def _write_lock(engine: Engine) -> threading.Lock:
+    """The process-wide lock of one SQLite file (shared by every Database on that file)."""
+    database = engine.url.database or ""
+    key = (
+        database
+        if database.startswith("file:") or database in ("", ":memory:")
+        else str(Path(database).resolve())
+    )
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
+
+
 class Database:
     """An engine plus its session factory; the app, the CLI and the worker each hold one."""
 
     def __init__(self, url: str, *, busy_timeout_ms: int = 5000, **engine_kwargs: Any) -> None:
         self.url = url
+        self.busy_timeout = busy_timeout_ms / 1000
         self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = _write_lock(self.engine) if self.is_sqlite else None
+        self._writer: ThreadPoolExecutor | None = None
+        if self._write_lock is not None:
+            event.listen(self.sessions, "after_transaction_end", _release_write_lock)
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+
+    async def run_write(self, work: Callable[[], T]) -> T:
+        """Run blocking write work off the event loop. On SQLite every such call of this process
+        runs on one writer thread, in arrival order: threads racing for the write lock lost
+        throughput to GIL hand-offs and sleeps. On PostgreSQL writers run side by side."""
+        if self._writer is None:
+            return await run_in_threadpool(work)
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, functools.partial(context.run, work))
 
     @property
     def is_sqlite(self) -> bool:
@@ -114,8 +163,20 @@ class Database:
     def session(self, *, write: bool = False) -> Session:
         """A new session; `write=True` takes SQLite's write lock at BEGIN."""
         session = self.sessions()
-        if write and self.is_sqlite:
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        if write and self._write_lock is not None:
+            # Released when the session's transaction ends (commit, rollback or close), from
+            # whichever thread ends it.
+            if not self._write_lock.acquire(timeout=self.busy_timeout):
+                session.close()
+                raise DatabaseBusy(f"no write lock on {self.url} within {self.busy_timeout:g} s")
+            session.info[_HELD] = self._write_lock
+            try:
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            except BaseException:
+                session.close()
+                if session.info.pop(_HELD, None) is not None:  # no transaction had begun
+                    self._write_lock.release()
+                raise
         return session
 
     @contextmanager
@@ -132,4 +193,14 @@ class Database:
             session.close()
 
     def dispose(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self.engine.dispose()
+
+
+def _release_write_lock(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        lock = session.info.pop(_HELD, None)
+        if lock is not None:
+            lock.release()

@@ -17,7 +17,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fengqiao.db import DatabaseBusy
 
 PROBLEM_BASE = "https://fengqiao.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -193,8 +196,28 @@ async def _on_http(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def database_busy() -> Problem:
+    return Problem(
+        503,
+        "database-busy",
+        "Database busy",
+        "系统繁忙",
+        "the database was busy with other writes for too long; nothing was stored, try again",
+        "数据库正忙,本次请求未保存任何内容,请稍后重试",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _on_busy(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, OperationalError) and "database is locked" not in str(exc.orig):
+        raise exc
+    return problem_response(database_busy())
+
+
 def install_handlers(app: FastAPI) -> None:
     """Make every error of `app` a problem+json response."""
+    app.add_exception_handler(DatabaseBusy, _on_busy)
+    app.add_exception_handler(OperationalError, _on_busy)
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
