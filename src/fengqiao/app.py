@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from fengqiao import __version__
 from fengqiao.api import api_router, public_router
+from fengqiao.auth.security import TokenReader
 from fengqiao.auth.service import PrincipalCache
 from fengqiao.clock import Clock
 from fengqiao.config import Settings, get_settings
@@ -53,6 +54,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.signing_key = settings.resolved_secret_key()
+    app.state.tokens = TokenReader(app.state.signing_key)
     app.state.principals = PrincipalCache(settings.principal_cache_seconds)
     app.state.locator = GridLocator(settings.grid_index_check_seconds)
     app.state.rules = RulesCache(settings.rules_check_seconds)

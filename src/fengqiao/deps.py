@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.scope import Principal
-from fengqiao.auth.security import TokenError, api_key_prefix, hash_api_key, read_token
+from fengqiao.auth.security import TokenError, api_key_prefix, hash_api_key
 from fengqiao.auth.service import PrincipalCache, load_principal, principal_for_api_key
 from fengqiao.clock import Clock
 from fengqiao.config import Settings
@@ -79,7 +79,7 @@ async def current_principal(
         token, api_key = None, token  # an API key sent as a bearer token
     if token:
         try:
-            user_id = read_token(token, key=app_state.signing_key)
+            user_id = app_state.tokens.read(token)
         except TokenError as exc:
             if exc.expired:
                 raise unauthorized("token expired; log in again", "登录已过期,请重新登录") from exc

@@ -4,7 +4,7 @@ race, and the plans of the hot list queries."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from fengqiao.auth.models import User
 from fengqiao.auth.service import load_principal
 from fengqiao.clock import FixedClock
 from fengqiao.db import Database
-from fengqiao.events import queries
+from fengqiao.events import queries, service
 from fengqiao.events.models import Event
 from fengqiao.events.rules import load_rules
 from fengqiao.events.schemas import EventCreate
@@ -76,7 +76,7 @@ def test_racing_retries_with_one_key_file_one_event(fresh_db: Database) -> None:
         assert db.scalar(select(func.count()).select_from(Event)) == 1
 
 
-def _plan(database: Database, statement: Any) -> str:
+def _plan(database: Database, statement: Any, params: dict[str, Any] | None = None) -> str:
     """The plan of `statement` exactly as the app sends it (bound parameters and all)."""
     captured: list[tuple[str, Any]] = []
 
@@ -86,7 +86,7 @@ def _plan(database: Database, statement: Any) -> str:
     event.listen(database.engine, "before_cursor_execute", grab)
     try:
         with database.session() as db:
-            db.execute(statement).all()
+            db.execute(statement, params or {}).all()
     finally:
         event.remove(database.engine, "before_cursor_execute", grab)
     sql, params = captured[-1]
@@ -134,6 +134,24 @@ def test_hot_queries_use_their_indexes(fresh_db: Database) -> None:
     ]
     for statement, indexes in expectations:
         plan = _plan(fresh_db, statement)
+        assert any(index in plan for index in indexes), f"none of {indexes} used:\n{plan}"
+        assert "Seq Scan" not in plan and "SCAN event" not in plan.replace("SCAN event USING", "")
+    # Likely duplicates: open events of the class in a band of latitude, then the circle.
+    with fresh_db.session() as db:
+        sample = db.execute(
+            select(Event.category_code, Event.lat, Event.lng).where(is_open()).limit(1)
+        ).one()
+        duplicates = service._statements(db).duplicates
+    band = 0.001
+    params = {
+        "category": sample.category_code, "lat": sample.lat, "lng": sample.lng,
+        "lng_scale": 0.87, "lat_low": sample.lat - band, "lat_high": sample.lat + band,
+        "lng_low": sample.lng - band, "lng_high": sample.lng + band,
+        "radius_squared": band * band, "since": NOW - timedelta(days=7), "event_id": 0,
+        "limit": 10,
+    }  # fmt: skip
+    for statement, indexes in [(duplicates, ("ix_event_open_category_lat",))]:
+        plan = _plan(fresh_db, statement, params)
         assert any(index in plan for index in indexes), f"none of {indexes} used:\n{plan}"
         assert "Seq Scan" not in plan and "SCAN event" not in plan.replace("SCAN event USING", "")
 

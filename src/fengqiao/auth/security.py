@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -54,6 +55,11 @@ class TokenError(Exception):
 
 def read_token(token: str, *, key: str) -> int:
     """The user id a valid access token names."""
+    return _verify(token, key)[0]
+
+
+def _verify(token: str, key: str) -> tuple[int, int]:
+    """(user id, expiry as a Unix time) of a valid access token."""
     try:
         claims = jwt.decode(token, key, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp"]})
     except jwt.ExpiredSignatureError as exc:
@@ -62,7 +68,30 @@ def read_token(token: str, *, key: str) -> int:
         raise TokenError(f"invalid token: {exc}") from exc
     if claims.get("typ") != "access" or not str(claims.get("sub", "")).isdigit():
         raise TokenError("invalid token: not an access token")
-    return int(claims["sub"])
+    return int(claims["sub"]), int(claims["exp"])
+
+
+class TokenReader:
+    """`read_token` that remembers tokens it verified until they expire: a client sends the same
+    token with every request, and decoding it each time cost a third of a cheap request."""
+
+    def __init__(self, key: str, *, size: int = 20_000) -> None:
+        self.key = key
+        self.size = size
+        self._verified: dict[str, tuple[int, int]] = {}
+
+    def read(self, token: str) -> int:
+        known = self._verified.get(token)
+        if known is None:
+            known = _verify(token, self.key)
+            if len(self._verified) >= self.size:
+                self._verified.clear()
+            self._verified[token] = known
+        user_id, expires = known
+        if time.time() >= expires:
+            self._verified.pop(token, None)
+            raise TokenError("token expired", expired=True)
+        return user_id
 
 
 @dataclass(frozen=True)

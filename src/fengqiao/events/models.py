@@ -64,6 +64,14 @@ class Event(Base):
             sqlite_where=text(OPEN_STATES_SQL),
             postgresql_where=text(OPEN_STATES_SQL),
         ),
+        # Likely duplicates: open events of one class in a band of latitude.
+        Index(
+            "ix_event_open_category_lat",
+            "category_code",
+            "lat",
+            sqlite_where=text(OPEN_STATES_SQL),
+            postgresql_where=text(OPEN_STATES_SQL),
+        ),
         Index(
             "ix_event_open_town_due",
             "town_id",

@@ -116,7 +116,14 @@ def load_rules(db: Session) -> Rules:
         for r in db.scalars(select(RoutingRule).where(RoutingRule.active.is_(True)))
     )
     units = UnitIndex(
-        UnitRef(id=u.id, unit_type=u.unit_type, platform=u.platform, org_unit_id=u.org_unit_id)
+        UnitRef(
+            id=u.id,
+            unit_type=u.unit_type,
+            platform=u.platform,
+            org_unit_id=u.org_unit_id,
+            code=u.code,
+            name=u.name,
+        )
         for u in db.scalars(select(Unit).where(Unit.active.is_(True)))
     )
     policies = [

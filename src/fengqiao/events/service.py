@@ -11,9 +11,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,7 +22,13 @@ from fengqiao.auth.scope import Principal
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import FieldError, Problem, forbidden, invalid, not_found
 from fengqiao.events import workflow
-from fengqiao.events.models import OPEN_STATES, Attachment, Event, EventLog, EventSequence
+from fengqiao.events.models import (
+    Attachment,
+    Event,
+    EventLog,
+    EventSequence,
+    is_open,
+)
 from fengqiao.events.photos import PhotoInfo
 from fengqiao.events.rules import CategoryRef, Rules
 from fengqiao.events.schemas import EventCreate, TransitionIn
@@ -110,17 +116,71 @@ def find_existing(db: Session, *, reporter_id: int, key: str) -> Event | None:
 def next_code(db: Session, *, prefix: str, at: datetime) -> str:
     """A human event code: town prefix + local yyyymmdd + 4-digit sequence, unique under load."""
     day = at.astimezone(LOCAL_TZ).strftime("%Y%m%d")
-    dialect = db.get_bind().dialect.name
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(EventSequence)
-    statement = (
-        upsert.values(prefix=prefix, day=day, value=1)
-        .on_conflict_do_update(
-            index_elements=["prefix", "day"], set_={"value": EventSequence.value + 1}
-        )
-        .returning(EventSequence.value)
-    )
-    value = db.execute(statement).scalar_one()
+    statement = _statements(db).next_code
+    value = db.connection().execute(statement, {"prefix": prefix, "day": day}).scalar_one()
     return f"{prefix}-{day}-{value:04d}"
+
+
+class _Statements:
+    """The filing path's statements, built once per dialect so SQLAlchemy compiles them once.
+
+    They are table-level Core statements executed on the session's connection with their values
+    as parameters: the ORM's per-call statement building cost more than the database work.
+    """
+
+    def __init__(self, dialect: str) -> None:
+        events, log = cast(Table, Event.__table__), cast(Table, EventLog.__table__)
+        sequences, attachments = (
+            cast(Table, EventSequence.__table__),
+            cast(Table, Attachment.__table__),
+        )
+        upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(sequences)
+        self.next_code = (
+            upsert.values(prefix=bindparam("prefix"), day=bindparam("day"), value=1)
+            .on_conflict_do_update(
+                index_elements=["prefix", "day"], set_={"value": sequences.c.value + 1}
+            )
+            .returning(sequences.c.value)
+        )
+        self.insert_event = insert(events).returning(events.c.id)
+        self.insert_log = insert(log)
+        self.insert_attachment = insert(attachments).returning(attachments.c.id)
+        self.trail_head = (
+            update(events)
+            .where(events.c.id == bindparam("event_id"))
+            .values(trail_seq=bindparam("seq"), trail_hash=bindparam("digest"))
+        )
+        c = events.c
+        # Squared distance in degrees of latitude (equirectangular, exact enough at 100 m): the
+        # circle filter and the order run in SQL, so only the nearest few rows come back.
+        north = c.lat - bindparam("lat")
+        east = (c.lng - bindparam("lng")) * bindparam("lng_scale")
+        squared = north * north + east * east
+        self.duplicates = (
+            select(c.id, c.code, c.title, c.status, c.lat, c.lng, c.created_at)
+            .where(
+                c.category_code == bindparam("category"),
+                is_open(),
+                c.lat.between(bindparam("lat_low"), bindparam("lat_high")),
+                c.lng.between(bindparam("lng_low"), bindparam("lng_high")),
+                squared <= bindparam("radius_squared"),
+                c.created_at >= bindparam("since"),
+                c.id != bindparam("event_id"),
+            )
+            .order_by(squared, c.id)
+            .limit(bindparam("limit"))
+        )
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _statements(db: Session) -> _Statements:
+    dialect = db.get_bind().dialect.name
+    statements = _STATEMENTS.get(dialect)
+    if statements is None:
+        statements = _STATEMENTS[dialect] = _Statements(dialect)
+    return statements
 
 
 def route(rules: Rules, *, category_code: str, level: int, place_ids: tuple[int, int]) -> Proposal:
@@ -218,8 +278,10 @@ def create_event(
         "trail_seq": 0,
         "trail_hash": "",
     }
-    event_id = db.execute(insert(Event).values(values).returning(Event.id)).scalar_one()
-    event = Event(id=event_id, **values)
+    statements = _statements(db)
+    connection = db.connection()
+    event_id = connection.execute(statements.insert_event, values).scalar_one()
+    event = _transient_event(id=event_id, **values)
     attachment_ids = _insert_attachments(
         db, event_id=event_id, photos=photos, kind="before", by=principal.user_id, now=now
     )
@@ -242,11 +304,9 @@ def create_event(
         db, event, at=now, actor_id=principal.user_id, action="report", from_status=None,
         to_status="reported", unit_id=None, note="", payload=payload, update_event=False,
     )  # fmt: skip
-    db.execute(
-        update(Event)
-        .where(Event.id == event_id)
-        .values(trail_seq=event.trail_seq, trail_hash=event.trail_hash),
-        execution_options={"synchronize_session": False},
+    connection.execute(
+        statements.trail_head,
+        {"event_id": event_id, "seq": event.trail_seq, "digest": event.trail_hash},
     )
     duplicates = find_duplicates(
         db,
@@ -255,6 +315,14 @@ def create_event(
         since=now - timedelta(days=duplicate_days),
     )
     return event, duplicates
+
+
+def _transient_event(**values: Any) -> Event:
+    """An Event object holding the row just inserted, outside the session: filled the way the ORM
+    fills loaded rows (straight into its dict), which costs a fraction of `Event(**values)`."""
+    event: Event = Event.__mapper__.class_manager.new_instance()
+    event.__dict__.update(values)
+    return event
 
 
 def _serves_town(principal: Principal, place: Place, rules: Rules) -> bool:
@@ -298,29 +366,27 @@ def file_or_replay(
 def _insert_attachments(
     db: Session, *, event_id: int, photos: Sequence[PhotoInfo], kind: str, by: int, now: datetime
 ) -> list[int]:
-    ids = []
-    for photo in photos:
-        ids.append(
-            db.execute(
-                insert(Attachment)
-                .values(
-                    event_id=event_id,
-                    kind=kind,
-                    sha256=photo.sha256,
-                    mime=photo.mime,
-                    bytes=photo.bytes,
-                    width=photo.width,
-                    height=photo.height,
-                    taken_at=photo.taken_at,
-                    lat=photo.lat,
-                    lng=photo.lng,
-                    uploaded_by=by,
-                    created_at=now,
-                )
-                .returning(Attachment.id)
-            ).scalar_one()
-        )
-    return ids
+    statement, connection = _statements(db).insert_attachment, db.connection()
+    return [
+        connection.execute(
+            statement,
+            {
+                "event_id": event_id,
+                "kind": kind,
+                "sha256": photo.sha256,
+                "mime": photo.mime,
+                "bytes": photo.bytes,
+                "width": photo.width,
+                "height": photo.height,
+                "taken_at": photo.taken_at,
+                "lat": photo.lat,
+                "lng": photo.lng,
+                "uploaded_by": by,
+                "created_at": now,
+            },
+        ).scalar_one()
+        for photo in photos
+    ]
 
 
 def find_duplicates(
@@ -330,32 +396,32 @@ def find_duplicates(
     if radius_m <= 0:
         return []
     dlat = math.degrees(radius_m / EARTH_RADIUS_M)
-    dlng = dlat / max(math.cos(math.radians(event.lat)), 1e-6)
-    rows = db.execute(
-        select(
-            Event.id, Event.code, Event.title, Event.status, Event.lat, Event.lng, Event.created_at
-        )
-        .where(
-            Event.category_code == event.category_code,
-            Event.created_at >= since,
-            Event.id != event.id,
-            Event.status.in_(OPEN_STATES),
-            Event.lat.between(event.lat - dlat, event.lat + dlat),
-            Event.lng.between(event.lng - dlng, event.lng + dlng),
-        )
-        .limit(200)
-    ).all()
-    found = []
-    for row in rows:
-        distance = haversine_m(event.lat, event.lng, row.lat, row.lng)
-        if distance <= radius_m:
-            found.append(
-                Duplicate(
-                    row.id, row.code, row.title, row.status, round(distance, 1), row.created_at
-                )
-            )
+    scale = max(math.cos(math.radians(event.lat)), 1e-6)
+    dlng = dlat / scale
+    rows = db.connection().execute(
+        _statements(db).duplicates,
+        {
+            "category": event.category_code,
+            "lat": event.lat,
+            "lng": event.lng,
+            "lng_scale": scale,
+            "lat_low": event.lat - dlat,
+            "lat_high": event.lat + dlat,
+            "lng_low": event.lng - dlng,
+            "lng_high": event.lng + dlng,
+            "radius_squared": dlat * dlat,
+            "since": since,
+            "event_id": event.id,
+            "limit": limit,
+        },
+    )
+    found = [
+        Duplicate(row.id, row.code, row.title, row.status, round(distance, 1), row.created_at)
+        for row in rows
+        if (distance := haversine_m(event.lat, event.lng, row.lat, row.lng)) <= radius_m
+    ]
     found.sort(key=lambda d: (d.distance_m, d.id))
-    return found[:limit]
+    return found
 
 
 def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -390,21 +456,22 @@ def append_log(
         action=action, from_status=from_status, to_status=to_status, unit_id=unit_id,
         note=note, payload=payload,
     )  # fmt: skip
-    db.execute(
-        insert(EventLog).values(
-            event_id=event.id,
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            unit_id=unit_id,
-            note=note,
-            payload=payload,
-            prev_hash=event.trail_hash,
-            hash=digest,
-        )
+    db.connection().execute(
+        _statements(db).insert_log,
+        {
+            "event_id": event.id,
+            "seq": seq,
+            "at": at,
+            "actor_id": actor_id,
+            "action": action,
+            "from_status": from_status,
+            "to_status": to_status,
+            "unit_id": unit_id,
+            "note": note,
+            "payload": payload,
+            "prev_hash": event.trail_hash,
+            "hash": digest,
+        },
     )
     if update_event:
         event.trail_seq, event.trail_hash = seq, digest

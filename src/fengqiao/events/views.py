@@ -39,6 +39,7 @@ from fengqiao.events.schemas import (
     TrailRow,
     TransitionIn,
 )
+from fengqiao.geo.service import Place
 from fengqiao.org.models import OrgUnit, Unit
 
 router = APIRouter(tags=["events"])
@@ -134,13 +135,14 @@ async def create_event(
                 duplicate_radius_m=settings.duplicate_radius_m,
                 duplicate_days=settings.duplicate_days,
             )  # fmt: skip
-            out = event_out(db, rules, event, principal, now)
-            return EventCreated(
-                **out.model_dump(),
+            out = event_out(db, rules, event, principal, now, place=place if created else None)
+            # `out` is validated already; only the duplicates are new.
+            return EventCreated.model_construct(
+                **out.__dict__,
                 duplicates=[DuplicateOut(**d.__dict__) for d in duplicates],
             ), created
 
-    created_out, created = await run_in_threadpool(write)
+    created_out, created = await database.run_write(write)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/events/{created_out.id}"
@@ -391,23 +393,39 @@ def attachment_out(a: Attachment) -> AttachmentOut:
 
 
 def event_outs(
-    db: Session, rules: Rules, events: Sequence[Event], principal: Principal, now: datetime
+    db: Session,
+    rules: Rules,
+    events: Sequence[Event],
+    principal: Principal,
+    now: datetime,
+    *,
+    place: Place | None = None,
 ) -> list[EventOut]:
-    """Events shaped for the API, with the names of their places and units read in one go."""
-    org_ids = {i for e in events for i in (e.grid_id, e.village_id, e.town_id)}
+    """Events shaped for the API. Names come from the rules snapshot (active units) and from
+    `place` when the caller just located it; the rest are read in one query per table."""
+    orgs: dict[int, Ref] = {}
+    if place is not None:
+        orgs[place.grid_id] = Ref(id=place.grid_id, code=place.grid_code, name=place.grid_name)
+        orgs[place.village_id] = Ref(
+            id=place.village_id, code=place.village_code, name=place.village_name
+        )
+        orgs[place.town_id] = Ref(id=place.town_id, code=place.town_code, name=place.town_name)
+    units: dict[int, Ref] = {}
+    for unit_id in {i for e in events for i in (e.owner_unit_id, e.proposed_unit_id) if i}:
+        known = rules.units.by_id.get(unit_id)
+        if known is not None and known.name:
+            units[unit_id] = Ref(id=known.id, code=known.code, name=known.name)
+    org_ids = {i for e in events for i in (e.grid_id, e.village_id, e.town_id)} - orgs.keys()
+    if org_ids:
+        query = select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(OrgUnit.id.in_(org_ids))
+        orgs.update((r.id, Ref(id=r.id, code=r.code, name=r.name)) for r in db.execute(query))
     unit_ids = {i for e in events for i in (e.owner_unit_id, e.proposed_unit_id) if i}
-    orgs = {
-        r.id: r for r in db.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(OrgUnit.id.in_(org_ids)))
-    } if org_ids else {}  # fmt: skip
-    units = {
-        r.id: r for r in db.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(unit_ids)))
-    } if unit_ids else {}  # fmt: skip
+    if unit_ids - units.keys():
+        query = select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(unit_ids - units.keys()))
+        units.update((r.id, Ref(id=r.id, code=r.code, name=r.name)) for r in db.execute(query))
 
-    def ref(rows: dict[int, Any], key: int | None) -> Ref | None:
-        if key is None or key not in rows:
-            return None
-        row = rows[key]
-        return Ref(id=row.id, code=row.code, name=row.name)
+    def ref(rows: dict[int, Ref], key: int | None) -> Ref | None:
+        return None if key is None else rows.get(key)
 
     out = []
     for e in events:
@@ -464,9 +482,15 @@ def event_outs(
 
 
 def event_out(
-    db: Session, rules: Rules, event: Event, principal: Principal, now: datetime
+    db: Session,
+    rules: Rules,
+    event: Event,
+    principal: Principal,
+    now: datetime,
+    *,
+    place: Place | None = None,
 ) -> EventOut:
-    return event_outs(db, rules, [event], principal, now)[0]
+    return event_outs(db, rules, [event], principal, now, place=place)[0]
 
 
 def detail_out(

@@ -38,6 +38,8 @@ class UnitRef:
     unit_type: str
     platform: str | None
     org_unit_id: int
+    code: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
