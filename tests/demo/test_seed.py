@@ -144,12 +144,14 @@ def test_demo_accounts_have_their_roles_and_the_password(fresh_db: Database) -> 
         grid = session.get(OrgUnit, worker.home_org_id)
         town = session.get(OrgUnit, unit.org_unit_id) if unit else None
         handlers = session.scalar(select(func.count()).where(UserRole.role == "handler"))
+        villages = session.scalar(select(func.count()).where(OrgUnit.kind == "village"))
     assert duty == "full_time"
     assert unit is not None and unit.name == "柯桥街道综合行政执法中队"
     assert grid is not None and town is not None and grid.path.startswith(town.path)
     assert grid.kind == "grid" and town.name == "柯桥街道"
-    # 4 per agency, 1 per town office, coordination group and district department.
-    assert handlers == 12 * 4 + 5 + 4 + 12
+    # 4 per agency, 1 per town office, coordination group, district department and village
+    # committee.
+    assert villages and handlers == 12 * 4 + 5 + 4 + 12 + villages
 
 
 def test_keqiao_scale_matches_the_district(fresh_db: Database) -> None:
@@ -189,6 +191,13 @@ def test_keqiao_scale_matches_the_district(fresh_db: Database) -> None:
             conn.execute(select(LayerFeature.code).where(LayerFeature.kind == "camera")).scalars()
         )
         roles = set(conn.execute(select(UserRole.role).distinct()).scalars())
+        # Routing may send an event to any unit, so every unit has someone to sign it.
+        unstaffed = conn.scalar(
+            select(func.count())
+            .select_from(Unit)
+            .where(~select(User.id).where(User.unit_id == Unit.id).exists())
+        )
+    assert unstaffed == 0
     assert workers == 6800 and len(per_grid) == 1700 and set(per_grid.values()) == {4}
     assert len(agencies) == 16 and set(agencies.values()) == {len(AGENCIES)} == {12}
     assert agency_staff == 864 == report.agency_staff

@@ -715,6 +715,12 @@ def _plan_users(
             unit_id = unit_ids[f"{town.code}:{key}"]
             people.add(f"u{town.code}{sequence:02d}_1", "handler", town, unit_id=unit_id)
 
+    # Each village committee has one member who signs and handles what routing sends it.
+    for town in district.children:
+        for village in town.children:
+            unit_id = unit_ids[f"{village.code}:village_committee"]
+            people.add(f"u{village.code}01_1", "handler", village, unit_id=unit_id)
+
     for town in district.children:
         for village in town.children:
             for grid in village.children:
