@@ -6,11 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from fengqiao.events.trail import GENESIS, row_hash, verify_rows
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.events.trail import GENESIS, _canonical_time, row_hash, verify_rows
 
 from .conftest import Desk
 
@@ -121,3 +124,10 @@ def _file_three(database: Any) -> None:
                 data=EventCreate(source="grid_worker", category=category, lat=point.y, lng=point.x),
                 now=datetime(2026, 12, 1, 1, 0, tzinfo=UTC),
             )  # fmt: skip
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 1), timezones=st.just(UTC)))
+def test_the_hashed_time_text_never_changes(at: datetime) -> None:
+    """Stored chains hash this text: it must stay `%Y-%m-%dT%H:%M:%S.%fZ` in UTC forever."""
+    assert _canonical_time(at) == at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert _canonical_time(at.astimezone(LOCAL_TZ)) == _canonical_time(at)

@@ -33,6 +33,7 @@ from fengqiao.events.service import deadline_for, route
 from fengqiao.events.trail import GENESIS, row_hash
 from fengqiao.geo.service import GridLocator
 from fengqiao.org.models import OrgUnit
+from fengqiao.taxonomy.routing import Proposal
 
 Progress = Callable[[str, int, int], None]
 BATCH = 20_000
@@ -183,6 +184,7 @@ class _Planner:
             float(bounds[:, 2].max()), float(bounds[:, 3].max()),
         )  # fmt: skip
         self.sequences: Counter[tuple[str, str]] = Counter()
+        self.proposals: dict[tuple[str, int, int, int], Proposal] = {}
         # Days of the year up to today weighted by weekday, then hours within a day.
         days = np.arange(366)
         weekday = np.array(
@@ -272,7 +274,12 @@ class _Planner:
         if source != "grid_worker" and level == 1:
             level = 2
         urgent = bool(fate[0] > 0.995)
-        proposal = route(rules, category_code=code, level=level, place_ids=(village_id, town_id))
+        key = (code, level, village_id, town_id)
+        proposal = self.proposals.get(key)
+        if proposal is None:  # the same pure function as filing, memoised: rules do not change
+            proposal = self.proposals[key] = route(
+                rules, category_code=code, level=level, place_ids=(village_id, town_id)
+            )
         policy_id, deadline = deadline_for(
             rules, level=level, category_code=code, urgent=urgent, start=created
         )
@@ -477,7 +484,9 @@ class _Trail:
 
 def _sqlite_time(at: datetime | None) -> str | None:
     # The text form SQLAlchemy's DateTime stores on SQLite (UTCDateTime writes UTC).
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if at is not None else None
+    if at is None:
+        return None
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 class _Writer:

@@ -23,7 +23,8 @@ GENESIS = ""
 
 
 def _canonical_time(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """`%Y-%m-%dT%H:%M:%S.%fZ` in UTC; isoformat writes the same text several times faster."""
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def row_hash(
