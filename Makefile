@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 .PHONY: help venv assets install demo lint test bench clean
 
 help:
-	@echo "make demo     install, seed the demo district, serve on http://127.0.0.1:$(PORT)"
+	@echo "make demo     install, seed the demo district, serve on http://127.0.0.1:$(PORT) with a worker"
 	@echo "make test     install, start PostgreSQL/Redis/Mosquitto if needed, lint, run the suite"
 	@echo "make install  .venv from requirements.lock + node_modules and static/vendor"
 	@echo "make lint     ruff check, ruff format --check, mypy"
@@ -59,7 +59,8 @@ demo: install
 	$(BIN)/fengqiao db upgrade
 	$(BIN)/fengqiao seed --scale keqiao --if-empty --events $(DEMO_EVENTS)
 	$(BIN)/fengqiao users list --demo
-	@echo "Fengqiao: http://127.0.0.1:$(PORT)  (Ctrl-C stops the server)"
+	@echo "Fengqiao: http://127.0.0.1:$(PORT)  (Ctrl-C stops the server and the worker)"
+	$(BIN)/fengqiao worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/fengqiao serve --host 127.0.0.1 --port $(PORT)
 
 # --- check --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from fengqiao.deps import current_principal
 from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
 from fengqiao.org import views as org_views
+from fengqiao.supervision import views as supervision_views
 from fengqiao.taxonomy import views as taxonomy_views
 
 API_PREFIX = "/api/v1"
@@ -27,3 +28,4 @@ api_router.include_router(auth_views.router)
 api_router.include_router(org_views.router)
 api_router.include_router(event_views.router)
 api_router.include_router(taxonomy_views.router)
+api_router.include_router(supervision_views.router)

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.scope import Principal
+from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings, get_settings
 from fengqiao.db import Database
 from fengqiao.errors import Problem
@@ -30,6 +32,7 @@ grids_app = typer.Typer(help="Grid lookups.", no_args_is_help=True)
 taxonomy_app = typer.Typer(help="Event classes, routing rules, SLA policies.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident event trail.", no_args_is_help=True)
 docs_app = typer.Typer(help="Documentation generated from the code.", no_args_is_help=True)
+jobs_app = typer.Typer(help="The worker's jobs, one at a time.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(users_app, name="users")
@@ -38,6 +41,7 @@ app.add_typer(grids_app, name="grids")
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(docs_app, name="docs")
+app.add_typer(jobs_app, name="jobs")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -465,6 +469,90 @@ def docs_workflow() -> None:
     from fengqiao.events.workflow import workflow_markdown
 
     sys.stdout.write(workflow_markdown())
+
+
+def _parse_now(value: str | None) -> datetime:
+    """An ISO time with its offset (`2026-12-01T09:00+08:00`); a bare one is Beijing time."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        err_console.print(
+            f"[red]时间格式错误 / bad time[/red] {value!r}: use ISO 8601, e.g. 2026-12-01T09:00+08:00"
+        )
+        raise typer.Exit(2) from None
+    return (at if at.tzinfo else at.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
+
+
+@app.command()
+def worker() -> None:
+    """Run every job in rounds until stopped (SLA sweeper, outbox sender). On SQLite only one
+    worker may run per database; on PostgreSQL run as many as you like."""
+    import logging
+    import threading
+
+    from fengqiao.clock import Clock
+    from fengqiao.jobs.worker import (
+        WorkerAlreadyRunning,
+        install_signal_handlers,
+        run_forever,
+        single_worker,
+    )
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    database = _database()
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    try:
+        with single_worker(database):
+            console.print(f"worker on {_safe_url(settings.database_url)}; Ctrl-C stops it")
+            run_forever(database, settings, Clock(), stop=stop)
+    except WorkerAlreadyRunning as exc:
+        err_console.print(f"[red]另一个 worker 正在运行 / worker already running[/red]: {exc}")
+        raise typer.Exit(1) from None
+    except ValueError as exc:  # a channel plugin that is named but missing or misconfigured
+        err_console.print(f"[red]配置错误 / configuration[/red]: {exc}")
+        raise typer.Exit(1) from None
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """The jobs the worker runs, in order."""
+    from fengqiao.jobs import jobs
+
+    table = Table("name", "description")
+    for job in jobs().values():
+        table.add_row(job.name, job.description)
+    console.print(table)
+
+
+@jobs_app.command("run")
+def jobs_run(
+    name: Annotated[str, typer.Argument(help="A job name from `fengqiao jobs list`.")],
+    now: Annotated[
+        str | None,
+        typer.Option(help="Run as if it were this moment, e.g. 2026-12-01T09:00+08:00."),
+    ] = None,
+) -> None:
+    """Run one job once and print what it did (replay any moment with --now)."""
+    from fengqiao.jobs import jobs
+    from fengqiao.jobs.worker import run_once
+
+    if name not in jobs():
+        err_console.print(f"[red]未知任务 / unknown job[/red] {name!r}; known: {', '.join(jobs())}")
+        raise typer.Exit(2)
+    at = _parse_now(now)
+    try:
+        counts = run_once(_database(), _settings(), at, names=[name])
+    except ValueError as exc:
+        err_console.print(f"[red]配置错误 / configuration[/red]: {exc}")
+        raise typer.Exit(1) from None
+    done = ", ".join(f"{k} {v}" for k, v in sorted(counts[name].items())) or "nothing due"
+    console.print(f"{name} at {at.astimezone(LOCAL_TZ).isoformat()}: {done}")
 
 
 if __name__ == "__main__":

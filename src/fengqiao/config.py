@@ -79,6 +79,61 @@ class Settings(BaseSettings):
         200_000, ge=1, description="Most rows one CSV export of the event list returns."
     )
     log_level: str = Field("info", description="Log level of the service (debug, info, warning).")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Where people open Fengqiao; links in messages start with it.",
+    )
+    worker_poll_seconds: float = Field(
+        5.0, gt=0, description="How long the worker sleeps between rounds of its jobs."
+    )
+    worker_batch: int = Field(
+        500, ge=1, description="Most rows one job handles per transaction before it commits."
+    )
+    supervision_reply_hours: float = Field(
+        24.0, gt=0, description="Time a unit has to reply to an automatic overdue order."
+    )
+    escalation_overdue_hours: list[float] = Field(
+        [24.0, 72.0, 168.0],
+        description="Hours overdue after which an event climbs to rung 1, 2 and 3 of the "
+        "escalation ladder by itself (JSON list, e.g. [24, 72, 168]).",
+    )
+    escalation_returns: int = Field(
+        2, ge=1, description="Returns by units after which an event is escalated one rung."
+    )
+    outbox_max_attempts: int = Field(
+        6, ge=1, description="Attempts to send one message before it is dead-lettered."
+    )
+    outbox_backoff_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Wait before the first retry of a failed message; doubles with each attempt.",
+    )
+    deliver_via: dict[str, str] = Field(
+        {"sms": "log", "email": "log", "app": "app", "log": "log"},
+        description="Which channel plugin delivers each kind of message (JSON). The default logs "
+        'SMS and email instead of sending them; production sets {"sms": "sms", "email": '
+        '"email", "app": "app", "log": "log"}.',
+    )
+    sms_gateway_url: str = Field(
+        "", description="URL the `sms` plugin POSTs each message to (JSON body)."
+    )
+    sms_gateway_auth_header: str = Field(
+        "",
+        description='Header sent to the SMS gateway, as "Name: value" '
+        '(e.g. "Authorization: Bearer ...").',
+    )
+    sms_template_ids: dict[str, str] = Field(
+        {},
+        description="The gateway's template id for each message template (JSON), e.g. "
+        '{"reminder": "SMS_1001"}; without one the template name is sent.',
+    )
+    sms_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of one gateway request.")
+    smtp_host: str = Field("", description="SMTP server the `email` plugin sends through.")
+    smtp_port: int = Field(25, ge=1, description="Its port.")
+    smtp_username: str = Field("", description="SMTP login (empty: none).")
+    smtp_password: str = Field("", description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_from: str = Field("fengqiao@localhost", description="Sender address of emails.")
 
     def photo_dir(self) -> Path:
         """Where photos are stored."""

@@ -3,8 +3,10 @@
 from fengqiao.auth.models import ApiKey, GridAssignment, User, UserRole
 from fengqiao.events.models import Attachment, Event, EventLog, EventSequence
 from fengqiao.geo.models import LayerFeature
+from fengqiao.notify.models import Notification, Outbox
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
+from fengqiao.supervision.models import SupervisionOrder
 from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
 
 __all__ = [
@@ -19,9 +21,12 @@ __all__ = [
     "EventSequence",
     "GridAssignment",
     "LayerFeature",
+    "Notification",
     "OrgUnit",
+    "Outbox",
     "RoutingRule",
     "SlaPolicy",
+    "SupervisionOrder",
     "Unit",
     "User",
     "UserRole",

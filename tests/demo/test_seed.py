@@ -197,7 +197,17 @@ def test_keqiao_scale_matches_the_district(fresh_db: Database) -> None:
             .select_from(Unit)
             .where(~select(User.id).where(User.unit_id == Unit.id).exists())
         )
-    assert unstaffed == 0
+        headless = conn.scalar(
+            select(func.count())
+            .select_from(Unit)
+            .where(
+                ~select(User.id)
+                .join(UserRole, UserRole.user_id == User.id)
+                .where(User.unit_id == Unit.id, UserRole.role == "unit_leader")
+                .exists()
+            )
+        )
+    assert unstaffed == 0 and headless == 0  # and a head to tell when its events run overdue
     assert workers == 6800 and len(per_grid) == 1700 and set(per_grid.values()) == {4}
     assert len(agencies) == 16 and set(agencies.values()) == {len(AGENCIES)} == {12}
     assert agency_staff == 864 == report.agency_staff

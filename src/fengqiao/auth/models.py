@@ -14,6 +14,7 @@ ROLES = (
     "grid_leader",
     "operator",
     "handler",
+    "unit_leader",  # heads a responsible unit: told when its events run overdue
     "leader",
     "admin",
     "resident",
@@ -31,6 +32,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(255))  # where the `email` channel writes
     password_hash: Mapped[str | None] = mapped_column(String(255))
     home_org_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)

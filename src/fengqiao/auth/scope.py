@@ -13,7 +13,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from fengqiao.errors import forbidden
 
-STAFF_ROLES = frozenset({"grid_worker", "grid_leader", "operator", "handler", "leader", "admin"})
+STAFF_ROLES = frozenset(
+    {"grid_worker", "grid_leader", "operator", "handler", "unit_leader", "leader", "admin"}
+)
 # Roles that see people's phone numbers unmasked.
 PERSONAL_DATA_ROLES = frozenset({"admin", "operator"})
 

@@ -638,6 +638,7 @@ class _People:
         name: str | None = None,
         grid_duty: str | None = None,
         phone: bool = True,
+        also: tuple[str, ...] = (),
     ) -> None:
         user_id = len(self.users) + 1
         self.users.append(
@@ -655,6 +656,7 @@ class _People:
             }
         )
         self.roles.append({"user_id": user_id, "role": role})
+        self.roles.extend({"user_id": user_id, "role": extra} for extra in also)
         if grid_duty is not None:
             self.assignments.append({"user_id": user_id, "grid_id": home.id, "duty": grid_duty})
 
@@ -663,6 +665,10 @@ class _People:
         size = 1 if self.rng.random() < 0.3 else 2
         chars = self.rng.integers(len(kq.GIVEN_NAME_CHARS), size=size).tolist()
         return surname + "".join(kq.GIVEN_NAME_CHARS[c] for c in chars)
+
+
+# A unit's head also handles its events, and is told when they run overdue.
+HEAD = ("unit_leader",)
 
 
 def _plan_users(
@@ -699,7 +705,9 @@ def _plan_users(
             people.add(f"ld{org.code}_{n}", "leader", org)
     for sequence, kind in enumerate(kq.DISTRICT_DEPARTMENTS, start=1):
         unit_id = unit_ids[f"{district.code}:{kind.unit_type}"]
-        people.add(f"u{district.code}{sequence:02d}_1", "handler", district, unit_id=unit_id)
+        people.add(
+            f"u{district.code}{sequence:02d}_1", "handler", district, unit_id=unit_id, also=HEAD
+        )
 
     agency_staff = 0
     for town_index, town in enumerate(district.children):
@@ -707,19 +715,22 @@ def _plan_users(
             unit_id = unit_ids[f"{town.code}:{kind.unit_type}"]
             staff = spec.staff_per_agency[(town_index + sequence) % 2]
             for n in range(1, staff + 1):
-                people.add(f"u{town.code}{sequence:02d}_{n}", "handler", town, unit_id=unit_id)
+                head = HEAD if n == staff else ()  # the last of the staff heads the unit
+                people.add(
+                    f"u{town.code}{sequence:02d}_{n}", "handler", town, unit_id=unit_id, also=head
+                )
             agency_staff += staff
         single = [(k, k.unit_type) for k in kq.TOWN_OFFICES]
         single += [(k, f"group_{k.platform}") for k in kq.COORDINATION_GROUPS]
         for sequence, (_, key) in enumerate(single, start=len(kq.AGENCIES) + 1):
             unit_id = unit_ids[f"{town.code}:{key}"]
-            people.add(f"u{town.code}{sequence:02d}_1", "handler", town, unit_id=unit_id)
+            people.add(f"u{town.code}{sequence:02d}_1", "handler", town, unit_id=unit_id, also=HEAD)
 
     # Each village committee has one member who signs and handles what routing sends it.
     for town in district.children:
         for village in town.children:
             unit_id = unit_ids[f"{village.code}:village_committee"]
-            people.add(f"u{village.code}01_1", "handler", village, unit_id=unit_id)
+            people.add(f"u{village.code}01_1", "handler", village, unit_id=unit_id, also=HEAD)
 
     for town in district.children:
         for village in town.children:

@@ -22,6 +22,11 @@ from sqlalchemy.sql.elements import TextClause
 
 from fengqiao.db import Base, UTCDateTime
 
+# What the SLA sweeper still owes an open event; the partial indexes below hold only those rows,
+# so a tick that finds nothing due reads nothing. Queries repeat these texts literally (SQLite).
+REMINDER_PENDING_SQL = "reminded_at IS NULL AND level >= 2"
+OVERDUE_PENDING_SQL = "overdue_at IS NULL"
+
 # States in which an event still waits for someone; the partial indexes below cover only these.
 OPEN_STATES = (
     "reported",
@@ -73,6 +78,24 @@ class Event(Base):
             postgresql_where=text(OPEN_STATES_SQL),
         ),
         Index(
+            "ix_event_reminder_pending",
+            "remind_at",
+            sqlite_where=text(f"{OPEN_STATES_SQL} AND {REMINDER_PENDING_SQL}"),
+            postgresql_where=text(f"{OPEN_STATES_SQL} AND {REMINDER_PENDING_SQL}"),
+        ),
+        Index(
+            "ix_event_overdue_pending",
+            "due_at",
+            sqlite_where=text(f"{OPEN_STATES_SQL} AND {OVERDUE_PENDING_SQL}"),
+            postgresql_where=text(f"{OPEN_STATES_SQL} AND {OVERDUE_PENDING_SQL}"),
+        ),
+        Index(
+            "ix_event_escalation_due",
+            "escalate_at",
+            sqlite_where=text(OPEN_STATES_SQL),
+            postgresql_where=text(OPEN_STATES_SQL),
+        ),
+        Index(
             "ix_event_open_town_due",
             "town_id",
             "due_at",
@@ -118,6 +141,11 @@ class Event(Base):
     yellow_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the reminder for the current deadline went out (None: still owed); a new deadline
+    # clears it, so each deadline gets exactly one reminder.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When an overdue event climbs the next rung of the escalation ladder by itself.
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -108,6 +108,10 @@ class EventOut(BaseModel):
     due_at: datetime | None
     yellow_at: datetime | None
     remind_at: datetime | None
+    reminded_at: datetime | None = None
+    overdue_at: datetime | None = None
+    escalation_rung: int = 0  # 0 unit, 1 coordination group, 2 town leaders, 3 district
+    escalation_rung_name: str = "责任单位"
     created_at: datetime
     updated_at: datetime
     accepted_at: datetime | None

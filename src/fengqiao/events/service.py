@@ -8,7 +8,8 @@ load the event through the ORM.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -22,6 +23,7 @@ from fengqiao.auth.scope import Principal
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import FieldError, Problem, forbidden, invalid, not_found
 from fengqiao.events import workflow
+from fengqiao.events.escalation import EscalationPolicy, climb
 from fengqiao.events.models import (
     Attachment,
     Event,
@@ -54,6 +56,7 @@ SOURCE_ZH = {
     "iot": "物联感知", "video": "视频发现", "inspection": "督查巡查", "open311": "Open311",
 }  # fmt: skip
 EARTH_RADIUS_M = 6_371_008.8
+DEFAULT_ESCALATION = EscalationPolicy()
 
 
 @dataclass(frozen=True)
@@ -268,6 +271,9 @@ def create_event(
         "due_at": deadline.due_at if deadline else None,
         "yellow_at": deadline.yellow_at if deadline else None,
         "remind_at": deadline.remind_at if deadline else None,
+        "reminded_at": None,
+        "overdue_at": None,
+        "escalate_at": None,
         "created_at": now,
         "updated_at": now,
         "paused_seconds": 0.0,
@@ -456,27 +462,71 @@ def append_log(
         action=action, from_status=from_status, to_status=to_status, unit_id=unit_id,
         note=note, payload=payload,
     )  # fmt: skip
-    db.connection().execute(
-        _statements(db).insert_log,
-        {
-            "event_id": event.id,
-            "seq": seq,
-            "at": at,
-            "actor_id": actor_id,
-            "action": action,
-            "from_status": from_status,
-            "to_status": to_status,
-            "unit_id": unit_id,
-            "note": note,
-            "payload": payload,
-            "prev_hash": event.trail_hash,
-            "hash": digest,
-        },
-    )
+    row = {
+        "event_id": event.id,
+        "seq": seq,
+        "at": at,
+        "actor_id": actor_id,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "unit_id": unit_id,
+        "note": note,
+        "payload": payload,
+        "prev_hash": event.trail_hash,
+        "hash": digest,
+    }
+    buffer = db.info.get(_TRAIL_BUFFER)
+    if buffer is not None:
+        buffer.append(row)
+    else:
+        db.connection().execute(_statements(db).insert_log, row)
     if update_event:
         event.trail_seq, event.trail_hash = seq, digest
     else:  # a transient object mirrors the row the caller updates itself
         event.__dict__["trail_seq"], event.__dict__["trail_hash"] = seq, digest
+
+
+_TRAIL_BUFFER = "fengqiao_trail_buffer"
+
+
+@contextmanager
+def buffered_trail(db: Session) -> Iterator[None]:
+    """Collect the trail rows appended inside the block and insert them in one statement at its
+    end (a sweeper batch writes a thousand). Rows carry their own sequence numbers and hashes,
+    so the order they are inserted in does not matter; an error inserts none of them."""
+    if db.info.get(_TRAIL_BUFFER) is not None:
+        yield  # already buffering: the outer block writes them
+        return
+    rows: list[dict[str, Any]] = []
+    db.info[_TRAIL_BUFFER] = rows
+    try:
+        yield
+    finally:
+        db.info.pop(_TRAIL_BUFFER, None)
+    if rows:
+        db.connection().execute(_statements(db).insert_log, rows)
+
+
+def record_step(
+    db: Session,
+    event: Event,
+    *,
+    now: datetime,
+    action: str,
+    payload: dict[str, Any],
+    actor_id: int | None = None,
+    unit_id: int | None = None,
+    note: str = "",
+) -> None:
+    """A step that leaves the state as it is (a reminder, an order, a rung): on the trail, and a
+    new version so a client holding the old one reloads before acting."""
+    event.version += 1
+    event.updated_at = now
+    append_log(
+        db, event, at=now, actor_id=actor_id, action=action, from_status=event.status,
+        to_status=event.status, unit_id=unit_id, note=note, payload=payload,
+    )  # fmt: skip
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -589,6 +639,7 @@ def transition(
     event_id: int,
     data: TransitionIn,
     now: datetime,
+    escalation: EscalationPolicy = DEFAULT_ESCALATION,
 ) -> Event:
     """Take one step of the workflow, or refuse with why (403 who, 409 state or version)."""
     step = workflow.BY_ACTION.get(data.action)
@@ -620,17 +671,38 @@ def transition(
             "reload it and try again",
             f"您提交的版本为 {data.version},事件当前版本为 {event.version},请刷新后重试",
         )  # fmt: skip
-    handler = _HANDLERS[data.action]
     before = event.status
-    unit_id, payload = handler(db, rules, principal, event, data, now)
+    if data.action in ("escalate", "request_escalation"):
+        unit_id, payload = _escalate(db, event, data, now, escalation)
+    else:
+        unit_id, payload = _HANDLERS[data.action](db, rules, principal, event, data, now)
     event.version += 1
     event.updated_at = now
     append_log(
         db, event, at=now, actor_id=principal.user_id, action=data.action, from_status=before,
         to_status=event.status, unit_id=unit_id, note=data.note, payload=payload,
     )  # fmt: skip
+    if data.action == "return" and event.return_count == escalation.returns:
+        # The Nth return: the event climbs a rung by itself (a step of its own on the trail).
+        climbed = climb(db, event, now=now, reason="returns", policy=escalation)
+        if climbed is not None:
+            record_step(db, event, now=now, action="escalate", payload=climbed)
     db.flush()
     return event
+
+
+def _escalate(
+    db: Session, event: Event, data: TransitionIn, now: datetime, policy: EscalationPolicy
+) -> tuple[int | None, dict[str, Any]]:
+    _need_note(data, "why it needs a higher rung", "升级理由")
+    reason = "unit_request" if data.action == "request_escalation" else "operator"
+    payload = climb(db, event, now=now, reason=reason, policy=policy)
+    if payload is None:
+        raise conflict(
+            "top-rung", "Already at the top rung", "已升级至最高层级",
+            "the event is already with the district", "事件已升级至区级,不能再升级",
+        )  # fmt: skip
+    return event.owner_unit_id, payload
 
 
 Handler = Any  # (db, rules, principal, event, data, now) -> (unit id, payload)
@@ -691,11 +763,17 @@ def _propose(rules: Rules, event: Event, payload: dict[str, Any]) -> Proposal:
 def _set_deadline(event: Event, policy_id: int | None, deadline: Deadline, start: datetime) -> None:
     event.sla_policy_id = policy_id
     event.sla_started_at = start
+    _move_deadline(event, deadline)
+
+
+def _move_deadline(event: Event, deadline: Deadline) -> None:
+    """A new deadline is owed its own reminder and, if it passes, its own overdue order."""
     event.due_at, event.yellow_at, event.remind_at = (
         deadline.due_at,
         deadline.yellow_at,
         deadline.remind_at,
     )
+    event.reminded_at = event.overdue_at = event.escalate_at = None
 
 
 def _reject(
@@ -889,11 +967,7 @@ def _resume(
             deadline=Deadline(event.due_at, event.yellow_at, event.remind_at),
             paused_from=paused_from, paused_to=now, policy=ref.policy, calendar=rules.calendar,
         )  # fmt: skip
-        event.due_at, event.yellow_at, event.remind_at = (
-            moved.due_at,
-            moved.yellow_at,
-            moved.remind_at,
-        )
+        _move_deadline(event, moved)
         payload["due_at"] = _iso(event.due_at)
     event.status = event.suspended_from
     event.suspended_from = event.suspended_at = None
@@ -1015,7 +1089,7 @@ _HANDLERS: dict[str, Handler] = {
     "merge": _merge,
     "rate": _rate,
 }
-assert set(_HANDLERS) == set(workflow.ACTIONS)
+assert set(_HANDLERS) | {"escalate", "request_escalation"} == set(workflow.ACTIONS)
 
 STATUS_ZH = {
     "reported": "已上报", "accepted": "已受理", "dispatched": "已交办", "signed": "已签收",

@@ -23,6 +23,7 @@ from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, Locator
 from fengqiao.errors import Problem, from_pydantic, invalid, not_found
 from fengqiao.events import queries, service
+from fengqiao.events.escalation import RUNG_ZH, EscalationPolicy
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.photos import PhotoInfo, PhotoStore
 from fengqiao.events.rules import Rules, RulesCache
@@ -288,17 +289,20 @@ def post_transition(
     principal: CurrentPrincipal,
     clock: AppClock,
     database: AppDatabase,
+    settings: AppSettings,
 ) -> EventDetail:
     """accept, reject, self_handle, close, dispatch, sign, return, feedback, verify,
-    request_suspend, request_void, approve, deny, resume, merge, rate (see docs/workflow.md).
+    request_suspend, request_void, approve, deny, resume, merge, rate, request_escalation,
+    escalate (see docs/workflow.md).
     Send the `version` you read; a stale one is a 409 and nothing changes.
     """
     now = clock.now()
     with database.transaction() as db:
         rules = _rules(request, db)
         event = service.transition(
-            db=db, rules=rules, principal=principal, event_id=event_id, data=body, now=now
-        )
+            db=db, rules=rules, principal=principal, event_id=event_id, data=body, now=now,
+            escalation=EscalationPolicy.from_settings(settings),
+        )  # fmt: skip
         return detail_out(db, rules, event, principal, now)
 
 
@@ -461,6 +465,10 @@ def event_outs(
                 due_at=e.due_at,
                 yellow_at=e.yellow_at,
                 remind_at=e.remind_at,
+                reminded_at=e.reminded_at,
+                overdue_at=e.overdue_at,
+                escalation_rung=e.escalation_rung,
+                escalation_rung_name=RUNG_ZH[e.escalation_rung],
                 created_at=e.created_at,
                 updated_at=e.updated_at,
                 accepted_at=e.accepted_at,

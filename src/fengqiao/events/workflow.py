@@ -84,6 +84,12 @@ TRANSITIONS: tuple[Transition, ...] = (
                "into another open event of the same class"),
     Transition("rate", frozenset({"closed"}), "same", ("reporter",), "评价",
                "satisfaction 1-5, once"),
+    Transition("request_escalation", frozenset({"dispatched", "signed"}), "same",
+               ("owner_handler",), "申请升级",
+               "the unit cannot solve it alone; needs a reason; one rung up the ladder"),
+    Transition("escalate", frozenset({"accepted", "dispatched", "signed"}), "same",
+               ("operator", "leader"), "升级",
+               "needs a reason; one rung up: unit → coordination group → town leader → district"),
 )  # fmt: skip
 
 BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}

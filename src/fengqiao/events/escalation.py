@@ -1,0 +1,150 @@
+"""The escalation ladder (DESIGN.md section 7) and what every deadline message says.
+
+unit (rung 0) → the platform's coordination group at the town (1) → the town's leaders (2) →
+the district: the petition bureau and the command center, with the district's leaders (3).
+Triggers: a unit's request, an operator's decision, overdue spans (`escalate_at`, set when an
+event runs overdue and moved up a rung at a time by the sweeper), or the Nth return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.config import Settings
+from fengqiao.events.models import Event
+from fengqiao.notify.outbox import Directory, Draft, Person, drafts_for, enqueue
+from fengqiao.org.models import OrgUnit, Unit
+
+TOP_RUNG = 3
+RUNG_ZH = ("责任单位", "镇街平台协调组", "镇街领导", "区级(区信访局/区综合信息指挥中心)")
+DISTRICT_UNIT_TYPES = ("petition_bureau", "command_center")
+REASON_ZH = {
+    "overdue": "超期未办结",
+    "returns": "多次回退",
+    "unit_request": "责任单位申请升级",
+    "operator": "指挥室决定升级",
+}
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    overdue_hours: tuple[float, ...] = (24.0, 72.0, 168.0)
+    returns: int = 2
+    reply_hours: float = 24.0
+    base_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EscalationPolicy:
+        return cls(
+            overdue_hours=tuple(settings.escalation_overdue_hours),
+            returns=settings.escalation_returns,
+            reply_hours=settings.supervision_reply_hours,
+            base_url=settings.public_base_url.rstrip("/"),
+        )
+
+    def escalate_at(self, event: Event) -> datetime | None:
+        """When an overdue event reaches its next rung by itself (None: no further rung)."""
+        if event.due_at is None or event.escalation_rung >= min(TOP_RUNG, len(self.overdue_hours)):
+            return None
+        return event.due_at + timedelta(hours=self.overdue_hours[event.escalation_rung])
+
+
+def local_text(at: datetime | None) -> str:
+    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def message_payload(people: Directory, event: Event, policy: EscalationPolicy) -> dict[str, Any]:
+    """The fields every deadline template may use, about one event."""
+    names = people.org_names(event.town_id, event.village_id)
+    unit = people.unit(event.owner_unit_id) if event.owner_unit_id else None
+    return {
+        "event_id": event.id,
+        "code": event.code,
+        "category": event.category_name,
+        "place": f"{names.get(event.town_id, '')}{names.get(event.village_id, '')}"
+        + (f" {event.address}" if event.address else ""),
+        "unit": unit.name if unit else "指挥室",
+        "due": local_text(event.due_at),
+        "link": f"{policy.base_url}/events/{event.id}",
+    }
+
+
+def rung_people(people: Directory, event: Event, rung: int) -> list[Person]:
+    """Who is told when the event reaches `rung`."""
+    db = people.db
+    if rung <= 0:
+        return people.unit_handlers(event.owner_unit_id) if event.owner_unit_id else []
+    with db.no_autoflush:
+        if rung == 1:
+            group = db.scalar(
+                select(Unit.id)
+                .where(
+                    Unit.org_unit_id == event.town_id,
+                    Unit.category == "coordination_group",
+                    Unit.active.is_(True),
+                )
+                .order_by((Unit.platform == event.platform).desc(), Unit.id)
+                .limit(1)
+            )
+            told = people.unit_handlers(group) if group is not None else []
+            return told or people.org_people(event.town_id, "operator")
+        if rung == 2:
+            return people.org_people(event.town_id, "leader")
+        district_id = db.scalar(select(OrgUnit.parent_id).where(OrgUnit.id == event.town_id))
+        units = db.scalars(
+            select(Unit.id).where(
+                Unit.org_unit_id == district_id,
+                Unit.unit_type.in_(DISTRICT_UNIT_TYPES),
+                Unit.active.is_(True),
+            )
+        ).all()
+    told = [p for u in units for p in people.unit_handlers(u)]
+    return told + (people.org_people(district_id, "leader") if district_id else [])
+
+
+def climb(
+    db: Session,
+    event: Event,
+    *,
+    now: datetime,
+    reason: str,
+    policy: EscalationPolicy,
+    people: Directory | None = None,
+    queue: list[Draft] | None = None,
+) -> dict[str, Any] | None:
+    """Move the event one rung up and queue the messages to that rung's people; the payload for
+    the trail row, or None when it is already at the top."""
+    if event.escalation_rung >= TOP_RUNG:
+        return None
+    event.escalation_rung += 1
+    rung = event.escalation_rung
+    if event.overdue_at is not None:
+        event.escalate_at = policy.escalate_at(event)
+    people = people or Directory(db)
+    payload = message_payload(people, event, policy)
+    payload.update(rung=RUNG_ZH[rung], reason=REASON_ZH.get(reason, reason))
+    drafts = drafts_for(
+        rung_people(people, event, rung),
+        channels=("sms", "app"),
+        template="escalation",
+        payload=payload,
+        key=f"escalate:{event.id}:{rung}",
+        event_id=event.id,
+    )
+    if queue is None:
+        enqueue(db, drafts, now=now)
+    else:
+        queue.extend(drafts)  # the caller queues a whole batch at once
+    return {
+        "rung": rung,
+        "rung_name": RUNG_ZH[rung],
+        "reason": reason,
+        "messages": len(drafts),
+        "escalate_at": event.escalate_at.isoformat() if event.escalate_at else None,
+    }

@@ -1,0 +1,64 @@
+"""Named jobs the worker runs: `fengqiao jobs list`, `fengqiao jobs run NAME [--now ...]`.
+
+A job is a function of a `JobContext` (the database, the settings, the channels and one clock
+reading) that returns counts of what it did. Jobs select stored due times (`remind_at <= now`,
+`due_at <= now`, `next_attempt_at <= now`), never clock arithmetic, so a late or restarted worker
+catches up and misses nothing, and `--now` replays any moment.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from fengqiao.config import Settings
+from fengqiao.db import Database
+
+if TYPE_CHECKING:
+    from fengqiao.notify.channels import Channel
+
+# Modules that register jobs when imported (later jobs add themselves here).
+JOB_MODULES = ("fengqiao.jobs.sla", "fengqiao.notify.sender")
+
+
+@dataclass
+class JobContext:
+    database: Database
+    settings: Settings
+    now: datetime
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    description: str
+    run: Callable[[JobContext], dict[str, int]]
+    needs_channels: bool = False
+
+
+_JOBS: dict[str, Job] = {}
+
+
+def job(
+    name: str, description: str, *, needs_channels: bool = False
+) -> Callable[[Callable[[JobContext], dict[str, int]]], Callable[[JobContext], dict[str, int]]]:
+    """Register a job under `name`."""
+
+    def register(
+        function: Callable[[JobContext], dict[str, int]],
+    ) -> Callable[[JobContext], dict[str, int]]:
+        _JOBS[name] = Job(name, description, function, needs_channels)
+        return function
+
+    return register
+
+
+def jobs() -> dict[str, Job]:
+    """Every registered job, by name, in the order they run."""
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    return dict(_JOBS)

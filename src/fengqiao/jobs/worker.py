@@ -1,0 +1,136 @@
+"""`fengqiao worker`: runs every job in turn, sleeps, and again, until stopped.
+
+On SQLite exactly one worker may run per database file: it holds an exclusive lock on
+`<database>.worker.lock` for its lifetime, and a second worker refuses to start with a message.
+On PostgreSQL any number run side by side; jobs claim rows with `FOR UPDATE SKIP LOCKED`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from fengqiao.clock import Clock
+from fengqiao.config import Settings
+from fengqiao.db import Database
+from fengqiao.jobs import JobContext, jobs
+
+log = logging.getLogger("fengqiao.worker")
+
+
+class WorkerAlreadyRunning(Exception):
+    """Another worker holds this SQLite database."""
+
+
+def lock_path(database: Database) -> Path | None:
+    """The lock file of a SQLite database file; None on PostgreSQL (or in-memory SQLite)."""
+    if not database.is_sqlite:
+        return None
+    name = database.engine.url.database or ""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name).resolve().with_name(Path(name).name + ".worker.lock")
+
+
+@contextmanager
+def single_worker(database: Database) -> Iterator[None]:
+    """Hold the SQLite worker lock for the duration, or raise WorkerAlreadyRunning."""
+    path = lock_path(database)
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle: IO[str] = path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise WorkerAlreadyRunning(
+                f"a worker already runs on {database.engine.url.database} ({holder}); on SQLite "
+                "only one worker may run. Stop it first, or use PostgreSQL to run several."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the lock
+
+
+def run_once(
+    database: Database,
+    settings: Settings,
+    now: datetime,
+    *,
+    names: list[str] | None = None,
+    channels: dict[str, object] | None = None,
+) -> dict[str, dict[str, int]]:
+    """Run the named jobs (all by default) once at `now`; their counts by job name."""
+    registry = jobs()
+    selected = names or list(registry)
+    unknown = [n for n in selected if n not in registry]
+    if unknown:
+        raise KeyError(f"unknown jobs {unknown}; known: {', '.join(registry)}")
+    context = JobContext(database=database, settings=settings, now=now)
+    if channels is not None:
+        context.channels = channels  # type: ignore[assignment]
+    elif any(registry[n].needs_channels for n in selected):
+        from fengqiao.notify.channels import load_channels
+
+        context.channels = load_channels(settings, database)
+    try:
+        return {name: registry[name].run(context) for name in selected}
+    finally:
+        if channels is None:
+            for channel in {id(c): c for c in context.channels.values()}.values():
+                channel.close()
+
+
+def run_forever(
+    database: Database,
+    settings: Settings,
+    clock: Clock,
+    *,
+    stop: threading.Event | None = None,
+    on_round: Callable[[dict[str, dict[str, int]]], None] | None = None,
+) -> None:
+    """Rounds of every job until `stop` is set (SIGTERM and SIGINT set it in the CLI)."""
+    from fengqiao.notify.channels import load_channels
+
+    stop = stop or threading.Event()
+    channels = load_channels(settings, database)
+    registry = jobs()
+    try:
+        while not stop.is_set():
+            counts: dict[str, dict[str, int]] = {}
+            for name, job in registry.items():
+                context = JobContext(database, settings, clock.now(), dict(channels))
+                try:
+                    counts[name] = job.run(context)
+                except Exception:  # one failing job must not stop the others or the loop
+                    log.exception("job %s failed", name)
+                    counts[name] = {"failed": 1}
+            if on_round is not None:
+                on_round(counts)
+            if any(v for c in counts.values() for v in c.values()):
+                log.info("round: %s", counts)
+            stop.wait(settings.worker_poll_seconds)
+    finally:
+        for channel in {id(c): c for c in channels.values()}.values():
+            channel.close()
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())

@@ -1,0 +1,203 @@
+"""Queueing messages: every outbound message is an outbox row written in the transaction of the
+change that causes it; the sender (notify/sender.py) delivers it later with retries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from fengqiao.auth.models import User, UserRole
+from fengqiao.notify.models import Outbox
+from fengqiao.org.models import OrgUnit, Unit
+
+_OUTBOX = cast(Table, Outbox.__table__)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone a message can reach, by whichever addresses they have."""
+
+    user_id: int | None
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One message to one address, before it is queued."""
+
+    channel: str
+    recipient: str
+    user_id: int | None
+    template: str
+    payload: dict[str, Any]
+    dedupe_key: str
+    event_id: int | None = None
+
+
+def drafts_for(
+    people: Iterable[Person],
+    *,
+    channels: Iterable[str],
+    template: str,
+    payload: dict[str, Any],
+    key: str,
+    event_id: int | None = None,
+) -> list[Draft]:
+    """A message per person and channel they can be reached on; one per address, however many
+    people share it (a duty phone), keyed `<key>:<channel>:<recipient>`."""
+    drafts: dict[tuple[str, str], Draft] = {}
+    for person in people:
+        for channel in channels:
+            if channel == "app":
+                address = str(person.user_id) if person.user_id is not None else None
+            elif channel == "sms":
+                address = person.phone
+            elif channel == "email":
+                address = person.email
+            else:
+                address = str(person.user_id) if person.user_id is not None else person.name
+            if not address or (channel, address) in drafts:
+                continue
+            drafts[(channel, address)] = Draft(
+                channel=channel,
+                recipient=address,
+                user_id=person.user_id,
+                template=template,
+                payload=payload,
+                dedupe_key=f"{key}:{channel}:{address}",
+                event_id=event_id,
+            )
+    return list(drafts.values())
+
+
+def enqueue(db: Session, drafts: Iterable[Draft], *, now: datetime) -> int:
+    """Queue the drafts in the caller's transaction; a draft whose dedupe key is already queued
+    is dropped by the database. Returns how many rows were added."""
+    rows = [
+        {
+            "channel": d.channel,
+            "recipient": d.recipient,
+            "user_id": d.user_id,
+            "template": d.template,
+            "payload": d.payload,
+            "dedupe_key": d.dedupe_key,
+            "event_id": d.event_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for d in drafts
+    ]
+    if not rows:
+        return 0
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = db.connection().execute(statement.returning(_OUTBOX.c.id), rows)
+    return len(result.all())
+
+
+# --- who is told -------------------------------------------------------------------------------
+
+
+class Directory:
+    """Who to tell, and the names messages use, read once per transaction.
+
+    A sweeper batch tells the same units and towns over and over; each lookup is cached here,
+    and read without autoflushing the events the batch is changing.
+    """
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self._people: dict[tuple[Any, ...], list[Person]] = {}
+        self._units: dict[int, Unit | None] = {}
+        self._orgs: dict[int, str] = {}
+
+    def _query(self, key: tuple[Any, ...], *conditions: Any) -> list[Person]:
+        if key not in self._people:
+            with self.db.no_autoflush:
+                rows = self.db.execute(
+                    select(User.id, User.name, User.phone, User.email)
+                    .join(UserRole, UserRole.user_id == User.id)
+                    .where(User.is_active.is_(True), *conditions)
+                    .order_by(User.id)
+                    .distinct()
+                )
+                self._people[key] = [Person(r.id, r.name, r.phone, r.email) for r in rows]
+        return list(self._people[key])
+
+    def prefetch(self, unit_ids: Iterable[int], org_ids: Iterable[int]) -> None:
+        """Read the handlers, heads and names of many units and places in three queries."""
+        units = {u for u in unit_ids if u is not None} - self._units.keys()
+        with self.db.no_autoflush:
+            if units:
+                for unit in self.db.scalars(select(Unit).where(Unit.id.in_(units))):
+                    self._units[unit.id] = unit
+                for role in ("handler", "unit_leader"):
+                    found: dict[int, list[Person]] = {u: [] for u in units}
+                    rows = self.db.execute(
+                        select(User.id, User.name, User.phone, User.email, User.unit_id)
+                        .join(UserRole, UserRole.user_id == User.id)
+                        .where(
+                            User.is_active.is_(True),
+                            User.unit_id.in_(units),
+                            UserRole.role == role,
+                        )
+                        .order_by(User.id)
+                    )
+                    for r in rows:
+                        found[r.unit_id].append(Person(r.id, r.name, r.phone, r.email))
+                    for unit_id, people in found.items():
+                        self._people[(role, unit_id)] = people
+        self.org_names(*org_ids)
+
+    def unit(self, unit_id: int) -> Unit | None:
+        if unit_id not in self._units:
+            with self.db.no_autoflush:
+                self._units[unit_id] = self.db.get(Unit, unit_id)
+        return self._units[unit_id]
+
+    def unit_handlers(self, unit_id: int) -> list[Person]:
+        """The unit's handlers, and its duty phone."""
+        people = self._query(
+            ("handler", unit_id), User.unit_id == unit_id, UserRole.role == "handler"
+        )
+        unit = self.unit(unit_id)
+        if unit is not None and unit.duty_phone:
+            people.append(Person(None, f"{unit.name}值班电话", unit.duty_phone))
+        return people
+
+    def unit_leaders(self, unit_id: int) -> list[Person]:
+        """The unit's heads; a unit without one is told through its handlers."""
+        leaders = self._query(
+            ("unit_leader", unit_id), User.unit_id == unit_id, UserRole.role == "unit_leader"
+        )
+        return leaders or self._query(
+            ("handler", unit_id), User.unit_id == unit_id, UserRole.role == "handler"
+        )
+
+    def org_people(self, org_id: int, role: str) -> list[Person]:
+        """Holders of `role` whose home is exactly this org unit (a town's operators, say)."""
+        return self._query(
+            ("org", org_id, role), and_(User.home_org_id == org_id, UserRole.role == role)
+        )
+
+    def org_names(self, *org_ids: int) -> dict[int, str]:
+        missing = [i for i in org_ids if i not in self._orgs]
+        if missing:
+            with self.db.no_autoflush:
+                self._orgs.update(
+                    self.db.execute(
+                        select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(missing))
+                    ).all()
+                )
+        return {i: self._orgs.get(i, "") for i in org_ids}
