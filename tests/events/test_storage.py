@@ -14,7 +14,7 @@ from fengqiao.auth.models import User
 from fengqiao.auth.service import load_principal
 from fengqiao.clock import FixedClock
 from fengqiao.db import Database
-from fengqiao.events import queries, service
+from fengqiao.events import queries, service, sweeper
 from fengqiao.events.models import Event
 from fengqiao.events.rules import load_rules
 from fengqiao.events.schemas import EventCreate
@@ -131,6 +131,10 @@ def test_hot_queries_use_their_indexes(fresh_db: Database) -> None:
         ),
         (listing(handler, task="inbox"), ("ix_event_owner_status",)),
         (select(Event.id).where(is_open(), Event.due_at <= NOW), ("ix_event_open_due",)),
+        # The sweeper's three probes read indexes of only the rows still owed that step.
+        (sweeper.reminders_due(NOW, 500), ("ix_event_reminder_pending",)),
+        (sweeper.overdue_due(NOW, 500), ("ix_event_overdue_pending",)),
+        (sweeper.escalations_due(NOW, 500), ("ix_event_escalation_due",)),
     ]
     for statement, indexes in expectations:
         plan = _plan(fresh_db, statement)
