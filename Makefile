@@ -60,7 +60,9 @@ demo: install
 	$(BIN)/fengqiao seed --scale keqiao --if-empty --events $(DEMO_EVENTS)
 	$(BIN)/fengqiao users list --demo
 	@echo "Fengqiao: http://127.0.0.1:$(PORT)  (Ctrl-C stops the server and the worker)"
-	$(BIN)/fengqiao worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	@echo "The worker (reminders, overdue orders, messages) logs to var/worker.log"
+	$(BIN)/fengqiao worker >>var/worker.log 2>&1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/fengqiao serve --host 127.0.0.1 --port $(PORT)
 
 # --- check --------------------------------------------------------------------------------
