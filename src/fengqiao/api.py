@@ -9,6 +9,7 @@ from fengqiao.auth import views as auth_views
 from fengqiao.deps import current_principal
 from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
+from fengqiao.notify import views as notify_views
 from fengqiao.org import views as org_views
 from fengqiao.supervision import views as supervision_views
 from fengqiao.taxonomy import views as taxonomy_views
@@ -29,3 +30,4 @@ api_router.include_router(org_views.router)
 api_router.include_router(event_views.router)
 api_router.include_router(taxonomy_views.router)
 api_router.include_router(supervision_views.router)
+api_router.include_router(notify_views.router)

@@ -86,5 +86,5 @@ def test_two_sweepers_remind_each_event_once(fresh_db: Database) -> None:
         keys = db.scalar(select(func.count()).select_from(Outbox))
         distinct = db.scalar(select(func.count(func.distinct(Outbox.dedupe_key))))
     assert reminders == Counter(dict.fromkeys(ids, 1))
-    assert keys == distinct and keys >= DUE
+    assert keys is not None and keys == distinct and keys >= DUE
     assert sweep(fresh_db, NOW + timedelta(minutes=5), EscalationPolicy()) == {}

@@ -61,4 +61,9 @@ def jobs() -> dict[str, Job]:
     """Every registered job, by name, in the order they run."""
     for module in JOB_MODULES:
         importlib.import_module(module)
-    return dict(_JOBS)
+
+    def position(job: Job) -> int:
+        module = job.run.__module__
+        return JOB_MODULES.index(module) if module in JOB_MODULES else len(JOB_MODULES)
+
+    return {job.name: job for job in sorted(_JOBS.values(), key=position)}

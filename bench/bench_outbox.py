@@ -1,0 +1,126 @@
+"""The outbox sender's throughput to a local HTTP SMS gateway, on one worker, on SQLite.
+
+    .venv/bin/python bench/bench_outbox.py [--messages 20000]
+
+Queues N SMS messages (the `reminder` template) in a fresh migrated SQLite file, starts a
+minimal gateway (a raw ASGI app on uvicorn with httptools, in its own process, answering 200 to
+every POST), and times `fengqiao.notify.sender.send_due` with the real `sms` plugin delivering
+them all (claim, render, POST, record). The limit, in the same run: the same number of the same
+JSON bodies POSTed to the same gateway by a bare httpx loop with the sender's concurrency (8
+threads, kept-alive connections) and no database. The gateway shares the 2 cores. Prints one
+line per figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from fengqiao.config import Settings
+from fengqiao.db import Database
+from fengqiao.migrate import upgrade
+from fengqiao.notify.channels import load_channels
+from fengqiao.notify.outbox import Person, drafts_for, enqueue
+from fengqiao.notify.sender import PARALLEL, send_due
+
+NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+PAYLOAD = {"code": "001-20261201-0001", "category": "占道经营", "place": "柯桥街道某路",
+           "unit": "柯桥街道综合行政执法中队", "due": "2026-12-03 09:00",
+           "link": "http://127.0.0.1:8000/events/1"}  # fmt: skip
+GATEWAY = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=20_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "gateway_app.py").write_text(GATEWAY)
+        port = free_port()
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "gateway_app:app", "--port", str(port),
+             "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
+             "--no-access-log"],
+            cwd=tmp, env={**os.environ, "PYTHONPATH": tmp},
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}/send"
+        try:
+            for _ in range(100):
+                try:
+                    httpx.post(url, json={}, timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            db_url = f"sqlite:///{tmp}/outbox.db"
+            upgrade(db_url)
+            database = Database(db_url)
+            people = [Person(None, f"p{n}", phone=f"138{n:08d}") for n in range(args.messages)]
+            with database.transaction() as db:
+                drafts = drafts_for(
+                    people, channels=("sms",), template="reminder", payload=PAYLOAD, key="bench"
+                )
+                enqueue(db, drafts, now=NOW)
+            settings = Settings(
+                database_url=db_url, data_dir=Path(tmp), secret_key="bench",
+                deliver_via={"sms": "sms"}, sms_gateway_url=url,
+            )  # fmt: skip
+            channels = load_channels(settings, database)
+            start = time.perf_counter()
+            counts = send_due(database, channels, NOW, settings)
+            seconds = time.perf_counter() - start
+            channels["sms"].close()
+            database.dispose()
+            assert counts == {"sent": args.messages}, counts
+
+            bodies = [
+                {"request_id": str(n), "phone": p.phone, "template_id": "reminder",
+                 "params": PAYLOAD, "text": "【枫桥】" + PAYLOAD["code"]}
+                for n, p in enumerate(people)
+            ]  # fmt: skip
+            client = httpx.Client(limits=httpx.Limits(max_connections=16))
+            start = time.perf_counter()
+            with ThreadPoolExecutor(PARALLEL) as pool:
+                statuses = list(pool.map(lambda b: client.post(url, json=b).status_code, bodies))
+            bare = time.perf_counter() - start
+            client.close()
+            assert set(statuses) == {200}
+        finally:
+            gateway.terminate()
+            gateway.wait()
+    rate, limit = args.messages / seconds, args.messages / bare
+    print(
+        f"outbox sender, {args.messages:,} SMS to a local HTTP gateway, one worker, SQLite: "
+        f"{rate:,.0f} messages/s (target ≥ 500/s); bare httpx to the same gateway with the same "
+        f"concurrency: {limit:,.0f} requests/s; ratio {rate / limit:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The channel plugins shipped with Fengqiao (registered as `fengqiao.channels` entry points)."""
