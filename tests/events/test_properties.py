@@ -39,7 +39,10 @@ LIKELY: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(
         ("accept", "reject", "dispatch", "merge", "request_void", "resume"), ("demo_operator",)
     ),
-    **dict.fromkeys(("sign", "return", "feedback", "request_suspend"), ("demo_handler",)),
+    **dict.fromkeys(
+        ("sign", "return", "feedback", "request_suspend", "request_escalation"), ("demo_handler",)
+    ),
+    "escalate": ("demo_operator", "demo_leader"),
     **dict.fromkeys(("verify", "self_handle", "close", "rate"), ("demo_grid_worker",)),
     "approve": ("demo_operator", "demo_leader"),
     "deny": ("demo_operator", "demo_leader"),
@@ -169,4 +172,7 @@ def _check(db: Session, event: Event, before: tuple[Any, ...], action: str) -> N
     redispatch = action == "dispatch" and event.return_count > 0
     if old_due is not None and event.due_at is not None and not redispatch:
         assert event.due_at >= old_due, f"{action} moved the deadline backwards"
-    assert event.version == before[1] + 1
+    # One new version per trail row the step wrote (the second return also climbs a rung).
+    added = [r.action for r in rows[before[3] :]]
+    assert added[0] == action and set(added[1:]) <= {"escalate"}
+    assert event.version == before[1] + len(added)
