@@ -46,7 +46,8 @@ def create_app(
         title="Fengqiao 枫桥",
         version=__version__,
         description="Grid-based grassroots governance: org tree, GPS-to-grid, people and scopes, "
-        "the event center with routing, the closed loop, its trail and deadlines.",
+        "the event center with routing, the closed loop, its trail and deadlines; reminders, "
+        "supervision orders, escalation and notifications.",
         lifespan=lifespan,
         docs_url=None,  # served below from vendored files: FastAPI's default loads a CDN
         redoc_url=None,
