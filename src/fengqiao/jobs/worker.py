@@ -22,6 +22,7 @@ from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.jobs import JobContext, jobs
+from fengqiao.notify.channels import Channel, load_channels
 
 log = logging.getLogger("fengqiao.worker")
 
@@ -74,7 +75,7 @@ def run_once(
     now: datetime,
     *,
     names: list[str] | None = None,
-    channels: dict[str, object] | None = None,
+    channels: dict[str, Channel] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Run the named jobs (all by default) once at `now`; their counts by job name."""
     registry = jobs()
@@ -84,10 +85,8 @@ def run_once(
         raise KeyError(f"unknown jobs {unknown}; known: {', '.join(registry)}")
     context = JobContext(database=database, settings=settings, now=now)
     if channels is not None:
-        context.channels = channels  # type: ignore[assignment]
+        context.channels = channels
     elif any(registry[n].needs_channels for n in selected):
-        from fengqiao.notify.channels import load_channels
-
         context.channels = load_channels(settings, database)
     try:
         return {name: registry[name].run(context) for name in selected}
@@ -106,8 +105,6 @@ def run_forever(
     on_round: Callable[[dict[str, dict[str, int]]], None] | None = None,
 ) -> None:
     """Rounds of every job until `stop` is set (SIGTERM and SIGINT set it in the CLI)."""
-    from fengqiao.notify.channels import load_channels
-
     stop = stop or threading.Event()
     channels = load_channels(settings, database)
     registry = jobs()

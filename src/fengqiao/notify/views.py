@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
 from fengqiao.errors import forbidden, not_found
@@ -78,18 +78,16 @@ def my_notifications(
         if before is not None:
             query = query.where(Notification.id < before)
         rows = list(db.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
-        count = len(
-            db.scalars(
-                select(Notification.id).where(
-                    Notification.user_id == principal.user_id, Notification.read_at.is_(None)
-                )
-            ).all()
+        count = db.scalar(
+            select(func.count()).where(
+                Notification.user_id == principal.user_id, Notification.read_at.is_(None)
+            )
         )
     more = len(rows) > limit
     rows = rows[:limit]
     return NotificationList(
         items=[_out(n) for n in rows],
-        unread=count,
+        unread=count or 0,
         next_before=rows[-1].id if more and rows else None,
     )
 
