@@ -17,7 +17,8 @@ from fengqiao.events.models import Event
 _DEPTH_COLUMN = {2: "town_id", 3: "village_id", 4: "grid_id"}
 
 
-def _home_ids(principal: Principal) -> list[int]:
+def home_ids(principal: Principal) -> list[int]:
+    """The org ids of the caller's home path, district first."""
     return [int(part) for part in principal.home_path.strip("/").split("/") if part]
 
 
@@ -29,7 +30,7 @@ def event_scope(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause admitting exactly the events `principal` may read."""
     if not is_staff(principal):
         return Event.reporter_id == principal.user_id
-    ids = _home_ids(principal)
+    ids = home_ids(principal)
     if len(ids) <= 1:
         return true()
     column = _DEPTH_COLUMN.get(len(ids))
@@ -47,7 +48,7 @@ def may_read(
         return True
     if not is_staff(principal):
         return False
-    ids = _home_ids(principal)
+    ids = home_ids(principal)
     if len(ids) <= 1:
         return True
     return {2: town_id, 3: village_id, 4: grid_id}.get(len(ids)) == ids[-1]

@@ -12,6 +12,7 @@ from fengqiao.auth.scope import Principal
 from fengqiao.errors import Problem, forbidden, invalid, not_found
 from fengqiao.events.escalation import EscalationPolicy, local_text, message_payload
 from fengqiao.events.models import Event
+from fengqiao.events.scope import home_ids
 from fengqiao.events.service import record_step
 from fengqiao.notify.outbox import Directory, Draft, drafts_for, enqueue
 from fengqiao.org.models import Unit
@@ -132,17 +133,13 @@ def reply_order(
 # --- reading ---------------------------------------------------------------------------------
 
 
-def _home_ids(principal: Principal) -> list[int]:
-    return [int(p) for p in principal.home_path.strip("/").split("/") if p]
-
-
 def order_scope(principal: Principal) -> ColumnElement[bool]:
     """Orders a caller may read: a unit's own orders; staff the orders in their area."""
     clauses: list[ColumnElement[bool]] = []
     if principal.unit_id is not None and principal.has_any("handler", "unit_leader"):
         clauses.append(SupervisionOrder.unit_id == principal.unit_id)
     if principal.has_any("operator", "leader", "admin"):
-        ids = _home_ids(principal)
+        ids = home_ids(principal)
         column = {2: SupervisionOrder.town_id, 3: SupervisionOrder.village_id}.get(len(ids))
         if len(ids) <= 1:
             clauses.append(true())
@@ -156,7 +153,7 @@ def may_read(principal: Principal, order: SupervisionOrder) -> bool:
         return True
     if not principal.has_any("operator", "leader", "admin"):
         return False
-    ids = _home_ids(principal)
+    ids = home_ids(principal)
     return len(ids) <= 1 or {2: order.town_id, 3: order.village_id}.get(len(ids)) == ids[-1]
 
 
