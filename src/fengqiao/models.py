@@ -5,6 +5,7 @@ from fengqiao.events.models import Attachment, Event, EventLog, EventSequence
 from fengqiao.geo.models import LayerFeature
 from fengqiao.notify.models import Notification, Outbox
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
+from fengqiao.patrol.models import Patrol, Position
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
 from fengqiao.supervision.models import SupervisionOrder
 from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
@@ -24,6 +25,8 @@ __all__ = [
     "Notification",
     "OrgUnit",
     "Outbox",
+    "Patrol",
+    "Position",
     "RoutingRule",
     "SlaPolicy",
     "SupervisionOrder",

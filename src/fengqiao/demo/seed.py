@@ -20,9 +20,12 @@ from sqlalchemy import Connection, func, insert, select, text, update
 
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.auth.security import hash_password
+from fengqiao.clock import Clock
 from fengqiao.config import get_settings
 from fengqiao.db import Database
 from fengqiao.demo import keqiao as kq
+from fengqiao.demo import patrols as demo_patrols
+from fengqiao.geo.locator import GridIndex, GridShape
 from fengqiao.geo.models import LayerFeature
 from fengqiao.org.codes import child_code, reading_order
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
@@ -63,6 +66,8 @@ class SeedReport:
     cameras: int
     pois: int
     seconds: float
+    patrols: int = 0
+    positions: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class _Scale:
     staff_per_agency: tuple[int, int]  # alternating between agencies: 4.5 on average for (5, 4)
     operators: int = 2  # per town; the district has 3
     leaders: int = 2
+    devices: tuple[int, int] = (3, 3)  # IoT: water-quality sensors, smoke detectors
 
 
 SCALES: dict[str, _Scale] = {
@@ -91,6 +97,7 @@ SCALES: dict[str, _Scale] = {
             "hydrant": 1000,
         },
         staff_per_agency=(5, 4),
+        devices=(120, 280),
     ),
     "small": _Scale(
         towns=(kq.DEMO_TOWN,),
@@ -151,8 +158,10 @@ def seed(
     password: str,
     seed: int = 20171018,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> SeedReport:
-    """Build the deterministic demo district into an empty, migrated database."""
+    """Build the deterministic demo district into an empty, migrated database; today's patrols
+    are relative to `now` (default: the clock)."""
     started = time.perf_counter()
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
@@ -171,7 +180,9 @@ def seed(
     users, roles, assignments, agency_staff = _plan_users(spec, district, unit_ids, rng, password)
     report_progress("people and places", 1, 3)
     features = _plan_features(spec, grids, rng)
+    features += _plan_devices(spec, grids, rng, first_id=len(features) + 1)
     report_progress("people and places", 3, 3)
+    patrols = _plan_patrols(grids, users, assignments, rng, now or Clock().now())
 
     tables: list[tuple[str, Any, list[Row]]] = [
         ("org units", OrgUnit, _org_rows(district)),
@@ -193,6 +204,9 @@ def seed(
                 stage_done[stage] += batch_rows
                 report_progress(stage, stage_done[stage], stage_rows[stage])
         _finish(conn)
+        report_progress("patrols", 0, len(patrols.positions))
+        demo_patrols.insert_plan(conn, patrols)
+        report_progress("patrols", len(patrols.positions), len(patrols.positions))
         # The shipped classes, routing rules and SLA policies: the event center needs them.
         import_taxonomy(db=session)
 
@@ -209,6 +223,8 @@ def seed(
         cameras=cameras,
         pois=len(features) - cameras,
         seconds=round(time.perf_counter() - started, 3),
+        patrols=len(patrols.patrols),
+        positions=len(patrols.positions),
     )
 
 
@@ -790,7 +806,7 @@ class _Features:
         self.used_names.add(name)
         return name
 
-    def rows(self) -> list[Row]:
+    def rows(self, first_id: int = 1) -> list[Row]:
         """Rows with coordinates drawn inside each grid's stored polygon, a grid at a time."""
         per_grid = np.bincount([f[1] for f in self.planned], minlength=len(self.grids))
         points: dict[int, Iterator[list[float]]] = {}
@@ -798,7 +814,7 @@ class _Features:
             stored = shapely.from_geojson(_json_polygon(self.grids[i].shape))
             points[i] = iter(_points_in(stored, int(per_grid[i]), self.rng).tolist())
         rows: list[Row] = []
-        for feature_id, (kind, i, name, props, code) in enumerate(self.planned, start=1):
+        for feature_id, (kind, i, name, props, code) in enumerate(self.planned, start=first_id):
             lng, lat = next(points[i])
             rows.append(
                 {
@@ -878,6 +894,61 @@ def _plan_features(spec: _Scale, grids: list[_Org], rng: np.random.Generator) ->
         }
         out.add("camera", i, name, props, code)
     return out.rows()
+
+
+def _plan_devices(
+    spec: _Scale, grids: list[_Org], rng: np.random.Generator, *, first_id: int
+) -> list[Row]:
+    """IoT devices on the map: water-quality sensors on rural rivers, smoke detectors in urban
+    rental housing. Planned after every other feature, so those stay where they were."""
+    out = _Features(grids, rng)
+    urban = np.asarray([g.area_type == "urban" for g in grids])
+    water, smoke = spec.devices
+    kinds = (
+        ("water_quality", "水质传感器", "河道水质监测点", "WQ", water, np.where(urban, 1.0, 3.0)),
+        ("smoke_detector", "烟感探测器", "出租房烟感", "SD", smoke, np.where(urban, 4.0, 1.0)),
+    )
+    for device_type, label, place, prefix, count, weights in kinds:
+        for serial, i in enumerate(out.pick(count, weights), start=1):
+            name = f"{_parent(grids[i]).name}{place}{out.numbered(device_type, i):02d}"
+            props = {"device_type": device_type, "label_zh": label, "status": "online"}
+            out.add("iot_device", i, name, props, f"IOT-{prefix}-{serial:05d}")
+    return out.rows(first_id=first_id)
+
+
+def _plan_patrols(
+    grids: list[_Org],
+    users: list[Row],
+    assignments: list[Row],
+    rng: np.random.Generator,
+    now: datetime,
+) -> demo_patrols.PatrolPlan:
+    """Today's patrols of the grid workers, each starting somewhere inside their grid."""
+    by_id = {g.id: g for g in grids}
+    index = GridIndex.build(
+        [
+            GridShape(g.id, g.code, _parent(g).id, _parent(_parent(g)).id, _geojson(g.shape))
+            for g in grids
+        ]
+    )
+    per_grid = Counter(a["grid_id"] for a in assignments)
+    starts: dict[int, Iterator[list[float]]] = {}
+    for grid_id, count in sorted(per_grid.items()):
+        stored = shapely.from_geojson(_json_polygon(by_id[grid_id].shape))
+        starts[grid_id] = iter(_points_in(stored, count, rng).tolist())
+    walkers = []
+    for assignment in sorted(assignments, key=lambda a: a["user_id"]):
+        grid = by_id[assignment["grid_id"]]
+        lng, lat = next(starts[grid.id])
+        walkers.append(
+            demo_patrols.Walker(
+                assignment["user_id"], grid.id, grid.path, grid.shape.bounds, (lng, lat)
+            )
+        )
+    demo_worker = next(u["id"] for u in users if u["username"] == "demo_grid_worker")
+    return demo_patrols.plan_patrols(
+        walkers, index=index, now=now, rng=rng, closed_user=demo_worker
+    )
 
 
 def _parent(node: _Org) -> _Org:

@@ -20,3 +20,17 @@ class PlaceOut(BaseModel):
     grid: PlaceRef
     village: PlaceRef
     town: PlaceRef
+
+
+class NearbyFeatureOut(BaseModel):
+    """A map feature near a point; for cameras `code` is the 20-digit GB/T 28181 id and
+    `stream_url` the stream from the camera registry (null when it has none)."""
+
+    id: int
+    kind: str
+    name: str
+    code: str | None
+    lat: float
+    lng: float
+    distance_m: float
+    stream_url: str | None

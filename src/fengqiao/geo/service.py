@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from fengqiao.auth.scope import Principal
 from fengqiao.errors import FieldError, Problem, invalid, invalid_fields
 from fengqiao.geo.crs import SUPPORTED_CRS, UnknownCRS, to_wgs84
 from fengqiao.geo.locator import GridIndex, GridShape
+from fengqiao.geo.models import LayerFeature
 from fengqiao.org.models import OrgUnit
 from fengqiao.org.service import GRIDS_COUNTER, read_counter
+from fengqiao.patrol import tracks
 
 
 @dataclass(frozen=True)
@@ -218,4 +221,59 @@ def outside_district(lng: float, lat: float, swapped_inside: bool) -> Problem:
         f"({lng}, {lat}): {reason}",
         f"({lng}, {lat}):{reason_zh}",
         [FieldError("lat,lng", reason, reason_zh)],
+    )
+
+
+def wgs84_point(lat: float, lng: float, crs: str) -> tuple[float, float]:
+    """(lat, lng) in WGS-84 of a point given in `crs`, or a 422 naming what is wrong."""
+    check_point(lng, lat, crs)
+    x, y = to_wgs84(lng, lat, crs.lower())
+    return float(y), float(x)
+
+
+def org_path(db: Session, principal: Principal, code: str | None) -> str:
+    """The path of org unit `code` (default: the caller's home); 403 outside the caller's scope."""
+    if code is None:
+        return principal.home_path
+    path = db.scalar(select(OrgUnit.path).where(OrgUnit.code == code))
+    if path is None:
+        raise invalid("org", f"no org unit with code {code}", f"不存在编码为 {code} 的区划")
+    principal.require_covers(path)
+    return path
+
+
+# --- map layers ---------------------------------------------------------------------------
+
+
+def _features_under(path: str) -> Select[LayerFeature]:
+    """Features whose grid lies under `path`; at the top of the tree, also those in no grid."""
+    query = select(LayerFeature)
+    if path.strip("/").count("/") == 0:  # the district: everything
+        return query
+    return query.join(OrgUnit, OrgUnit.id == LayerFeature.grid_id).where(
+        OrgUnit.path.startswith(path, autoescape=True)
+    )
+
+
+def layer_features(
+    *, db: Session, kind: str, path: str, box: tracks.Box | None = None
+) -> list[LayerFeature]:
+    """The features of one layer under `path`, optionally inside `box` (south, north, west,
+    east), in id order."""
+    query = _features_under(path).where(LayerFeature.kind == kind)
+    if box is not None:
+        south, north, west, east = box
+        query = query.where(
+            LayerFeature.lat.between(south, north), LayerFeature.lng.between(west, east)
+        )
+    return list(db.scalars(query.order_by(LayerFeature.id)))
+
+
+def nearest_features(
+    *, db: Session, kind: str, path: str, lat: float, lng: float, limit: int
+) -> list[tuple[LayerFeature, float]]:
+    """The features of one layer under `path` nearest to a point, with metres: a latitude band
+    from the (kind, lat) index, then exact great-circle distances."""
+    return tracks.nearest(
+        lambda box: layer_features(db=db, kind=kind, path=path, box=box), lat, lng, limit
     )

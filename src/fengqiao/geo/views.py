@@ -1,19 +1,44 @@
-"""Point-to-grid lookup and the grids layer as GeoJSON."""
+"""Point-to-grid lookup, the grids layer and the point layers (POIs, cameras, IoT devices) as
+GeoJSON, and the cameras nearest to a point."""
 
 from __future__ import annotations
 
+import gzip
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
+from fengqiao.auth.scope import STAFF_ROLES
 from fengqiao.deps import CurrentPrincipal, DbSession, Locator
-from fengqiao.errors import invalid
-from fengqiao.geo.schemas import PlaceOut, PlaceRef
+from fengqiao.errors import Problem, invalid
+from fengqiao.geo import service
+from fengqiao.geo.crs import SUPPORTED_CRS
+from fengqiao.geo.models import LAYER_KINDS
+from fengqiao.geo.schemas import NearbyFeatureOut, PlaceOut, PlaceRef
 from fengqiao.org.models import OrgUnit
 
 router = APIRouter(tags=["map"])
+
+GEOJSON = "application/geo+json"
+# Smaller bodies are sent as they are: compressing them costs more than it saves.
+GZIP_MIN_BYTES = 1024
+
+
+def geojson_response(
+    request: Request, body: dict[str, Any], *, filename: str | None = None
+) -> Response:
+    """GeoJSON, gzip-compressed when the client accepts it and it is worth it."""
+    raw = orjson.dumps(body)
+    headers = {"Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
+    if filename is not None:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if len(raw) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        raw = gzip.compress(raw, compresslevel=5)
+    return Response(raw, media_type=GEOJSON, headers=headers)
 
 
 @router.get("/grids/locate", response_model=PlaceOut)
@@ -99,3 +124,95 @@ async def grids_geojson(
         headers["Content-Encoding"] = "gzip"
         return Response(zipped, media_type="application/geo+json", headers=headers)
     return Response(raw, media_type="application/geo+json", headers=headers)
+
+
+@router.get(
+    "/layers/cameras/nearest",
+    response_model=list[NearbyFeatureOut],
+    summary="The cameras nearest to a point",
+)
+def nearest_cameras(
+    principal: CurrentPrincipal,
+    db: DbSession,
+    lat: float,
+    lng: float,
+    limit: Annotated[int, Query(ge=1, le=50)] = 5,
+    crs: Annotated[str, Query(description=f"One of {', '.join(SUPPORTED_CRS)}.")] = "wgs84",
+) -> list[NearbyFeatureOut]:
+    """Cameras of the caller's area nearest first, with their GB/T 28181 id as `code` and the
+    `stream_url` of the camera registry. Staff only."""
+    principal.require_role(*STAFF_ROLES)
+    wlat, wlng = service.wgs84_point(lat, lng, crs)
+    found = service.nearest_features(
+        db=db, kind="camera", path=principal.home_path, lat=wlat, lng=wlng, limit=limit
+    )
+    return [
+        NearbyFeatureOut(
+            id=f.id, kind=f.kind, name=f.name, code=f.code, lat=f.lat, lng=f.lng,
+            distance_m=distance, stream_url=(f.props or {}).get("stream_url"),
+        )
+        for f, distance in found
+    ]  # fmt: skip
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        west, south, east, north = (float(part) for part in text.split(","))
+    except ValueError:
+        raise invalid(
+            "bbox",
+            "four numbers: min_lng,min_lat,max_lng,max_lat",
+            "应为四个数:最小经度,最小纬度,最大经度,最大纬度",
+        ) from None
+    return south, north, west, east
+
+
+@router.get(
+    "/layers/{kind}",
+    response_class=Response,
+    summary="A point layer of the one-map",
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def layer(
+    kind: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    org: Annotated[str | None, Query(description="Org code; default: your whole area.")] = None,
+    bbox: Annotated[
+        str | None, Query(description="min_lng,min_lat,max_lng,max_lat: only this box.")
+    ] = None,
+) -> Response:
+    """`kind`: hospital, school, emergency_resource, enterprise, building, camera, hydrant,
+    iot_device. A FeatureCollection of points (properties `id`, `kind`, `name`, `code`,
+    `props`) in the caller's area or the org unit `org` inside it. Staff only."""
+    principal.require_role(*STAFF_ROLES)
+    if kind not in LAYER_KINDS:
+        raise Problem(
+            404, "not-found", "No such layer", "没有该图层",
+            f"no layer {kind!r}; layers: {', '.join(LAYER_KINDS)}",
+            f"没有图层 {kind};可选:{'、'.join(LAYER_KINDS)}",
+        )  # fmt: skip
+    features = service.layer_features(
+        db=db, kind=kind, path=service.org_path(db, principal, org), box=_bbox(bbox)
+    )
+    return geojson_response(
+        request,
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": f.id,
+                    "geometry": {"type": "Point", "coordinates": [f.lng, f.lat]},
+                    "properties": {
+                        "id": f.id, "kind": f.kind, "name": f.name, "code": f.code,
+                        "props": f.props or {},
+                    },
+                }
+                for f in features
+            ],
+        },
+    )  # fmt: skip

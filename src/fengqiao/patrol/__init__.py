@@ -1,0 +1,1 @@
+"""Patrols of grid workers: GPS positions from their phones, patrols, daily tracks."""

@@ -1,0 +1,156 @@
+"""Who is where now: the live positions layer and the nearest workers on duty."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from fengqiao.auth.service import load_principal
+from fengqiao.clock import FixedClock
+from fengqiao.patrol import service
+from tests.patrol.conftest import START, People, Phone, haversine
+
+PhoneFor = Callable[[str], Phone]
+MASKED = re.compile(r"^\d{3}\*+\d{4}$")
+
+
+def point(lat: float, lng: float, minutes_ago: float) -> dict[str, Any]:
+    return {"at": (START - timedelta(minutes=minutes_ago)).isoformat(), "lat": lat, "lng": lng}
+
+
+def north_of(lat: float, lng: float, metres: float) -> tuple[float, float]:
+    return round(lat + metres / 111_195.0, 7), lng
+
+
+def on_duty(phone: PhoneFor, people: People, clock: FixedClock) -> dict[str, tuple[float, float]]:
+    """The demo worker 100 m north of the grid's point (an older fix 20 min ago elsewhere), the
+    grid leader 300 m north on an open patrol, the other village's worker seen 40 min ago."""
+    lat, lng = people.inside()
+    clock.set(START - timedelta(minutes=10))
+    phone("demo_grid_leader").start()
+    clock.set(START)
+    worker = north_of(lat, lng, 100)
+    leader = north_of(lat, lng, 300)
+    phone("demo_grid_worker").send([point(lat, lng, 20), point(*worker, 2)])
+    phone("demo_grid_leader").send([point(*leader, 1)])
+    far = people.inside(people.other_grid)
+    phone(people.other_worker).send([point(*far, 40)])
+    return {"here": (lat, lng), "worker": worker, "leader": leader, "far": far}
+
+
+def latest(api: TestClient, auth: Any, username: str, minutes: int = 30) -> dict[int, Any]:
+    response = api.get(
+        "/api/v1/positions/latest", params={"minutes": minutes}, headers=auth(username)
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/geo+json"
+    body = response.json()
+    assert body["type"] == "FeatureCollection"
+    return {f["properties"]["user_id"]: f for f in body["features"]}
+
+
+def test_the_live_layer_shows_each_workers_latest_position(
+    phone: PhoneFor, people: People, clock: FixedClock, api: TestClient, auth: Any
+) -> None:
+    spots = on_duty(phone, people, clock)
+    ids = people.ids
+    seen = latest(api, auth, "demo_operator")
+    assert set(seen) == {ids["demo_grid_worker"], ids["demo_grid_leader"]}  # 40 min is too old
+    mine = seen[ids["demo_grid_worker"]]
+    assert mine["geometry"] == {
+        "type": "Point",
+        "coordinates": [spots["worker"][1], spots["worker"][0]],
+    }
+    props = mine["properties"]
+    assert props["name"] == people.names["demo_grid_worker"]
+    assert props["phone"] == people.phones["demo_grid_worker"]  # operators call workers
+    assert props["at"] == (START - timedelta(minutes=2)).astimezone(UTC).isoformat()
+    assert props["grid"] == people.grid.code and props["on_patrol"] is False
+    assert seen[ids["demo_grid_leader"]]["properties"]["on_patrol"] is True
+    assert ids[people.other_worker] in latest(api, auth, "demo_operator", minutes=60)
+
+
+def test_phones_are_masked_for_roles_that_do_not_call(
+    phone: PhoneFor, people: People, clock: FixedClock, api: TestClient, auth: Any
+) -> None:
+    on_duty(phone, people, clock)
+    worker = people.ids["demo_grid_worker"]
+    assert (
+        latest(api, auth, "demo_leader")[worker]["properties"]["phone"]
+        == people.phones["demo_grid_worker"]
+    )
+    leader_view = latest(api, auth, "demo_grid_leader")
+    assert set(leader_view) == {worker, people.ids["demo_grid_leader"]}
+    assert MASKED.match(leader_view[worker]["properties"]["phone"])
+    assert set(latest(api, auth, "demo_grid_worker")) == {worker}  # a worker sees only themselves
+    assert api.get("/api/v1/positions/latest", headers=auth("demo_handler")).status_code == 403
+
+
+def test_nearest_workers_on_duty_nearest_first(
+    phone: PhoneFor, people: People, clock: FixedClock, api: TestClient, auth: Any
+) -> None:
+    spots = on_duty(phone, people, clock)
+    lat, lng = spots["here"]
+
+    def nearest(username: str, **params: Any) -> list[dict[str, Any]]:
+        response = api.get(
+            "/api/v1/positions/nearest", params={"lat": lat, "lng": lng, **params},
+            headers=auth(username),
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        return list(response.json())
+
+    rows = nearest("demo_operator", limit=2)
+    assert [r["user_id"] for r in rows] == [
+        people.ids["demo_grid_worker"],
+        people.ids["demo_grid_leader"],
+    ]
+    assert rows[0]["distance_m"] == pytest.approx(haversine(lat, lng, *spots["worker"]), abs=0.2)
+    assert rows[1]["distance_m"] == pytest.approx(haversine(lat, lng, *spots["leader"]), abs=0.2)
+    assert rows[0]["tel"] == "tel:" + str(people.phones["demo_grid_worker"])
+    assert rows[0]["grid"]["code"] == people.grid.code and rows[1]["on_patrol"] is True
+    # The other village's worker, kilometres away, is found once seen recently enough.
+    assert len(nearest("demo_operator", limit=5)) == 2
+    far = nearest("demo_operator", limit=5, minutes=60)
+    assert [r["user_id"] for r in far][-1] == people.ids[people.other_worker]
+    assert far[-1]["distance_m"] == pytest.approx(haversine(lat, lng, *spots["far"]), abs=0.5)
+    # A grid leader sees masked numbers and no call link.
+    masked = nearest("demo_grid_leader")
+    assert masked and all(r["tel"] is None and MASKED.match(r["phone"]) for r in masked)
+    bad = api.get(
+        "/api/v1/positions/nearest", params={"lat": 95, "lng": lng}, headers=auth("demo_operator")
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "lat"
+
+
+def test_the_latest_positions_query_reads_the_user_time_index(db: Session, people: People) -> None:
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    principal = load_principal(db=db, user_id=people.ids["demo_district_operator"])
+    assert principal is not None
+    connection = db.connection()
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(connection, "before_cursor_execute", capture)
+    try:
+        service.latest_positions(db=db, principal=principal, now=START, minutes=30)
+    finally:
+        event.remove(connection, "before_cursor_execute", capture)
+    statement, parameters = next((s, p) for s, p in seen if "FROM position" in s)
+    plan = " | ".join(
+        str(row[-1])
+        for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+    )
+    # Each worker's latest fix is one descending probe of the index, not a scan of positions.
+    assert "INDEX ix_position_user_at (user_id=? AND at>? AND at<?)" in plan, plan
+    assert "SCAN position" not in plan, plan
