@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TokenOut(BaseModel):
@@ -38,6 +38,35 @@ class UserCreate(BaseModel):
     unit_code: str | None = None
     grid_codes: list[str] = []
     phone: str | None = Field(None, max_length=32)
+
+
+class UnitRef(BaseModel):
+    id: int
+    code: str
+    name: str
+
+
+class UserDetail(UserOut):
+    """One user as the administration form edits them: with the grids served and the unit."""
+
+    grids: list[OrgRef]
+    unit: UnitRef | None
+
+
+class UserEdit(BaseModel):
+    """Fields an administrator may change; `grid_codes` replaces the grids served, a
+    `password` sets a new one, `unit_code: null` clears the unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=64)
+    phone: str | None = Field(None, max_length=32)
+    password: str | None = Field(None, min_length=8, max_length=128)
+    roles: list[str] | None = Field(None, min_length=1)
+    home_org_code: str | None = None
+    unit_code: str | None = None
+    grid_codes: list[str] | None = None
+    is_active: bool | None = None
 
 
 class ApiKeyCreate(BaseModel):

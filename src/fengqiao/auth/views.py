@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.orm import Session
 
 from fengqiao.auth import service
 from fengqiao.auth.models import ROLES, User
-from fengqiao.auth.schemas import ApiKeyCreate, ApiKeyOut, OrgRef, TokenOut, UserCreate, UserOut
+from fengqiao.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyOut,
+    OrgRef,
+    TokenOut,
+    UnitRef,
+    UserCreate,
+    UserDetail,
+    UserEdit,
+    UserOut,
+)
 from fengqiao.auth.scope import Principal, mask_phone
 from fengqiao.auth.security import issue_token
 from fengqiao.db import Database
 from fengqiao.deps import AppSettings, CurrentPrincipal, DbSession, WriteSession, get_database
 from fengqiao.errors import Problem, invalid
-from fengqiao.org.models import OrgUnit
+from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.paging import Page, Paging
 
 public = APIRouter(tags=["auth"])
@@ -79,16 +90,20 @@ def list_users(
     paging: Paging,
     role: str | None = None,
     org: str | None = None,
+    q: Annotated[
+        str | None, Query(max_length=64, description="Start of a username or part of a name.")
+    ] = None,
 ) -> Page[UserOut]:
-    """Users whose home lies in the caller's scope; filter by role and org unit code."""
+    """Users whose home lies in the caller's scope; filter by role, org unit code and text."""
     principal.require_role("admin", "operator", "leader", "grid_leader")
     if role is not None and role not in ROLES:
         raise invalid(
             "role", f"unknown role; known: {', '.join(ROLES)}", f"未知角色;可选:{'、'.join(ROLES)}"
         )
     total, rows = service.list_users(
-        db=db, principal=principal, role=role, org_code=org, offset=paging.offset, limit=paging.size
-    )
+        db=db, principal=principal, role=role, org_code=org, text=(q or "").strip() or None,
+        offset=paging.offset, limit=paging.size,
+    )  # fmt: skip
     items = [user_out(u, h, principal) for u, h in rows]
     return Page(items=items, total=total, page=paging.page, size=paging.size)
 
@@ -103,6 +118,44 @@ def create_user(body: UserCreate, principal: CurrentPrincipal, db: WriteSession)
     principal.require_covers(home.path)
     db.commit()
     return user_out(user, home, principal)
+
+
+def user_detail(db: Session, user: User, home: OrgUnit, principal: Principal) -> UserDetail:
+    unit = db.get(Unit, user.unit_id) if user.unit_id is not None else None
+    return UserDetail(
+        **user_out(user, home, principal).model_dump(),
+        grids=[
+            OrgRef(id=g.id, code=g.code, name=g.name, kind=g.kind)
+            for g in service.user_grids(db=db, user_id=user.id)
+        ],
+        unit=UnitRef(id=unit.id, code=unit.code, name=unit.name) if unit else None,
+    )
+
+
+@router.get("/users/{user_id}", response_model=UserDetail)
+def get_user(user_id: int, principal: CurrentPrincipal, db: DbSession) -> UserDetail:
+    """One user in the caller's scope, with the grids they serve and their unit."""
+    principal.require_role("admin", "operator", "leader", "grid_leader")
+    user, home = service.get_user_in_scope(db=db, principal=principal, user_id=user_id)
+    return user_detail(db, user, home, principal)
+
+
+@router.patch("/users/{user_id}", response_model=UserDetail)
+def edit_user(
+    user_id: int, body: UserEdit, request: Request, principal: CurrentPrincipal, db: WriteSession
+) -> UserDetail:
+    """Change a user (administrators; the user's old and new home must lie in their scope)."""
+    principal.require_role("admin")
+    user, _ = service.get_user_in_scope(db=db, principal=principal, user_id=user_id)
+    service.edit_user(
+        db=db, principal=principal, user=user, changes=body.model_dump(exclude_unset=True)
+    )
+    db.commit()
+    # Roles and the active flag take effect here at once (other instances: within the cache TTL).
+    request.app.state.principals.clear()
+    home = db.get(OrgUnit, user.home_org_id)
+    assert home is not None
+    return user_detail(db, user, home, principal)
 
 
 @router.post("/api-keys", response_model=ApiKeyOut, status_code=201)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class OrgUnitOut(BaseModel):
@@ -76,3 +76,38 @@ class UnitOut(BaseModel):
     phone: str | None
     duty_phone: str | None
     active: bool
+
+
+# A phone or duty-line number as written in China: digits with an optional +, dashes, spaces.
+PHONE_PATTERN = r"^\+?[0-9][0-9 -]{2,30}$"
+
+
+class UnitCreate(BaseModel):
+    """A new responsible unit at an org unit (district, town or village) in the caller's area."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{2,32}$", description="Default: U + org code + sequence."
+    )
+    name: str = Field(min_length=1, max_length=100)
+    unit_type: str = Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")
+    category: str
+    platform: str | None = None
+    org_code: str
+    phone: str | None = Field(None, pattern=PHONE_PATTERN)
+    duty_phone: str | None = Field(None, pattern=PHONE_PATTERN)
+
+
+class UnitEdit(BaseModel):
+    """Fields of a responsible unit an administrator may change; null clears a phone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    unit_type: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]{1,47}$")
+    category: str | None = None
+    platform: str | None = None
+    phone: str | None = Field(None, pattern=PHONE_PATTERN)
+    duty_phone: str | None = Field(None, pattern=PHONE_PATTERN)
+    active: bool | None = None

@@ -10,11 +10,15 @@ from sqlalchemy.orm import Session
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.auth.scope import Principal, in_scope
 from fengqiao.config import Settings
-from fengqiao.errors import not_found
+from fengqiao.errors import Problem, invalid, not_found
 from fengqiao.org.importer import ImportReport, feature_of, import_tree
-from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
+from fengqiao.org.models import GRID_TYPES, ORG_KINDS, PLATFORMS, ChangeCounter, OrgUnit, Unit
 
 GRIDS_COUNTER = "grids"
+# What kind of body a responsible unit is (the words the demo seed files units under).
+UNIT_CATEGORIES = (
+    "district_department", "agency", "town_office", "coordination_group", "village_committee",
+)  # fmt: skip
 
 
 def read_counter(*, db: Session, name: str) -> int:
@@ -163,3 +167,120 @@ def edit_org_unit(
     report = import_tree(db=db, data=collection, settings=settings, crs=crs)
     bump_counter(db=db, name=GRIDS_COUNTER)
     return report
+
+
+def list_org_units(
+    *,
+    db: Session,
+    principal: Principal,
+    kind: str | None = None,
+    within: OrgUnit | None = None,
+    grid_type: str | None = None,
+    text: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, list[OrgUnit]]:
+    """Current org units in the caller's scope (and under `within`), by code; (total, page)."""
+    query = select(OrgUnit).where(in_scope(principal, OrgUnit.path), OrgUnit.valid_to.is_(None))
+    if within is not None:
+        query = query.where(OrgUnit.path.startswith(within.path, autoescape=True))
+    if kind:
+        query = query.where(OrgUnit.kind == kind)
+    if grid_type:
+        query = query.where(OrgUnit.grid_type == grid_type)
+    if text:
+        query = query.where(
+            OrgUnit.name.contains(text, autoescape=True)
+            | OrgUnit.code.startswith(text, autoescape=True)
+        )
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.scalars(query.order_by(OrgUnit.code).offset(offset).limit(limit))
+    return total, list(rows)
+
+
+def check_list_filters(kind: str | None, grid_type: str | None) -> None:
+    """Refuse unknown kinds and grid types by name rather than returning an empty list."""
+    if kind is not None and kind not in ORG_KINDS:
+        raise invalid("kind", f"one of {', '.join(ORG_KINDS)}", f"须为:{'、'.join(ORG_KINDS)}")
+    if grid_type is not None and grid_type not in GRID_TYPES:
+        raise invalid(
+            "grid_type", f"one of {', '.join(GRID_TYPES)}", f"须为:{'、'.join(GRID_TYPES)}"
+        )
+
+
+def _check_unit_fields(values: dict[str, Any]) -> None:
+    if "category" in values and values["category"] not in UNIT_CATEGORIES:
+        raise invalid(
+            "category",
+            f"one of {', '.join(UNIT_CATEGORIES)}",
+            "单位类别须为:区级部门、派驻机构、镇街科室、平台协调组、村(居)委会之一",
+        )
+    if values.get("platform") is not None and values["platform"] not in PLATFORMS:
+        raise invalid("platform", f"one of {', '.join(PLATFORMS)}", f"须为:{'、'.join(PLATFORMS)}")
+
+
+def _units_changed(db: Session) -> None:
+    # Routing reads units from each instance's rules snapshot; `events.rules` imports this
+    # module, so the import waits until a unit actually changes.
+    from fengqiao.events.rules import rules_changed
+
+    rules_changed(db)
+
+
+def create_unit(*, db: Session, principal: Principal, values: dict[str, Any]) -> Unit:
+    """Add a responsible unit at a district, town or village in the caller's area."""
+    principal.require_role("admin")
+    _check_unit_fields(values)
+    org_code = values.pop("org_code")
+    org = db.scalar(select(OrgUnit).where(OrgUnit.code == org_code, OrgUnit.valid_to.is_(None)))
+    if org is None:
+        raise invalid("org_code", f"no org unit {org_code}", f"不存在编码为 {org_code} 的区划")
+    if org.kind == "grid":
+        raise invalid(
+            "org_code", "units sit at a district, town or village", "责任单位须设在区、镇街或村社"
+        )
+    principal.require_covers(org.path)
+    code = values.pop("code", None)
+    if code is None:
+        taken = set(db.scalars(select(Unit.code).where(Unit.code.startswith(f"U{org.code}"))))
+        sequence = 1
+        while f"U{org.code}{sequence:02d}" in taken:
+            sequence += 1
+        code = f"U{org.code}{sequence:02d}"
+    elif db.scalar(select(Unit.id).where(Unit.code == code)) is not None:
+        raise Problem(
+            409, "duplicate-code", "Code already in use", "编码已存在",
+            f"unit {code} exists", f"单位编码 {code} 已被使用",
+        )  # fmt: skip
+    unit = Unit(code=code, org_unit_id=org.id, active=True, **values)
+    db.add(unit)
+    db.flush()
+    _units_changed(db)
+    return unit
+
+
+def get_unit_in_scope(*, db: Session, principal: Principal, unit_id: int) -> tuple[Unit, OrgUnit]:
+    """A unit whose org unit lies in the caller's subtree (where an admin may change it)."""
+    row = db.execute(
+        select(Unit, OrgUnit)
+        .join(OrgUnit, OrgUnit.id == Unit.org_unit_id)
+        .where(Unit.id == unit_id)
+    ).first()
+    if row is None:
+        raise not_found("unit", "该单位")
+    principal.require_covers(row[1].path)
+    return row[0], row[1]
+
+
+def edit_unit(*, db: Session, principal: Principal, unit: Unit, changes: dict[str, Any]) -> Unit:
+    """Change a responsible unit; events keep the owner they have."""
+    principal.require_role("admin")
+    for key in ("name", "unit_type", "category", "active"):
+        if key in changes and changes[key] is None:
+            raise invalid(key, "may not be null", "不能为空")
+    _check_unit_fields(changes)
+    for key, value in changes.items():
+        setattr(unit, key, value)
+    db.flush()
+    _units_changed(db)
+    return unit

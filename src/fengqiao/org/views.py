@@ -21,6 +21,8 @@ from fengqiao.org.schemas import (
     OrgUnitDetail,
     OrgUnitEdit,
     OrgUnitOut,
+    UnitCreate,
+    UnitEdit,
     UnitOut,
 )
 from fengqiao.paging import Page, Paging
@@ -81,6 +83,28 @@ def org_tree(
         if r.id != top.id and r.parent_id in nodes:
             nodes[r.parent_id].children.append(nodes[r.id])
     return nodes[top.id]
+
+
+@router.get("/org/units", response_model=Page[OrgUnitOut])
+def list_org_units(
+    principal: CurrentPrincipal,
+    db: DbSession,
+    paging: Paging,
+    kind: Annotated[str | None, Query(description="district, town, village or grid")] = None,
+    within: Annotated[str | None, Query(description="Code of an org unit to list below.")] = None,
+    grid_type: Annotated[
+        str | None, Query(description="residential, market, enterprise or school")
+    ] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Part of a name or a code.")] = None,
+) -> Page[OrgUnitOut]:
+    """Org units in the caller's scope, e.g. the grids of a town, by code, page by page."""
+    service.check_list_filters(kind, grid_type)
+    top = _unit_by_code(db, principal, within) if within else None
+    total, rows = service.list_org_units(
+        db=db, principal=principal, kind=kind, within=top, grid_type=grid_type,
+        text=(q or "").strip() or None, offset=paging.offset, limit=paging.size,
+    )  # fmt: skip
+    return Page(items=[org_out(u) for u in rows], total=total, page=paging.page, size=paging.size)
 
 
 @router.get("/org/units/{code}", response_model=OrgUnitDetail)
@@ -206,3 +230,27 @@ def get_unit(unit_id: int, principal: CurrentPrincipal, db: DbSession) -> UnitOu
     if visible is None:
         principal.require_covers(row[1].path)
     return unit_out(*row)
+
+
+@router.post("/units", response_model=UnitOut, status_code=201)
+def create_unit(body: UnitCreate, principal: CurrentPrincipal, db: WriteSession) -> UnitOut:
+    """Add a responsible unit at an org unit in the caller's area (administrators)."""
+    unit = service.create_unit(db=db, principal=principal, values=body.model_dump())
+    db.commit()
+    org = db.get(OrgUnit, unit.org_unit_id)
+    assert org is not None
+    return unit_out(unit, org)
+
+
+@router.patch("/units/{unit_id}", response_model=UnitOut)
+def edit_unit(
+    unit_id: int, body: UnitEdit, principal: CurrentPrincipal, db: WriteSession
+) -> UnitOut:
+    """Change a responsible unit (administrators); `active: false` takes it out of routing."""
+    principal.require_role("admin")
+    unit, org = service.get_unit_in_scope(db=db, principal=principal, unit_id=unit_id)
+    service.edit_unit(
+        db=db, principal=principal, unit=unit, changes=body.model_dump(exclude_unset=True)
+    )
+    db.commit()
+    return unit_out(unit, org)
