@@ -1,7 +1,8 @@
-"""Log in to a running Fengqiao with Debian's Chromium and save a screenshot of the home page.
+"""Log in to a running Fengqiao with Debian's Chromium and save a screenshot of the one-map.
 
     .venv/bin/python scripts/screenshot.py [BASE_URL] [--username NAME] [--password PW]
-        [--output docs/img/home.png] [--no-click]
+        [--output docs/img/onemap.png] [--no-click] [--event ID]
+    .venv/bin/python scripts/screenshot.py --worker [--output docs/img/worker-app.png]
 
 The browser tests (tests/e2e) drive the page with the helpers below, so this script keeps working.
 """
@@ -34,10 +35,11 @@ def launch_chromium(playwright: Playwright) -> Browser:
 
 
 def log_in(page: Page, username: str, password: str) -> None:
-    """Fill in and submit the login form of the home page (already open)."""
+    """Fill in and submit the login form (already open) and wait for the next page."""
     page.locator("#username").fill(username)
     page.locator("#password").fill(password)
-    page.locator("#login-submit").click()
+    with page.expect_navigation():
+        page.locator("#login-submit").click()
 
 
 def wait_for_map(page: Page) -> None:
@@ -46,11 +48,11 @@ def wait_for_map(page: Page) -> None:
 
 
 def click_map_centre(page: Page) -> None:
-    """Click the middle of the map: opens the popup of the grid there and locates the point."""
+    """Click the middle of the map: opens the popup of the grid there."""
     box = page.locator("#map").bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.locator("#locate-result.is-found, #locate-result.is-error").wait_for()
+    page.locator(".leaflet-popup").first.wait_for()
     wait_for_popups(page)
 
 
@@ -69,11 +71,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--password", default=os.environ.get("FENGQIAO_DEMO_PASSWORD", "fengqiao-demo")
     )
-    parser.add_argument("--output", type=Path, default=REPO / "docs" / "img" / "home.png")
+    parser.add_argument("--output", type=Path, default=None)
     parser.add_argument(
         "--no-click", action="store_true", help="Do not click the map before the screenshot."
     )
+    parser.add_argument("--event", type=int, help="Open this event's card on the map.")
+    parser.add_argument(
+        "--worker", action="store_true", help="demo_grid_worker's app on a phone instead."
+    )
     args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = REPO / "docs" / "img" / ("worker-app.png" if args.worker else "onemap.png")
+    if args.worker:
+        return _worker(args)
 
     with sync_playwright() as playwright:
         try:
@@ -81,17 +91,50 @@ def main(argv: list[str] | None = None) -> int:
         except FileNotFoundError as error:
             print(f"screenshot.py: error: {error}", file=sys.stderr)
             return 1
-        page = browser.new_page(viewport=DESKTOP)
-        page.goto(args.base_url.rstrip("/") + "/")
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        target = "/map" + (f"%23event={args.event}" if args.event else "")
+        page.goto(args.base_url.rstrip("/") + "/login?next=" + target)
         log_in(page, args.username, args.password)
-        page.locator("#dashboard:visible, #login-error:visible").first.wait_for()
         if page.locator("#login-error").is_visible():
             print(f"screenshot.py: login failed: {page.locator('#login-error').inner_text()}")
             browser.close()
             return 1
         wait_for_map(page)
-        if not args.no_click:
+        if args.event:
+            page.locator("#nearest-cameras li a").first.wait_for()
+            page.wait_for_timeout(1000)  # the fly to the event
+        elif not args.no_click:
             click_map_centre(page)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(args.output))
+        browser.close()
+    print(f"{args.output} ({args.output.stat().st_size // 1024} KB)")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """The app on a 390 px phone standing in the worker's grid, a class picked, a photo taken."""
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+            has_touch=True, locale="zh-CN", permissions=["geolocation"],
+            geolocation={"latitude": 30.0, "longitude": 120.5, "accuracy": 12},
+        )  # fmt: skip
+        page = context.new_page()
+        page.goto(args.base_url.rstrip("/") + "/login?next=/m/")
+        log_in(page, "demo_grid_worker", args.password)
+        page.locator("#app[data-state=ready]").wait_for()
+        grid = page.evaluate(
+            "async () => (await FQ.api('/grids/geojson')).features[0].geometry.coordinates[0]"
+        )
+        lng = sum(p[0] for p in grid[:-1]) / (len(grid) - 1)
+        lat = sum(p[1] for p in grid[:-1]) / (len(grid) - 1)
+        context.set_geolocation({"latitude": lat, "longitude": lng, "accuracy": 12})
+        page.locator("#major-chips .chip").nth(6).click()
+        page.locator("#minor-chips .chip").first.click()
+        page.locator("#report-description").fill("东街菜场门口流动摊贩占道经营,影响通行")
+        page.wait_for_timeout(1500)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(args.output))
         browser.close()

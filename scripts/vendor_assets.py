@@ -5,6 +5,7 @@ src/fengqiao/web/static/vendor/ (git-ignored), served at /static/vendor/:
 
     leaflet.js  leaflet.css  images/   (leaflet.css refers to images/ next to itself)
     echarts.min.js  htmx.min.js
+    leaflet.markercluster.js  MarkerCluster.css  MarkerCluster.Default.css   (clustered layers)
     swagger-ui-bundle.js  swagger-ui.css   (the /docs page, served locally instead of a CDN)
 
 Standard library only, so it runs before the virtualenv exists. Idempotent: files whose
@@ -29,6 +30,9 @@ FILES: tuple[tuple[str, str], ...] = (
     ("leaflet/dist/leaflet.css", "leaflet.css"),
     ("echarts/dist/echarts.min.js", "echarts.min.js"),
     ("htmx.org/dist/htmx.min.js", "htmx.min.js"),
+    ("leaflet.markercluster/dist/leaflet.markercluster.js", "leaflet.markercluster.js"),
+    ("leaflet.markercluster/dist/MarkerCluster.css", "MarkerCluster.css"),
+    ("leaflet.markercluster/dist/MarkerCluster.Default.css", "MarkerCluster.Default.css"),
     ("swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-bundle.js"),
     ("swagger-ui-dist/swagger-ui.css", "swagger-ui.css"),
 )

@@ -6,11 +6,13 @@ from fastapi import APIRouter, Depends
 
 from fengqiao import health
 from fengqiao.auth import views as auth_views
+from fengqiao.command import views as command_views
 from fengqiao.deps import current_principal
 from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
 from fengqiao.notify import views as notify_views
 from fengqiao.org import views as org_views
+from fengqiao.patrol import views as patrol_views
 from fengqiao.supervision import views as supervision_views
 from fengqiao.taxonomy import views as taxonomy_views
 
@@ -23,11 +25,13 @@ public_router.include_router(auth_views.public, prefix=API_PREFIX)
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
 # The map router first: route matching walks the routers in order, and the grid lookup is the
-# hottest route of the API.
+# hottest route of the API; the phones' positions come next.
 api_router.include_router(geo_views.router)
+api_router.include_router(patrol_views.router)
 api_router.include_router(auth_views.router)
 api_router.include_router(org_views.router)
 api_router.include_router(event_views.router)
 api_router.include_router(taxonomy_views.router)
 api_router.include_router(supervision_views.router)
 api_router.include_router(notify_views.router)
+api_router.include_router(command_views.router)

@@ -65,6 +65,7 @@ def create_app(
         PhotoLimits(max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels),
     )
     install_handlers(app)
+    web_views.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(public_router)
     app.include_router(api_router)

@@ -32,8 +32,9 @@ class Settings(BaseSettings):
     principal_cache_seconds: float = Field(
         30.0,
         ge=0,
-        description="How long an instance trusts a user's roles and active flag before it "
-        "reads them again; a disabled user is refused at most this long after.",
+        description="How often an instance checks whether accounts changed (roles, scope, unit, "
+        "active flag, revoked API keys); callers are served from memory in between, and a "
+        "disabled user is refused at most this long after. 0: read on every request.",
     )
     grid_index_check_seconds: float = Field(
         5.0,
@@ -82,6 +83,40 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
         description="Where people open Fengqiao; links in messages start with it.",
+    )
+    basemap_url: str = Field(
+        "",
+        description="Tile URL template of the one-map's basemap, e.g. Tianditu WMTS "
+        "`https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+        "&TILECOL={x}&tk=YOUR_KEY`. Empty: no basemap, the grids themselves are the map.",
+    )
+    basemap_attribution: str = Field(
+        "", description="Attribution shown on the map for the basemap (e.g. 天地图)."
+    )
+    patrol_interval_seconds: int = Field(
+        30,
+        ge=5,
+        le=600,
+        description="How often the grid worker's app records a position on patrol.",
+    )
+    patrol_batch_points: int = Field(
+        20,
+        ge=1,
+        le=500,
+        description="Positions the app collects before it sends them in one batch "
+        "(sent sooner when the patrol stops).",
+    )
+    alarm_category: str = Field(
+        "0201",
+        description="Class code of the urgent event a grid worker's one-click alarm raises "
+        "(default 0201 治安隐患).",
+    )
+    onduty_minutes: int = Field(
+        30,
+        ge=1,
+        description="A grid worker counts as on duty on the map for this long after "
+        "their last position.",
     )
     worker_poll_seconds: float = Field(
         5.0, gt=0, description="How long the worker sleeps between rounds of its jobs."

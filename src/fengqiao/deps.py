@@ -6,7 +6,7 @@ Every API route depends on `CurrentPrincipal` unless it is explicitly public (he
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,12 +15,18 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.scope import Principal
 from fengqiao.auth.security import TokenError, api_key_prefix, hash_api_key
-from fengqiao.auth.service import PrincipalCache, load_principal, principal_for_api_key
+from fengqiao.auth.service import (
+    PrincipalCache,
+    accounts_generation,
+    load_principal,
+    principal_for_api_key,
+)
 from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
-from fengqiao.errors import unauthorized
+from fengqiao.errors import forbidden, unauthorized
 from fengqiao.geo.service import GridLocator
+from fengqiao.web.session import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, csrf_matches
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
 # thread pool, a hop that cost the grid lookup a third of its throughput.
@@ -71,10 +77,20 @@ async def current_principal(
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
-    """The caller, from a bearer token or an API key; 401 with the reason otherwise."""
+    """The caller, from a bearer token, an API key or the browser's session cookie (whose unsafe
+    requests must carry the CSRF token); 401 with the reason otherwise."""
     app_state = request.app.state
     cache: PrincipalCache = app_state.principals
     database: Database = app_state.db
+    if not token and not api_key:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token and request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER)
+            if not csrf_matches(token, app_state.signing_key, sent):
+                raise forbidden(
+                    "missing or wrong CSRF token: send the page's X-CSRF-Token header",
+                    "缺少或错误的 CSRF 令牌:请刷新页面后重试",
+                )
     if token and api_key_prefix(token) is not None:
         token, api_key = None, token  # an API key sent as a bearer token
     if token:
@@ -84,16 +100,13 @@ async def current_principal(
             if exc.expired:
                 raise unauthorized("token expired; log in again", "登录已过期,请重新登录") from exc
             raise unauthorized("invalid token", "令牌无效") from exc
-        key: object = ("user", user_id)
-        principal = cache.get(key)
+        principal = await principal_of_user(app_state, user_id)
         if principal is None:
-            principal = await run_in_threadpool(_load_user, database, user_id)
-            if principal is None:
-                raise unauthorized("user disabled or removed", "用户已停用或不存在")
-            cache.put(key, principal)
+            raise unauthorized("user disabled or removed", "用户已停用或不存在")
         return principal
     if api_key:
-        key = ("key", hash_api_key(api_key))
+        await _check_accounts(cache, database)
+        key: object = ("key", hash_api_key(api_key))
         principal = cache.get(key)
         if principal is None:
             principal = await run_in_threadpool(_load_key, database, api_key)
@@ -105,6 +118,29 @@ async def current_principal(
         "log in first: send a bearer token or an X-API-Key header",
         "请先登录:请求需携带令牌或 X-API-Key",
     )
+
+
+async def principal_of_user(app_state: Any, user_id: int) -> Principal | None:
+    """The user's principal, from the instance's cache while accounts have not changed."""
+    cache: PrincipalCache = app_state.principals
+    await _check_accounts(cache, app_state.db)
+    key = ("user", user_id)
+    principal = cache.get(key)
+    if principal is None:
+        principal = await run_in_threadpool(_load_user, app_state.db, user_id)
+        if principal is not None:
+            cache.put(key, principal)
+    return principal
+
+
+async def _check_accounts(cache: PrincipalCache, database: Database) -> None:
+    if cache.needs_check():
+        await run_in_threadpool(_read_generation, cache, database)
+
+
+def _read_generation(cache: PrincipalCache, database: Database) -> None:
+    with database.session() as session:
+        cache.refresh(accounts_generation(session))
 
 
 def _load_user(database: Database, user_id: int) -> Principal | None:

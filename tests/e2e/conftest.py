@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,10 +23,12 @@ from playwright.sync_api import Browser, Page, Playwright, Request, ViewportSize
 from fengqiao.app import create_app
 from fengqiao.config import Settings
 from fengqiao.db import Database
+from fengqiao.demo.events import default_until, seed_events
 from fengqiao.demo.seed import seed
 from fengqiao.migrate import upgrade
-from scripts.screenshot import DESKTOP, launch_chromium
+from scripts.screenshot import DESKTOP, launch_chromium, log_in
 from tests.conftest import make_settings
+from tests.events.conftest import World, jpeg, make_world
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LOCAL_HOST = "127.0.0.1"
@@ -47,6 +50,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     settings = make_settings(url, tmp)
     database = Database(url)
     seed(db=database, scale="small", password=settings.demo_password)
+    # A year of history, so the map has open, late and closed events to show.
+    seed_events(db=database, count=3000, until=default_until())
     database.dispose()
 
     # Bind first and hand the socket to uvicorn: no race for the free port.
@@ -108,9 +113,11 @@ class Visit:
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def open_visit(browser: Browser, live_server: LiveServer, viewport: ViewportSize) -> Visit:
-    """A fresh context (its own sessionStorage) at the home page, recording what goes wrong."""
-    context = browser.new_context(viewport=viewport)
+def open_visit(
+    browser: Browser, live_server: LiveServer, viewport: ViewportSize, **context_options: Any
+) -> Visit:
+    """A fresh context (its own cookies) at the login page, recording what goes wrong."""
+    context = browser.new_context(viewport=viewport, **context_options)
     page = context.new_page()
     visit = Visit(page=page, base_url=live_server.base_url)
     page.on(
@@ -125,13 +132,21 @@ def open_visit(browser: Browser, live_server: LiveServer, viewport: ViewportSize
             visit.foreign_requests.append(request.url)
 
     page.on("request", record)
-    page.goto(f"{live_server.base_url}/")
+    page.goto(f"{live_server.base_url}/login")
     return visit
+
+
+def sign_in(visit: Visit, username: str, password: str, landing: str | None = None) -> None:
+    """Log in through the form; `landing` is the page to go to afterwards (else the role's)."""
+    page = visit.page
+    if landing is not None:
+        page.goto(f"{visit.base_url}/login?next={landing}")
+    log_in(page, username, password)
 
 
 @pytest.fixture
 def visit(browser: Browser, live_server: LiveServer) -> Iterator[Visit]:
-    """The home page in a 1280×800 tab."""
+    """The login page in a 1280×800 tab."""
     opened = open_visit(browser, live_server, DESKTOP)
     yield opened
     opened.page.context.close()
@@ -139,7 +154,97 @@ def visit(browser: Browser, live_server: LiveServer) -> Iterator[Visit]:
 
 @pytest.fixture
 def phone_visit(browser: Browser, live_server: LiveServer) -> Iterator[Visit]:
-    """The home page in a 375 px wide tab."""
+    """The login page in a 375 px wide tab."""
     opened = open_visit(browser, live_server, PHONE)
     yield opened
     opened.page.context.close()
+
+
+@pytest.fixture(scope="session")
+def world(live_server: LiveServer) -> World:
+    """The demo people and places of the served database (see tests/events/conftest.py)."""
+    database = Database(live_server.settings.database_url)
+    try:
+        with database.session() as db:
+            return make_world(db)
+    finally:
+        database.dispose()
+
+
+class Api:
+    """The served API as the demo users, for arranging what a test then does in the browser."""
+
+    def __init__(self, live_server: LiveServer) -> None:
+        self.base = live_server.base_url + "/api/v1"
+        self.password = live_server.settings.demo_password
+        self.tokens: dict[str, str] = {}
+
+    def headers(self, user: str) -> dict[str, str]:
+        if user not in self.tokens:
+            form = {"username": user, "password": self.password}
+            response = httpx.post(f"{self.base}/auth/token", data=form)
+            assert response.status_code == 200, response.text
+            self.tokens[user] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    def get(self, user: str, path: str, **params: Any) -> Any:
+        response = httpx.get(self.base + path, params=params, headers=self.headers(user))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def post(self, user: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
+        headers = self.headers(user) | kwargs.pop("headers", {})
+        response = httpx.post(self.base + path, headers=headers, timeout=30, **kwargs)
+        assert response.status_code == expect, response.text
+        return response.json() if response.content else None
+
+    def file(self, world: World, user: str = "demo_grid_worker", **fields: Any) -> dict[str, Any]:
+        lat, lng = world.grid_point
+        body = {
+            "source": "grid_worker", "category": world.handler_category, "lat": lat, "lng": lng,
+            "description": "人行道上有人占道经营", "address": "柯桥街道某路",
+        } | fields  # fmt: skip
+        created: dict[str, Any] = self.post(user, "/events", expect=201, json=body)
+        return created
+
+    def act(self, event: dict[str, Any], user: str, action: str, **fields: Any) -> dict[str, Any]:
+        fresh = self.get(user, f"/events/{event['id']}")
+        body = {"action": action, "version": fresh["version"]} | fields
+        moved: dict[str, Any] = self.post(user, f"/events/{event['id']}/transitions", json=body)
+        return moved
+
+
+@pytest.fixture(scope="session")
+def api(live_server: LiveServer) -> Api:
+    return Api(live_server)
+
+
+def phone_context_options(world: World) -> dict[str, Any]:
+    """A phone held in demo_grid_worker's grid: touch, Chinese locale, GPS allowed there."""
+    lat, lng = world.grid_point
+    return {
+        "geolocation": {"latitude": lat, "longitude": lng, "accuracy": 12},
+        "permissions": ["geolocation"],
+        "locale": "zh-CN",
+        "has_touch": True,
+        "is_mobile": True,
+    }
+
+
+@pytest.fixture
+def worker_phone(browser: Browser, live_server: LiveServer, world: World) -> Iterator[Visit]:
+    """demo_grid_worker's app on a 375 px phone standing in their grid."""
+    opened = open_visit(browser, live_server, PHONE, **phone_context_options(world))
+    sign_in(opened, "demo_grid_worker", live_server.settings.demo_password)
+    opened.page.locator("#app[data-state=ready]").wait_for()
+    yield opened
+    opened.page.context.close()
+
+
+def desk_visit(browser: Browser, live_server: LiveServer, user: str, landing: str) -> Visit:
+    opened = open_visit(browser, live_server, DESKTOP, locale="zh-CN")
+    sign_in(opened, user, live_server.settings.demo_password, landing=landing)
+    return opened
+
+
+JPEG_PHOTO = jpeg("green", (320, 240))

@@ -61,6 +61,11 @@ def _inside(db: Session, grid_id: int) -> tuple[float, float]:
 
 @pytest.fixture
 def world(db: Session) -> World:
+    return make_world(db)
+
+
+def make_world(db: Session) -> World:
+    """The demo people, a point in demo_grid_worker's grid and classes routed to demo_handler."""
     users = {u.username: u for u in db.scalars(select(User).where(User.username.like("demo_%")))}
     users["admin"] = db.scalars(select(User).where(User.username == "admin")).one()
     worker = users["demo_grid_worker"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from threading import Lock
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,8 +21,9 @@ from fengqiao.auth.security import (
     verify_password,
 )
 from fengqiao.db import utcnow
-from fengqiao.errors import Problem, invalid
+from fengqiao.errors import Problem, invalid, not_found
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.org.service import bump_counter, read_counter
 
 
 def authenticate(*, db: Session, username: str, password: str) -> User | None:
@@ -35,22 +37,23 @@ def authenticate(*, db: Session, username: str, password: str) -> User | None:
 
 def load_principal(*, db: Session, user_id: int) -> Principal | None:
     """The principal of an active user, or None when the user is gone or disabled."""
+    # Plain columns, no ORM objects: this runs whenever a credential is not in the cache.
     row = db.execute(
-        select(User, OrgUnit.path)
+        select(User.id, User.username, User.name, User.home_org_id, User.unit_id, OrgUnit.path)
         .join(OrgUnit, OrgUnit.id == User.home_org_id)
         .where(User.id == user_id, User.is_active.is_(True))
     ).first()
     if row is None:
         return None
-    user, path = row
+    roles = db.scalars(select(UserRole.role).where(UserRole.user_id == user_id)).all()
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        name=user.name,
-        roles=frozenset(user.roles),
-        home_org_id=user.home_org_id,
-        home_path=path,
-        unit_id=user.unit_id,
+        user_id=row.id,
+        username=row.username,
+        name=row.name,
+        roles=frozenset(roles),
+        home_org_id=row.home_org_id,
+        home_path=row.path,
+        unit_id=row.unit_id,
     )
 
 
@@ -66,28 +69,62 @@ def principal_for_api_key(*, db: Session, key: str) -> Principal | None:
 
 
 class PrincipalCache:
-    """Principals by credential, trusted for `ttl` seconds so hot requests skip the database."""
+    """Principals by credential, kept until accounts change.
 
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._entries: dict[object, tuple[float, Principal]] = {}
+    Every change to a user's roles, home, unit or active flag, and every revoked API key, bumps
+    the `users` change counter in the same transaction. An instance compares the counter at most
+    every `check_seconds` and forgets every principal when it moved, so a phone that calls once
+    every five minutes is still served from memory, and a change reaches every instance within
+    `check_seconds`. With `check_seconds` 0 nothing is cached.
+    """
+
+    def __init__(self, check_seconds: float) -> None:
+        self.check_seconds = check_seconds
+        self._entries: dict[object, Principal] = {}
+        self._generation: int | None = None
+        self._checked_at = float("-inf")
         self._lock = Lock()
 
+    def needs_check(self) -> bool:
+        return self.check_seconds > 0 and time.monotonic() - self._checked_at >= self.check_seconds
+
+    def refresh(self, generation: int) -> None:
+        """Note the stored counter; a different one than last time empties the cache."""
+        with self._lock:
+            if generation != self._generation:
+                self._entries.clear()
+                self._generation = generation
+            self._checked_at = time.monotonic()
+
     def get(self, key: object) -> Principal | None:
-        entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > self.ttl:
+        if self.check_seconds <= 0:
             return None
-        return entry[1]
+        return self._entries.get(key)
 
     def put(self, key: object, principal: Principal) -> None:
+        if self.check_seconds <= 0:
+            return
         with self._lock:
-            if len(self._entries) > 50_000:
+            if len(self._entries) > 200_000:
                 self._entries.clear()
-            self._entries[key] = (time.monotonic(), principal)
+            self._entries[key] = principal
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+USERS_COUNTER = "users"
+
+
+def accounts_changed(db: Session) -> None:
+    """Tell every instance's principal cache that accounts changed (in the caller's
+    transaction)."""
+    bump_counter(db=db, name=USERS_COUNTER)
+
+
+def accounts_generation(db: Session) -> int:
+    return read_counter(db=db, name=USERS_COUNTER)
 
 
 def _org_by_code(db: Session, code: str, field: str) -> OrgUnit:
@@ -140,13 +177,110 @@ def create_user(
     )
     db.add(user)
     db.flush()
+    _assign_grids(db, user, grid_codes, roles)
+    return user
+
+
+def _assign_grids(db: Session, user: User, grid_codes: Sequence[str], roles: Sequence[str]) -> None:
+    """Make `grid_codes` the grids the user serves; grids kept keep their duty."""
+    current = {
+        a.grid_id: a
+        for a in db.scalars(select(GridAssignment).where(GridAssignment.user_id == user.id))
+    }
+    wanted: set[int] = set()
     for code in grid_codes:
         grid = _org_by_code(db, code, "grid_codes")
         if grid.kind != "grid":
             raise invalid("grid_codes", f"{code} is not a grid", f"{code} 不是网格")
-        duty = "leader" if "grid_leader" in roles else "full_time"
-        assert duty in GRID_DUTIES
-        db.add(GridAssignment(user_id=user.id, grid_id=grid.id, duty=duty))
+        wanted.add(grid.id)
+        if grid.id not in current:
+            duty = "leader" if "grid_leader" in roles else "full_time"
+            assert duty in GRID_DUTIES
+            current[grid.id] = GridAssignment(user_id=user.id, grid_id=grid.id, duty=duty)
+            db.add(current[grid.id])
+    for grid_id, assignment in current.items():
+        if grid_id not in wanted:
+            db.delete(assignment)
+    db.flush()
+
+
+def user_grids(*, db: Session, user_id: int) -> list[OrgUnit]:
+    """The grids a user serves, by code."""
+    return list(
+        db.scalars(
+            select(OrgUnit)
+            .join(GridAssignment, GridAssignment.grid_id == OrgUnit.id)
+            .where(GridAssignment.user_id == user_id)
+            .order_by(OrgUnit.code)
+        )
+    )
+
+
+def get_user_in_scope(*, db: Session, principal: Principal, user_id: int) -> tuple[User, OrgUnit]:
+    """A user whose home lies in the caller's subtree, with that home."""
+    row = db.execute(
+        select(User, OrgUnit)
+        .join(OrgUnit, OrgUnit.id == User.home_org_id)
+        .where(User.id == user_id)
+    ).first()
+    if row is None:
+        raise not_found("user", "该用户")
+    principal.require_covers(row[1].path)
+    return row[0], row[1]
+
+
+def edit_user(*, db: Session, principal: Principal, user: User, changes: dict[str, Any]) -> User:
+    """Change a user's name, phone, password, roles, home, unit, grids or active flag (admins).
+
+    An administrator may not disable themselves or drop their own admin role: the district would
+    be left without anyone who can undo it.
+    """
+    principal.require_role("admin")
+    for key in ("name", "roles", "home_org_code", "is_active", "password"):
+        if key in changes and changes[key] is None:
+            raise invalid(key, "may not be null", "不能为空")
+    if user.id == principal.user_id:
+        if changes.get("is_active") is False:
+            raise invalid("is_active", "you may not disable yourself", "不能停用自己的账号")
+        if "roles" in changes and "admin" not in changes["roles"]:
+            raise invalid(
+                "roles", "you may not drop your own admin role", "不能取消自己的管理员角色"
+            )
+    if "roles" in changes:
+        roles = sorted(set(changes["roles"]))
+        unknown = sorted(set(roles) - set(ROLES))
+        if not roles or unknown:
+            raise invalid(
+                "roles",
+                f"unknown or missing roles {unknown}; known: {', '.join(ROLES)}",
+                f"角色无效 {unknown};可选:{'、'.join(ROLES)}",
+            )
+        kept = [r for r in user.role_rows if r.role in roles]
+        user.role_rows = kept + [UserRole(role=r) for r in roles if r not in {k.role for k in kept}]
+    if "home_org_code" in changes:
+        home = _org_by_code(db, changes["home_org_code"], "home_org_code")
+        principal.require_covers(home.path)
+        user.home_org_id = home.id
+    if "unit_code" in changes:
+        user.unit_id = None
+        if changes["unit_code"]:
+            unit = db.scalar(select(Unit).where(Unit.code == changes["unit_code"]))
+            if unit is None:
+                raise invalid(
+                    "unit_code",
+                    f"no unit {changes['unit_code']}",
+                    f"不存在单位 {changes['unit_code']}",
+                )
+            user.unit_id = unit.id
+    if "grid_codes" in changes:
+        _assign_grids(db, user, changes["grid_codes"] or (), user.roles)
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"])
+    for key in ("name", "phone", "is_active"):
+        if key in changes:
+            setattr(user, key, changes[key])
+    if changes.keys() & {"roles", "home_org_code", "unit_code", "is_active", "name"}:
+        accounts_changed(db)
     db.flush()
     return user
 
@@ -176,6 +310,7 @@ def revoke_api_key(*, db: Session, prefix: str) -> None:
     if api_key is None:
         raise invalid("prefix", f"no API key {prefix}", f"不存在密钥 {prefix}")
     api_key.revoked_at = utcnow()
+    accounts_changed(db)
     db.flush()
 
 
@@ -187,6 +322,7 @@ def list_users(
     org_code: str | None = None,
     demo_only: bool = False,
     username: str | None = None,
+    text: str | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[int, list[tuple[User, OrgUnit]]]:
@@ -203,6 +339,11 @@ def list_users(
         query = query.where(User.is_demo.is_(True))
     if username:
         query = query.where(User.username == username)
+    if text:
+        query = query.where(
+            User.username.startswith(text, autoescape=True)
+            | User.name.contains(text, autoescape=True)
+        )
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.execute(query.order_by(User.id).offset(offset).limit(limit)).all()
     return total, list(rows)

@@ -37,6 +37,8 @@ from fengqiao.events.schemas import EventCreate, TransitionIn
 from fengqiao.events.scope import grid_path, is_staff, may_read
 from fengqiao.events.trail import row_hash
 from fengqiao.geo.service import Place
+from fengqiao.notify.outbox import Directory, drafts_for, enqueue
+from fengqiao.org.models import OrgUnit
 from fengqiao.sla.deadlines import Deadline, compute_deadline, extend_for_pause, light
 from fengqiao.taxonomy.routing import Proposal, propose
 
@@ -225,8 +227,10 @@ def create_event(
     idempotency_key: str | None = None,
     duplicate_radius_m: float = 100.0,
     duplicate_days: float = 7.0,
+    base_url: str = "",
 ) -> tuple[Event, list[Duplicate]]:
-    """File one event: resolve, route, start its deadline, write it with its first trail row."""
+    """File one event: resolve, route, start its deadline, write it with its first trail row;
+    an urgent one alerts the command room at once."""
     category = check_filing(rules, principal, data)
     if data.source in STAFF_SOURCES and not _serves_town(principal, place, rules):
         raise forbidden(
@@ -314,6 +318,8 @@ def create_event(
         statements.trail_head,
         {"event_id": event_id, "seq": event.trail_seq, "digest": event.trail_hash},
     )
+    if urgent:
+        alert_command_room(db, event, place=place, reporter=principal, now=now, base_url=base_url)
     duplicates = find_duplicates(
         db,
         event=event,
@@ -321,6 +327,36 @@ def create_event(
         since=now - timedelta(days=duplicate_days),
     )
     return event, duplicates
+
+
+def alert_command_room(
+    db: Session, event: Event, *, place: Place, reporter: Principal, now: datetime, base_url: str
+) -> int:
+    """Tell the operators of the event's town and of the district, by SMS and in the app, in the
+    filing's own transaction: an urgent event (a one-click alarm, say) must not wait for a
+    dispatch to be seen. Their pages also show it live from the command stream."""
+    people = Directory(db)
+    district_id = db.scalar(select(OrgUnit.parent_id).where(OrgUnit.id == place.town_id))
+    operators = people.org_people(place.town_id, "operator")
+    if district_id is not None:
+        operators += people.org_people(district_id, "operator")
+    payload = {
+        "event_id": event.id,
+        "code": event.code,
+        "category": event.category_name,
+        "title": event.title,
+        "place": f"{place.town_name}{place.village_name}{place.grid_name}"
+        + (f" {event.address}" if event.address else ""),
+        "reporter": reporter.name,
+        "lat": f"{place.lat:.5f}",
+        "lng": f"{place.lng:.5f}",
+        "link": f"{base_url}/events/{event.id}",
+    }
+    drafts = drafts_for(
+        operators, channels=("app", "sms"), template="urgent", payload=payload,
+        key=f"urgent:{event.id}", event_id=event.id,
+    )  # fmt: skip
+    return enqueue(db, drafts, now=now)
 
 
 def _transient_event(**values: Any) -> Event:

@@ -134,7 +134,7 @@ async def create_event(
                 db=db, rules=rules, place=place, principal=principal, data=data, now=now,
                 photos=photos, idempotency_key=idempotency_key,
                 duplicate_radius_m=settings.duplicate_radius_m,
-                duplicate_days=settings.duplicate_days,
+                duplicate_days=settings.duplicate_days, base_url=settings.public_base_url,
             )  # fmt: skip
             out = event_out(db, rules, event, principal, now, place=place if created else None)
             # `out` is validated already; only the duplicates are new.

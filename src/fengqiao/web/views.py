@@ -1,19 +1,355 @@
-"""Server-rendered pages. They carry no data: the browser reads it from /api/v1 with its token."""
+"""Server-rendered pages. Each is a shell around data its script reads from /api/v1 (the page's
+JSON twin) with the session cookie; the server decides who may open a page at all."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from sqlalchemy import select
 
 from fengqiao import __version__
-from fengqiao.web import TEMPLATES_DIR
+from fengqiao.auth import service as auth_service
+from fengqiao.auth.scope import Principal
+from fengqiao.auth.security import TokenError, issue_token
+from fengqiao.db import Database
+from fengqiao.deps import AppDatabase, AppSettings, _load_user, principal_of_user
+from fengqiao.errors import Problem
+from fengqiao.events import service as event_service
+from fengqiao.org.models import OrgUnit
+from fengqiao.web import STATIC_DIR, TEMPLATES_DIR, nav
+from fengqiao.web.session import (
+    CSRF_FIELD,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    csrf_matches,
+    csrf_token,
+    end_session,
+    login_token_matches,
+    new_login_token,
+    set_login_cookie,
+    start_session,
+)
 
-router = APIRouter(include_in_schema=False)
+
+class PageRoute(APIRoute):
+    """A page route: a refusal (403, 404) is an HTML page in the shell, not problem+json."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Problem as problem:
+                return render(
+                    request, "error.html", getattr(request.state, "principal", None),
+                    status_code=problem.status, problem=problem,
+                )  # fmt: skip
+
+        return page_handler
+
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+# The words of the scripts, rendered once into every page as JSON (escaped for a <script> block).
+_LABELS = Markup(json.dumps(nav.labels(), ensure_ascii=False).replace("</", "<\\/"))
+
+ADMIN_SECTIONS = {
+    "grids": "网格",
+    "users": "用户",
+    "units": "责任单位",
+    "categories": "事件分类",
+    "rules": "流转规则",
+    "sla": "时限策略",
+    "holidays": "节假日",
+}
+
+
+class LoginRequired(Exception):
+    """The page needs a session; the browser goes to the login page and comes back after."""
+
+    def __init__(self, next_path: str, reason: str = "") -> None:
+        self.next_path = next_path
+        self.reason = reason
+
+
+async def page_principal(request: Request) -> Principal:
+    """The signed-in user of a page, or a redirect to the login page."""
+    token = request.cookies.get(SESSION_COOKIE)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if not token:
+        raise LoginRequired(target)
+    state = request.app.state
+    try:
+        user_id = state.tokens.read(token)
+    except TokenError as exc:
+        raise LoginRequired(target, "expired" if exc.expired else "invalid") from exc
+    principal = await principal_of_user(state, user_id)
+    if principal is None:
+        raise LoginRequired(target, "invalid")
+    request.state.principal = principal
+    return principal
+
+
+PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+def _home_name(database: Database, org_id: int) -> str:
+    with database.session() as db:
+        return db.scalar(select(OrgUnit.name).where(OrgUnit.id == org_id)) or ""
+
+
+def render(
+    request: Request,
+    template: str,
+    principal: Principal | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page with the shell's context: who is signed in, their scope, the navigation."""
+    settings = request.app.state.settings
+    base: dict[str, Any] = {
+        "version": __version__,
+        "labels": _LABELS,
+        "principal": principal,
+        "basemap_url": settings.basemap_url,
+        "basemap_attribution": settings.basemap_attribution,
+    }
+    if principal is not None:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        base.update(
+            csrf=csrf_token(token, request.app.state.signing_key),
+            nav=nav.nav_for(principal),
+            roles_zh="、".join(nav.ROLE_ZH.get(r, r) for r in sorted(principal.roles)),
+            scope_name=_home_name(request.app.state.db, principal.home_org_id),
+            is_staff=principal.has_any(*nav.STAFF),
+        )
+    base.update(context)
+    response = templates.TemplateResponse(request, template, base, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def install(app: FastAPI) -> None:
+    """The login redirect for pages (the API answers 401 problem+json instead)."""
+
+    async def to_login(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        query = f"?next={quote(exc.next_path, safe='')}"
+        if exc.reason:
+            query += f"&reason={exc.reason}"
+        response = RedirectResponse("/login" + query, status_code=303)
+        if exc.reason:
+            end_session(response)
+        return response
+
+    app.add_exception_handler(LoginRequired, to_login)
+
+
+def _safe_next(value: str | None) -> str | None:
+    """Only a path on this site: never `//host` or `https://host` (an open redirect)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return None
+
+
+# --- login, logout ---------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None, reason: str | None = None) -> Response:
+    token = new_login_token()
+    message = {
+        "expired": "登录已过期,请重新登录",
+        "invalid": "登录已失效,请重新登录",
+        "logout": "您已安全退出",
+    }.get(reason or "", "")
+    response = render(
+        request, "login.html", None, login_token=token, next=_safe_next(next) or "",
+        notice=message,
+    )  # fmt: skip
+    set_login_cookie(response, request, request.app.state.settings, token)
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_submit(request: Request, settings: AppSettings, database: AppDatabase) -> Response:
+    form = await request.form()
+    username = str(form.get("username") or "").strip()
+    password = str(form.get("password") or "")
+    next_path = _safe_next(str(form.get("next") or ""))
+
+    def again(message: str, status: int) -> Response:
+        token = new_login_token()
+        response = render(
+            request, "login.html", None, status_code=status, login_token=token,
+            next=next_path or "", error=message, username=username,
+        )  # fmt: skip
+        set_login_cookie(response, request, settings, token)
+        return response
+
+    if not login_token_matches(request, str(form.get(CSRF_FIELD) or "")):
+        return again("页面已过期,请重新登录(CSRF 校验失败)", 403)
+    if not username or not password:
+        return again("请输入用户名和密码", 422)
+
+    def check() -> Any:
+        with database.session() as session:
+            return auth_service.authenticate(db=session, username=username, password=password)
+
+    user = await run_in_threadpool(check)
+    if user is None:
+        return again("用户名或密码错误,或账号已停用", 401)
+    token = issue_token(
+        user_id=user.id, key=settings.resolved_secret_key(), minutes=settings.token_minutes
+    )
+    principal = await run_in_threadpool(_load_user, database, user.id)
+    assert principal is not None
+    response = RedirectResponse(next_path or nav.landing(principal), status_code=303)
+    start_session(response, request, settings, token)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    form = await request.form()
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and not csrf_matches(token, request.app.state.signing_key, str(form.get(CSRF_FIELD))):
+        return HTMLResponse("CSRF 校验失败 / CSRF check failed", status_code=403)
+    response = RedirectResponse("/login?reason=logout", status_code=303)
+    end_session(response)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+# --- the pages -------------------------------------------------------------------------------
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
-    """The home page: login, the caller's area in numbers and the grid map."""
-    return templates.TemplateResponse(request, "home.html", {"version": __version__})
+def home(principal: PagePrincipal) -> Response:
+    return RedirectResponse(nav.landing(principal), status_code=303)
+
+
+def _require(principal: Principal, *roles: str) -> None:
+    principal.require_role(*roles)
+
+
+@router.get("/map", response_class=HTMLResponse)
+def one_map(request: Request, principal: PagePrincipal) -> HTMLResponse:
+    """一张图: the command room's live map."""
+    _require(principal, *nav.STAFF)
+    return render(
+        request, "map.html", principal, page="map",
+        onduty_minutes=request.app.state.settings.onduty_minutes,
+    )  # fmt: skip
+
+
+@router.get("/events", response_class=HTMLResponse)
+def events_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
+    """事件中心: the filterable list."""
+    return render(request, "events.html", principal, page="events")
+
+
+@router.get("/events/{event_id}", response_class=HTMLResponse)
+async def event_page(
+    event_id: int, request: Request, principal: PagePrincipal, database: AppDatabase
+) -> HTMLResponse:
+    """One event: its card, trail and the steps the user may take. 404 outside the scope."""
+
+    def check() -> None:
+        with database.session() as db:
+            event_service.get_event(db=db, principal=principal, event_id=event_id)
+
+    await run_in_threadpool(check)
+    return render(request, "event.html", principal, page="events", event_id=event_id)
+
+
+@router.get("/supervision", response_class=HTMLResponse)
+def supervision_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
+    """督办单."""
+    _require(principal, *nav.STAFF, "handler", "unit_leader")
+    return render(request, "supervision.html", principal, page="supervision")
+
+
+@router.get("/messages", response_class=HTMLResponse)
+def messages_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
+    """消息: the in-app inbox."""
+    return render(request, "messages.html", principal, page="messages")
+
+
+@router.get("/outbox", response_class=HTMLResponse)
+def outbox_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
+    """Messages that could not be sent, with resend."""
+    _require(principal, "operator", "admin")
+    return render(request, "outbox.html", principal, page="outbox")
+
+
+@router.get("/m/", response_class=HTMLResponse)
+def worker_app(request: Request, principal: PagePrincipal) -> HTMLResponse:
+    """The grid worker's mobile app (a PWA scoped to /m/)."""
+    _require(principal, "grid_worker", "grid_leader")
+    return render(
+        request,
+        "worker.html",
+        principal,
+        page="worker",
+        patrol_interval=request.app.state.settings.patrol_interval_seconds,
+        patrol_batch=request.app.state.settings.patrol_batch_points,
+        alarm_category=request.app.state.settings.alarm_category,
+    )
+
+
+@router.get("/m/manifest.webmanifest")
+def manifest() -> Response:
+    body = {
+        "name": "枫桥 · 网格员",
+        "short_name": "枫桥网格",
+        "start_url": "/m/",
+        "scope": "/m/",
+        "display": "standalone",
+        "background_color": "#f5f6f8",
+        "theme_color": "#b3261e",
+        "lang": "zh-CN",
+        "icons": [
+            {"src": "/static/icon-192.png", "sizes": "192x192", "type": "image/png"},
+            {"src": "/static/icon-512.png", "sizes": "512x512", "type": "image/png"},
+            {"src": "/static/favicon.svg", "sizes": "any", "type": "image/svg+xml"},
+        ],
+    }
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/manifest+json")
+
+
+@router.get("/m/sw.js")
+def service_worker() -> FileResponse:
+    # Served from /m/ so its scope is the app; it must never be cached stale.
+    return FileResponse(
+        STATIC_DIR / "sw.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/m/"},
+    )
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_home() -> Response:
+    return RedirectResponse("/admin/grids", status_code=303)
+
+
+@router.get("/admin/{section}", response_class=HTMLResponse)
+def admin_page(section: str, request: Request, principal: PagePrincipal) -> HTMLResponse:
+    """Administration: forms over the same APIs."""
+    _require(principal, "admin")
+    if section not in ADMIN_SECTIONS:
+        raise Problem(404, "not-found", "No such page", "页面不存在", section, section)
+    return render(
+        request, "admin.html", principal, page="admin", section=section, sections=ADMIN_SECTIONS
+    )

@@ -1,0 +1,216 @@
+"""What the one-map shows about events: today's counts, the overdue list, urgent alarms, every
+open event as a point with its light, and per-grid counts for colouring the grids.
+
+All reads go through `event_scope`, so a town's operator sees the town and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from fengqiao.auth.scope import Principal
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.events.escalation import RUNG_ZH
+from fengqiao.events.models import OPEN_STATES_SQL, Event
+from fengqiao.events.scope import event_scope
+from fengqiao.org.models import OrgUnit, Unit
+
+_OPEN = text(OPEN_STATES_SQL)
+
+
+def local_midnight(now: datetime) -> datetime:
+    """The start of today in Asia/Shanghai, as an aware datetime."""
+    local = now.astimezone(LOCAL_TZ)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What changes when the situation does: cheap to read every few seconds."""
+
+    newest_id: int
+    open_count: int
+    overdue_count: int
+    closed_today: int
+
+
+def fingerprint(db: Session, principal: Principal, now: datetime) -> Fingerprint:
+    scope = event_scope(principal)
+    midnight = local_midnight(now)
+    newest = db.scalar(select(func.max(Event.id)).where(scope)) or 0
+    open_count, overdue = db.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((Event.due_at < now, 1), else_=0)), 0),
+        ).where(scope, _OPEN)
+    ).one()
+    closed_today = db.scalar(
+        select(func.count()).where(scope, Event.status == "closed", Event.closed_at >= midnight)
+    )
+    return Fingerprint(int(newest), int(open_count), int(overdue), int(closed_today or 0))
+
+
+def situation(db: Session, principal: Principal, now: datetime) -> dict[str, Any]:
+    """Today's counts, the most overdue open events and the urgent events of the last day."""
+    scope = event_scope(principal)
+    midnight = local_midnight(now)
+    print_ = fingerprint(db, principal, now)
+    new_today = db.scalar(select(func.count()).where(scope, Event.created_at >= midnight)) or 0
+    urgent_open = db.scalar(select(func.count()).where(scope, _OPEN, Event.urgent.is_(True))) or 0
+    names = dict(db.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == "town")).all())
+    overdue_rows = db.execute(
+        select(
+            Event.id, Event.code, Event.title, Event.category_name, Event.town_id, Event.due_at,
+            Event.escalation_rung, Unit.name.label("unit"),
+        )
+        .outerjoin(Unit, Unit.id == Event.owner_unit_id)
+        .where(scope, _OPEN, Event.due_at < now)
+        .order_by(Event.due_at)
+        .limit(20)
+    ).all()  # fmt: skip
+    alarm_rows = db.execute(
+        select(
+            Event.id, Event.code, Event.title, Event.category_name, Event.created_at, Event.lat,
+            Event.lng, Event.status, Event.address, Event.town_id,
+        )
+        .where(scope, Event.urgent.is_(True), Event.created_at >= now - timedelta(hours=24))
+        .order_by(Event.id.desc())
+        .limit(20)
+    ).all()  # fmt: skip
+    return {
+        "at": now,
+        "today": {
+            "new": int(new_today),
+            "closed": print_.closed_today,
+            "open": print_.open_count,
+            "overdue": print_.overdue_count,
+            "urgent_open": int(urgent_open),
+        },
+        "overdue": [
+            {
+                "id": r.id,
+                "code": r.code,
+                "title": r.title,
+                "category_name": r.category_name,
+                "town": names.get(r.town_id, ""),
+                "unit": r.unit or "",
+                "due_at": r.due_at,
+                "rung": RUNG_ZH[r.escalation_rung],
+            }
+            for r in overdue_rows
+        ],
+        "alarms": [alarm_out(r._mapping, names) for r in alarm_rows],
+        "newest_id": print_.newest_id,
+    }
+
+
+def alarm_out(row: Any, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "code": row["code"], "title": row["title"],
+        "category_name": row["category_name"], "created_at": row["created_at"],
+        "lat": row["lat"], "lng": row["lng"], "status": row["status"],
+        "address": row["address"], "town": names.get(row["town_id"], ""),
+    }  # fmt: skip
+
+
+def alarms_after(db: Session, principal: Principal, after_id: int) -> list[dict[str, Any]]:
+    """Urgent events in scope filed after `after_id`, oldest first (the live stream)."""
+    rows = db.execute(
+        select(
+            Event.id, Event.code, Event.title, Event.category_name, Event.created_at, Event.lat,
+            Event.lng, Event.status, Event.address, Event.town_id,
+        )
+        .where(event_scope(principal), Event.id > after_id, Event.urgent.is_(True))
+        .order_by(Event.id)
+        .limit(50)
+    ).all()  # fmt: skip
+    if not rows:
+        return []
+    names = dict(db.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == "town")).all())
+    return [alarm_out(r._mapping, names) for r in rows]
+
+
+def event_points(
+    db: Session, principal: Principal, now: datetime, *, limit: int = 50_000
+) -> dict[str, Any]:
+    """Open events, and those closed today, as a GeoJSON FeatureCollection of points. Properties
+    are short keys (the layer of a whole district is thousands of points)."""
+    midnight = local_midnight(now)
+    rows = db.execute(
+        select(
+            Event.id, Event.code, Event.title, Event.category_name, Event.status, Event.urgent,
+            Event.lat, Event.lng, Event.due_at, Event.yellow_at, Event.level,
+        )
+        .where(
+            event_scope(principal),
+            or_(_OPEN, and_(Event.status == "closed", Event.closed_at >= midnight)),
+        )
+        .order_by(Event.id.desc())
+        .limit(limit)
+    ).all()  # fmt: skip
+    features = []
+    for r in rows:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(r.lng, 6), round(r.lat, 6)]},
+                "properties": {
+                    "id": r.id,
+                    "code": r.code,
+                    "title": r.title,
+                    "cat": r.category_name,
+                    "status": r.status,
+                    "urgent": bool(r.urgent),
+                    "level": r.level,
+                    "light": _light(r.status, r.due_at, r.yellow_at, now),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _light(status: str, due_at: datetime | None, yellow_at: datetime | None, now: datetime) -> str:
+    if status == "closed":
+        return "closed"
+    if due_at is None or yellow_at is None:
+        return "none"
+    if due_at.tzinfo is None:  # SQLite returns naive UTC
+        now = now.replace(tzinfo=None)
+    if now >= due_at:
+        return "red"
+    return "yellow" if now >= yellow_at else "green"
+
+
+def grid_stats(db: Session, principal: Principal, now: datetime, *, days: int) -> dict[str, Any]:
+    """Per grid: open events, red and yellow ones among them, and events filed in `days` days
+    (the density the grid layer is coloured by)."""
+    scope = event_scope(principal)
+    stats: dict[int, dict[str, int]] = {}
+    for grid_id, open_count, red, yellow in db.execute(
+        select(
+            Event.grid_id,
+            func.count(),
+            func.sum(case((Event.due_at < now, 1), else_=0)),
+            func.sum(case(((Event.yellow_at < now) & (Event.due_at >= now), 1), else_=0)),
+        )
+        .where(scope, _OPEN)
+        .group_by(Event.grid_id)
+    ):
+        stats[grid_id] = {"open": open_count, "red": int(red or 0), "yellow": int(yellow or 0)}
+    for grid_id, recent in db.execute(
+        select(Event.grid_id, func.count())
+        .where(scope, Event.created_at >= now - timedelta(days=days))
+        .group_by(Event.grid_id)
+    ):
+        stats.setdefault(grid_id, {"open": 0, "red": 0, "yellow": 0})["recent"] = recent
+    return {
+        "days": days,
+        "grids": {
+            str(k): {"open": 0, "red": 0, "yellow": 0, "recent": 0} | v for k, v in stats.items()
+        },
+    }

@@ -1,0 +1,261 @@
+// One event: its card, the trail as a timeline, and a form for each step the user may take
+// now (the API's `actions`). Every form posts to the same transitions endpoint with the version
+// it read; a refusal is shown on the form, field by field.
+(function () {
+  "use strict";
+
+  const { api, h, time, remaining, lightBadge, statusBadge, toast, T } = FQ;
+  const page = document.getElementById("event-page");
+  const id = Number(page.dataset.eventId);
+  const canSupervise = page.dataset.canSupervise === "true";
+  let event = null;
+  let map = null;
+  let marker = null;
+  let current = null; // the action whose form is open
+  let units = null;
+  let classes = null;
+
+  const field = (label, input, hint) => h("label", { class: "field" }, label, input,
+    hint ? h("span", { class: "muted" }, hint) : null);
+  const note = (required, label) => field(label || (required ? "原因/说明(必填)" : "备注"),
+    h("textarea", { name: "note", maxlength: 2000, required: required || null }));
+  const photos = (label, required) => field(label, h("input", { type: "file", name: "photos",
+    accept: "image/jpeg,image/png,image/webp", multiple: true, capture: "environment",
+    required: required || null }));
+
+  // What each action asks for. `kind`: the kind of photos it uploads first.
+  const FORMS = {
+    accept: () => [classField(), field("等级", levelSelect()), field("", h("span", {},
+      h("input", { type: "checkbox", name: "urgent", dataset: { bool: "" }, value: "true",
+        checked: event.urgent || null }), " 紧急事件")), note(false)],
+    reject: () => [note(true, "不予受理的原因(必填)")],
+    self_handle: () => [note(false)],
+    close: () => [photos("处置后照片(必填)", true), note(false)],
+    dispatch: () => [unitField(), note(false, "说明(改派其他单位时必填)")],
+    sign: () => [note(false)],
+    return: () => [note(true, "回退原因(必填,如非本单位职责)")],
+    feedback: () => [field("处置结果(必填)", h("textarea", { name: "result", required: true,
+      maxlength: 4000 })), photos("处置照片(至少一张)", true), note(false)],
+    verify: () => [field("核查结果", h("select", { name: "ok", dataset: { bool: "" } },
+      h("option", { value: "true" }, "通过,结案"), h("option", { value: "false" }, "不通过,退回返工"))),
+      photos("现场核查照片", false), note(false, "核查意见(不通过时必填)")],
+    request_suspend: () => [note(true, "挂起原因(必填)")],
+    request_void: () => [note(true, "作废原因(必填)")],
+    approve: () => [note(false)],
+    deny: () => [note(false)],
+    resume: () => [note(false)],
+    merge: () => [field("合并到事件编号(必填)", h("input", { type: "text", name: "into_code",
+      required: true, placeholder: "如 KQ-20261128-0001" })), note(false)],
+    rate: () => [field("满意度", h("select", { name: "satisfaction", dataset: { int: "" } },
+      [5, 4, 3, 2, 1].map((n) => h("option", { value: n }, "★".repeat(n))))), note(false)],
+    request_escalation: () => [note(true, "需要上级协调的原因(必填)")],
+    escalate: () => [note(true, "升级原因(必填)")],
+    supervise: () => [field("督办类型", h("select", { name: "kind" },
+      h("option", { value: "leader" }, "领导督办"), h("option", { value: "important" }, "重要事项督办"))),
+      field("督办要求(必填)", h("textarea", { name: "requirement", required: true, maxlength: 2000 }))],
+  };
+  const PHOTO_KIND = { close: "after", feedback: "evidence", verify: "after" };
+
+  function classField() {
+    const select = h("select", { name: "category" });
+    for (const major of classes ? classes.majors : []) {
+      select.append(h("optgroup", { label: major.name_zh }, classes.categories
+        .filter((c) => c.major_code === major.code)
+        .map((c) => h("option", { value: c.code, selected: c.code === event.category || null }, c.name_zh))));
+    }
+    if (!classes) select.append(h("option", { value: event.category }, event.category_name));
+    return field("事件分类", select);
+  }
+
+  function levelSelect() {
+    return h("select", { name: "level", dataset: { int: "" } }, [1, 2, 3, 4].map((n) =>
+      h("option", { value: n, selected: n === event.level || null }, T.levels[String(n)])));
+  }
+
+  function unitField() {
+    const select = h("select", { name: "unit_id", dataset: { int: "" } });
+    const proposed = event.proposed_unit;
+    if (proposed) select.append(h("option", { value: proposed.id }, proposed.name + "(系统建议)"));
+    else select.append(h("option", { value: "" }, "请选择责任单位"));
+    for (const u of units || []) {
+      if (proposed && u.id === proposed.id) continue;
+      select.append(h("option", { value: u.id }, u.name));
+    }
+    return field("责任单位", select, proposed ? "流转规则建议:" + proposed.name : "该分类暂无流转规则,请人工指定");
+  }
+
+  // --- rendering -----------------------------------------------------------------------------
+
+  function render() {
+    document.title = event.title + " · 枫桥";
+    document.getElementById("event-title").textContent = event.title;
+    FQ.fill(document.getElementById("event-badges"), lightBadge(event.light), " ",
+      statusBadge(event.status), event.urgent ? [" ", h("span", { class: "badge-urgent" }, "紧急")] : "",
+      event.pending_action ? [" ", h("span", { class: "tag" }, "待审批:" + (T.actions[event.pending_action] || event.pending_action))] : "");
+    const fact = (label, ...value) => [h("dt", {}, label), h("dd", {}, ...value)];
+    FQ.fill(document.getElementById("event-facts"), 
+      ...fact("事件编号", h("code", { id: "event-code" }, event.code)),
+      ...fact("分类", event.major_name + " / " + event.category_name),
+      ...fact("等级", T.levels[String(event.level)] || event.level),
+      ...fact("来源", T.source[event.source] || event.source),
+      ...fact("事发地点", event.town.name + " " + event.village.name + " " + event.grid.name +
+        (event.address ? " · " + event.address : "")),
+      ...fact("责任单位", event.owner_unit ? event.owner_unit.name : (event.proposed_unit ? "建议:" + event.proposed_unit.name : "待交办")),
+      ...fact("处置时限", time(event.due_at), " ", h("span", { class: "muted" },
+        event.closed_at ? "" : remaining(event.due_at))),
+      ...fact("协调层级", event.escalation_rung_name),
+      ...fact("上报时间", time(event.created_at)),
+      ...(event.closed_at ? fact("结案时间", time(event.closed_at)) : []),
+      ...(event.result ? fact("处置结果", event.result) : []),
+      ...(event.rework_count || event.return_count ? fact("返工/回退", event.rework_count + " / " + event.return_count) : []),
+      ...(event.satisfaction ? fact("满意度", "★".repeat(event.satisfaction)) : []));
+    document.getElementById("event-description").textContent = event.description || "(无描述)";
+    FQ.fill(document.getElementById("event-photos"), ...event.attachments.map((a) =>
+      h("a", { href: a.url, target: "_blank", title: a.kind }, h("img", { src: a.url, alt: a.kind, loading: "lazy" }))));
+    FQ.fill(document.getElementById("event-trail"), ...event.trail.map((r) => h("li", {},
+      h("div", {}, h("span", { class: "when" }, time(r.at)), " ",
+        h("strong", {}, T.actions[r.action] || r.action), " ",
+        r.from_status !== r.to_status && r.from_status ? h("span", { class: "muted" },
+          (T.status[r.from_status] || r.from_status) + " → " + (T.status[r.to_status] || r.to_status)) : null),
+      h("div", {}, r.actor ? r.actor.name : "系统", r.note ? ":" + r.note : ""),
+      h("div", { class: "hash", title: r.hash }, "#" + r.seq + " " + r.hash.slice(0, 12)))));
+    document.getElementById("trail-state").textContent = "共 " + event.trail.length + " 条,哈希链存证";
+    renderMap();
+    renderActions();
+  }
+
+  function renderMap() {
+    if (!map) {
+      map = L.map("event-map", { zoomControl: true, attributionControl: false }).setView([event.lat, event.lng], 16);
+      marker = L.circleMarker([event.lat, event.lng], { radius: 8, color: "#fff", weight: 2,
+        fillColor: "#d93025", fillOpacity: 1 }).addTo(map);
+      api("/grids/geojson").then((g) => {
+        const mine = (g.features || []).filter((f) => f.properties.id === event.grid.id);
+        if (!mine.length) return;
+        const outline = L.geoJSON(mine, { style: { color: "#b22222", weight: 2, fillOpacity: 0.08 } }).addTo(map);
+        map.fitBounds(outline.getBounds(), { padding: [12, 12], maxZoom: 17 });
+      }).catch(() => {});
+    } else {
+      marker.setLatLng([event.lat, event.lng]);
+    }
+  }
+
+  function availableActions() {
+    const actions = event.actions.slice();
+    const open = !["closed", "rejected", "voided", "merged"].includes(event.status);
+    if (canSupervise && open && event.owner_unit) actions.push("supervise");
+    return actions;
+  }
+
+  function renderActions() {
+    const actions = availableActions().filter((a) => FORMS[a]);
+    // Choices for the forms, read once and only by those who need them.
+    if (actions.includes("accept") && classes === null) {
+      classes = false;
+      api("/categories").then((c) => { classes = c; renderActions(); }).catch(() => {});
+    }
+    if (actions.includes("dispatch") && units === null) {
+      units = [];
+      api("/units?size=500").then((p) => {
+        units = p.items.filter((u) => u.active);
+        renderActions();
+      }).catch(() => {});
+    }
+    const tabs = document.getElementById("action-tabs");
+    document.getElementById("no-actions").hidden = actions.length > 0;
+    if (!actions.includes(current)) current = actions[0] || null;
+    FQ.fill(tabs, ...actions.map((a) => h("button", {
+      type: "button", class: "btn btn-secondary btn-small", "aria-pressed": String(a === current),
+      dataset: { action: a }, onclick: () => { current = a; renderActions(); },
+    }, a === "supervise" ? "督办" : T.actions[a] || a)));
+    const forms = document.getElementById("action-forms");
+    if (!current) {
+      FQ.fill(forms, );
+      return;
+    }
+    const form = h("form", { class: "action-form", dataset: { action: current }, novalidate: true },
+      h("h3", {}, current === "supervise" ? "督办" : T.actions[current] || current),
+      FORMS[current](),
+      h("p", { class: "form-error", role: "alert", hidden: true }),
+      h("div", { class: "buttons" }, h("button", { type: "submit", class: "btn btn-primary" }, "提交")));
+    form.addEventListener("submit", (e) => submit(e, form));
+    FQ.fill(forms, form);
+  }
+
+  // --- submitting ---------------------------------------------------------------------------
+
+  async function submit(e, form) {
+    e.preventDefault();
+    FQ.clearErrors(form);
+    if (!form.reportValidity()) return;
+    const action = form.dataset.action;
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const data = FQ.formData(form);
+      if (action === "supervise") {
+        await api("/events/" + id + "/supervision-orders", { method: "POST", json: data });
+        toast("督办单已下发", "ok");
+        await load();
+        return;
+      }
+      if (action === "merge") {
+        const found = await api("/events" + FQ.query({ q: data.into_code, size: 5 }));
+        const target = found.items.find((x) => x.code === data.into_code.trim());
+        if (!target) {
+          throw new FQ.ApiError(422, { detail_zh: "找不到编号为 " + data.into_code + " 的事件",
+            errors: [{ field: "into_code", reason_zh: "编号不存在或不在您的辖区" }] });
+        }
+        data.into = target.id;
+        delete data.into_code;
+      }
+      const files = form.querySelector("input[type=file]");
+      if (files && files.files.length) {
+        const upload = new FormData();
+        for (const file of files.files) upload.append("photos", file);
+        const stored = await api("/events/" + id + "/attachments?kind=" + (PHOTO_KIND[action] || "evidence"),
+          { method: "POST", body: upload });
+        data.attachment_ids = stored.map((a) => a.id);
+        event = await api("/events/" + id); // the upload is a trail row: the version moved
+      }
+      if (action === "dispatch" && event.proposed_unit && data.unit_id === event.proposed_unit.id) delete data.unit_id;
+      const body = Object.assign({ action: action, version: event.version }, data);
+      event = await api("/events/" + id + "/transitions", { method: "POST", json: body });
+      toast((T.actions[action] || action) + "成功", "ok");
+      current = null;
+      render();
+    } catch (error) {
+      FQ.showErrors(form, error);
+      if (error instanceof FQ.ApiError && error.status === 409) {
+        // Someone else moved the event: show the fresh state, keep the message.
+        const message = FQ.problemText(error);
+        await load();
+        const again = document.querySelector(".action-form");
+        if (again) {
+          const box = again.querySelector(".form-error");
+          box.textContent = message;
+          box.hidden = false;
+        }
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function load() {
+    event = await api("/events/" + id);
+    render();
+  }
+
+  async function start() {
+    try {
+      await load();
+    } catch (error) {
+      document.getElementById("event-title").textContent = FQ.problemText(error);
+      return;
+    }
+    page.dataset.state = "ready";
+  }
+
+  start();
+})();

@@ -1,0 +1,217 @@
+// What every page shares: the API client (session cookie + CSRF header), problem+json errors
+// shown on forms, escaping, time formats, badges and toasts. UI words come from #fq-labels.
+(function () {
+  "use strict";
+
+  const API = "/api/v1";
+  const labelsBlock = document.getElementById("fq-labels");
+  const T = labelsBlock ? JSON.parse(labelsBlock.textContent) : {};
+  const csrfMeta = document.querySelector("meta[name=csrf-token]");
+  const CSRF = csrfMeta ? csrfMeta.content : "";
+  const TIME = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+  const SHORT = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", hour12: false,
+  });
+
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail_zh || problem.detail)) || "HTTP " + status);
+      this.status = status;
+      this.problem = problem;
+    }
+  }
+
+  // fetch against /api/v1. options: {method, json, body, headers, raw}. Throws ApiError.
+  async function api(path, options) {
+    const opts = options || {};
+    const method = (opts.method || "GET").toUpperCase();
+    const headers = new Headers(opts.headers || {});
+    headers.set("Accept", "application/json");
+    let body = opts.body;
+    if (opts.json !== undefined) {
+      headers.set("Content-Type", "application/json");
+      body = JSON.stringify(opts.json);
+    }
+    if (method !== "GET" && method !== "HEAD") headers.set("X-CSRF-Token", CSRF);
+    let response;
+    try {
+      response = await fetch(path.startsWith("/") && !path.startsWith(API) ? API + path : path, {
+        method: method, headers: headers, body: body, credentials: "same-origin",
+      });
+    } catch (_err) {
+      throw new ApiError(0, null);
+    }
+    if (response.status === 401 && !opts.noRedirect) {
+      const next = location.pathname + location.search;
+      location.assign("/login?reason=expired&next=" + encodeURIComponent(next));
+      throw new ApiError(401, null);
+    }
+    if (opts.raw) return response;
+    const data = response.status === 204 ? null : await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  function problemText(error) {
+    if (error instanceof ApiError) {
+      if (error.status === 0) return "无法连接服务器,请检查网络后重试";
+      const p = error.problem;
+      if (p) {
+        const head = p.title_zh && p.detail_zh && p.title_zh !== p.detail_zh
+          ? p.title_zh + ":" + p.detail_zh : p.detail_zh || p.title_zh;
+        const parts = [head || p.detail || ("请求失败 (" + error.status + ")")];
+        for (const e of p.errors || []) {
+          const reason = e.reason_zh || e.reason || "";
+          if (!parts[0].includes(reason)) parts.push((e.field || "") + ":" + reason);
+        }
+        return parts.join(";");
+      }
+      return "请求失败 (" + error.status + ")";
+    }
+    return (error && error.message) || "请求失败";
+  }
+
+  // Show an API refusal on a form: the message in its .form-error, each named field marked.
+  function showErrors(form, error) {
+    clearErrors(form);
+    const box = form.querySelector(".form-error");
+    const message = problemText(error);
+    if (box) {
+      box.textContent = message;
+      box.hidden = false;
+    } else {
+      toast(message, "error");
+    }
+    const problem = error instanceof ApiError ? error.problem : null;
+    for (const e of (problem && problem.errors) || []) {
+      const name = String(e.field || "").split(".").pop();
+      const input = name && form.querySelector("[name='" + CSS.escape(name) + "']");
+      if (input) {
+        input.classList.add("is-invalid");
+        input.setAttribute("aria-invalid", "true");
+        const hint = document.createElement("span");
+        hint.className = "field-error";
+        hint.textContent = e.reason_zh || e.reason || "";
+        input.insertAdjacentElement("afterend", hint);
+      }
+    }
+  }
+
+  function clearErrors(form) {
+    const box = form.querySelector(".form-error");
+    if (box) {
+      box.textContent = "";
+      box.hidden = true;
+    }
+    form.querySelectorAll(".field-error").forEach((n) => n.remove());
+    form.querySelectorAll(".is-invalid").forEach((n) => {
+      n.classList.remove("is-invalid");
+      n.removeAttribute("aria-invalid");
+    });
+  }
+
+  function esc(value) {
+    return String(value == null ? "" : value).replace(/[&<>"']/g, (c) => ({
+      "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+    })[c]);
+  }
+
+  // A DOM element from a tag, attributes and children (strings become text, never HTML).
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value == null || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child == null || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  // Replace an element's children; arrays are flattened, null and false left out.
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat(Infinity).filter((c) => c != null && c !== false));
+    return node;
+  }
+
+  function time(iso) {
+    return iso ? TIME.format(new Date(iso)).replace(/\//g, "-") : "—";
+  }
+
+  function short(iso) {
+    return iso ? SHORT.format(new Date(iso)).replace(/\//g, "-") : "—";
+  }
+
+  // "剩 5 小时" / "超期 2 天" from a deadline.
+  function remaining(iso) {
+    if (!iso) return "";
+    const ms = new Date(iso).getTime() - Date.now();
+    const hours = Math.abs(ms) / 3600000;
+    const span = hours >= 48 ? Math.round(hours / 24) + " 天" : hours >= 1
+      ? Math.round(hours) + " 小时" : Math.max(1, Math.round(hours * 60)) + " 分钟";
+    return ms >= 0 ? "剩 " + span : "超期 " + span;
+  }
+
+  function number(value) {
+    return value == null ? "—" : Number(value).toLocaleString("zh-CN");
+  }
+
+  function lightBadge(light) {
+    if (!light) return h("span", { class: "light light-none" }, "—");
+    return h("span", { class: "light light-" + light, title: T.lights[light] }, T.lights[light]);
+  }
+
+  function statusBadge(status) {
+    return h("span", { class: "status status-" + status }, (T.status || {})[status] || status);
+  }
+
+  function toast(message, kind) {
+    let box = document.getElementById("toasts");
+    if (!box) {
+      box = h("div", { id: "toasts", class: "toasts", role: "status", "aria-live": "polite" });
+      document.body.append(box);
+    }
+    const item = h("div", { class: "toast toast-" + (kind || "info") }, message);
+    box.append(item);
+    setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
+  }
+
+  // Form fields to an object; empty strings are dropped, numbers stay strings unless data-int.
+  function formData(form) {
+    const out = {};
+    for (const el of form.elements) {
+      if (!el.name || el.disabled || el.type === "file" || el.type === "submit") continue;
+      if ((el.type === "checkbox" || el.type === "radio") && !el.checked) continue;
+      let value = el.type === "checkbox" && el.value === "on" ? true : el.value;
+      if (value === "") continue;
+      if (el.dataset.int !== undefined) value = parseInt(value, 10);
+      if (el.dataset.float !== undefined) value = parseFloat(value);
+      if (el.dataset.bool !== undefined) value = value === "true" || value === true;
+      out[el.name] = value;
+    }
+    return out;
+  }
+
+  function query(params) {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(params)) {
+      if (value !== "" && value != null) search.set(key, value);
+    }
+    const text = search.toString();
+    return text ? "?" + text : "";
+  }
+
+  window.FQ = {
+    T, API, CSRF, ApiError, api, problemText, showErrors, clearErrors, esc, h, fill, time, short,
+    remaining, number, lightBadge, statusBadge, toast, formData, query,
+  };
+})();

@@ -1,0 +1,157 @@
+// The simple lists: supervision orders (with the unit's reply), the outbox (with resend) and the
+// in-app messages (live over server-sent events). One loader; each list says how a row looks.
+(function () {
+  "use strict";
+
+  const { api, h, short, time, query, toast, T } = FQ;
+  const page = document.getElementById("list-page");
+  const form = document.getElementById("filters");
+  const more = document.getElementById("load-more");
+  let next = null;
+  let shown = 0;
+
+  const CHANNELS = { sms: "短信", email: "邮件", app: "站内消息", log: "日志" };
+  const OUTBOX_STATUS = { pending: "待发送", sent: "已发送", dead: "发送失败" };
+  const TEMPLATES = { reminder: "到期提醒", overdue: "超期", supervision: "督办", escalation: "升级",
+    urgent: "紧急报警" };
+
+  function replyForm(order) {
+    const f = h("form", { class: "inline-reply" },
+      h("textarea", { name: "reply", required: true, maxlength: 4000, placeholder: "回复办理情况" }),
+      h("p", { class: "form-error", hidden: true }),
+      h("button", { type: "submit", class: "btn btn-small" }, "回复"));
+    f.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        await api("/supervision-orders/" + order.id + "/reply", { method: "POST", json: FQ.formData(f) });
+        toast("已回复督办单 " + order.code, "ok");
+        load(true);
+      } catch (error) {
+        FQ.showErrors(f, error);
+      }
+    });
+    return f;
+  }
+
+  const LISTS = {
+    supervision: {
+      url: (p, cursor) => "/supervision-orders" + query(Object.assign({}, p, { before: cursor, limit: 50 })),
+      items: (data) => [data.items, data.next_before],
+      row: (o) => h("tr", { dataset: { id: o.id } },
+        h("td", {}, h("code", {}, o.code)),
+        h("td", {}, h("a", { href: "/events/" + o.event.id }, o.event.name || o.event.code)),
+        h("td", {}, o.kind_name),
+        h("td", {}, o.unit.name),
+        h("td", { class: "description" }, o.requirement),
+        h("td", {}, time(o.due_at), o.overdue ? [" ", h("span", { class: "light light-red" }, "逾期")] : null),
+        h("td", {}, h("span", { class: "status" + (o.status === "replied" ? " status-closed" : "") }, o.status_name)),
+        h("td", { class: "description" }, o.reply ? [o.reply, h("div", { class: "muted" },
+          (o.replied_by ? o.replied_by.name : "") + " " + short(o.replied_at))]
+          : page.dataset.canReply === "true" && o.status === "open" ? replyForm(o) : "—")),
+      afterLoad: (p) => {
+        document.getElementById("export-link").href = "/api/v1/supervision-orders/export" + query(p);
+      },
+    },
+    outbox: {
+      url: (p) => "/outbox" + query(Object.assign({ limit: 200 }, p)),
+      items: (data) => [data, null],
+      row: (m) => h("tr", { dataset: { id: m.id } },
+        h("td", {}, m.id), h("td", {}, CHANNELS[m.channel] || m.channel), h("td", {}, m.recipient),
+        h("td", {}, TEMPLATES[m.template] || m.template),
+        h("td", {}, m.event_id ? h("a", { href: "/events/" + m.event_id }, "查看") : "—"),
+        h("td", {}, h("span", { class: "status" + (m.status === "dead" ? " light-red" : m.status === "sent" ? " status-closed" : "") },
+          OUTBOX_STATUS[m.status] || m.status)),
+        h("td", { class: "num" }, m.attempts),
+        h("td", { class: "description" }, m.error || ""),
+        h("td", {}, m.status === "sent" ? "" : h("button", { type: "button", class: "btn btn-small",
+          onclick: async () => {
+            try {
+              await api("/outbox/" + m.id + "/resend", { method: "POST" });
+              toast("已重新排队发送", "ok");
+              load(true);
+            } catch (error) {
+              toast(FQ.problemText(error), "error");
+            }
+          } }, "重新发送"))),
+    },
+    messages: {
+      url: (_p, cursor) => "/me/notifications" + query({ before: cursor, limit: 50 }),
+      items: (data) => {
+        document.getElementById("unread-count").textContent = data.unread ? data.unread + " 条未读" : "没有未读消息";
+        return [data.items, data.next_before];
+      },
+      row: (n) => message(n),
+      target: () => document.getElementById("message-list"),
+    },
+  };
+
+  function message(n) {
+    const item = h("li", { class: "message" + (n.read_at ? "" : " is-unread"), dataset: { id: n.id } },
+      h("div", { class: "message-head" }, h("strong", {}, n.title), h("span", { class: "muted" }, short(n.created_at))),
+      h("div", { class: "description" }, n.body),
+      n.event_id ? h("a", { href: "/events/" + n.event_id, class: "btn btn-small" }, "查看事件") : null);
+    item.addEventListener("click", async () => {
+      if (item.classList.contains("is-unread")) {
+        item.classList.remove("is-unread");
+        await api("/me/notifications/" + n.id + "/read", { method: "POST" }).catch(() => {});
+      }
+    });
+    return item;
+  }
+
+  const list = LISTS[page.dataset.list];
+  const target = list.target ? list.target() : document.querySelector("#list-table tbody");
+
+  function params() {
+    const out = {};
+    for (const el of form.elements) {
+      if (!el.name || el.type === "submit") continue;
+      if (el.type === "checkbox") { if (el.checked) out[el.name] = el.value; } else if (el.value) out[el.name] = el.value;
+    }
+    return out;
+  }
+
+  async function load(reset) {
+    if (reset) { next = null; shown = 0; }
+    const p = params();
+    let data;
+    try {
+      data = await api(list.url(p, next));
+    } catch (error) {
+      FQ.showErrors(form, error);
+      return;
+    }
+    const [items, cursor] = list.items(data);
+    const rows = items.map(list.row);
+    if (reset) FQ.fill(target, ...rows);
+    else target.append(...rows);
+    if (reset && !rows.length) {
+      FQ.fill(target, h(target.tagName === "UL" ? "li" : "tr", { class: "muted empty" },
+        target.tagName === "UL" ? "暂无消息" : h("td", { colspan: 9 }, "暂无记录")));
+    }
+    shown += rows.length;
+    next = cursor;
+    more.hidden = !cursor;
+    document.getElementById("list-shown").textContent = "已显示 " + shown + " 条";
+    if (list.afterLoad) list.afterLoad(p);
+  }
+
+  form.addEventListener("submit", (e) => { e.preventDefault(); load(true); });
+  more.addEventListener("click", () => load(false));
+  const readAll = document.getElementById("read-all");
+  if (readAll) {
+    readAll.addEventListener("click", async () => {
+      await api("/me/notifications/read-all", { method: "POST" });
+      load(true);
+    });
+    // New messages arrive live.
+    const source = new EventSource("/api/v1/me/notifications/stream");
+    source.addEventListener("notification", (e) => {
+      const n = JSON.parse(e.data);
+      target.querySelector(".empty")?.remove();
+      target.prepend(message(n));
+      toast("新消息:" + n.title);
+    });
+  }
+  load(true);
+})();
