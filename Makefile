@@ -60,9 +60,10 @@ demo: install
 	$(BIN)/fengqiao seed --scale keqiao --if-empty --events $(DEMO_EVENTS)
 	$(BIN)/fengqiao users list --demo
 	@echo "Fengqiao: http://127.0.0.1:$(PORT)  (Ctrl-C stops the server and the worker)"
-	@echo "Walk an event round the loop (docs/pages.md): demo_grid_worker reports at /m/ (a phone-sized"
-	@echo "window), demo_operator accepts and dispatches it from /map or /events, demo_handler signs and"
-	@echo "feeds back with a photo, demo_grid_worker verifies it under 任务 and it closes."
+	@echo "Walk an event round the loop (docs/pages.md): demo_grid_worker reports 市容秩序/占道经营 at /m/"
+	@echo "(a phone-sized window with its location in 柯桥街道), demo_operator accepts and dispatches it"
+	@echo "from /map or /events, demo_handler signs and feeds back with a photo, demo_grid_worker"
+	@echo "verifies it under 任务 and it closes."
 	@echo "The worker (reminders, overdue orders, messages) logs to var/worker.log"
 	$(BIN)/fengqiao worker >>var/worker.log 2>&1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
