@@ -123,7 +123,7 @@ def test_editing_a_grid_saves_and_survives_a_reload(visit: Visit, live_server: L
     new_value = 77 if households.input_value() != "77" else 78
     households.fill(str(new_value))
     page.locator("#admin-save").click()
-    expect(page.locator(".toast-ok")).to_contain_text("已保存网格")
+    expect(page.locator(".toast-ok", has_text="已保存网格").last).to_be_visible()
     row = page.locator(f"{ROWS}[data-key='{code}']")
     expect(row).to_have_class(re.compile("is-selected"))
     expect(cell(page, 0, "户数")).to_have_text(str(new_value))
@@ -224,11 +224,11 @@ def test_editing_an_sla_policy(visit: Visit, live_server: LiveServer) -> None:
     old = reminder.input_value()
     reminder.fill("12")
     page.locator("#admin-save").click()
-    expect(page.locator(".toast-ok")).to_contain_text("已保存时限规则")
+    expect(page.locator(".toast-ok", has_text="已保存时限规则").last).to_be_visible()
     expect(cell(page, 2, "提醒提前")).to_have_text("12 小时")
     reminder.fill(old)
     page.locator("#admin-save").click()
-    expect(page.locator(".toast-ok").last).to_contain_text("已保存时限规则")
+    expect(page.locator(".toast-ok", has_text="已保存时限规则").last).to_be_visible()
     visit.assert_clean()
 
 
@@ -240,7 +240,7 @@ def test_a_calendar_override_is_added_and_deleted(visit: Visit, live_server: Liv
     page.locator("#f-is_working").select_option("true")
     page.locator("#f-note").fill("防汛值守调休上班")
     page.locator("#admin-save").click()
-    expect(page.locator(".toast-ok")).to_contain_text("已登记 2025-03-08 为工作日")
+    expect(page.locator(".toast-ok", has_text="已登记 2025-03-08 为工作日").last).to_be_visible()
     row = page.locator(f"{ROWS}[data-key='{day}']")
     expect(row).to_contain_text("人工调整")
     expect(row).to_contain_text("工作日")
@@ -252,7 +252,7 @@ def test_a_calendar_override_is_added_and_deleted(visit: Visit, live_server: Liv
     delete.click()
     expect(delete).to_have_text("确认删除？")
     delete.click()
-    expect(page.locator(".toast-ok").last).to_contain_text("恢复官方日历")
+    expect(page.locator(".toast-ok", has_text="恢复官方日历").last).to_be_visible()
     expect(page.locator(f"{ROWS}[data-key='{day}']")).to_have_count(0)
     expect(page.locator("#admin-form-title")).to_have_text("新增日历调整")
     visit.assert_clean()
@@ -277,7 +277,7 @@ def test_a_new_user_can_log_in_until_disabled_and_their_name_is_text(
     assert squadron
     unit.select_option(squadron)
     page.locator("#admin-save").click()
-    expect(page.locator(".toast-ok")).to_contain_text("已新增用户")
+    expect(page.locator(".toast-ok", has_text="已新增用户").last).to_be_visible()
     expect(page.locator("#admin-form-title")).to_have_text("编辑用户：" + name)
     expect(page.locator("#f-name")).to_have_value(name)
     assert page.evaluate("window.__xss") is None
@@ -298,7 +298,7 @@ def test_a_new_user_can_log_in_until_disabled_and_their_name_is_text(
     expect(page.locator("#f-is_active")).to_be_checked()
     page.locator("#f-is_active").uncheck()
     page.locator("#admin-save").click()
-    expect(page.locator(".toast-ok")).to_contain_text("已保存用户")
+    expect(page.locator(".toast-ok", has_text="已保存用户").last).to_be_visible()
     expect(cell(page, 0, "状态")).to_have_text("停用")
     log_out(page)
     log_in(page, "e2e_new_handler", "e2e-new-password")
@@ -361,12 +361,12 @@ def test_editing_a_unit_duty_phone(visit: Visit, live_server: LiveServer) -> Non
     assert duty.evaluate("(el) => el.validity.patternMismatch")
     duty.fill("0575-81112222")
     page.locator("#admin-save").click()
-    expect(page.locator(".toast-ok")).to_contain_text("已保存单位")
+    expect(page.locator(".toast-ok", has_text="已保存单位").last).to_be_visible()
     expect(cell(page, 0, "值班电话")).to_have_text("0575-81112222")
     visit.screenshot("admin-units-edit")
     duty.fill(old)
     page.locator("#admin-save").click()
-    expect(page.locator(".toast-ok").last).to_contain_text("已保存单位")
+    expect(page.locator(".toast-ok", has_text="已保存单位").last).to_be_visible()
     visit.assert_clean()
 
 
@@ -387,7 +387,7 @@ def test_a_routing_rule_position_clash_is_refused_and_a_note_saves(
     old_note = note.input_value()
     note.fill("<script>window.__xss=1</script>由区级部门牵头")
     page.locator("#admin-save").click()
-    expect(page.locator(".toast-ok")).to_contain_text("已保存规则")
+    expect(page.locator(".toast-ok", has_text="已保存规则").last).to_be_visible()
     expect(cell(page, 0, "说明")).to_have_text("<script>window.__xss=1</script>由区级部门牵头")
     assert page.evaluate("window.__xss") is None
     visit.screenshot("admin-rules-edited")

@@ -59,7 +59,7 @@ def test_an_event_goes_round_the_whole_loop_in_the_browser(
     expect(phone.locator("#report-thumbs img")).to_have_count(1)
     worker_phone.screenshot("worker-report")
     phone.locator("#report-submit").click()
-    expect(phone.locator(".toast-ok")).to_contain_text("已上报")
+    expect(phone.locator(".toast-ok", has_text="已上报").last).to_be_visible()
     expect(phone.locator("#queue-card")).to_be_hidden()
     found = api.get("demo_operator", "/events", q=marker)["items"]
     assert len(found) == 1
@@ -112,7 +112,7 @@ def test_an_event_goes_round_the_whole_loop_in_the_browser(
     task.locator("input[type=file]").set_input_files(photo("check.jpg"))
     worker_phone.screenshot("worker-verify")
     task.get_by_role("button", name="核查通过").click()
-    expect(phone.locator(".toast-ok")).to_contain_text("核查通过")
+    expect(phone.locator(".toast-ok", has_text="核查通过").last).to_be_visible()
     expect(phone.locator(f".task[data-id='{event_id}']")).to_have_count(0)
     closed = api.get("demo_operator", f"/events/{event_id}")
     assert closed["status"] == "closed"

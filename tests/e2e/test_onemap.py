@@ -139,7 +139,7 @@ def test_supervision_orders_are_issued_listed_and_answered_in_pages(
     form.locator("[name=kind]").select_option("leader")
     form.locator("[name=requirement]").fill("三日内清理完毕并反馈")
     form.get_by_role("button", name="提交").click()
-    expect(page.locator(".toast-ok")).to_contain_text("督办单已下发")
+    expect(page.locator(".toast-ok", has_text="督办单已下发").last).to_be_visible()
     expect(page.locator("#event-trail")).to_contain_text("督办")
     page.goto(live_server.base_url + "/supervision?status=open")
     row = page.locator("#list-table tbody tr", has_text="三日内清理完毕并反馈")
@@ -152,7 +152,7 @@ def test_supervision_orders_are_issued_listed_and_answered_in_pages(
     row = handler.page.locator("#list-table tbody tr", has_text="三日内清理完毕并反馈")
     row.locator("textarea[name=reply]").fill("已安排人员清理")
     row.get_by_role("button", name="回复").click()
-    expect(handler.page.locator(".toast-ok")).to_contain_text("已回复督办单")
+    expect(handler.page.locator(".toast-ok", has_text="已回复督办单").last).to_be_visible()
     expect(
         handler.page.locator("#list-table tbody tr", has_text="三日内清理完毕并反馈")
     ).to_contain_text("已安排人员清理")
@@ -180,7 +180,7 @@ def test_the_outbox_page_lists_failures_and_resends(
     expect(row).to_contain_text("gateway 400: 号码无效")
     visit.screenshot("outbox")
     row.get_by_role("button", name="重新发送").click()
-    expect(visit.page.locator(".toast-ok")).to_contain_text("已重新排队发送")
+    expect(visit.page.locator(".toast-ok", has_text="已重新排队发送").last).to_be_visible()
     expect(visit.page.locator(f"#list-table tbody tr[data-id='{sms['id']}']")).to_have_count(0)
     again = next(
         m for m in api.get("demo_operator", "/outbox", event_id=event["id"]) if m["id"] == sms["id"]
@@ -207,7 +207,7 @@ def test_messages_arrive_live_in_the_inbox(
     expect(message).to_have_count(1, timeout=10_000)
     expect(message).to_have_class(re.compile("is-unread"))
     assert page.locator("#message-list li.message").count() > before
-    expect(page.locator(".toast").last).to_contain_text("新消息")
+    expect(page.locator(".toast", has_text="新消息").last).to_be_visible()
     visit.screenshot("messages")
     message.click()
     expect(page.locator("#message-list li.message").first).not_to_have_class(

@@ -36,7 +36,7 @@ def test_a_report_made_offline_arrives_once_when_back_online(
     page.context.set_offline(False)
     expect(page.locator("#net-state")).to_have_text("在线")
     expect(page.locator("#queue-card")).to_be_hidden(timeout=15_000)
-    expect(page.locator(".toast-ok")).to_contain_text("已上报")
+    expect(page.locator(".toast-ok", has_text="已上报").last).to_be_visible()
     # Going offline and online again sends nothing twice.
     page.context.set_offline(True)
     page.context.set_offline(False)
@@ -88,13 +88,13 @@ def test_the_alarm_reaches_the_operators_page_live(
     dialog.locator("[name=note]").fill("有人持械滋事")
     worker_phone.screenshot("worker-alarm")
     dialog.get_by_role("button", name="立即报警").click()
-    expect(phone.locator(".toast-ok")).to_contain_text("报警已送达指挥室")
+    expect(phone.locator(".toast-ok", has_text="报警已送达指挥室").last).to_be_visible()
 
     # Within a few seconds, without a reload: the alarm list, a toast and the map.
     alarms = command.locator("#alarm-list li.alarm")
     expect(alarms).to_have_count(before + 1, timeout=10_000)
     expect(alarms.first).to_contain_text("一键报警")
-    expect(command.locator(".toast-alarm")).to_contain_text("紧急报警")
+    expect(command.locator(".toast-alarm", has_text="紧急报警").last).to_be_visible()
     expect(
         command.locator("#today-cards .stat[data-key=urgent_open] .stat-value")
     ).not_to_have_text("0")
@@ -130,7 +130,7 @@ def test_patrol_records_positions_and_shows_the_track(
     before = api.get("demo_grid_worker", "/me/patrol")["today"]
     toggle.click()
     expect(toggle).to_have_text("结束巡查")
-    expect(page.locator(".toast-ok").last).to_contain_text("巡查开始")
+    expect(page.locator(".toast-ok", has_text="巡查开始").last).to_be_visible()
     # Walk a few steps north-east: each move of more than 25 m is recorded.
     lat, lng = world.grid_point
     for step in range(1, 4):
@@ -140,7 +140,7 @@ def test_patrol_records_positions_and_shows_the_track(
         page.wait_for_timeout(1600)  # about 29 m each 1.6 s: quick, but no GPS jump
     toggle.click()
     expect(toggle).to_have_text("开始巡查")
-    expect(page.locator(".toast-ok").last).to_contain_text("巡查结束")
+    expect(page.locator(".toast-ok", has_text="巡查结束").last).to_be_visible()
     mine = api.get("demo_grid_worker", "/me/patrol")
     assert mine["open"] is None
     assert mine["today"]["points"] >= before["points"] + 4  # the start, three moves, the stop

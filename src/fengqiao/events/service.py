@@ -36,6 +36,7 @@ from fengqiao.events.rules import CategoryRef, Rules
 from fengqiao.events.schemas import EventCreate, TransitionIn
 from fengqiao.events.scope import grid_path, is_staff, may_read
 from fengqiao.events.trail import row_hash
+from fengqiao.geo.distance import bounding_box, haversine_m
 from fengqiao.geo.service import Place
 from fengqiao.notify.outbox import Directory, drafts_for, enqueue
 from fengqiao.org.models import OrgUnit
@@ -57,7 +58,6 @@ SOURCE_ZH = {
     "grid_worker": "网格员上报", "resident": "群众上报", "hotline": "热线",
     "iot": "物联感知", "video": "视频发现", "inspection": "督查巡查", "open311": "Open311",
 }  # fmt: skip
-EARTH_RADIUS_M = 6_371_008.8
 DEFAULT_ESCALATION = EscalationPolicy()
 
 
@@ -437,9 +437,9 @@ def find_duplicates(
     """Open events of the same class within `radius_m` of `event`, filed since `since`."""
     if radius_m <= 0:
         return []
-    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    south, north, west, east = bounding_box(event.lat, event.lng, radius_m)
+    dlat = north - event.lat
     scale = max(math.cos(math.radians(event.lat)), 1e-6)
-    dlng = dlat / scale
     rows = db.connection().execute(
         _statements(db).duplicates,
         {
@@ -447,10 +447,10 @@ def find_duplicates(
             "lat": event.lat,
             "lng": event.lng,
             "lng_scale": scale,
-            "lat_low": event.lat - dlat,
-            "lat_high": event.lat + dlat,
-            "lng_low": event.lng - dlng,
-            "lng_high": event.lng + dlng,
+            "lat_low": south,
+            "lat_high": north,
+            "lng_low": west,
+            "lng_high": east,
             "radius_squared": dlat * dlat,
             "since": since,
             "event_id": event.id,
@@ -464,14 +464,6 @@ def find_duplicates(
     ]
     found.sort(key=lambda d: (d.distance_m, d.id))
     return found
-
-
-def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 # --- the trail ----------------------------------------------------------------------------
