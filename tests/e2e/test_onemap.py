@@ -207,11 +207,10 @@ def test_messages_arrive_live_in_the_inbox(
     expect(message).to_have_count(1, timeout=10_000)
     expect(message).to_have_class(re.compile("is-unread"))
     assert page.locator("#message-list li.message").count() > before
+    expect(page.locator("#unread-count")).to_contain_text("条未读")
     expect(page.locator(".toast", has_text="新消息").last).to_be_visible()
     visit.screenshot("messages")
     message.click()
-    expect(page.locator("#message-list li.message").first).not_to_have_class(
-        re.compile("is-unread")
-    )
+    expect(message).not_to_have_class(re.compile("is-unread"))
     visit.assert_clean()
     page.context.close()

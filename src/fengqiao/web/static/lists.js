@@ -77,13 +77,20 @@
     messages: {
       url: (_p, cursor) => "/me/notifications" + query({ before: cursor, limit: 50 }),
       items: (data) => {
-        document.getElementById("unread-count").textContent = data.unread ? data.unread + " 条未读" : "没有未读消息";
+        unread = data.unread;
+        showUnread();
         return [data.items, data.next_before];
       },
       row: (n) => message(n),
       target: () => document.getElementById("message-list"),
     },
   };
+
+  let unread = 0;
+
+  function showUnread() {
+    document.getElementById("unread-count").textContent = unread ? unread + " 条未读" : "没有未读消息";
+  }
 
   function message(n) {
     const item = h("li", { class: "message" + (n.read_at ? "" : " is-unread"), dataset: { id: n.id } },
@@ -93,6 +100,8 @@
     item.addEventListener("click", async () => {
       if (item.classList.contains("is-unread")) {
         item.classList.remove("is-unread");
+        unread = Math.max(0, unread - 1);
+        showUnread();
         await api("/me/notifications/" + n.id + "/read", { method: "POST" }).catch(() => {});
       }
     });
@@ -150,6 +159,10 @@
       const n = JSON.parse(e.data);
       target.querySelector(".empty")?.remove();
       target.prepend(message(n));
+      unread += 1;
+      shown += 1;
+      showUnread();
+      document.getElementById("list-shown").textContent = "已显示 " + shown + " 条";
       toast("新消息:" + n.title);
     });
   }
