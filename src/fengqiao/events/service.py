@@ -39,7 +39,6 @@ from fengqiao.events.trail import row_hash
 from fengqiao.geo.distance import bounding_box, haversine_m
 from fengqiao.geo.service import Place
 from fengqiao.notify.outbox import Directory, drafts_for, enqueue
-from fengqiao.org.models import OrgUnit
 from fengqiao.sla.deadlines import Deadline, compute_deadline, extend_for_pause, light
 from fengqiao.taxonomy.routing import Proposal, propose
 
@@ -319,7 +318,10 @@ def create_event(
         {"event_id": event_id, "seq": event.trail_seq, "digest": event.trail_hash},
     )
     if urgent:
-        alert_command_room(db, event, place=place, reporter=principal, now=now, base_url=base_url)
+        alert_command_room(
+            db, event, place=place, district_id=rules.district_id, reporter=principal, now=now,
+            base_url=base_url,
+        )  # fmt: skip
     duplicates = find_duplicates(
         db,
         event=event,
@@ -330,13 +332,19 @@ def create_event(
 
 
 def alert_command_room(
-    db: Session, event: Event, *, place: Place, reporter: Principal, now: datetime, base_url: str
+    db: Session,
+    event: Event,
+    *,
+    place: Place,
+    district_id: int | None,
+    reporter: Principal,
+    now: datetime,
+    base_url: str,
 ) -> int:
     """Tell the operators of the event's town and of the district, by SMS and in the app, in the
     filing's own transaction: an urgent event (a one-click alarm, say) must not wait for a
     dispatch to be seen. Their pages also show it live from the command stream."""
     people = Directory(db)
-    district_id = db.scalar(select(OrgUnit.parent_id).where(OrgUnit.id == place.town_id))
     operators = people.org_people(place.town_id, "operator")
     if district_id is not None:
         operators += people.org_people(district_id, "operator")
