@@ -1,5 +1,6 @@
 """Every ORM model, imported in one place so the metadata is complete (migrations, tests)."""
 
+from fengqiao.analytics.models import TABLES as ROLLUP_TABLES
 from fengqiao.auth.models import ApiKey, GridAssignment, User, UserRole
 from fengqiao.events.models import Attachment, Event, EventLog, EventSequence
 from fengqiao.geo.models import LayerFeature
@@ -9,14 +10,17 @@ from fengqiao.patrol.models import Patrol, Position
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
 from fengqiao.supervision.models import SupervisionOrder
 from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
+from fengqiao.warnings.models import EarlyWarning, WarningScan
 
 __all__ = [
+    "ROLLUP_TABLES",
     "ApiKey",
     "Attachment",
     "CalendarOverride",
     "Category",
     "CategoryMajor",
     "ChangeCounter",
+    "EarlyWarning",
     "Event",
     "EventLog",
     "EventSequence",
@@ -33,4 +37,5 @@ __all__ = [
     "Unit",
     "User",
     "UserRole",
+    "WarningScan",
 ]

@@ -19,6 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fengqiao.analytics.facts import state_of
+from fengqiao.analytics.rollups import record_change
 from fengqiao.auth.scope import Principal
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import FieldError, Problem, forbidden, invalid, not_found
@@ -317,6 +319,7 @@ def create_event(
         statements.trail_head,
         {"event_id": event_id, "seq": event.trail_seq, "digest": event.trail_hash},
     )
+    record_change(db, None, state_of(values))
     if urgent:
         alert_command_room(
             db, event, place=place, district_id=rules.district_id, reporter=principal, now=now,
@@ -708,6 +711,7 @@ def transition(
             f"您提交的版本为 {data.version},事件当前版本为 {event.version},请刷新后重试",
         )  # fmt: skip
     before = event.status
+    counted = state_of(event)
     if data.action in ("escalate", "request_escalation"):
         unit_id, payload = _escalate(db, event, data, now, escalation)
     else:
@@ -723,6 +727,7 @@ def transition(
         climbed = climb(db, event, now=now, reason="returns", policy=escalation)
         if climbed is not None:
             record_step(db, event, now=now, action="escalate", payload=climbed)
+    record_change(db, counted, state_of(event))
     db.flush()
     return event
 

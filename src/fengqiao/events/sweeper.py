@@ -26,6 +26,8 @@ from datetime import datetime
 from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
+from fengqiao.analytics.facts import state_of
+from fengqiao.analytics.rollups import record_change
 from fengqiao.db import Database
 from fengqiao.events.escalation import EscalationPolicy, climb, local_text, message_payload
 from fengqiao.events.models import OPEN_STATES_SQL, OVERDUE_PENDING_SQL, REMINDER_PENDING_SQL, Event
@@ -106,7 +108,9 @@ def mark_overdue(batch: Batch, event: Event) -> str:
     """Red light, an automatic supervision order, the town and the unit's head told."""
     now, people, policy = batch.now, batch.people, batch.policy
     assert event.due_at is not None
+    counted = state_of(event)
     event.overdue_at = now
+    record_change(batch.db, counted, state_of(event))
     order_code = None
     if event.owner_unit_id is not None:
         order = issue_order(

@@ -1,0 +1,256 @@
+"""Sums over the rollups for a scope and a range of local days: the one read path of analysis.
+
+`aggregate` picks, for the dimensions asked for, the smallest rollup table that has them: whole
+months from a month table and the days at either end from a day table. When only a month table
+has the dimensions (grids, villages, reporters, hours of the week), a district or town range is
+widened to whole months and the result says so (`start`/`end` are the range actually summed);
+a village or grid, small enough to read directly, is summed exactly from its events with the same
+entries the rollups are made of.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session
+
+from fengqiao.analytics.facts import (
+    COUNTER_INDEX,
+    STATE_COLUMNS,
+    EventState,
+    day_number,
+    dimension,
+    entries,
+    month_number,
+)
+from fengqiao.analytics.models import SPECS, TABLES, RollupSpec
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.events.models import Event
+
+TIME_DIMENSIONS = ("day", "month")
+DIMENSIONS = (
+    "day",
+    "month",
+    "how",
+    "town_id",
+    "village_id",
+    "grid_id",
+    "category_code",
+    "major_code",
+    "platform",
+    "level",
+    "source",
+    "owner_unit_id",
+    "reporter_id",
+)
+SCOPE_COLUMN = {"town": "town_id", "village": "village_id", "grid": "grid_id"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The area a question is about: the district (everything), a town, a village or a grid."""
+
+    level: str  # district / town / village / grid
+    org_id: int
+    name: str = ""
+
+    @property
+    def column(self) -> str | None:
+        return SCOPE_COLUMN.get(self.level)
+
+
+@dataclass
+class Aggregate:
+    """Rows of (dimensions…, counters…) and the range they cover."""
+
+    by: tuple[str, ...]
+    counters: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    start: date
+    end: date
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def widened(self) -> bool:
+        return bool(self.sources) and any(s.startswith("widened") for s in self.sources)
+
+    def dicts(self) -> list[dict[str, Any]]:
+        names = self.by + self.counters
+        return [dict(zip(names, row, strict=True)) for row in self.rows]
+
+    def total(self, counter: str) -> int:
+        index = len(self.by) + self.counters.index(counter)
+        return sum(row[index] for row in self.rows)
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _split(
+    start: date, end: date
+) -> tuple[tuple[date, date] | None, tuple[date, date] | None, tuple[date, date] | None]:
+    """(head days, whole months, tail days) of an inclusive range; None where empty."""
+    first_full = start if start.day == 1 else _next_month(start)
+    last_full_end = _next_month(end) - timedelta(days=1)
+    if last_full_end != end:
+        last_full_end = _month_start(end) - timedelta(days=1)
+    if first_full > last_full_end:
+        return (start, end), None, None
+    head = (start, first_full - timedelta(days=1)) if first_full > start else None
+    tail = (last_full_end + timedelta(days=1), end) if last_full_end < end else None
+    return head, (first_full, last_full_end), tail
+
+
+def _candidates(grain: str, needed: set[str]) -> list[RollupSpec]:
+    return [s for s in SPECS if s.grain == grain and needed <= set(s.columns)]
+
+
+def aggregate(
+    db: Session,
+    *,
+    scope: Scope,
+    start: date,
+    end: date,
+    by: Sequence[str] = (),
+    counters: Sequence[str] = ("new",),
+) -> Aggregate:
+    """Sums of `counters` grouped by `by` over the local days start..end in `scope`."""
+    by, counters = tuple(by), tuple(counters)
+    unknown = [d for d in by if d not in DIMENSIONS] + [
+        c for c in counters if c not in COUNTER_INDEX
+    ]
+    if unknown:
+        raise ValueError(f"unknown dimensions or counters: {unknown}")
+    if end < start:
+        return Aggregate(by, counters, [], start, end)
+    needed = {d for d in by if d not in TIME_DIMENSIONS}
+    if scope.column:
+        needed.add(scope.column)
+    days = _candidates("day", needed)
+    months = _candidates("month", needed) if "day" not in by else []
+    result = Aggregate(by, counters, [], start, end)
+    sums: dict[tuple[Any, ...], list[int]] = {}
+    if days:
+        head, whole, tail = _split(start, end)
+        if whole and months:
+            parts: list[tuple[RollupSpec, date, date]] = [(months[0], *whole)]
+            parts += [(days[0], *edge) for edge in (head, tail) if edge]
+        else:
+            parts = [(days[0], start, end)]
+        for spec, low, high in parts:
+            _sum_table(db, spec, scope, low, high, by, counters, sums)
+            result.sources.append(spec.name)
+    elif months and scope.level in ("district", "town"):
+        result.start, result.end = _month_start(start), _next_month(end) - timedelta(days=1)
+        _sum_table(db, months[0], scope, result.start, result.end, by, counters, sums)
+        result.sources.append(f"widened:{months[0].name}")
+    else:
+        _sum_events(db, scope, start, end, by, counters, sums)
+        result.sources.append("events")
+    result.rows = [
+        key + tuple(values) for key, values in sorted(sums.items(), key=_order) if any(values)
+    ]
+    return result
+
+
+def _order(item: tuple[tuple[Any, ...], list[int]]) -> tuple[str, ...]:
+    return tuple(f"{v:>12}" if isinstance(v, int) else str(v) for v in item[0])
+
+
+def _sum_table(
+    db: Session,
+    spec: RollupSpec,
+    scope: Scope,
+    low: date,
+    high: date,
+    by: tuple[str, ...],
+    counters: tuple[str, ...],
+    sums: dict[tuple[Any, ...], list[int]],
+) -> None:
+    table = TABLES[spec.name]
+    period = table.c.period
+    number = day_number if spec.grain == "day" else month_number
+    conditions: list[ColumnElement[bool]] = [
+        period >= number(datetime.combine(low, time())),
+        period <= number(datetime.combine(high, time())),
+    ]
+    if scope.column:
+        conditions.append(table.c[scope.column] == scope.org_id)
+    keys: list[Any] = []
+    for name in by:
+        if name == "day":
+            keys.append(period)
+        elif name == "month":
+            keys.append(period if spec.grain == "month" else period / 100)
+        else:
+            keys.append(table.c[name])
+    statement = select(*keys, *(func.sum(table.c[c]) for c in counters)).where(and_(*conditions))
+    if keys:
+        statement = statement.group_by(*keys)
+    width = len(keys)
+    for row in db.execute(statement):
+        key = tuple(
+            int(v) if i < width and by[i] in ("day", "month") else v
+            for i, v in enumerate(row[:width])
+        )
+        values = sums.setdefault(key, [0] * len(counters))
+        for i, value in enumerate(row[width:]):
+            values[i] += int(value or 0)
+
+
+def _utc(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def _sum_events(
+    db: Session,
+    scope: Scope,
+    start: date,
+    end: date,
+    by: tuple[str, ...],
+    counters: tuple[str, ...],
+    sums: dict[tuple[Any, ...], list[int]],
+) -> None:
+    """The same sums from the events of a small scope, through the rollups' own entries."""
+    columns = [getattr(Event, name) for name in STATE_COLUMNS]
+    statement = select(*columns).where(Event.created_at < _utc(end + timedelta(days=1)))
+    if scope.column:
+        statement = statement.where(getattr(Event, scope.column) == scope.org_id)
+    low, high = day_number(_local_midnight(start)), day_number(_local_midnight(end))
+    wanted = [COUNTER_INDEX[c] for c in counters]
+    for row in db.execute(statement):
+        state = EventState(*row)
+        for entry in entries(state):
+            day = day_number(entry.at)
+            if not low <= day <= high:
+                continue
+            values = dict(entry.values)
+            if not any(i in values for i in wanted):
+                continue
+            key = tuple(dimension(state, name, entry.at) for name in by)
+            target = sums.setdefault(key, [0] * len(counters))
+            for i, index in enumerate(wanted):
+                target[i] += values.get(index, 0)
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
+
+
+def day_of(number: int) -> date:
+    """yyyymmdd → date."""
+    return date(number // 10000, number // 100 % 100, number % 100)
+
+
+def month_of(number: int) -> date:
+    """yyyymm → the first day of that month."""
+    return date(number // 100, number % 100, 1)
