@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from fengqiao import health
+from fengqiao.analytics import views as analytics_views
 from fengqiao.auth import views as auth_views
 from fengqiao.command import views as command_views
 from fengqiao.deps import current_principal
@@ -35,3 +36,4 @@ api_router.include_router(taxonomy_views.router)
 api_router.include_router(supervision_views.router)
 api_router.include_router(notify_views.router)
 api_router.include_router(command_views.router)
+api_router.include_router(analytics_views.router)

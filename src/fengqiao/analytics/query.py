@@ -152,7 +152,8 @@ def aggregate(
     elif months and scope.level in ("district", "town"):
         result.start, result.end = _month_start(start), _next_month(end) - timedelta(days=1)
         _sum_table(db, months[0], scope, result.start, result.end, by, counters, sums)
-        result.sources.append(f"widened:{months[0].name}")
+        widened = (result.start, result.end) != (start, end)
+        result.sources.append(f"widened:{months[0].name}" if widened else months[0].name)
     else:
         _sum_events(db, scope, start, end, by, counters, sums)
         result.sources.append("events")

@@ -1,0 +1,621 @@
+"""The 18 charts of analysis (研判): each the series an ECharts option needs, and a table for CSV.
+
+Every chart is a function of a `Question` (scope, days, names) that reads only `aggregate`
+(the rollups, or a small scope's events). Charts with a time axis carry 同比/环比 totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fengqiao.analytics.query import Aggregate, Scope, aggregate, day_of, month_of
+from fengqiao.analytics.service import LEVEL_ZH, Names, comparison_ranges
+from fengqiao.events.service import SOURCE_ZH
+from fengqiao.org.models import OrgUnit
+
+PLATFORM_ZH = {
+    "governance": "综治工作",
+    "market": "市场监管",
+    "enforcement": "综合执法",
+    "service": "便民服务",
+}
+LEVEL_NAME_ZH = {1: "一级(网格自办)", 2: "二级(村社/单位)", 3: "三级(镇街)", 4: "四级(区级)"}
+WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+# Ranges up to this many days are drawn by day, longer ones by month.
+DAILY_UP_TO = 92
+CHILD_LEVEL = {"district": "town", "town": "village", "village": "grid", "grid": "grid"}
+
+
+@dataclass
+class Question:
+    db: Session
+    scope: Scope
+    start: date
+    end: date
+    names: Names
+
+    def sum(self, by: Sequence[str] = (), counters: Sequence[str] = ("new",), *,
+            start: date | None = None, end: date | None = None) -> Aggregate:  # fmt: skip
+        result = aggregate(
+            self.db, scope=self.scope, start=start or self.start, end=end or self.end,
+            by=by, counters=counters,
+        )  # fmt: skip
+        if result.widened and start is None:
+            self.widened.append((result.start, result.end))
+        return result
+
+    widened: list[tuple[date, date]] = field(default_factory=list)
+
+    @property
+    def daily(self) -> bool:
+        return (self.end - self.start).days + 1 <= DAILY_UP_TO
+
+    def axis(self) -> tuple[str, list[int], list[str]]:
+        """The time dimension, its keys in order and their labels."""
+        if self.daily:
+            days = [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+            return "day", [_day_key(d) for d in days], [d.strftime("%m-%d") for d in days]
+        months, cursor = [], self.start.replace(day=1)
+        while cursor <= self.end:
+            months.append(cursor)
+            cursor = (cursor.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return (
+            "month",
+            [m.year * 100 + m.month for m in months],
+            [m.strftime("%Y-%m") for m in months],
+        )
+
+    def totals(self, counters: Sequence[str]) -> dict[str, dict[str, int]]:
+        """The counters over this range and the 同比/环比 ranges."""
+        result = {"current": _totals(self.sum((), counters), counters)}
+        for name, (low, high) in comparison_ranges(self.start, self.end).items():
+            result[name] = _totals(self.sum((), counters, start=low, end=high), counters)
+        return result
+
+
+def _day_key(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def _totals(result: Aggregate, counters: Sequence[str]) -> dict[str, int]:
+    return {name: result.total(name) for name in counters}
+
+
+def _change(current: float, previous: float) -> float | None:
+    """Change in percent, None when there is nothing to compare with."""
+    if not previous:
+        return None
+    return round((current - previous) / previous * 100, 1)
+
+
+def _rate(part: float, whole: float) -> float | None:
+    return round(part / whole * 100, 1) if whole else None
+
+
+def _comparison(question: Question, counters: Sequence[str]) -> dict[str, Any]:
+    totals = question.totals(counters)
+    current = totals["current"]
+    return {
+        "counters": list(counters),
+        "current": current,
+        **{
+            kind: {
+                "from": comparison_ranges(question.start, question.end)[kind][0].isoformat(),
+                "to": comparison_ranges(question.start, question.end)[kind][1].isoformat(),
+                "values": totals[kind],
+                "change_pct": {c: _change(current[c], totals[kind][c]) for c in counters},
+            }
+            for kind in ("yoy", "mom")
+        },
+    }
+
+
+def _series_by(result: Aggregate, key_index: int, counter: str, keys: list[Any]) -> list[int]:
+    column = len(result.by) + result.counters.index(counter)
+    values = {row[key_index]: row[column] for row in result.rows}
+    return [int(values.get(k, 0)) for k in keys]
+
+
+def _by_one(result: Aggregate) -> dict[Any, dict[str, int]]:
+    """Rows grouped by one dimension as {key: {counter: value}}."""
+    return {row[0]: dict(zip(result.counters, row[1:], strict=True)) for row in result.rows}
+
+
+# --- the charts --------------------------------------------------------------------------
+
+
+def daily_new_closed(q: Question) -> dict[str, Any]:
+    dim, keys, labels = q.axis()
+    result = q.sum((dim,), ("new", "done"))
+    new, done = _series_by(result, 0, "new", keys), _series_by(result, 0, "done", keys)
+    return {
+        "kind": "line",
+        "x": labels,
+        "series": [{"name": "新增", "data": new}, {"name": "办结", "data": done}],
+        "compare": _comparison(q, ("new", "done")),
+        "table": (
+            ["时间", "新增", "办结"],
+            [[x, a, b] for x, a, b in zip(labels, new, done, strict=True)],
+        ),
+    }
+
+
+STATUS_PARTS = (
+    ("closed", "已结案"),
+    ("in_progress", "办理中"),
+    ("open_overdue", "超期未结"),
+    ("rejected", "不予受理"),
+    ("voided", "已作废"),
+    ("merged", "已合并"),
+)
+
+
+def handling_status(q: Question) -> dict[str, Any]:
+    counters = ("new", "closed", "open", "open_overdue", "rejected", "voided", "merged")
+    totals = _totals(q.sum((), counters), counters)
+    values = dict(totals, in_progress=totals["open"] - totals["open_overdue"])
+    effective = totals["new"] - totals["rejected"] - totals["voided"] - totals["merged"]
+    data = [{"name": label, "value": values[key]} for key, label in STATUS_PARTS]
+    return {
+        "kind": "pie",
+        "series": [{"name": "办结情况", "data": data}],
+        "summary": {"new": totals["new"], "closure_rate": _rate(totals["closed"], effective)},
+        "table": (["状态", "件数"], [[d["name"], d["value"]] for d in data]),
+    }
+
+
+def _distribution(
+    q: Question, dimension: str, names: dict[Any, str], *, kind: str = "pie", title: str
+) -> dict[str, Any]:
+    rows = _by_one(q.sum((dimension,), ("new",)))
+    data = [
+        {"name": names.get(key, str(key)), "value": values["new"], "key": key}
+        for key, values in sorted(rows.items(), key=lambda kv: (-kv[1]["new"], str(kv[0])))
+    ]
+    return {
+        "kind": kind,
+        "x": [d["name"] for d in data],
+        "series": [{"name": title, "data": data}],
+        "table": ([title, "件数"], [[d["name"], d["value"]] for d in data]),
+    }
+
+
+def levels(q: Question) -> dict[str, Any]:
+    chart = _distribution(q, "level", dict(LEVEL_NAME_ZH), title="等级")
+    return chart
+
+
+def major_classes(q: Question) -> dict[str, Any]:
+    rows = _by_one(q.sum(("major_code",), ("new", "closed")))
+    names = q.names.majors()
+    ordered = sorted(rows.items(), key=lambda kv: (-kv[1]["new"], kv[0]))
+    x = [names.get(code, code) for code, _ in ordered]
+    new = [v["new"] for _, v in ordered]
+    closed = [v["closed"] for _, v in ordered]
+    return {
+        "kind": "bar",
+        "x": x,
+        "series": [{"name": "新增", "data": new}, {"name": "已结案", "data": closed}],
+        "table": (["大类", "新增", "已结案"], [list(r) for r in zip(x, new, closed, strict=True)]),
+    }
+
+
+def top_minor_classes(q: Question) -> dict[str, Any]:
+    chart = _distribution(q, "category_code", q.names.categories(), kind="bar", title="小类")
+    top = chart["series"][0]["data"][:10]
+    chart["series"][0]["data"] = top
+    chart["x"] = [d["name"] for d in top]
+    chart["table"] = (["小类", "件数"], [[d["name"], d["value"]] for d in top])
+    return chart
+
+
+def sources(q: Question) -> dict[str, Any]:
+    return _distribution(q, "source", dict(SOURCE_ZH), title="来源")
+
+
+def hour_weekday(q: Question) -> dict[str, Any]:
+    result = q.sum(("how",), ("new",))
+    cells = {int(row[0]): int(row[1]) for row in result.rows}
+    data = [[hour, day, cells.get(day * 24 + hour, 0)] for day in range(7) for hour in range(24)]
+    return {
+        "kind": "heatmap",
+        "x": [f"{h}时" for h in range(24)],
+        "y": list(WEEKDAY_ZH),
+        "series": [{"name": "新增", "data": data}],
+        "max": max((v for *_, v in data), default=0),
+        "table": (
+            ["星期", *[f"{h}时" for h in range(24)]],
+            [[WEEKDAY_ZH[d], *[cells.get(d * 24 + h, 0) for h in range(24)]] for d in range(7)],
+        ),
+    }
+
+
+def grid_map(q: Question) -> dict[str, Any]:
+    rows = _by_one(q.sum(("grid_id",), ("new", "overdue")))
+    grids = [
+        {"id": grid, "new": v["new"], "overdue": v["overdue"]}
+        for grid, v in sorted(rows.items(), key=lambda kv: (-kv[1]["new"], kv[0]))
+    ]
+    top = grids[:10]
+    names = q.names.orgs([g["id"] for g in top])
+    for g in top:
+        g["name"] = names.get(g["id"], str(g["id"]))
+    return {
+        "kind": "map",
+        "grids": {str(g["id"]): g["new"] for g in grids},
+        "max": grids[0]["new"] if grids else 0,
+        "series": [
+            {"name": "高发网格", "data": [{"name": g["name"], "value": g["new"]} for g in top]}
+        ],
+        "x": [g["name"] for g in top],
+        "table": (["网格ID", "新增", "超期"], [[g["id"], g["new"], g["overdue"]] for g in grids]),
+    }
+
+
+def areas_ranked(q: Question) -> dict[str, Any]:
+    child = CHILD_LEVEL[q.scope.level]
+    column = f"{child}_id"
+    rows = _by_one(q.sum((column,), ("new", "closed")))
+    places = q.db.execute(
+        select(OrgUnit.id, OrgUnit.name, OrgUnit.households).where(
+            OrgUnit.kind == child, OrgUnit.path.like(f"%/{q.scope.org_id}/%")
+        )
+    ).all()
+    ranked = []
+    for place in places:
+        counts = rows.get(place.id, {"new": 0, "closed": 0})
+        households = place.households or 0
+        per_1000 = round(counts["new"] / households * 1000, 1) if households else None
+        ranked.append({"id": place.id, "name": place.name, "households": households,
+                       "new": counts["new"], "per_1000": per_1000})  # fmt: skip
+    ranked.sort(key=lambda r: (-(r["per_1000"] or 0), -r["new"], r["name"]))
+    return {
+        "kind": "bar",
+        "level": child,
+        "x": [r["name"] for r in ranked],
+        "series": [
+            {"name": "每千户事件数", "data": [r["per_1000"] for r in ranked]},
+            {"name": "新增", "data": [r["new"] for r in ranked]},
+        ],
+        "table": (
+            [LEVEL_ZH[child], "户数", "新增", "每千户"],
+            [[r["name"], r["households"], r["new"], r["per_1000"]] for r in ranked],
+        ),
+    }
+
+
+DURATION_ZH = (
+    ("done_h4", "4小时内"),
+    ("done_d1", "4-24小时"),
+    ("done_d3", "1-3天"),
+    ("done_d7", "3-7天"),
+    ("done_more", "7天以上"),
+)
+
+
+def handling_time(q: Question) -> dict[str, Any]:
+    counters = ("done", "done_seconds", *[c for c, _ in DURATION_ZH])
+    totals = _totals(q.sum((), counters), counters)
+    data = [totals[c] for c, _ in DURATION_ZH]
+    average = round(totals["done_seconds"] / totals["done"] / 3600, 1) if totals["done"] else None
+    return {
+        "kind": "bar",
+        "x": [label for _, label in DURATION_ZH],
+        "series": [{"name": "办结件数", "data": data}],
+        "summary": {"done": totals["done"], "average_hours": average},
+        "table": (["处置时长", "件数"], [[label, totals[c]] for c, label in DURATION_ZH]),
+    }
+
+
+def on_time_trend(q: Question) -> dict[str, Any]:
+    dim, keys, labels = q.axis()
+    result = q.sum((dim,), ("done", "done_on_time"))
+    done = _series_by(result, 0, "done", keys)
+    on_time = _series_by(result, 0, "done_on_time", keys)
+    rates = [_rate(a, b) for a, b in zip(on_time, done, strict=True)]
+    compare = _comparison(q, ("done", "done_on_time"))
+    for kind in ("current", "yoy", "mom"):
+        values = compare[kind] if kind == "current" else compare[kind]["values"]
+        values["rate"] = _rate(values["done_on_time"], values["done"])
+    return {
+        "kind": "line",
+        "x": labels,
+        "series": [{"name": "按期结案率(%)", "data": rates}, {"name": "办结", "data": done}],
+        "compare": compare,
+        "table": (
+            ["时间", "办结", "按期办结", "按期结案率(%)"],
+            [list(r) for r in zip(labels, done, on_time, rates, strict=True)],
+        ),
+    }
+
+
+def overdue_by_place_unit(q: Question) -> dict[str, Any]:
+    child = CHILD_LEVEL[q.scope.level]
+    places = _by_one(q.sum((f"{child}_id",), ("overdue",)))
+    units = _by_one(q.sum(("owner_unit_id",), ("overdue",)))
+    place_rows = sorted(((k, v["overdue"]) for k, v in places.items() if v["overdue"]),
+                        key=lambda kv: (-kv[1], kv[0]))  # fmt: skip
+    unit_rows = sorted(((k, v["overdue"]) for k, v in units.items() if v["overdue"] and k),
+                       key=lambda kv: (-kv[1], kv[0]))[:15]  # fmt: skip
+    place_names = q.names.orgs([k for k, _ in place_rows])
+    unit_names = q.names.units([k for k, _ in unit_rows])
+    return {
+        "kind": "bar",
+        "x": [place_names.get(k, str(k)) for k, _ in place_rows],
+        "series": [{"name": "超期件数", "data": [v for _, v in place_rows]}],
+        "units": {
+            "x": [unit_names.get(k, str(k)) for k, _ in unit_rows],
+            "data": [v for _, v in unit_rows],
+        },
+        "table": (
+            ["类别", "名称", "超期件数"],
+            [[LEVEL_ZH[child], place_names.get(k, str(k)), v] for k, v in place_rows]
+            + [["责任单位", unit_names.get(k, str(k)), v] for k, v in unit_rows],
+        ),
+    }
+
+
+def units_volume_time(q: Question) -> dict[str, Any]:
+    rows = _by_one(q.sum(("owner_unit_id",), ("dispatched", "closed", "handle_seconds")))
+    units = [(k, v) for k, v in rows.items() if k and v["dispatched"]]
+    names = q.names.units([k for k, _ in units])
+    points = []
+    for unit, v in sorted(units, key=lambda kv: (-kv[1]["dispatched"], kv[0])):
+        hours = round(v["handle_seconds"] / v["closed"] / 3600, 1) if v["closed"] else None
+        points.append({"name": names.get(unit, str(unit)), "value": [v["dispatched"], hours]})
+    return {
+        "kind": "scatter",
+        "series": [{"name": "责任单位", "data": points}],
+        "table": (
+            ["责任单位", "交办件数", "平均处置时长(小时)"],
+            [[p["name"], *p["value"]] for p in points],
+        ),
+    }
+
+
+def platforms(q: Question) -> dict[str, Any]:
+    rows = _by_one(q.sum(("platform",), ("new", "closed", "closed_on_time")))
+    keys = list(PLATFORM_ZH)
+    x = [PLATFORM_ZH[k] for k in keys]
+    new = [rows.get(k, {}).get("new", 0) for k in keys]
+    closed = [rows.get(k, {}).get("closed", 0) for k in keys]
+    on_time = [
+        _rate(rows.get(k, {}).get("closed_on_time", 0), c)
+        for k, c in zip(keys, closed, strict=True)
+    ]
+    return {
+        "kind": "bar",
+        "x": x,
+        "series": [
+            {"name": "新增", "data": new},
+            {"name": "已结案", "data": closed},
+            {"name": "按期结案率(%)", "data": on_time},
+        ],
+        "table": (
+            ["平台", "新增", "已结案", "按期结案率(%)"],
+            [list(r) for r in zip(x, new, closed, on_time, strict=True)],
+        ),
+    }
+
+
+def worker_activity(q: Question) -> dict[str, Any]:
+    result = q.sum(("month", "reporter_id", "source"), ("new",))
+    per_month: dict[int, dict[int, int]] = {}
+    per_worker: dict[int, int] = {}
+    for month, reporter, source, new in result.rows:
+        if source != "grid_worker" or not new:
+            continue
+        per_month.setdefault(month, {})[reporter] = per_month.get(month, {}).get(reporter, 0) + new
+        per_worker[reporter] = per_worker.get(reporter, 0) + new
+    months = sorted(per_month)
+    active = [len(per_month[m]) for m in months]
+    reports = [sum(per_month[m].values()) for m in months]
+    top = sorted(per_worker.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    names = q.names.users([k for k, _ in top])
+    buckets = (
+        ("1-9", 1, 9),
+        ("10-49", 10, 49),
+        ("50-99", 50, 99),
+        ("100-199", 100, 199),
+        ("200+", 200, None),
+    )
+    histogram = [
+        sum(1 for v in per_worker.values() if v >= low and (high is None or v <= high))
+        for _, low, high in buckets
+    ]
+    labels = [month_of(m).strftime("%Y-%m") for m in months]
+    compare = _comparison(q, ("new",))
+    return {
+        "kind": "bar",
+        "x": labels,
+        "series": [
+            {"name": "上报网格员数", "data": active},
+            {"name": "网格员上报件数", "data": reports},
+        ],
+        "histogram": {"x": [b[0] for b in buckets], "data": histogram},
+        "top": [{"name": names.get(k, str(k)), "value": v} for k, v in top],
+        "summary": {"active_workers": len(per_worker), "reports": sum(per_worker.values())},
+        "compare": compare,
+        "table": (
+            ["月份", "上报网格员数", "上报件数"],
+            [list(r) for r in zip(labels, active, reports, strict=True)],
+        ),
+    }
+
+
+def class_changes(q: Question) -> dict[str, Any]:
+    ranges = comparison_ranges(q.start, q.end)
+    current = _by_one(q.sum(("major_code",), ("new",)))
+    yoy = _by_one(q.sum(("major_code",), ("new",), start=ranges["yoy"][0], end=ranges["yoy"][1]))
+    mom = _by_one(q.sum(("major_code",), ("new",), start=ranges["mom"][0], end=ranges["mom"][1]))
+    names = q.names.majors()
+    codes = sorted(
+        set(current) | set(yoy) | set(mom), key=lambda c: (-current.get(c, {}).get("new", 0), c)
+    )
+    rows = []
+    for code in codes:
+        now = current.get(code, {}).get("new", 0)
+        last_year = yoy.get(code, {}).get("new", 0)
+        before = mom.get(code, {}).get("new", 0)
+        rows.append(
+            [
+                names.get(code, code),
+                now,
+                last_year,
+                _change(now, last_year),
+                before,
+                _change(now, before),
+            ]
+        )
+    return {
+        "kind": "bar",
+        "x": [r[0] for r in rows],
+        "series": [
+            {"name": "本期", "data": [r[1] for r in rows]},
+            {"name": "去年同期", "data": [r[2] for r in rows]},
+            {"name": "上期", "data": [r[4] for r in rows]},
+        ],
+        "changes": {"yoy_pct": [r[3] for r in rows], "mom_pct": [r[5] for r in rows]},
+        "ranges": {k: [v[0].isoformat(), v[1].isoformat()] for k, v in ranges.items()},
+        "table": (["大类", "本期", "去年同期", "同比(%)", "上期", "环比(%)"], rows),
+    }
+
+
+def return_rework(q: Question) -> dict[str, Any]:
+    dim, keys, labels = q.axis()
+    counters = ("dispatched", "returned_events", "closed", "reworked_events")
+    result = q.sum((dim,), counters)
+    series = {c: _series_by(result, 0, c, keys) for c in counters}
+    returned = [
+        _rate(a, b) for a, b in zip(series["returned_events"], series["dispatched"], strict=True)
+    ]
+    reworked = [
+        _rate(a, b) for a, b in zip(series["reworked_events"], series["closed"], strict=True)
+    ]
+    compare = _comparison(q, counters)
+    return {
+        "kind": "line",
+        "x": labels,
+        "series": [
+            {"name": "回退率(%)", "data": returned},
+            {"name": "返工率(%)", "data": reworked},
+        ],
+        "compare": compare,
+        "table": (
+            ["时间", "交办", "回退件数", "回退率(%)", "结案", "返工件数", "返工率(%)"],
+            [
+                [
+                    labels[i],
+                    series["dispatched"][i],
+                    series["returned_events"][i],
+                    returned[i],
+                    series["closed"][i],
+                    series["reworked_events"][i],
+                    reworked[i],
+                ]
+                for i in range(len(labels))
+            ],
+        ),
+    }
+
+
+def satisfaction_verification(q: Question) -> dict[str, Any]:
+    counters = ("closed", "self_handled", "reworked", "rated", "satisfaction_sum",
+                "sat_1", "sat_2", "sat_3", "sat_4", "sat_5")  # fmt: skip
+    t = _totals(q.sum((), counters), counters)
+    stars = [{"name": f"{i}星", "value": t[f"sat_{i}"]} for i in range(5, 0, -1)]
+    verified = t["closed"] - t["self_handled"]
+    return {
+        "kind": "pie",
+        "series": [{"name": "满意度", "data": stars}],
+        "verification": {"x": ["核查通过", "核查不通过"], "data": [verified, t["reworked"]]},
+        "summary": {
+            "rated": t["rated"],
+            "average": round(t["satisfaction_sum"] / t["rated"], 2) if t["rated"] else None,
+            "verified": verified,
+            "failed": t["reworked"],
+            "pass_rate": _rate(verified, verified + t["reworked"]),
+        },
+        "table": (
+            ["项目", "件数"],
+            [[s["name"], s["value"]] for s in stars]
+            + [["核查通过", verified], ["核查不通过", t["reworked"]]],
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Chart:
+    number: int
+    name: str
+    title: str
+    function: Callable[[Question], dict[str, Any]]
+    time_axis: bool = False
+
+
+CHARTS: tuple[Chart, ...] = (
+    Chart(1, "daily_new_closed", "每日新增与办结", daily_new_closed, True),
+    Chart(2, "handling_status", "办结情况", handling_status),
+    Chart(3, "levels", "等级分布", levels),
+    Chart(4, "major_classes", "大类分布", major_classes),
+    Chart(5, "top_minor_classes", "小类前十", top_minor_classes),
+    Chart(6, "sources", "来源分布", sources),
+    Chart(7, "hour_weekday", "高发时段", hour_weekday),
+    Chart(8, "grid_map", "高发区域", grid_map),
+    Chart(9, "areas_ranked", "区域排名(每千户)", areas_ranked),
+    Chart(10, "handling_time", "处置时长分布", handling_time),
+    Chart(11, "on_time_trend", "按期结案率趋势", on_time_trend, True),
+    Chart(12, "overdue_by_place_unit", "超期分布", overdue_by_place_unit),
+    Chart(13, "units_volume_time", "部门办件量与平均时长", units_volume_time),
+    Chart(14, "platforms", "四个平台", platforms),
+    Chart(15, "worker_activity", "网格员上报活跃度", worker_activity, True),
+    Chart(16, "class_changes", "动态变化(同比环比)", class_changes, True),
+    Chart(17, "return_rework", "回退率与返工率", return_rework, True),
+    Chart(18, "satisfaction_verification", "满意度与核查", satisfaction_verification),
+)
+CHART_BY_NAME = {chart.name: chart for chart in CHARTS}
+
+
+def draw(chart: Chart, *, db: Session, scope: Scope, start: date, end: date) -> dict[str, Any]:
+    """One chart's body for the API: its series, the range actually summed, its CSV table."""
+    question = Question(db=db, scope=scope, start=start, end=end, names=Names(db))
+    body = chart.function(question)
+    effective_start = min([start, *(w[0] for w in question.widened)])
+    effective_end = max([end, *(w[1] for w in question.widened)])
+    header, rows = body.pop("table")
+    return {
+        "number": chart.number,
+        "name": chart.name,
+        "title": chart.title,
+        "scope": {"level": scope.level, "id": scope.org_id, "name": scope.name},
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "effective": {
+            "from": effective_start.isoformat(),
+            "to": effective_end.isoformat(),
+            "widened": bool(question.widened),
+        },
+        **body,
+        "table": {"columns": header, "rows": rows},
+    }
+
+
+def grid_count(db: Session, scope: Scope) -> int:
+    """Grids in the scope (for the dashboard's legend)."""
+    return int(
+        db.scalar(
+            select(func.count()).where(
+                OrgUnit.kind == "grid", OrgUnit.path.like(f"%/{scope.org_id}/%")
+            )
+        )
+        or 0
+    )
+
+
+__all__ = ["CHARTS", "CHART_BY_NAME", "Chart", "Question", "day_of", "draw", "grid_count"]

@@ -1,0 +1,127 @@
+"""The questions of analysis as the API asks them: whose area, which days, what to call things."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fengqiao.analytics.query import Scope
+from fengqiao.auth.scope import Principal
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.errors import forbidden, invalid, not_found
+from fengqiao.org.models import OrgUnit
+
+ANALYSIS_ROLES = ("leader", "operator", "admin", "unit_leader")
+LEVEL_OF_DEPTH = {1: "district", 2: "town", 3: "village", 4: "grid"}
+LEVEL_ZH = {"district": "区", "town": "镇街", "village": "村社", "grid": "网格"}
+# Longest range a chart is asked for (ten years): beyond it, a typo rather than a question.
+MAX_DAYS = 3660
+
+
+def resolve_scope(db: Session, principal: Principal, org_id: int | None) -> Scope:
+    """The area asked for (default: the caller's own), refused when outside the caller's."""
+    principal.require_role(*ANALYSIS_ROLES)
+    target = org_id if org_id is not None else _home_id(principal)
+    row = db.execute(
+        select(OrgUnit.id, OrgUnit.name, OrgUnit.path).where(OrgUnit.id == target)
+    ).first()
+    if row is None:
+        raise not_found("area", "区域")
+    if not principal.covers(row.path):
+        raise forbidden(
+            "outside your scope: you may only analyse your own area",
+            "超出您的管辖范围:只能分析本辖区的数据",
+        )
+    depth = len([part for part in row.path.strip("/").split("/") if part])
+    level = LEVEL_OF_DEPTH.get(depth)
+    if level is None:
+        raise invalid("scope", "not an area of the district tree", "不是辖区内的区域")
+    return Scope(level=level, org_id=row.id, name=row.name)
+
+
+def _home_id(principal: Principal) -> int:
+    parts = [int(part) for part in principal.home_path.strip("/").split("/") if part]
+    return parts[-1] if parts else principal.home_org_id
+
+
+def today(now: datetime) -> date:
+    return now.astimezone(LOCAL_TZ).date()
+
+
+def parse_range(start: str | None, end: str | None, now: datetime) -> tuple[date, date]:
+    """The local days from..to (inclusive); default the 30 days up to today."""
+    last = _parse_day("to", end) if end else today(now)
+    first = _parse_day("from", start) if start else last - timedelta(days=29)
+    if first > last:
+        raise invalid("from", "from must not be after to", "开始日期不能晚于结束日期")
+    if (last - first).days >= MAX_DAYS:
+        raise invalid("from", "a range of at most ten years", "时间范围最长十年")
+    return first, last
+
+
+def _parse_day(name: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise invalid(
+            name, f"not a date: {value!r}; use YYYY-MM-DD", f"日期格式有误:{value},应为 YYYY-MM-DD"
+        ) from None
+
+
+def year_before(day: date) -> date:
+    """The same day a year earlier (29 February → 28 February)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def comparison_ranges(start: date, end: date) -> dict[str, tuple[date, date]]:
+    """同比 (the same days a year earlier) and 环比 (the as-long period just before)."""
+    length = (end - start).days + 1
+    return {
+        "yoy": (year_before(start), year_before(end)),
+        "mom": (start - timedelta(days=length), start - timedelta(days=1)),
+    }
+
+
+@dataclass
+class Names:
+    """What to call classes, places, units and people in a chart (loaded on demand)."""
+
+    db: Session
+    cache: dict[str, dict[object, str]] = field(default_factory=dict)
+
+    def majors(self) -> dict[object, str]:
+        from fengqiao.taxonomy.models import CategoryMajor
+
+        return self._load("majors", select(CategoryMajor.code, CategoryMajor.name_zh))
+
+    def categories(self) -> dict[object, str]:
+        from fengqiao.taxonomy.models import Category
+
+        return self._load("categories", select(Category.code, Category.name_zh))
+
+    def orgs(self, ids: list[int]) -> dict[object, str]:
+        rows = self.db.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids)))
+        return {row.id: row.name for row in rows}
+
+    def units(self, ids: list[int]) -> dict[object, str]:
+        from fengqiao.org.models import Unit
+
+        rows = self.db.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids)))
+        return {row.id: row.name for row in rows}
+
+    def users(self, ids: list[int]) -> dict[object, str]:
+        from fengqiao.auth.models import User
+
+        rows = self.db.execute(select(User.id, User.name).where(User.id.in_(ids)))
+        return {row.id: row.name for row in rows}
+
+    def _load(self, key: str, statement: object) -> dict[object, str]:
+        if key not in self.cache:
+            self.cache[key] = {row[0]: row[1] for row in self.db.execute(statement)}  # type: ignore[call-overload]
+        return self.cache[key]

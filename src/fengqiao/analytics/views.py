@@ -1,0 +1,96 @@
+"""The 18 charts over HTTP: the list, each chart as JSON or CSV, and the rollups' state."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from fengqiao.analytics import charts
+from fengqiao.analytics.rollups import row_counts
+from fengqiao.analytics.service import ANALYSIS_ROLES, parse_range, resolve_scope
+from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
+from fengqiao.errors import invalid, not_found
+
+router = APIRouter(prefix="/analytics", tags=["analysis"])
+
+ScopeParam = Annotated[
+    int | None,
+    Query(description="Org unit id of the area (district, town, village, grid); default: yours."),
+]
+FromParam = Annotated[
+    str | None,
+    Query(alias="from", description="First local day, YYYY-MM-DD (default: 29 days before `to`)."),
+]
+ToParam = Annotated[str | None, Query(description="Last local day, YYYY-MM-DD (default: today).")]
+
+
+@router.get("/charts", summary="The 18 charts of analysis")
+def list_charts(principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    """Number, name, Chinese title and whether the chart has a time axis (同比/环比)."""
+    principal.require_role(*ANALYSIS_ROLES)
+    return [
+        {
+            "number": c.number,
+            "name": c.name,
+            "title": c.title,
+            "time_axis": c.time_axis,
+            "url": f"/api/v1/analytics/charts/{c.name}",
+        }
+        for c in charts.CHARTS
+    ]
+
+
+@router.get(
+    "/charts/{name}",
+    summary="One chart's series for a scope and range (JSON, or CSV with format=csv)",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+def chart(
+    name: str,
+    principal: CurrentPrincipal,
+    database: AppDatabase,
+    clock: AppClock,
+    scope: ScopeParam = None,
+    start: FromParam = None,
+    to: ToParam = None,
+    format: Annotated[str, Query(description="json or csv")] = "json",
+) -> Response:
+    """The series an ECharts option needs (`x`, `series`, chart-specific extras), `effective`
+    (the days actually summed: grid, village, worker and hour-of-week figures of a district or
+    town cover whole months) and `table` (the CSV)."""
+    found = charts.CHART_BY_NAME.get(name)
+    if found is None:
+        raise not_found(f"chart {name!r}", f"图表 {name}")
+    if format not in ("json", "csv"):
+        raise invalid("format", "use json or csv", "格式须为 json 或 csv")
+    first, last = parse_range(start, to, clock.now())
+    with database.session() as db:
+        area = resolve_scope(db, principal, scope)
+        body = charts.draw(found, db=db, scope=area, start=first, end=last)
+    if format == "json":
+        return Response(orjson.dumps(body), media_type="application/json")
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # Excel reads UTF-8 with a byte order mark
+    writer = csv.writer(buffer)
+    writer.writerow(body["table"]["columns"])
+    writer.writerows(body["table"]["rows"])
+    filename = f"{name}-{area.org_id}-{first.isoformat()}-{last.isoformat()}.csv"
+    return Response(
+        buffer.getvalue().encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/rollups", summary="Rows of each rollup table")
+def rollups(principal: CurrentPrincipal, database: AppDatabase) -> dict[str, int]:
+    """How big each rollup is (administrators; the same as `fengqiao analytics status`)."""
+    principal.require_role("admin")
+    with database.session() as db:
+        return row_counts(db.connection())
