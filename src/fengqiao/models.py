@@ -1,6 +1,7 @@
 """Every ORM model, imported in one place so the metadata is complete (migrations, tests)."""
 
 from fengqiao.analytics.models import TABLES as ROLLUP_TABLES
+from fengqiao.assessment.models import Bulletin, BulletinSubscription
 from fengqiao.auth.models import ApiKey, GridAssignment, User, UserRole
 from fengqiao.events.models import Attachment, Event, EventLog, EventSequence
 from fengqiao.geo.models import LayerFeature
@@ -16,6 +17,8 @@ __all__ = [
     "ROLLUP_TABLES",
     "ApiKey",
     "Attachment",
+    "Bulletin",
+    "BulletinSubscription",
     "CalendarOverride",
     "Category",
     "CategoryMajor",
