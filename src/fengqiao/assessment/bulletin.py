@@ -340,6 +340,8 @@ def render_pdf(content: dict[str, Any], *, font: Path) -> bytes:
     head = FontFace(emphasis=None, fill_color=(232, 238, 247))
 
     def section(title: str) -> None:
+        if pdf.get_y() > pdf.h - 45:  # keep a heading with the start of its table
+            pdf.add_page()
         pdf.ln(3)
         pdf.set_font("cjk", size=12)
         pdf.cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
