@@ -29,6 +29,7 @@
     ];
     const SORTS = { rank: "score", grade: "score" };
     let chart = null;
+    let requests = 0;
 
     for (const name of ["from", "to"]) {
       if (params.get(name)) form.elements[name].value = params.get(name);
@@ -79,8 +80,10 @@
       });
       headers();
       FQ.clearErrors(form);
+      const ticket = ++requests;
       try {
         const data = await api("/assessment" + query(p));
+        if (ticket !== requests) return;  // a newer request is on its way
         fill(body, data.rows.map((row) => h("tr", { dataset: { id: row.id } },
           COLUMNS.map(([key, , kind]) => h("td", { class: kind === "text" ? null : "num" }, cell(row, key, kind))),
           h("td", {}, h("button", { type: "button", class: "btn btn-small trend-button",
@@ -94,6 +97,8 @@
         document.getElementById("weights-note").textContent = "综合得分权重:工作量 " + w.volume +
           "、结案率 " + w.closure + "、按期结案率 " + w.on_time + "、(1 − 返工率) " + w.rework +
           ";等级 A ≥ 90,B ≥ 75,C ≥ 60,D ≥ 40,E 低于 40。";
+        // What the table shows now, for scripts and tests that wait for it.
+        table.dataset.shown = state.level + " " + state.sort;
       } catch (error) {
         FQ.showErrors(form, error);
       }
@@ -115,6 +120,7 @@
             return p.month + "<br>综合得分 " + (p.score == null ? "—" : p.score.toFixed(1)) +
               (p.grade ? "(" + p.grade + ")" : "") + (p.rank ? "<br>排名 " + p.rank + " / " + p.peers : "");
           } },
+          animationDuration: 300,
           grid: { left: 40, right: 20, top: 20, bottom: 30 },
           xAxis: { type: "category", data: data.points.map((p) => p.month) },
           yAxis: { type: "value", min: 0, max: 100 },
