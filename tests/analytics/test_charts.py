@@ -50,8 +50,9 @@ MOMENTS = [
 ]
 
 
-def local_day(at: datetime | None) -> date | None:
-    return at.astimezone(LOCAL_TZ).date() if at else None
+def local_day(at: datetime | None) -> date:
+    assert at is not None
+    return at.astimezone(LOCAL_TZ).date()
 
 
 def walk(desk: Desk, event: dict[str, Any], rng: random.Random, clock: FixedClock) -> None:
@@ -143,14 +144,14 @@ class Oracle:
         self.events = list(db.scalars(statement))
 
     def filed(self, start: date, end: date) -> list[Event]:
-        return [e for e in self.events if start <= local_day(e.created_at) <= end]  # type: ignore[operator]
+        return [e for e in self.events if start <= local_day(e.created_at) <= end]
 
     def closed_in(self, start: date, end: date) -> list[Event]:
         return [
             e
             for e in self.events
             if e.status == "closed" and start <= local_day(e.closed_at) <= end
-        ]  # type: ignore[operator]
+        ]
 
 
 def seconds(e: Event) -> int:
@@ -217,8 +218,8 @@ def check_charts(
     # 1 new by filing day, closed by closing day
     c = got["daily_new_closed"]
     assert c["x"] == labels
-    new_by = Counter(label(local_day(e.created_at)) for e in filed)  # type: ignore[arg-type]
-    done_by = Counter(label(local_day(e.closed_at)) for e in done)  # type: ignore[arg-type]
+    new_by = Counter(label(local_day(e.created_at)) for e in filed)
+    done_by = Counter(label(local_day(e.closed_at)) for e in done)
     assert c["series"][0]["data"] == [new_by[x] for x in labels]
     assert c["series"][1]["data"] == [done_by[x] for x in labels]
     assert c["compare"]["current"] == {"new": len(filed), "done": len(done)}
@@ -283,7 +284,7 @@ def check_charts(
             sum(map(seconds, done)) / len(done) / 3600, 1
         )
     trend = got["on_time_trend"]
-    ontime_by = Counter(label(local_day(e.closed_at)) for e in done if on_time(e))  # type: ignore[arg-type]
+    ontime_by = Counter(label(local_day(e.closed_at)) for e in done if on_time(e))
     assert trend["series"][1]["data"] == [done_by[x] for x in labels]
     assert trend["table"]["rows"] == [
         [
@@ -322,7 +323,7 @@ def check_charts(
     rework = got["return_rework"]
     rows = {r[0]: r for r in rework["table"]["rows"]}
     for x in labels:
-        mine = [e for e in filed if label(local_day(e.created_at)) == x]  # type: ignore[arg-type]
+        mine = [e for e in filed if label(local_day(e.created_at)) == x]
         assert rows[x][1:3] == [
             sum(e.dispatched_at is not None for e in mine),
             sum(e.return_count > 0 for e in mine),

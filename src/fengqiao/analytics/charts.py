@@ -40,11 +40,19 @@ class Question:
     end: date
     names: Names
 
-    def sum(self, by: Sequence[str] = (), counters: Sequence[str] = ("new",), *,
-            start: date | None = None, end: date | None = None) -> Aggregate:  # fmt: skip
+    def sum(
+        self,
+        by: Sequence[str] = (),
+        counters: Sequence[str] = ("new",),
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        where: dict[str, Any] | None = None,
+        distinct: str | None = None,
+    ) -> Aggregate:
         result = aggregate(
             self.db, scope=self.scope, start=start or self.start, end=end or self.end,
-            by=by, counters=counters,
+            by=by, counters=counters, where=where, distinct=distinct,
         )  # fmt: skip
         if result.widened and start is None:
             self.widened.append((result.start, result.end))
@@ -405,32 +413,23 @@ def platforms(q: Question) -> dict[str, Any]:
 
 
 def worker_activity(q: Question) -> dict[str, Any]:
-    result = q.sum(("month", "reporter_id", "source"), ("new",))
-    per_month: dict[int, dict[int, int]] = {}
-    per_worker: dict[int, int] = {}
-    for month, reporter, source, new in result.rows:
-        if source != "grid_worker" or not new:
-            continue
-        per_month.setdefault(month, {})[reporter] = per_month.get(month, {}).get(reporter, 0) + new
-        per_worker[reporter] = per_worker.get(reporter, 0) + new
-    months = sorted(per_month)
-    active = [len(per_month[m]) for m in months]
-    reports = [sum(per_month[m].values()) for m in months]
+    by_grid_workers = {"source": "grid_worker"}
+    monthly = q.sum(("month",), ("new",), where=by_grid_workers, distinct="reporter_id")
+    per_worker = dict(q.sum(("reporter_id",), ("new",), where=by_grid_workers).rows)
+    months = [row[0] for row in monthly.rows]
+    reports = [row[1] for row in monthly.rows]
+    active = [row[2] for row in monthly.rows]
     top = sorted(per_worker.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     names = q.names.users([k for k, _ in top])
     buckets = (
-        ("1-9", 1, 9),
-        ("10-49", 10, 49),
-        ("50-99", 50, 99),
-        ("100-199", 100, 199),
+        ("1-9", 1, 9), ("10-49", 10, 49), ("50-99", 50, 99), ("100-199", 100, 199),
         ("200+", 200, None),
-    )
+    )  # fmt: skip
     histogram = [
         sum(1 for v in per_worker.values() if v >= low and (high is None or v <= high))
         for _, low, high in buckets
     ]
     labels = [month_of(m).strftime("%Y-%m") for m in months]
-    compare = _comparison(q, ("new",))
     return {
         "kind": "bar",
         "x": labels,
@@ -441,7 +440,7 @@ def worker_activity(q: Question) -> dict[str, Any]:
         "histogram": {"x": [b[0] for b in buckets], "data": histogram},
         "top": [{"name": names.get(k, str(k)), "value": v} for k, v in top],
         "summary": {"active_workers": len(per_worker), "reports": sum(per_worker.values())},
-        "compare": compare,
+        "compare": _comparison(q, ("new",)),
         "table": (
             ["月份", "上报网格员数", "上报件数"],
             [list(r) for r in zip(labels, active, reports, strict=True)],

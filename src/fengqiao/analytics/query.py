@@ -10,12 +10,12 @@ entries the rollups are made of.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.analytics.facts import (
@@ -122,49 +122,103 @@ def aggregate(
     end: date,
     by: Sequence[str] = (),
     counters: Sequence[str] = ("new",),
+    where: Mapping[str, Any] | None = None,
+    distinct: str | None = None,
 ) -> Aggregate:
-    """Sums of `counters` grouped by `by` over the local days start..end in `scope`."""
-    by, counters = tuple(by), tuple(counters)
-    unknown = [d for d in by if d not in DIMENSIONS] + [
+    """Sums of `counters` grouped by `by` over the local days start..end in `scope`, of the
+    rows whose dimensions equal `where` (e.g. {"source": "grid_worker"}); with `distinct`, each
+    row ends with how many values of that dimension have a non-zero first counter (e.g. how
+    many grid workers reported in each month)."""
+    by, counters, where = tuple(by), tuple(counters), dict(where or {})
+    unknown = [d for d in (*by, *where) if d not in DIMENSIONS] + [
         c for c in counters if c not in COUNTER_INDEX
     ]
-    if unknown:
-        raise ValueError(f"unknown dimensions or counters: {unknown}")
+    if unknown or (distinct is not None and distinct not in DIMENSIONS):
+        raise ValueError(f"unknown dimensions or counters: {unknown or distinct}")
     if end < start:
         return Aggregate(by, counters, [], start, end)
-    needed = {d for d in by if d not in TIME_DIMENSIONS}
+    needed = {
+        d for d in (*by, *where, *([distinct] if distinct else [])) if d not in TIME_DIMENSIONS
+    }
     if scope.column:
         needed.add(scope.column)
     days = _candidates("day", needed)
     months = _candidates("month", needed) if "day" not in by else []
     result = Aggregate(by, counters, [], start, end)
-    sums: dict[tuple[Any, ...], list[int]] = {}
+    parts: list[tuple[RollupSpec, date, date]] = []
     if days:
         head, whole, tail = _split(start, end)
         if whole and months:
-            parts: list[tuple[RollupSpec, date, date]] = [(months[0], *whole)]
+            parts = [(months[0], *whole)]
             parts += [(days[0], *edge) for edge in (head, tail) if edge]
         else:
             parts = [(days[0], start, end)]
-        for spec, low, high in parts:
-            _sum_table(db, spec, scope, low, high, by, counters, sums)
-            result.sources.append(spec.name)
+        result.sources = [spec.name for spec, _, _ in parts]
     elif months and scope.level in ("district", "town"):
         result.start, result.end = _month_start(start), _next_month(end) - timedelta(days=1)
-        _sum_table(db, months[0], scope, result.start, result.end, by, counters, sums)
+        parts = [(months[0], result.start, result.end)]
         widened = (result.start, result.end) != (start, end)
-        result.sources.append(f"widened:{months[0].name}" if widened else months[0].name)
+        result.sources = [f"widened:{months[0].name}" if widened else months[0].name]
+    if distinct is not None and len(parts) != 1:
+        return _with_distinct(db, scope, start, end, by, counters, where, distinct)
+    if distinct is not None:
+        spec, low, high = parts[0]
+        result.counters = (*counters, f"distinct_{distinct}")
+        rows = _sum_table(db, spec, scope, low, high, by, counters, where, distinct)
+    elif parts:
+        pieces = [
+            _sum_table(db, spec, scope, low, high, by, counters, where) for spec, low, high in parts
+        ]
+        rows = pieces[0] if len(pieces) == 1 else _merged(pieces, len(by))
     else:
-        _sum_events(db, scope, start, end, by, counters, sums)
+        sums: dict[tuple[Any, ...], list[int]] = {}
+        _sum_events(db, scope, start, end, by, counters, where, sums)
         result.sources.append("events")
-    result.rows = [
-        key + tuple(values) for key, values in sorted(sums.items(), key=_order) if any(values)
-    ]
+        rows = [key + tuple(values) for key, values in sums.items()]
+    width = len(by)
+    result.rows = sorted(row for row in rows if any(row[width:]))
     return result
 
 
-def _order(item: tuple[tuple[Any, ...], list[int]]) -> tuple[str, ...]:
-    return tuple(f"{v:>12}" if isinstance(v, int) else str(v) for v in item[0])
+def _with_distinct(
+    db: Session,
+    scope: Scope,
+    start: date,
+    end: date,
+    by: tuple[str, ...],
+    counters: tuple[str, ...],
+    where: Mapping[str, Any] | None,
+    distinct: str,
+) -> Aggregate:
+    inner = aggregate(
+        db, scope=scope, start=start, end=end, by=(*by, distinct), counters=counters, where=where
+    )
+    width = len(by)
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for row in inner.rows:
+        values = groups.setdefault(row[:width], [0] * (len(counters) + 1))
+        for i, value in enumerate(row[width + 1 :]):
+            values[i] += value
+        if row[width + 1]:
+            values[-1] += 1
+    result = Aggregate(by, (*counters, f"distinct_{distinct}"), [], inner.start, inner.end)
+    result.sources = inner.sources
+    result.rows = sorted(key + tuple(values) for key, values in groups.items())
+    return result
+
+
+def _merged(pieces: list[list[tuple[Any, ...]]], width: int) -> list[tuple[Any, ...]]:
+    sums: dict[tuple[Any, ...], list[int]] = {}
+    for piece in pieces:
+        for row in piece:
+            key = row[:width]
+            values = sums.get(key)
+            if values is None:
+                sums[key] = list(row[width:])
+            else:
+                for i, value in enumerate(row[width:]):
+                    values[i] += value
+    return [key + tuple(values) for key, values in sums.items()]
 
 
 def _sum_table(
@@ -175,8 +229,9 @@ def _sum_table(
     high: date,
     by: tuple[str, ...],
     counters: tuple[str, ...],
-    sums: dict[tuple[Any, ...], list[int]],
-) -> None:
+    where: dict[str, Any],
+    distinct: str | None = None,
+) -> list[tuple[Any, ...]]:
     table = TABLES[spec.name]
     period = table.c.period
     number = day_number if spec.grain == "day" else month_number
@@ -186,6 +241,7 @@ def _sum_table(
     ]
     if scope.column:
         conditions.append(table.c[scope.column] == scope.org_id)
+    conditions += [table.c[name] == value for name, value in where.items()]
     keys: list[Any] = []
     for name in by:
         if name == "day":
@@ -194,18 +250,32 @@ def _sum_table(
             keys.append(period if spec.grain == "month" else period / 100)
         else:
             keys.append(table.c[name])
-    statement = select(*keys, *(func.sum(table.c[c]) for c in counters)).where(and_(*conditions))
-    if keys:
-        statement = statement.group_by(*keys)
-    width = len(keys)
-    for row in db.execute(statement):
-        key = tuple(
-            int(v) if i < width and by[i] in ("day", "month") else v
-            for i, v in enumerate(row[:width])
+    # BIGINT sums come back as int on both backends (PostgreSQL's SUM of bigint is numeric).
+    sums = [cast(func.sum(table.c[c]), BigInteger) for c in counters]
+    if distinct is not None:
+        # Per (keys, value of `distinct`) first, then count those with a non-zero first sum:
+        # both in SQL, so only the outer groups come back.
+        labelled = [key.label(f"k{i}") for i, key in enumerate(keys)]
+        inner = (
+            select(*labelled, *(s.label(f"c{i}") for i, s in enumerate(sums)))
+            .where(and_(*conditions))
+            .group_by(*keys, table.c[distinct])
+            .having(sums[0] > 0)
+            .subquery()
         )
-        values = sums.setdefault(key, [0] * len(counters))
-        for i, value in enumerate(row[width:]):
-            values[i] += int(value or 0)
+        outer_keys = [inner.c[f"k{i}"] for i in range(len(keys))]
+        statement = select(
+            *outer_keys,
+            *(cast(func.sum(inner.c[f"c{i}"]), BigInteger) for i in range(len(sums))),
+            func.count(),
+        )
+        if outer_keys:
+            statement = statement.group_by(*outer_keys)
+        return [tuple(row) for row in db.execute(statement)]
+    statement = select(*keys, *sums).where(and_(*conditions))
+    if not keys:  # one row, of NULLs when nothing matched
+        return [tuple(v or 0 for v in row) for row in db.execute(statement)]
+    return [tuple(row) for row in db.execute(statement.group_by(*keys))]
 
 
 def _utc(day: date) -> datetime:
@@ -219,6 +289,7 @@ def _sum_events(
     end: date,
     by: tuple[str, ...],
     counters: tuple[str, ...],
+    where: dict[str, Any],
     sums: dict[tuple[Any, ...], list[int]],
 ) -> None:
     """The same sums from the events of a small scope, through the rollups' own entries."""
@@ -230,6 +301,8 @@ def _sum_events(
     wanted = [COUNTER_INDEX[c] for c in counters]
     for row in db.execute(statement):
         state = EventState(*row)
+        if any(dimension(state, name, state.created_at) != value for name, value in where.items()):
+            continue
         for entry in entries(state):
             day = day_number(entry.at)
             if not low <= day <= high:

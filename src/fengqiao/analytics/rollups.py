@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select
+import numpy as np
+from sqlalchemy import Integer, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -26,10 +28,11 @@ from fengqiao.analytics.facts import (
     day_number,
     dimension,
     entries,
+    hour_of_week,
     month_number,
 )
-from fengqiao.analytics.models import SPECS, TABLES, RollupSpec
-from fengqiao.db import Database
+from fengqiao.analytics.models import DIMENSION_TYPES, SPECS, TABLES, RollupSpec
+from fengqiao.db import Database, UTCDateTime
 from fengqiao.events.models import Event
 
 Key = tuple[Any, ...]
@@ -128,24 +131,185 @@ def record_change(db: Session, before: EventState | None, after: EventState | No
 def _event_states(connection: Connection, chunk: int) -> Iterator[list[EventState]]:
     table = cast(Table, Event.__table__)
     columns = [table.c[name] for name in STATE_COLUMNS]
+    times = [
+        i for i, name in enumerate(STATE_COLUMNS) if isinstance(table.c[name].type, UTCDateTime)
+    ]
+    sqlite = connection.dialect.name == "sqlite"
     last = 0
     while True:
-        batch = connection.execute(
-            select(table.c.id, *columns).where(table.c.id > last).order_by(table.c.id).limit(chunk)
-        ).all()
+        statement = select(table.c.id, *columns).where(table.c.id > last).order_by(table.c.id)
+        statement = statement.limit(chunk)
+        if sqlite:
+            # SQLAlchemy parses SQLite's timestamps with a regular expression, a third of a
+            # rebuild's time; fromisoformat reads the same text in C.
+            raw = connection.exec_driver_sql(*_compiled(connection, statement)).fetchall()
+            batch = [_parsed(row, times) for row in raw]
+        else:
+            batch = [tuple(row) for row in connection.execute(statement)]
         if not batch:
             return
         last = batch[-1][0]
         yield [EventState(*row[1:]) for row in batch]
 
 
-def compute(connection: Connection, *, chunk: int = 20000) -> Rows:
-    """Every rollup row, summed over the events table (nothing is written)."""
-    rows: Rows = {}
+def _compiled(connection: Connection, statement: Any) -> tuple[str, tuple[Any, ...]]:
+    compiled = statement.compile(dialect=connection.dialect)
+    return str(compiled), tuple(compiled.params[name] for name in compiled.positiontup)
+
+
+def _parsed(row: Any, times: list[int]) -> tuple[Any, ...]:
+    values = list(row)
+    for i in times:
+        text = values[i + 1]
+        if text is not None:
+            values[i + 1] = datetime.fromisoformat(text + "+00:00")
+    return tuple(values)
+
+
+class _Summer:
+    """Sums the entries of many events into every rollup at once, with numpy.
+
+    The entries and their dimensions come from the same `entries` and `dimension` as the
+    incremental path; only the adding-up is vectorised (a Python dict per key costs ~200 µs an
+    event, this ~15 µs), so a rebuild of a year of a district takes seconds, not minutes.
+    """
+
+    def __init__(self) -> None:
+        self.dimensions = sorted({name for spec in SPECS for name in spec.columns})
+        # Text dimensions are numbered for numpy; the numbers are turned back when rows come out.
+        self.coded = {
+            n for n in self.dimensions if n != "how" and DIMENSION_TYPES[n] is not Integer
+        }
+        self.vocabulary: dict[str, dict[Any, int]] = {name: {} for name in self.coded}
+        self.partial: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {
+            spec.name: [] for spec in SPECS
+        }
+
+    def add(self, states: list[EventState]) -> None:
+        days: list[int] = []
+        months: list[int] = []
+        hours: list[int] = []
+        owner: list[int] = []  # the event (position in `states`) of each entry
+        cells: tuple[list[int], list[int], list[int]] = ([], [], [])
+        for position, state in enumerate(states):
+            for entry in entries(state):
+                row = len(days)
+                days.append(day_number(entry.at))
+                months.append(month_number(entry.at))
+                hours.append(hour_of_week(entry.at))
+                owner.append(position)
+                for index, value in entry.values:
+                    cells[0].append(row)
+                    cells[1].append(index)
+                    cells[2].append(value)
+        if not days:
+            return
+        values = np.zeros((len(days), WIDTH), dtype=np.int64)
+        values[cells[0], cells[1]] = cells[2]
+        periods = {"day": np.array(days, dtype=np.int64), "month": np.array(months, dtype=np.int64)}
+        taken = np.array(owner, dtype=np.int64)
+        arrays = {"how": np.array(hours, dtype=np.int64)}
+        for name in self.dimensions:
+            if name == "how":
+                continue
+            # The event's own dimensions, read once per event and spread over its entries.
+            column = [dimension(state, name, state.created_at) for state in states]
+            if name in self.coded:
+                codes = self.vocabulary[name]
+                column = [codes.setdefault(value, len(codes)) for value in column]
+            arrays[name] = np.array(column, dtype=np.int64)[taken]
+        for spec in SPECS:
+            keys = np.column_stack([periods[spec.grain], *(arrays[n] for n in spec.dims)])
+            derived = (
+                np.column_stack([arrays[n] for n in spec.derived])
+                if spec.derived
+                else np.zeros((len(days), 0), dtype=np.int64)
+            )
+            self.partial[spec.name].append(_reduce(keys, derived, values))
+
+    def rows(self, spec: RollupSpec) -> Iterator[tuple[Key, np.ndarray]]:
+        """The summed rows of one rollup: (period, *columns) and the counters, zeros left out."""
+        parts = self.partial[spec.name]
+        if not parts:
+            return
+        keys, derived, sums = _reduce(
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
+        )
+        decode = {name: list(self.vocabulary[name]) for name in spec.columns if name in self.coded}
+        keep = sums.any(axis=1)
+        keys, derived, sums = keys[keep], derived[keep], sums[keep]
+        for key, extra, counters in zip(keys.tolist(), derived.tolist(), sums, strict=True):
+            dims = [
+                decode[n][c] if n in decode else c for n, c in zip(spec.dims, key[1:], strict=True)
+            ]
+            more = [
+                decode[n][c] if n in decode else c for n, c in zip(spec.derived, extra, strict=True)
+            ]
+            yield (key[0], *dims, *more), counters
+
+
+def _reduce(
+    keys: np.ndarray, derived: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows with equal keys summed (derived columns taken from the first of each key)."""
+    # One int64 per key (each column ranked densely, then mixed-radix), sorted once in 1-D:
+    # several times faster than numpy's row-wise unique.
+    ranks, sizes = [], []
+    for column in keys.T:
+        values_of_column, rank = np.unique(column, return_inverse=True)
+        ranks.append(rank.reshape(-1))
+        sizes.append(len(values_of_column))
+    flat = np.ravel_multi_index(ranks, sizes)
+    order = np.argsort(flat, kind="stable")
+    ordered = flat[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sums = np.add.reduceat(values[order], starts, axis=0)
+    first = order[starts]
+    return keys[first], derived[first], sums
+
+
+def _sum_events(connection: Connection, chunk: int) -> tuple[int, _Summer]:
+    summer = _Summer()
+    events = 0
     for states in _event_states(connection, chunk):
-        for state in states:
-            add_rows(rows, state)
-    return rows
+        events += len(states)
+        summer.add(states)
+    return events, summer
+
+
+def compute(connection: Connection, *, chunk: int = 50000) -> dict[str, dict[Key, tuple[int, ...]]]:
+    """Every rollup row, summed over the events table (nothing is written)."""
+    _, summer = _sum_events(connection, chunk)
+    return {
+        spec.name: {key: tuple(int(v) for v in sums) for key, sums in summer.rows(spec)}
+        for spec in SPECS
+    }
+
+
+def _insert_rows(
+    connection: Connection, spec: RollupSpec, rows: Iterable[tuple[Key, np.ndarray]]
+) -> int:
+    """Insert summed rows with the driver's executemany (tuples, no per-row SQLAlchemy work)."""
+    names = ("period", *spec.columns, *COUNTERS)
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {spec.table_name} ({', '.join(names)}) "
+        f"VALUES ({', '.join([marker] * len(names))})"
+    )
+    written = 0
+    batch: list[tuple[Any, ...]] = []
+    for key, sums in rows:
+        batch.append((*key, *sums.tolist()))
+        if len(batch) == 10000:
+            connection.exec_driver_sql(sql, batch)
+            written += len(batch)
+            batch = []
+    if batch:
+        connection.exec_driver_sql(sql, batch)
+        written += len(batch)
+    return written
 
 
 @dataclass(frozen=True)
@@ -154,28 +318,16 @@ class RebuildReport:
     rows: dict[str, int]
 
 
-def rebuild(database: Database, *, chunk: int = 20000) -> RebuildReport:
+def rebuild(database: Database, *, chunk: int = 50000) -> RebuildReport:
     """Replace every rollup row with the sums over the events, in one transaction."""
     with database.transaction() as db:
         connection = db.connection()
-        events = 0
-        rows: Rows = {}
-        for states in _event_states(connection, chunk):
-            events += len(states)
-            for state in states:
-                add_rows(rows, state)
+        events, summer = _sum_events(connection, chunk)
         counts: dict[str, int] = {}
         for spec in SPECS:
             table = TABLES[spec.name]
             connection.execute(delete(table))
-            stored = [
-                _parameters(spec, key, sums)
-                for key, sums in sorted(rows.get(spec.name, {}).items())
-                if any(sums.values())
-            ]
-            for start in range(0, len(stored), 5000):
-                connection.execute(table.insert(), stored[start : start + 5000])
-            counts[spec.name] = len(stored)
+            counts[spec.name] = _insert_rows(connection, spec, summer.rows(spec))
     return RebuildReport(events=events, rows=counts)
 
 
@@ -197,11 +349,7 @@ def compare(connection: Connection) -> dict[str, list[str]]:
     expected = compute(connection)
     differences: dict[str, list[str]] = {}
     for spec in SPECS:
-        want = {
-            key: tuple(sums.get(i, 0) for i in range(WIDTH))
-            for key, sums in expected.get(spec.name, {}).items()
-            if any(sums.values())
-        }
+        want = expected[spec.name]
         have = stored(connection, spec)
         problems = [
             f"{key}: stored {_nonzero(have.get(key))}, events give {_nonzero(want.get(key))}"

@@ -1,0 +1,291 @@
+// 分析研判: the 18 charts of /api/v1/analytics for an area and a range, drawn with ECharts; the
+// grid choropleth on a Leaflet map of the caller's grids. The address keeps scope/from/to.
+(function () {
+  "use strict";
+  const { api, h, esc, number, problemText, showErrors, clearErrors } = window.FQ;
+  const root = document.getElementById("analytics");
+  const form = document.getElementById("analytics-form");
+  const grid = document.getElementById("chart-grid");
+  const scopeSelect = document.getElementById("scope-select");
+  const PALETTE = ["#2f6fde", "#19a974", "#f2a93b", "#e0533d", "#8e6bd8", "#2bb3c0", "#b5a642",
+    "#d667a8", "#5d7a99", "#7fb800"];
+  const WIDE = new Set(["daily_new_closed", "hour_weekday", "grid_map", "class_changes",
+    "worker_activity"]);
+  const cards = new Map();
+  let gridLayer = null;
+  let gridMap = null;
+  let gridGeojson = null;
+
+  function iso(d) {
+    return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" +
+      String(d.getDate()).padStart(2, "0");
+  }
+
+  function preset(kind) {
+    const today = new Date(root.dataset.today + "T00:00:00");
+    let from = new Date(today);
+    if (kind === "30") from.setDate(today.getDate() - 29);
+    if (kind === "month") from = new Date(today.getFullYear(), today.getMonth(), 1);
+    if (kind === "year") from = new Date(today.getFullYear(), 0, 1);
+    if (kind === "12m") from = new Date(today.getFullYear(), today.getMonth() - 11, 1);
+    form.elements.from.value = iso(from);
+    form.elements.to.value = iso(today);
+  }
+
+  async function loadScopes(selected) {
+    scopeSelect.replaceChildren(h("option", { value: root.dataset.home }, root.dataset.homeName + "(本辖区)"));
+    for (const kind of ["town", "village"]) {
+      const page = await api("/org/units?kind=" + kind + "&size=200").catch(() => null);
+      const items = page ? page.items.filter((u) => String(u.id) !== root.dataset.home) : [];
+      if (items.length) {
+        const group = h("optgroup", { label: kind === "town" ? "镇街" : "村社" });
+        for (const unit of items) group.append(h("option", { value: unit.id, "data-code": unit.code }, unit.name));
+        scopeSelect.append(group);
+        break; // the level just below the caller's: towns for the district, villages for a town
+      }
+    }
+    if (selected) scopeSelect.value = selected;
+  }
+
+  function makeCards(charts) {
+    grid.replaceChildren();
+    for (const chart of charts) {
+      const body = h("div", { class: "chart-body", id: "chart-" + chart.name });
+      const csv = h("a", { href: "#", class: "csv-link", download: "" }, "导出CSV");
+      const png = h("a", { href: "#", class: "png-link" }, "导出图片");
+      const card = h("article", {
+        class: "card chart-card" + (WIDE.has(chart.name) ? " is-wide" : ""),
+        "data-chart": chart.name,
+      },
+      h("header", {}, h("h2", {}, h("span", { class: "no" }, String(chart.number)), chart.title),
+        h("span", { class: "spacer" }), png, csv),
+      h("div", { class: "chart-compare" }),
+      body,
+      h("div", { class: "chart-note" }));
+      grid.append(card);
+      const instance = chart.name === "grid_map" ? null : echarts.init(body, null, { renderer: "canvas" });
+      png.addEventListener("click", (e) => {
+        e.preventDefault();
+        if (!instance) return;
+        const link = document.createElement("a");
+        link.href = instance.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#fff" });
+        link.download = chart.name + ".png";
+        link.click();
+      });
+      cards.set(chart.name, { card, body, csv, instance, chart });
+    }
+    window.addEventListener("resize", () => cards.forEach((c) => c.instance && c.instance.resize()));
+  }
+
+  const axisTooltip = { trigger: "axis" };
+  const itemTooltip = { trigger: "item" };
+
+  function barOrLine(data, type, extra) {
+    return Object.assign({
+      color: PALETTE, tooltip: axisTooltip, legend: { top: 0 },
+      grid: { left: 48, right: 16, top: 32, bottom: 48 },
+      xAxis: { type: "category", data: data.x, axisLabel: { rotate: data.x.length > 8 ? 30 : 0 } },
+      yAxis: { type: "value" },
+      series: data.series.map((s) => ({
+        name: s.name, type: type, data: s.data.map((v) => (v && typeof v === "object" ? v.value : v)),
+        smooth: type === "line", showSymbol: data.x.length < 40,
+      })),
+    }, extra || {});
+  }
+
+  function pie(data) {
+    return {
+      color: PALETTE, tooltip: Object.assign({ formatter: "{b}: {c} ({d}%)" }, itemTooltip),
+      legend: { type: "scroll", bottom: 0 },
+      series: [{ type: "pie", radius: ["35%", "65%"], data: data.series[0].data.filter((d) => d.value > 0),
+        label: { formatter: "{b}\n{c}" } }],
+    };
+  }
+
+  // Charts whose second axis is a rate in percent.
+  function rateAxes(option, rateSeries) {
+    option.yAxis = [{ type: "value" }, { type: "value", name: "%", max: 100 }];
+    option.series.forEach((s, i) => { if (rateSeries.includes(i)) { s.yAxisIndex = 1; s.type = "line"; } });
+    return option;
+  }
+
+  const OPTIONS = {
+    daily_new_closed: (d) => barOrLine(d, "line"),
+    handling_status: pie,
+    levels: pie,
+    major_classes: (d) => barOrLine(d, "bar"),
+    top_minor_classes: (d) => barOrLine(d, "bar", {
+      xAxis: { type: "value" }, yAxis: { type: "category", data: d.x.slice().reverse() },
+      grid: { left: 110, right: 16, top: 24, bottom: 24 },
+      series: [{ type: "bar", name: "件数", data: d.series[0].data.map((p) => p.value).reverse() }],
+    }),
+    sources: pie,
+    hour_weekday: (d) => ({
+      tooltip: { position: "top", formatter: (p) => d.y[p.value[1]] + " " + d.x[p.value[0]] + ":" + p.value[2] + " 件" },
+      grid: { left: 48, right: 16, top: 16, bottom: 64 },
+      xAxis: { type: "category", data: d.x, splitArea: { show: true } },
+      yAxis: { type: "category", data: d.y, splitArea: { show: true } },
+      visualMap: { min: 0, max: Math.max(d.max, 1), calculable: true, orient: "horizontal", left: "center", bottom: 0,
+        inRange: { color: ["#f4f8fc", "#9ec5f0", "#2f6fde", "#e0533d"] } },
+      series: [{ type: "heatmap", name: "新增", data: d.series[0].data }],
+    }),
+    areas_ranked: (d) => {
+      const option = barOrLine(d, "bar");
+      option.yAxis = [{ type: "value", name: "每千户" }, { type: "value", name: "件" }];
+      option.series[1].yAxisIndex = 1;
+      return option;
+    },
+    handling_time: (d) => barOrLine(d, "bar"),
+    on_time_trend: (d) => rateAxes(barOrLine(d, "line"), [0]),
+    overdue_by_place_unit: (d) => ({
+      color: PALETTE, tooltip: axisTooltip, legend: { top: 0 },
+      grid: [{ left: 48, right: "55%", top: 32, bottom: 64 }, { left: "52%", right: 16, top: 32, bottom: 64 }],
+      xAxis: [{ type: "category", data: d.x, gridIndex: 0, axisLabel: { rotate: 30 } },
+        { type: "category", data: d.units.x, gridIndex: 1, axisLabel: { rotate: 30, width: 80, overflow: "truncate" } }],
+      yAxis: [{ type: "value", gridIndex: 0 }, { type: "value", gridIndex: 1 }],
+      series: [{ type: "bar", name: "区域超期", data: d.series[0].data, xAxisIndex: 0, yAxisIndex: 0 },
+        { type: "bar", name: "单位超期", data: d.units.data, xAxisIndex: 1, yAxisIndex: 1 }],
+    }),
+    units_volume_time: (d) => ({
+      color: PALETTE,
+      tooltip: { trigger: "item", formatter: (p) => p.data.name + "<br>交办 " + p.data.value[0] + " 件,平均 " + p.data.value[1] + " 小时" },
+      grid: { left: 56, right: 24, top: 24, bottom: 40 },
+      xAxis: { type: "value", name: "交办件数" }, yAxis: { type: "value", name: "平均时长(小时)" },
+      series: [{ type: "scatter", data: d.series[0].data, symbolSize: 10 }],
+    }),
+    platforms: (d) => rateAxes(barOrLine(d, "bar"), [2]),
+    worker_activity: (d) => {
+      const option = barOrLine(d, "bar");
+      option.yAxis = [{ type: "value", name: "人" }, { type: "value", name: "件" }];
+      option.series[0].type = "line";
+      option.series[1].yAxisIndex = 1;
+      return option;
+    },
+    class_changes: (d) => barOrLine(d, "bar"),
+    return_rework: (d) => barOrLine(d, "line", { yAxis: { type: "value", name: "%" } }),
+    satisfaction_verification: (d) => ({
+      color: PALETTE, tooltip: itemTooltip, legend: { bottom: 0 },
+      series: [
+        { type: "pie", name: "满意度", radius: ["25%", "50%"], center: ["30%", "50%"], data: d.series[0].data },
+        { type: "pie", name: "核查结果", radius: ["25%", "50%"], center: ["75%", "50%"],
+          data: d.verification.x.map((x, i) => ({ name: x, value: d.verification.data[i] })) },
+      ],
+    }),
+  };
+
+  function compareLine(compare) {
+    if (!compare) return [];
+    const first = compare.counters[0];
+    const parts = [];
+    for (const [kind, label] of [["yoy", "同比"], ["mom", "环比"]]) {
+      const pct = compare[kind].change_pct[first];
+      const cls = pct == null ? "" : pct > 0 ? "up" : pct < 0 ? "down" : "";
+      parts.push(h("span", { class: cls, title: compare[kind].from + " 至 " + compare[kind].to },
+        label + " " + (pct == null ? "—" : (pct > 0 ? "+" : "") + pct + "%")));
+    }
+    return [h("span", {}, "本期 " + number(compare.current[first])), ...parts];
+  }
+
+  function note(data) {
+    const parts = [];
+    if (data.effective && data.effective.widened) {
+      parts.push("按整月统计:" + data.effective.from + " 至 " + data.effective.to);
+    }
+    if (data.summary) {
+      const s = data.summary;
+      if (s.closure_rate != null) parts.push("结案率 " + s.closure_rate + "%");
+      if (s.average_hours != null) parts.push("平均处置时长 " + s.average_hours + " 小时");
+      if (s.average != null) parts.push("平均满意度 " + s.average + " 分(" + number(s.rated) + " 件评价)");
+      if (s.pass_rate != null) parts.push("核查通过率 " + s.pass_rate + "%");
+      if (s.active_workers != null) parts.push("上报网格员 " + number(s.active_workers) + " 人");
+    }
+    return parts.join(";");
+  }
+
+  async function drawGridMap(entry, data) {
+    if (!gridMap) {
+      gridMap = L.map(entry.body, { zoomControl: true, attributionControl: false, preferCanvas: true });
+      entry.body.classList.add("grid-map");
+    }
+    if (!gridGeojson) gridGeojson = await api("/grids/geojson");
+    const values = data.grids;
+    const max = Math.max(data.max, 1);
+    const colour = (v) => {
+      if (!v) return "#e3e8ee";
+      const t = v / max;
+      return t > 0.75 ? "#b2182b" : t > 0.5 ? "#ef8a62" : t > 0.25 ? "#fddbc7" : "#d1e5f0";
+    };
+    if (gridLayer) gridLayer.remove();
+    const shown = { type: "FeatureCollection", features: gridGeojson.features };
+    gridLayer = L.geoJSON(shown, {
+      renderer: L.canvas({ padding: 0.2 }),
+      style: (f) => ({ weight: 0.5, color: "#7a8896", fillOpacity: 0.8,
+        fillColor: colour(values[String(f.properties.id)] || 0) }),
+      onEachFeature: (f, layer) => layer.bindTooltip(() =>
+        esc(f.properties.name) + ":" + number(values[String(f.properties.id)] || 0) + " 件"),
+    }).addTo(gridMap);
+    const inScope = L.geoJSON({ type: "FeatureCollection",
+      features: gridGeojson.features.filter((f) => values[String(f.properties.id)]) });
+    const bounds = inScope.getLayers().length ? inScope.getBounds() : gridLayer.getBounds();
+    if (bounds.isValid()) gridMap.fitBounds(bounds, { padding: [8, 8] });
+    setTimeout(() => gridMap.invalidateSize(), 0);
+    entry.card.dataset.grids = String(Object.keys(values).length);
+  }
+
+  async function drawChart(entry, params) {
+    const { card, csv, instance, chart } = entry;
+    card.classList.add("is-loading");
+    card.querySelector(".chart-error")?.remove();
+    const query = "?" + params.toString();
+    csv.href = "/api/v1/analytics/charts/" + chart.name + query + "&format=csv";
+    try {
+      const data = await api("/analytics/charts/" + chart.name + query);
+      card.querySelector(".chart-compare").replaceChildren(...compareLine(data.compare));
+      card.querySelector(".chart-note").textContent = note(data);
+      card.dataset.rows = String(data.table.rows.length);
+      if (chart.name === "grid_map") await drawGridMap(entry, data);
+      else instance.setOption(OPTIONS[chart.name](data), true);
+      card.dataset.loaded = "true";
+    } catch (error) {
+      card.append(h("p", { class: "chart-error" }, problemText(error)));
+      card.dataset.loaded = "error";
+    } finally {
+      card.classList.remove("is-loading");
+    }
+  }
+
+  async function refresh() {
+    clearErrors(form);
+    const params = new URLSearchParams({
+      scope: scopeSelect.value, from: form.elements.from.value, to: form.elements.to.value,
+    });
+    history.replaceState(null, "", "?" + params.toString());
+    document.getElementById("range-note").textContent =
+      scopeSelect.options[scopeSelect.selectedIndex].text + " · " + params.get("from") + " 至 " + params.get("to");
+    cards.forEach((c) => { c.card.dataset.loaded = "false"; });
+    // The first of the 18 answers tells a refused range or scope: show it on the form.
+    try {
+      await api("/analytics/charts/daily_new_closed?" + params.toString());
+    } catch (error) {
+      showErrors(form, error);
+      return;
+    }
+    await Promise.all([...cards.values()].map((entry) => drawChart(entry, params)));
+    root.dataset.ready = "true";
+  }
+
+  async function start() {
+    const address = new URLSearchParams(location.search);
+    preset("30");
+    if (address.get("from")) form.elements.from.value = address.get("from");
+    if (address.get("to")) form.elements.to.value = address.get("to");
+    const [charts] = await Promise.all([api("/analytics/charts"), loadScopes(address.get("scope"))]);
+    makeCards(charts);
+    form.addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
+    form.querySelectorAll("[data-preset]").forEach((b) =>
+      b.addEventListener("click", () => { preset(b.dataset.preset); refresh(); }));
+    await refresh();
+  }
+
+  start().catch((error) => showErrors(form, error));
+})();
