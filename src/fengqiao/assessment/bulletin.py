@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import and_, func, inspect, select
+from sqlalchemy import ColumnElement, and_, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -106,9 +106,15 @@ def _ranking(rows: list[service.Row], limit: int) -> list[dict[str, Any]]:
     ]
 
 
+def overdue_open(cutoff: datetime) -> ColumnElement[bool]:
+    """Open events whose deadline passed before `cutoff`: the partial index ix_event_open_due
+    holds exactly the open events' deadlines (the open-states text repeats its WHERE)."""
+    return and_(is_open(), Event.due_at < cutoff)
+
+
 def _red_list(db: Session, cutoff: datetime, limit: int) -> dict[str, Any]:
-    """Open events past their deadline at `cutoff`, most overdue first (ix_event_open_due)."""
-    late = and_(is_open(), Event.due_at < cutoff)
+    """Open events past their deadline at `cutoff`, most overdue first."""
+    late = overdue_open(cutoff)
     total = db.scalar(select(func.count()).select_from(Event).where(late)) or 0
     rows = db.execute(
         select(
