@@ -6,16 +6,18 @@ deadline, the trail rows are chained with the same `row_hash` — but plans whol
 memory and writes them with raw executemany (SQLite) or COPY (PostgreSQL), which is what makes
 1.1 million events and their trails fit in minutes.
 
-Rhythms: more events on weekdays and in working hours, a class mix led by city-management and
-environment classes, about 99.6 % of the events old enough to be due are closed, a few percent
-closed late, returned or reworked, and the newest events still open at every stage.
+Rhythms (demo/rhythms.py): more events on working days and in working hours, a summer high and
+the Spring Festival dip, class seasons (rivers in summer, stoves in winter) and a class mix by the
+village's area type; about 99.6 % of the events old enough to be due are closed, a few percent
+closed late, returned or reworked, and the newest events still open at every stage. A year of at
+least 2,000 events also carries planted anomalies (demo/anomalies.py) for the early warnings.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,9 +26,13 @@ import orjson
 import shapely
 from sqlalchemy import func, insert, select, text
 
+from fengqiao.analytics.rollups import rebuild as rebuild_rollups
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.db import Database
+from fengqiao.demo import rhythms
+from fengqiao.demo.anomalies import Background, PlantedAnomaly, PlantedEvent
+from fengqiao.demo.anomalies import plan as plan_anomalies
 from fengqiao.events.models import Event, EventSequence
 from fengqiao.events.rules import Rules, load_rules
 from fengqiao.events.service import deadline_for, route
@@ -40,15 +46,6 @@ BATCH = 20_000
 
 SOURCES = ("grid_worker", "resident", "hotline", "iot", "video", "inspection")
 SOURCE_WEIGHTS = (0.70, 0.10, 0.09, 0.04, 0.05, 0.02)
-# Share of events per hour of the local day (working hours dominate, a few at night).
-HOUR_WEIGHTS = np.array(
-    [1, 1, 1, 1, 1, 2, 4, 8, 14, 18, 18, 14, 8, 10, 16, 17, 15, 11, 7, 5, 4, 3, 2, 1], dtype=float
-)
-# Monday..Sunday.
-WEEKDAY_WEIGHTS = np.array([1.1, 1.05, 1.0, 1.0, 1.05, 0.6, 0.5])
-# Classes grid workers meet most: city management, environment, fire safety in rented rooms.
-HEAVY_CLASSES = ("占道经营", "乱堆乱放", "环境卫生", "流动摊贩", "僵尸车及违停", "设施报修",
-                 "电动自行车违规充电", "出租房屋消防隐患", "邻里纠纷", "违规广告")  # fmt: skip
 
 
 @dataclass
@@ -57,6 +54,7 @@ class EventSeedReport:
     trail_rows: int
     open_events: int
     seconds: float
+    planted: list[PlantedAnomaly] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -117,40 +115,64 @@ def seed_events(
     """Add `count` events spread over the year before `until` to a seeded, event-less district."""
     started = datetime.now(UTC)
     report: Progress = progress or (lambda stage, done, total: None)
-    rng = np.random.default_rng(seed)
     with db.session() as session:
         if session.scalar(select(func.count()).select_from(Event)):
             raise ValueError("the database already holds events; seed events into an empty table")
-        rules = load_rules(session)
-        if not rules.categories or rules.district_id is None:
-            raise ValueError("seed the district (with its taxonomy) before its events")
-        locator = GridLocator(0)
-        locator.refresh(session)
         people = _people(session.connection())
-        households = dict(
-            session.execute(
-                select(OrgUnit.id, OrgUnit.households).where(OrgUnit.kind == "grid")
-            ).all()
-        )
-    planner = _Planner(rules, people, locator, households, rng, until)
+    planner = _planner(db, until, seed, people)
+    planted = plan_anomalies(planner.background, count=count, until=until, seed=seed)
+    extra = [e for anomaly in planted for e in anomaly.events]
     writer = _Writer(db)
     totals = Counter[str]()
     done = 0
     while done < count:
         size = min(BATCH, count - done)
-        events, logs = planner.plan(size, first_id=done + 1)
+        events, logs = planner.plan(size, first_id=done + 1, planted=extra[:size])
+        extra = extra[size:]
         writer.write(events, logs)
         done += size
         totals["trail"] += len(logs)
         totals["open"] += sum(1 for e in events if e[_STATUS] not in _FINAL)
         report("events", done, count)
     writer.finish(planner.sequences)
+    # The bulk path bypasses the per-event rollup upkeep: sum the rollups once at the end.
+    report("rollups", 0, 1)
+    rebuild_rollups(db)
+    report("rollups", 1, 1)
     return EventSeedReport(
         events=count,
         trail_rows=totals["trail"],
         open_events=totals["open"],
         seconds=round((datetime.now(UTC) - started).total_seconds(), 1),
+        planted=planted,
     )
+
+
+def planted_anomalies(
+    *, db: Database, count: int, until: datetime, seed: int = 20171018
+) -> list[PlantedAnomaly]:
+    """The anomalies `seed_events(count=count, until=until, seed=seed)` plants in this district
+    (the same list its report carries), recomputed from the seeded district."""
+    planner = _planner(db, until, seed, None)
+    return plan_anomalies(planner.background, count=count, until=until, seed=seed)
+
+
+def _planner(db: Database, until: datetime, seed: int, people: _People | None) -> _Planner:
+    with db.session() as session:
+        rules = load_rules(session)
+        if not rules.categories or rules.district_id is None:
+            raise ValueError("seed the district (with its taxonomy) before its events")
+        locator = GridLocator(0)
+        locator.refresh(session)
+        places = {
+            row.id: row
+            for row in session.execute(
+                select(OrgUnit.id, OrgUnit.households, OrgUnit.area_type).where(
+                    OrgUnit.kind.in_(("grid", "village"))
+                )
+            )
+        }
+    return _Planner(rules, people, locator, places, np.random.default_rng(seed), until)
 
 
 _FINAL = frozenset({"closed", "rejected", "voided", "merged"})
@@ -162,21 +184,19 @@ class _Planner:
     def __init__(
         self,
         rules: Rules,
-        people: _People,
+        people: _People | None,
         locator: GridLocator,
-        households: dict[int, int | None],
+        places: dict[int, Any],
         rng: np.random.Generator,
         until: datetime,
     ) -> None:
-        self.rules, self.people, self.rng, self.until = rules, people, rng, until
+        self.rules, self.rng, self.until = rules, rng, until
+        self.people = people or _People({}, {}, 0, 0, 0, 0, {})
         self.index = locator.snapshot.index
         self.start = until - timedelta(days=365)
         codes = sorted(c for c, cat in rules.categories.items() if cat.active)
-        weights = np.array(
-            [4.0 if rules.categories[c].name_zh in HEAVY_CLASSES else 1.0 for c in codes]
-        )
-        self.codes, self.code_weights = codes, weights / weights.sum()
-        density = np.array([float(households.get(int(g)) or 1) for g in self.index.grid_ids])
+        self.codes = codes
+        density = np.array([float(places[int(g)].households or 1) for g in self.index.grid_ids])
         self.accept_share = density / density.max()
         bounds = shapely.bounds(self.index.geometries)
         self.bounds = (
@@ -185,17 +205,33 @@ class _Planner:
         )  # fmt: skip
         self.sequences: Counter[tuple[str, str]] = Counter()
         self.proposals: dict[tuple[str, int, int, int], Proposal] = {}
-        # Days of the year up to today weighted by weekday, then hours within a day.
-        days = np.arange(366)
-        weekday = np.array(
-            [(self.start + timedelta(days=int(d))).astimezone(LOCAL_TZ).weekday() for d in days]
-        )
-        day_weights = WEEKDAY_WEIGHTS[weekday]
-        self.day_p = day_weights / day_weights.sum()
-        self.hour_p = HOUR_WEIGHTS / HOUR_WEIGHTS.sum()
         self.local_start = self.start.astimezone(LOCAL_TZ).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
+        # The local days of the year up to today, weighted by the calendar; hours within a day
+        # by whether it is a working day; classes by day and the village's area type.
+        first, days = self.local_start.date(), 366
+        day_weights = rhythms.day_weights(first, days, rules.calendar)
+        self.day_p = day_weights / day_weights.sum()
+        self.rest = rhythms.rest_days(first, days, rules.calendar)
+        self.hour_p = rhythms.HOUR_WEIGHTS / rhythms.HOUR_WEIGHTS.sum()
+        self.rest_hour_p = rhythms.REST_HOUR_WEIGHTS / rhythms.REST_HOUR_WEIGHTS.sum()
+        names = [rules.categories[c].name_zh for c in codes]
+        weights = rhythms.class_weights(codes, names, first, days)
+        class_p = weights / weights.sum(axis=2, keepdims=True)
+        self.class_cum = np.cumsum(class_p, axis=2)
+        self.area = np.array(
+            [
+                rhythms.AREA_TYPES.index(places[int(v)].area_type or "rural")
+                for v in self.index.village_ids
+            ],
+            dtype=np.int64,
+        )
+        self.background = Background(
+            index=self.index, accept_share=self.accept_share, area_of_position=self.area,
+            day_p=self.day_p, hour_p=self.hour_p, class_p=class_p, codes=codes, names=names,
+            local_start=self.local_start,
+        )  # fmt: skip
 
     def _points(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """n points inside the district (lng, lat, position in the grid index), denser where
@@ -220,20 +256,40 @@ class _Planner:
             np.concatenate(found_all)[:n],
         )
 
-    def plan(self, n: int, *, first_id: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    def plan(
+        self, n: int, *, first_id: int, planted: list[PlantedEvent] | None = None
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """`n` events (the planted ones among them) with their trails, ids from `first_id`."""
         rng = self.rng
-        lng, lat, position = self._points(n)
-        day = rng.choice(len(self.day_p), size=n, p=self.day_p)
-        hour = rng.choice(24, size=n, p=self.hour_p)
-        seconds = rng.integers(0, 3600, size=n)
+        planted = planted or []
+        m = n - len(planted)
+        lng, lat, position = self._points(m)
+        day = rng.choice(len(self.day_p), size=m, p=self.day_p)
+        hour = np.where(
+            self.rest[day],
+            rng.choice(24, size=m, p=self.rest_hour_p),
+            rng.choice(24, size=m, p=self.hour_p),
+        )
+        seconds = rng.integers(0, 3600, size=m)
+        cumulative = self.class_cum[day, self.area[position]]
+        category = np.minimum(
+            (cumulative < rng.random(m)[:, None]).sum(axis=1), len(self.codes) - 1
+        )
+        if planted:
+            lng, lat, position, day, hour, seconds, category = (
+                np.concatenate((a, np.array([getattr(e, name) for e in planted], dtype=a.dtype)))
+                for a, name in (
+                    (lng, "lng"), (lat, "lat"), (position, "position"), (day, "day"),
+                    (hour, "hour"), (seconds, "second"), (category, "category"),
+                )
+            )  # fmt: skip
         order = np.lexsort((seconds, hour, day))  # ids follow filing time
-        lng, lat, position, day, hour, seconds = (
-            a[order] for a in (lng, lat, position, day, hour, seconds)
+        lng, lat, position, day, hour, seconds, category = (
+            a[order] for a in (lng, lat, position, day, hour, seconds, category)
         )
         grid = self.index.grid_ids[position]
         village = self.index.village_ids[position]
         town = self.index.town_ids[position]
-        category = rng.choice(len(self.codes), size=n, p=self.code_weights)
         source = rng.choice(len(SOURCES), size=n, p=SOURCE_WEIGHTS)
         fate = rng.random((n, 6))
         events: list[tuple[Any, ...]] = []
