@@ -1,0 +1,521 @@
+"""Early warnings: run the detectors on stored events, store each new condition once, push it to
+the towns and units concerned, let them acknowledge it, and list what a caller may see."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Select, Table, func, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from fengqiao.auth.scope import Principal, in_scope
+from fengqiao.config import Settings
+from fengqiao.db import Database
+from fengqiao.errors import Problem, forbidden, not_found
+from fengqiao.events.escalation import local_text
+from fengqiao.events.models import Event, is_open
+from fengqiao.events.rules import Rules, load_rules
+from fengqiao.events.service import route
+from fengqiao.notify.outbox import Directory, Person, drafts_for, enqueue
+from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.warnings import detectors
+from fengqiao.warnings.detectors import Finding, Seen
+from fengqiao.warnings.models import EarlyWarning, WarningScan
+
+KIND_ZH = {
+    "spike": "类案激增",
+    "cluster": "涉稳聚集",
+    "repeat": "同一地点重复",
+    "backlog": "单位积压",
+}
+STATUS_ZH = {"open": "待签收", "acknowledged": "已签收"}
+# Spikes are judged over the last day and the last three days.
+SPIKE_WINDOWS = (timedelta(days=1), timedelta(days=3))
+# Each run looks again at least this far back, so a run at the same moment finds the same
+# conditions (and the dedupe keeps them single) and a late run finds what it missed.
+MIN_LOOKBACK = timedelta(days=1)
+SCAN_NAME = "detectors"
+READERS = frozenset({"operator", "leader", "admin"})
+UNIT_READERS = frozenset({"handler", "unit_leader"})
+_WARNING = cast(Table, EarlyWarning.__table__)
+
+
+@dataclass(frozen=True)
+class WarningRules:
+    """The thresholds of the four rules (FENGQIAO_WARNING_* settings)."""
+
+    spike_p: float = 1e-6
+    spike_min: int = 5
+    spike_weeks: int = 8
+    stability_classes: tuple[str, ...] = ("03", "0103")
+    cluster_min: int = 3
+    cluster_days: float = 7.0
+    repeat_min: int = 3
+    repeat_radius_m: float = 50.0
+    repeat_days: float = 30.0
+    backlog_overdue: int = 5
+    catch_up_days: float = 14.0
+    interval_minutes: float = 60.0
+    base_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WarningRules:
+        return cls(
+            spike_p=settings.warning_spike_p, spike_min=settings.warning_spike_min,
+            spike_weeks=settings.warning_spike_weeks,
+            stability_classes=tuple(settings.warning_stability_classes),
+            cluster_min=settings.warning_cluster_min, cluster_days=settings.warning_cluster_days,
+            repeat_min=settings.warning_repeat_min,
+            repeat_radius_m=settings.warning_repeat_radius_m,
+            repeat_days=settings.warning_repeat_days,
+            backlog_overdue=settings.warning_backlog_overdue,
+            catch_up_days=settings.warning_catch_up_days,
+            interval_minutes=settings.warning_interval_minutes,
+            base_url=settings.public_base_url.rstrip("/"),
+        )  # fmt: skip
+
+    def is_stability(self, code: str) -> bool:
+        return any(
+            code == c or (len(c) == 2 and code.startswith(c)) for c in self.stability_classes
+        )
+
+
+# --- running the detectors ---------------------------------------------------------------------
+
+
+def run_detectors(*, database: Database, now: datetime, rules: WarningRules) -> dict[str, int]:
+    """One run of the job: find in a read session, then store in one short write transaction
+    (SQLite holds its write lock only while warnings are written). Counts of new warnings by
+    kind; nothing when the last run is more recent than `interval_minutes`."""
+    with database.session() as db:
+        scanned = scanned_until(db)
+        if scanned is not None and now < scanned + timedelta(minutes=rules.interval_minutes):
+            return {}
+        findings = find(db=db, now=now, rules=rules, scanned=scanned)
+    with database.transaction() as db:
+        return record(db=db, findings=findings, now=now, rules=rules)
+
+
+def scanned_until(db: Session) -> datetime | None:
+    """How far the last run looked (None before the first run)."""
+    return db.scalar(select(WarningScan.scanned_until).where(WarningScan.name == SCAN_NAME))
+
+
+def find(
+    *, db: Session, now: datetime, rules: WarningRules, scanned: datetime | None
+) -> list[Finding]:
+    """Every condition in the events up to `now`, from where the last run stopped (at least a
+    day back, at most `catch_up_days`)."""
+    since = min(scanned or now, now - MIN_LOOKBACK)
+    since = max(since, now - timedelta(days=rules.catch_up_days))
+    findings = _spikes(db, since, now, rules)
+    stability = [e for e in _seen(db, since - timedelta(days=rules.cluster_days), now)
+                 if rules.is_stability(e.category_code)]  # fmt: skip
+    findings += detectors.clusters(
+        stability, since=since, days=rules.cluster_days, minimum=rules.cluster_min
+    )
+    findings += detectors.repeats(
+        _seen(db, since - timedelta(days=rules.repeat_days), now), since=since,
+        days=rules.repeat_days, radius_m=rules.repeat_radius_m, minimum=rules.repeat_min,
+    )  # fmt: skip
+    findings += detectors.backlogs(_loads(db, now), now=now, minimum=rules.backlog_overdue)
+    return findings
+
+
+def record(
+    *, db: Session, findings: list[Finding], now: datetime, rules: WarningRules
+) -> dict[str, int]:
+    """Store and push the findings no stored warning already covers, and move the watermark.
+    The watermark row is locked first, so a second worker waits and then sees these warnings.
+    Flushes, never commits."""
+    scan = _claim_scan(db, now)
+    counts = _store(db, findings, now=now, rules=rules)
+    scan.scanned_until = max(scan.scanned_until, now)
+    db.flush()
+    return counts
+
+
+def _claim_scan(db: Session, now: datetime) -> WarningScan:
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.execute(
+        insert(WarningScan)
+        .values(name=SCAN_NAME, scanned_until=now)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    scan = db.get(WarningScan, SCAN_NAME, with_for_update=True, populate_existing=True)
+    assert scan is not None
+    return scan
+
+
+def _counts(db: Session, start: datetime, end: datetime) -> Counter[detectors.Key]:
+    """Events per (village, minor class) and (village, major class) filed in [start, end)."""
+    counts: Counter[detectors.Key] = Counter()
+    rows = db.execute(
+        select(Event.village_id, Event.category_code, Event.major_code, func.count())
+        .where(Event.created_at >= start, Event.created_at < end)
+        .group_by(Event.village_id, Event.category_code, Event.major_code)
+    )
+    for village, code, major, n in rows:
+        counts[(village, code)] += n
+        counts[(village, major)] += n
+    return counts
+
+
+def _spikes(db: Session, since: datetime, now: datetime, rules: WarningRules) -> list[Finding]:
+    """Spikes in windows ending at now and at each whole day before it back to `since`, each
+    against the `spike_weeks` weeks before it."""
+    towns = dict(db.execute(select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.kind == "village")).all())  # fmt: skip
+    ends = [now]
+    while ends[-1] - timedelta(days=1) > since:
+        ends.append(ends[-1] - timedelta(days=1))
+    out: list[Finding] = []
+    for end in ends:
+        for window in SPIKE_WINDOWS:
+            start = end - window
+            out += detectors.spikes(
+                current=_counts(db, start, end),
+                baseline=_counts(db, start - timedelta(weeks=rules.spike_weeks), start),
+                window_start=start, window_end=end, towns=towns, p=rules.spike_p,
+                minimum=rules.spike_min,
+            )  # fmt: skip
+    # The strongest first: of overlapping windows of one condition, the stored one says most.
+    return sorted(out, key=lambda f: (f.window_end, -f.score))
+
+
+def _seen(db: Session, start: datetime, end: datetime) -> list[Seen]:
+    rows = db.execute(
+        select(Event.id, Event.created_at, Event.category_code, Event.village_id, Event.town_id,
+               Event.lat, Event.lng)
+        .where(Event.created_at >= start, Event.created_at < end)
+    )  # fmt: skip
+    return [Seen(*row) for row in rows]
+
+
+def _loads(db: Session, now: datetime) -> list[detectors.UnitLoad]:
+    """Units with open overdue events (through the open-deadline partial index)."""
+    overdue = db.execute(
+        select(Event.owner_unit_id, func.count(), func.min(Event.due_at))
+        .where(is_open(), Event.due_at < now, Event.owner_unit_id.is_not(None))
+        .group_by(Event.owner_unit_id)
+    ).all()
+    units = [
+        (unit, n, oldest) for unit, n, oldest in overdue if unit is not None and oldest is not None
+    ]
+    if not units:
+        return []
+    ids = [u for u, _, _ in units]
+    open_counts = dict(
+        db.execute(
+            select(Event.owner_unit_id, func.count())
+            .where(is_open(), Event.owner_unit_id.in_(ids))
+            .group_by(Event.owner_unit_id)
+        ).all()
+    )
+    places = {
+        row.id: row
+        for row in db.execute(
+            select(Unit.id, Unit.org_unit_id, OrgUnit.path)
+            .join(OrgUnit, OrgUnit.id == Unit.org_unit_id)
+            .where(Unit.id.in_(ids))
+        )
+    }
+    return [
+        detectors.UnitLoad(
+            unit_id=unit,
+            org_id=places[unit].org_unit_id,
+            town_id=_town_of(places[unit].path),
+            open_events=open_counts.get(unit, n),
+            overdue=n,
+            oldest_due=oldest,
+        )
+        for unit, n, oldest in units
+        if unit in places
+    ]
+
+
+def _town_of(path: str) -> int | None:
+    ids = [int(part) for part in path.strip("/").split("/") if part]
+    return ids[1] if len(ids) >= 2 else None
+
+
+# --- storing and pushing -----------------------------------------------------------------------
+
+
+def _known(db: Session, findings: list[Finding]) -> list[Finding]:
+    """Stored warnings that could be the same condition as one of `findings`."""
+    if not findings:
+        return []
+    earliest = min(f.window_start for f in findings)
+    rows = db.scalars(select(EarlyWarning).where(EarlyWarning.window_end >= earliest))
+    return [
+        Finding(
+            kind=w.kind,
+            org_id=w.org_id,
+            window_start=w.window_start,
+            window_end=w.window_end,
+            observed=w.observed,
+            expected=w.expected,
+            score=w.score,
+            category_code=w.category_code,
+            unit_id=w.unit_id,
+            lat=w.lat,
+            lng=w.lng,
+        )
+        for w in rows
+    ]
+
+
+def is_same(a: Finding, b: Finding, rules: WarningRules) -> bool:
+    """One condition: a repeat is the same place (not the same village); a backlog the same unit."""
+    if a.kind != b.kind:
+        return False
+    if a.kind == "repeat":
+        return (
+            a.category_code == b.category_code
+            and detectors.same_place(a, b, rules.repeat_radius_m)
+            and a.window_start <= b.window_end
+            and b.window_start <= a.window_end
+        )
+    if a.kind == "backlog":
+        return a.unit_id == b.unit_id and a.window_start <= b.window_end
+    return a.overlaps(b)
+
+
+def _store(
+    db: Session, findings: list[Finding], *, now: datetime, rules: WarningRules
+) -> dict[str, int]:
+    known = _known(db, findings)
+    fresh: list[Finding] = []
+    for finding in findings:
+        if not any(is_same(finding, k, rules) for k in known):
+            fresh.append(finding)
+            known.append(finding)
+    counts = {kind: 0 for kind in KIND_ZH}
+    if not fresh:
+        return counts
+    catalogue = load_rules(db)
+    people = Directory(db)
+    orgs = {
+        row.id: row
+        for row in db.execute(
+            select(OrgUnit.id, OrgUnit.name, OrgUnit.path).where(
+                OrgUnit.id.in_({i for f in fresh for i in (f.org_id, f.town_id) if i})
+            )
+        )
+    }
+    for finding in fresh:
+        units = _units_concerned(db, finding, catalogue)
+        told: list[Person] = []
+        if finding.town_id is not None:
+            told += people.org_people(finding.town_id, "operator")
+        for unit in units:
+            told += people.unit_leaders(unit)
+        unit_name = people.unit(units[0]).name if units and people.unit(units[0]) else ""  # type: ignore[union-attr]
+        place = orgs[finding.org_id]
+        town = orgs.get(finding.town_id) if finding.town_id else None
+        where = (town.name if town and town.id != place.id else "") + place.name
+        name = _category_name(catalogue, finding.category_code)
+        row = {
+            "kind": finding.kind, "org_id": finding.org_id, "org_path": place.path,
+            "town_id": finding.town_id, "village_id": finding.village_id,
+            "unit_id": units[0] if units else None, "category_code": finding.category_code,
+            "category_name": name, "lat": finding.lat, "lng": finding.lng,
+            "window_start": finding.window_start, "window_end": finding.window_end,
+            "observed": finding.observed, "expected": finding.expected, "score": finding.score,
+            "message": message(finding, where=where, category=name, unit=unit_name, rules=rules),
+            "details": {"event_ids": list(finding.event_ids[:100]), "p_value": finding.p_value,
+                        "units": units},
+            "dedupe_key": _dedupe_key(finding), "created_at": now,
+            "pushed_to": sorted({p.user_id for p in told if p.user_id is not None}),
+            "status": "open",
+        }  # fmt: skip
+        warning_id = _insert(db, row)
+        if warning_id is None:  # another worker stored this very condition first
+            continue
+        counts[finding.kind] += 1
+        payload = {
+            "warning_id": warning_id, "kind": KIND_ZH[finding.kind], "place": where,
+            "message": row["message"], "link": f"{rules.base_url}/warnings?id={warning_id}",
+        }  # fmt: skip
+        drafts = drafts_for(
+            told, channels=("sms", "app"), template="warning", payload=payload,
+            key=f"warning:{warning_id}",
+        )  # fmt: skip
+        enqueue(db, drafts, now=now)
+    db.flush()
+    return counts
+
+
+def _insert(db: Session, row: dict[str, Any]) -> int | None:
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(_WARNING).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return db.execute(statement.returning(_WARNING.c.id), [row]).scalar()
+
+
+def _dedupe_key(finding: Finding) -> str:
+    where = f"{finding.lat:.5f},{finding.lng:.5f}" if finding.lat is not None else ""
+    return ":".join(
+        str(part)
+        for part in (finding.kind, finding.org_id, finding.unit_id or "",
+                     finding.category_code or "", where, finding.window_start.isoformat())
+    )  # fmt: skip
+
+
+def _units_concerned(db: Session, finding: Finding, catalogue: Rules) -> list[int]:
+    """The backlogged unit, or the units routing names for the class(es) at that place."""
+    if finding.unit_id is not None:
+        return [finding.unit_id]
+    if finding.village_id is None or finding.town_id is None:
+        return []
+    codes: list[str] = []
+    if finding.category_code and finding.category_code in catalogue.categories:
+        codes = [finding.category_code]
+    elif finding.event_ids:
+        codes = list(
+            dict.fromkeys(
+                db.scalars(
+                    select(Event.category_code)
+                    .where(Event.id.in_(finding.event_ids))
+                    .order_by(Event.id)
+                )
+            )
+        )
+    units: list[int] = []
+    for code in codes:
+        category = catalogue.categories.get(code)
+        if category is None:
+            continue
+        proposal = route(
+            catalogue, category_code=code, level=max(2, category.default_level),
+            place_ids=(finding.village_id, finding.town_id),
+        )  # fmt: skip
+        if proposal.unit_id is not None and proposal.unit_id not in units:
+            units.append(proposal.unit_id)
+    return units
+
+
+def _category_name(catalogue: Rules, code: str | None) -> str:
+    if code is None:
+        return "涉稳类"
+    if code in catalogue.categories:
+        return catalogue.categories[code].name_zh
+    for category in catalogue.categories.values():
+        if category.major_code == code:
+            return category.major_name
+    return code
+
+
+def message(finding: Finding, *, where: str, category: str, unit: str, rules: WarningRules) -> str:
+    """The warning in Chinese, as pushed and shown."""
+    span = f"{local_text(finding.window_start)}至{local_text(finding.window_end)}"
+    if finding.kind == "spike":
+        hours = round((finding.window_end - finding.window_start).total_seconds() / 3600)
+        ratio = finding.observed / finding.expected if finding.expected else 0
+        return (
+            f"{where}近{hours}小时上报{category}{finding.observed}件,为前{rules.spike_weeks}周"
+            f"同期均值{finding.expected:.1f}件的{ratio:.1f}倍(泊松检验 p={finding.p_value:.1e}),"
+            f"请研判原因并部署处置。"
+        )
+    if finding.kind == "cluster":
+        return (
+            f"{where}{span}发生涉稳类事件(信访维稳、劳资纠纷){finding.observed}件,"
+            f"{rules.cluster_days:g}天内达{rules.cluster_min}件以上,请综治、信访部门提前介入化解。"
+        )
+    if finding.kind == "repeat":
+        return (
+            f"{where}同一地点({rules.repeat_radius_m:g}米内){span}重复发生{category}"
+            f"{finding.observed}件,请{unit or '责任单位'}查找根源、长效治理。"
+        )
+    return (
+        f"{unit or where}有{finding.observed}件事件超期未办结(最早于{local_text(finding.window_start)}"
+        f"到期),达到积压预警线{rules.backlog_overdue}件,请督促加快处置。"
+    )
+
+
+# --- acknowledging and reading -----------------------------------------------------------------
+
+
+def may_read(principal: Principal, warning: EarlyWarning) -> bool:
+    """The concerned unit's people, and staff whose area holds the place (the town or above)."""
+    if (
+        warning.unit_id is not None
+        and principal.unit_id == warning.unit_id
+        and principal.has_any(*UNIT_READERS)
+    ):
+        return True
+    return principal.has_any(*READERS) and principal.covers(warning.org_path)
+
+
+def warning_scope(principal: Principal) -> ColumnElement[bool]:
+    """The same rule as `may_read`, as a WHERE clause."""
+    clauses: list[ColumnElement[bool]] = []
+    if principal.unit_id is not None and principal.has_any(*UNIT_READERS):
+        clauses.append(EarlyWarning.unit_id == principal.unit_id)
+    if principal.has_any(*READERS):
+        clauses.append(in_scope(principal, EarlyWarning.org_path))
+    return or_(*clauses) if clauses else EarlyWarning.id.is_(None)
+
+
+def acknowledge(
+    *, db: Session, warning_id: int, principal: Principal, note: str, now: datetime
+) -> EarlyWarning:
+    """The town or unit concerned (or anyone above it) says it has seen the warning, once."""
+    warning = db.get(EarlyWarning, warning_id, with_for_update=True)
+    if warning is None or not may_read(principal, warning):
+        raise not_found("warning", "预警")
+    if not principal.has_any(*READERS, *UNIT_READERS):
+        raise forbidden(
+            "only the town or unit concerned may acknowledge", "只有相关镇街或单位可以签收"
+        )
+    if warning.status != "open":
+        raise Problem(
+            409, "already-acknowledged", "Already acknowledged", "已签收",
+            f"warning {warning.id} was acknowledged at {warning.acknowledged_at}",
+            f"预警 {warning.id} 已于 {local_text(warning.acknowledged_at)} 签收",
+        )  # fmt: skip
+    warning.status, warning.acknowledged_by, warning.acknowledged_at = (
+        "acknowledged",
+        principal.user_id,
+        now,
+    )
+    warning.note = note.strip() or None
+    db.flush()
+    return warning
+
+
+@dataclass(frozen=True)
+class WarningFilters:
+    kind: str | None = None
+    status: str | None = None
+    town_id: int | None = None
+    unit_id: int | None = None
+    category: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def list_query(filters: WarningFilters, principal: Principal) -> Select[EarlyWarning]:
+    """Warnings in the caller's scope matching the filters, newest first."""
+    w = EarlyWarning
+    conditions: list[ColumnElement[bool]] = [warning_scope(principal)]
+    if filters.kind:
+        conditions.append(w.kind == filters.kind)
+    if filters.status:
+        conditions.append(w.status == filters.status)
+    if filters.town_id is not None:
+        conditions.append(w.town_id == filters.town_id)
+    if filters.unit_id is not None:
+        conditions.append(w.unit_id == filters.unit_id)
+    if filters.category:
+        conditions.append(w.category_code == filters.category)
+    if filters.created_from is not None:
+        conditions.append(w.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        conditions.append(w.created_at < filters.created_to)
+    return select(w).where(true(), *conditions).order_by(w.created_at.desc(), w.id.desc())

@@ -1,0 +1,212 @@
+"""Early warnings (预警): list and export them, read one, acknowledge one."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fengqiao.auth.models import User
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
+from fengqiao.errors import invalid, not_found
+from fengqiao.events.escalation import local_text
+from fengqiao.events.schemas import Ref
+from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.paging import Page, Paging
+from fengqiao.warnings import service
+from fengqiao.warnings.models import EarlyWarning
+from fengqiao.warnings.schemas import AckIn, WarningOut
+
+router = APIRouter(tags=["warnings"])
+
+
+def _outs(db: Session, warnings: Sequence[EarlyWarning]) -> list[WarningOut]:
+    org_ids = {i for w in warnings for i in (w.org_id, w.town_id) if i}
+    orgs = (
+        dict(db.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(org_ids))).all())
+        if org_ids
+        else {}
+    )
+    unit_ids = {w.unit_id for w in warnings if w.unit_id}
+    units = (
+        dict(db.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all())
+        if unit_ids
+        else {}
+    )
+    user_ids = {w.acknowledged_by for w in warnings if w.acknowledged_by}
+    users = (
+        {u.id: u for u in db.execute(select(User.id, User.username, User.name).where(User.id.in_(user_ids)))}
+        if user_ids
+        else {}
+    )  # fmt: skip
+    return [
+        WarningOut(
+            id=w.id,
+            kind=w.kind,
+            kind_name=service.KIND_ZH.get(w.kind, w.kind),
+            place=Ref(id=w.org_id, name=orgs.get(w.org_id, "")),
+            town=Ref(id=w.town_id, name=orgs.get(w.town_id, "")) if w.town_id else None,
+            unit=Ref(id=w.unit_id, name=units.get(w.unit_id, "")) if w.unit_id else None,
+            category_code=w.category_code,
+            category_name=w.category_name,
+            lat=w.lat,
+            lng=w.lng,
+            window_start=w.window_start,
+            window_end=w.window_end,
+            observed=w.observed,
+            expected=w.expected,
+            score=w.score,
+            p_value=(w.details or {}).get("p_value"),
+            message=w.message,
+            event_ids=list((w.details or {}).get("event_ids", [])),
+            created_at=w.created_at,
+            status=w.status,
+            status_name=service.STATUS_ZH.get(w.status, w.status),
+            acknowledged_by=(
+                Ref(
+                    id=w.acknowledged_by,
+                    code=users[w.acknowledged_by].username,
+                    name=users[w.acknowledged_by].name,
+                )
+                if w.acknowledged_by in users
+                else None
+            ),
+            acknowledged_at=w.acknowledged_at,
+            note=w.note,
+            pushed_to=len(w.pushed_to or []),
+        )
+        for w in warnings
+    ]
+
+
+def _day_start(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), tzinfo=LOCAL_TZ) if day else None
+
+
+def _filters(
+    kind: Annotated[
+        Literal["spike", "cluster", "repeat", "backlog"] | None,
+        Query(
+            description="spike 类案激增, cluster 涉稳聚集, repeat 同一地点重复, backlog 单位积压."
+        ),
+    ] = None,
+    status: Annotated[Literal["open", "acknowledged"] | None, Query()] = None,
+    town: Annotated[int | None, Query(description="Town org id.")] = None,
+    unit: Annotated[int | None, Query(description="Unit id (the unit concerned).")] = None,
+    category: Annotated[
+        str | None, Query(pattern=r"^\d{2}(\d{2})?$", description="Class code (2 or 4 digits).")
+    ] = None,
+    date_from: Annotated[
+        date | None, Query(description="Created on or after this local day.")
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(description="Created on or before this local day.")
+    ] = None,
+) -> service.WarningFilters:
+    if date_from and date_to and date_to < date_from:
+        raise invalid("date_to", "must not be before date_from", "结束日期不能早于开始日期")
+    end = _day_start(date_to)
+    return service.WarningFilters(
+        kind=kind, status=status, town_id=town, unit_id=unit, category=category,
+        created_from=_day_start(date_from), created_to=end + timedelta(days=1) if end else None,
+    )  # fmt: skip
+
+
+Filters = Annotated[service.WarningFilters, Depends(_filters)]
+
+
+@router.get("/warnings", response_model=Page[WarningOut], summary="List early warnings (预警)")
+def list_warnings(
+    principal: CurrentPrincipal, database: AppDatabase, filters: Filters, paging: Paging
+) -> Page[WarningOut]:
+    """Operators and leaders see the warnings of their area, a unit's people those concerning
+    their unit. Newest first."""
+    with database.session() as db:
+        query = service.list_query(filters, principal)
+        total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        rows = list(db.scalars(query.offset(paging.offset).limit(paging.size)))
+        return Page(items=_outs(db, rows), total=total, page=paging.page, size=paging.size)
+
+
+CSV_HEADER = ["编号", "类型", "地点", "镇街", "相关单位", "类别", "时段开始", "时段结束", "实际数",
+              "期望数", "强度", "预警内容", "发布时间", "状态", "签收人", "签收时间", "签收意见"]  # fmt: skip
+
+
+@router.get(
+    "/warnings/export", summary="Export early warnings as CSV", response_class=StreamingResponse
+)
+def export_warnings(
+    principal: CurrentPrincipal, clock: AppClock, database: AppDatabase, filters: Filters
+) -> StreamingResponse:
+    """The same filters as the list, as UTF-8 CSV with Chinese headers (opens in Excel)."""
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")
+        writer.writerow(CSV_HEADER)
+        with database.session() as db:
+            offset = 0
+            while True:
+                query = service.list_query(filters, principal).offset(offset).limit(1000)
+                page = list(db.scalars(query))
+                if not page:
+                    break
+                for w in _outs(db, page):
+                    writer.writerow([
+                        w.id, w.kind_name, w.place.name, w.town.name if w.town else "",
+                        w.unit.name if w.unit else "", w.category_name, local_text(w.window_start),
+                        local_text(w.window_end), w.observed, w.expected, w.score, w.message,
+                        local_text(w.created_at), w.status_name,
+                        w.acknowledged_by.name if w.acknowledged_by else "",
+                        local_text(w.acknowledged_at), w.note or "",
+                    ])  # fmt: skip
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+                offset += len(page)
+        yield buffer.getvalue()
+
+    stamp = clock.now().astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="warnings-{stamp}.csv"'},
+    )
+
+
+@router.get("/warnings/{warning_id}", response_model=WarningOut, summary="Read an early warning")
+def get_warning(warning_id: int, principal: CurrentPrincipal, database: AppDatabase) -> WarningOut:
+    with database.session() as db:
+        warning = db.get(EarlyWarning, warning_id)
+        if warning is None or not service.may_read(principal, warning):
+            raise not_found("warning", "预警")
+        return _outs(db, [warning])[0]
+
+
+@router.post(
+    "/warnings/{warning_id}/ack",
+    response_model=WarningOut,
+    summary="Acknowledge an early warning (签收)",
+)
+def acknowledge(
+    warning_id: int,
+    body: AckIn,
+    principal: CurrentPrincipal,
+    clock: AppClock,
+    database: AppDatabase,
+) -> WarningOut:
+    """The town or unit concerned (or anyone above it) signs for the warning, once, with a note."""
+    with database.transaction() as db:
+        warning = service.acknowledge(
+            db=db, warning_id=warning_id, principal=principal, note=body.note, now=clock.now()
+        )
+        return _outs(db, [warning])[0]
