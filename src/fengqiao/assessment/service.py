@@ -380,19 +380,22 @@ def _workers(
         if entry["source"] == "grid_worker" and entry["reporter_id"]:
             sums[entry["reporter_id"]] = {c: entry[c] for c in COUNTERS}
     # Every grid worker of the area is assessed, including those who reported nothing.
-    homed = select(User.id).join(OrgUnit, OrgUnit.id == User.home_org_id).join(
-        UserRole, UserRole.user_id == User.id
-    ).where(
-        UserRole.role == "grid_worker",
-        User.is_active.is_(True),
-        OrgUnit.path.startswith(path, autoescape=True),
-    )  # fmt: skip
-    ids = set(db.scalars(homed)) | set(sums)
-    people = db.execute(
-        select(User.id, User.name, OrgUnit.name.label("area"))
-        .join(OrgUnit, OrgUnit.id == User.home_org_id)
-        .where(User.id.in_(list(ids)))
-    ).all()
+    named = select(User.id, User.name, OrgUnit.name.label("area")).join(
+        OrgUnit, OrgUnit.id == User.home_org_id
+    )
+    people = list(
+        db.execute(
+            named.where(
+                User.is_active.is_(True),
+                OrgUnit.path.startswith(path, autoescape=True),
+                User.id.in_(select(UserRole.user_id).where(UserRole.role == "grid_worker")),
+            )
+        )
+    )
+    # Reporters from elsewhere (a worker moved, or filing across a border) are listed too.
+    others = list(set(sums) - {p.id for p in people})
+    for chunk in range(0, len(others), 900):
+        people += db.execute(named.where(User.id.in_(others[chunk : chunk + 900])))
     rows = []
     for person in sorted(people, key=lambda p: (p.area, p.name)):
         counts = sums.get(person.id, dict.fromkeys(COUNTERS, 0))
