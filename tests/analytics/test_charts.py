@@ -264,8 +264,29 @@ def check_charts(
         Counter(e.grid_id for e in oracle.filed(lo, hi))
     )
     workers = got["worker_activity"]
-    reporters = {e.reporter_id for e in oracle.filed(lo, hi) if e.source == "grid_worker"}
-    assert workers["summary"]["active_workers"] == len(reporters)
+    by_worker = [e for e in oracle.filed(lo, hi) if e.source == "grid_worker"]
+    months = sorted({local_day(e.created_at).strftime("%Y-%m") for e in by_worker})
+    assert workers["table"]["rows"] == [
+        [
+            m,
+            len(
+                {e.reporter_id for e in by_worker if local_day(e.created_at).strftime("%Y-%m") == m}
+            ),
+            sum(local_day(e.created_at).strftime("%Y-%m") == m for e in by_worker),
+            round(
+                sum(local_day(e.created_at).strftime("%Y-%m") == m for e in by_worker)
+                / len(
+                    {
+                        e.reporter_id
+                        for e in by_worker
+                        if local_day(e.created_at).strftime("%Y-%m") == m
+                    }
+                ),
+                1,
+            ),
+        ]
+        for m in months
+    ]
 
     # 9 subdivisions ranked: towns of the district are exact, villages of a town whole months
     areas = got["areas_ranked"]

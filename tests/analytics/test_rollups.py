@@ -89,7 +89,7 @@ def test_incremental_rollups_equal_a_rebuild_after_a_random_workload(
     assert sum(v[COUNTER_INDEX["new"]] for v in kept["day_town"].values()) >= filed
     # Something happened on every path the counters describe.
     totals = {
-        name: sum(v[i] for v in kept["day_cube"].values()) for name, i in COUNTER_INDEX.items()
+        name: sum(v[i] for v in kept["day_class"].values()) for name, i in COUNTER_INDEX.items()
     }
     for counter in ("accepted", "dispatched", "closed", "rejected", "merged", "returned",
                     "reworked", "overdue", "open", "rated", "done"):  # fmt: skip

@@ -39,6 +39,7 @@ class Question:
     start: date
     end: date
     names: Names
+    today: date | None = None
 
     def sum(
         self,
@@ -52,7 +53,7 @@ class Question:
     ) -> Aggregate:
         result = aggregate(
             self.db, scope=self.scope, start=start or self.start, end=end or self.end,
-            by=by, counters=counters, where=where, distinct=distinct,
+            by=by, counters=counters, where=where, distinct=distinct, today=self.today,
         )  # fmt: skip
         if result.widened and start is None:
             self.widened.append((result.start, result.end))
@@ -413,37 +414,25 @@ def platforms(q: Question) -> dict[str, Any]:
 
 
 def worker_activity(q: Question) -> dict[str, Any]:
-    by_grid_workers = {"source": "grid_worker"}
-    monthly = q.sum(("month",), ("new",), where=by_grid_workers, distinct="reporter_id")
-    per_worker = dict(q.sum(("reporter_id",), ("new",), where=by_grid_workers).rows)
-    months = [row[0] for row in monthly.rows]
+    # Per month: how many grid workers reported, and how much. Each worker's own figures are
+    # on the assessment page (考核), which ranks them.
+    monthly = q.sum(("month",), ("new",), where={"source": "grid_worker"}, distinct="reporter_id")
+    labels = [month_of(row[0]).strftime("%Y-%m") for row in monthly.rows]
     reports = [row[1] for row in monthly.rows]
     active = [row[2] for row in monthly.rows]
-    top = sorted(per_worker.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
-    names = q.names.users([k for k, _ in top])
-    buckets = (
-        ("1-9", 1, 9), ("10-49", 10, 49), ("50-99", 50, 99), ("100-199", 100, 199),
-        ("200+", 200, None),
-    )  # fmt: skip
-    histogram = [
-        sum(1 for v in per_worker.values() if v >= low and (high is None or v <= high))
-        for _, low, high in buckets
-    ]
-    labels = [month_of(m).strftime("%Y-%m") for m in months]
+    per_worker = [round(r / a, 1) if a else None for r, a in zip(reports, active, strict=True)]
     return {
         "kind": "bar",
         "x": labels,
         "series": [
             {"name": "上报网格员数", "data": active},
             {"name": "网格员上报件数", "data": reports},
+            {"name": "人均上报件数", "data": per_worker},
         ],
-        "histogram": {"x": [b[0] for b in buckets], "data": histogram},
-        "top": [{"name": names.get(k, str(k)), "value": v} for k, v in top],
-        "summary": {"active_workers": len(per_worker), "reports": sum(per_worker.values())},
         "compare": _comparison(q, ("new",)),
         "table": (
-            ["月份", "上报网格员数", "上报件数"],
-            [list(r) for r in zip(labels, active, reports, strict=True)],
+            ["月份", "上报网格员数", "上报件数", "人均上报件数"],
+            [list(r) for r in zip(labels, active, reports, per_worker, strict=True)],
         ),
     }
 
@@ -581,9 +570,12 @@ CHARTS: tuple[Chart, ...] = (
 CHART_BY_NAME = {chart.name: chart for chart in CHARTS}
 
 
-def draw(chart: Chart, *, db: Session, scope: Scope, start: date, end: date) -> dict[str, Any]:
-    """One chart's body for the API: its series, the range actually summed, its CSV table."""
-    question = Question(db=db, scope=scope, start=start, end=end, names=Names(db))
+def draw(
+    chart: Chart, *, db: Session, scope: Scope, start: date, end: date, today: date | None = None
+) -> dict[str, Any]:
+    """One chart's body for the API: its series, the range actually summed, its CSV table;
+    `today` (the local date) lets a range that reaches it read the current month whole."""
+    question = Question(db=db, scope=scope, start=start, end=end, names=Names(db), today=today)
     body = chart.function(question)
     effective_start = min([start, *(w[0] for w in question.widened)])
     effective_end = max([end, *(w[1] for w in question.widened)])

@@ -1,7 +1,7 @@
 """The rollup tables: one per (time grain, dimensions), each a sum of the events' entries.
 
 Each table's key is its period (yyyymmdd or yyyymm, a local day or month) and its dimensions;
-its columns are every counter of `facts.COUNTERS`. Narrow tables serve the common questions
+its columns are the counters of `facts.COUNTERS` it keeps (all, or the few it is asked for). Narrow tables serve the common questions
 fast (a year of the district's major classes is a few thousand rows); the wide day table
 answers any town-level combination to the day.
 """
@@ -41,6 +41,9 @@ class RollupSpec:
     # Dimensions that follow from others (major and platform from the class): stored so
     # queries can group by them, but they add no rows.
     derived: tuple[str, ...] = ()
+    # The counters it keeps: all by default; a table that answers few questions keeps fewer,
+    # and then holds no rows for entries that add nothing to them (e.g. closings to `new`).
+    counters: tuple[str, ...] = COUNTERS
 
     @property
     def table_name(self) -> str:
@@ -51,27 +54,40 @@ class RollupSpec:
         return self.dims + self.derived
 
 
+# What is asked of a reporter: how much and how good (有效上报), and what became of it.
+REPORTER_COUNTERS = (
+    "new", "accepted", "dispatched", "handled", "closed", "closed_on_time", "overdue", "rejected",
+    "voided", "merged", "self_handled", "returned_events", "reworked_events", "handle_seconds",
+    "rated", "satisfaction_sum",
+)  # fmt: skip
 CLASS = ("category_code",)
 CLASS_DERIVED = ("major_code", "platform")
+# Smallest first within each grain: a question is answered by the first table that has its
+# dimensions. The day tables answer any town-level question to the day; the month tables answer
+# whole months with fewer rows, and alone hold hours of the week, villages, grids and reporters
+# (at the day grain those would be nearly as many rows as the events).
 SPECS: tuple[RollupSpec, ...] = (
     RollupSpec("day_town", "day", ("town_id",)),
+    RollupSpec("day_level_source", "day", ("town_id", "level", "source")),
+    RollupSpec("day_unit", "day", ("town_id", "owner_unit_id")),
     RollupSpec("day_major", "day", ("town_id", "major_code"), ("platform",)),
-    RollupSpec(
-        "day_cube",
-        "day",
-        ("town_id", *CLASS, "level", "source", "owner_unit_id"),
-        CLASS_DERIVED,
-    ),
-    # Month tables, smallest first: a question is answered by the first one that has its
-    # dimensions.
+    RollupSpec("day_class", "day", ("town_id", *CLASS), CLASS_DERIVED),
     RollupSpec("month_major", "month", ("town_id", "major_code"), ("platform",)),
     RollupSpec("month_level_source", "month", ("town_id", "level", "source")),
     RollupSpec("month_unit", "month", ("town_id", "owner_unit_id")),
     RollupSpec("month_class", "month", ("town_id", *CLASS), CLASS_DERIVED),
-    RollupSpec("month_how", "month", ("town_id", "how")),
+    RollupSpec("month_how", "month", ("town_id", "how"), counters=("new",)),
     RollupSpec("month_village", "month", ("town_id", "village_id", "major_code"), ("platform",)),
-    RollupSpec("month_grid", "month", ("town_id", "village_id", "grid_id")),
-    RollupSpec("month_reporter", "month", ("town_id", "village_id", "reporter_id", "source")),
+    RollupSpec(
+        "month_grid",
+        "month",
+        ("town_id", "village_id", "grid_id"),
+        counters=("new", "closed", "overdue", "open", "open_overdue"),
+    ),
+    # Keyed reporter first, so "per reporter per month" is read in key order without a sort.
+    RollupSpec(
+        "month_reporter", "month", ("reporter_id", "source", "town_id"), counters=REPORTER_COUNTERS
+    ),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 
@@ -79,7 +95,7 @@ SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 def _table(spec: RollupSpec) -> Table:
     columns: list[Column[object]] = [Column("period", Integer, nullable=False)]
     columns += [Column(name, DIMENSION_TYPES[name], nullable=False) for name in spec.columns]
-    columns += [Column(name, BigInteger, nullable=False, default=0) for name in COUNTERS]
+    columns += [Column(name, BigInteger, nullable=False, default=0) for name in spec.counters]
     return Table(
         spec.table_name,
         Base.metadata,

@@ -96,11 +96,16 @@ def _next_month(day: date) -> date:
 
 
 def _split(
-    start: date, end: date
+    start: date, end: date, today: date | None = None
 ) -> tuple[tuple[date, date] | None, tuple[date, date] | None, tuple[date, date] | None]:
-    """(head days, whole months, tail days) of an inclusive range; None where empty."""
+    """(head days, whole months, tail days) of an inclusive range; None where empty.
+
+    Nothing is filed or closed after today, so a range that reaches today takes the current
+    month whole from a month table: the month's row holds exactly the days so far."""
     first_full = start if start.day == 1 else _next_month(start)
     last_full_end = _next_month(end) - timedelta(days=1)
+    if today is not None and end >= today:
+        end = last_full_end
     if last_full_end != end:
         last_full_end = _month_start(end) - timedelta(days=1)
     if first_full > last_full_end:
@@ -110,8 +115,12 @@ def _split(
     return head, (first_full, last_full_end), tail
 
 
-def _candidates(grain: str, needed: set[str]) -> list[RollupSpec]:
-    return [s for s in SPECS if s.grain == grain and needed <= set(s.columns)]
+def _candidates(grain: str, needed: set[str], counters: tuple[str, ...]) -> list[RollupSpec]:
+    return [
+        s
+        for s in SPECS
+        if s.grain == grain and needed <= set(s.columns) and set(counters) <= set(s.counters)
+    ]
 
 
 def aggregate(
@@ -124,6 +133,7 @@ def aggregate(
     counters: Sequence[str] = ("new",),
     where: Mapping[str, Any] | None = None,
     distinct: str | None = None,
+    today: date | None = None,
 ) -> Aggregate:
     """Sums of `counters` grouped by `by` over the local days start..end in `scope`, of the
     rows whose dimensions equal `where` (e.g. {"source": "grid_worker"}); with `distinct`, each
@@ -142,12 +152,12 @@ def aggregate(
     }
     if scope.column:
         needed.add(scope.column)
-    days = _candidates("day", needed)
-    months = _candidates("month", needed) if "day" not in by else []
+    days = _candidates("day", needed, counters)
+    months = _candidates("month", needed, counters) if "day" not in by else []
     result = Aggregate(by, counters, [], start, end)
     parts: list[tuple[RollupSpec, date, date]] = []
     if days:
-        head, whole, tail = _split(start, end)
+        head, whole, tail = _split(start, end, today)
         if whole and months:
             parts = [(months[0], *whole)]
             parts += [(days[0], *edge) for edge in (head, tail) if edge]
@@ -157,10 +167,12 @@ def aggregate(
     elif months and scope.level in ("district", "town"):
         result.start, result.end = _month_start(start), _next_month(end) - timedelta(days=1)
         parts = [(months[0], result.start, result.end)]
+        if today is not None and end >= today:
+            result.end = end  # the rest of the current month has not happened yet
         widened = (result.start, result.end) != (start, end)
         result.sources = [f"widened:{months[0].name}" if widened else months[0].name]
     if distinct is not None and len(parts) != 1:
-        return _with_distinct(db, scope, start, end, by, counters, where, distinct)
+        return _with_distinct(db, scope, start, end, by, counters, where, distinct, today)
     if distinct is not None:
         spec, low, high = parts[0]
         result.counters = (*counters, f"distinct_{distinct}")
@@ -189,10 +201,12 @@ def _with_distinct(
     counters: tuple[str, ...],
     where: Mapping[str, Any] | None,
     distinct: str,
+    today: date | None,
 ) -> Aggregate:
     inner = aggregate(
-        db, scope=scope, start=start, end=end, by=(*by, distinct), counters=counters, where=where
-    )
+        db, scope=scope, start=start, end=end, by=(*by, distinct), counters=counters,
+        where=where, today=today,
+    )  # fmt: skip
     width = len(by)
     groups: dict[tuple[Any, ...], list[int]] = {}
     for row in inner.rows:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from fengqiao.analytics.facts import (
+    COUNTER_INDEX,
     COUNTERS,
     STATE_COLUMNS,
     EventState,
@@ -41,15 +42,22 @@ Rows = dict[str, dict[Key, Sums]]  # rollup name → key → sums
 WIDTH = len(COUNTERS)
 
 
+_KEPT = {spec.name: frozenset(COUNTERS.index(c) for c in spec.counters) for spec in SPECS}
+
+
 def add_rows(rows: Rows, state: EventState, sign: int = 1) -> None:
     """Add (or with sign -1 take away) the rows one event in `state` contributes."""
     for entry in entries(state):
         day, month = day_number(entry.at), month_number(entry.at)
         for spec in SPECS:
+            kept = _KEPT[spec.name]
+            values = [(i, v) for i, v in entry.values if i in kept]
+            if not values:
+                continue
             period = day if spec.grain == "day" else month
             key = (period, *(dimension(state, name, entry.at) for name in spec.columns))
             sums = rows.setdefault(spec.name, {}).setdefault(key, {})
-            for index, value in entry.values:
+            for index, value in values:
                 sums[index] = sums.get(index, 0) + sign * value
 
 
@@ -82,7 +90,7 @@ class _Upserts:
             statement = make(table)
             self.statements[spec.name] = statement.on_conflict_do_update(
                 index_elements=["period", *spec.dims],
-                set_={name: table.c[name] + statement.excluded[name] for name in COUNTERS},
+                set_={name: table.c[name] + statement.excluded[name] for name in spec.counters},
             )
 
 
@@ -99,7 +107,7 @@ def _upserts(connection: Connection) -> _Upserts:
 
 def _parameters(spec: RollupSpec, key: Key, sums: Sums) -> dict[str, Any]:
     values = dict(zip(("period", *spec.columns), key, strict=True))
-    values.update({name: sums.get(i, 0) for i, name in enumerate(COUNTERS)})
+    values.update({name: sums.get(COUNTER_INDEX[name], 0) for name in spec.counters})
     return values
 
 
@@ -225,7 +233,10 @@ class _Summer:
                 if spec.derived
                 else np.zeros((len(days), 0), dtype=np.int64)
             )
-            self.partial[spec.name].append(_reduce(keys, derived, values))
+            kept = [COUNTER_INDEX[c] for c in spec.counters]
+            mine = values[:, kept]
+            useful = mine.any(axis=1)
+            self.partial[spec.name].append(_reduce(keys[useful], derived[useful], mine[useful]))
 
     def rows(self, spec: RollupSpec) -> Iterator[tuple[Key, np.ndarray]]:
         """The summed rows of one rollup: (period, *columns) and the counters, zeros left out."""
@@ -292,7 +303,7 @@ def _insert_rows(
     connection: Connection, spec: RollupSpec, rows: Iterable[tuple[Key, np.ndarray]]
 ) -> int:
     """Insert summed rows with the driver's executemany (tuples, no per-row SQLAlchemy work)."""
-    names = ("period", *spec.columns, *COUNTERS)
+    names = ("period", *spec.columns, *spec.counters)
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {spec.table_name} ({', '.join(names)}) "
@@ -335,7 +346,7 @@ def stored(connection: Connection, spec: RollupSpec) -> dict[Key, tuple[int, ...
     """The non-zero rows of one rollup table as stored."""
     table: Table = TABLES[spec.name]
     key_columns = [table.c.period, *(table.c[name] for name in spec.columns)]
-    counter_columns = [table.c[name] for name in COUNTERS]
+    counter_columns = [table.c[name] for name in spec.counters]
     result = {}
     for row in connection.execute(select(*key_columns, *counter_columns)):
         values = tuple(int(v) for v in row[len(key_columns) :])
@@ -352,7 +363,8 @@ def compare(connection: Connection) -> dict[str, list[str]]:
         want = expected[spec.name]
         have = stored(connection, spec)
         problems = [
-            f"{key}: stored {_nonzero(have.get(key))}, events give {_nonzero(want.get(key))}"
+            f"{key}: stored {_nonzero(spec, have.get(key))}, "
+            f"events give {_nonzero(spec, want.get(key))}"
             for key in sorted(set(want) | set(have), key=repr)
             if want.get(key) != have.get(key)
         ]
@@ -361,10 +373,10 @@ def compare(connection: Connection) -> dict[str, list[str]]:
     return differences
 
 
-def _nonzero(values: Iterable[int] | None) -> dict[str, int]:
+def _nonzero(spec: RollupSpec, values: Iterable[int] | None) -> dict[str, int]:
     if values is None:
         return {}
-    return {name: v for name, v in zip(COUNTERS, values, strict=True) if v}
+    return {name: v for name, v in zip(spec.counters, values, strict=True) if v}
 
 
 def row_counts(connection: Connection) -> dict[str, int]:

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from fengqiao.analytics import charts
 from fengqiao.analytics.rollups import row_counts
-from fengqiao.analytics.service import ANALYSIS_ROLES, parse_range, resolve_scope
+from fengqiao.analytics.service import ANALYSIS_ROLES, parse_range, resolve_scope, today
 from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
 from fengqiao.errors import invalid, not_found
 
@@ -72,7 +72,9 @@ def chart(
     first, last = parse_range(start, to, clock.now())
     with database.session() as db:
         area = resolve_scope(db, principal, scope)
-        body = charts.draw(found, db=db, scope=area, start=first, end=last)
+        body = charts.draw(
+            found, db=db, scope=area, start=first, end=last, today=today(clock.now())
+        )
     if format == "json":
         return Response(orjson.dumps(body), media_type="application/json")
     buffer = io.StringIO()

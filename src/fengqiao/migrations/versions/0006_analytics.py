@@ -20,12 +20,7 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COUNTERS = (
-    "new accepted dispatched handled closed closed_on_time overdue open open_overdue rejected "
-    "voided merged self_handled returned reworked returned_events reworked_events handle_seconds "
-    "rated satisfaction_sum sat_1 sat_2 sat_3 sat_4 sat_5 done done_on_time done_seconds done_h4 "
-    "done_d1 done_d3 done_d7 done_more"
-).split()
+COUNTERS = ["new", "accepted", "dispatched", "handled", "closed", "closed_on_time", "overdue", "open", "open_overdue", "rejected", "voided", "merged", "self_handled", "returned", "reworked", "returned_events", "reworked_events", "handle_seconds", "rated", "satisfaction_sum", "sat_1", "sat_2", "sat_3", "sat_4", "sat_5", "done", "done_on_time", "done_seconds", "done_h4", "done_d1", "done_d3", "done_d7", "done_more"]
 TYPES = {
     "category_code": sa.String(length=8),
     "major_code": sa.String(length=8),
@@ -35,20 +30,31 @@ TYPES = {
 # name: (key dimensions after the period, derived columns)
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "day_town": (("town_id",), ()),
+    "day_level_source": (("town_id", "level", "source"), ()),
+    "day_unit": (("town_id", "owner_unit_id"), ()),
     "day_major": (("town_id", "major_code"), ("platform",)),
-    "day_cube": (
-        ("town_id", "category_code", "level", "source", "owner_unit_id"),
-        ("major_code", "platform"),
-    ),
+    "day_class": (("town_id", "category_code"), ("major_code", "platform")),
     "month_major": (("town_id", "major_code"), ("platform",)),
-    "month_class": (("town_id", "category_code"), ("major_code", "platform")),
     "month_level_source": (("town_id", "level", "source"), ()),
     "month_unit": (("town_id", "owner_unit_id"), ()),
+    "month_class": (("town_id", "category_code"), ("major_code", "platform")),
+    "month_how": (("town_id", "how"), ()),
     "month_village": (("town_id", "village_id", "major_code"), ("platform",)),
     "month_grid": (("town_id", "village_id", "grid_id"), ()),
-    "month_reporter": (("town_id", "village_id", "reporter_id", "source"), ()),
-    "month_how": (("town_id", "how"), ()),
+    "month_reporter": (("reporter_id", "source", "town_id"), ()),
 }
+
+
+# Tables that keep only some counters (the rest keep all of COUNTERS).
+KEPT = {
+    "month_how": ("new",),
+    "month_grid": ("new", "closed", "overdue", "open", "open_overdue"),
+    "month_reporter": (
+        "new", "accepted", "dispatched", "handled", "closed", "closed_on_time", "overdue",
+        "rejected", "voided", "merged", "self_handled", "returned_events", "reworked_events",
+        "handle_seconds", "rated", "satisfaction_sum",
+    ),
+}  # fmt: skip
 
 
 def upgrade() -> None:
@@ -58,7 +64,7 @@ def upgrade() -> None:
             table,
             sa.Column("period", sa.Integer(), nullable=False),
             *(sa.Column(c, TYPES.get(c, sa.Integer()), nullable=False) for c in dims + derived),
-            *(sa.Column(c, sa.BigInteger(), nullable=False) for c in COUNTERS),
+            *(sa.Column(c, sa.BigInteger(), nullable=False) for c in KEPT.get(name, COUNTERS)),
             sa.PrimaryKeyConstraint("period", *dims, name=f"pk_{table}"),
             sqlite_with_rowid=False,
         )

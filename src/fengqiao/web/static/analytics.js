@@ -159,6 +159,7 @@
       option.yAxis = [{ type: "value", name: "人" }, { type: "value", name: "件" }];
       option.series[0].type = "line";
       option.series[1].yAxisIndex = 1;
+      option.series[2].type = "line";
       return option;
     },
     class_changes: (d) => barOrLine(d, "bar"),

@@ -1,0 +1,507 @@
+"""Figures of analysis (issue 6): the rollups' size, the 18 charts against GROUP BY over the
+events in SQLite and in DuckDB, on PostgreSQL, and what rollup upkeep adds to a workflow step.
+
+    .venv/bin/python bench/bench_analytics.py --db sqlite:///var/bench-an1m.db
+        [--from 2025-12-01 --to 2026-11-30] [--runs 7] [--skip-duckdb] [--skip-baseline]
+    .venv/bin/python bench/bench_analytics.py --db postgresql://postgres@127.0.0.1/bench10m
+    .venv/bin/python bench/bench_analytics.py --transitions 400
+
+1. Row counts of every rollup table against the events.
+2. The 18 charts for the whole district over the range, in process (`draw` + JSON encoding,
+   what a request spends in the handler): p50 of each over `--runs` runs after a warm-up, and
+   the sum of the p50s ("total server time").
+3. The same series by GROUP BY over the events table: raw sqlite3 on the same file (read-only),
+   and DuckDB on a copy of the events' columns (loaded once from CSV, not timed) — the same
+   queries per chart, p50 each, summed; Fengqiao's ratio to each.
+4. `--transitions N`: a fresh Keqiao district; N events filed and taken through accept,
+   dispatch, sign (in process, a commit per step as the API does) with the rollups kept, and
+   again with rollup upkeep switched off; the ratio is what upkeep adds to a step.
+
+One line per figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+
+from fengqiao.analytics.charts import CHARTS, draw
+from fengqiao.analytics.query import Scope
+from fengqiao.analytics.rollups import row_counts
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.db import Database
+from fengqiao.events.models import Event
+from fengqiao.org.models import OrgUnit
+
+ROOT = Path(__file__).resolve().parent.parent
+FENGQIAO = str(Path(sys.executable).with_name("fengqiao"))
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def timed(work: Callable[[], Any], runs: int) -> list[float]:
+    work()  # warm-up: statement caches, page cache
+    samples = []
+    for _ in range(runs):
+        gc.collect()
+        started = time.perf_counter()
+        work()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def district(database: Database) -> Scope:
+    with database.session() as db:
+        row = db.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == "district")).one()
+    return Scope("district", row.id, row.name)
+
+
+def sizes(database: Database) -> int:
+    with database.engine.connect() as connection:
+        events = connection.execute(select(func.count()).select_from(Event)).scalar_one()
+        counts = row_counts(connection)
+    print(f"events: {events:,}")
+    for name, rows in counts.items():
+        ratio = f"{events / rows:.1f}x fewer rows" if rows else "empty"
+        print(f"rollup_{name}: {rows:,} rows ({ratio})")
+    print(f"all rollups: {sum(counts.values()):,} rows")
+    return int(events)
+
+
+def chart_figures(
+    database: Database, start: date, end: date, runs: int, today: date
+) -> dict[str, float]:
+    scope = district(database)
+    results = {}
+    with database.session() as db:
+        for chart in CHARTS:
+
+            def work(chart: Any = chart) -> None:
+                orjson.dumps(draw(chart, db=db, scope=scope, start=start, end=end, today=today))
+
+            results[chart.name] = p50(timed(work, runs))
+            print(f"chart {chart.number:2} {chart.name}: p50 {results[chart.name]:.2f} ms")
+    total = sum(results.values())
+    print(f"18 charts, district, {start}..{end}: total {total:.1f} ms (sum of p50s)")
+    return results
+
+
+# --- the same series by GROUP BY over the events ------------------------------------------
+
+# Per dialect: the local day, month, weekday-hour of a UTC timestamp, and seconds between two.
+DIALECTS = {
+    "sqlite": {
+        "month": "strftime('%Y-%m', {0}, '+8 hours')",
+        "how": "strftime('%w %H', {0}, '+8 hours')",
+        "secs": "((julianday({1}) - julianday({0})) * 86400.0)",
+    },
+    "duckdb": {
+        "month": "strftime({0} + INTERVAL 8 HOUR, '%Y-%m')",
+        "how": "strftime({0} + INTERVAL 8 HOUR, '%w %H')",
+        "secs": "epoch({1} - {0})",
+    },
+}
+# Chart → the queries that give its series ({R}: filed in the range, {C}: closed in the range,
+# {Y}/{M}: filed in the year-before / period-before range).
+BASELINE: dict[str, list[str]] = {
+    "daily_new_closed": [
+        "SELECT {month(created_at)} m, count(*) FROM event WHERE {R} GROUP BY m",
+        "SELECT {month(closed_at)} m, count(*) FROM event WHERE {C} GROUP BY m",
+        "SELECT count(*), 0 FROM event WHERE {Y}",
+        "SELECT count(*) FROM event WHERE {M}",
+        "SELECT count(*) FROM event WHERE {CY}",
+        "SELECT count(*) FROM event WHERE {CM}",
+    ],
+    "handling_status": [
+        "SELECT status, overdue_at IS NOT NULL, count(*) FROM event WHERE {R} GROUP BY 1, 2"
+    ],
+    "levels": ["SELECT level, count(*) FROM event WHERE {R} GROUP BY level"],
+    "major_classes": [
+        "SELECT major_code, count(*), sum(CASE WHEN status = 'closed' THEN 1 ELSE 0 END) "
+        "FROM event WHERE {R} GROUP BY major_code"
+    ],
+    "top_minor_classes": [
+        "SELECT category_code, count(*) n FROM event WHERE {R} GROUP BY category_code "
+        "ORDER BY n DESC LIMIT 10"
+    ],
+    "sources": ["SELECT source, count(*) FROM event WHERE {R} GROUP BY source"],
+    "hour_weekday": ["SELECT {how(created_at)} h, count(*) FROM event WHERE {R} GROUP BY h"],
+    "grid_map": [
+        "SELECT grid_id, count(*), sum(CASE WHEN overdue_at IS NOT NULL THEN 1 ELSE 0 END) "
+        "FROM event WHERE {R} GROUP BY grid_id"
+    ],
+    "areas_ranked": [
+        "SELECT town_id, count(*), sum(CASE WHEN status = 'closed' THEN 1 ELSE 0 END) "
+        "FROM event WHERE {R} GROUP BY town_id"
+    ],
+    "handling_time": [
+        "SELECT sum(CASE WHEN s <= 14400 THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN s > 14400 AND s <= 86400 THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN s > 86400 AND s <= 259200 THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN s > 259200 AND s <= 604800 THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN s > 604800 THEN 1 ELSE 0 END), count(*), sum(s) FROM "
+        "(SELECT {secs(created_at, closed_at)} - paused_seconds s FROM event WHERE {C}) t"
+    ],
+    "on_time_trend": [
+        "SELECT {month(closed_at)} m, count(*), "
+        "sum(CASE WHEN due_at IS NULL OR closed_at <= due_at THEN 1 ELSE 0 END) "
+        "FROM event WHERE {C} GROUP BY m",
+        "SELECT count(*), sum(CASE WHEN due_at IS NULL OR closed_at <= due_at THEN 1 ELSE 0 END) "
+        "FROM event WHERE {CY}",
+        "SELECT count(*), sum(CASE WHEN due_at IS NULL OR closed_at <= due_at THEN 1 ELSE 0 END) "
+        "FROM event WHERE {CM}",
+    ],
+    "overdue_by_place_unit": [
+        "SELECT town_id, count(*) FROM event WHERE {R} AND overdue_at IS NOT NULL GROUP BY town_id",
+        "SELECT owner_unit_id, count(*) n FROM event WHERE {R} AND overdue_at IS NOT NULL "
+        "AND owner_unit_id IS NOT NULL GROUP BY owner_unit_id ORDER BY n DESC LIMIT 15",
+    ],
+    "units_volume_time": [
+        "SELECT owner_unit_id, sum(CASE WHEN dispatched_at IS NOT NULL THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN status = 'closed' THEN {secs(created_at, closed_at)} - paused_seconds "
+        "ELSE 0 END) FROM event WHERE {R} GROUP BY owner_unit_id"
+    ],
+    "platforms": [
+        "SELECT platform, count(*), sum(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN status = 'closed' AND (due_at IS NULL OR closed_at <= due_at) THEN 1 "
+        "ELSE 0 END) FROM event WHERE {R} GROUP BY platform"
+    ],
+    "worker_activity": [
+        "SELECT {month(created_at)} m, count(*), count(DISTINCT reporter_id) FROM event "
+        "WHERE {R} AND source = 'grid_worker' GROUP BY m",
+        "SELECT reporter_id, count(*) FROM event WHERE {R} AND source = 'grid_worker' "
+        "GROUP BY reporter_id",
+        "SELECT count(*) FROM event WHERE {Y}",
+        "SELECT count(*) FROM event WHERE {M}",
+    ],
+    "class_changes": [
+        "SELECT major_code, count(*) FROM event WHERE {R} GROUP BY major_code",
+        "SELECT major_code, count(*) FROM event WHERE {Y} GROUP BY major_code",
+        "SELECT major_code, count(*) FROM event WHERE {M} GROUP BY major_code",
+    ],
+    "return_rework": [
+        "SELECT {month(created_at)} m, sum(CASE WHEN dispatched_at IS NOT NULL THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN return_count > 0 THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN rework_count > 0 THEN 1 ELSE 0 END) FROM event WHERE {R} GROUP BY m",
+        "SELECT count(*) FROM event WHERE {Y}",
+        "SELECT count(*) FROM event WHERE {M}",
+    ],
+    "satisfaction_verification": [
+        "SELECT satisfaction, count(*), sum(rework_count) FROM event WHERE {R} "
+        "AND status = 'closed' GROUP BY satisfaction",
+        "SELECT sum(rework_count), sum(CASE WHEN dispatched_at IS NULL AND status = 'closed' "
+        "THEN 1 ELSE 0 END) FROM event WHERE {R}",
+    ],
+}
+
+
+def utc_text(day: date) -> str:
+    """Local midnight of `day` as the UTC text SQLite stores (and DuckDB reads as TIMESTAMP)."""
+    at = datetime.combine(day, dtime(), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return at.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def baseline_sql(dialect: str, start: date, end: date) -> dict[str, list[str]]:
+    words = DIALECTS[dialect]
+    length = (end - start).days + 1
+
+    def between(column: str, low: date, high: date) -> str:
+        cast = "TIMESTAMP " if dialect == "duckdb" else ""
+        return (
+            f"{column} >= {cast}'{utc_text(low)}' AND "
+            f"{column} < {cast}'{utc_text(high + timedelta(days=1))}'"
+        )
+
+    ranges = {
+        "R": between("created_at", start, end),
+        "C": "status = 'closed' AND " + between("closed_at", start, end),
+        "Y": between("created_at", year_before(start), year_before(end)),
+        "M": between("created_at", start - timedelta(days=length), start - timedelta(days=1)),
+        "CY": "status = 'closed' AND " + between("closed_at", year_before(start), year_before(end)),
+        "CM": "status = 'closed' AND "
+        + between("closed_at", start - timedelta(days=length), start - timedelta(days=1)),
+    }
+    out: dict[str, list[str]] = {}
+    for name, queries in BASELINE.items():
+        texts = []
+        for query in queries:
+            text = query
+            for word, template in words.items():
+                while "{" + word + "(" in text:
+                    head, rest = text.split("{" + word + "(", 1)
+                    args, tail = rest.split(")}", 1)
+                    text = head + template.format(*[a.strip() for a in args.split(",")]) + tail
+            for key, clause in ranges.items():
+                text = text.replace("{" + key + "}", f"({clause})")
+            texts.append(text)
+        out[name] = texts
+    return out
+
+
+def baseline_figures(
+    label: str, run: Callable[[str], Any], queries: dict[str, list[str]], runs: int
+) -> dict[str, float]:
+    results = {}
+    for name, texts in queries.items():
+
+        def work(texts: list[str] = texts) -> None:
+            for text in texts:
+                run(text)
+
+        results[name] = p50(timed(work, runs))
+        print(f"{label} {name}: p50 {results[name]:.2f} ms")
+    print(f"{label}, the same 18 charts: total {sum(results.values()):.1f} ms (sum of p50s)")
+    return results
+
+
+def sqlite_baseline(url: str, start: date, end: date, runs: int) -> dict[str, float]:
+    path = url.split("sqlite:///", 1)[1]
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    connection.execute("PRAGMA cache_size = -1000000")  # 1 GB: the events stay in memory
+
+    def run(text: str) -> Any:
+        return connection.execute(text).fetchall()
+
+    try:
+        return baseline_figures("sqlite GROUP BY", run, baseline_sql("sqlite", start, end), runs)
+    finally:
+        connection.close()
+
+
+COLUMNS = (
+    "id", "created_at", "closed_at", "due_at", "overdue_at", "dispatched_at", "status", "town_id",
+    "grid_id", "category_code", "major_code", "platform", "level", "source", "reporter_id",
+    "owner_unit_id", "paused_seconds", "return_count", "rework_count", "satisfaction",
+)  # fmt: skip
+
+
+def duckdb_baseline(url: str, start: date, end: date, runs: int) -> dict[str, float]:
+    import duckdb
+
+    path = Path(url.split("sqlite:///", 1)[1])
+    store = path.with_suffix(".duckdb")
+    if not store.exists():
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            dump = Path(tmp) / "event.csv"
+            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            with dump.open("w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(COLUMNS)
+                cursor = source.execute(f"SELECT {', '.join(COLUMNS)} FROM event")
+                while rows := cursor.fetchmany(100000):
+                    writer.writerows(rows)
+            source.close()
+            loader = duckdb.connect(str(store))
+            loader.execute(
+                f"CREATE TABLE event AS SELECT * FROM read_csv('{dump}', header = true, "
+                "types = {'created_at': 'TIMESTAMP', 'closed_at': 'TIMESTAMP', "
+                "'due_at': 'TIMESTAMP', 'overdue_at': 'TIMESTAMP', 'dispatched_at': 'TIMESTAMP', "
+                "'category_code': 'VARCHAR', 'major_code': 'VARCHAR'})"
+            )
+            loader.close()
+        print(
+            f"duckdb: loaded the events' columns into {store} in {time.perf_counter() - started:.0f} s"
+        )
+    connection = duckdb.connect(str(store), read_only=True)
+    threads = connection.execute("SELECT current_setting('threads')").fetchone()
+
+    def run(text: str) -> Any:
+        return connection.execute(text).fetchall()
+
+    try:
+        print(f"duckdb {duckdb.__version__}, {threads[0] if threads else '?'} threads")
+        return baseline_figures("duckdb GROUP BY", run, baseline_sql("duckdb", start, end), runs)
+    finally:
+        connection.close()
+
+
+# --- rollup upkeep in a workflow step -------------------------------------------------------
+
+
+def transition_figures(count: int) -> None:
+    """Accept, dispatch and sign `count` events with the rollups kept and without."""
+    from fengqiao.analytics import rollups
+    from fengqiao.events import service as event_service
+    from fengqiao.events import sweeper  # noqa: F401  (imports the module that also records)
+
+    work = Path(tempfile.mkdtemp(prefix="fq-bench-analytics-"))
+    try:
+        url = f"sqlite:///{work / 'steps.db'}"
+        subprocess.run([FENGQIAO, "db", "upgrade"], env=_env(url), check=True, capture_output=True)
+        subprocess.run(
+            [FENGQIAO, "seed", "--scale", "keqiao"], env=_env(url), check=True, capture_output=True
+        )
+        database = Database(url)
+        kept = _steps(database, count, "kept")
+        original = event_service.record_change
+        event_service.record_change = lambda *args, **kwargs: 0  # type: ignore[assignment]
+        try:
+            bare = _steps(database, count, "off")
+        finally:
+            event_service.record_change = original
+        del rollups
+        for step in ("accept", "dispatch", "sign", "file"):
+            with_p50, without_p50 = p50(kept[step]), p50(bare[step])
+            print(
+                f"{step}: p50 {with_p50:.3f} ms with rollups, {without_p50:.3f} ms without "
+                f"(+{(with_p50 / without_p50 - 1) * 100:.1f} %)"
+            )
+        steps_with = sum(p50(kept[s]) for s in ("accept", "dispatch", "sign"))
+        steps_without = sum(p50(bare[s]) for s in ("accept", "dispatch", "sign"))
+        print(
+            f"a transition (accept+dispatch+sign)/3: {steps_with / 3:.3f} ms with rollup upkeep, "
+            f"{steps_without / 3:.3f} ms without: +{(steps_with / steps_without - 1) * 100:.1f} %"
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _env(url: str) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "FENGQIAO_DATABASE_URL": url}
+
+
+def _steps(database: Database, count: int, label: str) -> dict[str, list[float]]:
+    """File `count` events as grid workers and take each through accept, dispatch, sign."""
+    from fengqiao.auth.service import load_principal
+    from fengqiao.events.rules import load_rules
+    from fengqiao.events.schemas import EventCreate, TransitionIn
+    from fengqiao.events.service import create_event, transition
+    from fengqiao.geo.service import GridLocator
+
+    timings: dict[str, list[float]] = {"file": [], "accept": [], "dispatch": [], "sign": []}
+    with database.session() as db:
+        rules = load_rules(db)
+        locator = GridLocator.load(db)
+        rows = db.execute(
+            select(OrgUnit.id, OrgUnit.min_lat, OrgUnit.min_lng, OrgUnit.max_lat, OrgUnit.max_lng)
+            .where(OrgUnit.kind == "grid")
+            .order_by(OrgUnit.id)
+        ).all()
+        from fengqiao.auth.models import GridAssignment, User, UserRole
+
+        workers = dict(db.execute(select(GridAssignment.grid_id, GridAssignment.user_id)).all())
+        operators = {
+            path.split("/")[2]: user_id
+            for user_id, path in db.execute(
+                select(User.id, OrgUnit.path)
+                .join(UserRole, UserRole.user_id == User.id)
+                .join(OrgUnit, OrgUnit.id == User.home_org_id)
+                .where(UserRole.role == "operator", OrgUnit.kind == "town")
+            )
+        }
+    now = datetime.now(UTC)
+    category = "0301"
+    filed: list[tuple[int, str]] = []
+    principals: dict[int, Any] = {}
+
+    def principal(user_id: int) -> Any:
+        if user_id not in principals:
+            with database.session() as db:
+                principals[user_id] = load_principal(db, user_id)
+        return principals[user_id]
+
+    for i in range(count):
+        grid = rows[(i * 37) % len(rows)]
+        place = locator.locate((grid.min_lat + grid.max_lat) / 2, (grid.min_lng + grid.max_lng) / 2)
+        if place is None or place.grid_id not in workers:
+            continue
+        started = time.perf_counter()
+        with database.transaction() as db:
+            event, _ = create_event(
+                db=db, rules=rules, place=place, principal=principal(workers[place.grid_id]),
+                data=EventCreate(source="grid_worker", category=category, lat=place.lat,
+                                 lng=place.lng, description=f"bench {label} {i}"),
+                now=now,
+            )  # fmt: skip
+            filed.append((event.id, str(place.town_id)))
+        timings["file"].append((time.perf_counter() - started) * 1000)
+    for step in ("accept", "dispatch"):
+        for event_id, town in filed:
+            operator = principal(operators[town])
+            started = time.perf_counter()
+            with database.transaction() as db:
+                version = db.get(Event, event_id).version  # type: ignore[union-attr]
+                transition(db=db, rules=rules, principal=operator, event_id=event_id,
+                           data=TransitionIn(action=step, version=version), now=now)  # fmt: skip
+            timings[step].append((time.perf_counter() - started) * 1000)
+    for event_id, _ in filed:
+        with database.session() as db:
+            found = db.get(Event, event_id)
+            assert found is not None
+            unit, version = found.owner_unit_id, found.version
+            handler = db.scalar(select(User.id).where(User.unit_id == unit).limit(1))
+        if handler is None:
+            continue
+        started = time.perf_counter()
+        with database.transaction() as db:
+            transition(db=db, rules=rules, principal=principal(handler), event_id=event_id,
+                       data=TransitionIn(action="sign", version=version), now=now)  # fmt: skip
+        timings["sign"].append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="a seeded database (see docs/benchmarks.md)")
+    parser.add_argument("--from", dest="start", default=None)
+    parser.add_argument("--to", dest="end", default=None)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--skip-duckdb", action="store_true")
+    parser.add_argument("--transitions", type=int, default=0)
+    args = parser.parse_args()
+    print(f"bench_analytics {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    if args.db:
+        database = Database(args.db)
+        sizes(database)
+        with database.session() as db:
+            last = db.scalar(select(func.max(Event.created_at)))
+        assert last is not None
+        # The seed's last day is its "today": nothing is filed or closed after it.
+        today = last.astimezone(LOCAL_TZ).date()
+        end = date.fromisoformat(args.end) if args.end else today
+        start = date.fromisoformat(args.start) if args.start else end - timedelta(days=364)
+        ours = chart_figures(database, start, end, args.runs, today)
+        total = sum(ours.values())
+        if not args.skip_baseline and database.is_sqlite:
+            raw = sqlite_baseline(args.db, start, end, args.runs)
+            print(f"ratio: SQLite GROUP BY / Fengqiao = {sum(raw.values()) / total:.1f}x")
+            if not args.skip_duckdb:
+                duck = duckdb_baseline(args.db, start, end, args.runs)
+                print(f"ratio: DuckDB GROUP BY / Fengqiao = {sum(duck.values()) / total:.1f}x")
+    if args.transitions:
+        transition_figures(args.transitions)
+
+
+if __name__ == "__main__":
+    main()
