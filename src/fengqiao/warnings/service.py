@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from fengqiao.auth.scope import Principal, in_scope
 from fengqiao.config import Settings
 from fengqiao.db import Database
-from fengqiao.errors import Problem, forbidden, not_found
+from fengqiao.errors import Problem, not_found
 from fengqiao.events.escalation import local_text
 from fengqiao.events.models import Event, is_open
 from fengqiao.events.rules import Rules, load_rules
@@ -315,7 +315,8 @@ def _store(
             told += people.org_people(finding.town_id, "operator")
         for unit in units:
             told += people.unit_leaders(unit)
-        unit_name = people.unit(units[0]).name if units and people.unit(units[0]) else ""  # type: ignore[union-attr]
+        first_unit = people.unit(units[0]) if units else None
+        unit_name = first_unit.name if first_unit else ""
         place = orgs[finding.org_id]
         town = orgs.get(finding.town_id) if finding.town_id else None
         where = (town.name if town and town.id != place.id else "") + place.name
@@ -465,14 +466,11 @@ def warning_scope(principal: Principal) -> ColumnElement[bool]:
 def acknowledge(
     *, db: Session, warning_id: int, principal: Principal, note: str, now: datetime
 ) -> EarlyWarning:
-    """The town or unit concerned (or anyone above it) says it has seen the warning, once."""
+    """The town or unit concerned (or anyone above it) says it has seen the warning, once:
+    whoever may read a warning may acknowledge it (`may_read`)."""
     warning = db.get(EarlyWarning, warning_id, with_for_update=True)
     if warning is None or not may_read(principal, warning):
         raise not_found("warning", "预警")
-    if not principal.has_any(*READERS, *UNIT_READERS):
-        raise forbidden(
-            "only the town or unit concerned may acknowledge", "只有相关镇街或单位可以签收"
-        )
     if warning.status != "open":
         raise Problem(
             409, "already-acknowledged", "Already acknowledged", "已签收",
