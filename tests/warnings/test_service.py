@@ -4,9 +4,11 @@ to the town's operators and the unit concerned, and a late run catches up."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.event import listen, remove
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User, UserRole
@@ -177,3 +179,38 @@ def test_the_job_is_registered() -> None:
     names = list(registry)
     # Warnings run before the sender, so their messages leave in the same round.
     assert names.index("warnings") < names.index("outbox")
+
+
+def test_the_job_reads_events_through_their_indexes(
+    db: Session, bound: Database, add_event: AddEvent, place: Place, seeded: Any
+) -> None:
+    """Every query the job sends to `event` uses an index (SQLite's plan; the events are a
+    year of rows, the job reads days of them)."""
+    if seeded.backend != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    add_event("0701", hours_before(3), owner_unit_id=routed_unit(db, place, "0701"), status="signed",
+              due_at=hours_before(1))  # fmt: skip
+    captured: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, _many: bool) -> None:
+        if sql.lstrip().upper().startswith("SELECT") and " event" in sql:
+            captured.append((sql, params))
+
+    listen(bound.connection, "before_cursor_execute", grab)
+    try:
+        run_detectors(database=bound, now=NOW, rules=RULES)
+    finally:
+        remove(bound.connection, "before_cursor_execute", grab)
+    plans = {
+        sql: " ".join(str(row[-1]) for row in bound.connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+        for sql, params in captured
+        if "FROM event " in sql or "FROM event\n" in sql
+    }  # fmt: skip
+    assert len(plans) >= 4  # counts, the days of events, overdue and open counts by unit
+    for sql, plan in plans.items():
+        if "event.created_at >=" in sql:  # windows, baselines, the days of events
+            assert "USING INDEX ix_event_created (created_at>? AND created_at<?)" in plan, plan
+        elif "event.due_at <" in sql:  # overdue by unit: the partial index, not every event
+            assert "USING INDEX ix_event_open_due (due_at<?)" in plan, plan
+        else:  # open events of the units with overdue ones
+            assert "ix_event_owner_status (owner_unit_id=?" in plan, plan

@@ -198,14 +198,17 @@ def _seen(db: Session, start: datetime, end: datetime) -> list[Seen]:
 
 def _loads(db: Session, now: datetime) -> list[detectors.UnitLoad]:
     """Units with open overdue events (through the open-deadline partial index)."""
-    overdue = db.execute(
-        select(Event.owner_unit_id, func.count(), func.min(Event.due_at))
-        .where(is_open(), Event.due_at < now, Event.owner_unit_id.is_not(None))
-        .group_by(Event.owner_unit_id)
-    ).all()
-    units = [
-        (unit, n, oldest) for unit, n, oldest in overdue if unit is not None and oldest is not None
-    ]
+    # Rows, summed here: a GROUP BY (or any condition on the unit) leads SQLite to the owner
+    # index, a scan of nearly every event, instead of the partial index of open deadlines.
+    count: Counter[int] = Counter()
+    oldest: dict[int, datetime] = {}
+    for unit, due_at in db.execute(
+        select(Event.owner_unit_id, Event.due_at).where(is_open(), Event.due_at < now)
+    ):
+        if unit is not None and due_at is not None:
+            count[unit] += 1
+            oldest[unit] = min(due_at, oldest.get(unit, due_at))
+    units = [(unit, n, oldest[unit]) for unit, n in count.items()]
     if not units:
         return []
     ids = [u for u, _, _ in units]
