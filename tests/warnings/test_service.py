@@ -18,6 +18,7 @@ from fengqiao.notify.models import Outbox
 from fengqiao.notify.templates import render
 from fengqiao.warnings.models import EarlyWarning
 from fengqiao.warnings.service import run_detectors
+from tests.conftest import BoundDatabase
 
 from .conftest import NOW, RULES, AddEvent, Place, hours_before, moved, routed_unit
 
@@ -182,7 +183,7 @@ def test_the_job_is_registered() -> None:
 
 
 def test_the_job_reads_events_through_their_indexes(
-    db: Session, bound: Database, add_event: AddEvent, place: Place, seeded: Any
+    db: Session, bound: BoundDatabase, add_event: AddEvent, place: Place, seeded: Any
 ) -> None:
     """Every query the job sends to `event` uses an index (SQLite's plan; the events are a
     year of rows, the job reads days of them)."""
