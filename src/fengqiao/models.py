@@ -1,6 +1,7 @@
 """Every ORM model, imported in one place so the metadata is complete (migrations, tests)."""
 
 from fengqiao.analytics.models import TABLES as ROLLUP_TABLES
+from fengqiao.analytics.models import RollupPending
 from fengqiao.assessment.models import Bulletin, BulletinSubscription
 from fengqiao.auth.models import ApiKey, GridAssignment, User, UserRole
 from fengqiao.events.models import Attachment, Event, EventLog, EventSequence
@@ -34,6 +35,7 @@ __all__ = [
     "Outbox",
     "Patrol",
     "Position",
+    "RollupPending",
     "RoutingRule",
     "SlaPolicy",
     "SupervisionOrder",

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.analytics.charts import CHARTS
+from fengqiao.analytics.rollups import apply_pending
 from fengqiao.clock import LOCAL_TZ, FixedClock
 from fengqiao.events.escalation import EscalationPolicy
 from fengqiao.events.models import Event
@@ -125,6 +126,7 @@ def workload(desk: Desk, clock: FixedClock, bound: BoundDatabase, db: Session) -
         desk.file("demo_district_operator", source="hotline", lat=lat, lng=lng, level=2)
     clock.set(datetime(2028, 3, 31, 12, 0, tzinfo=LOCAL_TZ))
     sweep(bound, clock.now(), EscalationPolicy())
+    apply_pending(bound)  # the worker's round
     district = db.scalar(select(OrgUnit.id).where(OrgUnit.kind == "district"))
     assert district is not None and town_of_worker is not None and other_town is not None
     return {

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fengqiao.analytics.rollups import apply_pending
 from fengqiao.clock import LOCAL_TZ, FixedClock
 from fengqiao.events.models import Event
 from fengqiao.org.models import OrgUnit
@@ -97,6 +98,7 @@ def workload(desk: Desk, clock: FixedClock, bound: BoundDatabase, db: Session) -
     for _ in range(2):
         desk.to_handled(desk.file())
         clock.advance(timedelta(hours=5))
+    apply_pending(bound)  # the worker's round: the steps reach the rollups
     db.expire_all()
     return list(db.scalars(select(Event)))
 

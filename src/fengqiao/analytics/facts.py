@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from fengqiao.clock import LOCAL_TZ
 
 # Counters of the cohort entry (on the filing day).
@@ -126,6 +128,40 @@ class EventState:
     satisfaction: int | None
 
 
+# The event's own columns that rollups are keyed by (the hour of the week comes from the entry).
+KEY_COLUMNS = (
+    "town_id", "village_id", "grid_id", "category_code", "major_code", "platform", "level",
+    "source", "reporter_id", "owner_unit_id",
+)  # fmt: skip
+
+
+def counted_alike(first: EventState, second: EventState) -> bool:
+    """True when the two states put the same numbers in the same rollup rows (e.g. a signed
+    event and the dispatched one it was): such a step owes the rollups nothing."""
+    return all(getattr(first, n) == getattr(second, n) for n in KEY_COLUMNS) and entries(
+        first
+    ) == entries(second)
+
+
+def encode_state(state: EventState) -> str:
+    """The state as JSON text (times in ISO 8601 with their offset), for the pending queue."""
+    return orjson.dumps([getattr(state, name) for name in STATE_COLUMNS]).decode()
+
+
+_TIME_COLUMNS = frozenset(
+    name for name, kind in EventState.__annotations__.items() if "datetime" in str(kind)
+)
+
+
+def decode_state(text: str) -> EventState:
+    """The inverse of `encode_state`."""
+    values: list[Any] = [
+        datetime.fromisoformat(value) if name in _TIME_COLUMNS and value else value
+        for name, value in zip(STATE_COLUMNS, orjson.loads(text), strict=True)
+    ]
+    return EventState(*values)
+
+
 def state_of(event: Any) -> EventState:
     """The rollup-relevant state of an ORM event or a mapping of its columns."""
     if isinstance(event, dict):
@@ -229,6 +265,14 @@ def month_number(at: datetime) -> int:
 def hour_of_week(at: datetime) -> int:
     """0 = Monday 00:00-00:59 … 167 = Sunday 23:00-23:59 (local time)."""
     return at.weekday() * 24 + at.hour
+
+
+def key_values(state: EventState) -> dict[str, Any]:
+    """The event's own key columns, None stored as 0 (see `dimension`)."""
+    values = {name: getattr(state, name) for name in KEY_COLUMNS}
+    if values["owner_unit_id"] is None:
+        values["owner_unit_id"] = 0
+    return values
 
 
 def dimension(state: EventState, name: str, at: datetime) -> Any:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import Integer, Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -27,12 +26,15 @@ from fengqiao.analytics.facts import (
     STATE_COLUMNS,
     EventState,
     day_number,
+    decode_state,
     dimension,
+    encode_state,
     entries,
     hour_of_week,
+    key_values,
     month_number,
 )
-from fengqiao.analytics.models import DIMENSION_TYPES, SPECS, TABLES, RollupSpec
+from fengqiao.analytics.models import DIMENSION_TYPES, SPECS, TABLES, RollupPending, RollupSpec
 from fengqiao.db import Database, UTCDateTime
 from fengqiao.events.models import Event
 
@@ -47,15 +49,17 @@ _KEPT = {spec.name: frozenset(COUNTERS.index(c) for c in spec.counters) for spec
 
 def add_rows(rows: Rows, state: EventState, sign: int = 1) -> None:
     """Add (or with sign -1 take away) the rows one event in `state` contributes."""
+    own = key_values(state)
     for entry in entries(state):
-        day, month = day_number(entry.at), month_number(entry.at)
+        at = entry.at
+        periods = {"day": day_number(at), "month": month_number(at)}
+        own["how"] = hour_of_week(at)
         for spec in SPECS:
             kept = _KEPT[spec.name]
             values = [(i, v) for i, v in entry.values if i in kept]
             if not values:
                 continue
-            period = day if spec.grain == "day" else month
-            key = (period, *(dimension(state, name, entry.at) for name in spec.columns))
+            key = (periods[spec.grain], *[own[name] for name in spec.columns])
             sums = rows.setdefault(spec.name, {}).setdefault(key, {})
             for index, value in values:
                 sums[index] = sums.get(index, 0) + sign * value
@@ -70,6 +74,10 @@ def delta(before: EventState | None, after: EventState | None) -> Rows:
         add_rows(rows, before, -1)
     if after is not None:
         add_rows(rows, after, 1)
+    return _nonzero_rows(rows)
+
+
+def _nonzero_rows(rows: Rows) -> Rows:
     for name in list(rows):
         changed = {key: sums for key, sums in rows[name].items() if any(sums.values())}
         if changed:
@@ -80,17 +88,22 @@ def delta(before: EventState | None, after: EventState | None) -> Rows:
 
 
 class _Upserts:
-    """The add-to-counters upsert of each rollup table, built once per dialect."""
+    """The add-to-counters upsert of each rollup table as driver SQL, built once per dialect.
 
-    def __init__(self, dialect: str) -> None:
-        self.statements = {}
-        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    Driver-level statements with positional tuples: a step touches up to a dozen tables, and
+    SQLAlchemy's per-statement work (a dict of forty parameters each) cost more than SQLite's.
+    """
+
+    def __init__(self, marker: str) -> None:
+        self.statements: dict[str, str] = {}
         for spec in SPECS:
-            table = TABLES[spec.name]
-            statement = make(table)
-            self.statements[spec.name] = statement.on_conflict_do_update(
-                index_elements=["period", *spec.dims],
-                set_={name: table.c[name] + statement.excluded[name] for name in spec.counters},
+            names = ("period", *spec.columns, *spec.counters)
+            table = spec.table_name
+            additions = ", ".join(f"{n} = {table}.{n} + excluded.{n}" for n in spec.counters)
+            self.statements[spec.name] = (
+                f"INSERT INTO {table} ({', '.join(names)}) "
+                f"VALUES ({', '.join([marker] * len(names))}) "
+                f"ON CONFLICT (period, {', '.join(spec.dims)}) DO UPDATE SET {additions}"
             )
 
 
@@ -98,17 +111,19 @@ _UPSERTS: dict[str, _Upserts] = {}
 
 
 def _upserts(connection: Connection) -> _Upserts:
-    dialect = connection.dialect.name
-    upserts = _UPSERTS.get(dialect)
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    upserts = _UPSERTS.get(marker)
     if upserts is None:
-        upserts = _UPSERTS[dialect] = _Upserts(dialect)
+        upserts = _UPSERTS[marker] = _Upserts(marker)
     return upserts
 
 
-def _parameters(spec: RollupSpec, key: Key, sums: Sums) -> dict[str, Any]:
-    values = dict(zip(("period", *spec.columns), key, strict=True))
-    values.update({name: sums.get(COUNTER_INDEX[name], 0) for name in spec.counters})
-    return values
+_INDEXES = {spec.name: [COUNTER_INDEX[name] for name in spec.counters] for spec in SPECS}
+
+
+def _parameters(spec: RollupSpec, key: Key, sums: Sums) -> tuple[Any, ...]:
+    get = sums.get
+    return (*key, *[get(i, 0) for i in _INDEXES[spec.name]])
 
 
 def apply(db: Session, rows: Rows) -> int:
@@ -116,21 +131,93 @@ def apply(db: Session, rows: Rows) -> int:
     if not rows:
         return 0
     connection = db.connection()
-    upserts = _upserts(connection)
+    statements = _upserts(connection).statements
     written = 0
     for spec in SPECS:  # a fixed order of tables and keys: no lock cycles between writers
         changed = rows.get(spec.name)
         if not changed:
             continue
         parameters = [_parameters(spec, key, changed[key]) for key in sorted(changed)]
-        connection.execute(upserts.statements[spec.name], parameters)
+        if len(parameters) == 1:
+            connection.exec_driver_sql(statements[spec.name], parameters[0])
+        else:
+            connection.exec_driver_sql(statements[spec.name], parameters)
         written += len(parameters)
     return written
 
 
 def record_change(db: Session, before: EventState | None, after: EventState | None) -> int:
-    """Move the rollups by one event's change; call it in the transaction that makes it."""
+    """Move the rollups by one event's change at once (the worker's path; see queue_change)."""
     return apply(db, delta(before, after))
+
+
+_QUEUE = {
+    "?": "INSERT INTO rollup_pending (event_id, before, queued_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (event_id) DO NOTHING",
+    "%s": "INSERT INTO rollup_pending (event_id, before, queued_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT (event_id) DO NOTHING",
+}
+
+
+def queue_change(db: Session, *, event_id: int, before: EventState | None, now: datetime) -> None:
+    """Note, in the transaction of a filing or a step, that the event's rollups are owed.
+
+    `before` is the state the rollups hold for it (None for a new event); when the event is
+    already waiting, the older `before` stays — the worker takes all its changes at once.
+    """
+    connection = db.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    text = None if before is None else encode_state(before)
+    at = now if connection.dialect.name != "sqlite" else _sqlite_text(now)
+    connection.exec_driver_sql(_QUEUE[marker], (event_id, text, at))
+
+
+def _sqlite_text(at: datetime) -> str:
+    # The text SQLAlchemy's SQLite DateTime writes (UTC, no offset).
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+@dataclass(frozen=True)
+class PendingReport:
+    events: int
+    rows: int
+
+
+def apply_pending(database: Database, *, batch: int = 1000) -> PendingReport:
+    """Take every waiting change into the rollups, a batch per transaction (the `rollups` job).
+
+    Each batch locks its events (skipping any a step holds right now, on PostgreSQL), adds
+    `now - before` for each, and deletes their queue rows in the same transaction: a change is
+    counted once, and a step that comes later queues the state this batch counted.
+    """
+    table = cast(Table, Event.__table__)
+    pending = cast(Table, RollupPending.__table__)
+    columns = [table.c[name] for name in STATE_COLUMNS]
+    events = rows = 0
+    while True:
+        with database.transaction() as db:
+            # The queue first, then its events by id: a join let SQLite walk the events table.
+            waiting = select(pending.c.event_id, pending.c.before).order_by(pending.c.event_id)
+            events_of = select(table.c.id, *columns)
+            if not database.is_sqlite:
+                waiting = waiting.with_for_update(skip_locked=True)
+                events_of = events_of.with_for_update(skip_locked=True)
+            queued = {row[0]: row[1] for row in db.execute(waiting.limit(batch))}
+            if not queued:
+                return PendingReport(events, rows)
+            found = db.execute(events_of.where(table.c.id.in_(list(queued)))).all()
+            if not found:  # every one of them is in a step right now: the next round
+                return PendingReport(events, rows)
+            change: Rows = {}
+            for row in found:
+                before = queued[row[0]]
+                if before is not None:
+                    add_rows(change, decode_state(before), -1)
+                add_rows(change, EventState(*row[1:]), 1)
+            rows += apply(db, _nonzero_rows(change))
+            done = [row[0] for row in found]
+            db.execute(delete(pending).where(pending.c.event_id.in_(done)))
+            events += len(done)
 
 
 # --- from scratch ------------------------------------------------------------------------
@@ -339,6 +426,8 @@ def rebuild(database: Database, *, chunk: int = 50000) -> RebuildReport:
             table = TABLES[spec.name]
             connection.execute(delete(table))
             counts[spec.name] = _insert_rows(connection, spec, summer.rows(spec))
+        # The sums are of the events as they are now: nothing is owed any more.
+        connection.execute(delete(cast(Table, RollupPending.__table__)))
     return RebuildReport(events=events, rows=counts)
 
 

@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fengqiao.analytics.facts import state_of
-from fengqiao.analytics.rollups import record_change
+from fengqiao.analytics.facts import counted_alike, state_of
+from fengqiao.analytics.rollups import queue_change
 from fengqiao.auth.scope import Principal
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import FieldError, Problem, forbidden, invalid, not_found
@@ -319,7 +319,7 @@ def create_event(
         statements.trail_head,
         {"event_id": event_id, "seq": event.trail_seq, "digest": event.trail_hash},
     )
-    record_change(db, None, state_of(values))
+    queue_change(db, event_id=event_id, before=None, now=now)
     if urgent:
         alert_command_room(
             db, event, place=place, district_id=rules.district_id, reporter=principal, now=now,
@@ -727,7 +727,8 @@ def transition(
         climbed = climb(db, event, now=now, reason="returns", policy=escalation)
         if climbed is not None:
             record_step(db, event, now=now, action="escalate", payload=climbed)
-    record_change(db, counted, state_of(event))
+    if not counted_alike(counted, state_of(event)):
+        queue_change(db, event_id=event.id, before=counted, now=now)
     db.flush()
     return event
 

@@ -27,7 +27,7 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from fengqiao.analytics.facts import state_of
-from fengqiao.analytics.rollups import record_change
+from fengqiao.analytics.rollups import queue_change
 from fengqiao.db import Database
 from fengqiao.events.escalation import EscalationPolicy, climb, local_text, message_payload
 from fengqiao.events.models import OPEN_STATES_SQL, OVERDUE_PENDING_SQL, REMINDER_PENDING_SQL, Event
@@ -110,7 +110,7 @@ def mark_overdue(batch: Batch, event: Event) -> str:
     assert event.due_at is not None
     counted = state_of(event)
     event.overdue_at = now
-    record_change(batch.db, counted, state_of(event))
+    queue_change(batch.db, event_id=event.id, before=counted, now=now)
     order_code = None
     if event.owner_unit_id is not None:
         order = issue_order(

@@ -1,4 +1,4 @@
-"""analytics: the rollup tables (one per time grain and set of dimensions)
+"""analytics: the rollup tables (one per time grain and set of dimensions) and their queue
 
 Revision ID: 0006_analytics
 Revises: 0005
@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import fengqiao.db
 
 revision: str = "0006_analytics"
 down_revision: str | None = "0005"
@@ -72,6 +74,16 @@ def upgrade() -> None:
             batch_op.create_index(f"ix_{table}_town_period", ["town_id", "period"], unique=False)
 
 
+    op.create_table(
+        "rollup_pending",
+        sa.Column("event_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("before", sa.Text(), nullable=True),
+        sa.Column("queued_at", fengqiao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_rollup_pending")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("rollup_pending")
     for name in reversed(list(TABLES)):
         op.drop_table(f"rollup_{name}")

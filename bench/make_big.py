@@ -1,0 +1,154 @@
+"""A district nine times as busy, for the 10 M-event figures: the seeded demo year copied.
+
+    .venv/bin/python bench/make_big.py --source var/bench-an1m.db --target var/bench-an10m.db
+        [--events 10000000] [--postgres postgresql://postgres@127.0.0.1:5432/fq_bench10m]
+
+The source is a SQLite file made by `fengqiao seed --scale keqiao --events 1100000`. The target
+starts as a copy of it; its events are then copied again and again, each copy k moved k × 2 h
+41 min earlier (so hours, days and months fill the way a busier district's would), with new ids
+and codes, until the table holds `--events` rows; then the rollups are rebuilt. With
+`--postgres`, the same district and events are loaded into a new PostgreSQL database (schema by
+the migrations, rows by COPY) and its rollups rebuilt there. Prints what it did and how long.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from fengqiao.analytics.rollups import rebuild
+from fengqiao.db import Database
+from fengqiao.migrate import upgrade
+
+SHIFT_MINUTES = 161
+TIMES = (
+    "sla_started_at", "due_at", "yellow_at", "remind_at", "overdue_at", "reminded_at",
+    "escalate_at", "created_at", "updated_at", "accepted_at", "dispatched_at", "signed_at",
+    "handled_at", "closed_at", "suspended_at",
+)  # fmt: skip
+# What the charts and names need besides the events (users for names, org for scopes).
+TABLES = ("org_unit", "unit", "category_major", "category", "user_account", "user_role")
+
+
+def columns(connection: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+
+
+def grow(target: Path, events: int) -> None:
+    connection = sqlite3.connect(target)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = OFF")
+    names = columns(connection, "event")
+    base = connection.execute("SELECT count(*), max(id) FROM event").fetchone()
+    have, top = base
+    copy = 1
+    while have < events:
+        shift = f"-{copy * SHIFT_MINUTES} minutes"
+        select = []
+        for name in names:
+            if name == "id":
+                select.append(f"id + {copy * (top + 1)}")
+            elif name == "code":
+                select.append(f"code || '.{copy}'")
+            elif name in ("idempotency_key", "duplicate_of_id"):
+                select.append("NULL")
+            elif name in TIMES:
+                select.append(f"strftime('%Y-%m-%d %H:%M:%f', {name}, '{shift}')")
+            else:
+                select.append(name)
+        limit = min(base[0], events - have)
+        started = time.perf_counter()
+        connection.execute(
+            f"INSERT INTO event ({', '.join(names)}) SELECT {', '.join(select)} FROM event "
+            f"WHERE id <= {top} ORDER BY id LIMIT {limit}"
+        )
+        connection.commit()
+        have += limit
+        print(
+            f"copy {copy}: {limit:,} events ({have:,} in all) in {time.perf_counter() - started:.0f} s"
+        )
+        copy += 1
+    connection.close()
+
+
+def to_postgres(source: Path, url: str) -> None:
+    parsed = make_url(url).set(drivername="postgresql+psycopg")
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+    rendered = parsed.render_as_string(hide_password=False)
+    upgrade(rendered)
+    lite = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dsn = rendered.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as pg:
+        pg.execute("SET TIME ZONE 'UTC'")  # SQLite's timestamps are UTC without an offset
+        for table in (*TABLES, "event"):
+            started = time.perf_counter()
+            names = columns(lite, table)
+            pg_columns = {
+                row[0]
+                for row in pg.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
+                    (table,),
+                )
+            }
+            names = [n for n in names if n in pg_columns]
+            quoted = ", ".join(f'"{n}"' for n in names)
+            # A merged event may point at a later one; the copy leaves that link out.
+            chosen = ", ".join("NULL" if n == "duplicate_of_id" else f'"{n}"' for n in names)
+            cursor = lite.execute(f"SELECT {chosen} FROM {table}")
+            rows = 0
+            with pg.cursor().copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+                while batch := cursor.fetchmany(50000):
+                    for row in batch:
+                        copy.write_row(row)
+                    rows += len(batch)
+            pg.commit()
+            print(f"postgres: {table}: {rows:,} rows in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        pg.execute("ANALYZE")
+        print(f"postgres: analyze in {time.perf_counter() - started:.0f} s")
+    lite.close()
+    started = time.perf_counter()
+    report = rebuild(Database(rendered))
+    print(f"postgres: rollups of {report.events:,} events in {time.perf_counter() - started:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, required=True)
+    parser.add_argument("--target", type=Path, required=True)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--postgres", default=None)
+    parser.add_argument("--skip-sqlite", action="store_true", help="target already built")
+    args = parser.parse_args()
+    if not args.skip_sqlite:
+        started = time.perf_counter()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{args.target}{suffix}").unlink(missing_ok=True)
+        check = sqlite3.connect(args.source)
+        check.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        check.close()
+        shutil.copyfile(args.source, args.target)
+        grow(args.target, args.events)
+        print(f"sqlite: {args.events:,} events in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        report = rebuild(Database(f"sqlite:///{args.target}"))
+        print(
+            f"sqlite: rollups of {report.events:,} events in {time.perf_counter() - started:.0f} s"
+        )
+    if args.postgres:
+        to_postgres(args.target, args.postgres)
+
+
+if __name__ == "__main__":
+    main()
