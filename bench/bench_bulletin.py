@@ -50,7 +50,7 @@ def build(db_path: Path, events: int, env: dict[str, str]) -> None:
     )  # fmt: skip
 
 
-def median(function, runs: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+def median(function, runs: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(runs):
         started = time.perf_counter()
@@ -76,7 +76,7 @@ def main() -> None:
 
     with database.session() as db:
 
-        def content() -> dict:  # type: ignore[type-arg]
+        def content() -> dict:
             return bulletin.build(db, day=day, now=now, settings=settings)
 
         built_s, doc = median(content, args.runs)

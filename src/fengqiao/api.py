@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from fengqiao import health
 from fengqiao.analytics import views as analytics_views
+from fengqiao.assessment import views as assessment_views
 from fengqiao.auth import views as auth_views
 from fengqiao.command import views as command_views
 from fengqiao.deps import current_principal
@@ -16,6 +17,7 @@ from fengqiao.org import views as org_views
 from fengqiao.patrol import views as patrol_views
 from fengqiao.supervision import views as supervision_views
 from fengqiao.taxonomy import views as taxonomy_views
+from fengqiao.warnings import views as warning_views
 
 API_PREFIX = "/api/v1"
 
@@ -36,4 +38,6 @@ api_router.include_router(taxonomy_views.router)
 api_router.include_router(supervision_views.router)
 api_router.include_router(notify_views.router)
 api_router.include_router(command_views.router)
+api_router.include_router(assessment_views.router)
+api_router.include_router(warning_views.router)
 api_router.include_router(analytics_views.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ taxonomy_app = typer.Typer(help="Event classes, routing rules, SLA policies.", n
 audit_app = typer.Typer(help="The tamper-evident event trail.", no_args_is_help=True)
 docs_app = typer.Typer(help="Documentation generated from the code.", no_args_is_help=True)
 jobs_app = typer.Typer(help="The worker's jobs, one at a time.", no_args_is_help=True)
+analytics_app = typer.Typer(help="Rollups behind the charts (研判).", no_args_is_help=True)
+warnings_app = typer.Typer(help="Early warnings (预警).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(users_app, name="users")
@@ -42,6 +45,8 @@ app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(docs_app, name="docs")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(analytics_app, name="analytics")
+app.add_typer(warnings_app, name="warnings")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -203,6 +208,13 @@ def _seed_events(database: Database, count: int, random_seed: int) -> None:
         f"seeded {result.events} events ({result.open_events} open) with "
         f"{result.trail_rows} trail rows in {result.seconds:.1f} s"
     )
+    if result.planted:
+        from fengqiao.demo.anomalies import to_json
+
+        path = _settings().data_dir / "demo-anomalies.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(to_json(result.planted), ensure_ascii=False, indent=1))
+        console.print(f"planted {len(result.planted)} anomalies for the warnings: {path}")
 
 
 @org_app.command("import")
@@ -555,5 +567,117 @@ def jobs_run(
     console.print(f"{name} at {at.astimezone(LOCAL_TZ).isoformat()}: {done}")
 
 
+@app.command()
+def bulletin(
+    date: Annotated[str, typer.Option("--date", help="Local day, e.g. 2026-11-27.")],
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    format: Annotated[str, typer.Option("--format", help="html, pdf or xlsx.")] = "pdf",
+) -> None:
+    """Export a day's bulletin (每日通报): the stored one, or one built now if not made yet."""
+    from fengqiao.assessment import bulletin as bulletins
+    from fengqiao.errors import invalid
+
+    settings = _settings()
+    now = datetime.now(UTC)
+    with _problems_exit():
+        day = bulletins.parse_day(date, "date")
+        if format not in bulletins.FORMATS:
+            raise invalid("format", "one of html, pdf, xlsx", "格式应为 html、pdf 或 xlsx 之一")
+        with _database().session() as session:
+            content, stored = bulletins.content_for(session, day=day, now=now, settings=settings)
+        data = bulletins.export(content, fmt=format, settings=settings)
+    out.write_bytes(data)
+    made = "stored" if stored is not None else "built now"
+    console.print(f"bulletin {day} ({made}) as {format}: {out} ({len(data):,} bytes)")
+
+
 if __name__ == "__main__":
     app()
+
+
+@warnings_app.command("replay")
+def warnings_replay(
+    start: Annotated[str, typer.Option("--from", help="First run, e.g. 2026-01-01T00:00+08:00.")],
+    end: Annotated[str | None, typer.Option("--to", help="Last run (default: now).")] = None,
+    step_hours: Annotated[float, typer.Option(help="Hours between runs.")] = 24.0,
+    anomalies: Annotated[
+        Path | None,
+        typer.Option(help="Planted anomalies to score against (default: var/demo-anomalies.json)."),
+    ] = None,
+) -> None:
+    """Run the warnings job at every step of a span, as a worker would have, then score the
+    warnings against the demo's planted anomalies: recall and false alarms per week."""
+    from datetime import timedelta
+
+    from fengqiao.warnings.evaluate import replay, score, stored_warnings
+    from fengqiao.warnings.service import WarningRules
+
+    settings = _settings()
+    database = _database()
+    first, last = _parse_now(start), _parse_now(end)
+    with _progress() as progress:
+        task = progress.add_task("warnings", total=1)
+        counts = replay(
+            database=database, start=first, end=last, step=timedelta(hours=step_hours),
+            rules=WarningRules.from_settings(settings),
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )  # fmt: skip
+    console.print(f"new warnings: {dict(counts)}")
+    path = anomalies or settings.data_dir / "demo-anomalies.json"
+    if not path.exists():
+        console.print(f"no planted anomalies at {path}: nothing to score")
+        return
+    result = score(json.loads(path.read_text(encoding="utf-8")), stored_warnings(database))
+    weeks = max((last - first).total_seconds() / (7 * 86400), 1e-9)
+    table = Table("kind", "planted", "found", "warnings", "not planted", "not planted / week")
+    for row in result.rows(weeks):
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+    for missed in result.missed:
+        console.print(f"missed: {missed}")
+
+
+@analytics_app.command("rebuild")
+def analytics_rebuild() -> None:
+    """Recompute every rollup from the events (after a bulk load or a restore)."""
+    from fengqiao.analytics.rollups import rebuild
+
+    started = time.perf_counter()
+    report = rebuild(_database())
+    console.print(
+        f"rebuilt the rollups of {report.events} events in {time.perf_counter() - started:.1f} s"
+    )
+    for name, rows in report.rows.items():
+        console.print(f"  rollup_{name}: {rows} rows")
+
+
+@analytics_app.command("check")
+def analytics_check() -> None:
+    """Compare the stored rollups with a recomputation from the events; exit 1 on a difference."""
+    from fengqiao.analytics.rollups import compare
+
+    with _database().engine.connect() as connection:
+        differences = compare(connection)
+    if not differences:
+        console.print("the rollups agree with the events")
+        return
+    for name, problems in differences.items():
+        err_console.print(f"rollup_{name}: {len(problems)} rows differ, e.g. {problems[0]}")
+    raise typer.Exit(1)
+
+
+@analytics_app.command("status")
+def analytics_status() -> None:
+    """Rows of each rollup against the events (how much smaller each is)."""
+    from sqlalchemy import func, select
+
+    from fengqiao.analytics.rollups import row_counts
+    from fengqiao.events.models import Event
+
+    with _database().engine.connect() as connection:
+        events = connection.execute(select(func.count()).select_from(Event)).scalar_one()
+        counts = row_counts(connection)
+    console.print(f"events: {events}")
+    for name, rows in counts.items():
+        ratio = f"{events / rows:.1f}x smaller" if rows else "empty"
+        console.print(f"  rollup_{name}: {rows} rows ({ratio})")

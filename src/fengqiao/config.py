@@ -169,6 +169,66 @@ class Settings(BaseSettings):
     smtp_password: str = Field("", description="SMTP password.")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_from: str = Field("fengqiao@localhost", description="Sender address of emails.")
+    assessment_weights: dict[str, float] = Field(
+        {"volume": 10, "closure": 30, "on_time": 30, "rework": 30},
+        description="Weights of the composite assessment score (考核): volume, closure rate, "
+        "on-time closure rate and 1 - rework rate; any non-negative numbers, used as shares "
+        "of their sum.",
+    )
+    assessment_trend_months: int = Field(
+        12, ge=1, le=60, description="Months the assessment trend shows by default."
+    )
+    bulletin_hour: int = Field(
+        7, ge=0, le=23,
+        description="Local hour (Asia/Shanghai) from which the worker makes yesterday's bulletin.",
+    )  # fmt: skip
+    bulletin_catch_up_days: int = Field(
+        7, ge=1, description="Missed bulletins a late worker still makes, newest first."
+    )
+    bulletin_font: Path = Field(
+        Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+        description="TrueType font (.ttf/.ttc) with Chinese glyphs embedded in bulletin PDFs "
+        "(Debian: fonts-wqy-microhei).",
+    )
+    bulletin_channels: list[str] = Field(
+        ["app", "email"], description="Channels a new bulletin subscription uses by default."
+    )
+    bulletin_list_max: int = Field(
+        50, ge=1, description="Most rows of the bulletin's red list and supervision list."
+    )
+    warning_spike_p: float = Field(
+        1e-6, gt=0, lt=1,
+        description="Spike warning when P(X >= observed | Poisson(expected)) is below this.",
+    )  # fmt: skip
+    warning_spike_min: int = Field(
+        5, ge=1, description="A spike needs at least this many events in its window."
+    )
+    warning_spike_weeks: int = Field(
+        8, ge=1, description="Weeks of the same weekday and hours that make a spike's baseline."
+    )
+    warning_stability_classes: list[str] = Field(
+        ["03", "0103"],
+        description="Stability classes: a two-digit code is a major class (03 信访维稳), "
+        "four digits a minor one (0103 劳资纠纷).",
+    )
+    warning_cluster_min: int = Field(
+        3, ge=2, description="Stability events in one village that make a cluster."
+    )
+    warning_cluster_days: float = Field(7.0, gt=0, description="Span of a stability cluster.")
+    warning_repeat_min: int = Field(
+        3, ge=2, description="Events of one class at one place that make a repeat."
+    )
+    warning_repeat_radius_m: float = Field(50.0, gt=0, description="What one place means.")
+    warning_repeat_days: float = Field(30.0, gt=0, description="Span of a repeat.")
+    warning_backlog_overdue: int = Field(
+        5, ge=1, description="A unit holding this many open overdue events has a backlog."
+    )
+    warning_interval_minutes: float = Field(
+        60.0, ge=0, description="The warnings job runs again once this long has passed."
+    )
+    warning_catch_up_days: float = Field(
+        14.0, gt=0, description="How far back a late warnings run looks for what it missed."
+    )
 
     def photo_dir(self) -> Path:
         """Where photos are stored."""

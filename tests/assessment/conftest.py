@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +23,13 @@ from tests.events.conftest import Desk, api, clock, desk, world
 __all__ = ["api", "clock", "desk", "world"]
 
 
-def local_day(at: datetime) -> date:
+def app_state(client: TestClient) -> Any:
+    """The app's state behind a test client (its clock, settings)."""
+    return cast(FastAPI, client.app).state
+
+
+def local_day(at: datetime | None) -> date:
+    assert at is not None
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(LOCAL_TZ).date()
 
 
@@ -45,7 +53,9 @@ def direct_counts(events: list[Event], start: date, end: date, key: Callable[[Ev
             "closed",
         )
         c["closed"] += closed
-        c["closed_on_time"] += closed and (e.due_at is None or e.closed_at <= e.due_at)
+        c["closed_on_time"] += closed and (
+            e.due_at is None or (e.closed_at is not None and e.closed_at <= e.due_at)
+        )
         c["overdue"] += e.overdue_at is not None
         c["rejected"] += e.status == "rejected"
         c["voided"] += e.status == "voided"
@@ -53,6 +63,7 @@ def direct_counts(events: list[Event], start: date, end: date, key: Callable[[Ev
         c["returned_events"] += e.return_count > 0
         c["reworked_events"] += e.rework_count > 0
         if closed:
+            assert e.closed_at is not None
             span = (e.closed_at - e.created_at).total_seconds() - (e.paused_seconds or 0)
             c["handle_seconds"] += max(0, round(span))
             if e.satisfaction:

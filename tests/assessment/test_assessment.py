@@ -18,7 +18,7 @@ from fengqiao.config import Settings
 from fengqiao.events.models import Event
 from fengqiao.org.models import OrgUnit
 from fengqiao.patrol.models import Patrol
-from tests.assessment.conftest import add_town, direct_counts, expected_indicators
+from tests.assessment.conftest import add_town, app_state, direct_counts, expected_indicators
 
 Auth = Callable[[str], dict[str, str]]
 RATES = ("handle_rate", "closure_rate", "on_time_rate", "rework_rate", "return_rate",
@@ -168,7 +168,7 @@ def test_weights_change_the_scores_the_api_gives(
         parts = row["components"]
         assert row["score"] == service.composite(parts, service.Weights())
         assert row["grade"] == service.grade(row["score"])
-    api.app.state.settings = api.app.state.settings.model_copy(
+    app_state(api).settings = app_state(api).settings.model_copy(
         update={"assessment_weights": {"volume": 0, "closure": 100, "on_time": 0, "rework": 0}}
     )
     again = _get(api, auth, "demo_district_leader", "/assessment", **params)

@@ -27,7 +27,7 @@ from fengqiao.jobs.worker import run_once
 from fengqiao.notify.models import Outbox
 from fengqiao.org.models import OrgUnit
 from fengqiao.supervision.models import SupervisionOrder
-from tests.assessment.conftest import local_day
+from tests.assessment.conftest import app_state, local_day
 from tests.conftest import BoundDatabase, Seeded
 
 Auth = Callable[[str], dict[str, str]]
@@ -45,7 +45,11 @@ def _expected_totals(events: list[Event], first: date, last: date) -> dict[str, 
     return {
         "new": len(filed),
         "done": len(done),
-        "done_on_time": sum(1 for e in done if e.due_at is None or e.closed_at <= e.due_at),
+        "done_on_time": sum(
+            1
+            for e in done
+            if e.due_at is None or (e.closed_at is not None and e.closed_at <= e.due_at)
+        ),
         "overdue": sum(1 for e in filed if e.overdue_at is not None),
     }
 
@@ -95,8 +99,8 @@ def test_a_day_without_events_makes_an_empty_bulletin(db: Session, settings: Set
 def test_the_three_exports_carry_the_figures(
     workload: list[Event], api: TestClient, auth: Auth, db: Session
 ) -> None:
-    api.app.state.clock.set(AFTER)
-    content = bulletin.build(db, day=DAY, now=AFTER, settings=api.app.state.settings)
+    app_state(api).clock.set(AFTER)
+    content = bulletin.build(db, day=DAY, now=AFTER, settings=app_state(api).settings)
     town = content["towns"][0]["name"]
     html = api.get(f"/api/v1/bulletins/{DAY}.html", headers=auth("demo_district_leader"))
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
@@ -141,7 +145,7 @@ def test_bad_days_and_formats_are_problems(
 
 
 def test_a_missing_font_says_which_setting_to_fix(api: TestClient, auth: Auth) -> None:
-    api.app.state.settings = api.app.state.settings.model_copy(
+    app_state(api).settings = app_state(api).settings.model_copy(
         update={"bulletin_font": Path("/nonexistent/font.ttc")}
     )
     response = api.get("/api/v1/bulletins/2026-11-27.pdf", headers=auth("demo_district_leader"))

@@ -21,7 +21,13 @@ if TYPE_CHECKING:
     from fengqiao.notify.channels import Channel
 
 # Modules that register jobs when imported (later jobs add themselves here).
-JOB_MODULES = ("fengqiao.jobs.sla", "fengqiao.notify.sender")
+JOB_MODULES = (
+    "fengqiao.jobs.sla",
+    "fengqiao.analytics.jobs",
+    "fengqiao.warnings.jobs",
+    "fengqiao.assessment.jobs",
+    "fengqiao.notify.sender",
+)
 
 
 @dataclass

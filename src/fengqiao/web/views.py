@@ -17,11 +17,13 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from fengqiao import __version__
+from fengqiao.analytics.service import ANALYSIS_ROLES
 from fengqiao.auth import service as auth_service
 from fengqiao.auth.scope import Principal
 from fengqiao.auth.security import TokenError, issue_token
+from fengqiao.clock import LOCAL_TZ
 from fengqiao.db import Database
-from fengqiao.deps import AppDatabase, AppSettings, _load_user, principal_of_user
+from fengqiao.deps import AppClock, AppDatabase, AppSettings, _load_user, principal_of_user
 from fengqiao.errors import Problem
 from fengqiao.events import service as event_service
 from fengqiao.org.models import OrgUnit
@@ -279,6 +281,35 @@ def supervision_page(request: Request, principal: PagePrincipal) -> HTMLResponse
     """督办单."""
     _require(principal, *nav.STAFF, "handler", "unit_leader")
     return render(request, "supervision.html", principal, page="supervision")
+
+
+@router.get("/analytics", response_class=HTMLResponse)
+def analytics_page(request: Request, principal: PagePrincipal, clock: AppClock) -> HTMLResponse:
+    """分析研判: the 18 charts for a chosen area and range (JSON twins: /api/v1/analytics)."""
+    _require(principal, *ANALYSIS_ROLES)
+    today = clock.now().astimezone(LOCAL_TZ).date().isoformat()
+    return render(request, "analytics.html", principal, page="analytics", today=today)
+
+
+@router.get("/assessment", response_class=HTMLResponse)
+def assessment_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
+    """考核: rankings per level with each row's monthly trend."""
+    _require(principal, *nav.STAFF)
+    return render(request, "assessment.html", principal, page="assessment")
+
+
+@router.get("/bulletins", response_class=HTMLResponse)
+def bulletins_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
+    """每日通报: the days with their HTML, PDF and XLSX, and the subscription."""
+    _require(principal, *nav.STAFF)
+    return render(request, "bulletins.html", principal, page="bulletins")
+
+
+@router.get("/warnings", response_class=HTMLResponse)
+def warnings_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
+    """预警: early warnings to acknowledge."""
+    _require(principal, *nav.STAFF, "handler", "unit_leader")
+    return render(request, "warnings.html", principal, page="warnings")
 
 
 @router.get("/messages", response_class=HTMLResponse)

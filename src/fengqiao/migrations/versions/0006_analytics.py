@@ -22,7 +22,41 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COUNTERS = ["new", "accepted", "dispatched", "handled", "closed", "closed_on_time", "overdue", "open", "open_overdue", "rejected", "voided", "merged", "self_handled", "returned", "reworked", "returned_events", "reworked_events", "handle_seconds", "rated", "satisfaction_sum", "sat_1", "sat_2", "sat_3", "sat_4", "sat_5", "done", "done_on_time", "done_seconds", "done_h4", "done_d1", "done_d3", "done_d7", "done_more"]
+COUNTERS = [
+    "new",
+    "accepted",
+    "dispatched",
+    "handled",
+    "closed",
+    "closed_on_time",
+    "overdue",
+    "open",
+    "open_overdue",
+    "rejected",
+    "voided",
+    "merged",
+    "self_handled",
+    "returned",
+    "reworked",
+    "returned_events",
+    "reworked_events",
+    "handle_seconds",
+    "rated",
+    "satisfaction_sum",
+    "sat_1",
+    "sat_2",
+    "sat_3",
+    "sat_4",
+    "sat_5",
+    "done",
+    "done_on_time",
+    "done_seconds",
+    "done_h4",
+    "done_d1",
+    "done_d3",
+    "done_d7",
+    "done_more",
+]
 TYPES = {
     "category_code": sa.String(length=8),
     "major_code": sa.String(length=8),
@@ -72,7 +106,6 @@ def upgrade() -> None:
         )
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(f"ix_{table}_town_period", ["town_id", "period"], unique=False)
-
 
     op.create_table(
         "rollup_pending",
