@@ -595,6 +595,24 @@ if __name__ == "__main__":
     app()
 
 
+@warnings_app.command("run")
+def warnings_run(
+    now: Annotated[
+        str | None,
+        typer.Option(help="Run as if it were this moment, e.g. 2026-12-01T09:00+08:00."),
+    ] = None,
+) -> None:
+    """Look for early warnings now (or as at --now), whenever the last run was, and print how
+    many new ones of each kind were stored and pushed."""
+    from dataclasses import replace
+
+    from fengqiao.warnings.service import WarningRules, run_detectors
+
+    rules = replace(WarningRules.from_settings(_settings()), interval_minutes=0.0)
+    counts = run_detectors(database=_database(), now=_parse_now(now), rules=rules)
+    console.print(", ".join(f"{kind} {n}" for kind, n in counts.items()))
+
+
 @warnings_app.command("replay")
 def warnings_replay(
     start: Annotated[str, typer.Option("--from", help="First run, e.g. 2026-01-01T00:00+08:00.")],
