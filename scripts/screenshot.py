@@ -3,6 +3,9 @@
     .venv/bin/python scripts/screenshot.py [BASE_URL] [--username NAME] [--password PW]
         [--output docs/img/onemap.png] [--no-click] [--event ID]
     .venv/bin/python scripts/screenshot.py --worker [--output docs/img/worker-app.png]
+    .venv/bin/python scripts/screenshot.py --username demo_district_leader \
+        --page "/analytics?from=2025-12-01" --ready "#analytics[data-ready=true]" \
+        --output docs/img/analytics.png
 
 The browser tests (tests/e2e) drive the page with the helpers below, so this script keeps working.
 """
@@ -13,6 +16,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
@@ -79,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--worker", action="store_true", help="demo_grid_worker's app on a phone instead."
     )
+    parser.add_argument("--page", help="Another page instead of the map, e.g. /analytics.")
+    parser.add_argument(
+        "--ready", default="body", help="With --page: a selector that is there once it is drawn."
+    )
+    parser.add_argument("--height", type=int, default=900, help="Window height in pixels.")
+    parser.add_argument("--click", help="With --page: click this selector (first match) first.")
     args = parser.parse_args(argv)
     if args.output is None:
         args.output = REPO / "docs" / "img" / ("worker-app.png" if args.worker else "onemap.png")
@@ -91,16 +101,26 @@ def main(argv: list[str] | None = None) -> int:
         except FileNotFoundError as error:
             print(f"screenshot.py: error: {error}", file=sys.stderr)
             return 1
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page = browser.new_page(viewport={"width": 1440, "height": args.height})
         target = "/map" + (f"%23event={args.event}" if args.event else "")
+        if args.page:
+            target = quote(args.page, safe="/")
         page.goto(args.base_url.rstrip("/") + "/login?next=" + target)
         log_in(page, args.username, args.password)
         if page.locator("#login-error").is_visible():
             print(f"screenshot.py: login failed: {page.locator('#login-error').inner_text()}")
             browser.close()
             return 1
-        wait_for_map(page)
-        if args.event:
+        if args.page:
+            page.locator(args.ready).first.wait_for(timeout=60000)
+            if args.click:
+                page.locator(args.click).first.click()
+            page.wait_for_timeout(1500)  # charts finish their animation
+        else:
+            wait_for_map(page)
+        if args.page:
+            pass
+        elif args.event:
             page.locator("#nearest-cameras li a").first.wait_for()
             page.wait_for_timeout(1000)  # the fly to the event
         elif not args.no_click:

@@ -122,11 +122,11 @@
     sources: pie,
     hour_weekday: (d) => ({
       tooltip: { position: "top", formatter: (p) => d.y[p.value[1]] + " " + d.x[p.value[0]] + ":" + p.value[2] + " 件" },
-      grid: { left: 48, right: 16, top: 16, bottom: 64 },
+      grid: { left: 48, right: 72, top: 16, bottom: 32 },
       xAxis: { type: "category", data: d.x, splitArea: { show: true } },
       yAxis: { type: "category", data: d.y, splitArea: { show: true } },
-      visualMap: { min: 0, max: Math.max(d.max, 1), calculable: true, orient: "horizontal", left: "center", bottom: 0,
-        inRange: { color: ["#f4f8fc", "#9ec5f0", "#2f6fde", "#e0533d"] } },
+      visualMap: { min: 0, max: Math.max(d.max, 1), calculable: true, orient: "vertical", right: 0, top: "center",
+        itemHeight: 120, inRange: { color: ["#f4f8fc", "#9ec5f0", "#2f6fde", "#e0533d"] } },
       series: [{ type: "heatmap", name: "新增", data: d.series[0].data }],
     }),
     areas_ranked: (d) => {
@@ -205,7 +205,8 @@
 
   async function drawGridMap(entry, data) {
     if (!gridMap) {
-      gridMap = L.map(entry.body, { zoomControl: true, attributionControl: false, preferCanvas: true });
+      gridMap = L.map(entry.body, { zoomControl: true, attributionControl: false, preferCanvas: true,
+        zoomSnap: 0.1 });
       entry.body.classList.add("grid-map");
     }
     if (!gridGeojson) gridGeojson = await api("/grids/geojson");
