@@ -78,7 +78,7 @@ def grow(target: Path, events: int) -> None:
     connection.close()
 
 
-def to_postgres(source: Path, url: str) -> None:
+def to_postgres(source: Path, url: str, *, rollups: bool = True) -> None:
     parsed = make_url(url).set(drivername="postgresql+psycopg")
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -113,14 +113,65 @@ def to_postgres(source: Path, url: str) -> None:
                         copy.write_row(row)
                     rows += len(batch)
             pg.commit()
-            print(f"postgres: {table}: {rows:,} rows in {time.perf_counter() - started:.0f} s")
+            print(
+                f"postgres: {table}: {rows:,} rows in {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
         started = time.perf_counter()
         pg.execute("ANALYZE")
         print(f"postgres: analyze in {time.perf_counter() - started:.0f} s")
     lite.close()
+    if not rollups:
+        return
     started = time.perf_counter()
     report = rebuild(Database(rendered))
     print(f"postgres: rollups of {report.events:,} events in {time.perf_counter() - started:.0f} s")
+
+
+def grow_postgres(url: str, events: int) -> None:
+    """The same copies as `grow`, made inside PostgreSQL from the events already loaded."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as pg:
+        names = [
+            row[0]
+            for row in pg.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'event' "
+                "ORDER BY ordinal_position"
+            )
+        ]
+        base, top = pg.execute("SELECT count(*), max(id) FROM event").fetchone()  # type: ignore[misc]
+        have, copy = base, 1
+        while have < events:
+            shift = f"interval '{copy * SHIFT_MINUTES} minutes'"
+            select = []
+            for name in names:
+                if name == "id":
+                    select.append(f"id + {copy * (top + 1)}")
+                elif name == "code":
+                    select.append(f"code || '.{copy}'")
+                elif name in ("idempotency_key", "duplicate_of_id"):
+                    select.append("NULL")
+                elif name in TIMES:
+                    select.append(f'"{name}" - {shift}')
+                else:
+                    select.append(f'"{name}"')
+            limit = min(base, events - have)
+            started = time.perf_counter()
+            quoted = ", ".join(f'"{n}"' for n in names)
+            pg.execute(
+                f"INSERT INTO event ({quoted}) SELECT {', '.join(select)} FROM event "
+                f"WHERE id <= {top} ORDER BY id LIMIT {limit}"
+            )
+            pg.commit()
+            have += limit
+            print(
+                f"postgres copy {copy}: {limit:,} events ({have:,} in all) in "
+                f"{time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+            copy += 1
+        pg.execute("ANALYZE")
+        pg.commit()
 
 
 def main() -> None:
@@ -130,6 +181,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--postgres", default=None)
     parser.add_argument("--skip-sqlite", action="store_true", help="target already built")
+    parser.add_argument(
+        "--postgres-from-source",
+        action="store_true",
+        help="load the source's events into PostgreSQL and make the copies there",
+    )
     args = parser.parse_args()
     if not args.skip_sqlite:
         started = time.perf_counter()
@@ -146,7 +202,15 @@ def main() -> None:
         print(
             f"sqlite: rollups of {report.events:,} events in {time.perf_counter() - started:.0f} s"
         )
-    if args.postgres:
+    if args.postgres and args.postgres_from_source:
+        to_postgres(args.source, args.postgres, rollups=False)
+        grow_postgres(args.postgres, args.events)
+        started = time.perf_counter()
+        report = rebuild(Database(args.postgres))
+        print(
+            f"postgres: rollups of {report.events:,} events in {time.perf_counter() - started:.0f} s"
+        )
+    elif args.postgres:
         to_postgres(args.target, args.postgres)
 
 
