@@ -323,7 +323,10 @@ class _Summer:
             kept = [COUNTER_INDEX[c] for c in spec.counters]
             mine = values[:, kept]
             useful = mine.any(axis=1)
-            self.partial[spec.name].append(_reduce(keys[useful], derived[useful], mine[useful]))
+            parts = self.partial[spec.name]
+            parts.append(_reduce(keys[useful], derived[useful], mine[useful]))
+            if len(parts) >= 8:  # keep memory to about the size of the table, not the events
+                parts[:] = [_reduce(*(np.concatenate([p[i] for p in parts]) for i in range(3)))]
 
     def rows(self, spec: RollupSpec) -> Iterator[tuple[Key, np.ndarray]]:
         """The summed rows of one rollup: (period, *columns) and the counters, zeros left out."""
