@@ -574,13 +574,14 @@ def bulletin(
     format: Annotated[str, typer.Option("--format", help="html, pdf or xlsx.")] = "pdf",
 ) -> None:
     """Export a day's bulletin (每日通报): the stored one, or one built now if not made yet."""
+    from fengqiao.analytics.service import parse_day
     from fengqiao.assessment import bulletin as bulletins
     from fengqiao.errors import invalid
 
     settings = _settings()
     now = datetime.now(UTC)
     with _problems_exit():
-        day = bulletins.parse_day(date, "date")
+        day = parse_day(date, "date")
         if format not in bulletins.FORMATS:
             raise invalid("format", "one of html, pdf, xlsx", "格式应为 html、pdf 或 xlsx 之一")
         with _database().session() as session:

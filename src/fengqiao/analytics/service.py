@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -15,18 +16,21 @@ from fengqiao.errors import forbidden, invalid, not_found
 from fengqiao.org.models import OrgUnit
 
 ANALYSIS_ROLES = ("leader", "operator", "admin", "unit_leader")
-LEVEL_OF_DEPTH = {1: "district", 2: "town", 3: "village", 4: "grid"}
+SCOPE_KINDS = ("district", "town", "village", "grid")
 LEVEL_ZH = {"district": "区", "town": "镇街", "village": "村社", "grid": "网格"}
 # Longest range a chart is asked for (ten years): beyond it, a typo rather than a question.
 MAX_DAYS = 3660
 
 
-def resolve_scope(db: Session, principal: Principal, org_id: int | None) -> Scope:
-    """The area asked for (default: the caller's own), refused when outside the caller's."""
-    principal.require_role(*ANALYSIS_ROLES)
-    target = org_id if org_id is not None else _home_id(principal)
+def resolve_scope(db: Session, *, principal: Principal, org_id: int | None) -> Scope:
+    """The area asked about (default: the caller's own), refused outside the caller's area.
+
+    The one place analysis, assessment and bulletins turn a `scope` parameter into an area;
+    callers check the caller's role first.
+    """
+    target = org_id if org_id is not None else principal.home_org_id
     row = db.execute(
-        select(OrgUnit.id, OrgUnit.name, OrgUnit.path).where(OrgUnit.id == target)
+        select(OrgUnit.id, OrgUnit.name, OrgUnit.path, OrgUnit.kind).where(OrgUnit.id == target)
     ).first()
     if row is None:
         raise not_found("area", "区域")
@@ -35,39 +39,46 @@ def resolve_scope(db: Session, principal: Principal, org_id: int | None) -> Scop
             "outside your scope: you may only analyse your own area",
             "超出您的管辖范围:只能分析本辖区的数据",
         )
-    depth = len([part for part in row.path.strip("/").split("/") if part])
-    level = LEVEL_OF_DEPTH.get(depth)
-    if level is None:
-        raise invalid("scope", "not an area of the district tree", "不是辖区内的区域")
-    return Scope(level=level, org_id=row.id, name=row.name)
-
-
-def _home_id(principal: Principal) -> int:
-    parts = [int(part) for part in principal.home_path.strip("/").split("/") if part]
-    return parts[-1] if parts else principal.home_org_id
+    if row.kind not in SCOPE_KINDS:
+        raise invalid(
+            "scope", "pick a district, town, village or grid", "请选择区、镇街、村社或网格"
+        )
+    return Scope(level=row.kind, org_id=row.id, name=row.name)
 
 
 def today(now: datetime) -> date:
     return now.astimezone(LOCAL_TZ).date()
 
 
-def parse_range(start: str | None, end: str | None, now: datetime) -> tuple[date, date]:
-    """The local days from..to (inclusive); default the 30 days up to today."""
-    last = _parse_day("to", end) if end else today(now)
-    first = _parse_day("from", start) if start else last - timedelta(days=29)
+def parse_range(
+    start: str | None,
+    end: str | None,
+    *,
+    today: date,
+    default_start: Callable[[date], date] = lambda last: last - timedelta(days=29),
+    max_days: int = MAX_DAYS,
+) -> tuple[date, date]:
+    """The local days from..to (inclusive) of a request: `to` defaults to today, `from` to
+    `default_start(to)` (the 30 days up to `to` unless said otherwise)."""
+    last = parse_day(end, "to") if end else today
+    first = parse_day(start, "from") if start else default_start(last)
     if first > last:
         raise invalid("from", "from must not be after to", "开始日期不能晚于结束日期")
-    if (last - first).days >= MAX_DAYS:
-        raise invalid("from", "a range of at most ten years", "时间范围最长十年")
+    if (last - first).days >= max_days:
+        years = round(max_days / 365)
+        raise invalid("from", f"a range of at most {years} years", f"时间范围最长{years}年")
     return first, last
 
 
-def _parse_day(name: str, value: str) -> date:
+def parse_day(value: str, field: str = "date") -> date:
+    """A local day from YYYY-MM-DD, or a 422 naming the field."""
     try:
         return date.fromisoformat(value)
     except ValueError:
         raise invalid(
-            name, f"not a date: {value!r}; use YYYY-MM-DD", f"日期格式有误:{value},应为 YYYY-MM-DD"
+            field,
+            f"not a date: {value!r}; use a real day written like 2026-11-27",
+            f"日期格式有误:{value},应为 2026-11-27 这样真实存在的日期",
         ) from None
 
 

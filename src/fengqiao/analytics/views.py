@@ -69,9 +69,10 @@ def chart(
         raise not_found(f"chart {name!r}", f"图表 {name}")
     if format not in ("json", "csv"):
         raise invalid("format", "use json or csv", "格式须为 json 或 csv")
-    first, last = parse_range(start, to, clock.now())
+    principal.require_role(*ANALYSIS_ROLES)
+    first, last = parse_range(start, to, today=today(clock.now()))
     with database.session() as db:
-        area = resolve_scope(db, principal, scope)
+        area = resolve_scope(db, principal=principal, org_id=scope)
         body = charts.draw(
             found, db=db, scope=area, start=first, end=last, today=today(clock.now())
         )

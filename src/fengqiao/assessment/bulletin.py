@@ -59,16 +59,6 @@ def _local_text(at: datetime | None) -> str:
     return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
-def parse_day(value: str, field: str = "date") -> date:
-    """A local day from yyyy-mm-dd, or a 422 naming the field."""
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise invalid(
-            field, "a date like 2026-11-27", "日期格式应为 2026-11-27,且须是真实存在的日期"
-        ) from None
-
-
 def district_scope(db: Session) -> Scope:
     """The district the bulletin reports on (the root of the tree)."""
     row = db.execute(

@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session
 
 from fengqiao.analytics.query import Aggregate, Scope, aggregate
 from fengqiao.auth.models import GridAssignment, User, UserRole
-from fengqiao.auth.scope import Principal
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
-from fengqiao.errors import invalid, not_found
+from fengqiao.errors import invalid
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.patrol.models import Patrol
 
@@ -169,7 +168,6 @@ class Assessment:
 
 # --- scope -------------------------------------------------------------------------------------
 
-SCOPE_KINDS = ("district", "town", "village", "grid")
 # Which levels make sense inside which scope (a village holds no towns).
 LEVELS_IN = {
     "district": LEVELS,
@@ -177,19 +175,6 @@ LEVELS_IN = {
     "village": ("village", "unit", "worker"),
     "grid": ("unit", "worker"),
 }
-
-
-def resolve_scope(db: Session, *, principal: Principal, org_id: int | None) -> Scope:
-    """The area asked about (default: the caller's home), refused outside the caller's area."""
-    org = db.get(OrgUnit, org_id if org_id is not None else principal.home_org_id)
-    if org is None:
-        raise not_found("org unit", "区域")
-    principal.require_covers(org.path)
-    if org.kind not in SCOPE_KINDS:
-        raise invalid(
-            "scope", "pick a district, town, village or grid", "请选择区、镇街、村社或网格"
-        )
-    return Scope(level=org.kind, org_id=org.id, name=org.name)
 
 
 def scope_path(db: Session, scope: Scope) -> str:

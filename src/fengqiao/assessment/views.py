@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
+from fengqiao.analytics.service import parse_day, parse_range, resolve_scope
 from fengqiao.assessment import bulletin, service
 from fengqiao.assessment.models import Bulletin, BulletinSubscription
 from fengqiao.assessment.schemas import (
@@ -49,13 +50,10 @@ SortQuery = Annotated[
 
 
 def _period(start: str | None, end: str | None, today: date) -> tuple[date, date]:
-    last = bulletin.parse_day(end, "to") if end else today
-    first = bulletin.parse_day(start, "from") if start else last.replace(day=1)
-    if first > last:
-        raise invalid("from", "must not be after `to`", "开始日期不能晚于结束日期")
-    if (last - first).days > MAX_DAYS:
-        raise invalid("from", "at most three years", "时间范围最长三年")
-    return first, last
+    """This month up to today unless said otherwise; at most three years."""
+    return parse_range(
+        start, end, today=today, default_start=lambda last: last.replace(day=1), max_days=MAX_DAYS
+    )
 
 
 def _row_out(row: service.Row) -> AssessmentRowOut:
@@ -81,7 +79,7 @@ def _assess(
     first, last = _period(start, end, today)
     weights = service.Weights.from_settings(settings)
     with database.session() as db:
-        area = service.resolve_scope(db, principal=principal, org_id=scope)
+        area = resolve_scope(db, principal=principal, org_id=scope)
         result = service.assess(db, scope=area, level=level, start=first, end=last, weights=weights)
     result.rows = service.sort_rows(result.rows, sort)
     return result
@@ -178,10 +176,10 @@ def assessment_trend(
     peers of that month in the same area)."""
     principal.require_role(*READERS)
     today = clock.now().astimezone(LOCAL_TZ).date()
-    until = bulletin.parse_day(end, "to") if end else today
+    until = parse_day(end, "to") if end else today
     weights = service.Weights.from_settings(settings)
     with database.session() as db:
-        area = service.resolve_scope(db, principal=principal, org_id=scope)
+        area = resolve_scope(db, principal=principal, org_id=scope)
         points = service.trend(
             db, scope=area, level=level, entity_id=id, until=until,
             months=months or settings.assessment_trend_months, weights=weights,
@@ -301,7 +299,7 @@ def bulletin_file(
 ) -> Response:
     """The stored bulletin of the day, or one built now when the job has not made it yet."""
     principal.require_role(*bulletin.SUBSCRIBERS)
-    local_day = bulletin.parse_day(day, "day")
+    local_day = parse_day(day, "day")
     if fmt not in bulletin.FORMATS:
         raise invalid("format", "one of html, pdf, xlsx", "格式应为 html、pdf 或 xlsx 之一")
     now = clock.now()
