@@ -37,6 +37,24 @@ TIMES = (
 TABLES = ("org_unit", "unit", "category_major", "category", "user_account", "user_role")
 
 
+def copy_select(names: list[str], copy: int, top: int, shifted: str) -> str:
+    """The SELECT list of copy `copy`: new ids and codes, times moved by `shifted` (a format
+    string of one column, in the target's SQL)."""
+    select = []
+    for name in names:
+        if name == "id":
+            select.append(f"id + {copy * (top + 1)}")
+        elif name == "code":
+            select.append(f"code || '.{copy}'")
+        elif name in ("idempotency_key", "duplicate_of_id"):
+            select.append("NULL")
+        elif name in TIMES:
+            select.append(shifted.format(name))
+        else:
+            select.append(f'"{name}"')
+    return ", ".join(select)
+
+
 def columns(connection: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
 
@@ -50,23 +68,12 @@ def grow(target: Path, events: int) -> None:
     have, top = base
     copy = 1
     while have < events:
-        shift = f"-{copy * SHIFT_MINUTES} minutes"
-        select = []
-        for name in names:
-            if name == "id":
-                select.append(f"id + {copy * (top + 1)}")
-            elif name == "code":
-                select.append(f"code || '.{copy}'")
-            elif name in ("idempotency_key", "duplicate_of_id"):
-                select.append("NULL")
-            elif name in TIMES:
-                select.append(f"strftime('%Y-%m-%d %H:%M:%f', {name}, '{shift}')")
-            else:
-                select.append(name)
+        shifted = f"strftime('%Y-%m-%d %H:%M:%f', {{}}, '-{copy * SHIFT_MINUTES} minutes')"
+        select = copy_select(names, copy, top, shifted)
         limit = min(base[0], events - have)
         started = time.perf_counter()
         connection.execute(
-            f"INSERT INTO event ({', '.join(names)}) SELECT {', '.join(select)} FROM event "
+            f"INSERT INTO event ({', '.join(names)}) SELECT {select} FROM event "
             f"WHERE id <= {top} ORDER BY id LIMIT {limit}"
         )
         connection.commit()
@@ -142,24 +149,13 @@ def grow_postgres(url: str, events: int) -> None:
         base, top = pg.execute("SELECT count(*), max(id) FROM event").fetchone()  # type: ignore[misc]
         have, copy = base, 1
         while have < events:
-            shift = f"interval '{copy * SHIFT_MINUTES} minutes'"
-            select = []
-            for name in names:
-                if name == "id":
-                    select.append(f"id + {copy * (top + 1)}")
-                elif name == "code":
-                    select.append(f"code || '.{copy}'")
-                elif name in ("idempotency_key", "duplicate_of_id"):
-                    select.append("NULL")
-                elif name in TIMES:
-                    select.append(f'"{name}" - {shift}')
-                else:
-                    select.append(f'"{name}"')
+            shifted = f"\"{{}}\" - interval '{copy * SHIFT_MINUTES} minutes'"
+            select = copy_select(names, copy, top, shifted)
             limit = min(base, events - have)
             started = time.perf_counter()
             quoted = ", ".join(f'"{n}"' for n in names)
             pg.execute(
-                f"INSERT INTO event ({quoted}) SELECT {', '.join(select)} FROM event "
+                f"INSERT INTO event ({quoted}) SELECT {select} FROM event "
                 f"WHERE id <= {top} ORDER BY id LIMIT {limit}"
             )
             pg.commit()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.analytics.facts import (
     COUNTER_INDEX,
+    KEY_COLUMNS,
     STATE_COLUMNS,
     EventState,
     day_number,
@@ -32,21 +33,7 @@ from fengqiao.clock import LOCAL_TZ
 from fengqiao.events.models import Event
 
 TIME_DIMENSIONS = ("day", "month")
-DIMENSIONS = (
-    "day",
-    "month",
-    "how",
-    "town_id",
-    "village_id",
-    "grid_id",
-    "category_code",
-    "major_code",
-    "platform",
-    "level",
-    "source",
-    "owner_unit_id",
-    "reporter_id",
-)
+DIMENSIONS = (*TIME_DIMENSIONS, "how", *KEY_COLUMNS)
 SCOPE_COLUMN = {"town": "town_id", "village": "village_id", "grid": "grid_id"}
 
 
