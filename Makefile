@@ -64,7 +64,8 @@ demo: install
 	@echo "(a phone-sized window with its location in 柯桥街道), demo_operator accepts and dispatches it"
 	@echo "from /map or /events, demo_handler signs and feeds back with a photo, demo_grid_worker"
 	@echo "verifies it under 任务 and it closes."
-	@echo "The worker (reminders, overdue orders, messages) logs to var/worker.log"
+	@echo "demo_district_leader sees 分析研判 (/analytics), 考核 (/assessment), 每日通报 (/bulletins) and 预警 (/warnings)."
+	@echo "The worker (reminders, overdue orders, rollups, warnings, bulletins, messages) logs to var/worker.log"
 	$(BIN)/fengqiao worker >>var/worker.log 2>&1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/fengqiao serve --host 127.0.0.1 --port $(PORT)
