@@ -51,6 +51,11 @@ def test_the_leader_sees_all_18_charts_and_the_grid_map(
         page.locator("[data-chart='sources'] .csv-link").click()
     text = download.value.path().read_text(encoding="utf-8-sig")
     assert text.splitlines()[0] == "来源,件数"
+    # PNG of a chart, drawn by ECharts in the page.
+    with page.expect_download() as picture:
+        page.locator("[data-chart='sources'] .png-link").click()
+    assert picture.value.suggested_filename == "sources.png"
+    assert picture.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     leader.screenshot("analytics-town")
     leader.assert_clean()
     page.context.close()
