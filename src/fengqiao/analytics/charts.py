@@ -110,19 +110,16 @@ def _rate(part: float, whole: float) -> float | None:
 def _comparison(question: Question, counters: Sequence[str]) -> dict[str, Any]:
     totals = question.totals(counters)
     current = totals["current"]
-    return {
-        "counters": list(counters),
-        "current": current,
-        **{
-            kind: {
-                "from": comparison_ranges(question.start, question.end)[kind][0].isoformat(),
-                "to": comparison_ranges(question.start, question.end)[kind][1].isoformat(),
-                "values": totals[kind],
-                "change_pct": {c: _change(current[c], totals[kind][c]) for c in counters},
-            }
-            for kind in ("yoy", "mom")
-        },
-    }
+    ranges = comparison_ranges(question.start, question.end)
+    compared: dict[str, Any] = {"counters": list(counters), "current": current}
+    for kind, (low, high) in ranges.items():
+        compared[kind] = {
+            "from": low.isoformat(),
+            "to": high.isoformat(),
+            "values": totals[kind],
+            "change_pct": {c: _change(current[c], totals[kind][c]) for c in counters},
+        }
+    return compared
 
 
 def _series_by(result: Aggregate, key_index: int, counter: str, keys: list[Any]) -> list[int]:

@@ -8,10 +8,10 @@ import io
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
-from fengqiao.analytics.service import parse_day, parse_range, resolve_scope
+from fengqiao.analytics.service import parse_day, parse_range, resolve_scope, today
 from fengqiao.assessment import bulletin, service
 from fengqiao.assessment.models import Bulletin, BulletinSubscription
 from fengqiao.assessment.schemas import (
@@ -23,7 +23,6 @@ from fengqiao.assessment.schemas import (
     TrendOut,
     TrendPointOut,
 )
-from fengqiao.auth.scope import Principal
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import invalid, not_found
@@ -49,10 +48,14 @@ SortQuery = Annotated[
 ]
 
 
-def _period(start: str | None, end: str | None, today: date) -> tuple[date, date]:
+def _period(start: str | None, end: str | None, local_today: date) -> tuple[date, date]:
     """This month up to today unless said otherwise; at most three years."""
     return parse_range(
-        start, end, today=today, default_start=lambda last: last.replace(day=1), max_days=MAX_DAYS
+        start,
+        end,
+        today=local_today,
+        default_start=lambda last: last.replace(day=1),
+        max_days=MAX_DAYS,
     )
 
 
@@ -64,29 +67,7 @@ def _row_out(row: service.Row) -> AssessmentRowOut:
     )  # fmt: skip
 
 
-def _assess(
-    principal: Principal,
-    database: AppDatabase,
-    settings: AppSettings,
-    today: date,
-    level: str,
-    start: str | None,
-    end: str | None,
-    scope: int | None,
-    sort: str,
-) -> service.Assessment:
-    principal.require_role(*READERS)
-    first, last = _period(start, end, today)
-    weights = service.Weights.from_settings(settings)
-    with database.session() as db:
-        area = resolve_scope(db, principal=principal, org_id=scope)
-        result = service.assess(db, scope=area, level=level, start=first, end=last, weights=weights)
-    result.rows = service.sort_rows(result.rows, sort)
-    return result
-
-
-@router.get("/assessment", response_model=AssessmentOut, summary="Assessment ranking (考核)")
-def assessment(
+def _assessed(
     principal: CurrentPrincipal,
     database: AppDatabase,
     settings: AppSettings,
@@ -96,11 +77,25 @@ def assessment(
     end: ToQuery = None,
     scope: ScopeQuery = None,
     sort: SortQuery = "-score",
-) -> AssessmentOut:
+) -> service.Assessment:
+    """The ranking a request asks for: the query parameters the list and its CSV share."""
+    principal.require_role(*READERS)
+    first, last = _period(start, end, today(clock.now()))
+    weights = service.Weights.from_settings(settings)
+    with database.session() as db:
+        area = resolve_scope(db, principal=principal, org_id=scope)
+        result = service.assess(db, scope=area, level=level, start=first, end=last, weights=weights)
+    result.rows = service.sort_rows(result.rows, sort)
+    return result
+
+
+Assessed = Annotated[service.Assessment, Depends(_assessed)]
+
+
+@router.get("/assessment", response_model=AssessmentOut, summary="Assessment ranking (考核)")
+def assessment(result: Assessed) -> AssessmentOut:
     """Indicators, composite score, grade and rank of every town, village, unit or grid worker
     of the area over a period (see docs/assessment.md for every formula)."""
-    today = clock.now().astimezone(LOCAL_TZ).date()
-    result = _assess(principal, database, settings, today, level, start, end, scope, sort)
     return AssessmentOut(
         level=result.level,
         scope={"level": result.scope.level, "id": result.scope.org_id, "name": result.scope.name},
@@ -122,20 +117,8 @@ def _cell(value: float | None, kind: str) -> str:
 
 
 @router.get("/assessment/export", summary="Assessment ranking as CSV")
-def assessment_export(
-    principal: CurrentPrincipal,
-    database: AppDatabase,
-    settings: AppSettings,
-    clock: AppClock,
-    level: LevelQuery = "town",
-    start: FromQuery = None,
-    end: ToQuery = None,
-    scope: ScopeQuery = None,
-    sort: SortQuery = "-score",
-) -> Response:
+def assessment_export(result: Assessed) -> Response:
     """The same table as UTF-8 CSV with Chinese headers (opens in Excel)."""
-    today = clock.now().astimezone(LOCAL_TZ).date()
-    result = _assess(principal, database, settings, today, level, start, end, scope, sort)
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
@@ -175,8 +158,8 @@ def assessment_trend(
     """The row's score, grade and rank in each of the last months (each month ranked among its
     peers of that month in the same area)."""
     principal.require_role(*READERS)
-    today = clock.now().astimezone(LOCAL_TZ).date()
-    until = parse_day(end, "to") if end else today
+    day_now = today(clock.now())
+    until = parse_day(end, "to") if end else day_now
     weights = service.Weights.from_settings(settings)
     with database.session() as db:
         area = resolve_scope(db, principal=principal, org_id=scope)
@@ -223,8 +206,8 @@ def bulletins(
 ) -> list[BulletinDayOut]:
     """Today and the days before it, newest first; a day the job has made says when."""
     principal.require_role(*bulletin.SUBSCRIBERS)
-    today = clock.now().astimezone(LOCAL_TZ).date()
-    first = today - timedelta(days=days - 1)
+    day_now = today(clock.now())
+    first = day_now - timedelta(days=days - 1)
     with database.session() as db:
         made = {
             row.day: row
@@ -232,7 +215,7 @@ def bulletins(
         }  # fmt: skip
     listed = []
     for offset in range(days):
-        day = today - timedelta(days=offset)
+        day = day_now - timedelta(days=offset)
         row = made.get(day)
         listed.append(
             BulletinDayOut(

@@ -17,11 +17,10 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from fengqiao import __version__
-from fengqiao.analytics.service import ANALYSIS_ROLES
+from fengqiao.analytics.service import ANALYSIS_ROLES, today
 from fengqiao.auth import service as auth_service
 from fengqiao.auth.scope import Principal
 from fengqiao.auth.security import TokenError, issue_token
-from fengqiao.clock import LOCAL_TZ
 from fengqiao.db import Database
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, _load_user, principal_of_user
 from fengqiao.errors import Problem
@@ -287,8 +286,8 @@ def supervision_page(request: Request, principal: PagePrincipal) -> HTMLResponse
 def analytics_page(request: Request, principal: PagePrincipal, clock: AppClock) -> HTMLResponse:
     """分析研判: the 18 charts for a chosen area and range (JSON twins: /api/v1/analytics)."""
     _require(principal, *ANALYSIS_ROLES)
-    today = clock.now().astimezone(LOCAL_TZ).date().isoformat()
-    return render(request, "analytics.html", principal, page="analytics", today=today)
+    day = today(clock.now()).isoformat()
+    return render(request, "analytics.html", principal, page="analytics", today=day)
 
 
 @router.get("/assessment", response_class=HTMLResponse)
