@@ -6,9 +6,12 @@ from fengqiao.assessment.models import Bulletin, BulletinSubscription
 from fengqiao.auth.models import ApiKey, GridAssignment, User, UserRole
 from fengqiao.events.models import Attachment, Event, EventLog, EventSequence
 from fengqiao.geo.models import LayerFeature
+from fengqiao.intake.models import ChecklistRun, IntakeModule, IntakeQuestion
+from fengqiao.iot.models import Device, IotFold, IotInbox, IotQuarantine, IotRule
 from fengqiao.notify.models import Notification, Outbox
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
 from fengqiao.patrol.models import Patrol, Position
+from fengqiao.services.models import ProxyRequest, ProxyRequestLog, ServiceItem
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
 from fengqiao.supervision.models import SupervisionOrder
 from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
@@ -24,19 +27,30 @@ __all__ = [
     "Category",
     "CategoryMajor",
     "ChangeCounter",
+    "ChecklistRun",
+    "Device",
     "EarlyWarning",
     "Event",
     "EventLog",
     "EventSequence",
     "GridAssignment",
+    "IntakeModule",
+    "IntakeQuestion",
+    "IotFold",
+    "IotInbox",
+    "IotQuarantine",
+    "IotRule",
     "LayerFeature",
     "Notification",
     "OrgUnit",
     "Outbox",
     "Patrol",
     "Position",
+    "ProxyRequest",
+    "ProxyRequestLog",
     "RollupPending",
     "RoutingRule",
+    "ServiceItem",
     "SlaPolicy",
     "SupervisionOrder",
     "Unit",

@@ -7,6 +7,7 @@ from alembic import context
 import fengqiao.models  # noqa: F401  (registers every table on Base.metadata)
 from fengqiao.config import get_settings
 from fengqiao.db import Base, make_engine
+from fengqiao.services.search import include_name
 
 config = context.config
 url = config.attributes.get("database_url") or get_settings().database_url
@@ -19,6 +20,8 @@ def run(connection_: object) -> None:
         target_metadata=Base.metadata,
         render_as_batch=True,
         compare_type=True,
+        # The search index objects made by hand in 0012 have no model: autogenerate skips them.
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
