@@ -12,7 +12,9 @@ from fengqiao.command import views as command_views
 from fengqiao.deps import current_principal
 from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
+from fengqiao.intake import views as intake_views
 from fengqiao.notify import views as notify_views
+from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
 from fengqiao.patrol import views as patrol_views
 from fengqiao.supervision import views as supervision_views
@@ -24,6 +26,8 @@ API_PREFIX = "/api/v1"
 public_router = APIRouter()
 public_router.include_router(health.router)
 public_router.include_router(auth_views.public, prefix=API_PREFIX)
+# Open311 GeoReport v2: public reads; POST requests carries the spec's api_key in its form.
+public_router.include_router(open311_views.router)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
@@ -35,9 +39,11 @@ api_router.include_router(auth_views.router)
 api_router.include_router(org_views.router)
 api_router.include_router(event_views.router)
 api_router.include_router(taxonomy_views.router)
+api_router.include_router(intake_views.router)
 api_router.include_router(supervision_views.router)
 api_router.include_router(notify_views.router)
 api_router.include_router(command_views.router)
 api_router.include_router(assessment_views.router)
 api_router.include_router(warning_views.router)
 api_router.include_router(analytics_views.router)
+api_router.include_router(open311_views.admin)

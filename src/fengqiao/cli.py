@@ -23,6 +23,7 @@ from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings, get_settings
 from fengqiao.db import Database
 from fengqiao.errors import Problem
+from fengqiao.intake.cli import intake_app
 
 app = typer.Typer(help="Fengqiao (枫桥) grid governance platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -47,6 +48,7 @@ app.add_typer(docs_app, name="docs")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(warnings_app, name="warnings")
+app.add_typer(intake_app, name="intake")
 
 console = Console()
 err_console = Console(stderr=True)

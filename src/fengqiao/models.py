@@ -9,6 +9,7 @@ from fengqiao.geo.models import LayerFeature
 from fengqiao.intake.models import ChecklistRun, IntakeModule, IntakeQuestion
 from fengqiao.iot.models import Device, IotFold, IotInbox, IotQuarantine, IotRule
 from fengqiao.notify.models import Notification, Outbox
+from fengqiao.open311.models import Open311Refusal, Open311Request
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
 from fengqiao.patrol.models import Patrol, Position
 from fengqiao.services.models import ProxyRequest, ProxyRequestLog, ServiceItem
@@ -42,6 +43,8 @@ __all__ = [
     "IotRule",
     "LayerFeature",
     "Notification",
+    "Open311Refusal",
+    "Open311Request",
     "OrgUnit",
     "Outbox",
     "Patrol",

@@ -27,6 +27,7 @@ from fengqiao.demo import keqiao as kq
 from fengqiao.demo import patrols as demo_patrols
 from fengqiao.geo.locator import GridIndex, GridShape
 from fengqiao.geo.models import LayerFeature
+from fengqiao.intake.service import import_intake
 from fengqiao.org.codes import child_code, reading_order
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
 from fengqiao.taxonomy.service import import_taxonomy
@@ -209,6 +210,8 @@ def seed(
         report_progress("patrols", len(patrols.positions), len(patrols.positions))
         # The shipped classes, routing rules and SLA policies: the event center needs them.
         import_taxonomy(db=session)
+        # The business modules (民情通, 食安通, 智慧安监, 河长通) and the classes' extra questions.
+        import_intake(db=session)
 
     cameras = sum(1 for f in features if f["kind"] == "camera")
     return SeedReport(

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fengqiao.intake.catalogue import class_intakes
+from fengqiao.intake.questions import ClassIntake
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.org.service import GRIDS_COUNTER, bump_counter, read_counter
 from fengqiao.sla.calendar import WorkCalendar
@@ -62,6 +64,8 @@ class Rules:
     calendar: WorkCalendar
     district_id: int | None
     town_prefixes: dict[int, str]  # town org id → the prefix of its event codes
+    # Extra questions and search words per class (business modules); absent: none.
+    intakes: dict[str, ClassIntake] = field(default_factory=dict)
 
     def policy_for(self, *, level: int, category_code: str, urgent: bool) -> PolicyRef | None:
         """The SLA policy of an event: class-specific beats level-wide; urgent beats both."""
@@ -153,6 +157,7 @@ def load_rules(db: Session) -> Rules:
         calendar=WorkCalendar(overrides),
         district_id=district_id,
         town_prefixes={town_id: code[-3:] for town_id, code in towns},
+        intakes=class_intakes(db),
     )
 
 

@@ -28,6 +28,11 @@ class EventCreate(BaseModel):
     level: int | None = Field(None, ge=1, le=4, description="Only staff sources may set it.")
     urgent: bool | None = Field(None, description="Only staff sources may set it.")
     contact_phone: str | None = Field(None, max_length=32)
+    answers: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="Answers to the class's extra questions (GET /api/v1/intake/classes), by "
+        "question code; a list for multiple choice.",
+    )
 
     @field_validator("crs")
     @classmethod
@@ -133,9 +138,18 @@ class EventCreated(EventOut):
     duplicates: list[DuplicateOut]
 
 
+class AnswerOut(BaseModel):
+    """One answer to the class's extra questions, as the reporter gave it."""
+
+    code: str
+    question: str
+    answer: str
+
+
 class EventDetail(EventOut):
     trail: list[TrailRow]
     attachments: list[AttachmentOut]
+    answers: list[AnswerOut] = []
 
 
 class TransitionIn(BaseModel):

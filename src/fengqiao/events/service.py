@@ -40,6 +40,7 @@ from fengqiao.events.scope import grid_path, is_staff, may_read
 from fengqiao.events.trail import row_hash
 from fengqiao.geo.distance import bounding_box, haversine_m
 from fengqiao.geo.service import Place
+from fengqiao.intake.questions import Answer, check_answers
 from fengqiao.notify.outbox import Directory, drafts_for, enqueue
 from fengqiao.sla.deadlines import Deadline, compute_deadline, extend_for_pause, light
 from fengqiao.taxonomy.routing import Proposal, propose
@@ -99,8 +100,11 @@ def check_source(principal: Principal, data: EventCreate) -> None:
                 )
 
 
-def check_filing(rules: Rules, principal: Principal, data: EventCreate) -> CategoryRef:
-    """The checks that need no write: source, fields, class (run before photos are stored)."""
+def check_filing(
+    rules: Rules, principal: Principal, data: EventCreate
+) -> tuple[CategoryRef, dict[str, Answer]]:
+    """The checks that need no write: source, fields, class and the answers to its extra
+    questions (run before photos are stored); the class and the answers as stored."""
     check_source(principal, data)
     category = rules.categories.get(data.category)
     if category is None or not category.active:
@@ -109,7 +113,10 @@ def check_filing(rules: Rules, principal: Principal, data: EventCreate) -> Categ
             f"unknown or retired class {data.category!r}",
             f"事件分类 {data.category} 不存在或已停用",
         )
-    return category
+    answers = check_answers(
+        rules.intakes.get(category.code), data.answers, class_name=category.name_zh
+    )
+    return category, answers
 
 
 def find_existing(db: Session, *, reporter_id: int, key: str) -> Event | None:
@@ -232,7 +239,7 @@ def create_event(
 ) -> tuple[Event, list[Duplicate]]:
     """File one event: resolve, route, start its deadline, write it with its first trail row;
     an urgent one alerts the command room at once."""
-    category = check_filing(rules, principal, data)
+    category, answers = check_filing(rules, principal, data)
     if data.source in STAFF_SOURCES and not _serves_town(principal, place, rules):
         raise forbidden(
             "the place lies outside your area", "事发地点不在您的辖区内,请由属地人员上报"
@@ -309,6 +316,8 @@ def create_event(
         "due_at": _iso(event.due_at),
         "photos": [p.sha256 for p in photos],
     }
+    if answers:
+        payload["answers"] = answers
     if attachment_ids:
         payload["attachment_ids"] = attachment_ids
     append_log(
@@ -1113,6 +1122,34 @@ def add_attachments(
     )
 
 
+def recover_event(
+    *, db: Session, event_id: int, now: datetime, note: str, payload: dict[str, Any]
+) -> Event | None:
+    """The system's `recover` step: close an open IoT event whose device reported recovery
+    (the caller checked that the rule allows it); None when the event is not IoT or its state
+    has no `recover` edge (suspended, or finished meanwhile)."""
+    step = workflow.BY_ACTION["recover"]
+    event = db.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    if event is None or event.source != "iot" or event.status not in step.sources:
+        return None
+    before, counted = event.status, state_of(event)
+    event.status = "closed"
+    event.handled_at = event.handled_at or now
+    event.closed_at = now
+    event.result = event.result or note
+    event.pending_action = event.pending_by = event.pending_note = None
+    event.version += 1
+    event.updated_at = now
+    append_log(
+        db, event, at=now, actor_id=None, action="recover", from_status=before,
+        to_status="closed", unit_id=event.owner_unit_id, note=note, payload=payload,
+    )  # fmt: skip
+    if not counted_alike(counted, state_of(event)):
+        queue_change(db, event_id=event.id, before=counted, now=now)
+    db.flush()
+    return event
+
+
 _HANDLERS: dict[str, Handler] = {
     "accept": _accept,
     "reject": _reject,
@@ -1131,7 +1168,7 @@ _HANDLERS: dict[str, Handler] = {
     "merge": _merge,
     "rate": _rate,
 }
-assert set(_HANDLERS) | {"escalate", "request_escalation"} == set(workflow.ACTIONS)
+assert set(_HANDLERS) | {"escalate", "request_escalation", "recover"} == set(workflow.ACTIONS)
 
 STATUS_ZH = {
     "reported": "已上报", "accepted": "已受理", "dispatched": "已交办", "signed": "已签收",

@@ -28,6 +28,7 @@ from fengqiao.events.models import Attachment, Event
 from fengqiao.events.photos import PhotoInfo, PhotoStore
 from fengqiao.events.rules import Rules, RulesCache
 from fengqiao.events.schemas import (
+    AnswerOut,
     AttachmentKind,
     AttachmentOut,
     DuplicateOut,
@@ -41,6 +42,7 @@ from fengqiao.events.schemas import (
     TransitionIn,
 )
 from fengqiao.geo.service import Place
+from fengqiao.intake.questions import describe
 from fengqiao.org.models import OrgUnit, Unit
 
 router = APIRouter(tags=["events"])
@@ -528,8 +530,15 @@ def detail_out(
         )
         for r in rows
     ]
+    filed = trail[0].payload.get("answers", {}) if trail else {}
     return EventDetail(
         **event_out(db, rules, event, principal, now).model_dump(),
         trail=trail,
         attachments=[attachment_out(a) for a in service.attachments(db, event.id)],
+        answers=[
+            AnswerOut(code=code, question=question, answer=answer)
+            for code, (question, answer) in zip(
+                filed, describe(rules.intakes.get(event.category_code), filed), strict=True
+            )
+        ],
     )
