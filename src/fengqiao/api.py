@@ -8,6 +8,7 @@ from fengqiao import health
 from fengqiao.analytics import views as analytics_views
 from fengqiao.assessment import views as assessment_views
 from fengqiao.auth import views as auth_views
+from fengqiao.cameras import views as camera_views
 from fengqiao.command import views as command_views
 from fengqiao.deps import current_principal
 from fengqiao.events import views as event_views
@@ -17,6 +18,7 @@ from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
 from fengqiao.patrol import views as patrol_views
+from fengqiao.services import views as service_views
 from fengqiao.supervision import views as supervision_views
 from fengqiao.taxonomy import views as taxonomy_views
 from fengqiao.warnings import views as warning_views
@@ -26,6 +28,8 @@ API_PREFIX = "/api/v1"
 public_router = APIRouter()
 public_router.include_router(health.router)
 public_router.include_router(auth_views.public, prefix=API_PREFIX)
+# The service catalogue (最多跑一次) is public: residents read it without an account.
+public_router.include_router(service_views.public, prefix=API_PREFIX)
 # Open311 GeoReport v2: public reads; POST requests carries the spec's api_key in its form.
 public_router.include_router(open311_views.router)
 
@@ -35,6 +39,7 @@ api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principa
 # hottest route of the API; the phones' positions come next.
 api_router.include_router(geo_views.router)
 api_router.include_router(patrol_views.router)
+api_router.include_router(camera_views.router)
 api_router.include_router(auth_views.router)
 api_router.include_router(org_views.router)
 api_router.include_router(event_views.router)
@@ -45,5 +50,6 @@ api_router.include_router(notify_views.router)
 api_router.include_router(command_views.router)
 api_router.include_router(assessment_views.router)
 api_router.include_router(warning_views.router)
+api_router.include_router(service_views.router)
 api_router.include_router(analytics_views.router)
 api_router.include_router(open311_views.admin)

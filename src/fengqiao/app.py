@@ -15,6 +15,7 @@ from fengqiao import __version__
 from fengqiao.api import api_router, public_router
 from fengqiao.auth.security import TokenReader
 from fengqiao.auth.service import PrincipalCache
+from fengqiao.cameras.index import CameraLocator
 from fengqiao.clock import Clock
 from fengqiao.config import Settings, get_settings
 from fengqiao.db import Database
@@ -22,6 +23,8 @@ from fengqiao.errors import install_handlers
 from fengqiao.events.photos import PhotoLimits, PhotoStore
 from fengqiao.events.rules import RulesCache
 from fengqiao.geo.service import GridLocator
+from fengqiao.open311 import views as open311_views
+from fengqiao.services import views as service_views
 from fengqiao.web import STATIC_DIR
 from fengqiao.web import views as web_views
 
@@ -58,6 +61,7 @@ def create_app(
     app.state.tokens = TokenReader(app.state.signing_key)
     app.state.principals = PrincipalCache(settings.principal_cache_seconds)
     app.state.locator = GridLocator(settings.grid_index_check_seconds)
+    app.state.cameras = CameraLocator(settings.camera_index_check_seconds)
     app.state.rules = RulesCache(settings.rules_check_seconds)
     app.state.clock = clock or Clock()
     app.state.photos = PhotoStore(
@@ -70,6 +74,8 @@ def create_app(
     app.include_router(public_router)
     app.include_router(api_router)
     app.include_router(web_views.router)
+    app.include_router(service_views.pages)
+    open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.get("/docs", include_in_schema=False)

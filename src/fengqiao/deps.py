@@ -80,8 +80,6 @@ async def current_principal(
     """The caller, from a bearer token, an API key or the browser's session cookie (whose unsafe
     requests must carry the CSRF token); 401 with the reason otherwise."""
     app_state = request.app.state
-    cache: PrincipalCache = app_state.principals
-    database: Database = app_state.db
     if not token and not api_key:
         token = request.cookies.get(SESSION_COOKIE)
         if token and request.method not in SAFE_METHODS:
@@ -105,14 +103,9 @@ async def current_principal(
             raise unauthorized("user disabled or removed", "用户已停用或不存在")
         return principal
     if api_key:
-        await _check_accounts(cache, database)
-        key: object = ("key", hash_api_key(api_key))
-        principal = cache.get(key)
+        principal = await principal_of_api_key(app_state, api_key)
         if principal is None:
-            principal = await run_in_threadpool(_load_key, database, api_key)
-            if principal is None:
-                raise unauthorized("invalid or revoked API key", "API 密钥无效或已吊销")
-            cache.put(key, principal)
+            raise unauthorized("invalid or revoked API key", "API 密钥无效或已吊销")
         return principal
     raise unauthorized(
         "log in first: send a bearer token or an X-API-Key header",
@@ -128,6 +121,20 @@ async def principal_of_user(app_state: Any, user_id: int) -> Principal | None:
     principal = cache.get(key)
     if principal is None:
         principal = await run_in_threadpool(_load_user, app_state.db, user_id)
+        if principal is not None:
+            cache.put(key, principal)
+    return principal
+
+
+async def principal_of_api_key(app_state: Any, api_key: str) -> Principal | None:
+    """The API key's principal (None: unknown, revoked or its account disabled), from the
+    instance's cache while accounts have not changed."""
+    cache: PrincipalCache = app_state.principals
+    await _check_accounts(cache, app_state.db)
+    key: object = ("key", hash_api_key(api_key))
+    principal = cache.get(key)
+    if principal is None:
+        principal = await run_in_threadpool(_load_key, app_state.db, api_key)
         if principal is not None:
             cache.put(key, principal)
     return principal

@@ -4,6 +4,7 @@ from fengqiao.analytics.models import TABLES as ROLLUP_TABLES
 from fengqiao.analytics.models import RollupPending
 from fengqiao.assessment.models import Bulletin, BulletinSubscription
 from fengqiao.auth.models import ApiKey, GridAssignment, User, UserRole
+from fengqiao.cameras.models import Camera
 from fengqiao.events.models import Attachment, Event, EventLog, EventSequence
 from fengqiao.geo.models import LayerFeature
 from fengqiao.intake.models import ChecklistRun, IntakeModule, IntakeQuestion
@@ -25,6 +26,7 @@ __all__ = [
     "Bulletin",
     "BulletinSubscription",
     "CalendarOverride",
+    "Camera",
     "Category",
     "CategoryMajor",
     "ChangeCounter",

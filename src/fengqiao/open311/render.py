@@ -1,0 +1,86 @@
+"""GeoReport v2 bodies in both formats: JSON arrays/objects and the spec's XML, from plain dicts.
+
+Pure: the service builds rows (dicts of str, number, bool, None, lists and dicts, datetimes
+already as text) and this module writes them. XML element names are the spec's: a list named
+`attributes` holds `<attribute>` elements, and so on (`CHILD`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal
+from xml.sax.saxutils import escape
+
+import orjson
+
+from fengqiao.clock import LOCAL_TZ
+
+Format = Literal["json", "xml"]
+JSON_TYPE = "application/json; charset=utf-8"
+XML_TYPE = "text/xml; charset=utf-8"
+MEDIA_TYPES: dict[str, str] = {"json": JSON_TYPE, "xml": XML_TYPE}
+
+# The element name of one item of each list, as the spec writes them.
+CHILD = {
+    "services": "service",
+    "service_requests": "request",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "errors": "error",
+}
+# Characters XML 1.0 cannot carry at all (controls other than tab, newline, carriage return).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def iso(at: datetime | None) -> str | None:
+    """ISO-8601 with the local offset, e.g. 2026-11-29T20:00:00+08:00 (the spec's W3C form)."""
+    return at.astimezone(LOCAL_TZ).isoformat(timespec="seconds") if at is not None else None
+
+
+def _text(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return escape(_NOT_XML.sub("", str(value)))
+
+
+def _element(name: str, value: Any, out: list[str]) -> None:
+    if value is None or value == "":
+        out.append(f"<{name}/>" if value is None else f"<{name}></{name}>")
+    elif isinstance(value, Mapping):
+        out.append(f"<{name}>")
+        for key, item in value.items():
+            _element(key, item, out)
+        out.append(f"</{name}>")
+    elif isinstance(value, list | tuple):
+        child = CHILD.get(name, "item")
+        out.append(f"<{name}>")
+        for item in value:
+            _element(child, item, out)
+        out.append(f"</{name}>")
+    else:
+        out.append(f"<{name}>{_text(value)}</{name}>")
+
+
+def xml_document(root: str, value: Any) -> bytes:
+    """`<?xml ...?><root>…</root>` for a dict (an object) or a list (its items as CHILD[root])."""
+    out = ['<?xml version="1.0" encoding="utf-8"?>']
+    _element(root, value, out)
+    return "".join(out).encode("utf-8")
+
+
+def body(fmt: Format, root: str, value: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> bytes:
+    """The response body of `value` in `fmt`; `root` names the XML root element."""
+    if fmt == "xml":
+        return xml_document(root, value)
+    return orjson.dumps(value)
+
+
+def errors_body(fmt: Format, code: int, description: str) -> bytes:
+    """The spec's error shape: `[{"code", "description"}]` or `<errors><error>…`."""
+    return body(fmt, "errors", [{"code": code, "description": description}])

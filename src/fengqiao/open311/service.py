@@ -1,0 +1,716 @@
+"""Open311 GeoReport v2 over the event center: services from the taxonomy, requests as events.
+
+A request becomes an event with source `open311` filed by the API key's account through
+`events.service.file_or_replay`; what the resident says about themselves stays in
+`open311_request`. Every refusal is an `Open311Error` (the spec's `{code, description}`), made
+from the event center's `Problem` in one place (`from_problem`), and counted by reason.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
+
+from pydantic import ValidationError
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from fengqiao.auth.scope import Principal
+from fengqiao.auth.security import api_key_prefix
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.errors import Problem, from_pydantic
+from fengqiao.events.models import Event, EventLog
+from fengqiao.events.rules import Rules
+from fengqiao.events.schemas import EventCreate
+from fengqiao.events.service import file_or_replay
+from fengqiao.geo.service import Place
+from fengqiao.open311.models import Open311Refusal, Open311Request
+from fengqiao.open311.render import iso
+from fengqiao.taxonomy.models import Category, CategoryMajor
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-11-29T00:00:00+08:00"
+# The spec's defaults and caps for GET requests.
+DEFAULT_SPAN = timedelta(days=90)
+MAX_SPAN = timedelta(days=90)
+MAX_RESULTS = 1000
+MAX_IDS = 1000
+
+# Our states that are over for the resident; every other state is "open".
+CLOSED_STATES = frozenset({"closed", "rejected", "voided", "merged"})
+# What a reason of refusal means, for the operator's table (English / Chinese).
+REFUSAL_REASONS: dict[str, str] = {
+    "invalid_api_key": "wrong, revoked or missing api_key / api_key 无效、已吊销或缺失",
+    "forbidden": "the key's account may not file Open311 requests / 该密钥的账号无权提交",
+    "unknown_service_code": "unknown or retired service_code / service_code 不存在或已停用",
+    "missing_location": "no lat/long / 缺少经纬度",
+    "bad_location": "lat/long not numbers or out of range / 经纬度无效",
+    "outside_district": "the point lies outside the district / 位置不在辖区内",
+    "invalid_attribute": "an attribute answer is missing or malformed / 附加问题回答有误",
+    "bad_date": "start_date or end_date is not ISO-8601 / 日期格式有误",
+    "bad_date_range": "dates reversed or spanning more than 90 days / 日期范围有误",
+    "bad_status": "status is neither open nor closed / status 取值有误",
+    "page_beyond_end": "a page after the last one / 页码超出范围",
+    "bad_paging": "page or page_size not a positive number / 分页参数有误",
+    "not_found": "unknown service_request_id, token, service or path / 未找到",
+    "bad_request": "another malformed field / 其他字段有误",
+}
+
+
+@dataclass
+class Open311Error(Exception):
+    """A refusal in the spec's shape; `reason` is the key it is counted under."""
+
+    code: int
+    reason: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.reason}: {self.description}"
+
+
+def refuse(code: int, reason: str, en: str, zh: str) -> Open311Error:
+    """A refusal whose description carries the English and the Chinese sentence."""
+    return Open311Error(code, reason, f"{en} / {zh}")
+
+
+def from_problem(problem: Problem) -> Open311Error:
+    """The spec's error for the event center's refusal: 403 for authorisation, 404 for a
+    missing thing, 400 for everything the caller sent wrong (422 and 409 included)."""
+    fields = [e.field for e in problem.errors]
+    if problem.status in (401, 403):
+        code, reason = 403, "forbidden"
+    elif problem.status == 404:
+        code, reason = 404, "not_found"
+    elif problem.status >= 500:
+        code, reason = problem.status, ""
+    else:
+        code = 400
+        if any(f.startswith("answers.") for f in fields):
+            reason = "invalid_attribute"
+        elif problem.slug == "outside-district":
+            reason = "outside_district"
+        elif "category" in fields:
+            reason = "unknown_service_code"
+        elif {"lat", "lng", "crs"} & set(fields):
+            reason = "bad_location"
+        else:
+            reason = "bad_request"
+    if problem.errors:
+        en = "; ".join(f"{_spec_field(e.field)}: {e.reason}" for e in problem.errors)
+        zh = ";".join(f"{_spec_field(e.field)}:{e.reason_zh}" for e in problem.errors)
+    else:
+        en, zh = problem.detail or problem.title, problem.detail_zh or problem.title_zh
+    return Open311Error(code, reason, f"{en} / {zh}")
+
+
+def _spec_field(name: str) -> str:
+    """Our field names as the Open311 client sent them."""
+    if name.startswith("answers."):
+        return f"attribute[{name.removeprefix('answers.')}]"
+    return {
+        "category": "service_code",
+        "lng": "long",
+        "lat,lng": "lat/long",
+        "address": "address_string",
+        "contact_phone": "phone",
+    }.get(name, name)
+
+
+# --- services ---------------------------------------------------------------------------------
+
+
+def list_services(*, db: Session, rules: Rules) -> list[dict[str, Any]]:
+    """Every active minor class as a service: its major class is the group; `metadata` says
+    whether it asks extra questions (then `services/{code}` lists them)."""
+    rows = db.execute(
+        select(Category.code, Category.name_zh, Category.filing_condition, CategoryMajor.name_zh)
+        .join(CategoryMajor, CategoryMajor.code == Category.major_code)
+        .where(Category.active.is_(True))
+        .order_by(Category.code)
+    ).all()
+    services = []
+    for code, name, condition, group in rows:
+        intake = rules.intakes.get(code)
+        services.append(
+            {
+                "service_code": code,
+                "service_name": name,
+                "description": condition or name,
+                "metadata": bool(intake and intake.questions),
+                "type": "realtime",
+                "keywords": ",".join(intake.keywords) if intake else "",
+                "group": group,
+            }
+        )
+    return services
+
+
+def service_definition(*, rules: Rules, service_code: str) -> dict[str, Any]:
+    """The extra questions of one active class, as the spec's attributes (404 when unknown)."""
+    category = rules.categories.get(service_code)
+    if category is None or not category.active:
+        raise refuse(
+            404, "not_found", f"no service with service_code {service_code!r}",
+            f"不存在 service_code 为 {service_code} 的服务",
+        )  # fmt: skip
+    intake = rules.intakes.get(service_code)
+    questions = sorted(intake.questions, key=lambda q: q.order) if intake else []
+    return {
+        "service_code": service_code,
+        "attributes": [
+            {
+                "variable": True,
+                "code": q.code,
+                "datatype": q.datatype,
+                "required": q.required,
+                "datatype_description": "",
+                "order": q.order,
+                "description": q.description,
+                "values": [{"key": key, "name": name} for key, name in q.values],
+            }
+            for q in questions
+        ],
+    }
+
+
+def discovery(*, base_url: str) -> dict[str, Any]:
+    """Where the endpoint is and what it speaks."""
+    return {
+        "changeset": CHANGESET,
+        "contact": "Fengqiao 枫桥 — the district's command centre (综合信息指挥中心)",
+        "key_service": "Ask the district's administrator for an API key (fengqiao apikeys create "
+        "or POST /api/v1/api-keys) / 向区管理员申请 API 密钥",
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": f"{base_url}/open311/v2",
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["application/json", "text/xml"],
+            }
+        ],
+    }
+
+
+# --- posting ----------------------------------------------------------------------------------
+
+_ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Form fields the spec defines for POST requests (anything else is refused by name).
+POST_FIELDS = frozenset(
+    {
+        "api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string",
+        "address_id", "email", "device_id", "account_id", "first_name", "last_name", "phone",
+        "description", "media_url",
+    }
+)  # fmt: skip
+_LIMITS = {
+    "email": 200, "first_name": 100, "last_name": 100, "phone": 32, "device_id": 200,
+    "account_id": 200, "address_id": 200, "address_string": 200, "media_url": 2000,
+    "jurisdiction_id": 64, "description": 4000, "service_code": 16, "api_key": 200,
+}  # fmt: skip
+
+
+@dataclass
+class Submission:
+    """A POST requests form, read and checked field by field."""
+
+    api_key: str
+    service_code: str
+    lat: float
+    lng: float
+    fields: dict[str, str]
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+
+    def get(self, name: str) -> str | None:
+        return self.fields.get(name) or None
+
+
+def read_submission(items: Sequence[tuple[str, str]]) -> Submission:
+    """The submission of a form's (name, value) pairs; the first thing wrong is refused (400,
+    or 403 for a missing api_key) before anything is looked up."""
+    fields: dict[str, str] = {}
+    attributes: dict[str, list[str]] = {}
+    for name, raw in items:
+        if _CONTROL.search(raw):
+            raise refuse(
+                400, "bad_request", f"{name}: control characters are not allowed",
+                f"{name}:不能包含控制字符",
+            )  # fmt: skip
+        value = raw.strip()
+        attribute = _ATTRIBUTE.match(name)
+        if attribute:
+            attributes.setdefault(attribute.group(1), []).append(value)
+            continue
+        if name not in POST_FIELDS:
+            raise refuse(
+                400, "bad_request",
+                f"unknown field {name!r}; send the GeoReport v2 fields or attribute[CODE]",
+                f"不支持的字段 {name};请按 GeoReport v2 提交,附加问题用 attribute[CODE]",
+            )  # fmt: skip
+        limit = _LIMITS.get(name)
+        if limit is not None and len(value) > limit:
+            raise refuse(
+                400, "bad_request", f"{name}: at most {limit} characters",
+                f"{name}:最多 {limit} 个字符",
+            )  # fmt: skip
+        fields[name] = value
+    api_key = fields.get("api_key", "")
+    if not api_key:
+        raise refuse(403, "invalid_api_key", "api_key is required", "缺少 api_key")
+    service_code = fields.get("service_code", "")
+    if not service_code:
+        raise refuse(400, "unknown_service_code", "service_code is required", "缺少 service_code")
+    lat, lng = fields.get("lat", ""), fields.get("long", "")
+    if not lat or not lng:
+        raise refuse(
+            400, "missing_location",
+            "lat and long are required: this endpoint files a report at a point and does not "
+            "geocode address_string or address_id",
+            "必须提供经纬度 lat 和 long:本接口按位置定位网格,不解析 address_string / address_id",
+        )  # fmt: skip
+    try:
+        lat_value, lng_value = float(lat), float(lng)
+    except ValueError:
+        raise refuse(
+            400, "bad_location", "lat and long must be decimal degrees (WGS-84)",
+            "lat、long 须为十进制度数(WGS-84)",
+        ) from None  # fmt: skip
+    media_url = fields.get("media_url")
+    if media_url and not re.match(r"^https?://[^\s/]+", media_url):
+        raise refuse(
+            400, "bad_request", "media_url must be an http(s) URL", "media_url 须为 http(s) 网址"
+        )
+    return Submission(api_key, service_code, lat_value, lng_value, fields, attributes)
+
+
+def answers_of(submission: Submission, rules: Rules) -> dict[str, str | list[str]]:
+    """`attribute[CODE]` values as the event's answers: a list for a multivaluelist question
+    (or when repeated), the single value otherwise."""
+    intake = rules.intakes.get(submission.service_code)
+    multi = (
+        {q.code for q in intake.questions if q.datatype == "multivaluelist"} if intake else set()
+    )
+    return {
+        code: values if code in multi or len(values) > 1 else values[0]
+        for code, values in submission.attributes.items()
+    }
+
+
+def event_data(submission: Submission, rules: Rules) -> EventCreate:
+    """What the event center files for this submission (the resident's name, e-mail and ids
+    stay out of the event; the phone is the event's contact phone, masked to most staff)."""
+    try:
+        return EventCreate(
+            source="open311",
+            category=submission.service_code,
+            description=submission.get("description") or "",
+            lat=submission.lat,
+            lng=submission.lng,
+            address=submission.get("address_string") or "",
+            contact_phone=submission.get("phone"),
+            answers=answers_of(submission, rules),
+        )
+    except ValidationError as exc:
+        raise from_problem(from_pydantic(exc.errors())) from exc
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def submit(
+    *,
+    db: Session,
+    rules: Rules,
+    place: Place,
+    principal: Principal,
+    submission: Submission,
+    now: datetime,
+    idempotency_key: str | None = None,
+    duplicate_radius_m: float = 100.0,
+    duplicate_days: float = 7.0,
+    base_url: str = "",
+) -> tuple[Event, str]:
+    """File the submission as an event and keep its Open311 row; (event, token). A retry with
+    the same Idempotency-Key returns the first event and its token."""
+    data = event_data(submission, rules)
+    event, _duplicates, created = file_or_replay(
+        db=db, rules=rules, place=place, principal=principal, data=data, now=now,
+        idempotency_key=idempotency_key, duplicate_radius_m=duplicate_radius_m,
+        duplicate_days=duplicate_days, base_url=base_url,
+    )  # fmt: skip
+    if not created:
+        token = db.scalar(select(Open311Request.token).where(Open311Request.event_id == event.id))
+        if token is not None:
+            return event, token
+    token = new_token()
+    db.execute(
+        insert(Open311Request),
+        {
+            "event_id": event.id,
+            "token": token,
+            "created_at": event.created_at,
+            "service_code": submission.service_code,
+            "api_key_prefix": api_key_prefix(submission.api_key) or "",
+            "media_url": submission.get("media_url"),
+            "jurisdiction_id": submission.get("jurisdiction_id"),
+            "email": submission.get("email"),
+            "first_name": submission.get("first_name"),
+            "last_name": submission.get("last_name"),
+            "phone": submission.get("phone"),
+            "device_id": submission.get("device_id"),
+            "account_id": submission.get("account_id"),
+            "address_id": submission.get("address_id"),
+            "address_string": submission.get("address_string"),
+        },
+    )
+    return event, token
+
+
+def service_notice(due_at: datetime | None) -> str:
+    """What the resident may expect, in Chinese."""
+    if due_at is None:
+        return "已收到,指挥室受理后将派遣责任单位处置。"
+    local = due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return f"已收到,指挥室受理后将派遣责任单位处置,处置时限 {local}。"
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+_requests = cast(Table, Open311Request.__table__)
+_events = cast(Table, Event.__table__)
+_COLUMNS = (
+    _events.c.id,
+    _events.c.code,
+    _events.c.status,
+    _events.c.category_code,
+    _events.c.category_name,
+    _events.c.description,
+    _events.c.owner_unit_id,
+    _events.c.duplicate_of_id,
+    _events.c.result,
+    _events.c.created_at,
+    _events.c.updated_at,
+    _events.c.due_at,
+    _events.c.address,
+    _events.c.lat,
+    _events.c.lng,
+    _requests.c.media_url,
+)
+
+
+def status_of(state: str) -> str:
+    """`open` or `closed` for one of our states."""
+    return "closed" if state in CLOSED_STATES else "open"
+
+
+def _notes(row: Any, unit: str, reasons: Mapping[int, str], merged_into: Mapping[int, str]) -> str:
+    """The latest meaningful step of the event's trail, in Chinese."""
+    state = row.status
+    reason = reasons.get(row.id, "")
+    notes = {
+        "reported": "已收到,等待指挥室受理",
+        "accepted": "已受理,待派遣责任单位",
+        "dispatched": f"已派遣至{unit}" if unit else "已派遣",
+        "signed": f"{unit}已签收,正在处置" if unit else "已签收,正在处置",
+        "handled": "已处置,待网格员核查" + (f":{row.result}" if row.result else ""),
+        "self_handled": "网格员已现场处置,待办结",
+        "suspended": "暂缓处理(挂起)" + (f":{reason}" if reason else ""),
+        "closed": "已办结" + (f":{row.result}" if row.result else ""),
+        "rejected": "不予受理" + (f":{reason}" if reason else ""),
+        "voided": "已作废" + (f":{reason}" if reason else ""),
+        "merged": "与其他事件重复,已合并"
+        + (f"至 {merged_into[row.id]}" if row.id in merged_into else ""),
+    }
+    return notes.get(state, state)
+
+
+# The trail steps whose note is the reason shown for a state (the latest one counts).
+_REASON_ACTIONS = {
+    "rejected": ("reject",),
+    "voided": ("request_void",),
+    "suspended": ("request_suspend",),
+}
+
+
+def request_rows(db: Session, rules: Rules, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Spec-shaped requests for rows of `_COLUMNS`: status, notes from the trail, the owner
+    unit, the deadline; never the resident's personal data."""
+    reasons: dict[int, str] = {}
+    wanted = {row.id: _REASON_ACTIONS[row.status] for row in rows if row.status in _REASON_ACTIONS}
+    if wanted:
+        actions = sorted({a for acts in wanted.values() for a in acts})
+        for event_id, action, note in db.execute(
+            select(EventLog.event_id, EventLog.action, EventLog.note)
+            .where(EventLog.event_id.in_(list(wanted)), EventLog.action.in_(actions))
+            .order_by(EventLog.event_id, EventLog.seq)
+        ):
+            if action in wanted[event_id]:
+                reasons[event_id] = note
+    merged_ids = {row.id: row.duplicate_of_id for row in rows if row.duplicate_of_id is not None}
+    merged_into: dict[int, str] = {}
+    if merged_ids:
+        codes = {
+            event_id: code
+            for event_id, code in db.execute(
+                select(Event.id, Event.code).where(Event.id.in_(set(merged_ids.values())))
+            )
+        }
+        merged_into = {k: codes[v] for k, v in merged_ids.items() if v in codes}
+    units = rules.units.by_id
+    out = []
+    for row in rows:
+        owner = units.get(row.owner_unit_id) if row.owner_unit_id is not None else None
+        unit = owner.name if owner is not None else ""
+        out.append(
+            {
+                "service_request_id": row.code,
+                "status": status_of(row.status),
+                "status_notes": _notes(row, unit, reasons, merged_into),
+                "service_name": row.category_name,
+                "service_code": row.category_code,
+                "description": row.description,
+                "agency_responsible": unit,
+                "service_notice": "",
+                "requested_datetime": iso(row.created_at),
+                "updated_datetime": iso(row.updated_at),
+                "expected_datetime": iso(row.due_at),
+                "address": row.address,
+                "address_id": None,
+                "zipcode": None,
+                "lat": row.lat,
+                "long": row.lng,
+                "media_url": row.media_url,
+            }
+        )
+    return out
+
+
+def _base() -> Any:
+    return (
+        select(*_COLUMNS).select_from(_requests).join(_events, _events.c.id == _requests.c.event_id)
+    )
+
+
+def get_request(*, db: Session, rules: Rules, service_request_id: str) -> dict[str, Any]:
+    """One request filed through Open311, by its service_request_id (our event code)."""
+    row = db.execute(_base().where(_events.c.code == service_request_id)).first()
+    if row is None:
+        raise refuse(
+            404, "not_found", f"no request with service_request_id {service_request_id!r}",
+            f"不存在编号为 {service_request_id} 的诉求",
+        )  # fmt: skip
+    return request_rows(db, rules, [row])[0]
+
+
+def request_of_token(*, db: Session, token: str) -> dict[str, Any]:
+    """`{service_request_id, token}` of a token handed out by POST requests."""
+    code = db.scalar(
+        select(Event.code)
+        .select_from(_requests)
+        .join(_events, _events.c.id == _requests.c.event_id)
+        .where(_requests.c.token == token)
+    )
+    if code is None:
+        raise refuse(404, "not_found", f"no request with token {token!r}", f"令牌 {token} 不存在")
+    return {"service_request_id": code, "token": token}
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    """The filters of GET requests, checked; `ids` overrides the rest (as the spec says)."""
+
+    ids: tuple[str, ...] = ()
+    service_codes: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    page: int = 1
+    page_size: int = MAX_RESULTS
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p.strip() for p in (value or "").split(",") if p.strip()))
+
+
+def parse_datetime(name: str, value: str) -> datetime:
+    """An ISO-8601 date-time (a bare date is local midnight; no offset means +08:00)."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(), LOCAL_TZ)
+        if "T" in text and " " in text:  # an unencoded "+08:00" arrives as " 08:00"
+            head, _, tail = text.rpartition(" ")
+            text = f"{head}+{tail}"
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise refuse(
+            400, "bad_date",
+            f"{name} must be an ISO-8601 date-time, e.g. 2026-11-01T00:00:00+08:00",
+            f"{name} 须为 ISO-8601 日期时间,如 2026-11-01T00:00:00+08:00",
+        ) from None  # fmt: skip
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_TZ)
+    if not 2000 <= moment.year <= 2100:
+        raise refuse(
+            400, "bad_date", f"{name} must lie between 2000 and 2100",
+            f"{name} 须在 2000 年至 2100 年之间",
+        )  # fmt: skip
+    return moment
+
+
+def _positive(name: str, value: str | None, default: int, most: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= most:
+        raise refuse(
+            400, "bad_paging", f"{name} must be a whole number from 1 to {most}",
+            f"{name} 须为 1 到 {most} 之间的整数",
+        )  # fmt: skip
+    return number
+
+
+def parse_query(
+    *,
+    service_request_id: str | None,
+    service_code: str | None,
+    status: str | None,
+    start_date: str | None,
+    end_date: str | None,
+    page: str | None,
+    page_size: str | None,
+    now: datetime,
+) -> RequestQuery:
+    """The checked filters of GET requests, with the spec's defaults: without dates the last
+    90 days; a range may span at most 90 days; at most 1,000 results (per page)."""
+    ids = _split(service_request_id)
+    if len(ids) > MAX_IDS:
+        raise refuse(
+            400, "bad_request", f"at most {MAX_IDS} service_request_id at once",
+            f"一次最多查询 {MAX_IDS} 个编号",
+        )  # fmt: skip
+    statuses = _split(status)
+    if any(s not in ("open", "closed") for s in statuses):
+        raise refuse(
+            400, "bad_status", "status must be open or closed (comma-separated)",
+            "status 须为 open 或 closed(可用逗号分隔)",
+        )  # fmt: skip
+    start = parse_datetime("start_date", start_date) if start_date else None
+    end = parse_datetime("end_date", end_date) if end_date else None
+    if end is None:
+        end = start + DEFAULT_SPAN if start is not None else now
+    if start is None:
+        start = end - DEFAULT_SPAN
+    if start > end:
+        raise refuse(
+            400, "bad_date_range", "start_date is after end_date", "start_date 晚于 end_date"
+        )
+    if end - start > MAX_SPAN:
+        raise refuse(
+            400, "bad_date_range", "start_date and end_date may span at most 90 days",
+            "start_date 与 end_date 相隔不能超过 90 天",
+        )  # fmt: skip
+    return RequestQuery(
+        ids=ids,
+        service_codes=_split(service_code),
+        statuses=statuses,
+        start=start,
+        end=end,
+        page=_positive("page", page, 1, 1_000_000),
+        page_size=_positive("page_size", page_size, MAX_RESULTS, MAX_RESULTS),
+    )
+
+
+def _status_clause(statuses: tuple[str, ...]) -> Any:
+    if set(statuses) in ({"open", "closed"}, set()):
+        return None
+    closed = _events.c.status.in_(sorted(CLOSED_STATES))
+    return closed if statuses == ("closed",) else ~closed
+
+
+def list_requests_statement(query: RequestQuery) -> Any:
+    """The SELECT of one page: ids by the event's unique code; otherwise the Open311 rows by
+    time (their own narrow index), each event read by its key."""
+    statement = _base()
+    if query.ids:
+        statement = statement.where(_events.c.code.in_(query.ids))
+    else:
+        assert query.start is not None and query.end is not None
+        statement = statement.where(
+            _requests.c.created_at >= query.start, _requests.c.created_at <= query.end
+        )
+        if query.service_codes:
+            # `+ ''` keeps SQLite from driving the join from the big event table's class index.
+            statement = statement.where((_events.c.category_code + "").in_(query.service_codes))
+        status = _status_clause(query.statuses)
+        if status is not None:
+            statement = statement.where(status)
+    return statement.order_by(_requests.c.created_at.desc(), _requests.c.event_id.desc())
+
+
+def list_requests(*, db: Session, rules: Rules, query: RequestQuery) -> list[dict[str, Any]]:
+    """One page of requests, newest first; a page after the last one is refused (404)."""
+    offset = (query.page - 1) * query.page_size
+    statement = list_requests_statement(query)
+    rows = db.execute(statement.limit(query.page_size).offset(offset)).all()
+    if not rows and query.page > 1:
+        total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+        last = max(1, -(-int(total or 0) // query.page_size))
+        raise refuse(
+            404, "page_beyond_end", f"page {query.page} is beyond the last page ({last})",
+            f"第 {query.page} 页超出范围(共 {last} 页)",
+        )  # fmt: skip
+    return request_rows(db, rules, rows)
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+
+def count_refusal(*, db: Session, reason: str, now: datetime) -> None:
+    """Add one to today's count of refusals for `reason`."""
+    day = now.astimezone(LOCAL_TZ).date().isoformat()
+    table = cast(Table, Open311Refusal.__table__)
+    dialect = db.get_bind().dialect.name
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    db.execute(
+        upsert.values(day=day, reason=reason, count=1).on_conflict_do_update(
+            index_elements=["day", "reason"], set_={"count": table.c.count + 1}
+        )
+    )
+
+
+def refusal_stats(*, db: Session, now: datetime, days: int) -> dict[str, Any]:
+    """Refusals by reason over the last `days` local days, and the requests filed then."""
+    first = (now.astimezone(LOCAL_TZ).date() - timedelta(days=days - 1)).isoformat()
+    rows = db.execute(
+        select(Open311Refusal.day, Open311Refusal.reason, Open311Refusal.count)
+        .where(Open311Refusal.day >= first)
+        .order_by(Open311Refusal.day, Open311Refusal.reason)
+    ).all()
+    totals: dict[str, int] = {}
+    for _day, reason, count in rows:
+        totals[reason] = totals.get(reason, 0) + count
+    since = datetime.combine(date.fromisoformat(first), time(), LOCAL_TZ)
+    filed = db.scalar(
+        select(func.count()).select_from(_requests).where(_requests.c.created_at >= since)
+    )
+    return {
+        "since": first,
+        "requests_filed": int(filed or 0),
+        "refusals": [
+            {"reason": reason, "count": count, "meaning": REFUSAL_REASONS.get(reason, reason)}
+            for reason, count in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "by_day": [{"day": d, "reason": r, "count": c} for d, r, c in rows],
+    }
