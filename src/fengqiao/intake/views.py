@@ -123,6 +123,7 @@ def put_questions(
     """Administrators: the class's questions in order; reports filed earlier keep their answers."""
     principal.require_role("admin")
     stored = service.set_questions(db=db, category_code=code, rows=[q.model_dump() for q in body])
+    db.commit()
     return [question_out(q) for q in stored]
 
 
