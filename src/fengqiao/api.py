@@ -14,6 +14,7 @@ from fengqiao.deps import current_principal
 from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
 from fengqiao.intake import views as intake_views
+from fengqiao.iot import views as iot_views
 from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
@@ -32,6 +33,8 @@ public_router.include_router(auth_views.public, prefix=API_PREFIX)
 public_router.include_router(service_views.public, prefix=API_PREFIX)
 # Open311 GeoReport v2: public reads; POST requests carries the spec's api_key in its form.
 public_router.include_router(open311_views.router)
+# Devices post alarms with their own key (X-Device-Key), not a user's credentials.
+public_router.include_router(iot_views.public, prefix=API_PREFIX)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
@@ -53,3 +56,4 @@ api_router.include_router(warning_views.router)
 api_router.include_router(service_views.router)
 api_router.include_router(analytics_views.router)
 api_router.include_router(open311_views.admin)
+api_router.include_router(iot_views.router)

@@ -229,6 +229,74 @@ class Settings(BaseSettings):
     warning_catch_up_days: float = Field(
         14.0, gt=0, description="How far back a late warnings run looks for what it missed."
     )
+    proxy_collect_days: int = Field(
+        2,
+        ge=1,
+        le=30,
+        description="Working days a grid worker has to collect a resident's materials and hand "
+        "them in, added to the service item's legal time limit to make a proxy request's "
+        "(代办) deadline.",
+    )
+    mqtt_enabled: bool = Field(
+        True, description="The worker subscribes to device alarms on the MQTT broker."
+    )
+    mqtt_url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        description="The broker: mqtt://[user:password@]host[:port] (mqtts:// for TLS).",
+    )
+    mqtt_client_id: str = Field(
+        "fengqiao-worker",
+        description="The worker's fixed MQTT client id: the broker keeps its persistent session "
+        "(subscription and unacknowledged QoS 1 alarms) under it while the worker is away.",
+    )
+    mqtt_topic_prefix: str = Field(
+        "fengqiao/devices",
+        description="Devices publish to {prefix}/{device code}/alarm and .../recovery.",
+    )
+    mqtt_reconnect_max_seconds: float = Field(
+        30.0, gt=0, description="Longest wait between reconnection attempts to the broker."
+    )
+    iot_batch: int = Field(
+        500, ge=1, description="Most alarms the subscriber folds in one transaction."
+    )
+    iot_payload_max_bytes: int = Field(
+        4096, ge=64, description="Largest alarm payload accepted (MQTT and HTTP), in bytes."
+    )
+    iot_flood_per_second: float = Field(
+        20.0,
+        gt=0,
+        description="Alarms a second one device may send on average; more are quarantined "
+        "as `flood` (per worker or app process).",
+    )
+    iot_flood_burst: float = Field(
+        200.0, ge=1, description="Alarms one device may send at once before the rate applies."
+    )
+    iot_trail_every: int = Field(
+        100,
+        ge=1,
+        description="A folded alarm writes a trail row on the event for the first repeat and "
+        "then every this many alarms (the counter counts them all).",
+    )
+    iot_reporter: str = Field(
+        "iot_gateway",
+        description="Device-role account that files the events of a device registered "
+        "without its own `reporter`.",
+    )
+    iot_keep_days: float = Field(
+        30.0, gt=0, description="Days the inbox of accepted alarms and the quarantine are kept."
+    )
+
+    camera_divisions: list[str] = Field(
+        ["330603"],
+        description="Administrative division codes (GB/T 2260, 6 digits) a camera's GB/T 28181 "
+        "id must start with to be imported (JSON list, e.g. [\"330603\"]); [] accepts any.",
+    )
+    camera_index_check_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How often an instance checks whether another instance changed the camera "
+        "registry and its nearest-camera index must be rebuilt.",
+    )
 
     def photo_dir(self) -> Path:
         """Where photos are stored."""

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -20,11 +20,14 @@ from sqlalchemy import Connection, func, insert, select, text, update
 
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.auth.security import hash_password
+from fengqiao.cameras.models import Camera
 from fengqiao.clock import Clock
 from fengqiao.config import get_settings
 from fengqiao.db import Database
 from fengqiao.demo import keqiao as kq
 from fengqiao.demo import patrols as demo_patrols
+from fengqiao.demo.devices import seed_devices
+from fengqiao.demo import services as demo_services
 from fengqiao.geo.locator import GridIndex, GridShape
 from fengqiao.geo.models import LayerFeature
 from fengqiao.intake.service import import_intake
@@ -68,7 +71,11 @@ class SeedReport:
     pois: int
     seconds: float
     patrols: int = 0
+    iot_devices: int = 0
+    device_keys: dict[str, str] = field(default_factory=dict)  # type → "code key", shown once
     positions: int = 0
+    service_items: int = 0
+    proxy_requests: int = 0
 
 
 @dataclass(frozen=True)
@@ -184,6 +191,7 @@ def seed(
     features += _plan_devices(spec, grids, rng, first_id=len(features) + 1)
     report_progress("people and places", 3, 3)
     patrols = _plan_patrols(grids, users, assignments, rng, now or Clock().now())
+    camera_rows = _plan_camera_statuses(features, seed, now or Clock().now())
 
     tables: list[tuple[str, Any, list[Row]]] = [
         ("org units", OrgUnit, _org_rows(district)),
@@ -192,6 +200,7 @@ def seed(
         ("users", UserRole, roles),
         ("users", GridAssignment, assignments),
         ("map layers", LayerFeature, features),
+        ("map layers", Camera, camera_rows),
     ]
     with db.transaction() as session:
         conn = session.connection()
@@ -210,8 +219,14 @@ def seed(
         report_progress("patrols", len(patrols.positions), len(patrols.positions))
         # The shipped classes, routing rules and SLA policies: the event center needs them.
         import_taxonomy(db=session)
+        # The service catalogue (最多跑一次) and the demo town's proxy requests (代办).
+        services = demo_services.seed_services(
+            db=session, now=now or Clock().now(), created_at=CREATED_AT, seed=seed
+        )
         # The business modules (民情通, 食安通, 智慧安监, 河长通) and the classes' extra questions.
         import_intake(db=session)
+        # The IoT registry: the map's sensors as devices, and the shipped alarm rules.
+        devices = seed_devices(db=session, features=features, users=users, created_at=CREATED_AT)
 
     cameras = sum(1 for f in features if f["kind"] == "camera")
     return SeedReport(
@@ -228,6 +243,10 @@ def seed(
         seconds=round(time.perf_counter() - started, 3),
         patrols=len(patrols.patrols),
         positions=len(patrols.positions),
+        service_items=services.items,
+        proxy_requests=services.requests,
+        iot_devices=devices.count,
+        device_keys=devices.keys,
     )
 
 
@@ -897,6 +916,31 @@ def _plan_features(spec: _Scale, grids: list[_Org], rng: np.random.Generator) ->
         }
         out.add("camera", i, name, props, code)
     return out.rows()
+
+
+def _plan_camera_statuses(features: list[Row], seed: int, now: datetime) -> list[Row]:
+    """The registry row of every camera: most online and seen within the last minutes, some
+    offline since hours or days, a few faulty. Drawn from a generator of its own, so the places
+    of everything else stay where they were."""
+    rng = np.random.default_rng(seed + 28181)
+    rows: list[Row] = []
+    for feature in features:
+        if feature["kind"] != "camera":
+            continue
+        draw = float(rng.random())
+        status = "online" if draw < 0.94 else "offline" if draw < 0.99 else "fault"
+        minutes = float(rng.uniform(0, 5)) if status == "online" else float(rng.uniform(60, 7200))
+        seen = now - timedelta(minutes=minutes)
+        rows.append(
+            {
+                "feature_id": feature["id"],
+                "status": status,
+                "last_seen_at": seen,
+                "status_at": seen,
+                "updated_at": now,
+            }
+        )
+    return rows
 
 
 def _plan_devices(

@@ -26,6 +26,7 @@ JOB_MODULES = (
     "fengqiao.analytics.jobs",
     "fengqiao.warnings.jobs",
     "fengqiao.assessment.jobs",
+    "fengqiao.services.jobs",
     "fengqiao.notify.sender",
 )
 

@@ -65,19 +65,25 @@ class Hit:
     name_match: bool
 
 
-def _filters(
-    statement: Select[Any], *, include_inactive: bool, level: str | None,
-    category: str | None, proxy_only: bool,
-) -> Select[Any]:  # fmt: skip
-    if not include_inactive:
-        statement = statement.where(ServiceItem.is_active.is_(True))
-    if level:
-        statement = statement.where(getattr(ServiceItem, _LEVEL_COLUMN[level]).is_(True))
-    if category:
-        statement = statement.where(ServiceItem.category == category)
-    if proxy_only:
-        statement = statement.where(ServiceItem.proxy_allowed.is_(True))
-    return statement
+@dataclass(frozen=True)
+class Filters:
+    """What narrows a search besides its words."""
+
+    include_inactive: bool = False
+    level: str | None = None
+    category: str | None = None
+    proxy_only: bool = False
+
+    def apply(self, statement: Select[Any]) -> Select[Any]:
+        if not self.include_inactive:
+            statement = statement.where(ServiceItem.is_active.is_(True))
+        if self.level:
+            statement = statement.where(getattr(ServiceItem, _LEVEL_COLUMN[self.level]).is_(True))
+        if self.category:
+            statement = statement.where(ServiceItem.category == self.category)
+        if self.proxy_only:
+            statement = statement.where(ServiceItem.proxy_allowed.is_(True))
+        return statement
 
 
 _LEVEL_COLUMN = {
@@ -135,35 +141,28 @@ def search(
     An empty query lists the catalogue in code order.
     """
     terms = terms_of(query[:MAX_QUERY_CHARS])
-    opts = {
-        "include_inactive": include_inactive,
-        "level": level,
-        "category": category,
-        "proxy_only": proxy_only,
-    }
+    opts = Filters(include_inactive, level, category, proxy_only)
     if not terms:
-        base = _filters(select(ServiceItem), **opts)  # type: ignore[arg-type]
+        base = opts.apply(select(ServiceItem))
         total = db.scalar(select(func.count()).select_from(base.subquery())) or 0
         rows = db.scalars(base.order_by(ServiceItem.code).offset(offset).limit(limit)).all()
         return [Hit(item, False) for item in rows], total
     dialect = db.get_bind().dialect.name
     if dialect == "postgresql":
-        return _search_postgresql(db, terms, limit=limit, offset=offset, **opts)  # type: ignore[arg-type]
+        return _search_postgresql(db, terms, limit=limit, offset=offset, opts=opts)
     if all(len(t) >= TRIGRAM for t in terms):
-        return _search_fts(db, terms, limit=limit, offset=offset, **opts)  # type: ignore[arg-type]
-    return _search_like(db, terms, limit=limit, offset=offset, **opts)  # type: ignore[arg-type]
+        return _search_fts(db, terms, limit=limit, offset=offset, opts=opts)
+    return _search_like(db, terms, limit=limit, offset=offset, opts=opts)
 
 
-def _page(
-    db: Session, statement: Select[Any], *, limit: int, offset: int
-) -> tuple[list[Hit], int]:
+def _page(db: Session, statement: Select[Any], *, limit: int, offset: int) -> tuple[list[Hit], int]:
     total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
     rows = db.execute(statement.offset(offset).limit(limit)).all()
     return [Hit(item, bool(name_match)) for item, name_match in rows], total
 
 
 def _search_fts(
-    db: Session, terms: list[str], *, limit: int, offset: int, **opts: object
+    db: Session, terms: list[str], *, limit: int, offset: int, opts: Filters
 ) -> tuple[list[Hit], int]:
     """SQLite: the FTS5 trigram index finds the rows, bm25 ranks them (the name weighs 10×)."""
     match = " AND ".join(_fts_phrase(t) for t in terms)
@@ -182,12 +181,12 @@ def _search_fts(
         .join(fts, fts.c.item_id == ServiceItem.id)
         .order_by(case((name_match, 0), else_=1), fts.c.rank, ServiceItem.code)
     )
-    statement = _filters(statement, **opts)  # type: ignore[arg-type]
+    statement = opts.apply(statement)
     return _page(db, statement, limit=limit, offset=offset)
 
 
 def _search_like(
-    db: Session, terms: list[str], *, limit: int, offset: int, **opts: object
+    db: Session, terms: list[str], *, limit: int, offset: int, opts: Filters
 ) -> tuple[list[Hit], int]:
     """SQLite, a term under three characters: a LIKE scan of the (small) catalogue."""
     name_match = _name_has_all(terms, ilike=False)
@@ -200,12 +199,12 @@ def _search_like(
             ServiceItem.code,
         )
     )
-    statement = _filters(statement, **opts)  # type: ignore[arg-type]
+    statement = opts.apply(statement)
     return _page(db, statement, limit=limit, offset=offset)
 
 
 def _search_postgresql(
-    db: Session, terms: list[str], *, limit: int, offset: int, **opts: object
+    db: Session, terms: list[str], *, limit: int, offset: int, opts: Filters
 ) -> tuple[list[Hit], int]:
     """PostgreSQL: ILIKE served by the pg_trgm GIN indexes, ranked by trigram similarity."""
     name_match = _name_has_all(terms, ilike=True)
@@ -220,8 +219,18 @@ def _search_postgresql(
             ServiceItem.code,
         )
     )
-    statement = _filters(statement, **opts)  # type: ignore[arg-type]
+    statement = opts.apply(statement)
     return _page(db, statement, limit=limit, offset=offset)
+
+
+def mode_of(db: Session, query: str) -> str:
+    """How `search` answers `query`: list, fts (trigram index), like (short terms) or trgm."""
+    terms = terms_of(query[:MAX_QUERY_CHARS])
+    if not terms:
+        return "list"
+    if db.get_bind().dialect.name == "postgresql":
+        return "trgm"
+    return "fts" if all(len(t) >= TRIGRAM for t in terms) else "like"
 
 
 def like_scan(db: Session, query: str, *, limit: int = 50) -> list[ServiceItem]:

@@ -1,0 +1,741 @@
+"""The service catalogue (最多跑一次) and proxy requests (代办): domain functions.
+
+Catalogue items are edited by administrators (one at a time or by import, updating in place by
+code). A proxy request is asked for by a resident (themselves, with an account, or through a
+grid worker or the hotline), taken by a grid worker of the resident's grid, submitted to the
+unit, and finished (办结), refused or withdrawn; every step appends a hash-chained trail row.
+Its deadline is the item's legal limit plus the working days allowed for collecting materials,
+on the Chinese working calendar, with a reminder 24 h before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, Select, Table, and_, false, func, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from fengqiao.auth.models import GridAssignment, User, UserRole
+from fengqiao.auth.scope import Principal
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.errors import Problem, forbidden, from_pydantic, invalid, not_found
+from fengqiao.events.models import EventSequence
+from fengqiao.events.scope import home_ids
+from fengqiao.events.trail import GENESIS, row_hash
+from fengqiao.org.models import OrgUnit
+from fengqiao.services.models import (
+    LEVELS,
+    PROXY_OPEN_STATES,
+    ProxyRequest,
+    ProxyRequestLog,
+    ServiceItem,
+)
+from fengqiao.services.schemas import ItemImport, ItemIn, ItemPatch, ProxyCreate, ProxyTransition
+from fengqiao.sla.calendar import WorkCalendar
+from fengqiao.sla.deadlines import Deadline, Policy, compute_deadline, light
+
+ITEMS_FILE = Path(__file__).with_name("items.json")
+LEVEL_ZH = {"village": "村(社区)代办点", "town": "镇(街道)便民服务中心", "district": "区行政服务中心",
+            "online": "网上办(浙里办)"}  # fmt: skip
+STATUS_ZH = {"requested": "待接单", "taken": "已接单", "submitted": "已递交", "done": "已办结",
+             "refused": "不予办理", "withdrawn": "已撤回"}  # fmt: skip
+ACTION_ZH = {"create": "提出代办", "take": "接单", "submit": "递交", "complete": "办结",
+             "refuse": "不予办理", "withdraw": "撤回", "remind": "到期提醒"}  # fmt: skip
+CODE_PREFIX = "DB"  # 代办
+SEQUENCE_PREFIX = "proxy"  # its counter's row in event_sequence
+REMIND_BEFORE_HOURS = 24.0
+# Roles that may open the proxy-request list at all; everyone else gets 403.
+READER_ROLES = ("grid_worker", "grid_leader", "operator", "leader", "admin", "resident")
+WORKER_ROLES = ("grid_worker", "grid_leader")
+AREA_ROLES = ("operator", "leader", "admin")
+PERSONAL_ROLES = ("operator", "admin")  # see names, phones and ID numbers unmasked
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transition of a proxy request: from which states, to which, what it needs."""
+
+    action: str
+    sources: tuple[str, ...]
+    target: str
+    needs_note: bool = False
+    needs_result: bool = False
+
+
+TRANSITIONS: dict[str, Step] = {
+    "take": Step("take", ("requested",), "taken"),
+    "submit": Step("submit", ("taken",), "submitted"),
+    "complete": Step("complete", ("submitted",), "done", needs_result=True),
+    "refuse": Step("refuse", ("requested", "taken", "submitted"), "refused", needs_note=True),
+    "withdraw": Step("withdraw", ("requested", "taken"), "withdrawn"),
+}
+
+
+def conflict(slug: str, title: str, title_zh: str, detail: str, detail_zh: str) -> Problem:
+    return Problem(409, slug, title, title_zh, detail, detail_zh)
+
+
+# --- the catalogue -------------------------------------------------------------------------------
+
+
+def levels_of(item: ServiceItem) -> list[str]:
+    flags = (item.at_village, item.at_town, item.at_district, item.online)
+    return [level for level, on in zip(LEVELS, flags, strict=True) if on]
+
+
+def limit_text(days: int) -> str:
+    return "即办" if days == 0 else f"{days} 个工作日"
+
+
+def search_text(item: ServiceItem) -> str:
+    """The second search column: everything but the name, one line each."""
+    parts = [item.category, item.unit_name, *item.materials, *item.tags, item.description]
+    return "\n".join(p for p in parts if p)
+
+
+def _apply(item: ServiceItem, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        if key == "levels":
+            chosen = set(value)
+            item.at_village = "village" in chosen
+            item.at_town = "town" in chosen
+            item.at_district = "district" in chosen
+            item.online = "online" in chosen
+        elif key in ("materials", "tags"):
+            setattr(item, key, [v.strip() for v in value if v.strip()])
+        elif key in ("name", "category", "fee", "unit_name", "description") and isinstance(
+            value, str
+        ):
+            setattr(item, key, value.strip())
+        else:
+            setattr(item, key, value)
+    item.search_text = search_text(item)
+
+
+def get_item(*, db: Session, item_id: int, include_inactive: bool = False) -> ServiceItem:
+    item = db.get(ServiceItem, item_id)
+    if item is None or (not item.is_active and not include_inactive):
+        raise not_found("service item", "服务事项")
+    return item
+
+
+def create_item(*, db: Session, data: ItemIn, now: datetime) -> ServiceItem:
+    """Add an item; a code already in the catalogue is a 409."""
+    if db.scalar(select(ServiceItem.id).where(ServiceItem.code == data.code)) is not None:
+        raise conflict(
+            "duplicate-code", "Code already used", "事项编码已存在",
+            f"an item with code {data.code} exists; edit it instead",
+            f"编码为 {data.code} 的事项已存在,请直接修改",
+        )  # fmt: skip
+    item = ServiceItem(created_at=now, updated_at=now, version=1)
+    _apply(item, data.model_dump())
+    db.add(item)
+    db.flush()
+    return item
+
+
+def update_item(*, db: Session, item_id: int, patch: ItemPatch, now: datetime) -> ServiceItem:
+    """Change an item; a stale `version` is a 409 and changes nothing."""
+    item = get_item(db=db, item_id=item_id, include_inactive=True)
+    if patch.version != item.version:
+        raise conflict(
+            "stale-version", "The item changed meanwhile", "事项已被他人修改",
+            f"you sent version {patch.version}, the item is at version {item.version}; reload",
+            f"您提交的版本为 {patch.version},事项当前版本为 {item.version},请刷新后重试",
+        )  # fmt: skip
+    values = patch.model_dump(exclude_unset=True, exclude={"version"})
+    merged = item_in(item).model_dump() | {k: v for k, v in values.items() if v is not None}
+    try:
+        ItemIn.model_validate(merged)  # the same rules as a new item (blank names, lists)
+    except ValidationError as exc:
+        raise from_pydantic(exc.errors()) from exc
+    _apply(item, {k: v for k, v in values.items() if v is not None})
+    item.version += 1
+    item.updated_at = now
+    db.flush()
+    return item
+
+
+def deactivate_item(*, db: Session, item_id: int, now: datetime) -> ServiceItem:
+    """Take an item off the public catalogue; its proxy requests keep pointing at it."""
+    item = get_item(db=db, item_id=item_id, include_inactive=True)
+    if item.is_active:
+        item.is_active = False
+        item.version += 1
+        item.updated_at = now
+        db.flush()
+    return item
+
+
+def item_in(item: ServiceItem) -> ItemIn:
+    return ItemIn(
+        code=item.code, name=item.name, category=item.category,
+        levels=levels_of(item),
+        materials=list(item.materials), time_limit_days=item.time_limit_days, fee=item.fee,
+        unit_type=item.unit_type, unit_name=item.unit_name, description=item.description,
+        tags=list(item.tags), proxy_allowed=item.proxy_allowed, is_active=item.is_active,
+    )  # fmt: skip
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated
+
+
+def load_items(source: Path | str | bytes | dict[str, Any] | None = None) -> ItemImport:
+    """An import file (path, JSON text or parsed), validated whole; default: the shipped file."""
+    try:
+        if source is None:
+            raw: Any = json.loads(ITEMS_FILE.read_text(encoding="utf-8"))
+        elif isinstance(source, Path):
+            raw = json.loads(source.read_text(encoding="utf-8"))
+        elif isinstance(source, str | bytes):
+            raw = json.loads(source)
+        else:
+            raw = source
+    except (OSError, json.JSONDecodeError) as exc:
+        raise invalid("file", f"cannot read the JSON: {exc}", "无法读取 JSON 文件") from exc
+    try:
+        return ItemImport.model_validate(raw)
+    except ValidationError as exc:
+        raise from_pydantic(exc.errors()) from exc
+
+
+def import_items(*, db: Session, data: ItemImport, now: datetime) -> ImportResult:
+    """Add new codes and update known ones in place; nothing is deleted. All or nothing: the
+    caller's transaction rolls back on any refusal."""
+    codes = [i.code for i in data.items]
+    duplicates = sorted({c for c in codes if codes.count(c) > 1})
+    if duplicates:
+        raise invalid(
+            "items", f"codes appear more than once: {', '.join(duplicates)}",
+            f"事项编码重复:{'、'.join(duplicates)}",
+        )  # fmt: skip
+    known = {i.code: i for i in db.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))}
+    result = ImportResult()
+    for entry in data.items:
+        item = known.get(entry.code)
+        values = entry.model_dump()
+        if item is None:
+            item = ServiceItem(created_at=now, updated_at=now, version=1)
+            _apply(item, values)
+            db.add(item)
+            result.created += 1
+        elif item_in(item) != entry:
+            _apply(item, values)
+            item.version += 1
+            item.updated_at = now
+            result.updated += 1
+    db.flush()
+    return result
+
+
+def categories(db: Session) -> list[str]:
+    return list(
+        db.scalars(
+            select(ServiceItem.category)
+            .where(ServiceItem.is_active.is_(True))
+            .group_by(ServiceItem.category)
+            .order_by(func.min(ServiceItem.code))
+        )
+    )
+
+
+# --- masking -------------------------------------------------------------------------------------
+
+
+def mask_name(name: str) -> str:
+    """王*明, 张*: the first and (for three or more characters) the last character."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_phone_number(phone: str) -> str:
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def mask_id_number(value: str) -> str:
+    return value[:6] + "*" * (len(value) - 10) + value[-4:] if len(value) > 10 else "*" * len(value)
+
+
+# --- who sees what ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller plus the grids they serve, read once per request."""
+
+    principal: Principal
+    grids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_worker(self) -> bool:
+        return self.principal.has_any(*WORKER_ROLES)
+
+    @property
+    def is_area(self) -> bool:
+        return self.principal.has_any(*AREA_ROLES)
+
+
+def viewer(db: Session, principal: Principal) -> Viewer:
+    grids: frozenset[int] = frozenset()
+    if principal.has_any(*WORKER_ROLES):
+        grids = frozenset(
+            db.scalars(
+                select(GridAssignment.grid_id).where(GridAssignment.user_id == principal.user_id)
+            )
+        )
+    return Viewer(principal, grids)
+
+
+def require_reader(principal: Principal) -> None:
+    if not principal.has_any(*READER_ROLES):
+        raise forbidden(
+            "proxy requests are for grid workers, operators, leaders and residents",
+            "代办事项仅对网格员、指挥室、领导和群众开放",
+        )
+
+
+_DEPTH_COLUMN = {2: ProxyRequest.town_id, 3: ProxyRequest.village_id, 4: ProxyRequest.grid_id}
+
+
+def scope_clause(view: Viewer) -> ColumnElement[bool]:
+    """A WHERE clause admitting exactly the proxy requests the caller may read."""
+    principal = view.principal
+    clauses: list[ColumnElement[bool]] = [
+        ProxyRequest.resident_user_id == principal.user_id,
+        ProxyRequest.created_by == principal.user_id,
+        ProxyRequest.worker_id == principal.user_id,
+    ]
+    if view.grids:
+        clauses.append(ProxyRequest.grid_id.in_(sorted(view.grids)))
+    if view.is_area:
+        ids = home_ids(principal)
+        if len(ids) <= 1:
+            return true()
+        column = _DEPTH_COLUMN.get(len(ids))
+        clauses.append(column == ids[-1] if column is not None else false())
+    return or_(*clauses)
+
+
+def may_read(view: Viewer, request: ProxyRequest) -> bool:
+    principal = view.principal
+    if principal.user_id in (request.resident_user_id, request.created_by, request.worker_id):
+        return True
+    if request.grid_id in view.grids:
+        return True
+    if view.is_area:
+        ids = home_ids(principal)
+        if len(ids) <= 1:
+            return True
+        own = {2: request.town_id, 3: request.village_id, 4: request.grid_id}.get(len(ids))
+        return own == ids[-1]
+    return False
+
+
+def get_proxy(*, db: Session, view: Viewer, request_id: int, lock: bool = False) -> ProxyRequest:
+    """A proxy request the caller may read; 404 otherwise (ids are not secrets, contents are)."""
+    query = select(ProxyRequest).where(ProxyRequest.id == request_id)
+    if lock:
+        query = query.with_for_update()
+    request = db.scalar(query)
+    if request is None or not may_read(view, request):
+        raise not_found("proxy request", "代办事项")
+    return request
+
+
+def sees_personal(view: Viewer, request: ProxyRequest) -> bool:
+    """Whether the caller sees the resident's name, phone and ID number whole (in a detail)."""
+    principal = view.principal
+    return (
+        principal.has_any(*PERSONAL_ROLES)
+        or principal.user_id in (request.resident_user_id, request.worker_id)
+        or (request.status == "requested" and request.grid_id in view.grids)
+    )
+
+
+def allowed_actions(view: Viewer, request: ProxyRequest) -> list[str]:
+    """The steps the caller may take on the request now."""
+    return [
+        step.action
+        for step in TRANSITIONS.values()
+        if request.status in step.sources and _may(step.action, view, request)
+    ]
+
+
+def _may(action: str, view: Viewer, request: ProxyRequest) -> bool:
+    principal = view.principal
+    in_grid = request.grid_id in view.grids
+    is_taker = request.worker_id == principal.user_id
+    if action == "take":
+        return view.is_worker and in_grid
+    if action in ("submit", "complete"):
+        return is_taker
+    if action == "refuse":
+        return (
+            is_taker
+            or (request.status == "requested" and view.is_worker and in_grid)
+            or (principal.has_any("operator", "admin") and may_read(view, request))
+        )
+    if action == "withdraw":
+        return principal.user_id in (request.resident_user_id, request.created_by) or is_taker
+    return False
+
+
+# --- proxy requests ------------------------------------------------------------------------------
+
+
+def proxy_policy(item_limit_days: int, collect_days: int) -> Policy:
+    """The request's limit: the item's legal limit plus the days to collect and hand in."""
+    return Policy(
+        limit=float(item_limit_days + collect_days),
+        unit="working_days",
+        remind_before_hours=REMIND_BEFORE_HOURS,
+    )
+
+
+def _next_code(db: Session, now: datetime) -> str:
+    day = now.astimezone(LOCAL_TZ).strftime("%Y%m%d")
+    sequences = cast(Table, EventSequence.__table__)
+    dialect = db.get_bind().dialect.name
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(sequences)
+    statement = (
+        upsert.values(prefix=SEQUENCE_PREFIX, day=day, value=1)
+        .on_conflict_do_update(
+            index_elements=["prefix", "day"], set_={"value": sequences.c.value + 1}
+        )
+        .returning(sequences.c.value)
+    )
+    value = db.connection().execute(statement).scalar_one()
+    return f"{CODE_PREFIX}{day}{value:04d}"
+
+
+def append_trail(
+    db: Session, request: ProxyRequest, *, at: datetime, actor_id: int | None, action: str,
+    from_status: str | None, note: str = "", payload: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """Append one hash-chained row to the request's trail and move the head on the request."""
+    seq = request.trail_seq + 1
+    prev = request.trail_hash or GENESIS
+    body = payload or {}
+    digest = row_hash(
+        prev_hash=prev, event_id=request.id, seq=seq, at=at, actor_id=actor_id, action=action,
+        from_status=from_status, to_status=request.status, unit_id=None, note=note, payload=body,
+    )  # fmt: skip
+    db.add(
+        ProxyRequestLog(
+            request_id=request.id, seq=seq, at=at, actor_id=actor_id, action=action,
+            from_status=from_status, to_status=request.status, note=note, payload=body,
+            prev_hash=prev, hash=digest,
+        )
+    )  # fmt: skip
+    request.trail_seq = seq
+    request.trail_hash = digest
+
+
+def _resolve_grid(db: Session, view: Viewer, data: ProxyCreate) -> OrgUnit:
+    """The resident's grid: given, or the creator's own; it must be one the creator may serve."""
+    principal = view.principal
+    grid: OrgUnit | None
+    if data.grid_id is not None:
+        grid = db.get(OrgUnit, data.grid_id)
+        if grid is None or grid.kind != "grid":
+            raise invalid("grid_id", "no such grid", "网格不存在")
+    elif view.grids:
+        grid = db.get(OrgUnit, min(view.grids))
+    else:
+        home = db.get(OrgUnit, principal.home_org_id)
+        if home is not None and home.kind != "grid":
+            # A village's residents are served by its first grid's workers (the 代办点) unless
+            # they name their own grid.
+            home = db.scalar(
+                select(OrgUnit)
+                .where(OrgUnit.kind == "grid", OrgUnit.path.startswith(home.path, autoescape=True))
+                .order_by(OrgUnit.code)
+                .limit(1)
+            )
+        grid = home
+        if grid is None:
+            raise invalid("grid_id", "say which grid the resident lives in", "请选择群众所在网格")
+    assert grid is not None
+    allowed = (
+        grid.id in view.grids
+        or (view.is_area and principal.has_any("operator", "admin") and principal.covers(grid.path))
+        or (principal.has_any("resident") and principal.covers(grid.path))
+    )
+    if not allowed:
+        raise forbidden(
+            "you may only ask for proxy services in your own grids or area",
+            "只能为本人网格或辖区内的群众提出代办",
+        )
+    return grid
+
+
+def create_proxy(
+    *, db: Session, view: Viewer, data: ProxyCreate, calendar: WorkCalendar, now: datetime,
+    collect_days: int,
+) -> ProxyRequest:  # fmt: skip
+    """A new request in state `requested`, with its deadline and first trail row."""
+    principal = view.principal
+    is_staff = view.is_worker or principal.has_any("operator", "admin")
+    if not is_staff and not principal.has_any("resident"):
+        raise forbidden(
+            "residents, grid workers and operators may ask for proxy services",
+            "只有群众、网格员和指挥室坐席可以提出代办",
+        )
+    item = db.get(ServiceItem, data.item_id)
+    if item is None or not item.is_active:
+        raise invalid("item_id", "no such service item", "服务事项不存在或已下架")
+    if not item.proxy_allowed:
+        raise invalid(
+            "item_id", "this item must be done by the resident in person, not by proxy",
+            "该事项须本人到场办理,不能代办",
+        )  # fmt: skip
+    resident_user_id = data.resident_user_id
+    name, phone = data.resident_name, data.resident_phone
+    if not is_staff:  # a resident asking for themselves
+        if resident_user_id not in (None, principal.user_id):
+            raise forbidden("residents ask only for themselves", "群众只能为本人提出代办")
+        resident_user_id = principal.user_id
+        me = db.get(User, principal.user_id)
+        name = name or (me.name if me else None)
+        phone = phone or (me.phone if me else None)
+    elif resident_user_id is not None:
+        is_resident = db.scalar(
+            select(UserRole.user_id).where(
+                UserRole.user_id == resident_user_id, UserRole.role == "resident"
+            )
+        )
+        if is_resident is None:
+            raise invalid("resident_user_id", "no such resident account", "群众账号不存在")
+    if not name:
+        raise invalid("resident_name", "the resident's name is required", "请填写群众姓名")
+    if not phone:
+        raise invalid("resident_phone", "the resident's phone is required", "请填写群众联系电话")
+    grid = _resolve_grid(db, view, data)
+    ids = [int(p) for p in grid.path.strip("/").split("/")]
+    if len(ids) < 4:
+        raise invalid("grid_id", "not a grid of a village", "不是村(社区)下的网格")
+    deadline = compute_deadline(
+        start=now, policy=proxy_policy(item.time_limit_days, collect_days), calendar=calendar
+    )
+    request = ProxyRequest(
+        code=_next_code(db, now), item_id=item.id, item_name=item.name,
+        time_limit_days=item.time_limit_days, resident_user_id=resident_user_id,
+        resident_name=name.strip(), resident_phone=phone.strip(),
+        resident_id_number=data.resident_id_number, grid_id=grid.id, village_id=ids[-2],
+        town_id=ids[-3], address=data.address.strip(), note=data.note.strip(),
+        status="requested", created_by=principal.user_id, created_at=now, updated_at=now,
+        due_at=deadline.due_at, yellow_at=deadline.yellow_at, remind_at=deadline.remind_at,
+        version=1, trail_seq=0, trail_hash="",
+    )  # fmt: skip
+    db.add(request)
+    db.flush()
+    append_trail(
+        db, request, at=now, actor_id=principal.user_id, action="create", from_status=None,
+        note=request.note,
+        payload={"item_code": item.code, "due_at": deadline.due_at.isoformat()},
+    )  # fmt: skip
+    db.flush()
+    return request
+
+
+def transition(
+    *, db: Session, view: Viewer, request_id: int, data: ProxyTransition, now: datetime
+) -> ProxyRequest:
+    """Take one step, or refuse with why (403 who, 409 state or version, 422 missing note)."""
+    step = TRANSITIONS[data.action]
+    request = get_proxy(db=db, view=view, request_id=request_id, lock=True)
+    if request.status not in step.sources:
+        raise conflict(
+            "illegal-transition", "Action not allowed in this state", "当前状态不能执行此操作",
+            f"cannot {data.action} a proxy request that is {request.status}",
+            f"代办事项当前状态为「{STATUS_ZH[request.status]}」,不能执行「{ACTION_ZH[data.action]}」",
+        )  # fmt: skip
+    if not _may(data.action, view, request):
+        raise forbidden(
+            f"you may not {data.action} this proxy request",
+            f"您不能对该代办事项执行「{ACTION_ZH[data.action]}」",
+        )
+    if data.version != request.version:
+        raise conflict(
+            "stale-version", "The proxy request changed meanwhile", "代办事项已被他人更新",
+            f"you sent version {data.version}, the request is at version {request.version}; "
+            "reload it and try again",
+            f"您提交的版本为 {data.version},代办事项当前版本为 {request.version},请刷新后重试",
+        )  # fmt: skip
+    note = data.note.strip()
+    if step.needs_note and not note:
+        raise invalid("note", "give the reason", "请填写理由")
+    result = (data.result or "").strip()
+    if step.needs_result and not result:
+        raise invalid("result", "say what came of it (e.g. the card was issued)", "请填写办理结果")
+    before = request.status
+    request.status = step.target
+    if data.action == "take":
+        request.worker_id = view.principal.user_id
+        request.taken_at = now
+    elif data.action == "submit":
+        request.submitted_at = now
+    elif step.target in ("done", "refused", "withdrawn"):
+        request.finished_at = now
+        if result:
+            request.result = result
+        elif note:
+            request.result = note
+    request.version += 1
+    request.updated_at = now
+    payload: dict[str, Any] = {"result": result} if result else {}
+    append_trail(
+        db, request, at=now, actor_id=view.principal.user_id, action=data.action,
+        from_status=before, note=note, payload=payload,
+    )  # fmt: skip
+    db.flush()
+    return request
+
+
+def trail(db: Session, request_id: int) -> list[ProxyRequestLog]:
+    return list(
+        db.scalars(
+            select(ProxyRequestLog)
+            .where(ProxyRequestLog.request_id == request_id)
+            .order_by(ProxyRequestLog.seq)
+        )
+    )
+
+
+def deadline_of(request: ProxyRequest) -> Deadline:
+    return Deadline(due_at=request.due_at, yellow_at=request.yellow_at, remind_at=request.remind_at)
+
+
+def light_of(request: ProxyRequest, now: datetime) -> str | None:
+    if request.status not in PROXY_OPEN_STATES:
+        return None
+    return light(deadline=deadline_of(request), now=now)
+
+
+def is_overdue(request: ProxyRequest, now: datetime) -> bool:
+    if request.status in PROXY_OPEN_STATES:
+        return now >= request.due_at
+    return (
+        request.status == "done"
+        and request.finished_at is not None
+        and (request.finished_at > request.due_at)
+    )
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProxyFilters:
+    status: str | None = None
+    light: str | None = None
+    mine: bool = False
+    item_id: int | None = None
+    town_id: int | None = None
+    village_id: int | None = None
+    grid_id: int | None = None
+    query: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def list_query(view: Viewer, filters: ProxyFilters, now: datetime) -> Select[ProxyRequest]:
+    """The caller's proxy requests under `filters`, newest first."""
+    query = select(ProxyRequest).where(scope_clause(view))
+    for column, value in (
+        (ProxyRequest.item_id, filters.item_id),
+        (ProxyRequest.town_id, filters.town_id),
+        (ProxyRequest.village_id, filters.village_id),
+        (ProxyRequest.grid_id, filters.grid_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.status == "open":
+        query = query.where(ProxyRequest.status.in_(PROXY_OPEN_STATES))
+    elif filters.status:
+        query = query.where(ProxyRequest.status == filters.status)
+    if filters.light:
+        query = query.where(ProxyRequest.status.in_(PROXY_OPEN_STATES))
+        if filters.light == "red":
+            query = query.where(ProxyRequest.due_at <= now)
+        elif filters.light == "yellow":
+            query = query.where(ProxyRequest.yellow_at <= now, ProxyRequest.due_at > now)
+        else:
+            query = query.where(ProxyRequest.yellow_at > now)
+    if filters.mine:
+        query = query.where(ProxyRequest.worker_id == view.principal.user_id)
+    if filters.query:
+        like = "%" + filters.query.replace("%", r"\%").replace("_", r"\_") + "%"
+        query = query.where(
+            or_(
+                ProxyRequest.code.like(like, escape="\\"),
+                ProxyRequest.item_name.like(like, escape="\\"),
+            )
+        )
+    if filters.created_from is not None:
+        query = query.where(ProxyRequest.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        query = query.where(ProxyRequest.created_at < filters.created_to)
+    return query.order_by(ProxyRequest.created_at.desc(), ProxyRequest.id.desc())
+
+
+def summary(db: Session, view: Viewer, now: datetime) -> dict[str, int]:
+    """Open, overdue, yellow and done counts over everything the caller may read."""
+    is_open = ProxyRequest.status.in_(PROXY_OPEN_STATES)
+    row = db.execute(
+        select(
+            func.count().filter(is_open),
+            func.count().filter(and_(is_open, ProxyRequest.due_at <= now)),
+            func.count().filter(
+                and_(is_open, ProxyRequest.yellow_at <= now, ProxyRequest.due_at > now)
+            ),
+            func.count().filter(ProxyRequest.status == "done"),
+        ).where(scope_clause(view))
+    ).one()
+    return {"open": row[0], "overdue": row[1], "yellow": row[2], "done": row[3]}
+
+
+def names(db: Session, org_ids: Iterable[int], user_ids: Iterable[int]) -> tuple[
+    dict[int, str], dict[int, tuple[str, str]]
+]:  # fmt: skip
+    """Org unit names and (username, name) of users, for a page of requests."""
+    org_set, user_set = set(org_ids), {u for u in user_ids if u}
+    orgs = (
+        dict(db.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(org_set))).all())
+        if org_set
+        else {}
+    )
+    users = (
+        {
+            r.id: (r.username, r.name)
+            for r in db.execute(select(User.id, User.username, User.name).where(User.id.in_(user_set)))
+        }
+        if user_set
+        else {}
+    )  # fmt: skip
+    return orgs, users
+
+
+def ids_of(rows: Sequence[ProxyRequest]) -> tuple[set[int], set[int]]:
+    org_ids = {i for r in rows for i in (r.grid_id, r.village_id, r.town_id)}
+    user_ids = {i for r in rows for i in (r.created_by, r.worker_id) if i}
+    return org_ids, user_ids
