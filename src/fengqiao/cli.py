@@ -24,6 +24,7 @@ from fengqiao.config import Settings, get_settings
 from fengqiao.db import Database
 from fengqiao.errors import Problem
 from fengqiao.intake.cli import intake_app
+from fengqiao.iot.cli import iot_app
 
 app = typer.Typer(help="Fengqiao (枫桥) grid governance platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -37,6 +38,7 @@ docs_app = typer.Typer(help="Documentation generated from the code.", no_args_is
 jobs_app = typer.Typer(help="The worker's jobs, one at a time.", no_args_is_help=True)
 analytics_app = typer.Typer(help="Rollups behind the charts (研判).", no_args_is_help=True)
 warnings_app = typer.Typer(help="Early warnings (预警).", no_args_is_help=True)
+cameras_app = typer.Typer(help="The camera registry (视频监控).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(users_app, name="users")
@@ -48,7 +50,9 @@ app.add_typer(docs_app, name="docs")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(warnings_app, name="warnings")
+app.add_typer(cameras_app, name="cameras")
 app.add_typer(intake_app, name="intake")
+app.add_typer(iot_app, name="iot")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -182,6 +186,10 @@ def seed(
         f"{result.agency_staff} agency staff, {result.units} units, {result.users} users, "
         f"{result.cameras} cameras, {result.pois} POIs in {result.seconds:.1f} s"
     )
+    if result.device_keys:  # shown once, so a visitor can try the webhook (docs/iot.md)
+        console.print(f"{result.iot_devices} IoT devices; a key per type (not shown again):")
+        for device_type, code_and_key in result.device_keys.items():
+            console.print(f"  {device_type}: {code_and_key}", markup=False)
     _seed_events(database, events, random_seed)
 
 
@@ -429,6 +437,51 @@ def grids_locate(
     console.print_json(json.dumps(place.as_dict(), ensure_ascii=False))
 
 
+@cameras_app.command("import")
+def cameras_import(
+    file: Annotated[Path, typer.Argument(help="CSV file (UTF-8 or GB18030), or - for stdin.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and report, write nothing.")
+    ] = False,
+) -> None:
+    """Import cameras from CSV: good rows are created or updated by GB/T 28181 id, bad rows are
+    listed with row, field and reason. Exit 2 when some rows were refused."""
+    from fengqiao.cameras.importer import decode_csv, import_cameras
+    from fengqiao.clock import Clock
+    from fengqiao.geo.service import GridLocator
+
+    data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    database = _database()
+    with _problems_exit(), database.session(write=True) as session:
+        locator = GridLocator(check_seconds=0)
+        locator.refresh(session)
+        report = import_cameras(
+            db=session,
+            text=decode_csv(data),
+            locator=locator,
+            principal=_system_principal(session),
+            divisions=_settings().camera_divisions,
+            now=Clock().now(),
+            dry_run=dry_run,
+        )
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    for error in report.errors:
+        err_console.print(
+            f"row {error.row} {error.code or '-'} {error.field}: {error.reason_zh} / {error.reason}",
+            markup=False,
+        )
+    verb = "would import" if dry_run else "imported"
+    console.print(
+        f"{verb}: {report.rows} rows, {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.refused} refused"
+    )
+    if report.refused:
+        raise typer.Exit(2)
+
+
 @taxonomy_app.command("import")
 def taxonomy_import(
     file: Annotated[
@@ -524,7 +577,17 @@ def worker() -> None:
     try:
         with single_worker(database):
             console.print(f"worker on {_safe_url(settings.database_url)}; Ctrl-C stops it")
-            run_forever(database, settings, Clock(), stop=stop)
+            subscriber = None
+            if settings.mqtt_enabled:  # device alarms, beside the jobs (docs/iot.md)
+                from fengqiao.iot.jobs import AlarmSubscriber
+
+                subscriber = AlarmSubscriber(database, settings).start()
+                console.print(f"MQTT: {settings.mqtt_topic_prefix}/+/+ on {subscriber.broker}")
+            try:
+                run_forever(database, settings, Clock(), stop=stop)
+            finally:
+                if subscriber is not None:
+                    subscriber.stop()
     except WorkerAlreadyRunning as exc:
         err_console.print(f"[red]另一个 worker 正在运行 / worker already running[/red]: {exc}")
         raise typer.Exit(1) from None

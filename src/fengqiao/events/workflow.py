@@ -29,6 +29,7 @@ Actor = Literal[
     "verifier",  # the reporting grid worker, or for other sources a worker of the event's grid
     "reporter",  # whoever reported it (residents rate their own reports)
     "leader",  # a leader whose scope covers the event
+    "system",  # the worker itself (an IoT device's recovery); never a person
 ]
 
 ACTOR_ZH: dict[str, str] = {
@@ -38,6 +39,7 @@ ACTOR_ZH: dict[str, str] = {
     "verifier": "上报该事件的网格员(其他来源为该网格的网格员)",
     "reporter": "事件上报人",
     "leader": "辖区领导",
+    "system": "系统(物联设备恢复后自动执行)",
 }
 
 
@@ -90,6 +92,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("escalate", frozenset({"accepted", "dispatched", "signed"}), "same",
                ("operator", "leader"), "升级",
                "needs a reason; one rung up: unit → coordination group → town leader → district"),
+    Transition("recover", frozenset({"reported", "accepted", "dispatched", "signed", "handled"}),
+               "closed", ("system",), "设备恢复自动结案",
+               "IoT events only: the device reported recovery and the rule that filed it allows "
+               "closing by itself"),
 )  # fmt: skip
 
 BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
@@ -133,6 +139,8 @@ def is_actor(kind: Actor, principal: Principal, event: EventFacts) -> bool:
         return principal.has_any("grid_worker") and principal.covers(event.grid_path)
     if kind == "reporter":
         return principal.user_id == event.reporter_id
+    if kind == "system":
+        return False  # only the worker takes these steps, through its own service function
     raise ValueError(f"unknown actor kind {kind!r}")
 
 

@@ -27,6 +27,7 @@ JOB_MODULES = (
     "fengqiao.warnings.jobs",
     "fengqiao.assessment.jobs",
     "fengqiao.services.jobs",
+    "fengqiao.iot.jobs",
     "fengqiao.notify.sender",
 )
 
