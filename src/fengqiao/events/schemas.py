@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -38,6 +39,17 @@ class EventCreate(BaseModel):
     @classmethod
     def _lower(cls, value: str) -> str:
         return value.lower()
+
+    @field_validator("answers", mode="before")
+    @classmethod
+    def _answers_from_form(cls, value: Any) -> Any:
+        # A multipart form (a report with photos) carries the answers as one JSON text.
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except ValueError:
+                raise ValueError("answers must be a JSON object of question codes") from None
+        return value
 
 
 class Ref(BaseModel):

@@ -96,6 +96,7 @@
     FQ.fill(document.getElementById("event-facts"), 
       ...fact("事件编号", h("code", { id: "event-code" }, event.code)),
       ...fact("分类", event.major_name + " / " + event.category_name),
+      ...(event.answers || []).flatMap((a) => fact(a.question, a.answer)),
       ...fact("等级", T.levels[String(event.level)] || event.level),
       ...fact("来源", T.source[event.source] || event.source),
       ...fact("事发地点", event.town.name + " " + event.village.name + " " + event.grid.name +

@@ -1,10 +1,11 @@
 // The grid worker app's service worker (scope /m/): the app shell is cached so the app opens
 // without a network; API calls always go to the network (the page keeps unsent reports in
 // IndexedDB and sends them itself when the network returns).
-const CACHE = "fengqiao-worker-v1";
+const CACHE = "fengqiao-worker-v2";
 const SHELL = [
   "/m/",
   "/static/fq.js",
+  "/static/intake.js",
   "/static/worker.js",
   "/static/app.css",
   "/static/worker.css",

@@ -155,7 +155,9 @@
       return api("/events", { method: "POST", json: item.fields, headers: headers, noRedirect: true });
     }
     const body = new FormData();
-    for (const [key, value] of Object.entries(item.fields)) body.append(key, String(value));
+    for (const [key, value] of Object.entries(item.fields)) {
+      body.append(key, typeof value === "object" ? JSON.stringify(value) : String(value));
+    }
     item.photos.forEach((blob, i) => body.append("photos", blob, "photo-" + i + ".jpg"));
     return api("/events", { method: "POST", body: body, headers: headers, noRedirect: true });
   }
@@ -171,7 +173,16 @@
     } catch (_err) {
       classes = JSON.parse(localStorage.getItem("fq.categories") || '{"majors":[],"categories":[]}');
     }
-    FQ.fill($("major-chips"), ...classes.majors.map((m) => h("button", {
+    renderMajors();
+  }
+
+  // The major classes offered (all, or those of the business module chosen).
+  function renderMajors() {
+    $("report-category").value = "";
+    FQ.fill($("minor-chips"), );
+    FQIntake.clearQuestions();
+    const offered = new Set(classes.categories.filter((c) => FQIntake.allows(c.code)).map((c) => c.major_code));
+    FQ.fill($("major-chips"), ...classes.majors.filter((m) => offered.has(m.code)).map((m) => h("button", {
       type: "button", class: "chip", role: "radio", "aria-checked": "false", dataset: { code: m.code },
       onclick: () => pickMajor(m.code),
     }, m.name_zh)));
@@ -180,11 +191,13 @@
   function pickMajor(code) {
     for (const chip of $("major-chips").children) chip.setAttribute("aria-checked", String(chip.dataset.code === code));
     $("report-category").value = "";
-    FQ.fill($("minor-chips"), ...classes.categories.filter((c) => c.major_code === code).map((c) =>
+    FQIntake.clearQuestions();
+    FQ.fill($("minor-chips"), ...classes.categories.filter((c) => c.major_code === code && FQIntake.allows(c.code)).map((c) =>
       h("button", { type: "button", class: "chip", role: "radio", "aria-checked": "false", dataset: { code: c.code },
         onclick: () => {
           for (const chip of $("minor-chips").children) chip.setAttribute("aria-checked", String(chip.dataset.code === c.code));
           $("report-category").value = c.code;
+          FQIntake.renderQuestions(c.code);
         } }, c.name_zh)));
   }
 
@@ -212,6 +225,8 @@
     const minor = classes.categories.find((c) => c.code === category);
     const fields = { source: "grid_worker", category: category, description: data.description || "",
       address: data.address || "", lat: position.lat, lng: position.lng };
+    const answers = FQIntake.answers();
+    if (Object.keys(answers).length) fields.answers = answers;
     const item = { key: newKey(), createdAt: new Date().toISOString(), fields: fields,
       photos: photos.slice(), label: minor ? minor.name_zh : category };
     await enqueue(item); // first on the phone, then to the server: nothing is lost offline
@@ -219,6 +234,7 @@
     photos = [];
     FQ.fill($("report-thumbs"), );
     FQ.fill($("minor-chips"), );
+    FQIntake.clearQuestions();
     for (const chip of $("major-chips").children) chip.setAttribute("aria-checked", "false");
     if (!navigator.onLine) toast("网络不可用,已保存,恢复后自动发送");
     await renderQueue();
@@ -530,7 +546,12 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" }).catch(() => {});
   }
+  $("checklist-form").addEventListener("submit", async (e) => {
+    if (e.submitter && e.submitter.value === "confirm") FQIntake.submitChecklist(e, fix || (await currentFix()));
+  });
+  document.addEventListener("fq:reported", () => loadMine());
   watchGps();
+  FQIntake.load(renderMajors);
   loadClasses();
   renderQueue().then(flush);
   loadMine();
