@@ -104,6 +104,8 @@ def from_problem(problem: Problem) -> Open311Error:
     if problem.errors:
         en = "; ".join(f"{_spec_field(e.field)}: {e.reason}" for e in problem.errors)
         zh = ";".join(f"{_spec_field(e.field)}:{e.reason_zh}" for e in problem.errors)
+        if problem.slug != "invalid-input":  # e.g. "Point outside the district: …"
+            en, zh = f"{problem.title}: {en}", f"{problem.title_zh}:{zh}"
     else:
         en, zh = problem.detail or problem.title, problem.detail_zh or problem.title_zh
     return Open311Error(code, reason, f"{en} / {zh}")

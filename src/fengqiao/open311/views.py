@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
@@ -362,15 +361,18 @@ def install(app: FastAPI) -> None:
     @app.get(f"{PREFIX}/openapi.json", include_in_schema=False)
     def open311_openapi() -> dict[str, Any]:
         if not described:
-            routes = [r for r in app.routes if getattr(r, "path", "").startswith(PREFIX + "/")]
+            whole = app.openapi()
             described.update(
-                get_openapi(
-                    title="Fengqiao 枫桥 Open311 GeoReport v2",
-                    version=app.version,
-                    description="GeoReport v2 (http://wiki.open311.org/GeoReport_v2).",
-                    routes=[r for r in routes if getattr(r, "include_in_schema", False)],
-                )
+                whole,
+                info={
+                    **whole["info"],
+                    "title": "Fengqiao 枫桥 Open311 GeoReport v2",
+                    "description": "GeoReport v2 (http://wiki.open311.org/GeoReport_v2).",
+                },
             )
+            described["paths"] = {
+                path: item for path, item in whole["paths"].items() if path.startswith(PREFIX + "/")
+            }
         return described
 
     @app.api_route(

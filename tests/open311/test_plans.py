@@ -1,0 +1,67 @@
+"""GET requests reads the narrow Open311 table by time and each event by its key, whatever the
+filters: the event table holds a district's year (1.1 M rows), Open311 a small share of it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.events.rules import load_rules
+from fengqiao.open311.service import RequestQuery, list_requests
+from tests.conftest import BoundDatabase
+
+END = datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ)
+
+
+def _plan(bound: BoundDatabase, query: RequestQuery) -> str:
+    """SQLite's plan of the page query `list_requests` sends."""
+    captured: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, _many: bool) -> None:
+        if "FROM open311_request JOIN event" in sql:
+            captured.append((sql, params))
+
+    event.listen(bound.connection, "before_cursor_execute", grab)
+    try:
+        with bound.session() as db:
+            list_requests(db=db, rules=load_rules(db), query=query)
+    finally:
+        event.remove(bound.connection, "before_cursor_execute", grab)
+    ((sql, params),) = captured
+    rows = bound.connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all()
+    return " | ".join(str(row[-1]) for row in rows)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"service_codes": ("0701", "0702")},
+        {"statuses": ("open",)},
+        {"statuses": ("closed",), "service_codes": ("0701",)},
+    ],
+)
+def test_the_list_walks_the_open311_index_by_time(
+    bound: BoundDatabase, seeded: Any, filters: dict[str, Any]
+) -> None:
+    if seeded.backend != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    query = RequestQuery(start=END - timedelta(days=90), end=END, **filters)
+    plan = _plan(bound, query)
+    assert "USING INDEX ix_open311_request_created (created_at>? AND created_at<?)" in plan, plan
+    assert "SEARCH event USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan  # the index gives the order
+
+
+def test_ids_are_found_by_the_event_code(bound: BoundDatabase, seeded: Any) -> None:
+    if seeded.backend != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    plan = _plan(bound, RequestQuery(ids=("001-20261201-0001", "001-20261201-0002")))
+    assert "SEARCH event USING INDEX" in plan and "(code=?)" in plan, plan
+    assert "SEARCH open311_request USING INTEGER PRIMARY KEY" in plan or (
+        "SEARCH open311_request USING INDEX" in plan
+    ), plan

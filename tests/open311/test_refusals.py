@@ -1,0 +1,119 @@
+"""Bad Open311 input is refused in the spec's shape with a reason in English and Chinese, nothing
+is stored, and every refusal is counted by reason for the operators."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from fengqiao.auth.models import ApiKey
+from fengqiao.auth.service import create_api_key
+from fengqiao.clock import LOCAL_TZ, FixedClock
+from fengqiao.events.models import Event
+from fengqiao.open311.models import Open311Request
+from tests.events.conftest import Auth, World
+from tests.open311.conftest import BASE, App, spec_error
+
+
+def _stored(db: Session) -> tuple[int, int]:
+    events = db.scalar(select(func.count()).select_from(Event).where(Event.source == "open311"))
+    return int(events or 0), int(db.scalar(select(func.count()).select_from(Open311Request)) or 0)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_bad_posts_are_refused_and_store_nothing(
+    app311: App, db: Session, world: World, fmt: str
+) -> None:
+    before = _stored(db)
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        ({"api_key": "fqk_wrongwrong12_secret"}, 403, "api_key 无效"),
+        ({"api_key": None}, 403, "api_key"),
+        ({"service_code": "9999"}, 400, "service_code"),
+        ({"service_code": None}, 400, "service_code"),
+        ({"lat": None, "long": None}, 400, "lat and long are required"),
+        ({"lat": "north"}, 400, "decimal degrees"),
+        ({"lat": "95"}, 400, "lat"),
+        ({"lat": "31.5", "long": "121.5"}, 400, "outside the district"),
+        ({"lat": str(world.grid_point[1]), "long": str(world.grid_point[0])}, 400, "swapped"),
+        ({"media_url": "javascript:alert(1)"}, 400, "media_url"),
+        ({"colour": "red"}, 400, "unknown field 'colour'"),
+        ({"description": "x" * 4001}, 400, "description"),
+        ({"description": "bad\x00byte"}, 400, "control characters"),
+    ]
+    for fields, code, words in cases:
+        description = spec_error(app311.post(fmt, **fields), code)
+        assert words in description, (fields, description)
+    assert _stored(db) == before
+
+
+def test_a_key_of_an_account_that_may_not_file_is_403(app311: App, db: Session) -> None:
+    operator_key = create_api_key(db=db, username="demo_operator", name="wrong account").key
+    db.flush()
+    description = spec_error(app311.post(api_key=operator_key), 403)
+    assert "Open311" in description
+    db.execute(update(ApiKey).where(ApiKey.key_hash != "").values(revoked_at=func.now()))
+    db.flush()
+    spec_error(app311.post(), 403)  # a revoked key
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"start_date": "yesterday"}, "start_date must be an ISO-8601"),
+        ({"end_date": "2026-13-01"}, "end_date must be an ISO-8601"),
+        ({"start_date": "2026-11-20", "end_date": "2026-11-10"}, "after end_date"),
+        ({"start_date": "2026-01-01", "end_date": "2026-11-01"}, "at most 90 days"),
+        ({"status": "pending"}, "open or closed"),
+        ({"page": "0"}, "page must be"),
+        ({"page_size": "1001"}, "page_size must be"),
+        ({"page": "9"}, "beyond the last page"),
+    ],
+)
+def test_bad_list_queries_are_refused(api: TestClient, params: dict[str, str], words: str) -> None:
+    code = 404 if words == "beyond the last page" else 400
+    for fmt in ("json", "xml"):
+        description = spec_error(api.get(f"{BASE}/requests.{fmt}", params=params), code)
+        assert words in description
+
+
+def test_unknown_paths_and_formats_are_spec_404s(api: TestClient) -> None:
+    spec_error(api.get(f"{BASE}/services.html"), 404)
+    spec_error(api.get(f"{BASE}/nothing.xml"), 404)
+    spec_error(api.delete(f"{BASE}/requests.json"), 404)
+
+
+def test_refusals_are_counted_by_reason_for_the_operators(
+    app311: App, api: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    app311.file()
+    app311.post(api_key="fqk_wrongwrong12_secret")
+    app311.post(api_key="fqk_wrongwrong12_secret")
+    app311.post(service_code="9999")
+    app311.post(lat=None, long=None)
+    api.get(f"{BASE}/requests.json", params={"start_date": "soon"})
+    api.get(f"{BASE}/requests.json", params={"page": "5"})
+    response = api.get("/api/v1/open311/stats", headers=auth("admin"))
+    assert response.status_code == 200, response.text
+    stats = response.json()
+    assert (
+        stats["since"] == (clock.now().astimezone(LOCAL_TZ) - timedelta(days=29)).date().isoformat()
+    )
+    assert stats["requests_filed"] == 1
+    counts = {r["reason"]: r["count"] for r in stats["refusals"]}
+    assert counts == {
+        "invalid_api_key": 2,
+        "unknown_service_code": 1,
+        "missing_location": 1,
+        "bad_date": 1,
+        "page_beyond_end": 1,
+    }
+    assert all(" / " in r["meaning"] for r in stats["refusals"])
+    day = clock.now().astimezone(LOCAL_TZ).date().isoformat()
+    assert {(r["day"], r["reason"]) for r in stats["by_day"]} == {(day, k) for k in counts}
+    assert api.get("/api/v1/open311/stats", headers=auth("demo_grid_worker")).status_code == 403
+    assert api.get("/api/v1/open311/stats").status_code == 401
