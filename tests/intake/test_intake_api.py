@@ -155,3 +155,23 @@ def test_a_bad_checklist_is_refused_whole_and_files_nothing(
     operator = api.post("/api/v1/intake/checklists", json=_run(world),
                         headers=auth("demo_operator"))  # fmt: skip
     assert operator.status_code == 403
+
+
+def test_answers_ride_a_report_with_photos_as_one_json_field(
+    api: TestClient, auth: Auth, world: World
+) -> None:
+    from tests.events.conftest import jpeg
+
+    lat, lng = world.grid_point
+    form = {"source": "grid_worker", "category": "0502", "lat": str(lat), "lng": str(lng),
+            "answers": '{"shop_name": "城南面馆", "issues": ["hygiene"]}'}  # fmt: skip
+    photos = [("photos", ("a.jpg", jpeg(), "image/jpeg"))]
+    response = api.post("/api/v1/events", data=form, files=photos, headers=auth("demo_grid_worker"))
+    assert response.status_code == 201, response.text
+    detail = api.get(f"/api/v1/events/{response.json()['id']}", headers=auth("demo_operator"))
+    assert [a["answer"] for a in detail.json()["answers"]] == ["城南面馆", "卫生状况差"]
+
+    broken = api.post("/api/v1/events", data={**form, "answers": "{shop_name"}, files=photos,
+                      headers=auth("demo_grid_worker"))  # fmt: skip
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["field"] == "answers"
