@@ -28,7 +28,7 @@ from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import Problem, forbidden, from_pydantic, invalid, not_found
 from fengqiao.events.models import EventSequence
 from fengqiao.events.scope import home_ids
-from fengqiao.events.trail import GENESIS, row_hash
+from fengqiao.events.trail import GENESIS, row_hash, verify_rows
 from fengqiao.org.models import OrgUnit
 from fengqiao.services.models import (
     LEVELS,
@@ -619,6 +619,18 @@ def trail(db: Session, request_id: int) -> list[ProxyRequestLog]:
             .order_by(ProxyRequestLog.seq)
         )
     )
+
+
+def verify_trail(db: Session, request: ProxyRequest) -> str | None:
+    """Why the request's trail fails to chain (events/trail.py's rule), or None when it holds."""
+    log = cast(Table, ProxyRequestLog.__table__)
+    rows = [
+        {**row, "unit_id": None}
+        for row in db.execute(
+            select(log).where(log.c.request_id == request.id).order_by(log.c.seq)
+        ).mappings()
+    ]
+    return verify_rows(request.id, rows, (request.trail_seq, request.trail_hash))
 
 
 def deadline_of(request: ProxyRequest) -> Deadline:
