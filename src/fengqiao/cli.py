@@ -25,6 +25,7 @@ from fengqiao.db import Database
 from fengqiao.errors import Problem
 from fengqiao.intake.cli import intake_app
 from fengqiao.iot.cli import iot_app
+from fengqiao.services.commands import services_app
 
 app = typer.Typer(help="Fengqiao (枫桥) grid governance platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -53,6 +54,7 @@ app.add_typer(warnings_app, name="warnings")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(intake_app, name="intake")
 app.add_typer(iot_app, name="iot")
+app.add_typer(services_app, name="services")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -185,6 +187,10 @@ def seed(
         f"({result.special_grids} special), {result.grid_workers} grid workers, "
         f"{result.agency_staff} agency staff, {result.units} units, {result.users} users, "
         f"{result.cameras} cameras, {result.pois} POIs in {result.seconds:.1f} s"
+    )
+    console.print(
+        f"service catalogue: {result.service_items} items, "
+        f"{result.proxy_requests} proxy requests (代办)"
     )
     if result.device_keys:  # shown once, so a visitor can try the webhook (docs/iot.md)
         console.print(f"{result.iot_devices} IoT devices; a key per type (not shown again):")
