@@ -33,6 +33,11 @@ def test_bad_posts_are_refused_and_store_nothing(
     cases: list[tuple[dict[str, Any], int, str]] = [
         ({"api_key": "fqk_wrongwrong12_secret"}, 403, "api_key 无效"),
         ({"api_key": None}, 403, "api_key"),
+        (
+            {"api_key": "fqk_wrongwrong12_secret", "lat": None, "colour": "red"},
+            403,
+            "invalid api_key",
+        ),
         ({"service_code": "9999"}, 400, "service_code"),
         ({"service_code": None}, 400, "service_code"),
         ({"lat": None, "long": None}, 400, "lat and long are required"),

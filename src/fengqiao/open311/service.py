@@ -235,8 +235,8 @@ class Submission:
 
 
 def read_submission(items: Sequence[tuple[str, str]]) -> Submission:
-    """The submission of a form's (name, value) pairs; the first thing wrong is refused (400,
-    or 403 for a missing api_key) before anything is looked up."""
+    """The submission of a form's (name, value) pairs (its api_key checked before); the first
+    thing wrong is refused with a 400 before anything is looked up."""
     fields: dict[str, str] = {}
     attributes: dict[str, list[str]] = {}
     for name, raw in items:
@@ -264,8 +264,6 @@ def read_submission(items: Sequence[tuple[str, str]]) -> Submission:
             )  # fmt: skip
         fields[name] = value
     api_key = fields.get("api_key", "")
-    if not api_key:
-        raise refuse(403, "invalid_api_key", "api_key is required", "缺少 api_key")
     service_code = fields.get("service_code", "")
     if not service_code:
         raise refuse(400, "unknown_service_code", "service_code is required", "缺少 service_code")

@@ -259,10 +259,14 @@ async def post_request(
                 "不接收文件上传,请提供照片网址 media_url",
             )  # fmt: skip
         items.append((name, value))
-    submission = service.read_submission(items)
-    principal = await principal_of_api_key(request.app.state, submission.api_key)
+    # The key first: a caller without a valid one learns nothing about the rest of its form.
+    api_key = next((value.strip() for name, value in items if name == "api_key"), "")
+    if not api_key:
+        raise refuse(403, "invalid_api_key", "api_key is required", "缺少 api_key")
+    principal = await principal_of_api_key(request.app.state, api_key)
     if principal is None:
         raise refuse(403, "invalid_api_key", "invalid api_key", "api_key 无效")
+    submission = service.read_submission(items)
     place = locator.locate(submission.lng, submission.lat)
     now = clock.now()
 
