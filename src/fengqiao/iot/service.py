@@ -550,6 +550,17 @@ class AlarmProcessor:
                        f"{self.settings.mqtt_topic_prefix}/{{device}}/alarm|recovery",
                        f"主题 {message.topic[:120]} 格式不正确"))  # fmt: skip
                 continue
+            # The gate comes first: a device spraying garbage is one flood row per batch, not
+            # a quarantine row per message.
+            if not self.flood.allow(message.device_code, message.received_at.timestamp()):
+                code = message.device_code
+                refuse(i, Refusal(
+                    "flood",
+                    f"more than {self.settings.iot_flood_per_second:g} messages a second "
+                    f"(bursts of {self.settings.iot_flood_burst:g}) from {code}",
+                    f"设备 {code} 每秒消息超过 {self.settings.iot_flood_per_second:g} 条",
+                ))  # fmt: skip
+                continue
             result = parse_payload(
                 message.payload, max_bytes=max_bytes, recovery=message.kind == "recovery"
             )
@@ -596,14 +607,6 @@ class AlarmProcessor:
             if device.status != "active":
                 refuse(i, Refusal("retired_device", f"device {device.code} is retired",
                                   f"设备 {device.code} 已停用"))  # fmt: skip
-                continue
-            if not self.flood.allow(device.code, message.received_at.timestamp()):
-                refuse(i, Refusal(
-                    "flood",
-                    f"more than {self.settings.iot_flood_per_second:g} messages a second "
-                    f"(bursts of {self.settings.iot_flood_burst:g}) from {device.code}",
-                    f"设备 {device.code} 每秒消息超过 {self.settings.iot_flood_per_second:g} 条",
-                ))  # fmt: skip
                 continue
             seen[device.id] = message.received_at
             if alarm.recovered:
@@ -872,9 +875,10 @@ def stats(db: Session, *, since: datetime | None = None) -> dict[str, Any]:
             IotFold.status == "open"
         )
     ).one()
-    devices = dict(
-        db.execute(select(Device.status, func.count()).group_by(Device.status)).tuples().all()
-    )
+    devices = {
+        row[0]: row[1]
+        for row in db.execute(select(Device.status, func.count()).group_by(Device.status))
+    }
     return {
         "accepted": sum(outcomes.values()),
         "outcomes": outcomes,

@@ -125,8 +125,8 @@ async def post_alarm(
                 device.code if device else None, "alarm",
             )  # fmt: skip
             if device is None:
-                # Counted, but a client spraying wrong keys cannot fill the table: one row a
-                # second per address at most (the flood gate keyed by the client's address).
+                # Counted, but a client spraying wrong keys cannot fill the table: the flood
+                # gate, keyed by the client's address, lets only so many rows through.
                 if processor.flood.allow(f"bad_key:{client}", now.timestamp()):
                     service.quarantine_one(
                         db, message, reason="bad_key",
@@ -162,9 +162,10 @@ def device_outs(db: Session, devices: list[Device], settings: Settings) -> list[
         )
     }
     reporter_ids = {d.reporter_id for d in devices}
-    reporters = dict(
-        db.execute(select(User.id, User.username).where(User.id.in_(reporter_ids))).tuples().all()
-    )
+    reporters = {
+        row.id: row.username
+        for row in db.execute(select(User.id, User.username).where(User.id.in_(reporter_ids)))
+    }
     prefix = settings.mqtt_topic_prefix.rstrip("/")
     return [
         DeviceOut(
