@@ -165,7 +165,7 @@
   if (createForm) {
     const pickItem = picker($("item-search"), $("item-id"), $("item-options"), async (text) => {
       const data = await api("/services/search" + query({ q: text, proxy: "true", size: 20 }));
-      return data.items.map((i) => [i.name + "(" + i.code + ")", i.id]);
+      return data.items.map((i) => [i.name, i.id]);
     });
     if ($("grid-search")) {
       picker($("grid-search"), $("grid-id"), $("grid-options"), async (text) => {
@@ -176,7 +176,7 @@
     const itemParam = params.get("item");
     if (itemParam) {
       api("/api/v1/public/services/" + encodeURIComponent(itemParam)).then((item) => {
-        pickItem(item.name + "(" + item.code + ")", item.id);
+        pickItem(item.name, item.id);
         $("create-card").open = true;
       }).catch(() => {});
     }

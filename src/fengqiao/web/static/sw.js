@@ -1,12 +1,13 @@
 // The grid worker app's service worker (scope /m/): the app shell is cached so the app opens
 // without a network; API calls always go to the network (the page keeps unsent reports in
 // IndexedDB and sends them itself when the network returns).
-const CACHE = "fengqiao-worker-v2";
+const CACHE = "fengqiao-worker-v3";
 const SHELL = [
   "/m/",
   "/static/fq.js",
   "/static/intake.js",
   "/static/worker.js",
+  "/static/worker_proxy.js",
   "/static/app.css",
   "/static/worker.css",
   "/static/vendor/leaflet.js",
