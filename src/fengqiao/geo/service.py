@@ -267,13 +267,3 @@ def layer_features(
             LayerFeature.lat.between(south, north), LayerFeature.lng.between(west, east)
         )
     return list(db.scalars(query.order_by(LayerFeature.id)))
-
-
-def nearest_features(
-    *, db: Session, kind: str, path: str, lat: float, lng: float, limit: int
-) -> list[tuple[LayerFeature, float]]:
-    """The features of one layer under `path` nearest to a point, with metres: a latitude band
-    from the (kind, lat) index, then exact great-circle distances."""
-    return tracks.nearest(
-        lambda box: layer_features(db=db, kind=kind, path=path, box=box), lat, lng, limit
-    )

@@ -1,5 +1,5 @@
 """Point-to-grid lookup, the grids layer and the point layers (POIs, cameras, IoT devices) as
-GeoJSON, and the cameras nearest to a point."""
+GeoJSON. The cameras nearest to a point are the camera registry's (cameras/views.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from fengqiao.auth.scope import STAFF_ROLES
+from fengqiao.cameras.service import layer_statuses
 from fengqiao.deps import CurrentPrincipal, DbSession, Locator
 from fengqiao.errors import Problem, invalid
 from fengqiao.geo import service
-from fengqiao.geo.crs import SUPPORTED_CRS
 from fengqiao.geo.models import LAYER_KINDS
-from fengqiao.geo.schemas import NearbyFeatureOut, PlaceOut, PlaceRef
+from fengqiao.geo.schemas import PlaceOut, PlaceRef
 from fengqiao.org.models import OrgUnit
 
 router = APIRouter(tags=["map"])
@@ -126,33 +126,13 @@ async def grids_geojson(
     return Response(raw, media_type="application/geo+json", headers=headers)
 
 
-@router.get(
-    "/layers/cameras/nearest",
-    response_model=list[NearbyFeatureOut],
-    summary="The cameras nearest to a point",
-)
-def nearest_cameras(
-    principal: CurrentPrincipal,
-    db: DbSession,
-    lat: float,
-    lng: float,
-    limit: Annotated[int, Query(ge=1, le=50)] = 5,
-    crs: Annotated[str, Query(description=f"One of {', '.join(SUPPORTED_CRS)}.")] = "wgs84",
-) -> list[NearbyFeatureOut]:
-    """Cameras of the caller's area nearest first, with their GB/T 28181 id as `code` and the
-    `stream_url` of the camera registry. Staff only."""
-    principal.require_role(*STAFF_ROLES)
-    wlat, wlng = service.wgs84_point(lat, lng, crs)
-    found = service.nearest_features(
-        db=db, kind="camera", path=principal.home_path, lat=wlat, lng=wlng, limit=limit
-    )
-    return [
-        NearbyFeatureOut(
-            id=f.id, kind=f.kind, name=f.name, code=f.code, lat=f.lat, lng=f.lng,
-            distance_m=distance, stream_url=(f.props or {}).get("stream_url"),
-        )
-        for f, distance in found
-    ]  # fmt: skip
+def _camera_props(props: dict[str, Any] | None, status: tuple[str, Any]) -> dict[str, Any]:
+    seen = status[1]
+    return {
+        **(props or {}),
+        "status": status[0],
+        "last_seen_at": seen.isoformat() if seen is not None else None,
+    }
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -187,7 +167,8 @@ def layer(
 ) -> Response:
     """`kind`: hospital, school, emergency_resource, enterprise, building, camera, hydrant,
     iot_device. A FeatureCollection of points (properties `id`, `kind`, `name`, `code`,
-    `props`) in the caller's area or the org unit `org` inside it. Staff only."""
+    `props`) in the caller's area or the org unit `org` inside it; a camera's `props` carry
+    its registry `status` and `last_seen_at` too. Staff only."""
     principal.require_role(*STAFF_ROLES)
     if kind not in LAYER_KINDS:
         raise Problem(
@@ -195,9 +176,10 @@ def layer(
             f"no layer {kind!r}; layers: {', '.join(LAYER_KINDS)}",
             f"没有图层 {kind};可选:{'、'.join(LAYER_KINDS)}",
         )  # fmt: skip
-    features = service.layer_features(
-        db=db, kind=kind, path=service.org_path(db, principal, org), box=_bbox(bbox)
-    )
+    path = service.org_path(db, principal, org)
+    features = service.layer_features(db=db, kind=kind, path=path, box=_bbox(bbox))
+    # A camera's status and last-seen time live in the registry; the popup shows them.
+    statuses = layer_statuses(db=db, path=path) if kind == "camera" else {}
     return geojson_response(
         request,
         {
@@ -209,7 +191,9 @@ def layer(
                     "geometry": {"type": "Point", "coordinates": [f.lng, f.lat]},
                     "properties": {
                         "id": f.id, "kind": f.kind, "name": f.name, "code": f.code,
-                        "props": f.props or {},
+                        "props": _camera_props(f.props, statuses[f.id])
+                        if f.id in statuses
+                        else f.props or {},
                     },
                 }
                 for f in features

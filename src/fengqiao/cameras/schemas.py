@@ -1,0 +1,108 @@
+"""Request and response shapes of the camera registry API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from fengqiao.geo.schemas import NearbyFeatureOut
+
+
+class GridRef(BaseModel):
+    id: int
+    code: str
+    name: str
+
+
+class CameraOut(BaseModel):
+    """A camera of the registry. `code` is its 20-digit GB/T 28181 id; `type` is `camera` (type
+    code 131) or `ip_camera` (132); `protocol` is `rtsp` or `hls`."""
+
+    id: int
+    code: str
+    name: str
+    type: str
+    lat: float
+    lng: float
+    grid: GridRef | None
+    stream_url: str | None
+    protocol: str | None
+    install_place: str | None
+    status: str
+    status_zh: str
+    last_seen_at: datetime | None
+    status_at: datetime | None
+    updated_at: datetime | None
+
+
+class NearbyCameraOut(NearbyFeatureOut):
+    """A camera near a point, with its status and where it is installed."""
+
+    status: str
+    status_zh: str
+    last_seen_at: datetime | None
+    install_place: str | None
+    protocol: str | None
+
+
+class CameraEdit(BaseModel):
+    """An operator's change to a camera; fields left out keep their values. `lat`/`lng` come
+    together, in `crs` (default wgs84)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    crs: str | None = None
+    stream_url: str | None = None
+    install_place: str | None = None
+    status: str | None = Field(None, description="online, offline or fault (在线/离线/故障).")
+
+
+class StatusItem(BaseModel):
+    code: str
+    status: str = Field(description="online, offline or fault (在线/离线/故障).")
+    at: AwareDatetime | None = Field(
+        None, description="When the platform saw this status (with a time zone); default now."
+    )
+
+
+class StatusPush(BaseModel):
+    """Statuses from the video platform: any number of cameras, in any order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cameras: list[StatusItem] = Field(max_length=50_000)
+
+
+class RowErrorOut(BaseModel):
+    row: int
+    code: str
+    field: str
+    reason: str
+    reason_zh: str
+
+
+class StatusReportOut(BaseModel):
+    received: int
+    changed: int
+    unchanged: int
+    stale: int
+    refused: list[RowErrorOut]
+
+
+class CameraImportOut(BaseModel):
+    """What an import did (with `dry_run`, what it would do: nothing was written). `rows`
+    counts the data rows; each one is created, updated, unchanged or refused; `errors` holds
+    every reason a row was refused (a row may have several)."""
+
+    dry_run: bool
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    refused: int
+    errors: list[RowErrorOut]
+    ignored_columns: list[str]
