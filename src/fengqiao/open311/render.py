@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
@@ -36,9 +36,18 @@ CHILD = {
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
+# Asia/Shanghai has kept +08:00 all year since 1991; a fixed offset converts several times
+# faster than the zone database (three times per request, a thousand requests per page).
+_LOCAL_OFFSET = timezone(timedelta(hours=8))
+
+
 def iso(at: datetime | None) -> str | None:
     """ISO-8601 with the local offset, e.g. 2026-11-29T20:00:00+08:00 (the spec's W3C form)."""
-    return at.astimezone(LOCAL_TZ).isoformat(timespec="seconds") if at is not None else None
+    if at is None:
+        return None
+    if at.year < 1992:  # before 1991's last summer time, ask the zone database
+        return at.astimezone(LOCAL_TZ).isoformat(timespec="seconds")
+    return at.astimezone(_LOCAL_OFFSET).isoformat(timespec="seconds")
 
 
 def _text(value: Any) -> str:

@@ -414,22 +414,29 @@ def status_of(state: str) -> str:
 def _notes(row: Any, unit: str, reasons: Mapping[int, str], merged_into: Mapping[int, str]) -> str:
     """The latest meaningful step of the event's trail, in Chinese."""
     state = row.status
-    reason = reasons.get(row.id, "")
-    notes = {
-        "reported": "已收到,等待指挥室受理",
-        "accepted": "已受理,待派遣责任单位",
-        "dispatched": f"已派遣至{unit}" if unit else "已派遣",
-        "signed": f"{unit}已签收,正在处置" if unit else "已签收,正在处置",
-        "handled": "已处置,待网格员核查" + (f":{row.result}" if row.result else ""),
-        "self_handled": "网格员已现场处置,待办结",
-        "suspended": "暂缓处理(挂起)" + (f":{reason}" if reason else ""),
-        "closed": "已办结" + (f":{row.result}" if row.result else ""),
-        "rejected": "不予受理" + (f":{reason}" if reason else ""),
-        "voided": "已作废" + (f":{reason}" if reason else ""),
-        "merged": "与其他事件重复,已合并"
-        + (f"至 {merged_into[row.id]}" if row.id in merged_into else ""),
-    }
-    return notes.get(state, state)
+    if state in _FIXED_NOTES:
+        return _FIXED_NOTES[state]
+    if state == "dispatched":
+        return f"已派遣至{unit}" if unit else "已派遣"
+    if state == "signed":
+        return f"{unit}已签收,正在处置" if unit else "已签收,正在处置"
+    if state in ("handled", "closed"):
+        head = "已处置,待网格员核查" if state == "handled" else "已办结"
+        return f"{head}:{row.result}" if row.result else head
+    if state == "merged":
+        into = merged_into.get(row.id)
+        return f"与其他事件重复,已合并至 {into}" if into else "与其他事件重复,已合并"
+    head = _REASON_NOTES.get(state, state)
+    reason = reasons.get(row.id)
+    return f"{head}:{reason}" if reason else head
+
+
+_FIXED_NOTES = {
+    "reported": "已收到,等待指挥室受理",
+    "accepted": "已受理,待派遣责任单位",
+    "self_handled": "网格员已现场处置,待办结",
+}
+_REASON_NOTES = {"suspended": "暂缓处理(挂起)", "rejected": "不予受理", "voided": "已作废"}
 
 
 # The trail steps whose note is the reason shown for a state (the latest one counts).

@@ -1,0 +1,262 @@
+"""Figures of Open311 GeoReport v2 on the Keqiao year, each beside a bare limit of the same run.
+
+    .venv/bin/python bench/bench_open311.py --db var/bench-open311.db [--requests 1500] [--runs 50]
+
+The file is a Keqiao district seeded with a year of events (`fengqiao seed --scale keqiao
+--events 1100000`). Unless it holds them already, `--requests` Open311 requests are filed into it
+first through the real path (`open311.service.submit`: locate, route, deadline, trail, the
+request row) by `demo_device`, at random points and classes over the last 60 days, so the
+default window (the last 90 days) holds more than the 1,000 a page may return.
+
+1. `GET /open311/v2/requests.json` and `.xml` without filters: the newest 1,000 requests, in
+   process (the app called through httpx's ASGI transport: routing, the Open311 route class,
+   the query, the trail notes, rendering; no socket), `--runs` sequential calls after 3 untimed:
+   p50 and p90. The same with `status=open&service_code=` the commonest class.
+2. Limits in the same run: (a) the page query the app sends (captured at the driver) run with
+   raw `sqlite3` and its rows dumped with orjson; (b) a bare FastAPI app in the same process
+   whose one route runs that raw query and returns the orjson bytes, called the same way.
+3. `POST /open311/v2/requests.json` in process: p50 of `--runs` filings (each a new event).
+
+Prints one line per figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+import shapely
+from fastapi import FastAPI, Response
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+
+from fengqiao.app import create_app
+from fengqiao.auth.models import User
+from fengqiao.auth.service import create_api_key, load_principal
+from fengqiao.config import Settings
+from fengqiao.db import Database
+from fengqiao.events.models import Event
+from fengqiao.events.rules import load_rules
+from fengqiao.geo.service import GridLocator
+from fengqiao.open311 import service
+from fengqiao.open311.models import Open311Request
+from fengqiao.org.models import OrgUnit
+
+
+def p(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def grid_points(database: Database, count: int, rng: random.Random) -> list[tuple[float, float]]:
+    with database.session() as db:
+        geometries = db.scalars(select(OrgUnit.geometry).where(OrgUnit.kind == "grid")).all()
+    points = []
+    for geometry in rng.sample(list(geometries), min(count, len(geometries))):
+        point = shapely.from_geojson(orjson.dumps(geometry)).representative_point()
+        points.append((point.y, point.x))
+    return points
+
+
+def plain_codes(rules: Any) -> list[str]:
+    """Active classes without required extra questions (the bench sends no attributes)."""
+    return sorted(
+        code
+        for code, ref in rules.categories.items()
+        if ref.active
+        and not any(q.required for q in getattr(rules.intakes.get(code), "questions", ()))
+    )
+
+
+def file_requests(database: Database, wanted: int, now: datetime, rng: random.Random) -> str:
+    """File Open311 requests until the file holds `wanted`; the key of demo_device."""
+    with database.transaction() as db:
+        key = create_api_key(db=db, username="demo_device", name="bench").key
+        have = db.scalar(select(func.count()).select_from(Open311Request)) or 0
+        user_id = db.scalar(select(User.id).where(User.username == "demo_device"))
+        assert user_id is not None
+        principal = load_principal(db=db, user_id=user_id)
+        assert principal is not None
+        rules = load_rules(db)
+        locator = GridLocator(3600)
+        locator.refresh(db)
+    if have >= wanted:
+        print(f"open311 requests already in the file: {have:,}")
+        return key
+    codes = plain_codes(rules)
+    points = grid_points(database, 400, rng)
+    started = time.perf_counter()
+    moments = sorted(
+        now - timedelta(seconds=rng.uniform(0, 60 * 86400)) for _ in range(wanted - have)
+    )
+    for chunk in range(0, len(moments), 100):
+        with database.transaction() as db:
+            rules = load_rules(db)
+            for at in moments[chunk : chunk + 100]:
+                lat, lng = rng.choice(points)
+                fields = [("api_key", key), ("service_code", rng.choice(codes)), ("lat", str(lat)),
+                          ("long", str(lng)), ("description", "居民通过 Open311 上报"),
+                          ("email", "r@example.cn"), ("media_url", "https://p.example.cn/1.jpg")]  # fmt: skip
+                submission = service.read_submission(fields)
+                service.submit(db=db, rules=rules, place=locator.locate(lng, lat),
+                               principal=principal, submission=submission, now=at)  # fmt: skip
+    print(f"filed {wanted - have:,} open311 requests in {time.perf_counter() - started:.1f} s")
+    return key
+
+
+async def timed(call: Callable[[], Awaitable[Any]], runs: int) -> list[float]:
+    for _ in range(3):
+        await call()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def capture_page_sql(database: Database, app: FastAPI, path: str) -> tuple[str, Any]:
+    captured: list[tuple[str, Any]] = []
+
+    def grab(_c: Any, _cur: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if "FROM open311_request JOIN event" in sql:
+            captured.append((sql, params))
+
+    sa_event.listen(database.engine, "before_cursor_execute", grab)
+    try:
+        from fastapi.testclient import TestClient
+
+        with TestClient(app) as client:
+            assert client.get(path).status_code == 200
+    finally:
+        sa_event.remove(database.engine, "before_cursor_execute", grab)
+    return captured[0]
+
+
+async def http_figures(url: str, file: str, runs: int, key: str) -> None:
+    settings = Settings(database_url=url, secret_key="bench-key-not-secret-0123456789")
+    database = Database(url)
+    app = create_app(settings, database=database)
+    with database.session() as db:
+        common = (
+            db.execute(
+                select(Event.category_code)
+                .join(Open311Request, Open311Request.event_id == Event.id)
+                .group_by(Event.category_code)
+                .order_by(func.count().desc())
+            )
+            .scalars()
+            .first()
+        )
+    sql, params = capture_page_sql(database, app, "/open311/v2/requests.json")
+
+    raw = sqlite3.connect(f"file:{file}?mode=ro", uri=True, check_same_thread=False)
+
+    def raw_page() -> bytes:
+        return orjson.dumps(raw.execute(sql, params).fetchall())
+
+    bare = FastAPI()
+
+    @bare.get("/requests.json")
+    def bare_route() -> Response:
+        return Response(raw_page(), media_type="application/json")
+
+    cases = [
+        ("GET requests.json (1,000 rows)", "/open311/v2/requests.json"),
+        ("GET requests.xml (1,000 rows)", "/open311/v2/requests.xml"),
+        (f"GET requests.json?status=open&service_code={common}",
+         f"/open311/v2/requests.json?status=open&service_code={common}"),
+    ]  # fmt: skip
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        for label, path in cases:
+            sizes: list[int] = []
+
+            async def call(path: str = path, sizes: list[int] = sizes) -> None:
+                response = await client.get(path)
+                assert response.status_code == 200, response.text
+                sizes.append(
+                    len(response.json())
+                    if path.count(".json")
+                    else response.text.count("<request>")
+                )
+
+            samples = await timed(call, runs)
+            print(
+                f"{label}: {sizes[-1]} requests, p50 {p(samples, 0.5):.1f} ms, p90 {p(samples, 0.9):.1f} ms (in process)"
+            )
+            if label.startswith("GET requests.json (1"):
+                fengqiao_p50 = p(samples, 0.5)
+
+        raw_samples = []
+        for _ in range(3):
+            raw_page()
+        for _ in range(runs):
+            began = time.perf_counter()
+            raw_page()
+            raw_samples.append((time.perf_counter() - began) * 1000)
+        print(f"limit: the page query with raw sqlite3 + orjson: p50 {p(raw_samples, 0.5):.1f} ms")
+
+    bare_transport = httpx.ASGITransport(app=bare)
+    async with httpx.AsyncClient(transport=bare_transport, base_url="http://bench") as client:
+
+        async def bare_call() -> None:
+            response = await client.get("/requests.json")
+            assert response.status_code == 200
+
+        bare_samples = await timed(bare_call, runs)
+    bare_p50 = p(bare_samples, 0.5)
+    print(f"limit: bare FastAPI route running the raw query: p50 {bare_p50:.1f} ms (in process)")
+    print(f"ratio: Fengqiao / bare FastAPI = {fengqiao_p50 / bare_p50:.1f}x; "
+          f"Fengqiao / raw SQL = {fengqiao_p50 / p(raw_samples, 0.5):.1f}x")  # fmt: skip
+
+    rng = random.Random(7)
+    user_points = grid_points(database, 50, rng)
+    with database.session() as db:
+        codes = plain_codes(load_rules(db))
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+        async def post() -> None:
+            lat, lng = rng.choice(user_points)
+            response = await client.post("/open311/v2/requests.json", data={
+                "api_key": key, "service_code": rng.choice(codes), "lat": str(lat), "long": str(lng),
+                "description": "bench", "email": "r@example.cn"})  # fmt: skip
+            assert response.status_code == 200, response.text
+
+        post_samples = await timed(post, runs)
+    print(
+        f"POST requests.json: p50 {p(post_samples, 0.5):.1f} ms, p90 {p(post_samples, 0.9):.1f} ms (in process, each a new event)"
+    )
+    database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="var/bench-open311.db")
+    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args()
+    file = os.path.abspath(args.db)
+    url = f"sqlite:///{file}"
+    print(f"bench_open311 {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.2f}")
+    database = Database(url)
+    with database.session() as db:
+        events = db.scalar(select(func.count()).select_from(Event)) or 0
+    print(f"events in the file: {events:,}")
+    key = file_requests(database, args.requests, datetime.now(UTC), random.Random(2026))
+    database.dispose()
+    asyncio.run(http_figures(url, file, args.runs, key))
+    print(f"load at the end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
