@@ -242,3 +242,19 @@ def test_rules_are_data_an_administrator_edits(api: TestClient, auth: Auth, db: 
         f"/api/v1/iot/rules/{cod['id']}", json={"category": "9999"}, headers=auth("admin")
     )
     assert unknown.status_code == 422
+
+
+def test_a_retry_with_the_same_id_is_not_counted_twice(
+    api: TestClient, auth: Auth, db: Session
+) -> None:
+    sensor = device(db, "water_quality")
+    key = fresh_key(api, auth, sensor.id)
+    first = send(api, key, {"readings": {"cod": 50}, "id": "2026-11-29T20:00:00-0001"}).json()
+    retry = send(api, key, {"readings": {"cod": 50}, "id": "2026-11-29T20:00:00-0001"})
+    assert retry.status_code == 202 and retry.json()["result"] == "duplicate"
+    other = send(api, key, {"readings": {"cod": 51}, "id": "2026-11-29T20:00:05-0002"}).json()
+    assert other["result"] == "folded" and other["alarm_count"] == 2
+    fold = db.get(IotFold, first["event_id"])
+    db.refresh(fold)
+    assert fold is not None and fold.alarm_count == 2
+    assert db.scalar(select(func.count()).select_from(IotInbox)) == 2

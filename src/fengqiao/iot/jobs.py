@@ -153,6 +153,7 @@ class AlarmSubscriber:
             received_at=self.clock.now(),
             device_code=parts[0] if parts else None,
             kind=parts[1] if parts else None,
+            redelivered=bool(message.dup),
         )
         self.counts["received"] += 1
         self._queue.put(_Incoming(self._generation, message.mid, message.qos, received))

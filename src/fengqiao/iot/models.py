@@ -72,6 +72,8 @@ class IotInbox(Base):
     __table_args__ = (
         Index("ix_iot_inbox_received", "received_at", "id"),
         Index("ix_iot_inbox_device_received", "device_id", "received_at"),
+        # Redeliveries (MQTT dup flag, HTTP retries) are recognised by the device's message id.
+        Index("ix_iot_inbox_device_message", "device_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -80,6 +82,7 @@ class IotInbox(Base):
     topic: Mapped[str] = mapped_column(String(255))
     device_id: Mapped[int] = mapped_column(ForeignKey("iot_device.id"))
     kind: Mapped[str] = mapped_column(String(8))  # alarm / recovery
+    message_id: Mapped[str | None] = mapped_column(String(64))  # the payload's `id`, if any
     payload: Mapped[str] = mapped_column(Text)
     # filed (a new event), folded (into the open one), normal (no rule fired), recovered
     outcome: Mapped[str] = mapped_column(String(16))

@@ -104,6 +104,8 @@ def parse_payload(raw: bytes, *, max_bytes: int, recovery: bool = False) -> Alar
     for name in ("at", "id"):
         if name in body and not isinstance(body[name], str | None):
             return Refusal("bad_field", f"{name} must be a string", f"{name} 应为字符串")
+    if isinstance(body.get("id"), str) and not 0 < len(body["id"]) <= 64:
+        return Refusal("bad_field", "id must be 1 to 64 characters", "id 应为 1 到 64 个字符")
     if isinstance(body.get("at"), str):
         try:
             datetime.fromisoformat(body["at"])

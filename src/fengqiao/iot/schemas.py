@@ -154,7 +154,9 @@ class QuarantineList(BaseModel):
 class AlarmResult(BaseModel):
     """What became of an alarm sent to the webhook."""
 
-    result: str = Field(description="filed, folded, normal, recovered or recovery.")
+    result: str = Field(
+        description="filed, folded, normal, recovered, recovery or duplicate (an `id` seen before)."
+    )
     result_name: str
     event_id: int | None = None
     event_code: str | None = None

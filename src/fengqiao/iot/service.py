@@ -60,7 +60,7 @@ DEVICE_TYPES_ZH = {
 }
 OUTCOME_ZH = {
     "filed": "新立事件", "folded": "并入已有事件", "normal": "读数正常", "recovered": "恢复并结案",
-    "recovery": "恢复(未自动结案)", "quarantined": "已隔离",
+    "recovery": "恢复(未自动结案)", "quarantined": "已隔离", "duplicate": "重复投递,已忽略",
 }  # fmt: skip
 PAYLOAD_KEEP = 2000  # characters of a refused payload kept in the quarantine
 
@@ -411,13 +411,14 @@ class Received:
     received_at: datetime
     device_code: str | None
     kind: str | None  # alarm / recovery; None: the topic did not say (refused as bad_topic)
+    redelivered: bool = False  # MQTT's dup flag: it may have been handled before
 
 
 @dataclass
 class Outcome:
     """What became of one message."""
 
-    status: str  # filed / folded / normal / recovered / recovery / quarantined
+    status: str  # filed / folded / normal / recovered / recovery / duplicate / quarantined
     reason: str | None = None
     detail: str = ""
     detail_zh: str = ""
@@ -476,6 +477,13 @@ class _Statements:
             update(fold)
             .where(fold.c.event_id == bindparam("fold_event"))
             .values(status=bindparam("new_status"), recovered_at=bindparam("recovered"))
+        )
+        self.known_message = (
+            select(inbox.c.id)
+            .where(
+                inbox.c.device_id == bindparam("device"), inbox.c.message_id == bindparam("message")
+            )
+            .limit(1)
         )
         self.seen = (
             update(devices)
@@ -595,6 +603,7 @@ class AlarmProcessor:
             connection.execute(STATEMENTS.end_fold, ended)
         inbox: list[dict[str, Any]] = []
         seen: dict[int, datetime] = {}
+        batch_ids: set[tuple[int, str]] = set()
         for i, message in enumerate(batch):
             alarm = parsed[i]
             if alarm is None:
@@ -609,6 +618,18 @@ class AlarmProcessor:
                                   f"设备 {device.code} 已停用"))  # fmt: skip
                 continue
             seen[device.id] = message.received_at
+            if alarm.message_id is not None:
+                key = (device.id, alarm.message_id)
+                if key in batch_ids or (
+                    (message.redelivered or message.channel == "http")
+                    and connection.execute(
+                        STATEMENTS.known_message,
+                        {"device": device.id, "message": alarm.message_id},
+                    ).first()
+                ):
+                    outcomes[i] = Outcome("duplicate")  # handled before: not counted again
+                    continue
+                batch_ids.add(key)
             if alarm.recovered:
                 outcome = self._recover(db, device, folds, alarm, now)
                 kind = "recovery"
@@ -633,6 +654,7 @@ class AlarmProcessor:
             inbox.append({
                 "received_at": message.received_at, "channel": message.channel,
                 "topic": message.topic[:255], "device_id": device.id, "kind": kind,
+                "message_id": alarm.message_id,
                 "payload": message.payload.decode("utf-8", "replace"),
                 "outcome": outcome.status, "rule_id": (outcome.rule or {}).get("id"),
                 "event_id": outcome.event_id,

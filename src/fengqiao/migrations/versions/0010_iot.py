@@ -90,6 +90,7 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(length=255), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("message_id", sa.String(length=64), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("rule_id", sa.Integer(), nullable=True),
@@ -102,6 +103,9 @@ def upgrade() -> None:
     with op.batch_alter_table("iot_inbox", schema=None) as batch_op:
         batch_op.create_index(
             "ix_iot_inbox_device_received", ["device_id", "received_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_iot_inbox_device_message", ["device_id", "message_id"], unique=False
         )
         batch_op.create_index("ix_iot_inbox_received", ["received_at", "id"], unique=False)
     op.create_table(
