@@ -248,6 +248,26 @@
     render();
   }
 
+  // 附近视频: the nearest cameras within 1 km, listed and drawn on the small map by status.
+  // Staff only: for anyone else the API says 403 and the section stays hidden.
+  async function renderCameras() {
+    let rows;
+    try {
+      rows = await api("/layers/cameras/nearest" + FQ.query({ lat: event.lat, lng: event.lng,
+        limit: 5, radius_m: 1000 }));
+    } catch (_err) {
+      return;
+    }
+    FQ.fill(document.getElementById("nearest-cameras"), ...(rows.length ? rows.map(FQ.cameraItem)
+      : [h("li", { class: "muted" }, "1 公里内暂无视频")]));
+    document.getElementById("event-cameras").hidden = false;
+    for (const c of rows) {
+      L.circleMarker([c.lat, c.lng], { radius: 6, color: "#fff", weight: 2,
+        fillColor: FQ.CAMERA_COLOURS[c.status] || "#9aa0a6", fillOpacity: 1 })
+        .bindTooltip(c.name + " · " + (FQ.CAMERA_STATUS[c.status] || c.status)).addTo(map);
+    }
+  }
+
   async function start() {
     try {
       await load();
@@ -255,6 +275,7 @@
       document.getElementById("event-title").textContent = FQ.problemText(error);
       return;
     }
+    await renderCameras();
     page.dataset.state = "ready";
   }
 

@@ -210,8 +210,27 @@
     return text ? "?" + text : "";
   }
 
+  // Cameras (视频监控): the colour of each status, and one camera of a "附近视频" list (the
+  // one-map's event card and the event page show the same).
+  const CAMERA_COLOURS = { online: "#188038", offline: "#9aa0a6", fault: "#d93025" };
+  const CAMERA_STATUS = { online: "在线", offline: "离线", fault: "故障" };
+
+  function cameraBadge(status) {
+    return h("span", { class: "cam-status cam-" + status }, CAMERA_STATUS[status] || status);
+  }
+
+  function cameraItem(c) {
+    const seen = c.status !== "online" && c.last_seen_at ? " · 最后在线 " + short(c.last_seen_at) : "";
+    return h("li", { class: "camera-item", dataset: { code: c.code, status: c.status } },
+      cameraBadge(c.status), " ", h("strong", {}, c.name), " ",
+      h("span", { class: "muted" }, Math.round(c.distance_m) + " 米" + seen),
+      c.stream_url ? h("a", { class: "btn btn-small call", href: c.stream_url, target: "_blank",
+        rel: "noopener", title: c.code }, "视频流") : null);
+  }
+
   window.FQ = {
     T, API, CSRF, ApiError, api, problemText, showErrors, clearErrors, esc, h, fill, time, short,
     remaining, number, lightBadge, statusBadge, toast, formData, query,
+    CAMERA_COLOURS, CAMERA_STATUS, cameraBadge, cameraItem,
   };
 })();

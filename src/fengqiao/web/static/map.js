@@ -229,9 +229,11 @@
         group.addLayers((geojson.features || []).map((f) => {
           const [lng, lat] = f.geometry.coordinates;
           const p = f.properties;
+          // A camera is coloured by the status its video platform last reported.
+          const fill = kind === "camera" ? FQ.CAMERA_COLOURS[(p.props || {}).status] || colour : colour;
           return L.marker([lat, lng], {
-            icon: L.divIcon({ className: "poi-icon", html: '<span style="background:' + colour +
-              '">' + glyph + "</span>", iconSize: [20, 20] }),
+            icon: L.divIcon({ className: "poi-icon" + (kind === "camera" ? " cam-" + (p.props || {}).status : ""),
+              html: '<span style="background:' + fill + '">' + glyph + "</span>", iconSize: [20, 20] }),
             title: p.name,
           }).bindPopup(() => poiPopup(kind, label, p));
         }));
@@ -247,8 +249,12 @@
   function poiPopup(kind, label, p) {
     const props = p.props || {};
     const stream = props.stream_url;
+    const camera = kind === "camera";
     return h("div", { class: "poi-popup" }, h("span", { class: "tag" }, label), " ",
       h("strong", {}, p.name), p.code ? h("div", {}, h("code", {}, p.code)) : null,
+      camera && props.status ? h("div", {}, FQ.cameraBadge(props.status),
+        props.last_seen_at ? h("span", { class: "muted" }, " 最后在线 " + short(props.last_seen_at)) : null) : null,
+      camera && props.install_place ? h("div", { class: "muted" }, "安装位置:" + props.install_place) : null,
       props.phone ? h("div", {}, h("a", { href: "tel:" + props.phone }, props.phone)) : null,
       props.device_type ? h("div", {}, props.device_type + " · " + (props.status || "")) : null,
       stream ? h("div", {}, h("a", { href: stream, target: "_blank", rel: "noopener" }, "查看视频流")) : null);
@@ -282,7 +288,8 @@
       items.push(entry(DENSITY[0], "事件较少"), entry(DENSITY[5], "事件较多(近30天)"));
     }
     items.push(entry("#d93025", "事件 · 红灯", "dot"), entry("#f2a600", "事件 · 黄灯", "dot"),
-      entry("#34a853", "事件 · 绿灯", "dot"), h("li", {}, h("span", { class: "ev-dot light-red is-urgent legend-pulse" }), h("span", {}, "紧急事件(闪烁)")));
+      entry("#34a853", "事件 · 绿灯", "dot"), h("li", {}, h("span", { class: "ev-dot light-red is-urgent legend-pulse" }), h("span", {}, "紧急事件(闪烁)")),
+      ...Object.entries(FQ.CAMERA_STATUS).map(([status, word]) => entry(FQ.CAMERA_COLOURS[status], "视频 · " + word)));
     FQ.fill($("legend"), ...items);
   }
 
@@ -401,11 +408,9 @@
         w.tel ? h("a", { class: "btn btn-small call", href: w.tel }, "一键呼叫") : null))
         : [h("li", { class: "muted" }, "附近暂无在岗网格员")]));
     }).catch(() => FQ.fill(workersBox, h("li", { class: "muted" }, "暂不可用")));
-    api("/layers/cameras/nearest?" + near).then((rows) => {
-      FQ.fill(camerasBox, ...(rows.length ? rows.map((c) => h("li", {},
-        h("strong", {}, c.name), " ", h("span", { class: "muted" }, Math.round(c.distance_m) + " 米"),
-        c.stream_url ? h("a", { class: "btn btn-small", href: c.stream_url, target: "_blank", rel: "noopener" }, "视频流") : null))
-        : [h("li", { class: "muted" }, "附近暂无视频")]));
+    api("/layers/cameras/nearest?" + near + "&radius_m=1000").then((rows) => {
+      FQ.fill(camerasBox, ...(rows.length ? rows.map(FQ.cameraItem)
+        : [h("li", { class: "muted" }, "1 公里内暂无视频")]));
     }).catch(() => FQ.fill(camerasBox, h("li", { class: "muted" }, "暂不可用")));
   }
 

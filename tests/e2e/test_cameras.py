@@ -1,0 +1,118 @@
+"""Cameras in Chromium: the one-map's camera layer coloured by status with the stream in its
+popup, and 附近视频 with status on the one-map's event card and on the event page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import Api, LiveServer, World, desk_visit
+
+pytestmark = pytest.mark.e2e
+
+COLOURS = {
+    "online": "rgb(24, 128, 56)",
+    "offline": "rgb(154, 160, 166)",
+    "fault": "rgb(217, 48, 37)",
+}
+WORDS = {"online": "在线", "offline": "离线", "fault": "故障"}
+
+
+def test_the_camera_layer_shows_status_colours_and_the_stream(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    visit = desk_visit(browser, live_server, "demo_operator", "/map")
+    page = visit.page
+    page.locator("#map[data-state=ready]").wait_for()
+    page.locator(".leaflet-control-layers-overlays label", has_text="视频监控").locator(
+        "input"
+    ).check()
+    icons = page.locator(".poi-icon[class*='cam-']")
+    # Zoom in on the middle of the map until single cameras come out of their clusters.
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 2)
+    for _ in range(12):
+        if icons.count() >= 3:
+            break
+        page.mouse.wheel(0, -400)
+        page.wait_for_timeout(400)
+    assert icons.count() >= 1
+    shown = icons.evaluate_all(
+        """els => els.map(el => [el.className.match(/cam-(\\w+)/)[1],
+                                  getComputedStyle(el.querySelector('span')).backgroundColor])"""
+    )
+    assert shown and all(colour == COLOURS[status] for status, colour in shown)
+    status = shown[0][0]
+    icons.first.click()
+    popup = page.locator(".poi-popup")
+    expect(popup).to_be_visible()
+    expect(popup.locator(".cam-status")).to_have_text(WORDS[status])
+    expect(popup.locator("code")).to_have_text(re.compile(r"^\d{20}$"))
+    expect(popup.locator("a", has_text="查看视频流")).to_have_attribute(
+        "href", re.compile("^rtsp://")
+    )
+    visit.assert_clean()
+    page.screenshot(path="test-artifacts/cameras-layer.png")
+    page.context.close()
+
+
+def test_nearby_cameras_with_status_on_the_card_and_the_event_page(
+    browser: Browser, live_server: LiveServer, world: World, api: Api
+) -> None:
+    event = api.file(world, description="桥下有人钓鱼,疑似落水隐患")
+    near = api.get(
+        "demo_operator", "/layers/cameras/nearest", lat=event["lat"], lng=event["lng"], limit=5,
+        radius_m=1000,
+    )  # fmt: skip
+    assert near, "the demo town has cameras within 1 km of its grids"
+    # The video platform reports the nearest one broken.
+    pushed = api.post(
+        "demo_operator",
+        "/cameras/status",
+        json={"cameras": [{"code": near[0]["code"], "status": "fault"}]},
+    )
+    assert pushed["refused"] == []
+
+    visit = desk_visit(browser, live_server, "demo_operator", f"/events/{event['id']}")
+    page = visit.page
+    page.locator("#event-page[data-state=ready]").wait_for()
+    section = page.locator("#event-cameras")
+    expect(section).to_be_visible()
+    items = section.locator("#nearest-cameras li")
+    expect(items).to_have_count(len(near))
+    expect(items.first.locator(".cam-status")).to_have_text("故障")
+    expect(items.first).to_contain_text(near[0]["name"])
+    expect(items.first).to_contain_text(f"{round(near[0]['distance_m'])} 米")
+    for item, camera in zip(items.all(), near, strict=True):
+        assert item.get_attribute("data-code") == camera["code"]
+    expect(items.first.locator("a", has_text="视频流")).to_have_attribute(
+        "href", near[0]["stream_url"]
+    )
+    # Drawn on the event's small map too, coloured by status.
+    expect(page.locator("#event-map path.leaflet-interactive[fill='#d93025']")).not_to_have_count(0)
+    visit.assert_clean()
+    section.scroll_into_view_if_needed()
+    page.locator(".detail-main .detail-card").first.screenshot(
+        path="test-artifacts/event-cameras.png"
+    )
+
+    page.goto(f"{live_server.base_url}/map#event={event['id']}")
+    page.locator("#map[data-state=ready]").wait_for()
+    card = page.locator("#event-card #nearest-cameras li")
+    expect(card).to_have_count(len(near))
+    expect(card.first.locator(".cam-status")).to_have_text("故障")
+    page.locator("#event-card").screenshot(path="test-artifacts/onemap-card-cameras.png")
+    page.context.close()
+
+
+def test_a_resident_sees_no_camera_section(
+    browser: Browser, live_server: LiveServer, world: World, api: Api
+) -> None:
+    event = api.file(world, user="demo_resident", source="resident", description="楼道堆放杂物")
+    visit = desk_visit(browser, live_server, "demo_resident", f"/events/{event['id']}")
+    visit.page.locator("#event-page[data-state=ready]").wait_for()
+    expect(visit.page.locator("#event-cameras")).to_be_hidden()
+    visit.page.context.close()
