@@ -1129,7 +1129,12 @@ def recover_event(
     (the caller checked that the rule allows it); None when the event is not IoT or its state
     has no `recover` edge (suspended, or finished meanwhile)."""
     step = workflow.BY_ACTION["recover"]
-    event = db.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    event = db.scalar(
+        select(Event)
+        .where(Event.id == event_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # its trail may have moved by Core writes
+    )
     if event is None or event.source != "iot" or event.status not in step.sources:
         return None
     before, counted = event.status, state_of(event)

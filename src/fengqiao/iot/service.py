@@ -31,7 +31,7 @@ from fengqiao.errors import Problem, forbidden, invalid, not_found
 from fengqiao.events.models import Event
 from fengqiao.events.rules import RulesCache
 from fengqiao.events.schemas import EventCreate
-from fengqiao.events.service import append_log, create_event, recover_event
+from fengqiao.events.service import append_log, buffered_trail, create_event, recover_event
 from fengqiao.events.workflow import OPEN
 from fengqiao.geo.models import LayerFeature
 from fengqiao.geo.service import GridLocator
@@ -460,6 +460,7 @@ class _DeviceRow:
 class _Statements:
     def __init__(self) -> None:
         inbox, fold = cast(Table, IotInbox.__table__), cast(Table, IotFold.__table__)
+        events = cast(Table, Event.__table__)
         devices, quarantine = cast(Table, Device.__table__), cast(Table, IotQuarantine.__table__)
         self.insert_inbox = insert(inbox)
         self.insert_quarantine = insert(quarantine)
@@ -485,6 +486,11 @@ class _Statements:
             )
             .limit(1)
         )
+        self.trail_head = (
+            update(events)
+            .where(events.c.id == bindparam("head_event"))
+            .values(trail_seq=bindparam("seq"), trail_hash=bindparam("digest"))
+        )
         self.seen = (
             update(devices)
             .where(devices.c.id == bindparam("device"))
@@ -495,7 +501,6 @@ class _Statements:
             devices.c.lat, devices.c.address, devices.c.category_code, devices.c.unit_id,
             devices.c.reporter_id, devices.c.status,
         ).where(devices.c.code.in_(bindparam("codes", expanding=True)))  # fmt: skip
-        events = cast(Table, Event.__table__)
         self.open_folds = (
             select(
                 fold.c.event_id, fold.c.device_id, fold.c.category_code, fold.c.rule_id,
@@ -526,6 +531,7 @@ class AlarmProcessor:
 
     def process(self, db: Session, batch: Sequence[Received], *, now: datetime) -> list[Outcome]:
         """Handle `batch` in the caller's transaction; one outcome per message, in order."""
+        self._principals: dict[int, Principal] = {}  # per batch: a disabled account is seen
         outcomes: list[Outcome | None] = [None] * len(batch)
         parsed: list[Alarm | None] = [None] * len(batch)
         quarantine: list[dict[str, Any]] = []
@@ -705,7 +711,11 @@ class AlarmProcessor:
         """File a new IoT event for the device and class, with the rule on its trail."""
         assert verdict.category_code is not None
         rule = verdict.rule
-        principal = load_principal(db=db, user_id=device.reporter_id)
+        principal = self._principals.get(device.reporter_id)
+        if principal is None:
+            principal = load_principal(db=db, user_id=device.reporter_id)
+            if principal is not None:
+                self._principals[device.reporter_id] = principal
         if principal is None:
             return _filing_refused(f"the reporter account of {device.code} is disabled",
                                    f"设备 {device.code} 的上报账号已停用")  # fmt: skip
@@ -763,18 +773,22 @@ class AlarmProcessor:
                 raise
             return _Fold(row.event_id, row.code, row.category_code, row.rule_id, row.auto_close,
                          row.alarm_count, row.alarm_count + 1, now, alarm.readings)  # fmt: skip
-        stored = db.get(Event, event.id)
-        assert stored is not None
+        # `event` mirrors the row just filed (trail head included): chain to it with Core.
         append_log(
-            db, stored, at=now, actor_id=None, action="iot_alarm", from_status=stored.status,
-            to_status=stored.status, unit_id=device.unit_id, note=f"{what}:{device.code}",
+            db, event, at=now, actor_id=None, action="iot_alarm", from_status=event.status,
+            to_status=event.status, unit_id=device.unit_id, note=f"{what}:{device.code}",
             payload={
                 "device": {"id": device.id, "code": device.code, "type": device.device_type,
                            "unit_id": device.unit_id},
                 "rule": rule.as_payload() if rule else None,
                 "readings": alarm.readings, "device_at": alarm.at,
             },
+            update_event=False,
         )  # fmt: skip
+        db.connection().execute(
+            STATEMENTS.trail_head,
+            [{"head_event": event.id, "seq": event.trail_seq, "digest": event.trail_hash}],
+        )
         return _Fold(event.id, event.code, verdict.category_code, rule.id if rule else None,
                      bool(rule and rule.auto_close), 0, 1, now, None)  # fmt: skip
 
@@ -807,7 +821,12 @@ class AlarmProcessor:
                     closed.append(fold.event_id)
                     continue
             kept.append(fold.event_id)
-            event_row = db.scalar(select(Event).where(Event.id == fold.event_id).with_for_update())
+            event_row = db.scalar(
+                select(Event)
+                .where(Event.id == fold.event_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)  # Core may have moved its trail
+            )
             if event_row is not None:
                 append_log(
                     db, event_row, at=now, actor_id=None, action="iot_recovery",
@@ -834,19 +853,46 @@ class AlarmProcessor:
                 for f in changed
             ],
         )  # fmt: skip
+        owed = {
+            f.event_id: f
+            for f in changed
+            if (max(f.count_before, 1) < 2 <= f.count)
+            or f.count // every > max(f.count_before, 1) // every
+        }
         for fold in changed:
-            before = max(fold.count_before, 1)
-            if (before < 2 <= fold.count) or fold.count // every > before // every:
-                event = db.scalar(select(Event).where(Event.id == fold.event_id).with_for_update())
-                if event is not None:
-                    append_log(
-                        db, event, at=now, actor_id=None, action="iot_repeat",
-                        from_status=event.status, to_status=event.status, unit_id=None,
-                        note=f"同一设备重复告警,累计 {fold.count} 次",
-                        payload={"alarms": fold.count, "readings": fold.readings},
-                    )  # fmt: skip
             fold.count_before = fold.count
+        if not owed:
+            return
+        # One locked read of the trail heads, the rows inserted in one statement, the heads
+        # moved with one executemany (a thousand folded events cost three statements).
         db.flush()
+        heads = db.execute(
+            select(Event.id, Event.status, Event.trail_seq, Event.trail_hash)
+            .where(Event.id.in_(sorted(owed)))
+            .with_for_update()
+        ).all()
+        moved = []
+        with buffered_trail(db):
+            for head in heads:
+                fold = owed[head.id]
+                event = _event_head(head.id, head.status, head.trail_seq, head.trail_hash)
+                append_log(
+                    db, event, at=now, actor_id=None, action="iot_repeat",
+                    from_status=head.status, to_status=head.status, unit_id=None,
+                    note=f"同一设备重复告警,累计 {fold.count} 次",
+                    payload={"alarms": fold.count, "readings": fold.readings},
+                    update_event=False,
+                )  # fmt: skip
+                moved.append({"head_event": event.id, "seq": event.trail_seq,
+                              "digest": event.trail_hash})  # fmt: skip
+        db.connection().execute(STATEMENTS.trail_head, moved)
+
+
+def _event_head(event_id: int, status: str, seq: int, digest: str) -> Event:
+    """A detached Event holding just what `append_log` chains to (no ORM load, no flush)."""
+    event: Event = Event.__mapper__.class_manager.new_instance()
+    event.__dict__.update(id=event_id, status=status, trail_seq=seq, trail_hash=digest)
+    return event
 
 
 def _filing_refused(detail: str, detail_zh: str) -> Outcome:
