@@ -16,6 +16,10 @@ default window (the last 90 days) holds more than the 1,000 a page may return.
    raw `sqlite3` and its rows dumped with orjson; (b) a bare FastAPI app in the same process
    whose one route runs that raw query and returns the orjson bytes, called the same way.
 3. `POST /open311/v2/requests.json` in process: p50 of `--runs` filings (each a new event).
+4. With `--postgres URL`: a new database of that server is migrated, the file's `event` and
+   `open311_request` rows are copied into it (foreign keys not checked: `session_replication_role
+   = replica`) and analysed, and the page query compiled for PostgreSQL is run under
+   `EXPLAIN ANALYZE`: its plan and time, beside the same page query on SQLite.
 
 Prints one line per figure.
 """
@@ -170,31 +174,29 @@ async def http_figures(url: str, file: str, runs: int, key: str) -> None:
     def bare_route() -> Response:
         return Response(raw_page(), media_type="application/json")
 
+    identity = {"Accept-Encoding": "identity"}
+    gzip = {"Accept-Encoding": "gzip"}
     cases = [
-        ("GET requests.json (1,000 rows)", "/open311/v2/requests.json"),
-        ("GET requests.xml (1,000 rows)", "/open311/v2/requests.xml"),
-        (f"GET requests.json?status=open&service_code={common}",
-         f"/open311/v2/requests.json?status=open&service_code={common}"),
+        ("GET requests.json (no gzip)", "/open311/v2/requests.json", identity),
+        ("GET requests.json (gzip, the app's middleware)", "/open311/v2/requests.json", gzip),
+        ("GET requests.xml (no gzip)", "/open311/v2/requests.xml", identity),
+        (f"GET requests.json?status=open&service_code={common} (no gzip)",
+         f"/open311/v2/requests.json?status=open&service_code={common}", identity),
     ]  # fmt: skip
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        for label, path in cases:
-            sizes: list[int] = []
+        for label, path, headers in cases:
 
-            async def call(path: str = path, sizes: list[int] = sizes) -> None:
-                response = await client.get(path)
+            async def call(path: str = path, headers: dict[str, str] = headers) -> None:
+                response = await client.get(path, headers=headers)
                 assert response.status_code == 200, response.text
-                sizes.append(
-                    len(response.json())
-                    if path.count(".json")
-                    else response.text.count("<request>")
-                )
 
             samples = await timed(call, runs)
-            print(
-                f"{label}: {sizes[-1]} requests, p50 {p(samples, 0.5):.1f} ms, p90 {p(samples, 0.9):.1f} ms (in process)"
-            )
-            if label.startswith("GET requests.json (1"):
+            page = (await client.get(path)).text
+            rows = page.count('"service_request_id"') + page.count("<request>")
+            print(f"{label}: {rows} requests, p50 {p(samples, 0.5):.1f} ms, "
+                  f"p90 {p(samples, 0.9):.1f} ms (in process)")  # fmt: skip
+            if label.startswith("GET requests.json (no gzip)"):
                 fengqiao_p50 = p(samples, 0.5)
 
         raw_samples = []
@@ -210,7 +212,7 @@ async def http_figures(url: str, file: str, runs: int, key: str) -> None:
     async with httpx.AsyncClient(transport=bare_transport, base_url="http://bench") as client:
 
         async def bare_call() -> None:
-            response = await client.get("/requests.json")
+            response = await client.get("/requests.json", headers=identity)
             assert response.status_code == 200
 
         bare_samples = await timed(bare_call, runs)
@@ -239,11 +241,73 @@ async def http_figures(url: str, file: str, runs: int, key: str) -> None:
     database.dispose()
 
 
+def postgres_plan(file: str, url: str, runs: int) -> None:
+    """The page query's plan and time on PostgreSQL with the file's events and requests."""
+    import psycopg
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.engine import make_url
+
+    from fengqiao.migrate import upgrade
+
+    base = make_url(url).set(drivername="postgresql+psycopg")
+    name = "fq_bench_open311"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    target = base.set(database=name)
+    upgrade(target.render_as_string(hide_password=False))
+    source = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
+    started = time.perf_counter()
+    dsn = target.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as pg:
+        pg.execute("SET session_replication_role = replica")
+        pg.execute("SET TimeZone = 'UTC'")
+        for table in ("event", "open311_request"):
+            columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
+            listed = ", ".join(f'"{c}"' for c in columns)
+            with pg.cursor().copy(f"COPY {table} ({listed}) FROM STDIN") as copy:
+                for row in source.execute(f"SELECT {listed} FROM {table}"):
+                    copy.write_row(row)
+        pg.commit()
+        pg.execute("ANALYZE event")
+        pg.execute("ANALYZE open311_request")
+        pg.commit()
+    print(f"postgresql: copied event and open311_request in {time.perf_counter() - started:.0f} s")
+    query = service.RequestQuery(
+        start=datetime.now(UTC) - timedelta(days=90), end=datetime.now(UTC)
+    )
+    compiled = (
+        service.list_requests_statement(query)
+        .limit(1000)
+        .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    )
+    engine = create_engine(target)
+    with engine.connect() as connection:
+        plan = [r[0] for r in connection.execute(text(f"EXPLAIN ANALYZE {compiled}"))]
+        samples = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            connection.execute(text(str(compiled))).all()
+            samples.append((time.perf_counter() - began) * 1000)
+    engine.dispose()
+    print(
+        "postgresql plan: "
+        + " | ".join(line.strip() for line in plan if "->" in line or "Limit" in line)
+    )
+    print(
+        f"postgresql page query (1,000 rows, SQLAlchemy Core, no rendering): p50 {p(samples, 0.5):.1f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="var/bench-open311.db")
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--postgres", help="also check the page query's plan on this server")
     args = parser.parse_args()
     file = os.path.abspath(args.db)
     url = f"sqlite:///{file}"
@@ -255,6 +319,8 @@ def main() -> None:
     key = file_requests(database, args.requests, datetime.now(UTC), random.Random(2026))
     database.dispose()
     asyncio.run(http_figures(url, file, args.runs, key))
+    if args.postgres:
+        postgres_plan(file, args.postgres, args.runs)
     print(f"load at the end {os.getloadavg()[0]:.2f}")
 
 
