@@ -166,3 +166,13 @@ def test_topics() -> None:
     for bad in ("fengqiao/devices/WQ-1/status", "fengqiao/devices/WQ-1", "other/WQ-1/alarm",
                 "fengqiao/devices//alarm", "fengqiao/devices/a/b/alarm"):  # fmt: skip
         assert topic_parts(bad, "fengqiao/devices") is None
+
+
+def test_the_guide_lists_every_shipped_rule_and_every_reason() -> None:
+    guide = (CATEGORIES.parents[3] / "docs" / "iot.md").read_text(encoding="utf-8")
+    for rule in _rules():
+        row = f"| {rule.position} | `{rule.device_type}` | `{rule.describe()}` | {rule.category_code} "
+        assert row in guide, row
+        assert rule.name_zh in guide
+    for reason in REASONS:
+        assert f"| `{reason}` |" in guide, reason

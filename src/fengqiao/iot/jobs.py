@@ -112,6 +112,7 @@ class AlarmSubscriber:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
+        client.on_connect_fail = self._on_connect_fail
         client.on_message = self._on_message
         return client
 
@@ -128,6 +129,10 @@ class AlarmSubscriber:
         client.subscribe(f"{self.prefix}/+/+", qos=1)
         log.info("MQTT connected to %s:%s, subscribed to %s/+/+", self._host, self._port,
                  self.prefix)  # fmt: skip
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        self.counts["connect_failures"] += 1
+        log.warning("cannot reach the MQTT broker at %s:%s; retrying", self._host, self._port)
 
     def _on_subscribe(self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any,
                       _properties: Any = None) -> None:  # fmt: skip
