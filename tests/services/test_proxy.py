@@ -409,3 +409,28 @@ def _sign_in(client: TestClient, username: str) -> None:
     )
     assert response.status_code == 200, response.text
     client.cookies.set(SESSION_COOKIE, response.json()["access_token"])
+
+
+def test_an_operator_files_for_a_grid_of_the_town(
+    client: TestClient, auth: Auth, db: Session
+) -> None:
+    operator = auth("demo_operator")
+    body = {
+        "item_id": _item(db, "JZ-004").id,
+        "resident_name": "周九",
+        "resident_phone": "0575-84123456",
+    }
+    unnamed = client.post("/api/v1/proxy-requests", json=body, headers=operator)
+    assert unnamed.status_code == 422 and unnamed.json()["errors"][0]["field"] == "grid_id"
+    grid_id = db.scalar(
+        select(GridAssignment.grid_id).where(
+            GridAssignment.user_id == _user(db, "demo_grid_worker").id
+        )
+    )
+    filed = _file(client, operator, **body, grid_id=grid_id)
+    assert filed["grid"]["id"] == grid_id and filed["resident_phone"] == "0575-84123456"
+    assert filed["actions"] == ["refuse", "withdraw"]  # the grid's workers take it
+    waiting = client.get(
+        "/api/v1/proxy-requests", params={"status": "requested"}, headers=auth("demo_grid_worker")
+    ).json()
+    assert filed["id"] in {r["id"] for r in waiting["items"]}

@@ -156,9 +156,18 @@ def search(
 
 
 def _page(db: Session, statement: Select[Any], *, limit: int, offset: int) -> tuple[list[Hit], int]:
-    total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    rows = db.execute(statement.offset(offset).limit(limit)).all()
-    return [Hit(item, bool(name_match)) for item, name_match in rows], total
+    """One page and the total in one round trip (a window count); a page past the end counts
+    separately."""
+    rows = db.execute(
+        statement.add_columns(func.count().over().label("total")).offset(offset).limit(limit)
+    ).all()
+    if rows:
+        total = int(rows[0][-1])
+    else:
+        total = (
+            db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+        )
+    return [Hit(row[0], bool(row[1])) for row in rows], total
 
 
 def _search_fts(

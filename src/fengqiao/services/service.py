@@ -460,6 +460,8 @@ def _resolve_grid(db: Session, view: Viewer, data: ProxyCreate) -> OrgUnit:
             raise invalid("grid_id", "no such grid", "网格不存在")
     elif view.grids:
         grid = db.get(OrgUnit, min(view.grids))
+    elif not principal.has_any("resident"):
+        raise invalid("grid_id", "say which grid the resident lives in", "请选择群众所在网格")
     else:
         home = db.get(OrgUnit, principal.home_org_id)
         if home is not None and home.kind != "grid":
