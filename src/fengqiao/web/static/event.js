@@ -268,6 +268,25 @@
     }
   }
 
+  // 物联感知: the device behind an IoT event and how many alarms folded into it.
+  async function renderIot() {
+    if (event.source !== "iot") return;
+    let fold;
+    try {
+      fold = await api("/iot/events/" + id);
+    } catch (_err) {
+      return;
+    }
+    const readings = Object.entries(fold.last_readings || {}).map(([k, v]) => k + "=" + v).join(",");
+    const rows = [["设备", fold.device.name + "(" + fold.device.code + ")"],
+      ["告警次数", String(fold.alarm_count)], ["首次告警", time(fold.first_at)],
+      ["最近告警", time(fold.last_at)], ["最近读数", readings || "—"],
+      ["设备恢复", fold.recovered_at ? time(fold.recovered_at) : (fold.auto_close ? "恢复后自动结案" : "恢复后须人工核查结案")]];
+    FQ.fill(document.getElementById("iot-facts"), ...rows.flatMap(([k, v]) => [h("dt", {}, k),
+      h("dd", { dataset: { iot: k } }, v)]));
+    document.getElementById("event-iot").hidden = false;
+  }
+
   async function start() {
     try {
       await load();
@@ -275,6 +294,7 @@
       document.getElementById("event-title").textContent = FQ.problemText(error);
       return;
     }
+    await renderIot();
     await renderCameras();
     page.dataset.state = "ready";
   }
