@@ -31,11 +31,12 @@ def devices_add(
     ] = None,
 ) -> None:
     """Register a device and print its key (shown this once; only its hash is stored)."""
+    from pydantic import ValidationError
     from sqlalchemy import select
 
     from fengqiao.cli import _database, _problems_exit, _settings, _system_principal, console
     from fengqiao.clock import Clock
-    from fengqiao.errors import invalid
+    from fengqiao.errors import from_pydantic, invalid
     from fengqiao.geo.service import GridLocator
     from fengqiao.iot.schemas import DeviceIn
     from fengqiao.iot.service import DeviceFields, register_device
@@ -48,8 +49,12 @@ def devices_add(
             unit_id = session.scalar(select(Unit.id).where(Unit.code == unit))
             if unit_id is None:
                 raise invalid("unit", f"no unit {unit}", f"不存在单位 {unit}")
-        data = DeviceIn(code=code, name=name, device_type=device_type, lng=lng, lat=lat, crs=crs,
-                        address=address, category=category, unit_id=unit_id, reporter=reporter)  # fmt: skip
+        try:
+            data = DeviceIn(code=code, name=name, device_type=device_type, lng=lng, lat=lat,
+                            crs=crs, address=address, category=category, unit_id=unit_id,
+                            reporter=reporter)  # fmt: skip
+        except ValidationError as exc:
+            raise from_pydantic(exc.errors()) from exc
         device, key = register_device(
             db=session, locator=GridLocator(0), principal=_system_principal(session),
             code=data.code,
@@ -99,8 +104,6 @@ def iot_rules(
     ] = False,
 ) -> None:
     """Show the rules (readings → classes), or replace them from a file; all or nothing."""
-    from rich.table import Table
-
     from fengqiao.cli import _database, _problems_exit, console
     from fengqiao.iot.rules import rules_table, shipped_rules
     from fengqiao.iot.service import import_rules, load_rules
@@ -117,11 +120,11 @@ def iot_rules(
         console.print(f"{count} rules loaded")
     with database.session() as session:
         rows = rules_table(load_rules(session, active_only=False))
-    table = Table("position", "device type", "condition", "class", "name", "auto close")
+    # Plain lines, not a table: a narrow terminal must not break a condition in two.
     for row in rows:
-        table.add_row(str(row["position"]), row["device_type"], row["condition"], row["category"],
-                      row["name_zh"], "yes" if row["auto_close"] else "no")  # fmt: skip
-    console.print(table)
+        closes = "recovery closes" if row["auto_close"] else "people close"
+        typer.echo(f"{row['position']:>5}  {row['device_type']:<15} {row['condition']:<22} "
+                   f"→ {row['category']} {row['name_zh']} ({closes})")  # fmt: skip
 
 
 @iot_app.command("stats")
