@@ -291,3 +291,23 @@ def test_the_camera_layer_carries_status(client: TestClient, auth: Any, db: Sess
         props = feature["properties"]["props"]
         assert props["status"] == statuses[feature["id"]]
         assert props["stream_url"].startswith("rtsp://") and "last_seen_at" in props
+
+
+def test_the_nearest_cameras_are_read_by_primary_key(db: Session) -> None:
+    """The rows the index found are read by primary key, not through a scan of every camera."""
+    from sqlalchemy import text
+
+    from fengqiao.cameras.service import rows_by_id
+
+    ids = list(db.scalars(select(LayerFeature.id).where(LayerFeature.kind == "camera").limit(10)))
+    query = rows_by_id(ids).compile(
+        dialect=db.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    if db.get_bind().dialect.name == "sqlite":
+        plan = " | ".join(str(r[-1]) for r in db.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+        assert "SEARCH layer_feature USING INTEGER PRIMARY KEY" in plan, plan
+    else:
+        db.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = " | ".join(str(r[0]) for r in db.execute(text(f"EXPLAIN {query}")))
+        assert "pk_layer_feature" in plan, plan
+    assert "layer_feature_kind" not in plan

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.scope import Principal
@@ -76,6 +76,10 @@ class CameraRecord:
 
 
 def _records() -> Select[Any]:
+    return _rows().where(LayerFeature.kind == "camera")
+
+
+def _rows() -> Select[Any]:
     return (
         select(
             LayerFeature.id, LayerFeature.code, LayerFeature.name, LayerFeature.lat,
@@ -85,8 +89,14 @@ def _records() -> Select[Any]:
         )
         .outerjoin(Camera, Camera.feature_id == LayerFeature.id)
         .outerjoin(OrgUnit, OrgUnit.id == LayerFeature.grid_id)
-        .where(LayerFeature.kind == "camera")
     )  # fmt: skip
+
+
+def rows_by_id(ids: Sequence[int]) -> Select[Any]:
+    """The cameras with these feature ids (found by the index), read by primary key: with a
+    `kind` filter as well, SQLite's planner scanned the 30,000 cameras through the (kind, lat)
+    index instead (15 ms instead of 0.1 ms)."""
+    return _rows().where(LayerFeature.id.in_(list(ids)))
 
 
 def _record(row: Any) -> CameraRecord:
@@ -181,10 +191,7 @@ def nearest_cameras(
     hits = cameras.index(db).nearest(lat, lng, limit=limit, radius_m=radius_m, scope=path_ids(path))
     if not hits:
         return []
-    rows = {
-        r.id: _record(r)
-        for r in db.execute(_records().where(LayerFeature.id.in_([i for i, _ in hits])))
-    }
+    rows = {r.id: _record(r) for r in db.execute(rows_by_id([i for i, _ in hits]))}
     # A camera deleted since the index was built is left out.
     return [NearbyCamera(rows[i], metres) for i, metres in hits if i in rows]
 
@@ -271,22 +278,45 @@ def _stored_camera(db: Session, feature_id: int) -> StoredCamera:
     )
 
 
-def _set_status(
-    db: Session, feature_id: int, old: str | None, new: str | None, at: datetime, now: datetime
-) -> None:
+def _status_values(old: str | None, new: str | None, at: datetime, now: datetime) -> dict[str, Any]:
+    """The camera row's new values when `new` is reported at `at` over `old`."""
     values: dict[str, Any] = {"updated_at": now}
     if new is not None and new != old:
         values |= {"status": new, "status_at": at}
     if new == "online":
         values["last_seen_at"] = at
-    if old is None:  # no registry row yet
+    return values
+
+
+def _write_statuses(db: Session, changes: dict[int, dict[str, Any]], missing: set[int]) -> None:
+    """Store camera rows' new values (feature id → values): executemany per set of columns;
+    features without a registry row get one."""
+    if missing:
         db.execute(
-            insert(Camera).values(
-                feature_id=feature_id, status=values.pop("status", None) or "offline", **values
-            )
+            insert(Camera),
+            [
+                {"status": "offline", **changes.pop(fid), "feature_id": fid}
+                for fid in sorted(missing)
+            ],
         )
-    else:
-        db.execute(update(Camera).where(Camera.feature_id == feature_id).values(**values))
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for fid, values in changes.items():
+        params = {"b_fid": fid} | {f"b_{column}": value for column, value in values.items()}
+        groups.setdefault(tuple(sorted(values)), []).append(params)
+    for columns, rows in groups.items():
+        statement = (
+            update(Camera)
+            .where(Camera.feature_id == bindparam("b_fid"))
+            .values({column: bindparam(f"b_{column}") for column in columns})
+        )
+        db.connection().execute(statement, rows)
+
+
+def _set_status(
+    db: Session, feature_id: int, old: str | None, new: str | None, at: datetime, now: datetime
+) -> None:
+    missing = {feature_id} if old is None else set()
+    _write_statuses(db, {feature_id: _status_values(old, new, at, now)}, missing)
 
 
 @dataclass(frozen=True)
@@ -330,6 +360,8 @@ def report_statuses(
         ):
             found[str(stored.code)] = stored
     latest: dict[int, tuple[str | None, datetime | None]] = {}
+    changes: dict[int, dict[str, Any]] = {}
+    missing: set[int] = set()
     for number, report in enumerate(reports, start=1):
         row = found.get(report.code)
         status = parse_status(report.status)
@@ -361,7 +393,12 @@ def report_statuses(
             result.unchanged += 1
         else:
             result.changed += 1
-        _set_status(db, row.id, old_status, status, at, now)
+        # Several reports of one camera fold into one write, the latest values winning.
+        changes[row.id] = changes.get(row.id, {}) | _status_values(old_status, status, at, now)
+        if row.status is None:
+            missing.add(row.id)
         latest[row.id] = (status, at if status != old_status else old_at)
+    # One executemany per set of columns: 30,000 statuses took 40 s as single UPDATEs.
+    _write_statuses(db, changes, missing)
     db.flush()
     return result
