@@ -311,3 +311,13 @@ def test_the_nearest_cameras_are_read_by_primary_key(db: Session) -> None:
         plan = " | ".join(str(r[0]) for r in db.execute(text(f"EXPLAIN {query}")))
         assert "pk_layer_feature" in plan, plan
     assert "layer_feature_kind" not in plan
+
+
+def test_every_seeded_camera_has_a_status(db: Session) -> None:
+    features = set(db.scalars(select(LayerFeature.id).where(LayerFeature.kind == "camera")))
+    rows = db.execute(select(Camera.feature_id, Camera.status, Camera.last_seen_at)).all()
+    assert {r.feature_id for r in rows} == features and len(rows) == 200
+    statuses = [r.status for r in rows]
+    assert set(statuses) <= {"online", "offline", "fault"}
+    assert 0.85 < statuses.count("online") / len(statuses) < 1  # most online, a few not
+    assert all(r.last_seen_at is not None for r in rows)

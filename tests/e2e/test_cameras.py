@@ -115,4 +115,5 @@ def test_a_resident_sees_no_camera_section(
     visit = desk_visit(browser, live_server, "demo_resident", f"/events/{event['id']}")
     visit.page.locator("#event-page[data-state=ready]").wait_for()
     expect(visit.page.locator("#event-cameras")).to_be_hidden()
+    visit.assert_clean()  # not even a refused request
     visit.page.context.close()

@@ -35,6 +35,10 @@ class Principal:
     def has_any(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)
 
+    def is_staff(self) -> bool:
+        """True for the roles that work with events and the map (not residents or devices)."""
+        return self.has_any(*STAFF_ROLES)
+
     def covers(self, path: str) -> bool:
         """True when the unit at `path` lies in this principal's subtree."""
         return path.startswith(self.home_path)

@@ -249,8 +249,9 @@
   }
 
   // 附近视频: the nearest cameras within 1 km, listed and drawn on the small map by status.
-  // Staff only: for anyone else the API says 403 and the section stays hidden.
+  // Staff only (the API's rule too): for anyone else the section stays hidden.
   async function renderCameras() {
+    if (page.dataset.seesCameras !== "true") return;
     let rows;
     try {
       rows = await api("/layers/cameras/nearest" + FQ.query({ lat: event.lat, lng: event.lng,
