@@ -49,6 +49,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
             [
                 "一张图",
                 "事件中心",
+                "代办服务",
                 "督办单",
                 "分析研判",
                 "考核",
@@ -62,7 +63,17 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
         (
             "demo_leader",
             "/map",
-            ["一张图", "事件中心", "督办单", "分析研判", "考核", "每日通报", "预警", "消息"],
+            [
+                "一张图",
+                "事件中心",
+                "代办服务",
+                "督办单",
+                "分析研判",
+                "考核",
+                "每日通报",
+                "预警",
+                "消息",
+            ],
             "领导",
         ),
         ("demo_handler", "/events?task=inbox", ["事件中心", "督办单", "预警", "消息"], "处置人员"),
@@ -72,6 +83,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
             [
                 "一张图",
                 "事件中心",
+                "代办服务",
                 "督办单",
                 "分析研判",
                 "考核",
