@@ -95,7 +95,7 @@ def test_a_proxy_request_from_the_resident_to_the_result(
 def test_the_operator_watches_deadlines(browser: Browser, live_server: LiveServer) -> None:
     operator = desk_visit(browser, live_server, "demo_operator", "/proxy")
     page = operator.page
-    expect(page.locator("nav a", has_text="代办服务")).to_be_visible()
+    expect(page.locator("nav a", has_text="代办")).to_be_visible()
     expect(page.locator("#sum-open")).to_have_text(re.compile(r"^\d+$"))
     page.locator("#filters [name=status]").select_option("done")
     page.locator("#filters").get_by_role("button", name="查询").click()

@@ -49,7 +49,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
             [
                 "一张图",
                 "事件中心",
-                "代办服务",
+                "代办",
                 "督办单",
                 "分析研判",
                 "考核",
@@ -66,7 +66,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
             [
                 "一张图",
                 "事件中心",
-                "代办服务",
+                "代办",
                 "督办单",
                 "分析研判",
                 "考核",
@@ -83,7 +83,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
             [
                 "一张图",
                 "事件中心",
-                "代办服务",
+                "代办",
                 "督办单",
                 "分析研判",
                 "考核",

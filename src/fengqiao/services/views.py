@@ -477,5 +477,6 @@ def proxy_page(request: Request, principal: web.PagePrincipal) -> HTMLResponse:
     return web.render(
         request, "proxy.html", principal, page="proxy",
         can_create=principal.has_any("grid_worker", "grid_leader", "operator", "admin", "resident"),
-        is_resident=principal.has_any("resident") and not principal.has_any(*service.READER_ROLES[:5]),
+        is_resident=principal.has_any("resident")
+        and not principal.has_any(*service.WORKER_ROLES, *service.AREA_ROLES),
     )  # fmt: skip

@@ -33,7 +33,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("/map", "一张图", STAFF, "map"),
     NavItem("/events", "事件中心", (*EVENT_READERS, "grid_worker", "resident"), "events"),
-    NavItem("/proxy", "代办服务", (*STAFF, "grid_leader", "grid_worker", "resident"), "proxy"),
+    NavItem("/proxy", "代办", (*STAFF, "grid_leader", "grid_worker", "resident"), "proxy"),
     NavItem("/supervision", "督办单", (*STAFF, "handler", "unit_leader"), "supervision"),
     NavItem("/analytics", "分析研判", (*STAFF, "unit_leader"), "analytics"),
     NavItem("/assessment", "考核", STAFF, "assessment"),
