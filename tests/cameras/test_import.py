@@ -59,6 +59,7 @@ def test_good_rows_are_imported_and_bad_rows_refused_with_reasons(
         f"{code(900012, division='110101')},外区编码,{lng},{lat},,rtsp://h/m,,",  # 17 division
         f"3.30603E+19,科学计数,{lng},{lat},,rtsp://h/n,,",  # 18 spreadsheet-mangled id
         f"{code(900013)},少列,{lng}",  # 19 too few fields
+        f"{code(900014)},带密码,{lng},{lat},,rtsp://admin:12345@10.0.0.9/live,,",  # 20 password
         "",  # a blank line is skipped
     )
     response = import_csv(client, auth("admin"), text)
@@ -66,16 +67,17 @@ def test_good_rows_are_imported_and_bad_rows_refused_with_reasons(
     report = response.json()
     assert report["dry_run"] is False
     assert (report["rows"], report["created"], report["updated"], report["refused"]) == (
-        18, 2, 1, 15
+        19, 2, 1, 16
     )  # fmt: skip
     assert errors_by_row(report) == {
         5: {"code"}, 6: {"code"}, 7: {"code"}, 8: {"code"}, 9: {"stream_url"}, 10: {"lat,lng"},
         11: {"lat"}, 12: {"stream_url"}, 13: {"stream_url"}, 14: {"status"}, 15: {"crs"},
-        16: {"lng"}, 17: {"code"}, 18: {"code"}, 19: {"row"},
+        16: {"lng"}, 17: {"code"}, 18: {"code"}, 19: {"row"}, 20: {"stream_url"},
     }  # fmt: skip
     reasons = {e["row"]: e["reason"] for e in report["errors"]}
     assert "row 2" in reasons[8] and seeded.code in reasons[9] and "swapped" in reasons[11]
     assert "NVR" in reasons[7] and ".m3u8" in reasons[13] and "text" in reasons[18]
+    assert "password" in reasons[20]
 
     first = stored(db, code(900001))
     assert first is not None

@@ -68,6 +68,20 @@ def test_the_list_filters_by_status_and_area_and_pages(
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "status"
     not_grid = client.get("/api/v1/cameras", params={"grid": "nope"}, headers=auth("demo_operator"))
     assert not_grid.status_code == 422
+    sample = body["items"][3]
+    by_name = client.get(
+        "/api/v1/cameras",
+        params={"q": sample["name"][-6:], "size": 500},
+        headers=auth("demo_operator"),
+    ).json()
+    assert sample["code"] in {i["code"] for i in by_name["items"]}
+    assert all(sample["name"][-6:] in i["name"] for i in by_name["items"])
+    by_code = client.get(
+        "/api/v1/cameras", params={"q": sample["code"][-7:]}, headers=auth("demo_operator")
+    ).json()
+    assert [i["code"] for i in by_code["items"]] == [sample["code"]]
+    wildcard = client.get("/api/v1/cameras", params={"q": "%"}, headers=auth("demo_operator"))
+    assert wildcard.json()["total"] == 0  # a literal %, not a wildcard
     csv_body = client.get(
         "/api/v1/cameras/export.csv", params={"status": "offline"}, headers=auth("demo_operator")
     ).content.decode("utf-8-sig")

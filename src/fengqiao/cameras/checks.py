@@ -87,6 +87,14 @@ def check_stream_url(url: str) -> FieldError | None:
         )
     if not parts.hostname:
         return FieldError("stream_url", "has no host", "缺少主机地址")
+    if parts.username or parts.password:
+        # Every staff member who sees the camera sees its link: no passwords in it.
+        return FieldError(
+            "stream_url",
+            "carries a user name or password: every staff member who sees the camera sees its "
+            "link, so give the platform's tokenised or gateway URL instead",
+            "地址中含用户名或密码:能看到该摄像机的工作人员都能看到此地址,请改用平台的令牌地址或转发网关地址",
+        )
     if scheme.startswith("http") and not parts.path.lower().endswith(".m3u8"):
         return FieldError(
             "stream_url",

@@ -132,8 +132,12 @@ def list_cameras(
     if status is not None:
         query = query.where(Camera.status == status)
     if text:
-        like = f"%{text}%"
-        query = query.where(or_(LayerFeature.name.like(like), LayerFeature.code.like(like)))
+        query = query.where(
+            or_(
+                LayerFeature.name.contains(text, autoescape=True),
+                LayerFeature.code.contains(text, autoescape=True),
+            )
+        )
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     query = query.order_by(LayerFeature.code).offset(offset)
     if limit is not None:
