@@ -36,3 +36,6 @@ def test_times_carry_the_local_offset() -> None:
     assert iso(datetime(2026, 7, 1, 0, 0, tzinfo=LOCAL_TZ)) == "2026-07-01T00:00:00+08:00"
     assert iso(datetime(1990, 7, 1, 12, 0, tzinfo=UTC)) == "1990-07-01T21:00:00+09:00"  # DST then
     assert iso(None) is None
+    # SQLite's stored text (UTC), read without SQLAlchemy's DateTime
+    assert iso("2026-11-29 18:30:15.999999") == "2026-11-30T02:30:15+08:00"
+    assert iso("2026-11-29 02:30:00") == "2026-11-29T10:30:00+08:00"

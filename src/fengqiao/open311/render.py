@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
@@ -39,13 +39,20 @@ _SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]"
 
 # Asia/Shanghai has kept +08:00 all year since 1991; a fixed offset converts several times
 # faster than the zone database (three times per request, a thousand requests per page).
-_LOCAL_OFFSET = timezone(timedelta(hours=8))
+_EIGHT_HOURS = timedelta(hours=8)
+_LOCAL_OFFSET = timezone(_EIGHT_HOURS)
 
 
-def iso(at: datetime | None) -> str | None:
-    """ISO-8601 with the local offset, e.g. 2026-11-29T20:00:00+08:00 (the spec's W3C form)."""
+def iso(at: datetime | str | None) -> str | None:
+    """ISO-8601 with the local offset, e.g. 2026-11-29T20:00:00+08:00 (the spec's W3C form);
+    text is a UTC time as SQLite stores it (`2026-11-29 12:00:00.000000`)."""
     if at is None:
         return None
+    if isinstance(at, str):
+        naive = datetime.fromisoformat(at)
+        if naive.year >= 1992 and naive.tzinfo is None:  # naive UTC: shift, no zone arithmetic
+            return (naive + _EIGHT_HOURS).isoformat(timespec="seconds") + "+08:00"
+        at = naive.replace(tzinfo=UTC) if naive.tzinfo is None else naive
     if at.year < 1992:  # before 1991's last summer time, ask the zone database
         return at.astimezone(LOCAL_TZ).isoformat(timespec="seconds")
     return at.astimezone(_LOCAL_OFFSET).isoformat(timespec="seconds")

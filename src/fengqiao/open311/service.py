@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import String, Table, func, insert, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -396,9 +396,11 @@ _COLUMNS = (
     _events.c.owner_unit_id,
     _events.c.duplicate_of_id,
     _events.c.result,
-    _events.c.created_at,
-    _events.c.updated_at,
-    _events.c.due_at,
+    # As stored: SQLite's text is parsed by `iso` several times faster than by SQLAlchemy's
+    # DateTime (a page holds 3,000 times); PostgreSQL's driver returns datetimes either way.
+    type_coerce(_events.c.created_at, String()).label("created_at"),
+    type_coerce(_events.c.updated_at, String()).label("updated_at"),
+    type_coerce(_events.c.due_at, String()).label("due_at"),
     _events.c.address,
     _events.c.lat,
     _events.c.lng,
