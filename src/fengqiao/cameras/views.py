@@ -27,7 +27,15 @@ from fengqiao.cameras.schemas import (
     StatusPush,
     StatusReportOut,
 )
-from fengqiao.deps import AppClock, AppSettings, CurrentPrincipal, DbSession, Locator, WriteSession
+from fengqiao.deps import (
+    AppClock,
+    AppDatabase,
+    AppSettings,
+    CurrentPrincipal,
+    DbSession,
+    Locator,
+    WriteSession,
+)
 from fengqiao.errors import invalid
 from fengqiao.geo.crs import SUPPORTED_CRS
 from fengqiao.geo.service import org_path, wgs84_point
@@ -63,9 +71,9 @@ def camera_out(camera: service.CameraRecord) -> CameraOut:
     response_model=list[NearbyCameraOut],
     summary="The cameras nearest to a point",
 )
-def nearest_cameras(
+async def nearest_cameras(
     principal: CurrentPrincipal,
-    db: DbSession,
+    database: AppDatabase,
     cameras: Cameras,
     lat: float,
     lng: float,
@@ -81,10 +89,17 @@ def nearest_cameras(
     Staff only."""
     principal.require_role(*STAFF_ROLES)
     wlat, wlng = wgs84_point(lat, lng, crs)
-    found = service.nearest_cameras(
-        db=db, cameras=cameras, path=principal.home_path, lat=wlat, lng=wlng, limit=limit,
-        radius_m=radius_m,
-    )  # fmt: skip
+
+    # One hop to the thread pool for the search and its read (a `def` route with a session
+    # dependency took two: the event card asks on every click).
+    def search() -> list[service.NearbyCamera]:
+        with database.session() as db:
+            return service.nearest_cameras(
+                db=db, cameras=cameras, path=principal.home_path, lat=wlat, lng=wlng,
+                limit=limit, radius_m=radius_m,
+            )  # fmt: skip
+
+    found = await run_in_threadpool(search)
     return [
         NearbyCameraOut(
             id=n.camera.id, kind="camera", name=n.camera.name, code=n.camera.code,
