@@ -408,11 +408,6 @@ _COLUMNS = (
 )
 
 
-def status_of(state: str) -> str:
-    """`open` or `closed` for one of our states."""
-    return "closed" if state in CLOSED_STATES else "open"
-
-
 def _notes(row: Any, unit: str, reasons: Mapping[int, str], merged_into: Mapping[int, str]) -> str:
     """The latest meaningful step of the event's trail, in Chinese."""
     state = row.status
@@ -473,30 +468,36 @@ def request_rows(db: Session, rules: Rules, rows: Sequence[Any]) -> list[dict[st
             )
         }
         merged_into = {k: codes[v] for k, v in merged_ids.items() if v in codes}
-    units = rules.units.by_id
+    names = {unit_id: unit.name for unit_id, unit in rules.units.by_id.items()}
     out = []
+    # Unpacked in `_COLUMNS` order: a Row's attribute access cost more than the rest of the loop.
     for row in rows:
-        owner = units.get(row.owner_unit_id) if row.owner_unit_id is not None else None
-        unit = owner.name if owner is not None else ""
+        (_event_id, code, state, category_code, category_name, description, owner_unit_id,
+         _duplicate_of, _result, created_at, updated_at, due_at, address, lat, lng,
+         media_url) = row  # fmt: skip
+        unit = names.get(owner_unit_id, "") if owner_unit_id is not None else ""
+        notes = _FIXED_NOTES.get(state) or _notes(row, unit, reasons, merged_into)
+        # Open311 knows open and closed; closed, rejected, voided and merged are over for
+        # the resident.
         out.append(
             {
-                "service_request_id": row.code,
-                "status": status_of(row.status),
-                "status_notes": _notes(row, unit, reasons, merged_into),
-                "service_name": row.category_name,
-                "service_code": row.category_code,
-                "description": row.description,
+                "service_request_id": code,
+                "status": "closed" if state in CLOSED_STATES else "open",
+                "status_notes": notes,
+                "service_name": category_name,
+                "service_code": category_code,
+                "description": description,
                 "agency_responsible": unit,
                 "service_notice": "",
-                "requested_datetime": iso(row.created_at),
-                "updated_datetime": iso(row.updated_at),
-                "expected_datetime": iso(row.due_at),
-                "address": row.address,
+                "requested_datetime": iso(created_at),
+                "updated_datetime": iso(updated_at),
+                "expected_datetime": iso(due_at),
+                "address": address,
                 "address_id": None,
                 "zipcode": None,
-                "lat": row.lat,
-                "long": row.lng,
-                "media_url": row.media_url,
+                "lat": lat,
+                "long": lng,
+                "media_url": media_url,
             }
         )
     return out
