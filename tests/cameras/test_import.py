@@ -184,6 +184,8 @@ def test_a_file_that_is_not_a_camera_csv_is_refused_whole(
         assert response.headers["content-type"].startswith("application/problem+json")
         assert words in response.json()["detail"]
         assert response.json()["errors"][0]["field"] == "file"
+    big = import_csv(client, auth("admin"), b"code,name,lng,lat,stream_url\n" + b"x" * (21 << 20))
+    assert big.status_code == 413 and big.json()["errors"][0]["field"] == "file"
     assert db.scalar(select(func.count()).select_from(LayerFeature)) == before
 
 

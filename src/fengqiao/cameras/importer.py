@@ -23,7 +23,7 @@ from fengqiao.cameras.checks import (
 )
 from fengqiao.cameras.index import CAMERAS_COUNTER
 from fengqiao.cameras.models import Camera
-from fengqiao.errors import FieldError, invalid
+from fengqiao.errors import FieldError, Problem, invalid
 from fengqiao.geo.models import LayerFeature
 from fengqiao.geo.service import GridLocator
 from fengqiao.org.service import bump_counter
@@ -57,17 +57,22 @@ class ImportReport:
 # --- import -----------------------------------------------------------------------------------
 
 
+def too_large() -> Problem:
+    """The refusal of a file over `MAX_IMPORT_BYTES`."""
+    return invalid(
+        "file",
+        f"larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB: split it",
+        f"文件超过 {MAX_IMPORT_BYTES // (1024 * 1024)} MiB,请分批导入",
+        status=413,
+    )
+
+
 def decode_csv(data: bytes) -> str:
     """The text of an uploaded CSV: UTF-8 (with or without Excel's BOM) or GB 18030."""
     if not data.strip():
         raise invalid("file", "the file is empty", "文件为空")
     if len(data) > MAX_IMPORT_BYTES:
-        raise invalid(
-            "file",
-            f"larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB: split it",
-            f"文件超过 {MAX_IMPORT_BYTES // (1024 * 1024)} MiB,请分批导入",
-            status=413,
-        )
+        raise too_large()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)

@@ -14,7 +14,13 @@ from sqlalchemy import select
 
 from fengqiao.auth.scope import STAFF_ROLES
 from fengqiao.cameras import service
-from fengqiao.cameras.importer import COLUMNS, decode_csv, import_cameras
+from fengqiao.cameras.importer import (
+    COLUMNS,
+    MAX_IMPORT_BYTES,
+    decode_csv,
+    import_cameras,
+    too_large,
+)
 from fengqiao.cameras.index import CameraLocator
 from fengqiao.cameras.models import CAMERA_STATUSES
 from fengqiao.cameras.schemas import (
@@ -215,6 +221,9 @@ async def import_cameras_route(
     multipart form with a `file` field. Good rows are created or updated by id, bad rows are
     refused with row, field and reason; the report says which."""
     principal.require_role("admin")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_IMPORT_BYTES + 64 * 1024:
+        raise too_large()  # refused before the body is read (64 KiB: a form's own bytes)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")
