@@ -434,3 +434,16 @@ def test_an_operator_files_for_a_grid_of_the_town(
         "/api/v1/proxy-requests", params={"status": "requested"}, headers=auth("demo_grid_worker")
     ).json()
     assert filed["id"] in {r["id"] for r in waiting["items"]}
+
+
+def test_the_reminder_query_reads_its_partial_index(db: Session) -> None:
+    from fengqiao.services.jobs import reminders_due
+
+    statement = reminders_due(datetime(2026, 12, 1, tzinfo=LOCAL_TZ), 500)
+    compiled = statement.compile(db.get_bind(), compile_kwargs={"literal_binds": True})
+    if db.get_bind().dialect.name == "sqlite":
+        plan = " ".join(str(r[-1]) for r in db.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+    else:
+        db.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = " ".join(str(r[0]) for r in db.execute(text(f"EXPLAIN {compiled}")))
+    assert "ix_proxy_request_reminder_pending" in plan, plan
