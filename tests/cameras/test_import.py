@@ -228,3 +228,25 @@ def test_the_guides_example_imports_as_the_guide_says(
     assert abs(gcj[0].lat - 30.078211) < 1e-5 and abs(gcj[0].lng - 120.492167) < 1e-5
     third = stored(db, "33060300001320000903")
     assert third is not None and third[1].status == "offline"
+
+
+def test_an_import_racing_another_is_refused_whole(
+    client: TestClient, auth: Any, db: Session, grids: Grids, monkeypatch: Any
+) -> None:
+    """As if another import stored the id between reading the registry and writing: the unique
+    id refuses the insert, the whole import rolls back and says to run it again."""
+    from fengqiao.cameras import importer
+
+    lat, lng = grids.inside(grids.mine)
+    seeded = a_seeded_camera(db)
+    monkeypatch.setattr(importer, "stored_cameras", lambda _db: {})
+    text = csv_text(
+        f"{code(970001)},新监控,{lng},{lat},,rtsp://h/race-a,,",
+        f"{seeded.code},同时被导入,{lng},{lat},,rtsp://h/race-b,,",
+    )
+    response = import_csv(client, auth("admin"), text)
+    assert response.status_code == 409, response.text
+    assert response.json()["title_zh"] == "冲突"
+    assert stored(db, code(970001)) is None
+    kept = stored(db, str(seeded.code))
+    assert kept is not None and kept[0].name == seeded.name

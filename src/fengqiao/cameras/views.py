@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from fengqiao.auth.scope import STAFF_ROLES
 from fengqiao.cameras import service
@@ -42,7 +43,7 @@ from fengqiao.deps import (
     Locator,
     WriteSession,
 )
-from fengqiao.errors import invalid
+from fengqiao.errors import Problem, invalid
 from fengqiao.geo.crs import SUPPORTED_CRS
 from fengqiao.geo.service import org_path, wgs84_point
 from fengqiao.org.models import OrgUnit
@@ -237,14 +238,23 @@ async def import_cameras_route(
     text = decode_csv(data)
 
     def run() -> CameraImportOut:
-        report = import_cameras(
-            db=db, text=text, locator=locator, principal=principal,
-            divisions=settings.camera_divisions, now=clock.now(), dry_run=dry_run,
-        )  # fmt: skip
-        if dry_run:
+        try:
+            report = import_cameras(
+                db=db, text=text, locator=locator, principal=principal,
+                divisions=settings.camera_divisions, now=clock.now(), dry_run=dry_run,
+            )  # fmt: skip
+            if dry_run:
+                db.rollback()
+            else:
+                db.commit()
+        except IntegrityError:
+            # Another import created one of these ids meanwhile (PostgreSQL lets two run).
             db.rollback()
-        else:
-            db.commit()
+            raise Problem(
+                409, "conflict", "Conflict", "冲突",
+                "another import stored some of these cameras at the same time: import again",
+                "另一次导入同时写入了其中的摄像机,请重新导入",
+            ) from None  # fmt: skip
             if report.created or report.updated:
                 cameras.invalidate()
         return CameraImportOut(
