@@ -25,6 +25,7 @@ from fengqiao.db import Database
 from fengqiao.errors import Problem
 from fengqiao.intake.cli import intake_app
 from fengqiao.iot.cli import iot_app
+from fengqiao.open311.cli import open311_app
 from fengqiao.services.commands import services_app
 
 app = typer.Typer(help="Fengqiao (枫桥) grid governance platform.", no_args_is_help=True)
@@ -54,6 +55,7 @@ app.add_typer(warnings_app, name="warnings")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(intake_app, name="intake")
 app.add_typer(iot_app, name="iot")
+app.add_typer(open311_app, name="open311")
 app.add_typer(services_app, name="services")
 
 console = Console()
