@@ -258,3 +258,18 @@ def test_a_retry_with_the_same_id_is_not_counted_twice(
     db.refresh(fold)
     assert fold is not None and fold.alarm_count == 2
     assert db.scalar(select(func.count()).select_from(IotInbox)) == 2
+
+
+def test_rollups_stay_right_through_filing_folding_and_recovery(
+    api: TestClient, auth: Auth, db: Session, bound: Any
+) -> None:
+    from fengqiao.analytics.rollups import apply_pending, compare
+
+    sensor = device(db, "water_quality")
+    key = fresh_key(api, auth, sensor.id)
+    for value in (45, 46, 47):
+        send(api, key, {"readings": {"cod": value}})
+    assert send(api, key, {"recovered": True}).json()["result"] == "recovered"
+    send(api, key, {"readings": {"do": 1.0}})  # a new event after the recovery
+    apply_pending(bound)  # the worker's rollups round
+    assert compare(db.connection()) == {}
