@@ -42,7 +42,7 @@ def test_no_server_error(open311_schema: OpenApiSchema, api_key: str) -> None:
 
             @given(case=operation.as_strategy(generation_mode=mode))
             @settings(
-                max_examples=15,
+                max_examples=25,
                 deadline=None,
                 suppress_health_check=list(HealthCheck),
                 derandomize=True,
