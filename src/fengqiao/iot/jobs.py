@@ -28,8 +28,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
+from fengqiao.iot.alarms import AlarmProcessor, Received, outcome_counts, quarantine_one
 from fengqiao.iot.rules import topic_parts
-from fengqiao.iot.service import AlarmProcessor, Received, outcome_counts, prune, quarantine_one
+from fengqiao.iot.service import prune
 from fengqiao.jobs import JobContext, job
 
 log = logging.getLogger("fengqiao.iot")

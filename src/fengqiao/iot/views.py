@@ -31,6 +31,7 @@ from fengqiao.errors import (
 from fengqiao.events.schemas import Ref
 from fengqiao.events.service import get_event
 from fengqiao.iot import service
+from fengqiao.iot.alarms import OUTCOME_ZH, AlarmProcessor, Outcome, Received, quarantine_one
 from fengqiao.iot.models import Device, IotQuarantine, IotRule
 from fengqiao.iot.rules import REASONS
 from fengqiao.iot.schemas import (
@@ -48,7 +49,7 @@ from fengqiao.iot.schemas import (
     RulePatch,
     StatsOut,
 )
-from fengqiao.iot.service import AlarmProcessor, DeviceFields, Received
+from fengqiao.iot.service import DeviceFields
 from fengqiao.org.models import OrgUnit
 from fengqiao.paging import Paging
 
@@ -71,7 +72,7 @@ def _processor(request: Request) -> AlarmProcessor:
     return processor
 
 
-def _refused(outcome: service.Outcome) -> JSONResponse:
+def _refused(outcome: Outcome) -> JSONResponse:
     reason = outcome.reason or "error"
     title, title_zh = REASONS.get(reason, (reason, reason))
     problem = Problem(
@@ -117,7 +118,7 @@ async def post_alarm(
     now = clock.now()
     client = request.client.host if request.client else "?"
 
-    def work() -> service.Outcome | None:
+    def work() -> Outcome | None:
         with database.transaction() as db:
             device = service.device_for_key(db, x_device_key)
             message = Received(
@@ -128,7 +129,7 @@ async def post_alarm(
                 # Counted, but a client spraying wrong keys cannot fill the table: the flood
                 # gate, keyed by the client's address, lets only so many rows through.
                 if processor.flood.allow(f"bad_key:{client}", now.timestamp()):
-                    service.quarantine_one(
+                    quarantine_one(
                         db, message, reason="bad_key",
                         detail=f"missing or wrong X-Device-Key from {client}",
                         detail_zh="缺少或错误的设备密钥",
@@ -144,7 +145,7 @@ async def post_alarm(
     if outcome.status == "quarantined":
         return _refused(outcome)
     return AlarmResult(
-        result=outcome.status, result_name=service.OUTCOME_ZH.get(outcome.status, outcome.status),
+        result=outcome.status, result_name=OUTCOME_ZH.get(outcome.status, outcome.status),
         event_id=outcome.event_id, event_code=outcome.event_code,
         alarm_count=outcome.alarm_count, rule=outcome.rule, closed=outcome.closed,
     )  # fmt: skip
