@@ -289,7 +289,7 @@ class Settings(BaseSettings):
     camera_divisions: list[str] = Field(
         ["330603"],
         description="Administrative division codes (GB/T 2260, 6 digits) a camera's GB/T 28181 "
-        "id must start with to be imported (JSON list, e.g. [\"330603\"]); [] accepts any.",
+        'id must start with to be imported (JSON list, e.g. ["330603"]); [] accepts any.',
     )
     camera_index_check_seconds: float = Field(
         5.0,

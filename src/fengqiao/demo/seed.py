@@ -26,8 +26,8 @@ from fengqiao.config import get_settings
 from fengqiao.db import Database
 from fengqiao.demo import keqiao as kq
 from fengqiao.demo import patrols as demo_patrols
-from fengqiao.demo.devices import seed_devices
 from fengqiao.demo import services as demo_services
+from fengqiao.demo.devices import seed_devices
 from fengqiao.geo.locator import GridIndex, GridShape
 from fengqiao.geo.models import LayerFeature
 from fengqiao.intake.service import import_intake
