@@ -251,3 +251,29 @@ def test_a_broker_restart_loses_nothing(
     fold = db.scalar(select(IotFold))
     assert fold is not None and fold.alarm_count == 25
     assert db.scalar(select(func.count()).select_from(IotInbox)) == 25
+
+
+def test_a_flooding_device_is_quarantined_and_the_others_flow(
+    bound: Any, seeded: Any, db: Session, codes: dict[str, list[str]]
+) -> None:
+    settings = _settings(seeded, iot_flood_burst=5.0, iot_flood_per_second=0.01)
+    noisy, quiet = codes["smoke_detector"][0], codes["smoke_detector"][1]
+    messages: list[tuple[str, Any]] = [
+        (f"{noisy}/alarm", {"readings": {"smoke": True}, "id": f"n{i}"}) for i in range(40)
+    ] + [(f"{quiet}/alarm", {"readings": {"smoke": True}, "id": "q1"})]
+    subscriber = AlarmSubscriber(bound, settings).start()
+    try:
+        assert subscriber.connected.wait(10)
+        publish(settings, messages)
+        wait_for(lambda: subscriber.counts["committed"] >= len(messages))
+    finally:
+        subscriber.stop()
+        end_session(settings)
+    assert subscriber.counts["disconnects"] == 0 and subscriber.counts["acked"] == 41
+    assert _reasons(db) == {"flood": 35}
+    flood = db.scalars(select(IotQuarantine).where(IotQuarantine.reason == "flood")).all()
+    assert {f.device_code for f in flood} == {noisy}
+    assert len(flood) < 35  # a row per device per batch, its count the messages it stands for
+    assert "每秒消息超过" in flood[0].detail_zh
+    # Two events: the quiet detector's, and the noisy one's with the five alarms let through.
+    assert sorted(f.alarm_count for f in db.scalars(select(IotFold))) == [1, 5]
