@@ -25,6 +25,7 @@ from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.errors import forbidden, unauthorized
+from fengqiao.events.rules import Rules, RulesCache
 from fengqiao.geo.service import GridLocator
 from fengqiao.web.session import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, csrf_matches
 
@@ -52,6 +53,13 @@ async def get_clock(request: Request) -> Clock:
 async def get_locator(request: Request) -> GridLocator:
     locator: GridLocator = request.app.state.locator
     return locator
+
+
+def app_rules(request: Request, db: Session) -> Rules:
+    """The process's snapshot of classes, routing, deadlines and questions, checked against the
+    stored counter when due (see `RulesCache`)."""
+    cache: RulesCache = request.app.state.rules
+    return cache.get(db)
 
 
 def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:

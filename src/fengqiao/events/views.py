@@ -20,13 +20,13 @@ from starlette.datastructures import UploadFile
 from fengqiao.auth.models import User
 from fengqiao.auth.scope import Principal, mask_phone
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, Locator
+from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, Locator, app_rules
 from fengqiao.errors import Problem, from_pydantic, invalid, not_found
 from fengqiao.events import queries, service
 from fengqiao.events.escalation import RUNG_ZH, EscalationPolicy
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.photos import PhotoInfo, PhotoStore
-from fengqiao.events.rules import Rules, RulesCache
+from fengqiao.events.rules import Rules
 from fengqiao.events.schemas import (
     AnswerOut,
     AttachmentKind,
@@ -46,11 +46,6 @@ from fengqiao.intake.questions import describe
 from fengqiao.org.models import OrgUnit, Unit
 
 router = APIRouter(tags=["events"])
-
-
-def _rules(request: Request, db: Session) -> Rules:
-    cache: RulesCache = request.app.state.rules
-    return cache.get(db)
 
 
 def _photos(request: Request) -> PhotoStore:
@@ -123,7 +118,7 @@ async def create_event(
 
         def precheck() -> None:
             with database.session() as db:
-                service.check_filing(_rules(request, db), principal, data)
+                service.check_filing(app_rules(request, db), principal, data)
 
         await run_in_threadpool(precheck)  # refuse before any photo is stored
     photos = await _save_photos(_photos(request), files)
@@ -131,7 +126,7 @@ async def create_event(
 
     def write() -> tuple[EventCreated, bool]:
         with database.transaction() as db:
-            rules = _rules(request, db)
+            rules = app_rules(request, db)
             event, duplicates, created = service.file_or_replay(
                 db=db, rules=rules, place=place, principal=principal, data=data, now=now,
                 photos=photos, idempotency_key=idempotency_key,
@@ -167,7 +162,7 @@ def list_events(
     """Events the caller may read, newest first unless `sort` says otherwise."""
     now = clock.now()
     with database.session() as db:
-        rules = _rules(request, db)
+        rules = app_rules(request, db)
         rows, next_cursor = queries.page(
             db, filters, principal, now, sort=sort, cursor=cursor, size=size
         )
@@ -270,7 +265,7 @@ def get_event(
     """The event with its whole trail and its attachments; 404 outside the caller's scope."""
     now = clock.now()
     with database.session() as db:
-        rules = _rules(request, db)
+        rules = app_rules(request, db)
         event = service.get_event(db=db, principal=principal, event_id=event_id)
         return detail_out(db, rules, event, principal, now)
 
@@ -300,7 +295,7 @@ def post_transition(
     """
     now = clock.now()
     with database.transaction() as db:
-        rules = _rules(request, db)
+        rules = app_rules(request, db)
         event = service.transition(
             db=db, rules=rules, principal=principal, event_id=event_id, data=body, now=now,
             escalation=EscalationPolicy.from_settings(settings),

@@ -15,8 +15,9 @@ from fengqiao.deps import (
     DbSession,
     Locator,
     WriteSession,
+    app_rules,
 )
-from fengqiao.events.rules import Rules, RulesCache
+from fengqiao.events.rules import Rules
 from fengqiao.intake import service
 from fengqiao.intake.models import ChecklistRun, IntakeModule
 from fengqiao.intake.questions import Question
@@ -34,11 +35,6 @@ from fengqiao.intake.schemas import (
 from fengqiao.paging import Page, Paging
 
 router = APIRouter(tags=["intake"])
-
-
-def _rules(request: Request, db: Session) -> Rules:
-    cache: RulesCache = request.app.state.rules
-    return cache.get(db)
 
 
 def question_out(q: Question) -> QuestionOut:
@@ -88,7 +84,7 @@ def run_out(run: ChecklistRun, names: dict[str, str]) -> ChecklistOut:
 @router.get("/intake/modules", response_model=list[ModuleOut], summary="Business modules")
 def list_modules(request: Request, db: DbSession, _: CurrentPrincipal) -> list[ModuleOut]:
     """民情通, 食安通, 智慧安监, 河长通 …: the classes each offers in the app and its checklist."""
-    rules = _rules(request, db)
+    rules = app_rules(request, db)
     return [module_out(m, rules) for m in service.list_modules(db=db)]
 
 
@@ -100,7 +96,7 @@ def list_class_intakes(
 ) -> list[ClassIntakeOut]:
     """Every active class that asks extra questions or is offered by a module; a report's
     `answers` answer these by code."""
-    rules = _rules(request, db)
+    rules = app_rules(request, db)
     return [
         ClassIntakeOut(
             category=code, name_zh=rules.categories[code].name_zh,
@@ -155,7 +151,7 @@ async def post_checklist(
     def write() -> tuple[ChecklistOut, bool]:
         with database.transaction() as db:
             run, created = service.submit_checklist(
-                db=db, rules=_rules(request, db), place=place, principal=principal,
+                db=db, rules=app_rules(request, db), place=place, principal=principal,
                 module_code=body.module, subject=body.subject,
                 outcomes=[service.ItemOutcome(i.code, i.ok, i.note) for i in body.items],
                 now=now, patrol_id=body.patrol_id, idempotency_key=idempotency_key,

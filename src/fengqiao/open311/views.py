@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -22,10 +21,10 @@ from fengqiao.deps import (
     AppSettings,
     CurrentPrincipal,
     Locator,
+    app_rules,
     principal_of_api_key,
 )
 from fengqiao.errors import Problem, database_busy, from_pydantic
-from fengqiao.events.rules import Rules, RulesCache
 from fengqiao.open311 import render, service
 from fengqiao.open311.schemas import (
     Discovery,
@@ -124,11 +123,6 @@ router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route)
 admin = APIRouter(tags=["open311"])
 
 
-def _rules(request: Request, db: Session) -> Rules:
-    cache: RulesCache = request.app.state.rules
-    return cache.get(db)
-
-
 def _reply(fmt: render.Format, root: str, value: Any, status_code: int = 200) -> Response:
     return Response(
         render.body(fmt, root, value), status_code=status_code, media_type=render.MEDIA_TYPES[fmt]
@@ -172,7 +166,7 @@ def get_services(
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     with database.session() as db:
-        services = service.list_services(db=db, rules=_rules(request, db))
+        services = service.list_services(db=db, rules=app_rules(request, db))
     return _reply(format, "services", services)
 
 
@@ -191,7 +185,7 @@ def get_service_definition(
 ) -> Response:
     with database.session() as db:
         definition = service.service_definition(
-            rules=_rules(request, db), service_code=service_code
+            rules=app_rules(request, db), service_code=service_code
         )
     return _reply(format, "service_definition", definition)
 
@@ -273,7 +267,7 @@ async def post_request(
     def write() -> dict[str, Any]:
         with database.transaction() as db:
             event, token = service.submit(
-                db=db, rules=_rules(request, db), place=place, principal=principal,
+                db=db, rules=app_rules(request, db), place=place, principal=principal,
                 submission=submission, now=now, idempotency_key=idempotency_key,
                 duplicate_radius_m=settings.duplicate_radius_m,
                 duplicate_days=settings.duplicate_days, base_url=settings.public_base_url,
@@ -316,7 +310,7 @@ def get_requests(
         start_date=start_date, end_date=end_date, page=page, page_size=page_size, now=clock.now(),
     )  # fmt: skip
     with database.session() as db:
-        rows = service.list_requests(db=db, rules=_rules(request, db), query=query)
+        rows = service.list_requests(db=db, rules=app_rules(request, db), query=query)
     return _reply(format, "service_requests", rows)
 
 
@@ -335,7 +329,7 @@ def get_request(
 ) -> Response:
     with database.session() as db:
         row = service.get_request(
-            db=db, rules=_rules(request, db), service_request_id=service_request_id
+            db=db, rules=app_rules(request, db), service_request_id=service_request_id
         )
     return _reply(format, "service_requests", [row])
 

@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.scope import Principal, mask_phone
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
+from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, app_rules
 from fengqiao.errors import invalid
 from fengqiao.events.escalation import local_text
-from fengqiao.events.rules import RulesCache
 from fengqiao.events.schemas import Ref
 from fengqiao.paging import Paging
 from fengqiao.services import search, service
@@ -202,8 +201,7 @@ def import_items(
 
 
 def _calendar(request: Request, db: Session) -> Any:
-    cache: RulesCache = request.app.state.rules
-    return cache.get(db).calendar
+    return app_rules(request, db).calendar
 
 
 def proxy_outs(
