@@ -197,7 +197,7 @@ def seed(
     if result.device_keys:  # shown once, so a visitor can try the webhook (docs/iot.md)
         console.print(f"{result.iot_devices} IoT devices; a key per type (not shown again):")
         for device_type, code_and_key in result.device_keys.items():
-            console.print(f"  {device_type}: {code_and_key}", markup=False)
+            console.print(f"  {device_type}: {code_and_key}", markup=False, soft_wrap=True)
     _seed_events(database, events, random_seed)
 
 
