@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from fengqiao.app import create_app
 from fengqiao.auth.models import User
 from fengqiao.auth.security import issue_token
-from fengqiao.config import Settings
+from fengqiao.config import Settings, get_settings
 from fengqiao.db import Database
 from fengqiao.migrate import upgrade
 
@@ -196,6 +196,19 @@ def client(bound: BoundDatabase, seeded: Seeded) -> Iterator[TestClient]:
     app = create_app(seeded.settings, database=bound)
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def cli_db(
+    fresh_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Database]:
+    """A fresh database that `fengqiao` commands (CliRunner) use through the environment."""
+    monkeypatch.setenv("FENGQIAO_DATABASE_URL", fresh_db.url)
+    monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FENGQIAO_DEMO_PASSWORD", "cli-demo-password")
+    get_settings.cache_clear()
+    yield fresh_db
+    get_settings.cache_clear()
 
 
 @pytest.fixture

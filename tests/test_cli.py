@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,24 +10,11 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from fengqiao.cli import app
-from fengqiao.config import get_settings
 from fengqiao.db import Database
 from fengqiao.org.models import OrgUnit
 from tests.org.factories import tree
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_db(
-    fresh_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
-    monkeypatch.setenv("FENGQIAO_DATABASE_URL", fresh_db.url)
-    monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("FENGQIAO_DEMO_PASSWORD", "cli-demo-password")
-    get_settings.cache_clear()
-    yield fresh_db
-    get_settings.cache_clear()
 
 
 def run(*args: str, input: str | None = None) -> str:

@@ -59,7 +59,7 @@ def grids(db: Session) -> Grids:
     return Grids(worker_home, other)
 
 
-def stored(db: Session, camera_code: str) -> tuple[LayerFeature, Camera] | None:
+def stored(db: Session, camera_code: str | None) -> tuple[LayerFeature, Camera] | None:
     """The feature and registry row of a camera, read fresh."""
     db.expire_all()
     row = db.execute(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from typer.testing import CliRunner
 
 from fengqiao.cameras.models import Camera
 from fengqiao.cli import app
-from fengqiao.config import get_settings
 from fengqiao.db import Database
 from fengqiao.demo.seed import seed
 from fengqiao.geo.models import LayerFeature
@@ -24,21 +22,16 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_db(
-    fresh_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
-    monkeypatch.setenv("FENGQIAO_DATABASE_URL", fresh_db.url)
-    monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    seed(db=fresh_db, scale="small", password="cli-camera-password")
-    yield fresh_db
-    get_settings.cache_clear()
+def cli_db(cli_db: Database) -> Database:
+    """The CLI's fresh database with the small demo district (its cameras) in it."""
+    seed(db=cli_db, scale="small", password="cli-camera-password")
+    return cli_db
 
 
 def test_import_dry_run_then_for_real(cli_db: Database, tmp_path: Path) -> None:
     with cli_db.session() as session:
         geometry = session.scalar(select(OrgUnit.geometry).where(OrgUnit.kind == "grid").limit(1))
-        before = session.scalar(select(func.count()).select_from(Camera))
+        before = session.scalar(select(func.count()).select_from(Camera)) or 0
     point = shapely.from_geojson(json.dumps(geometry)).representative_point()
     source = tmp_path / "cameras.csv"
     source.write_text(

@@ -39,7 +39,7 @@ def test_good_rows_are_imported_and_bad_rows_refused_with_reasons(
     olat, olng = grids.inside(grids.other)
     seeded = a_seeded_camera(db)
     seeded_url = (seeded.props or {})["stream_url"]
-    count_before = db.scalar(select(func.count()).select_from(Camera))
+    count_before = db.scalar(select(func.count()).select_from(Camera)) or 0
     text = csv_text(
         f"{code(900001)},新装监控一,{lng},{lat},,rtsp://10.0.0.1/a,在线,路口东侧",  # 2 good
         f"{code(900002, '131')},新装监控二,{olng},{olat},wgs84,https://v.example/b.m3u8,,",  # 3

@@ -57,7 +57,7 @@ def test_answers_are_checked_kept_on_the_trail_and_shown(desk: Desk) -> None:
 def test_an_administrator_edits_a_class_s_questions(
     api: TestClient, auth: Auth, desk: Desk
 ) -> None:
-    questions = [
+    questions: list[dict[str, Any]] = [
         {"code": "bin_no", "datatype": "string", "required": True, "description": "垃圾桶编号"},
         {"code": "full", "datatype": "singlevaluelist", "description": "满溢程度",
          "values": [["half", "半满"], ["over", "溢出"]]},
@@ -94,7 +94,7 @@ def test_a_river_chief_s_checklist_files_an_event_per_failed_item(
     body["items"][0] = {"code": "water", "ok": False, "note": "河水发黑,有异味,约100米"}
     body["items"][2] = {"code": "outfall", "ok": False, "note": "雨水口有白色污水排出"}
     headers = {**auth("demo_grid_worker"), "Idempotency-Key": "run-1"}
-    before = db.scalar(select(func.count()).select_from(Event))
+    before = db.scalar(select(func.count()).select_from(Event)) or 0
     response = api.post("/api/v1/intake/checklists", json=body, headers=headers)
     assert response.status_code == 201, response.text
     run = response.json()
@@ -132,7 +132,7 @@ def test_a_river_chief_s_checklist_files_an_event_per_failed_item(
 def test_a_bad_checklist_is_refused_whole_and_files_nothing(
     api: TestClient, auth: Auth, world: World, db: Session
 ) -> None:
-    before = db.scalar(select(func.count()).select_from(Event))
+    before = db.scalar(select(func.count()).select_from(Event)) or 0
     body = _run(world)
     body["items"] = body["items"][1:]  # `water` unanswered
     body["items"][0] = {"code": "floating", "ok": False}  # no note

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from fengqiao.cli import app
-from fengqiao.config import get_settings
 from fengqiao.db import Database
 from fengqiao.open311.service import count_refusal
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_db(
-    fresh_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
-    monkeypatch.setenv("FENGQIAO_DATABASE_URL", fresh_db.url)
-    monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    yield fresh_db
-    get_settings.cache_clear()
 
 
 def test_stats_prints_refusals_by_reason(cli_db: Database) -> None:

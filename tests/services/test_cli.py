@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from fengqiao.cli import app
-from fengqiao.config import get_settings
 from fengqiao.db import Database
 from fengqiao.services.models import ServiceItem
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_db(
-    fresh_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
-    monkeypatch.setenv("FENGQIAO_DATABASE_URL", fresh_db.url)
-    monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    yield fresh_db
-    get_settings.cache_clear()
 
 
 def test_import_search_export_and_import_again(cli_db: Database, tmp_path: Path) -> None:

@@ -4,32 +4,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from fengqiao.cli import app
-from fengqiao.config import get_settings
 from fengqiao.db import Database
 from fengqiao.events.models import Event
 from fengqiao.warnings.models import EarlyWarning
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_db(
-    fresh_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
-    monkeypatch.setenv("FENGQIAO_DATABASE_URL", fresh_db.url)
-    monkeypatch.setenv("FENGQIAO_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    yield fresh_db
-    get_settings.cache_clear()
 
 
 def run(*args: str) -> str:
