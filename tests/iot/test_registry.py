@@ -118,7 +118,7 @@ def test_who_may_manage_devices(api: TestClient, auth: Auth, db: Session) -> Non
 def test_bad_registrations_are_refused_with_the_field(
     api: TestClient, auth: Auth, db: Session
 ) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str | None]] = [
         ({"code": "a/b"}, "code"),  # would be two topic levels
         ({"code": "x+"}, "code"),
         ({"device_type": "Water Quality"}, "device_type"),

@@ -90,7 +90,9 @@ def test_repeats_fold_into_the_open_event_with_a_counter(
         repeats = [r.payload["alarms"] for r in _trail(db, first["event_id"])
                    if r.action == "iot_repeat"]  # fmt: skip
         assert repeats == [2, 5, 10]
-        assert db.scalar(select(func.count()).select_from(Event).where(Event.source == "iot")) >= 1
+        assert (
+            db.scalar(select(func.count()).select_from(Event).where(Event.source == "iot")) or 0
+        ) >= 1
         outcomes = dict(
             db.execute(select(IotInbox.outcome, func.count()).where(
                 IotInbox.device_id == sensor.id).group_by(IotInbox.outcome)).all()
@@ -216,7 +218,7 @@ def test_bad_input_is_refused_quarantined_and_counted(
             == 422
         )
         # Nothing refused became an event; other devices are unaffected by the flood.
-        assert db.scalar(select(func.count()).select_from(IotQuarantine)) >= 6
+        assert (db.scalar(select(func.count()).select_from(IotQuarantine)) or 0) >= 6
         assert send(api, other_key, {"readings": {"cod": 99}}).json()["result"] == "filed"
 
 
