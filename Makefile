@@ -69,7 +69,10 @@ demo: install
 	@echo "from /map or /events, demo_handler signs and feeds back with a photo, demo_grid_worker"
 	@echo "verifies it under 任务 and it closes."
 	@echo "demo_district_leader sees 分析研判 (/analytics), 考核 (/assessment), 每日通报 (/bulletins) and 预警 (/warnings)."
-	@echo "The worker (reminders, overdue orders, rollups, warnings, bulletins, messages) logs to var/worker.log"
+	@echo "Residents: the service catalogue (最多跑一次) at /services needs no login; demo_resident follows 代办 at /proxy."
+	@echo "Integrations (docs/integrations.md): Open311 at /open311/v2/discovery.json, IoT alarms by MQTT or"
+	@echo "POST /api/v1/iot/alarms (the first seed printed a key per device type), cameras (fengqiao cameras import), 河长通 checklists in /m/ 巡查."
+	@echo "The worker (reminders, overdue orders, rollups, warnings, bulletins, messages, MQTT alarms) logs to var/worker.log"
 	$(BIN)/fengqiao worker >>var/worker.log 2>&1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/fengqiao serve --host 127.0.0.1 --port $(PORT)
