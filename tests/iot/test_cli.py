@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from fengqiao.auth.security import hash_api_key
 from fengqiao.cli import app
 from fengqiao.config import get_settings
 from fengqiao.db import Database
 from fengqiao.iot.models import Device, IotRule
-from fengqiao.iot.service import hash_device_key
 
 runner = CliRunner()
 
@@ -46,7 +46,7 @@ def test_devices_add_list_rules_and_stats(cli_db: Database, tmp_path: Path) -> N
     key = added.output.strip().splitlines()[-1]
     with cli_db.session() as db:
         device = db.scalar(select(Device).where(Device.code == "GAS-CLI-1"))
-        assert device is not None and device.key_hash == hash_device_key(key)
+        assert device is not None and device.key_hash == hash_api_key(key)
     listed = runner.invoke(app, ["iot", "devices", "list", "--type", "gas_detector"])
     assert listed.exit_code == 0 and "GAS-CLI-1" in listed.output and "1 devices" in listed.output
     refused = runner.invoke(

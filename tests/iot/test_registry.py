@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fengqiao.auth.security import hash_api_key
 from fengqiao.geo.models import LayerFeature
 from fengqiao.iot.models import Device
-from fengqiao.iot.service import hash_device_key
 
 from .conftest import Auth, point_in_grid, send
 
@@ -48,7 +48,7 @@ def test_register_returns_the_key_once_and_stores_only_its_hash(
     grid, _, _ = point_in_grid(db)
     assert body["grid"]["id"] == grid.id and body["reporter"] == "demo_device"
     stored = db.scalar(select(Device).where(Device.code == "WQ-TEST-1"))
-    assert stored is not None and stored.key_hash == hash_device_key(key)
+    assert stored is not None and stored.key_hash == hash_api_key(key)
     assert key not in (stored.key_hash, stored.key_prefix)
     again = api.get(f"{DEVICES}/{body['id']}", headers=auth("demo_operator")).json()
     assert "key" not in again

@@ -105,9 +105,10 @@ class NewApiKey:
     key_hash: str
 
 
-def new_api_key() -> NewApiKey:
+def new_api_key(tag: str = API_KEY_PREFIX) -> NewApiKey:
+    """A key `<tag><12 hex lookup prefix>_<256 random bits>`; devices use their own tag."""
     prefix = secrets.token_hex(6)
-    key = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = f"{tag}{prefix}_{secrets.token_urlsafe(32)}"
     return NewApiKey(key=key, prefix=prefix, key_hash=hash_api_key(key))
 
 
@@ -116,11 +117,11 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_key_prefix(key: str) -> str | None:
-    """The lookup prefix of a well-formed key, or None."""
-    if not key.startswith(API_KEY_PREFIX):
+def api_key_prefix(key: str, tag: str = API_KEY_PREFIX) -> str | None:
+    """The lookup prefix of a well-formed key with this tag, or None."""
+    if not key.startswith(tag):
         return None
-    prefix, sep, _ = key[len(API_KEY_PREFIX) :].partition("_")
+    prefix, sep, _ = key[len(tag) :].partition("_")
     return prefix if sep and len(prefix) == 12 else None
 
 

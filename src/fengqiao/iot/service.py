@@ -3,9 +3,6 @@ quarantine, an event's fold, pruning. What happens to each alarm is in `iot.alar
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User, UserRole
 from fengqiao.auth.scope import Principal, in_scope
+from fengqiao.auth.security import NewApiKey, api_key_matches, api_key_prefix, new_api_key
 from fengqiao.errors import Problem, forbidden, invalid, not_found
 from fengqiao.geo.models import LayerFeature
 from fengqiao.geo.service import GridLocator
@@ -40,35 +38,18 @@ DEVICE_TYPES_ZH = {
 # --- keys ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DeviceKey:
-    """A freshly made device key: `key` is shown once; only `prefix` and `key_hash` are kept."""
-
-    key: str
-    prefix: str
-    key_hash: str
-
-
-def new_device_key() -> DeviceKey:
-    prefix = secrets.token_hex(6)
-    key = f"{DEVICE_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    return DeviceKey(key=key, prefix=prefix, key_hash=hash_device_key(key))
-
-
-def hash_device_key(key: str) -> str:
-    # 256 random bits: a fast hash is enough (the pattern of auth.security.hash_api_key).
-    return hashlib.sha256(key.encode()).hexdigest()
+def new_device_key() -> NewApiKey:
+    """A device key: an API key with the device tag; `key` is shown once, the hash kept."""
+    return new_api_key(DEVICE_KEY_PREFIX)
 
 
 def device_for_key(db: Session, key: str | None) -> Device | None:
     """The device whose key this is (retired ones too: the caller tells them apart), or None."""
-    if not key or not key.startswith(DEVICE_KEY_PREFIX):
-        return None
-    prefix, sep, _ = key[len(DEVICE_KEY_PREFIX) :].partition("_")
-    if not sep:
+    prefix = api_key_prefix(key, DEVICE_KEY_PREFIX) if key else None
+    if prefix is None:
         return None
     device = db.scalar(select(Device).where(Device.key_prefix == prefix))
-    if device is None or not hmac.compare_digest(hash_device_key(key), device.key_hash):
+    if device is None or not api_key_matches(key or "", device.key_hash):
         return None
     return device
 
