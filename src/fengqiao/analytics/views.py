@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 import orjson
@@ -15,6 +13,7 @@ from fengqiao.analytics.rollups import row_counts
 from fengqiao.analytics.service import ANALYSIS_ROLES, parse_range, resolve_scope, today
 from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
 from fengqiao.errors import invalid, not_found
+from fengqiao.exports import csv_download
 
 router = APIRouter(prefix="/analytics", tags=["analysis"])
 
@@ -78,17 +77,8 @@ def chart(
         )
     if format == "json":
         return Response(orjson.dumps(body), media_type="application/json")
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel reads UTF-8 with a byte order mark
-    writer = csv.writer(buffer)
-    writer.writerow(body["table"]["columns"])
-    writer.writerows(body["table"]["rows"])
     filename = f"{name}-{area.org_id}-{first.isoformat()}-{last.isoformat()}.csv"
-    return Response(
-        buffer.getvalue().encode(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(body["table"]["columns"], body["table"]["rows"], filename=filename)
 
 
 @router.get("/rollups", summary="Rows of each rollup table")

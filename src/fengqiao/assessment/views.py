@@ -3,8 +3,6 @@ and subscriptions. Readers are operators, leaders and admins, each within their 
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -26,6 +24,7 @@ from fengqiao.assessment.schemas import (
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import invalid, not_found
+from fengqiao.exports import csv_download
 
 router = APIRouter(tags=["assessment"])
 READERS = ("operator", "leader", "admin")
@@ -119,26 +118,19 @@ def _cell(value: float | None, kind: str) -> str:
 @router.get("/assessment/export", summary="Assessment ranking as CSV")
 def assessment_export(result: Assessed) -> Response:
     """The same table as UTF-8 CSV with Chinese headers (opens in Excel)."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(
+    header = (
         ["排名", service.LEVEL_ZH[result.level], "所属"]
         + [name for _, name, _ in service.INDICATORS]
         + ["综合得分", "等级"]
     )
-    for row in result.rows:
-        writer.writerow(
-            [row.rank or "", row.name, row.area]
-            + [_cell(row.values.get(key), kind) for key, _, kind in service.INDICATORS]
-            + ["" if row.score is None else f"{row.score:.1f}", row.grade or ""]
-        )
-    name = f"assessment-{result.level}-{result.start:%Y%m%d}-{result.end:%Y%m%d}.csv"
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    rows = (
+        [row.rank or "", row.name, row.area]
+        + [_cell(row.values.get(key), kind) for key, _, kind in service.INDICATORS]
+        + ["" if row.score is None else f"{row.score:.1f}", row.grade or ""]
+        for row in result.rows
     )
+    name = f"assessment-{result.level}-{result.start:%Y%m%d}-{result.end:%Y%m%d}.csv"
+    return csv_download(header, rows, filename=name)
 
 
 @router.get("/assessment/trend", response_model=TrendOut, summary="Monthly scores of one row")

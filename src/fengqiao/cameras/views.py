@@ -3,8 +3,6 @@ the video platform, the CSV import, and the cameras nearest to a point."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict
 from typing import Annotated
 
@@ -44,6 +42,7 @@ from fengqiao.deps import (
     WriteSession,
 )
 from fengqiao.errors import Problem, invalid
+from fengqiao.exports import csv_download, stamped
 from fengqiao.geo.crs import SUPPORTED_CRS
 from fengqiao.geo.service import org_path, wgs84_point
 from fengqiao.org.models import OrgUnit
@@ -189,22 +188,18 @@ def export_cameras(
     rows, _total = service.list_cameras(
         db=db, path=path, status=_status_filter(status), text=q, limit=None
     )
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel reads UTF-8 only with the BOM
-    writer = csv.writer(buffer)
-    writer.writerow([*COLUMNS, "grid_code", "last_seen_at"])
-    for c in rows:
-        writer.writerow([
-            c.code, c.name, repr(c.lng), repr(c.lat), "wgs84", c.stream_url or "", c.status,
-            c.install_place or "", c.grid_code or "",
-            c.last_seen_at.isoformat() if c.last_seen_at else "",
-        ])  # fmt: skip
-    stamp = clock.now().strftime("%Y%m%d")
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="cameras-{stamp}.csv"'},
-    )
+    return csv_download(
+        [*COLUMNS, "grid_code", "last_seen_at"],
+        (
+            [
+                c.code, c.name, repr(c.lng), repr(c.lat), "wgs84", c.stream_url or "", c.status,
+                c.install_place or "", c.grid_code or "",
+                c.last_seen_at.isoformat() if c.last_seen_at else "",
+            ]
+            for c in rows
+        ),
+        filename=stamped("cameras", clock.now()),
+    )  # fmt: skip
 
 
 @router.post("/cameras/import", response_model=CameraImportOut)

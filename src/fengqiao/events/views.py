@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -41,6 +39,7 @@ from fengqiao.events.schemas import (
     TrailRow,
     TransitionIn,
 )
+from fengqiao.exports import csv_download, stamped
 from fengqiao.geo.service import Place
 from fengqiao.intake.questions import describe
 from fengqiao.org.models import OrgUnit, Unit
@@ -199,29 +198,15 @@ def export_events(
     """The same filters as the list, as a UTF-8 CSV with Chinese headers (opens in Excel)."""
     now = clock.now()
 
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")  # Excel reads UTF-8 only with a BOM
-        writer.writerow([zh for _key, zh in CSV_COLUMNS])
+    def rows() -> Iterator[list[Any]]:
         with database.session() as db:
             names = _names(db)
             for event in queries.stream(
                 db, filters, principal, now, sort=sort, limit=settings.export_max_rows
             ):
-                writer.writerow(_csv_row(event, names, now))
-                if buffer.tell() > 65536:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
+                yield _csv_row(event, names, now)
 
-    stamp = now.astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M")
-    return StreamingResponse(
-        rows(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="events-{stamp}.csv"'},
-    )
+    return csv_download([zh for _key, zh in CSV_COLUMNS], rows(), filename=stamped("events", now))
 
 
 def _csv_row(event: Event, names: dict[str, dict[int, str]], now: datetime) -> list[Any]:

@@ -3,8 +3,6 @@ administrators' item editing and import, proxy requests with their trail, and th
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
@@ -20,6 +18,7 @@ from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, 
 from fengqiao.errors import invalid
 from fengqiao.events.escalation import local_text
 from fengqiao.events.schemas import Ref
+from fengqiao.exports import csv_download, stamped
 from fengqiao.paging import Paging
 from fengqiao.services import search, service
 from fengqiao.services.models import ProxyRequest, ServiceItem
@@ -368,11 +367,7 @@ def export_proxy(
     service.require_reader(principal)
     now = clock.now()
 
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")
-        writer.writerow(CSV_HEADER)
+    def rows() -> Iterator[list[Any]]:
         with database.session() as db:
             view = service.viewer(db, principal)
             offset = 0
@@ -383,26 +378,17 @@ def export_proxy(
                 if not page:
                     break
                 for r in proxy_outs(db, view, page, now):
-                    writer.writerow([
+                    yield [
                         r.code, r.item.name, r.resident_name, r.resident_phone, r.town.name,
                         r.village.name, r.grid.name, r.status_name, LIGHT_ZH.get(r.light or "", ""),
                         "是" if r.overdue else "否", local_text(r.created_at),
                         r.worker.name if r.worker else "", local_text(r.taken_at),
                         local_text(r.submitted_at), local_text(r.finished_at), local_text(r.due_at),
                         r.result or "",
-                    ])  # fmt: skip
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+                    ]  # fmt: skip
                 offset += len(page)
-        yield buffer.getvalue()
 
-    stamp = now.astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M")
-    return StreamingResponse(
-        rows(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="proxy-requests-{stamp}.csv"'},
-    )
+    return csv_download(CSV_HEADER, rows(), filename=stamped("proxy-requests", now))
 
 
 @router.get(

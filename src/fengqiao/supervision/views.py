@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -15,13 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User
-from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import forbidden, invalid, not_found
 from fengqiao.events import service as events
 from fengqiao.events.escalation import EscalationPolicy, local_text
 from fengqiao.events.models import Event
 from fengqiao.events.schemas import Ref
+from fengqiao.exports import csv_download, stamped
 from fengqiao.supervision import service
 from fengqiao.supervision.models import SupervisionOrder
 
@@ -201,11 +199,7 @@ def export_orders(
     """The same filters as the list, as UTF-8 CSV with Chinese headers (opens in Excel)."""
     now = clock.now()
 
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")
-        writer.writerow(CSV_HEADER)
+    def rows() -> Iterator[list[Any]]:
         with database.session() as db:
             before: int | None = None
             while True:
@@ -214,24 +208,15 @@ def export_orders(
                 if not page:
                     break
                 for o in _outs(db, page, now):
-                    writer.writerow([
+                    yield [
                         o.code, o.event.code, o.kind_name, o.unit.name,
                         o.issued_by.name if o.issued_by else "系统", local_text(o.issued_at),
                         o.requirement, local_text(o.due_at), o.status_name,
                         "是" if o.overdue else "否", o.reply or "", local_text(o.replied_at),
-                    ])  # fmt: skip
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+                    ]  # fmt: skip
                 before = page[-1].id
-        yield buffer.getvalue()
 
-    stamp = now.astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M")
-    return StreamingResponse(
-        rows(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="supervision-{stamp}.csv"'},
-    )
+    return csv_download(CSV_HEADER, rows(), filename=stamped("supervision", now))
 
 
 @router.get(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -19,6 +17,7 @@ from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
 from fengqiao.errors import invalid, not_found
 from fengqiao.events.escalation import local_text
 from fengqiao.events.schemas import Ref
+from fengqiao.exports import csv_download, stamped
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.paging import Page, Paging
 from fengqiao.warnings import service
@@ -148,11 +147,7 @@ def export_warnings(
 ) -> StreamingResponse:
     """The same filters as the list, as UTF-8 CSV with Chinese headers (opens in Excel)."""
 
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")
-        writer.writerow(CSV_HEADER)
+    def rows() -> Iterator[list[Any]]:
         with database.session() as db:
             offset = 0
             while True:
@@ -161,26 +156,17 @@ def export_warnings(
                 if not page:
                     break
                 for w in _outs(db, page):
-                    writer.writerow([
+                    yield [
                         w.id, w.kind_name, w.place.name, w.town.name if w.town else "",
                         w.unit.name if w.unit else "", w.category_name, local_text(w.window_start),
                         local_text(w.window_end), w.observed, w.expected, w.score, w.message,
                         local_text(w.created_at), w.status_name,
                         w.acknowledged_by.name if w.acknowledged_by else "",
                         local_text(w.acknowledged_at), w.note or "",
-                    ])  # fmt: skip
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+                    ]  # fmt: skip
                 offset += len(page)
-        yield buffer.getvalue()
 
-    stamp = clock.now().astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M")
-    return StreamingResponse(
-        rows(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="warnings-{stamp}.csv"'},
-    )
+    return csv_download(CSV_HEADER, rows(), filename=stamped("warnings", clock.now()))
 
 
 @router.get("/warnings/{warning_id}", response_model=WarningOut, summary="Read an early warning")
