@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fengqiao.db import DatabaseBusy
@@ -214,6 +214,24 @@ async def _on_busy(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(database_busy())
 
 
+def out_of_range() -> Problem:
+    return Problem(
+        422,
+        "invalid-input",
+        "Invalid input",
+        "输入有误",
+        "a value in the request does not fit the database (a number too large, a text too "
+        "long); nothing was stored",
+        "请求中的某个值超出范围(数字过大或文字过长),未保存任何内容",
+    )
+
+
+async def _on_out_of_range(_request: Request, _exc: Exception) -> JSONResponse:
+    # Numbers beyond 64 bits pass pydantic's `int` but not SQLite's binding (OverflowError) or
+    # PostgreSQL's columns (DataError); the transaction has rolled back, so say it was the input.
+    return problem_response(out_of_range())
+
+
 def install_handlers(app: FastAPI) -> None:
     """Make every error of `app` a problem+json response."""
     app.add_exception_handler(DatabaseBusy, _on_busy)
@@ -221,3 +239,5 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(OverflowError, _on_out_of_range)
+    app.add_exception_handler(DataError, _on_out_of_range)

@@ -175,3 +175,37 @@ def test_answers_ride_a_report_with_photos_as_one_json_field(
                       headers=auth("demo_grid_worker"))  # fmt: skip
     assert broken.status_code == 422
     assert broken.json()["errors"][0]["field"] == "answers"
+
+
+def test_a_required_question_is_answered_per_failed_item_and_spares_sensors(
+    api: TestClient, auth: Auth, world: World, db: Session
+) -> None:
+    asked = [{"code": "sampler", "datatype": "string", "required": True, "description": "采样人"},
+             {"code": "river", "datatype": "string", "description": "河道名称"}]  # fmt: skip
+    put = api.put("/api/v1/intake/classes/0901/questions", json=asked, headers=auth("admin"))
+    assert put.status_code == 200, put.text
+    body = _run(world)
+    body["items"][0] = {"code": "water", "ok": False, "note": "河水发黑"}
+    refused = api.post("/api/v1/intake/checklists", json=body, headers=auth("demo_grid_worker"))
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "items[0].answers.sampler"
+    assert "水体无黑臭" in refused.json()["detail_zh"]
+    assert db.scalar(select(func.count()).select_from(ChecklistRun)) == 0
+
+    body["items"][0]["answers"] = {"sampler": "王五"}
+    created = api.post("/api/v1/intake/checklists", json=body, headers=auth("demo_grid_worker"))
+    assert created.status_code == 201, created.text
+    event_id = created.json()["items"][0]["event_id"]
+    event = api.get(f"/api/v1/events/{event_id}", headers=auth("demo_operator")).json()
+    assert {a["code"]: a["answer"] for a in event["answers"]} == {
+        "sampler": "王五", "river": "瓜渚湖直江 柯桥段",
+    }  # fmt: skip
+
+    # A water-quality sensor cannot answer who sampled: its alarm is still filed.
+    lat, lng = world.grid_point
+    sensor = api.post(
+        "/api/v1/events",
+        json={"source": "iot", "category": "0901", "lat": lat, "lng": lng},
+        headers=auth("demo_device"),
+    )
+    assert sensor.status_code == 201, sensor.text

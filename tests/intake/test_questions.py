@@ -74,3 +74,10 @@ def test_a_class_without_questions_takes_no_answers() -> None:
 
 def test_text_is_capped() -> None:
     assert "最多 200" in refused({"river": "河" * 201})["answers.river"]
+
+
+def test_a_machine_is_not_asked_required_questions_but_its_answers_are_checked() -> None:
+    assert check_answers(INTAKE, {"extent_m": "5"}, enforce_required=False) == {"extent_m": 5.0}
+    with pytest.raises(Problem) as caught:
+        check_answers(INTAKE, {"extent_m": "far"}, enforce_required=False)
+    assert [e.field for e in caught.value.errors] == ["answers.extent_m"]

@@ -56,6 +56,8 @@ SOURCE_ROLES: dict[str, frozenset[str]] = {
     "open311": frozenset({"device", "resident"}),
 }
 STAFF_SOURCES = frozenset({"grid_worker", "hotline", "inspection", "video"})
+# Sources where no person fills the class's form: its required questions are not asked of them.
+MACHINE_SOURCES = frozenset({"iot"})
 SOURCE_ZH = {
     "grid_worker": "网格员上报", "resident": "群众上报", "hotline": "热线",
     "iot": "物联感知", "video": "视频发现", "inspection": "督查巡查", "open311": "Open311",
@@ -114,8 +116,9 @@ def check_filing(
             f"事件分类 {data.category} 不存在或已停用",
         )
     answers = check_answers(
-        rules.intakes.get(category.code), data.answers, class_name=category.name_zh
-    )
+        rules.intakes.get(category.code), data.answers, class_name=category.name_zh,
+        enforce_required=data.source not in MACHINE_SOURCES,
+    )  # fmt: skip
     return category, answers
 
 

@@ -108,10 +108,15 @@ def _one(question: Question, raw: object) -> tuple[Answer | None, FieldError | N
 
 
 def check_answers(
-    intake: ClassIntake | None, answers: Mapping[str, object], *, class_name: str = ""
+    intake: ClassIntake | None,
+    answers: Mapping[str, object],
+    *,
+    class_name: str = "",
+    enforce_required: bool = True,
 ) -> dict[str, Answer]:
     """The answers as stored, in question order; every unknown, malformed or missing required
-    answer is named at once in one 422."""
+    answer is named at once in one 422. A machine (a sensor) cannot answer a person's questions:
+    for it `enforce_required` is off, and what it does answer is still checked."""
     questions: Sequence[Question] = intake.questions if intake else ()
     by_code = {q.code: q for q in questions}
     errors: list[FieldError] = []
@@ -129,7 +134,7 @@ def check_answers(
     for question in questions:
         raw: Any = answers.get(question.code)
         if raw is None or raw == "" or raw == []:
-            if question.required:
+            if question.required and enforce_required:
                 errors.append(
                     _error(
                         question.code, f"required: {question.description}",

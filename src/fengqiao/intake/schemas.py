@@ -62,6 +62,9 @@ class ModuleOut(BaseModel):
     categories: list[CategoryBrief]
     checklist_title: str
     subject_label: str
+    subject_question: str | None = Field(
+        None, description="The class question a run's subject answers (河长通: river)."
+    )
     checklist: list[ChecklistItemOut]
 
 
@@ -71,6 +74,10 @@ class ItemOutcomeIn(BaseModel):
     code: str = Field(min_length=1, max_length=32)
     ok: bool
     note: str = Field("", max_length=1000, description="What is wrong; required when not ok.")
+    answers: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="A failed item's answers to its class's extra questions (by code).",
+    )
 
 
 class ChecklistIn(BaseModel):

@@ -7,15 +7,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.scope import Principal, in_scope
+from fengqiao.db import utcnow
 from fengqiao.errors import FieldError, Problem, forbidden, invalid, not_found
 from fengqiao.events import service as event_service
 from fengqiao.events.rules import Rules, rules_changed
@@ -157,11 +158,22 @@ def import_intake(*, db: Session, data: dict[str, Any] | None = None) -> IntakeR
         db.execute(delete(IntakeQuestion).where(IntakeQuestion.category_code == code))
         db.flush()
         db.add_all(_question_rows(code, rows))
+    _touch(db, [*questions, *(c for m in modules for c in m.get("categories", []))])
     db.flush()
     rules_changed(db)
     return IntakeReport(
         modules=len(modules), questions=sum(len(rows) for rows in questions.values())
     )
+
+
+def _touch(db: Session, category_codes: Sequence[str]) -> None:
+    """A class's questions or modules changed: so has what it offers (Open311's changeset)."""
+    if category_codes:
+        db.execute(
+            update(Category)
+            .where(Category.code.in_(sorted(set(category_codes))))
+            .values(updated_at=utcnow())
+        )
 
 
 def list_modules(*, db: Session, active_only: bool = True) -> list[IntakeModule]:
@@ -190,6 +202,7 @@ def set_questions(
         raise _bad(errors)
     db.execute(delete(IntakeQuestion).where(IntakeQuestion.category_code == category_code))
     db.flush()
+    _touch(db, [category_code])
     stored = _question_rows(category_code, rows)
     db.add_all(stored)
     db.flush()
@@ -205,6 +218,7 @@ class ItemOutcome:
     code: str
     ok: bool
     note: str = ""
+    answers: dict[str, str | list[str]] = field(default_factory=dict)
 
 
 def submit_checklist(
@@ -258,16 +272,28 @@ def submit_checklist(
         if patrol is None or patrol.user_id != principal.user_id:
             raise invalid("patrol_id", "not one of your patrols", "不是您本人的巡查")
     stored_items: list[dict[str, Any]] = []
+    position = {o.code: i for i, o in enumerate(outcomes)}
     for code, item in items.items():
         outcome = given[code]
         row: dict[str, Any] = {"code": code, "text": item["text"], "ok": outcome.ok,
                                "note": outcome.note.strip()}  # fmt: skip
         if not outcome.ok:
-            row["event_id"] = _file_problem(
-                db=db, rules=rules, place=place, principal=principal, module=module,
-                item=item, subject=subject, note=outcome.note.strip(), now=now,
-                key=f"{idempotency_key}:{code}" if idempotency_key else None, base_url=base_url,
-            )  # fmt: skip
+            try:
+                row["event_id"] = _file_problem(
+                    db=db, rules=rules, place=place, principal=principal, module=module,
+                    item=item, subject=subject, note=outcome.note.strip(), now=now,
+                    answers=outcome.answers,
+                    key=f"{idempotency_key}:{code}" if idempotency_key else None,
+                    base_url=base_url,
+                )  # fmt: skip
+            except Problem as problem:
+                # Say which item's answers are wrong; the whole run is refused (rolled back).
+                where = f"items[{position[code]}]"
+                for error in problem.errors:
+                    error.field = f"{where}.{error.field}"
+                problem.detail = f"{where}: {problem.detail}"
+                problem.detail_zh = f"「{item['text']}」:{problem.detail_zh}"
+                raise
         stored_items.append(row)
     run = ChecklistRun(
         module_code=module.code,
@@ -304,20 +330,21 @@ def _file_problem(
     subject: str,
     note: str,
     now: datetime,
+    answers: dict[str, str | list[str]],
     key: str | None,
     base_url: str,
 ) -> int:
     """File the event of one failed checklist item; the run's subject answers the class's
     subject question (the river reach for 河长通) when the class asks it."""
     category = item["category"]
-    answers: dict[str, str | list[str]] = {}
+    answers = dict(answers)
     intake = rules.intakes.get(category)
     if (
         module.subject_question
         and intake
         and any(q.code == module.subject_question for q in intake.questions)
     ):
-        answers[module.subject_question] = subject
+        answers.setdefault(module.subject_question, subject)
     data = EventCreate(
         source="grid_worker",
         category=category,

@@ -60,6 +60,7 @@ def module_out(module: IntakeModule, rules: Rules) -> ModuleOut:
         ],
         checklist_title=module.checklist_title,
         subject_label=module.subject_label,
+        subject_question=module.subject_question,
         checklist=[
             ChecklistItemOut(
                 code=item["code"], text=item["text"], category=item["category"],
@@ -153,7 +154,9 @@ async def post_checklist(
             run, created = service.submit_checklist(
                 db=db, rules=app_rules(request, db), place=place, principal=principal,
                 module_code=body.module, subject=body.subject,
-                outcomes=[service.ItemOutcome(i.code, i.ok, i.note) for i in body.items],
+                outcomes=[
+                    service.ItemOutcome(i.code, i.ok, i.note, i.answers) for i in body.items
+                ],
                 now=now, patrol_id=body.patrol_id, idempotency_key=idempotency_key,
                 base_url=settings.public_base_url,
             )  # fmt: skip

@@ -65,8 +65,7 @@
   function renderQuestions(categoryCode) {
     const box = $("report-questions");
     const questions = ((intakes[categoryCode] || {}).questions) || [];
-    FQ.fill(box, ...questions.map((q) => h("label", { class: "field" },
-      q.description + (q.required ? "" : "(选填)"), input(q))));
+    FQ.fill(box, ...questionFields(questions));
     box.hidden = !questions.length;
   }
 
@@ -77,10 +76,10 @@
     return sign + String(Math.floor(abs / 60)).padStart(2, "0") + ":" + String(abs % 60).padStart(2, "0");
   }
 
-  // The answers given, by question code; empty ones are left out.
-  function answers() {
+  // The answers given in a box of questions, by question code; empty ones are left out.
+  function answersIn(box) {
     const out = {};
-    for (const el of $("report-questions").querySelectorAll("[data-answer]")) {
+    for (const el of box.querySelectorAll("[data-answer]")) {
       if (el.dataset.answer === "multivaluelist") {
         const keys = Array.from(el.querySelectorAll("input:checked")).map((c) => c.value);
         if (keys.length) out[el.dataset.code] = keys;
@@ -89,6 +88,14 @@
       }
     }
     return out;
+  }
+
+  function answers() {
+    return answersIn($("report-questions"));
+  }
+
+  function questionFields(questions) {
+    return questions.map((q) => h("label", { class: "field" }, q.description + (q.required ? "" : "(选填)"), input(q)));
   }
 
   function clearQuestions() {
@@ -118,9 +125,12 @@
           onchange: () => toggleNote(item.code, false) }), "正常"),
         h("label", { class: "check-chip bad" }, h("input", { type: "radio", name: "ok-" + item.code, value: "problem",
           onchange: () => toggleNote(item.code, true) }), "有问题")),
-      h("label", { class: "field", hidden: true, dataset: { note: item.code } },
-        "问题说明(将生成「" + item.category_name + "」事件)",
-        h("input", { type: "text", name: "note", maxlength: 1000, placeholder: item.hint || "描述发现的问题" })))));
+      h("div", { hidden: true, dataset: { note: item.code } },
+        h("label", { class: "field" }, "问题说明(将生成「" + item.category_name + "」事件)",
+          h("input", { type: "text", name: "note", maxlength: 1000, placeholder: item.hint || "描述发现的问题" })),
+        // The class's own questions, but the one the run's subject answers (the river).
+        h("div", { class: "item-questions" }, ...questionFields((((intakes[item.category] || {}).questions) || [])
+          .filter((q) => q.code !== module.subject_question)))))));
     FQ.clearErrors(form);
     $("checklist-result").hidden = true;
     $("checklist-dialog").showModal();
@@ -142,7 +152,8 @@
     }
     const items = Array.from($("checklist-items").querySelectorAll(".check-item")).map((set) => {
       const ok = set.querySelector("input[type=radio]:checked").value === "ok";
-      return { code: set.dataset.code, ok: ok, note: ok ? "" : set.querySelector("input[name=note]").value };
+      return ok ? { code: set.dataset.code, ok: true } : { code: set.dataset.code, ok: false,
+        note: set.querySelector("input[name=note]").value, answers: answersIn(set.querySelector(".item-questions")) };
     });
     const body = { module: form.dataset.module, subject: $("checklist-subject").value.trim(),
       lat: position.lat, lng: position.lng, items: items };
