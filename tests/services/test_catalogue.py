@@ -65,6 +65,22 @@ def test_every_term_must_match(db: Session) -> None:
     assert _names(db, "社保卡 不存在的词") == []
 
 
+def test_full_width_separators_split_terms_like_ascii_ones(db: Session) -> None:
+    ascii_names = _names(db, "医保,异地")
+    assert len(ascii_names) == 2
+    assert _names(db, "医保，异地") == ascii_names
+    assert _names(db, "医保；异地") == _names(db, "医保;异地") == _names(db, "医保、异地")
+    assert search.terms_of("医保，异地；备案") == ["医保", "异地", "备案"]
+
+
+def test_a_query_of_separators_only_is_no_query(client: TestClient, db: Session) -> None:
+    everything = _names(db, "", limit=500)
+    assert search.mode_of(db, " , ， ") == "list"
+    assert _names(db, " , ， ；、", limit=500) == everything
+    body = client.get("/api/v1/public/services", params={"q": " , ， "}).json()
+    assert body["total"] == len(everything) and body["mode"] == "list"
+
+
 def test_filters_and_inactive_items(db: Session) -> None:
     online = _names(db, "", level="online", limit=500)
     assert "居民身份证申领与换领" not in online and "生育登记服务" in online

@@ -167,6 +167,33 @@ def test_a_resident_asks_for_themselves_and_follows_it(
     assert other.status_code == 403
 
 
+def test_a_resident_cannot_file_in_someone_elses_name(
+    client: TestClient, auth: Auth, db: Session
+) -> None:
+    resident = auth("demo_resident")
+    me = _user(db, "demo_resident")
+    item_id = _item(db, "YL-002").id
+    mine_before = client.get("/api/v1/proxy-requests", headers=resident).json()["total"]
+    refused = client.post(
+        "/api/v1/proxy-requests",
+        json={"item_id": item_id, "resident_name": "别人", "resident_phone": "13900000000"},
+        headers=resident,
+    )
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert {e["field"] for e in problem["errors"]} == {"resident_name", "resident_phone"}
+    assert all(e["reason"] and e["reason_zh"] for e in problem["errors"])
+    assert client.get("/api/v1/proxy-requests", headers=resident).json()["total"] == mine_before
+    # Sending one's own name is refused too: the account alone says who it is for.
+    own = client.post(
+        "/api/v1/proxy-requests", json={"item_id": item_id, "resident_name": me.name},
+        headers=resident,
+    )  # fmt: skip
+    assert own.status_code == 422 and own.json()["errors"][0]["field"] == "resident_name"
+    filed = _file(client, resident, item_id=item_id, note="请上门收件")
+    assert filed["resident_name"] == me.name and filed["resident_phone"] == me.phone
+
+
 def test_who_sees_which_request(client: TestClient, auth: Auth, db: Session) -> None:
     filed = _file(
         client, auth("demo_grid_worker"), item_id=_item(db, "SB-004").id, resident_name="赵六",

@@ -40,7 +40,7 @@ MAX_QUERY_CHARS = 100
 
 def terms_of(query: str) -> list[str]:
     """The query's terms: split on white space and punctuation-like separators, deduplicated."""
-    parts = re.split(r"[\s,,、;;]+", query.strip())
+    parts = re.split(r"[\s,，、;；]+", query.strip())
     seen: list[str] = []
     for part in parts:
         if part and part not in seen:

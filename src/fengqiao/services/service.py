@@ -25,7 +25,15 @@ from sqlalchemy.orm import Session
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.auth.scope import Principal
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.errors import Problem, forbidden, from_pydantic, invalid, not_found
+from fengqiao.errors import (
+    FieldError,
+    Problem,
+    forbidden,
+    from_pydantic,
+    invalid,
+    invalid_fields,
+    not_found,
+)
 from fengqiao.events.models import EventSequence
 from fengqiao.events.scope import home_ids
 from fengqiao.events.trail import GENESIS, row_hash, verify_rows
@@ -490,6 +498,11 @@ def _resolve_grid(db: Session, view: Viewer, data: ProxyCreate) -> OrgUnit:
     return grid
 
 
+# Who a request is for: a resident's own request takes these from the account. (An ID number is
+# not on the account, so a resident may still give their own.)
+RESIDENT_FROM_ACCOUNT = ("resident_name", "resident_phone")
+
+
 def create_proxy(
     *, db: Session, view: Viewer, data: ProxyCreate, calendar: WorkCalendar, now: datetime,
     collect_days: int,
@@ -515,10 +528,17 @@ def create_proxy(
     if not is_staff:  # a resident asking for themselves
         if resident_user_id not in (None, principal.user_id):
             raise forbidden("residents ask only for themselves", "群众只能为本人提出代办")
+        # Who the request is for comes from the account alone: a resident who could send a
+        # name or phone could file in someone else's name.
+        sent = [f for f in RESIDENT_FROM_ACCOUNT if getattr(data, f) is not None]
+        if sent:
+            reason = "residents do not send this: it comes from their account"
+            reason_zh = "群众本人申请时不填此项,以账号信息为准"
+            raise invalid_fields([FieldError(f, reason, reason_zh) for f in sent])
         resident_user_id = principal.user_id
         me = db.get(User, principal.user_id)
-        name = name or (me.name if me else None)
-        phone = phone or (me.phone if me else None)
+        name = me.name if me else None
+        phone = me.phone if me else None
     elif resident_user_id is not None:
         is_resident = db.scalar(
             select(UserRole.user_id).where(

@@ -69,6 +69,8 @@
     more.hidden = shown >= data.total;
     document.getElementById("list-shown").textContent = "已显示 " + shown + " 项,共 " + data.total + " 项";
     if (reset && data.items.length && params().q) show(data.items[0]);
+    // Nothing found: the guide of an item from the previous search must not stay on screen.
+    else if (reset && !data.items.length) FQ.fill(detail, h("p", { class: "muted" }, "点击左侧事项查看办事指南。"));
   }
 
   async function categories() {
