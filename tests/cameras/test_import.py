@@ -3,7 +3,9 @@ its row, field and reason, nothing stored lost, a dry run that writes nothing.""
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +146,10 @@ def test_the_export_imports_again_unchanged(client: TestClient, auth: Any) -> No
     assert exported.headers["content-type"].startswith("text/csv")
     lines = exported.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("code,name,lng,lat,crs,stream_url,status,install_place")
+    # Coordinates carry 7 decimals (about 1 cm), not the float's repr (120.49216700000001).
+    for line in lines[1:]:
+        lng, lat = next(csv.reader([line]))[2:4]
+        assert re.fullmatch(r"1[12]\d\.\d{7}", lng) and re.fullmatch(r"[23]\d\.\d{7}", lat), line
     report = import_csv(client, auth("admin"), exported.content).json()
     assert report["rows"] == len(lines) - 1 == 200
     assert (report["unchanged"], report["created"], report["updated"], report["refused"]) == (

@@ -198,14 +198,28 @@ def test_the_video_platform_pushes_statuses_in_bulk(
     seen = stored(db, str(cameras[2].code))
     assert seen is not None and seen[1].last_seen_at is not None
     assert seen[1].last_seen_at >= now - timedelta(seconds=5)
-    naive = client.post(
+    # A time without a zone, or no time at all, refuses that entry alone: the others apply.
+    later = (now + timedelta(seconds=1)).isoformat()
+    mixed = client.post(
         "/api/v1/cameras/status",
         json={
-            "cameras": [{"code": cameras[0].code, "status": "online", "at": "2026-01-01T08:00:00"}]
+            "cameras": [
+                {"code": cameras[0].code, "status": "fault", "at": later},
+                {"code": cameras[1].code, "status": "online", "at": "2026-01-01T08:00:00"},
+                {"code": cameras[2].code, "status": "offline", "at": "yesterday"},
+            ]
         },
         headers=auth("demo_device"),
     )
-    assert naive.status_code == 422
+    assert mixed.status_code == 200, mixed.text
+    refused = mixed.json()["refused"]
+    assert [(r["row"], r["field"]) for r in refused] == [(2, "at"), (3, "at")]
+    assert "time zone" in refused[0]["reason"] and "时区" in refused[0]["reason_zh"]
+    assert "ISO 8601" in refused[1]["reason"] and refused[1]["reason_zh"]
+    assert mixed.json()["changed"] == 1
+    for camera, status in zip(cameras, ("fault", "fault", "online"), strict=True):
+        row = stored(db, str(camera.code))
+        assert row is not None and row[1].status == status
     assert (
         client.post("/api/v1/cameras/status", json=push, headers=auth("demo_resident")).status_code
         == 403

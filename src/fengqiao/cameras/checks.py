@@ -7,8 +7,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+from pydantic import TypeAdapter, ValidationError
 
 from fengqiao.auth.scope import Principal
 from fengqiao.cameras.codes import check_camera_code
@@ -18,7 +21,11 @@ from fengqiao.errors import FieldError, Problem
 from fengqiao.geo.crs import SUPPORTED_CRS
 from fengqiao.geo.service import GridLocator, Place
 
+_DATETIME = TypeAdapter(datetime)
 STATUS_WORDS = {**{s: s for s in CAMERA_STATUSES}, **{zh: s for s, zh in STATUS_ZH.items()}}
+# Coordinates are exported with 7 decimals (about 1 cm) and compared at that precision, so an
+# export imports again unchanged.
+COORD_DECIMALS = 7
 MAX_NAME = 200
 MAX_URL = 500
 
@@ -121,6 +128,29 @@ def parse_status(text: str) -> str | FieldError:
             f"未知状态 {text}:应为 在线(online)、离线(offline)或 故障(fault)",
         )
     return status
+
+
+def coordinate_text(value: float) -> str:
+    """A coordinate as the CSV export writes it: 7 decimals, not the float's 17 digits."""
+    return f"{value:.{COORD_DECIMALS}f}"
+
+
+def parse_seen_at(text: str) -> datetime | FieldError:
+    """When the platform saw a status: an ISO 8601 time with a time zone (a bare local time is
+    ambiguous, so it is refused rather than guessed)."""
+    try:
+        at = _DATETIME.validate_python(text)
+    except ValidationError:
+        return FieldError(
+            "at",
+            f"not a time {text!r}: use ISO 8601 with a time zone, e.g. 2026-11-29T10:15:00+08:00",
+            f"时间格式有误 {text}:应为带时区的 ISO 8601 时间,如 2026-11-29T10:15:00+08:00",
+        )
+    if at.tzinfo is None or at.utcoffset() is None:
+        return FieldError(
+            "at", "give a time zone (e.g. +08:00 or Z)", "时间须带时区(如 +08:00 或 Z)"
+        )
+    return at
 
 
 def _number(text: str, name: str) -> float | FieldError:
@@ -240,8 +270,8 @@ def unchanged(stored: StoredCamera, camera: CameraInput) -> bool:
     """True when storing `camera` would change nothing."""
     return (
         stored.name == camera.name
-        and abs(stored.lat - camera.lat) < 1e-9
-        and abs(stored.lng - camera.lng) < 1e-9
+        and round(stored.lat, COORD_DECIMALS) == round(camera.lat, COORD_DECIMALS)
+        and round(stored.lng, COORD_DECIMALS) == round(camera.lng, COORD_DECIMALS)
         and stored.grid_id == camera.grid_id
         and stored.props == merged_props(stored.props, camera)
         and (camera.status is None or camera.status == stored.status)

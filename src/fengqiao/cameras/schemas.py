@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from fengqiao.geo.schemas import NearbyFeatureOut
 
@@ -62,10 +62,14 @@ class CameraEdit(BaseModel):
 
 
 class StatusItem(BaseModel):
+    """One camera's status. `at` is a string checked entry by entry (not here): one bad time
+    refuses that entry alone, not the whole push."""
+
     code: str
     status: str = Field(description="online, offline or fault (在线/离线/故障).")
-    at: AwareDatetime | None = Field(
-        None, description="When the platform saw this status (with a time zone); default now."
+    at: str | None = Field(
+        None,
+        description="When the platform saw this status: ISO 8601 with a time zone; default now.",
     )
 
 

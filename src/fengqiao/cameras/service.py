@@ -22,6 +22,7 @@ from fengqiao.cameras.checks import (
     StoredCamera,
     check_camera,
     merged_props,
+    parse_seen_at,
     parse_status,
     stream_protocol,
     unchanged,
@@ -327,7 +328,7 @@ def _set_status(
 class StatusIn:
     code: str
     status: str
-    at: datetime | None = None
+    at: str | None = None  # ISO 8601 with a time zone, checked entry by entry
 
 
 @dataclass
@@ -369,21 +370,24 @@ def report_statuses(
     for number, report in enumerate(reports, start=1):
         row = found.get(report.code)
         status = parse_status(report.status)
-        at = report.at or now
+        at = now if report.at is None else parse_seen_at(report.at)
         error: FieldError | None = None
         if row is None:
             error = FieldError("code", "no camera with this id", "没有该编码的摄像机")
         elif isinstance(status, FieldError):
             error = status
-        elif at.tzinfo is None:
-            error = FieldError(
-                "at", "give a time zone (e.g. +08:00 or Z)", "时间须带时区(如 +08:00 或 Z)"
-            )
+        elif isinstance(at, FieldError):
+            error = at
         elif (at - now).total_seconds() > 300:
             error = FieldError("at", "in the future", "时间晚于当前时间")
         elif row.path is not None and not principal.covers(row.path):
             error = FieldError("code", "outside your area", "超出您的管辖范围")
-        if error is not None or row is None or isinstance(status, FieldError):
+        if (
+            error is not None
+            or row is None
+            or isinstance(status, FieldError)
+            or isinstance(at, FieldError)
+        ):
             if error is not None:
                 result.refused.append(
                     RowError(number, report.code, error.field, error.reason, error.reason_zh)

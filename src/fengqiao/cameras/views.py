@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fengqiao.auth.scope import STAFF_ROLES
 from fengqiao.cameras import service
+from fengqiao.cameras.checks import coordinate_text
 from fengqiao.cameras.importer import (
     COLUMNS,
     MAX_IMPORT_BYTES,
@@ -192,7 +193,7 @@ def export_cameras(
         [*COLUMNS, "grid_code", "last_seen_at"],
         (
             [
-                c.code, c.name, repr(c.lng), repr(c.lat), "wgs84", c.stream_url or "", c.status,
+                c.code, c.name, coordinate_text(c.lng), coordinate_text(c.lat), "wgs84", c.stream_url or "", c.status,
                 c.install_place or "", c.grid_code or "",
                 c.last_seen_at.isoformat() if c.last_seen_at else "",
             ]
