@@ -71,12 +71,20 @@ def grid_points(database: Database, count: int, rng: random.Random) -> list[tupl
     return points
 
 
+def hidden(rules: Any) -> frozenset[str]:
+    """The classes Open311 hides by default (FENGQIAO_OPEN311_HIDDEN_MAJORS)."""
+    return service.hidden_codes(rules, Settings().open311_hidden_majors)
+
+
 def plain_codes(rules: Any) -> list[str]:
-    """Active classes without required extra questions (the bench sends no attributes)."""
+    """Active classes Open311 offers, without required extra questions (the bench sends no
+    attributes)."""
+    concealed = hidden(rules)
     return sorted(
         code
         for code, ref in rules.categories.items()
         if ref.active
+        and code not in concealed
         and not any(q.required for q in getattr(rules.intakes.get(code), "questions", ()))
     )
 
@@ -112,7 +120,8 @@ def file_requests(database: Database, wanted: int, now: datetime, rng: random.Ra
                           ("email", "r@example.cn"), ("media_url", "https://p.example.cn/1.jpg")]  # fmt: skip
                 submission = service.read_submission(fields)
                 service.submit(db=db, rules=rules, place=locator.locate(lng, lat),
-                               principal=principal, submission=submission, now=at)  # fmt: skip
+                               principal=principal, submission=submission,
+                               hidden=hidden(rules), now=at)  # fmt: skip
     print(f"filed {wanted - have:,} open311 requests in {time.perf_counter() - started:.1f} s")
     return key
 
@@ -279,8 +288,10 @@ def postgres_plan(file: str, url: str, runs: int) -> None:
     query = service.RequestQuery(
         start=datetime.now(UTC) - timedelta(days=90), end=datetime.now(UTC)
     )
+    with Database(f"sqlite:///{file}").session() as db:
+        hidden_codes = hidden(load_rules(db))
     compiled = (
-        service.list_requests_statement(query)
+        service.list_requests_statement(query, hidden_codes)
         .limit(1000)
         .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     )

@@ -286,6 +286,12 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Days the inbox of accepted alarms and the quarantine are kept."
     )
 
+    open311_hidden_majors: list[str] = Field(
+        ["02", "03"],
+        description="Classes the public Open311 surface never offers or shows (JSON list): two "
+        "digits name a major class (02 社会治安, 03 信访维稳), four a minor one (0203).",
+    )
+
     camera_divisions: list[str] = Field(
         ["330603"],
         description="Administrative division codes (GB/T 2260, 6 digits) a camera's GB/T 28181 "

@@ -48,9 +48,9 @@ def test_services_are_the_active_minor_classes_grouped_by_major(
         for code, group in db.execute(
             select(Category.code, CategoryMajor.name_zh)
             .join(CategoryMajor, CategoryMajor.code == Category.major_code)
-            .where(Category.active.is_(True))
+            .where(Category.active.is_(True), Category.major_code.not_in(["02", "03"]))
         )
-    }
+    }  # 02 社会治安 and 03 信访维稳 are hidden by default (test_hidden.py)
     services = api.get(f"{BASE}/services.json").json()
     assert {s["service_code"]: s["group"] for s in services} == classes
     assert all(s["type"] == "realtime" and s["service_name"] for s in services)
@@ -83,11 +83,13 @@ def test_a_service_definition_lists_the_class_questions(api: TestClient, db: Ses
         assert attribute["required"] is question.required
         assert attribute["variable"] is True
         assert [(v["key"], v["name"]) for v in attribute["values"]] == list(question.values)
+    assert [a["order"] for a in body["attributes"]] == list(range(1, len(intake.questions) + 1))
     root = xml(api.get(f"{BASE}/services/{code}.xml"))
     assert root.tag == "service_definition"
     assert [a.findtext("code") for a in root.iterfind("attributes/attribute")] == [
         a["code"] for a in body["attributes"]
     ]
+    assert root.findtext("attributes/attribute/order") == "1"
     spec_error(api.get(f"{BASE}/services/9999.json"), 404)
     spec_error(api.get(f"{BASE}/services/9999.xml"), 404)
 
@@ -109,6 +111,10 @@ def test_a_post_files_an_open311_event_by_the_keys_account(
     assert stored is not None and stored.token == posted["token"]
     assert {k: getattr(stored, k) for k in PERSONAL} == PERSONAL
     assert stored.media_url == "https://photos.example.cn/a/1.jpg"
+    # Staff read the event, not the Open311 row: the photo's link is its description's last line.
+    assert event.description == (
+        "人行道上有人占道经营,行人只能走机动车道\n附图:https://photos.example.cn/a/1.jpg"
+    )
     trail = db.scalars(select(EventLog).where(EventLog.event_id == event.id)).all()
     assert [(t.action, t.payload["source"]) for t in trail] == [("report", "open311")]
 
@@ -169,7 +175,8 @@ def test_a_request_reads_back_in_both_formats(app311: App, api: TestClient, db: 
     (body,) = api.get(f"{BASE}/requests/{event.code}.json").json()
     assert body["service_request_id"] == event.code
     assert body["status"] == "open"
-    assert body["status_notes"] == "已收到,等待指挥室受理"
+    assert body["status_notes"] == "已收到,待受理"
+    assert body["description"] == "人行道上有人占道经营,行人只能走机动车道"  # without 附图
     assert body["service_code"] == event.category_code
     assert body["service_name"] == event.category_name
     assert body["requested_datetime"] == iso(event.created_at)
@@ -187,46 +194,80 @@ def test_a_request_reads_back_in_both_formats(app311: App, api: TestClient, db: 
     spec_error(api.get(f"{BASE}/requests/330603-20991231-0001.xml"), 404)
 
 
-def test_status_follows_the_workflow(
+# Free text staff type on the trail: a third person's name, ID number and phone.
+PRIVATE = "涉事人李四 身份证330621198001011234 电话13957500000"
+
+
+def _public_bodies(api: TestClient, code: str) -> list[str]:
+    """Everything Open311 says about one request, in both formats."""
+    bodies = []
+    for fmt in ("json", "xml"):
+        for path in (f"requests/{code}.{fmt}", f"requests.{fmt}?service_request_id={code}",
+                     f"requests.{fmt}"):  # fmt: skip
+            response = api.get(f"{BASE}/{path}")
+            assert response.status_code == 200, response.text
+            assert code in response.text
+            bodies.append(response.text)
+    return bodies
+
+
+def test_status_follows_the_workflow_in_public_words_only(
     app311: App, api: TestClient, auth: Auth, world: World, db: Session
 ) -> None:
     desk = Desk(api, auth, world)
+    seen: list[str] = []
 
     def read(code: str) -> dict[str, Any]:
+        seen.extend(_public_bodies(api, code))
         (body,) = api.get(f"{BASE}/requests/{code}.json").json()
+        (request,) = xml(api.get(f"{BASE}/requests/{code}.xml")).iterfind("request")
+        assert request.findtext("status_notes") == body["status_notes"]
         return dict(body)
 
     code = app311.file()["service_request_id"]
     ref = {"id": _event(db, code).id}
-    event = desk.act(desk.get(ref), "demo_operator", "accept")
-    assert read(code)["status_notes"] == "已受理,待派遣责任单位"
-    event = desk.act(event, "demo_operator", "dispatch")
+    event = desk.act(desk.get(ref), "demo_operator", "accept", note=f"受理:{PRIVATE}")
+    assert read(code)["status_notes"] == "已受理"
+    event = desk.act(event, "demo_operator", "dispatch", note=f"请联系{PRIVATE}")
     unit = db.get(Unit, world.handler_unit)
     assert unit is not None
     body = read(code)
     assert (body["status"], body["agency_responsible"]) == ("open", unit.name)
     assert body["status_notes"] == f"已派遣至{unit.name}"
     assert body["expected_datetime"] == iso(_event(db, code).due_at)
-    event = desk.act(event, "demo_handler", "sign")
+    event = desk.act(event, "demo_handler", "sign", note=PRIVATE)
+    assert read(code)["status_notes"] == f"{unit.name}处置中"
     photo = desk.photo(event, "demo_handler")
-    event = desk.act(event, "demo_handler", "feedback", result="已清理占道摊位",
+    event = desk.act(event, "demo_handler", "feedback", result=f"已清理占道摊位,{PRIVATE}",
                      attachment_ids=[photo])  # fmt: skip
-    assert read(code)["status_notes"] == "已处置,待网格员核查:已清理占道摊位"
-    desk.act(event, "demo_grid_worker", "verify", ok=True)
+    assert read(code)["status_notes"] == "已处置,待核查"
+    desk.act(event, "demo_grid_worker", "verify", ok=True, note=PRIVATE)
     body = read(code)
-    assert (body["status"], body["status_notes"]) == ("closed", "已办结:已清理占道摊位")
+    assert (body["status"], body["status_notes"]) == ("closed", "已办结")
 
     rejected = app311.file()["service_request_id"]
     desk.act(desk.get({"id": _event(db, rejected).id}), "demo_operator", "reject",
-             note="非本辖区事项,已告知拨打 12345")  # fmt: skip
+             note=f"非本辖区事项,{PRIVATE}")  # fmt: skip
     body = read(rejected)
-    assert (body["status"], body["status_notes"]) == (
-        "closed", "不予受理:非本辖区事项,已告知拨打 12345",
-    )  # fmt: skip
+    assert (body["status"], body["status_notes"]) == ("closed", "不予受理")
+
     closed = api.get(f"{BASE}/requests.json", params={"status": "closed"}).json()
     assert {r["service_request_id"] for r in closed} == {code, rejected}
     opened = api.get(f"{BASE}/requests.json", params={"status": "open"}).json()
     assert code not in {r["service_request_id"] for r in opened}
+    # The trail holds the staff's text; not one Open311 answer carries any of it.
+    assert db.scalars(select(EventLog.note).where(EventLog.note.contains(PRIVATE))).first()
+    assert seen and all(PRIVATE not in text and "330621198001011234" not in text for text in seen)
+
+
+def test_every_state_has_a_public_note_without_free_text() -> None:
+    from fengqiao.events.workflow import STATES
+    from fengqiao.open311.service import STATUS_NOTES, status_notes
+
+    assert set(STATUS_NOTES) == STATES
+    assert status_notes("merged", "") == "已合并至其他事件"
+    assert status_notes("signed", "柯桥街道综合执法队") == "柯桥街道综合执法队处置中"
+    assert status_notes("dispatched", "") == "已派遣"
 
 
 def test_the_list_has_the_specs_filters_and_defaults(

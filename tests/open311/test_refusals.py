@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
@@ -122,3 +123,67 @@ def test_refusals_are_counted_by_reason_for_the_operators(
     assert {(r["day"], r["reason"]) for r in stats["by_day"]} == {(day, k) for k in counts}
     assert api.get("/api/v1/open311/stats", headers=auth("demo_grid_worker")).status_code == 403
     assert api.get("/api/v1/open311/stats").status_code == 401
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_post_that_is_not_a_form_says_so(app311: App, api: TestClient, fmt: str) -> None:
+    lat, lng = app311.world.grid_point
+    fields = {"api_key": app311.key, "service_code": app311.world.handler_category,
+              "lat": str(lat), "long": str(lng)}  # fmt: skip
+    url = f"{BASE}/requests.{fmt}"
+    as_json = spec_error(api.post(url, json=fields), 400)
+    assert "application/x-www-form-urlencoded" in as_json and "application/json" in as_json
+    in_query = spec_error(api.post(url, params=fields), 400)
+    assert "application/x-www-form-urlencoded" in in_query
+    # Multipart is a form too.
+    boundary = "fengqiao-test-boundary"
+    parts = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    )
+    multipart = api.post(
+        url,
+        content=f"{parts}--{boundary}--\r\n".encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert multipart.status_code == 200, multipart.text
+
+
+def test_the_api_key_may_come_in_the_query_string_once(app311: App, api: TestClient) -> None:
+    lat, lng = app311.world.grid_point
+    form = {"service_code": app311.world.handler_category, "lat": str(lat), "long": str(lng)}
+    url = f"{BASE}/requests.json"
+    response = api.post(url, params={"api_key": app311.key}, data=form)
+    assert response.status_code == 200, response.text
+    assert response.json()[0]["service_request_id"]
+    twice = api.post(url, params={"api_key": app311.key}, data={**form, "api_key": app311.key})
+    assert "api_key is given more than once" in spec_error(twice, 400)
+    wrong = api.post(url, params={"api_key": "fqk_wrongwrong12_secret"}, data=form)
+    assert "invalid api_key" in spec_error(wrong, 403)
+
+
+@pytest.mark.parametrize("name", ["service_code", "lat", "description"])
+def test_a_repeated_field_is_refused_by_name(
+    app311: App, api: TestClient, db: Session, name: str
+) -> None:
+    before = _stored(db)
+    lat, lng = app311.world.grid_point
+    items = [("api_key", app311.key), ("service_code", app311.world.handler_category),
+             ("lat", str(lat)), ("long", str(lng)), ("description", "占道经营")]  # fmt: skip
+    value = dict(items)[name]
+    body = urlencode([*items, (name, value if name != "service_code" else "0101")])
+    response = api.post(
+        f"{BASE}/requests.json",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert f"{name} is given more than once" in spec_error(response, 400)
+    assert _stored(db) == before
+
+
+def test_the_photo_line_must_fit_the_events_description(app311: App) -> None:
+    url = "https://photos.example.cn/" + "a" * 100
+    most = 4000 - 1 - len("附图:") - len(url)
+    description = spec_error(app311.post(description="x" * (most + 1), media_url=url), 400)
+    assert f"at most {most} characters" in description
+    assert app311.post(description="x" * most, media_url=url).status_code == 200

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from fengqiao.auth.scope import Principal
 from fengqiao.auth.security import api_key_prefix
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.errors import Problem, from_pydantic
-from fengqiao.events.models import Event, EventLog
+from fengqiao.errors import Problem, from_pydantic, invalid
+from fengqiao.events.models import Event
 from fengqiao.events.rules import Rules
 from fengqiao.events.schemas import EventCreate
 from fengqiao.events.service import file_or_replay
@@ -34,7 +34,8 @@ from fengqiao.open311.render import iso
 from fengqiao.taxonomy.models import Category, CategoryMajor
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-CHANGESET = "2026-11-29T00:00:00+08:00"
+# The changeset when no class exists yet (an empty database).
+EMPTY_CHANGESET = "2000-01-01T00:00:00+08:00"
 # The spec's defaults and caps for GET requests.
 DEFAULT_SPAN = timedelta(days=90)
 MAX_SPAN = timedelta(days=90)
@@ -127,9 +128,31 @@ def _spec_field(name: str) -> str:
 # --- services ---------------------------------------------------------------------------------
 
 
-def list_services(*, db: Session, rules: Rules) -> list[dict[str, Any]]:
-    """Every active minor class as a service: its major class is the group; `metadata` says
-    whether it asks extra questions (then `services/{code}` lists them)."""
+def hidden_codes(rules: Rules, hidden_classes: Collection[str]) -> frozenset[str]:
+    """The minor classes the public surface never shows: those named, and every minor class
+    of a major class named (setting `open311_hidden_majors`; retired classes included, since
+    events filed under them stay)."""
+    named = set(hidden_classes)
+    return frozenset(
+        code for code, category in rules.categories.items()
+        if code in named or category.major_code in named
+    )  # fmt: skip
+
+
+def _unknown_service(service_code: str) -> Open311Error:
+    """The refusal of a POST to an unknown or hidden class: the same words for both, so a
+    hidden class cannot be told from one that does not exist."""
+    return from_problem(
+        invalid(
+            "category", f"unknown or retired class {service_code!r}",
+            f"事件分类 {service_code} 不存在或已停用",
+        )
+    )  # fmt: skip
+
+
+def list_services(*, db: Session, rules: Rules, hidden: Collection[str]) -> list[dict[str, Any]]:
+    """Every active minor class not hidden as a service: its major class is the group;
+    `metadata` says whether it asks extra questions (then `services/{code}` lists them)."""
     rows = db.execute(
         select(Category.code, Category.name_zh, Category.filing_condition, CategoryMajor.name_zh)
         .join(CategoryMajor, CategoryMajor.code == Category.major_code)
@@ -138,6 +161,8 @@ def list_services(*, db: Session, rules: Rules) -> list[dict[str, Any]]:
     ).all()
     services = []
     for code, name, condition, group in rows:
+        if code in hidden:
+            continue
         intake = rules.intakes.get(code)
         services.append(
             {
@@ -153,16 +178,20 @@ def list_services(*, db: Session, rules: Rules) -> list[dict[str, Any]]:
     return services
 
 
-def service_definition(*, rules: Rules, service_code: str) -> dict[str, Any]:
-    """The extra questions of one active class, as the spec's attributes (404 when unknown)."""
+def service_definition(
+    *, rules: Rules, service_code: str, hidden: Collection[str]
+) -> dict[str, Any]:
+    """The extra questions of one active class, as the spec's attributes (404 when unknown or
+    hidden); `order` counts from 1, the first shown first."""
     category = rules.categories.get(service_code)
-    if category is None or not category.active:
+    if category is None or not category.active or service_code in hidden:
         raise refuse(
             404, "not_found", f"no service with service_code {service_code!r}",
             f"不存在 service_code 为 {service_code} 的服务",
         )  # fmt: skip
     intake = rules.intakes.get(service_code)
     questions = sorted(intake.questions, key=lambda q: q.order) if intake else []
+    # Our questions count from 0; GeoReport v2 clients show the lowest first, counting from 1.
     return {
         "service_code": service_code,
         "attributes": [
@@ -172,19 +201,30 @@ def service_definition(*, rules: Rules, service_code: str) -> dict[str, Any]:
                 "datatype": q.datatype,
                 "required": q.required,
                 "datatype_description": "",
-                "order": q.order,
+                "order": position,
                 "description": q.description,
                 "values": [{"key": key, "name": name} for key, name in q.values],
             }
-            for q in questions
+            for position, q in enumerate(questions, start=1)
         ],
     }
 
 
-def discovery(*, base_url: str) -> dict[str, Any]:
+def changeset(*, db: Session) -> str:
+    """When the services last changed: the newest `updated_at` of the classes (editing a class,
+    retiring it or replacing its extra questions moves it), to the microsecond."""
+    newest = db.scalar(select(func.max(Category.updated_at)))
+    if newest is None:
+        return EMPTY_CHANGESET
+    if newest.tzinfo is None:  # SQLite's max() comes back as stored: naive UTC
+        newest = newest.replace(tzinfo=UTC)
+    return newest.astimezone(LOCAL_TZ).isoformat(timespec="microseconds")
+
+
+def discovery(*, base_url: str, changeset: str) -> dict[str, Any]:
     """Where the endpoint is and what it speaks."""
     return {
-        "changeset": CHANGESET,
+        "changeset": changeset,
         "contact": "Fengqiao 枫桥 — the district's command centre (综合信息指挥中心)",
         "key_service": "Ask the district's administrator for an API key (fengqiao apikeys create "
         "or POST /api/v1/api-keys) / 向区管理员申请 API 密钥",
@@ -192,7 +232,7 @@ def discovery(*, base_url: str) -> dict[str, Any]:
             {
                 "specification": SPECIFICATION,
                 "url": f"{base_url}/open311/v2",
-                "changeset": CHANGESET,
+                "changeset": changeset,
                 "type": "production",
                 "formats": ["application/json", "text/xml"],
             }
@@ -256,6 +296,11 @@ def read_submission(items: Sequence[tuple[str, str]]) -> Submission:
                 f"unknown field {name!r}; send the GeoReport v2 fields or attribute[CODE]",
                 f"不支持的字段 {name};请按 GeoReport v2 提交,附加问题用 attribute[CODE]",
             )  # fmt: skip
+        if name in fields:
+            raise refuse(
+                400, "bad_request", f"{name} is given more than once; send it once",
+                f"字段 {name} 重复,只能提交一次",
+            )  # fmt: skip
         limit = _LIMITS.get(name)
         if limit is not None and len(value) > limit:
             raise refuse(
@@ -303,14 +348,47 @@ def answers_of(submission: Submission, rules: Rules) -> dict[str, str | list[str
     }
 
 
+# The last line of the event's description that shows staff the resident's photo link.
+MEDIA_LINE = "附图:"
+DESCRIPTION_MAX = 4000  # the event's description (events.schemas.EventCreate)
+
+
+def description_of(submission: Submission) -> str:
+    """The event's description: the resident's text, and the photo's link as its last line
+    (staff read the event, not the Open311 row)."""
+    description = submission.get("description") or ""
+    media_url = submission.get("media_url")
+    if not media_url:
+        return description
+    line = f"{MEDIA_LINE}{media_url}"
+    if len(description) + 1 + len(line) > DESCRIPTION_MAX:
+        most = max(0, DESCRIPTION_MAX - 1 - len(line))
+        raise refuse(
+            400, "bad_request",
+            f"description: at most {most} characters together with this media_url",
+            f"description:附带该 media_url 时最多 {most} 个字符",
+        )  # fmt: skip
+    return f"{description}\n{line}" if description else line
+
+
+def resident_description(description: str, media_url: str | None) -> str:
+    """The resident's own text of an event's description (without the photo line we added)."""
+    if media_url:
+        line = f"{MEDIA_LINE}{media_url}"
+        if description.endswith(line):
+            return description[: -len(line)].rstrip("\n")
+    return description
+
+
 def event_data(submission: Submission, rules: Rules) -> EventCreate:
     """What the event center files for this submission (the resident's name, e-mail and ids
-    stay out of the event; the phone is the event's contact phone, masked to most staff)."""
+    stay out of the event; the phone is the event's contact phone, masked to most staff; the
+    photo's link is the description's last line)."""
     try:
         return EventCreate(
             source="open311",
             category=submission.service_code,
-            description=submission.get("description") or "",
+            description=description_of(submission),
             lat=submission.lat,
             lng=submission.lng,
             address=submission.get("address_string") or "",
@@ -332,6 +410,7 @@ def submit(
     place: Place,
     principal: Principal,
     submission: Submission,
+    hidden: Collection[str],
     now: datetime,
     idempotency_key: str | None = None,
     duplicate_radius_m: float = 100.0,
@@ -339,7 +418,10 @@ def submit(
     base_url: str = "",
 ) -> tuple[Event, str]:
     """File the submission as an event and keep its Open311 row; (event, token). A retry with
-    the same Idempotency-Key returns the first event and its token."""
+    the same Idempotency-Key returns the first event and its token. A hidden class is refused
+    as an unknown one."""
+    if submission.service_code in hidden:
+        raise _unknown_service(submission.service_code)
     data = event_data(submission, rules)
     event, _duplicates, created = file_or_replay(
         db=db, rules=rules, place=place, principal=principal, data=data, now=now,
@@ -394,8 +476,6 @@ _COLUMNS = (
     _events.c.category_name,
     _events.c.description,
     _events.c.owner_unit_id,
-    _events.c.duplicate_of_id,
-    _events.c.result,
     # As stored: SQLite's text is parsed by `iso` several times faster than by SQLAlchemy's
     # DateTime (a page holds 3,000 times); PostgreSQL's driver returns datetimes either way.
     type_coerce(_events.c.created_at, String()).label("created_at"),
@@ -407,86 +487,53 @@ _COLUMNS = (
     _requests.c.media_url,
 )
 
-
-def _notes(row: Any, unit: str, reasons: Mapping[int, str], merged_into: Mapping[int, str]) -> str:
-    """The latest meaningful step of the event's trail, in Chinese."""
-    state = row.status
-    if state in _FIXED_NOTES:
-        return _FIXED_NOTES[state]
-    if state == "dispatched":
-        return f"已派遣至{unit}" if unit else "已派遣"
-    if state == "signed":
-        return f"{unit}已签收,正在处置" if unit else "已签收,正在处置"
-    if state in ("handled", "closed"):
-        head = "已处置,待网格员核查" if state == "handled" else "已办结"
-        return f"{head}:{row.result}" if row.result else head
-    if state == "merged":
-        into = merged_into.get(row.id)
-        return f"与其他事件重复,已合并至 {into}" if into else "与其他事件重复,已合并"
-    head = _REASON_NOTES.get(state, state)
-    reason = reasons.get(row.id)
-    return f"{head}:{reason}" if reason else head
-
-
-_FIXED_NOTES = {
-    "reported": "已收到,等待指挥室受理",
-    "accepted": "已受理,待派遣责任单位",
-    "self_handled": "网格员已现场处置,待办结",
+# What the public reads of each state: fixed words, the owner unit's name at most. Never the
+# trail's notes, reasons or the handler's result: staff type free text there (names, ID
+# numbers, phone numbers of third persons) that must not be published.
+STATUS_NOTES: dict[str, str] = {
+    "reported": "已收到,待受理",
+    "accepted": "已受理",
+    "dispatched": "已派遣至{unit}",
+    "signed": "{unit}处置中",
+    "handled": "已处置,待核查",
+    "self_handled": "已现场处置,待办结",
+    "suspended": "暂缓办理",
+    "closed": "已办结",
+    "rejected": "不予受理",
+    "voided": "已作废",
+    "merged": "已合并至其他事件",
 }
-_REASON_NOTES = {"suspended": "暂缓处理(挂起)", "rejected": "不予受理", "voided": "已作废"}
+# The same two notes without a unit (an event whose owner is unknown to this snapshot).
+_NO_UNIT = {"dispatched": "已派遣", "signed": "处置中"}
 
 
-# The trail steps whose note is the reason shown for a state (the latest one counts).
-_REASON_ACTIONS = {
-    "rejected": ("reject",),
-    "voided": ("request_void",),
-    "suspended": ("request_suspend",),
-}
+def status_notes(state: str, unit: str) -> str:
+    """The public note of a state: fixed Chinese words and the owner unit's name only."""
+    if not unit and state in _NO_UNIT:
+        return _NO_UNIT[state]
+    return STATUS_NOTES.get(state, "处理中").format(unit=unit)
 
 
-def request_rows(db: Session, rules: Rules, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Spec-shaped requests for rows of `_COLUMNS`: status, notes from the trail, the owner
-    unit, the deadline; never the resident's personal data."""
-    reasons: dict[int, str] = {}
-    wanted = {row.id: _REASON_ACTIONS[row.status] for row in rows if row.status in _REASON_ACTIONS}
-    if wanted:
-        actions = sorted({a for acts in wanted.values() for a in acts})
-        for event_id, action, note in db.execute(
-            select(EventLog.event_id, EventLog.action, EventLog.note)
-            .where(EventLog.event_id.in_(list(wanted)), EventLog.action.in_(actions))
-            .order_by(EventLog.event_id, EventLog.seq)
-        ):
-            if action in wanted[event_id]:
-                reasons[event_id] = note
-    merged_ids = {row.id: row.duplicate_of_id for row in rows if row.duplicate_of_id is not None}
-    merged_into: dict[int, str] = {}
-    if merged_ids:
-        codes = {
-            event_id: code
-            for event_id, code in db.execute(
-                select(Event.id, Event.code).where(Event.id.in_(set(merged_ids.values())))
-            )
-        }
-        merged_into = {k: codes[v] for k, v in merged_ids.items() if v in codes}
+def request_rows(rules: Rules, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Spec-shaped requests for rows of `_COLUMNS`: status, a public note of the state, the
+    owner unit, the deadline; never the resident's personal data nor staff's free text."""
     names = {unit_id: unit.name for unit_id, unit in rules.units.by_id.items()}
     out = []
     # Unpacked in `_COLUMNS` order: a Row's attribute access cost more than the rest of the loop.
     for row in rows:
         (_event_id, code, state, category_code, category_name, description, owner_unit_id,
-         _duplicate_of, _result, created_at, updated_at, due_at, address, lat, lng,
-         media_url) = row  # fmt: skip
+         created_at, updated_at, due_at, address, lat, lng, media_url) = row  # fmt: skip
         unit = names.get(owner_unit_id, "") if owner_unit_id is not None else ""
-        notes = _FIXED_NOTES.get(state) or _notes(row, unit, reasons, merged_into)
         # Open311 knows open and closed; closed, rejected, voided and merged are over for
         # the resident.
         out.append(
             {
                 "service_request_id": code,
                 "status": "closed" if state in CLOSED_STATES else "open",
-                "status_notes": notes,
+                "status_notes": status_notes(state, unit),
                 "service_name": category_name,
                 "service_code": category_code,
-                "description": description,
+                "description": resident_description(description, media_url),
                 "agency_responsible": unit,
                 "service_notice": "",
                 "requested_datetime": iso(created_at),
@@ -503,31 +550,48 @@ def request_rows(db: Session, rules: Rules, rows: Sequence[Any]) -> list[dict[st
     return out
 
 
-def _base() -> Any:
-    return (
+def _visible(hidden: Collection[str]) -> Any:
+    """The clause that keeps events of hidden classes out (by the event's class now, so a
+    request staff reclassified into a hidden class disappears too); None: nothing hidden."""
+    if not hidden:
+        return None
+    # `+ ''`: a filter on the row read by key, never a reason to drive from the class index.
+    return (_events.c.category_code + "").not_in(sorted(hidden))
+
+
+def _base(hidden: Collection[str]) -> Any:
+    statement = (
         select(*_COLUMNS).select_from(_requests).join(_events, _events.c.id == _requests.c.event_id)
     )
+    visible = _visible(hidden)
+    return statement if visible is None else statement.where(visible)
 
 
-def get_request(*, db: Session, rules: Rules, service_request_id: str) -> dict[str, Any]:
-    """One request filed through Open311, by its service_request_id (our event code)."""
-    row = db.execute(_base().where(_events.c.code == service_request_id)).first()
+def get_request(
+    *, db: Session, rules: Rules, service_request_id: str, hidden: Collection[str]
+) -> dict[str, Any]:
+    """One request filed through Open311 in a class not hidden, by its service_request_id
+    (our event code)."""
+    row = db.execute(_base(hidden).where(_events.c.code == service_request_id)).first()
     if row is None:
         raise refuse(
             404, "not_found", f"no request with service_request_id {service_request_id!r}",
             f"不存在编号为 {service_request_id} 的诉求",
         )  # fmt: skip
-    return request_rows(db, rules, [row])[0]
+    return request_rows(rules, [row])[0]
 
 
-def request_of_token(*, db: Session, token: str) -> dict[str, Any]:
-    """`{service_request_id, token}` of a token handed out by POST requests."""
-    code = db.scalar(
+def request_of_token(*, db: Session, token: str, hidden: Collection[str]) -> dict[str, Any]:
+    """`{service_request_id, token}` of a token handed out by POST requests (404 when its
+    event's class is hidden)."""
+    statement = (
         select(Event.code)
         .select_from(_requests)
         .join(_events, _events.c.id == _requests.c.event_id)
         .where(_requests.c.token == token)
     )
+    visible = _visible(hidden)
+    code = db.scalar(statement if visible is None else statement.where(visible))
     if code is None:
         raise refuse(404, "not_found", f"no request with token {token!r}", f"令牌 {token} 不存在")
     return {"service_request_id": code, "token": token}
@@ -649,10 +713,10 @@ def _status_clause(statuses: tuple[str, ...]) -> Any:
     return closed if statuses == ("closed",) else ~closed
 
 
-def list_requests_statement(query: RequestQuery) -> Any:
-    """The SELECT of one page: ids by the event's unique code; otherwise the Open311 rows by
-    time (their own narrow index), each event read by its key."""
-    statement = _base()
+def list_requests_statement(query: RequestQuery, hidden: Collection[str]) -> Any:
+    """The SELECT of one page (hidden classes left out): ids by the event's unique code;
+    otherwise the Open311 rows by time (their own narrow index), each event read by its key."""
+    statement = _base(hidden)
     if query.ids:
         statement = statement.where(_events.c.code.in_(query.ids))
     else:
@@ -669,10 +733,13 @@ def list_requests_statement(query: RequestQuery) -> Any:
     return statement.order_by(_requests.c.created_at.desc(), _requests.c.event_id.desc())
 
 
-def list_requests(*, db: Session, rules: Rules, query: RequestQuery) -> list[dict[str, Any]]:
-    """One page of requests, newest first; a page after the last one is refused (404)."""
+def list_requests(
+    *, db: Session, rules: Rules, query: RequestQuery, hidden: Collection[str]
+) -> list[dict[str, Any]]:
+    """One page of requests in classes not hidden, newest first; a page after the last one is
+    refused (404)."""
     offset = (query.page - 1) * query.page_size
-    statement = list_requests_statement(query)
+    statement = list_requests_statement(query, hidden)
     rows = db.execute(statement.limit(query.page_size).offset(offset)).all()
     if not rows and query.page > 1:
         total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
@@ -681,7 +748,7 @@ def list_requests(*, db: Session, rules: Rules, query: RequestQuery) -> list[dic
             404, "page_beyond_end", f"page {query.page} is beyond the last page ({last})",
             f"第 {query.page} 页超出范围(共 {last} 页)",
         )  # fmt: skip
-    return request_rows(db, rules, rows)
+    return request_rows(rules, rows)
 
 
 # --- refusals ---------------------------------------------------------------------------------

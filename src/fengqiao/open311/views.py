@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fengqiao.clock import Clock
+from fengqiao.config import Settings
 from fengqiao.db import Database, DatabaseBusy
 from fengqiao.deps import (
     AppClock,
@@ -25,6 +26,7 @@ from fengqiao.deps import (
     principal_of_api_key,
 )
 from fengqiao.errors import Problem, database_busy, from_pydantic
+from fengqiao.events.rules import Rules
 from fengqiao.open311 import render, service
 from fengqiao.open311.schemas import (
     Discovery,
@@ -42,6 +44,11 @@ PREFIX = "/open311/v2"
 log = logging.getLogger(__name__)
 
 Format = Annotated[Literal["json", "xml"], "json or xml, the path's suffix"]
+
+
+def _hidden(rules: Rules, settings: Settings) -> frozenset[str]:
+    """The classes this surface never shows (setting `open311_hidden_majors`)."""
+    return service.hidden_codes(rules, settings.open311_hidden_majors)
 
 
 def _format_of(request: Request) -> render.Format:
@@ -149,8 +156,14 @@ def _responses(model: Any, *codes: int) -> dict[int | str, dict[str, Any]]:
     responses=_responses(Discovery, 404),
     summary="Discovery: where the endpoint is and which formats it speaks",
 )
-def get_discovery(format: Format, settings: AppSettings) -> Response:
-    return _reply(format, "discovery", service.discovery(base_url=settings.public_base_url))
+def get_discovery(format: Format, settings: AppSettings, database: AppDatabase) -> Response:
+    with database.session() as db:
+        changeset = service.changeset(db=db)
+    return _reply(
+        format,
+        "discovery",
+        service.discovery(base_url=settings.public_base_url, changeset=changeset),
+    )
 
 
 @router.get(
@@ -163,10 +176,12 @@ def get_services(
     request: Request,
     format: Format,
     database: AppDatabase,
+    settings: AppSettings,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     with database.session() as db:
-        services = service.list_services(db=db, rules=app_rules(request, db))
+        rules = app_rules(request, db)
+        services = service.list_services(db=db, rules=rules, hidden=_hidden(rules, settings))
     return _reply(format, "services", services)
 
 
@@ -181,15 +196,19 @@ def get_service_definition(
     service_code: str,
     format: Format,
     database: AppDatabase,
+    settings: AppSettings,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     with database.session() as db:
+        rules = app_rules(request, db)
         definition = service.service_definition(
-            rules=app_rules(request, db), service_code=service_code
+            rules=rules, service_code=service_code, hidden=_hidden(rules, settings)
         )
     return _reply(format, "service_definition", definition)
 
 
+# The bodies a POST may have (the spec's form; multipart is read the same way, without files).
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _POST_BODY: dict[str, Any] = {
     "required": True,
     "content": {
@@ -244,6 +263,17 @@ async def post_request(
 ) -> Response:
     """The api_key's account files the event (source `open311`); the point resolves to its
     grid. The reply carries the service_request_id and a token (both work at once)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in FORM_TYPES:
+        # A JSON body or fields in the query string would otherwise read as an empty form
+        # and be answered "api_key is required", which sends the integrator the wrong way.
+        raise refuse(
+            400, "bad_request",
+            f"the body must be application/x-www-form-urlencoded (or multipart/form-data), not "
+            f"{media or 'empty'}; send api_key, service_code, lat, long… as form fields",
+            f"请求体须为 application/x-www-form-urlencoded(或 multipart/form-data),而非 "
+            f"{media or '空'};api_key、service_code、lat、long 等以表单字段提交",
+        )  # fmt: skip
     form = await request.form(max_files=0)
     items = []
     for name, value in form.multi_items():
@@ -254,7 +284,17 @@ async def post_request(
             )  # fmt: skip
         items.append((name, value))
     # The key first: a caller without a valid one learns nothing about the rest of its form.
-    api_key = next((value.strip() for name, value in items if name == "api_key"), "")
+    # The spec puts it in the body; the query string is accepted too (once, in one place).
+    keys = [value.strip() for name, value in items if name == "api_key"]
+    keys += [value.strip() for value in request.query_params.getlist("api_key")]
+    if len(keys) > 1:
+        raise refuse(
+            400, "bad_request", "api_key is given more than once; send it once",
+            "字段 api_key 重复,只能提交一次",
+        )  # fmt: skip
+    api_key = keys[0] if keys else ""
+    if keys and not any(name == "api_key" for name, _ in items):
+        items.append(("api_key", api_key))
     if not api_key:
         raise refuse(403, "invalid_api_key", "api_key is required", "缺少 api_key")
     principal = await principal_of_api_key(request.app.state, api_key)
@@ -266,9 +306,11 @@ async def post_request(
 
     def write() -> dict[str, Any]:
         with database.transaction() as db:
+            rules = app_rules(request, db)
             event, token = service.submit(
-                db=db, rules=app_rules(request, db), place=place, principal=principal,
-                submission=submission, now=now, idempotency_key=idempotency_key,
+                db=db, rules=rules, place=place, principal=principal,
+                submission=submission, hidden=_hidden(rules, settings), now=now,
+                idempotency_key=idempotency_key,
                 duplicate_radius_m=settings.duplicate_radius_m,
                 duplicate_days=settings.duplicate_days, base_url=settings.public_base_url,
             )  # fmt: skip
@@ -294,12 +336,18 @@ def get_requests(
     format: Format,
     database: AppDatabase,
     clock: AppClock,
+    settings: AppSettings,
     service_request_id: Annotated[
         str | None, Query(description="Comma-separated; overrides the other filters.")
     ] = None,
     service_code: Annotated[str | None, Query(description="Comma-separated.")] = None,
-    start_date: Annotated[str | None, Query(description="ISO-8601; default end - 90 days.")] = None,
-    end_date: Annotated[str | None, Query(description="ISO-8601; default now.")] = None,
+    start_date: Annotated[
+        str | None, Query(description="ISO-8601; default end_date - 90 days.")
+    ] = None,
+    end_date: Annotated[
+        str | None,
+        Query(description="ISO-8601; default start_date + 90 days, or now without start_date."),
+    ] = None,
     status: Annotated[str | None, Query(description="open, closed or both.")] = None,
     page: Annotated[str | None, Query(description="Extension: page number from 1.")] = None,
     page_size: Annotated[str | None, Query(description="Extension: 1-1000 (default).")] = None,
@@ -310,7 +358,10 @@ def get_requests(
         start_date=start_date, end_date=end_date, page=page, page_size=page_size, now=clock.now(),
     )  # fmt: skip
     with database.session() as db:
-        rows = service.list_requests(db=db, rules=app_rules(request, db), query=query)
+        rules = app_rules(request, db)
+        rows = service.list_requests(
+            db=db, rules=rules, query=query, hidden=_hidden(rules, settings)
+        )
     return _reply(format, "service_requests", rows)
 
 
@@ -325,12 +376,15 @@ def get_request(
     service_request_id: str,
     format: Format,
     database: AppDatabase,
+    settings: AppSettings,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     with database.session() as db:
+        rules = app_rules(request, db)
         row = service.get_request(
-            db=db, rules=app_rules(request, db), service_request_id=service_request_id
-        )
+            db=db, rules=rules, service_request_id=service_request_id,
+            hidden=_hidden(rules, settings),
+        )  # fmt: skip
     return _reply(format, "service_requests", [row])
 
 
@@ -341,13 +395,16 @@ def get_request(
     summary="The service_request_id of a token",
 )
 def get_token(
+    request: Request,
     token: str,
     format: Format,
     database: AppDatabase,
+    settings: AppSettings,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     with database.session() as db:
-        found = service.request_of_token(db=db, token=token)
+        hidden = _hidden(app_rules(request, db), settings)
+        found = service.request_of_token(db=db, token=token, hidden=hidden)
     return _reply(format, "service_requests", [found])
 
 
