@@ -92,6 +92,36 @@ def test_edit_moves_the_map_point_and_rotate_and_retire(
     assert feature is not None and feature["properties"]["props"]["status"] == "retired"
 
 
+def test_a_retired_device_is_reactivated_under_its_code_with_a_new_key(
+    api: TestClient, auth: Auth, db: Session
+) -> None:
+    created = _register(api, auth, db).json()
+    device_id, old_key = created["id"], created["key"]
+    # Only a retired device comes back; leaders may not do it.
+    active = api.post(f"{DEVICES}/{device_id}/reactivate", headers=auth("demo_operator"))
+    assert active.status_code == 409 and active.json()["type"].endswith("device-active")
+    assert active.json()["detail_zh"]
+    api.post(f"{DEVICES}/{device_id}/retire", headers=auth("demo_operator"))
+    assert _register(api, auth, db).status_code == 409  # the code is still taken
+    leader = api.post(f"{DEVICES}/{device_id}/reactivate", headers=auth("demo_leader"))
+    assert leader.status_code == 403
+    back = api.post(f"{DEVICES}/{device_id}/reactivate", headers=auth("demo_operator"))
+    assert back.status_code == 200, back.text
+    body = back.json()
+    assert body["status"] == "active" and body["code"] == "WQ-TEST-1"
+    assert body["topic"] == "fengqiao/devices/WQ-TEST-1/alarm"
+    new_key = body["key"]
+    assert new_key != old_key and body["key_prefix"] in new_key
+    # The key it had before retirement stays dead; the new one files alarms again.
+    assert send(api, old_key, {"readings": {"cod": 5}}).status_code == 401
+    assert send(api, new_key, {"readings": {"cod": 5}}).status_code == 202
+    feature = _layer_feature(api, auth, "WQ-TEST-1")
+    assert feature is not None and feature["properties"]["props"]["status"] == "online"
+    assert api.get(f"{DEVICES}/{device_id}", headers=auth("demo_operator")).json()["status"] == (
+        "active"
+    )
+
+
 def test_list_pages_and_filters(api: TestClient, auth: Auth, db: Session) -> None:
     everything = api.get(DEVICES, headers=auth("demo_district_operator")).json()
     assert everything["total"] == db.query(Device).count() == 6

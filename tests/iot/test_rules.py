@@ -53,6 +53,7 @@ def _parse(body: object, **kwargs: object) -> Alarm | Refusal:
         ({"alarm": "yes"}, "bad_field"),
         ({"recovered": 1}, "bad_field"),
         ({"readings": {"cod": 1}, "at": "yesterday"}, "bad_field"),
+        ({"readings": {"cod": 1}, "at": "2026-11-29T20:00:00"}, "bad_field"),  # no offset
         ({"readings": {"cod": 1}, "at": 5}, "bad_field"),
         ({}, "no_readings"),
         ({"readings": {}}, "no_readings"),

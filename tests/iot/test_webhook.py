@@ -109,6 +109,9 @@ def test_recovery_closes_when_the_rule_allows_it(api: TestClient, auth: Auth, db
     assert recovered.status_code == 202
     assert recovered.json()["result"] == "recovered"
     assert recovered.json()["closed"] == [filed["event_id"]]
+    # The answer names the closed event by its code too, not only its id.
+    assert recovered.json()["event_id"] == filed["event_id"]
+    assert recovered.json()["event_code"] == filed["event_code"] is not None
     event = _event(db, filed["event_id"])
     assert event.status == "closed" and event.closed_at is not None
     last = _trail(db, event.id)[-1]
@@ -139,6 +142,7 @@ def test_smoke_recovery_leaves_the_event_to_people(
     assert filed["result"] == "filed" and filed["rule"]["category"] == "0406"
     kept = send(api, key, {"recovered": True}).json()
     assert kept["result"] == "recovery" and kept["closed"] == []
+    assert (kept["event_id"], kept["event_code"]) == (filed["event_id"], filed["event_code"])
     event = _event(db, filed["event_id"])
     assert event.status == "reported"
     assert _trail(db, event.id)[-1].action == "iot_recovery"
@@ -163,6 +167,25 @@ def test_an_event_finished_by_people_is_not_folded_into(
     old = db.get(IotFold, filed["event_id"])
     db.refresh(old)
     assert old is not None and old.status == "ended"
+
+
+def test_a_device_time_without_a_utc_offset_is_refused_and_counted(
+    api: TestClient, auth: Auth, db: Session
+) -> None:
+    sensor = device(db, "water_quality")
+    key = fresh_key(api, auth, sensor.id)
+    naive = send(api, key, {"readings": {"cod": 58.5}, "at": "2026-11-29T20:00:00"})
+    assert naive.status_code == 422
+    problem = naive.json()
+    assert problem["type"].endswith("iot-bad-field")
+    assert "UTC offset" in problem["detail"] and "时区" in problem["detail_zh"]
+    stats = api.get("/api/v1/iot/stats", headers=auth("demo_operator")).json()
+    assert stats["reasons"] == {"bad_field": 1} and stats["outcomes"] == {}
+    listed = api.get("/api/v1/iot/quarantine?reason=bad_field", headers=auth("demo_operator"))
+    assert listed.json()["items"][0]["device_code"] == sensor.code
+    # With an offset (or Z) it is filed.
+    for at in ("2026-11-29T20:00:00+08:00", "2026-11-29T12:00:00Z"):
+        assert send(api, key, {"readings": {"cod": 58.5}, "at": at}).status_code == 202
 
 
 def test_bad_input_is_refused_quarantined_and_counted(

@@ -445,8 +445,10 @@ class AlarmProcessor:
         """Close the device's open IoT events whose rule allows it; note the rest on their trail."""
         closed: list[int] = []
         kept: list[int] = []
+        codes: dict[int, str] = {}  # event id → its code, for the answer
         for key in [k for k in folds if k[0] == device.id]:
             fold = folds[key]
+            codes[fold.event_id] = fold.event_code
             payload = {"device": device.code, "alarms": fold.count, "readings": alarm.readings,
                        "device_at": alarm.at, "rule_id": fold.rule_id}  # fmt: skip
             if fold.auto_close:
@@ -477,8 +479,12 @@ class AlarmProcessor:
                     payload=payload,
                 )  # fmt: skip
         if closed:
-            return Outcome("recovered", event_id=closed[0], closed=closed)
-        return Outcome("recovery", event_id=kept[0] if kept else None)
+            return Outcome(
+                "recovered", event_id=closed[0], event_code=codes[closed[0]], closed=closed
+            )
+        if kept:
+            return Outcome("recovery", event_id=kept[0], event_code=codes[kept[0]])
+        return Outcome("recovery")
 
     def _write_folds(self, db: Session, folds: dict[tuple[int, str], _Fold], now: datetime) -> None:
         """Store the batch's new alarm counts (one UPDATE per event) and the trail rows owed: the

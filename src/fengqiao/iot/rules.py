@@ -108,9 +108,16 @@ def parse_payload(raw: bytes, *, max_bytes: int, recovery: bool = False) -> Alar
         return Refusal("bad_field", "id must be 1 to 64 characters", "id 应为 1 到 64 个字符")
     if isinstance(body.get("at"), str):
         try:
-            datetime.fromisoformat(body["at"])
+            measured = datetime.fromisoformat(body["at"])
         except ValueError:
             return Refusal("bad_field", "at must be an ISO 8601 time", "at 应为 ISO 8601 时间")
+        # A bare local time is ambiguous (the device's clock zone is unknown): refuse, not guess.
+        if measured.utcoffset() is None:
+            return Refusal(
+                "bad_field",
+                "at needs a UTC offset (e.g. 2026-11-29T20:00:00+08:00 or …Z)",
+                "at 须带时区偏移(如 2026-11-29T20:00:00+08:00 或以 Z 结尾)",
+            )
     raw_readings = body.get("readings", {})
     if not isinstance(raw_readings, dict):
         return Refusal(

@@ -240,6 +240,27 @@ def retire_device(*, db: Session, principal: Principal, device_id: int, now: dat
     return device
 
 
+def reactivate_device(
+    *, db: Session, principal: Principal, device_id: int, now: datetime
+) -> tuple[Device, str]:
+    """Bring a retired device back under its code (and so its MQTT topic) with a new key: the
+    key it had when retired stays dead, since it may have left with the old hardware."""
+    device = get_device(db=db, principal=principal, device_id=device_id)
+    _check_manager(db, principal, device.grid_id)
+    if device.status != "retired":
+        raise Problem(
+            409, "device-active", "Device is not retired", "设备未停用",
+            f"device {device.code} is active; only a retired device is reactivated",
+            f"设备 {device.code} 在用,只有已停用的设备才能重新启用",
+        )  # fmt: skip
+    key = new_device_key()
+    device.status, device.updated_at = "active", now
+    device.key_prefix, device.key_hash = key.prefix, key.key_hash
+    _sync_feature(db, device)
+    db.flush()
+    return device, key.key
+
+
 @dataclass(frozen=True)
 class DeviceFilters:
     device_type: str | None = None

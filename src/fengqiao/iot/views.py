@@ -319,6 +319,34 @@ async def retire_device(
     return result
 
 
+@router.post(
+    "/iot/devices/{device_id}/reactivate",
+    response_model=DeviceCreated,
+    summary="Bring a retired device back under its code, with a new key",
+)
+async def reactivate_device(
+    device_id: int,
+    principal: CurrentPrincipal,
+    database: AppDatabase,
+    settings: AppSettings,
+    clock: AppClock,
+) -> DeviceCreated:
+    """Administrators, operators in their area; 409 when the device is not retired. The key is
+    new (shown this once); the one it had before retirement stays refused."""
+    now = clock.now()
+
+    def work() -> DeviceCreated:
+        with database.transaction() as db:
+            device, key = service.reactivate_device(
+                db=db, principal=principal, device_id=device_id, now=now
+            )
+            out = device_outs(db, [device], settings)[0]
+        return DeviceCreated(**out.model_dump(), key=key)
+
+    result: DeviceCreated = await database.run_write(work)
+    return result
+
+
 # --- rules, quarantine, counters ----------------------------------------------------------
 
 
