@@ -209,3 +209,13 @@ def test_a_required_question_is_answered_per_failed_item_and_spares_sensors(
         headers=auth("demo_device"),
     )
     assert sensor.status_code == 201, sensor.text
+
+
+def test_a_class_s_questions_as_read_can_be_written_back(api: TestClient, auth: Auth) -> None:
+    classes = api.get("/api/v1/intake/classes", headers=auth("admin")).json()
+    river = next(c for c in classes if c["category"] == "0901")
+    response = api.put(
+        "/api/v1/intake/classes/0901/questions", json=river["questions"], headers=auth("admin")
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == river["questions"]

@@ -20,6 +20,9 @@ class QuestionIn(BaseModel):
     values: list[tuple[str, str]] = Field(
         default_factory=list, description="[key, name] options for the list types."
     )
+    order: int | None = Field(
+        None, description="Ignored: the list's order is the order asked (GET's rows go back as-is)."
+    )
 
 
 class QuestionOut(BaseModel):

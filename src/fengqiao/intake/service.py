@@ -262,7 +262,7 @@ def submit_checklist(
     missing = [code for code in items if code not in given]
     if missing:
         errors.append(FieldError("items", f"unanswered: {', '.join(missing)}",
-                                 "以下检查项未填写:" + "、".join(items[c]["text"] for c in missing)))  # fmt: skip
+                                 "以下检查项未填写:" + ";".join(f"「{items[c]['text']}」" for c in missing)))  # fmt: skip
     if len(given) != len(outcomes):
         errors.append(FieldError("items", "an item is answered twice", "有检查项重复填写"))
     if errors:
