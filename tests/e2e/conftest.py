@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -140,7 +140,8 @@ def sign_in(visit: Visit, username: str, password: str, landing: str | None = No
     """Log in through the form; `landing` is the page to go to afterwards (else the role's)."""
     page = visit.page
     if landing is not None:
-        page.goto(f"{visit.base_url}/login?next={landing}")
+        # Encoded whole: a landing with its own query (?from=..&to=..) must reach the page intact.
+        page.goto(f"{visit.base_url}/login?next={quote(landing, safe='')}")
     log_in(page, username, password)
 
 
