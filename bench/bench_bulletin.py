@@ -1,6 +1,7 @@
 """Figures of the daily bulletin (每日通报) on the demo district with events.
 
     .venv/bin/python bench/bench_bulletin.py [--events 100000] [--runs 5] [--db var/bench-bulletin.db]
+                                             [--scale keqiao] [--artifacts test-artifacts] [--smoke]
 
 1. Building a day's content (district totals of the day and month to date, towns and units
    ranked by the month's composite score, the red list, open supervision orders, the day's
@@ -12,7 +13,9 @@
 
 The district (Keqiao scale, `--events` events over the past year, as `make demo` seeds) is built
 once into `--db` and reused; the day is yesterday (local). Prints one line per figure and writes
-the PDF's first page as test-artifacts/bulletin-page1.png (pdftoppm) to look at.
+the PDF's first page as test-artifacts/bulletin-page1.png (pdftoppm) to look at. `--smoke`: a
+small district (one town, 300 events) in a temporary folder that also takes the PDF, one run
+(checks the script runs; its figures mean nothing).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,14 +42,14 @@ from fengqiao.db import Database  # noqa: E402
 FENGQIAO = str(Path(sys.executable).with_name("fengqiao"))
 
 
-def build(db_path: Path, events: int, env: dict[str, str]) -> None:
+def build(db_path: Path, events: int, env: dict[str, str], scale: str) -> None:
     if db_path.exists():
         return
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    print(f"building {db_path} (Keqiao, {events:,} events) ...", flush=True)
+    print(f"building {db_path} ({scale}, {events:,} events) ...", flush=True)
     subprocess.run([FENGQIAO, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run(
-        [FENGQIAO, "seed", "--scale", "keqiao", "--events", str(events)],
+        [FENGQIAO, "seed", "--scale", scale, "--events", str(events)],
         env=env, check=True, capture_output=True,
     )  # fmt: skip
 
@@ -64,10 +68,26 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--db", type=Path, default=ROOT / "var" / "bench-bulletin.db")
+    parser.add_argument("--scale", default="keqiao", choices=["keqiao", "small"])
+    parser.add_argument("--artifacts", type=Path, default=ROOT / "test-artifacts")
+    parser.add_argument(
+        "--smoke", action="store_true", help="one town, 300 events, one run: checks it runs"
+    )
     args = parser.parse_args()
+    if not args.smoke:
+        run(args)
+        return
+    with tempfile.TemporaryDirectory(prefix="fq-bench-bulletin-") as tmp:
+        args.db, args.artifacts = Path(tmp) / "bulletin.db", Path(tmp)
+        args.scale, args.events, args.runs = "small", 300, 1
+        print("# smoke mode: one town, 300 events, one run; the figures below mean nothing")
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     url = f"sqlite:///{args.db.resolve()}"
     env = dict(os.environ, FENGQIAO_DATABASE_URL=url, FENGQIAO_DATA_DIR=str(args.db.parent))
-    build(args.db, args.events, env)
+    build(args.db, args.events, env, args.scale)
     subprocess.run([FENGQIAO, "db", "upgrade"], env=env, check=True, capture_output=True)
     settings = Settings(database_url=url, secret_key="bench")
     database = Database(url)
@@ -101,7 +121,7 @@ def main() -> None:
     print(f"4. XLSX rendering: {xlsx_s * 1000:.0f} ms")
     print(f"5. HTML rendering: {html_s * 1000:.0f} ms")
     print(f"sizes: PDF {len(pdf):,} B, XLSX {len(xlsx):,} B, HTML {len(html.encode()):,} B")
-    artifacts = ROOT / "test-artifacts"
+    artifacts = args.artifacts
     artifacts.mkdir(exist_ok=True)
     (artifacts / "bulletin-bench.pdf").write_bytes(pdf)
     if shutil.which("pdftoppm"):

@@ -1,14 +1,17 @@
 """Throughput of GridIndex against a bare STRtree query, on synthetic Voronoi grids.
 
-Run: .venv/bin/python bench/bench_locate.py
+Run: .venv/bin/python bench/bench_locate.py [--points 1000000] [--big-grids 100000] [--smoke]
 
 The 1,700-grid case (a district) covers 120.35-120.65 E, 29.95-30.20 N. The 100,000-grid case (a
 province) uses a box 7.7x as wide and high around the same centre, so grids keep the same size.
 Each case locates 1,000,000 uniform random points in its box; figures are the best of a few runs.
+`--smoke`: 2,000 grids for the second case, 20,000 points, one run each (checks the script runs;
+its figures mean nothing).
 """
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import gc
 import math
@@ -26,7 +29,7 @@ from fengqiao.geo.locator import GridIndex, GridShape
 DISTRICT_BOX = (120.35, 29.95, 120.65, 30.20)
 POINTS = 1_000_000
 SINGLE_LOOKUPS = 200_000
-REPEATS = 3
+REPEATS = [3]  # best of; one in smoke mode
 
 
 def voronoi_grids(
@@ -53,7 +56,7 @@ def voronoi_grids(
 
 def best_seconds(run: Callable[[], Any]) -> float:
     best = math.inf
-    for _ in range(REPEATS):
+    for _ in range(REPEATS[0]):
         start = time.perf_counter()
         run()
         best = min(best, time.perf_counter() - start)
@@ -80,7 +83,12 @@ def settled_rss_mb() -> float:
     return rss_mb()
 
 
-def bench(count: int, box: tuple[float, float, float, float], rng: np.random.Generator) -> None:
+def bench(
+    count: int,
+    box: tuple[float, float, float, float],
+    rng: np.random.Generator,
+    points_count: int = POINTS,
+) -> None:
     grids = voronoi_grids(count, box, rng)
     before = settled_rss_mb()
     start = time.perf_counter()
@@ -91,8 +99,8 @@ def bench(count: int, box: tuple[float, float, float, float], rng: np.random.Gen
     print(
         f"index memory {count} grids: {settled_rss_mb() - before:.0f} MB kept, {peak:.0f} MB while building"
     )
-    lng = rng.uniform(box[0], box[2], POINTS)
-    lat = rng.uniform(box[1], box[3], POINTS)
+    lng = rng.uniform(box[0], box[2], points_count)
+    lat = rng.uniform(box[1], box[3], points_count)
 
     located = index.locate_many(lng, lat)
     many = best_seconds(lambda: index.locate_many(lng, lat))
@@ -101,24 +109,35 @@ def bench(count: int, box: tuple[float, float, float, float], rng: np.random.Gen
     points = shapely.points(lng, lat)
     bare = best_seconds(lambda: index.tree.query(points, predicate="intersects"))
     point_of, grid_of = index.tree.query(points, predicate="intersects")
-    expected = np.full(POINTS, len(index), dtype=np.int64)
+    expected = np.full(points_count, len(index), dtype=np.int64)
     np.minimum.at(expected, point_of, grid_of)
     expected[expected == len(index)] = -1
     assert np.array_equal(located, expected), "locate_many disagrees with the STRtree"
 
-    singles = list(zip(lng[:SINGLE_LOOKUPS].tolist(), lat[:SINGLE_LOOKUPS].tolist(), strict=True))
+    lookups = min(SINGLE_LOOKUPS, points_count)
+    singles = list(zip(lng[:lookups].tolist(), lat[:lookups].tolist(), strict=True))
     single = best_seconds(lambda: [index.locate(x, y) for x, y in singles])
 
-    print(f"locate_many {count} grids: {POINTS / many:,.0f} points/s")
-    print(f"bare STRtree query {count} grids: {POINTS / bare:,.0f} points/s")
+    print(f"locate_many {count} grids: {points_count / many:,.0f} points/s")
+    print(f"bare STRtree query {count} grids: {points_count / bare:,.0f} points/s")
     print(f"ratio: {bare / many:.2f}")
-    print(f"locate single {count} grids: {SINGLE_LOOKUPS / single:,.0f} lookups/s")
+    print(f"locate single {count} grids: {lookups / single:,.0f} lookups/s")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=POINTS)
+    parser.add_argument("--big-grids", type=int, default=100_000, help="the province case")
+    parser.add_argument(
+        "--smoke", action="store_true", help="smallest sizes, one run: checks the script runs"
+    )
+    args = parser.parse_args()
+    if args.smoke:
+        args.points, args.big_grids, REPEATS[0] = 20_000, 2_000, 1
+        print("# smoke mode: 2,000 grids, 20,000 points, one run; the figures below mean nothing")
     rng = np.random.default_rng(20240601)
-    bench(1_700, DISTRICT_BOX, rng)
-    bench(100_000, scaled_box(math.sqrt(100_000 / 1_700)), rng)
+    bench(1_700, DISTRICT_BOX, rng, args.points)
+    bench(args.big_grids, scaled_box(math.sqrt(args.big_grids / 1_700)), rng, args.points)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Search latency of the service catalogue (最多跑一次) on SQLite and PostgreSQL, each next to a
 plain LIKE scan measured in the same run.
 
-    .venv/bin/python bench/bench_services.py [--rounds 300] [--copies 1] [--postgres URL]
+    .venv/bin/python bench/bench_services.py [--rounds 300] [--copies 1] [--postgres URL] [--smoke]
 
 For each backend a fresh database is migrated and given the shipped catalogue (62 items), or
 `--copies` times as many (codes suffixed, names unchanged) to see how it scales. Then each query
@@ -11,11 +11,14 @@ query (sqlite3 / psycopg) with `LIKE`/`ILIKE '%term%'` over name and search_text
 Between the two, the same LIKE scan through the ORM (`search.like_scan`: session, ORM rows, no
 ranking or count) shows what the ORM alone costs. Printed: p50 per query kind (three or more
 characters: the trigram index; one or two: SQLite's LIKE fallback) and the ratio to the limit.
+`--smoke`: 3 rounds (checks the script runs; its figures mean nothing). `--postgres` defaults to
+FENGQIAO_TEST_POSTGRES_URL's server; the database it names is not touched, a new one is made.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import statistics
 import tempfile
@@ -89,8 +92,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--copies", type=int, default=1)
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "FENGQIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    parser.add_argument("--smoke", action="store_true", help="3 rounds: checks the script runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds = 3
+        print(f"# smoke mode: {args.rounds} rounds, the figures below mean nothing")
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench-services.db"
