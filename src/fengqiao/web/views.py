@@ -383,3 +383,9 @@ def admin_page(section: str, request: Request, principal: PagePrincipal) -> HTML
     return render(
         request, "admin.html", principal, page="admin", section=section, sections=ADMIN_SECTIONS
     )
+
+
+def swagger_page(request: Request) -> HTMLResponse:
+    """The API explorer (/docs): vendored Swagger UI started from a static script, so it runs
+    under the site's Content-Security-Policy (FastAPI's own page has an inline script)."""
+    return templates.TemplateResponse(request, "swagger.html", {"version": __version__})
