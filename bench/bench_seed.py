@@ -80,9 +80,16 @@ def main() -> None:
         "--smoke", action="store_true", help="seed --scale small: checks the script runs"
     )
     args = parser.parse_args()
-    scale = "small" if args.smoke else args.scale
-    if args.smoke:
+    if not args.smoke:
+        run(args.postgres, args.scale)
+        return
+    with tempfile.TemporaryDirectory(prefix="fq-bench-seed-") as data:
+        os.environ["FENGQIAO_DATA_DIR"] = data  # what the CLI writes besides the database
         print("# smoke mode: --scale small, the figures below mean nothing")
+        run(args.postgres, "small")
+
+
+def run(postgres: str, scale: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         seconds, rows = timed_seed(f"sqlite:///{folder / 'seed.db'}", scale)
@@ -92,7 +99,7 @@ def main() -> None:
         print(
             f"ratio seed/raw insert: {seconds / raw:.1f}x (the seed also builds Voronoi polygons and hashes one password)"
         )
-    base = make_url(args.postgres).set(drivername="postgresql+psycopg")
+    base = make_url(postgres).set(drivername="postgresql+psycopg")
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     name = f"fq_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:

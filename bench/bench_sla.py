@@ -1,6 +1,7 @@
 """Figures of the SLA sweeper at district scale: 1.1 M events stored, 100,000 of them open.
 
     .venv/bin/python bench/bench_sla.py [--big-db sqlite:///var/bench-events-1m.db] [--runs 30]
+                                        [--smoke]
 
 1. A tick that finds nothing due (`fengqiao.events.sweeper.sweep`, all three passes), p50 of
    `--runs` ticks, against the same three probes as raw sqlite3 queries (the limit).
@@ -11,17 +12,21 @@
 The 1.1 M database is the one bench/bench_events.py builds (`fengqiao seed --scale keqiao
 --events 1100000`); this script works on a copy, migrated to the newest schema, in which
 100,000 random closed events are reopened as `signed` by their proposed unit with deadlines
-spread over the next ten days. Prints one line per figure.
+spread over the next ten days. Prints one line per figure. `--smoke`: instead of the 1.1 M file,
+a small district (one town, 2,000 events) seeded in a temporary folder, 300 reopened events, 50
+due per round, 2 rounds (checks the script runs; its figures mean nothing).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,8 +46,8 @@ def text_time(at: datetime) -> str:
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def prepare(source: Path, target: Path) -> None:
-    """Copy, migrate, and reopen 100,000 events with deadlines ahead of NOW."""
+def prepare(source: Path, target: Path, reopen: int = OPEN) -> None:
+    """Copy, migrate, and reopen `reopen` events with deadlines ahead of NOW."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     with sqlite3.connect(source) as connection:  # fold the WAL in so one file holds everything
@@ -50,7 +55,7 @@ def prepare(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
     url = f"sqlite:///{target}"
     subprocess.run(
-        [FENGQIAO, "db", "upgrade"], env={"FENGQIAO_DATABASE_URL": url}, check=True,
+        [FENGQIAO, "db", "upgrade"], env={**os.environ, "FENGQIAO_DATABASE_URL": url}, check=True,
         capture_output=True,
     )  # fmt: skip
     connection = sqlite3.connect(target, isolation_level=None)
@@ -68,7 +73,7 @@ def prepare(source: Path, target: Path) -> None:
         for row in connection.execute(
             "SELECT id FROM event WHERE status = 'closed' AND level >= 2 "
             "AND proposed_unit_id IS NOT NULL ORDER BY random() LIMIT ?",
-            (OPEN,),
+            (reopen,),
         )
     ]
     rows = []
@@ -99,7 +104,7 @@ PROBES = [
 ]
 
 
-def idle_figures(path: Path, runs: int) -> None:
+def idle_figures(path: Path, runs: int, reopened: int = OPEN) -> None:
     database = Database(f"sqlite:///{path}")
     policy = EscalationPolicy()
     counts = sweep(database, NOW, policy)
@@ -117,18 +122,19 @@ def idle_figures(path: Path, runs: int) -> None:
         for probe in PROBES:
             raw.execute(probe, (text_time(NOW),)).fetchall()
         bare.append(time.perf_counter() - start)
+    events = raw.execute("SELECT count(*) FROM event").fetchone()[0]
     plans = [raw.execute(f"EXPLAIN QUERY PLAN {p}", (text_time(NOW),)).fetchall() for p in PROBES]
     raw.close()
     p50, limit = statistics.median(samples) * 1000, statistics.median(bare) * 1000
     print(
-        f"sweeper tick, nothing due, {OPEN:,} open of 1.1 M: p50 {p50:.2f} ms "
+        f"sweeper tick, nothing due, {reopened:,} open of {events:,}: p50 {p50:.2f} ms "
         f"(target ≤ 20 ms); the three probes in raw sqlite3: p50 {limit:.3f} ms; "
         f"ratio {p50 / limit:.0f}x"
     )
     print("# probe plans: " + " | ".join(str(plan[0][-1]) for plan in plans))
 
 
-def due_figures(path: Path, rounds: int) -> None:
+def due_figures(path: Path, rounds: int, due: int = DUE) -> None:
     database = Database(f"sqlite:///{path}")
     policy = EscalationPolicy()
     raw = sqlite3.connect(path, isolation_level=None)
@@ -140,7 +146,7 @@ def due_figures(path: Path, rounds: int) -> None:
             for row in raw.execute(
                 "SELECT id FROM event WHERE status = 'signed' AND reminded_at IS NULL "
                 "AND remind_at > ? ORDER BY random() LIMIT ?",
-                (text_time(at), DUE),
+                (text_time(at), due),
             )
         ]
         raw.execute("BEGIN IMMEDIATE")
@@ -153,7 +159,7 @@ def due_figures(path: Path, rounds: int) -> None:
         counts = sweep(database, at, policy)
         samples.append(time.perf_counter() - start)
         written = raw.execute("SELECT count(*) FROM outbox").fetchone()[0] - before
-        assert counts == {"sent": DUE}, counts
+        assert counts == {"sent": due}, counts
         # The limit: the same number of outbox rows and event updates, nothing else.
         start = time.perf_counter()
         raw.execute("BEGIN IMMEDIATE")
@@ -174,7 +180,7 @@ def due_figures(path: Path, rounds: int) -> None:
     database.dispose()
     p50, limit = statistics.median(samples), statistics.median(bare)
     print(
-        f"sweeper tick, {DUE:,} reminders due ({written:,} outbox rows and {DUE:,} trail rows "
+        f"sweeper tick, {due:,} reminders due ({written:,} outbox rows and {due:,} trail rows "
         f"each): p50 {p50:.3f} s over {rounds} rounds (target ≤ 1 s); limit, raw sqlite3 "
         f"executemany of the outbox rows and event updates: p50 {limit:.3f} s; "
         f"ratio {p50 / limit:.0f}x"
@@ -189,16 +195,36 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--smoke", action="store_true", help="a small seeded district: checks the script runs"
+    )
     args = parser.parse_args()
-    source = Path(args.big_db.removeprefix("sqlite:///"))
-    if not source.exists():
-        raise SystemExit(f"{source} is missing: run bench/bench_events.py first (it builds it)")
-    target = ROOT / "var" / "bench-sla.db"
+    if not args.smoke:
+        source = Path(args.big_db.removeprefix("sqlite:///"))
+        if not source.exists():
+            raise SystemExit(f"{source} is missing: run bench/bench_events.py first (it builds it)")
+        run(source, ROOT / "var" / "bench-sla.db", args.runs, args.rounds, OPEN, DUE)
+        return
+    with tempfile.TemporaryDirectory(prefix="fq-bench-sla-") as tmp:
+        source = Path(tmp) / "small.db"
+        env = {**os.environ, "FENGQIAO_DATABASE_URL": f"sqlite:///{source}",
+               "FENGQIAO_DATA_DIR": tmp}  # fmt: skip
+        print("# smoke mode: one town, 2,000 events, 300 reopened, 50 due a round; "
+              "the figures below mean nothing")  # fmt: skip
+        subprocess.run([FENGQIAO, "db", "upgrade"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [FENGQIAO, "seed", "--scale", "small", "--events", "2000"], env=env, check=True,
+            capture_output=True,
+        )  # fmt: skip
+        run(source, Path(tmp) / "bench-sla.db", 3, 2, 300, 50)
+
+
+def run(source: Path, target: Path, runs: int, rounds: int, reopen: int, due: int) -> None:
     start = time.perf_counter()
-    prepare(source, target)
+    prepare(source, target, reopen)
     print(f"# prepared {target} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    idle_figures(target, args.runs)
-    due_figures(target, args.rounds)
+    idle_figures(target, runs, reopen)
+    due_figures(target, rounds, due)
 
 
 if __name__ == "__main__":
