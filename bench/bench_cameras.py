@@ -1,7 +1,7 @@
 """Figures of the camera registry at Keqiao scale (30,000 cameras), each next to a bare limit
 measured in the same run.
 
-    .venv/bin/python bench/bench_cameras.py [--queries 2000] [--db var/bench-cameras.db]
+    .venv/bin/python bench/bench_cameras.py [--queries 2000] [--db var/bench-cameras.db] [--smoke]
 
 1. The 10 nearest cameras within 1 km of a point, in-process: the process's index alone
    (`CameraIndex.nearest`), and the whole service call (`cameras.service.nearest_cameras`: the
@@ -19,7 +19,8 @@ measured in the same run.
 5. A status push of 30,000 cameras in one request body (service call).
 
 Runs on a Keqiao district seeded once into `--db` and reused (imports run on a copy). Prints
-one line per figure.
+one line per figure. `--smoke`: a small district (one town, 200 cameras) in a temporary folder,
+50 queries (checks the script runs; its figures mean nothing).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -82,13 +84,13 @@ def line(name: str, samples: list[float], base: float | None = None) -> float:
     return p50
 
 
-def seeded(path: Path) -> str:
+def seeded(path: Path, scale: str = "keqiao") -> str:
     url = f"sqlite:///{path}"
     path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "FENGQIAO_DATABASE_URL": url, "FENGQIAO_DATA_DIR": str(path.parent)}
     subprocess.run([FENGQIAO, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run(
-        [FENGQIAO, "seed", "--scale", "keqiao", "--if-empty"], env=env, check=True,
+        [FENGQIAO, "seed", "--scale", scale, "--if-empty"], env=env, check=True,
         capture_output=True,
     )  # fmt: skip
     return url
@@ -122,11 +124,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--db", type=Path, default=ROOT / "var" / "bench-cameras.db")
+    parser.add_argument(
+        "--smoke", action="store_true", help="one town, 50 queries: checks the script runs"
+    )
     args = parser.parse_args()
+    if not args.smoke:
+        run(args.db, args.queries, "keqiao")
+        return
+    with tempfile.TemporaryDirectory(prefix="fq-bench-cameras-") as tmp:
+        print("# smoke mode: one town (200 cameras), 50 queries; the figures below mean nothing")
+        os.environ["FENGQIAO_DATA_DIR"] = tmp  # the app's own files, not into var/
+        run(Path(tmp) / "cameras.db", 50, "small")
+
+
+def run(db_path: Path, queries: int, scale: str) -> None:
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    url = seeded(args.db)
+    url = seeded(db_path, scale)
     database = Database(url)
-    points = query_points(database, args.queries)
+    points = query_points(database, queries)
 
     with database.session() as db:
         started = time.perf_counter()
@@ -137,7 +152,7 @@ def main() -> None:
             select(OrgUnit.path).where(OrgUnit.kind == "town", OrgUnit.name == "柯桥街道")
         )
         assert district is not None and town is not None
-    town_points = query_points(database, args.queries, town)
+    town_points = query_points(database, queries, town)
     print(f"cameras: {len(index):,}; index built from the database in {build * 1e3:.0f} ms")
 
     # The bare limits: every point in memory, brute force; the raw SQL band.
@@ -148,7 +163,7 @@ def main() -> None:
         top = np.argpartition(metres, LIMIT)[:LIMIT]
         return [int(i) for i in top[np.argsort(metres[top])] if metres[i] <= RADIUS]
 
-    raw = sqlite3.connect(str(args.db))
+    raw = sqlite3.connect(str(db_path))
     dlat = math.degrees(RADIUS / 6_371_008.8)
 
     def band(lat: float, lng: float) -> list[int]:
@@ -220,7 +235,7 @@ def main() -> None:
         line("reference: the path it replaced (growing box through the ORM)", old)
 
     http_figure(url, points[:500])
-    import_figures(args.db)
+    import_figures(db_path)
     raw.close()
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
