@@ -2,7 +2,7 @@
 // grid choropleth on a Leaflet map of the caller's grids. The address keeps scope/from/to.
 (function () {
   "use strict";
-  const { api, h, esc, number, problemText, showErrors, clearErrors } = window.FQ;
+  const { api, h, esc, number, problemText, showErrors, clearErrors, chartTip } = window.FQ;
   const root = document.getElementById("analytics");
   const form = document.getElementById("analytics-form");
   const grid = document.getElementById("chart-grid");
@@ -77,8 +77,10 @@
     window.addEventListener("resize", () => cards.forEach((c) => c.instance && c.instance.resize()));
   }
 
-  const axisTooltip = { trigger: "axis" };
-  const itemTooltip = { trigger: "item" };
+  // Every tooltip is built as DOM nodes (FQ.chartTip or h()): names of units, grids and classes
+  // are typed by people, and ECharts would put a string tooltip into innerHTML.
+  const axisTooltip = { trigger: "axis", formatter: chartTip };
+  const itemTooltip = { trigger: "item", formatter: chartTip };
 
   function barOrLine(data, type, extra) {
     return Object.assign({
@@ -95,7 +97,7 @@
 
   function pie(data) {
     return {
-      color: PALETTE, tooltip: Object.assign({ formatter: "{b}: {c} ({d}%)" }, itemTooltip),
+      color: PALETTE, tooltip: itemTooltip,
       legend: { type: "scroll", bottom: 0 },
       series: [{ type: "pie", radius: ["35%", "65%"], data: data.series[0].data.filter((d) => d.value > 0),
         label: { formatter: "{b}\n{c}" } }],
@@ -121,7 +123,8 @@
     }),
     sources: pie,
     hour_weekday: (d) => ({
-      tooltip: { position: "top", formatter: (p) => d.y[p.value[1]] + " " + d.x[p.value[0]] + ":" + p.value[2] + " 件" },
+      tooltip: { formatter: (p) => h("div", { class: "chart-tip" },
+        d.y[p.value[1]] + " " + d.x[p.value[0]] + ":" + p.value[2] + " 件") },
       grid: { left: 48, right: 72, top: 16, bottom: 32 },
       xAxis: { type: "category", data: d.x, splitArea: { show: true } },
       yAxis: { type: "category", data: d.y, splitArea: { show: true } },
@@ -148,7 +151,9 @@
     }),
     units_volume_time: (d) => ({
       color: PALETTE,
-      tooltip: { trigger: "item", formatter: (p) => p.data.name + "<br>交办 " + p.data.value[0] + " 件,平均 " + p.data.value[1] + " 小时" },
+      tooltip: { trigger: "item", formatter: (p) => h("div", { class: "chart-tip" },
+        h("div", { class: "chart-tip-head" }, p.data.name),
+        "交办 " + p.data.value[0] + " 件,平均 " + p.data.value[1] + " 小时") },
       grid: { left: 56, right: 24, top: 24, bottom: 40 },
       xAxis: { type: "value", name: "交办件数" }, yAxis: { type: "value", name: "平均时长(小时)" },
       series: [{ type: "scatter", data: d.series[0].data, symbolSize: 10 }],

@@ -117,8 +117,10 @@
         chart.setOption({
           tooltip: { trigger: "axis", formatter: (items) => {
             const p = data.points[items[0].dataIndex];
-            return p.month + "<br>综合得分 " + (p.score == null ? "—" : p.score.toFixed(1)) +
-              (p.grade ? "(" + p.grade + ")" : "") + (p.rank ? "<br>排名 " + p.rank + " / " + p.peers : "");
+            return h("div", { class: "chart-tip" }, h("div", { class: "chart-tip-head" }, p.month),
+              h("div", {}, "综合得分 " + (p.score == null ? "—" : p.score.toFixed(1)) +
+                (p.grade ? "(" + p.grade + ")" : "")),
+              p.rank ? h("div", {}, "排名 " + p.rank + " / " + p.peers) : null);
           } },
           animationDuration: 300,
           grid: { left: 40, right: 20, top: 20, bottom: 30 },

@@ -265,7 +265,7 @@
     for (const c of rows) {
       L.circleMarker([c.lat, c.lng], { radius: 6, color: "#fff", weight: 2,
         fillColor: FQ.CAMERA_COLOURS[c.status] || "#9aa0a6", fillOpacity: 1 })
-        .bindTooltip(c.name + " · " + (FQ.CAMERA_STATUS[c.status] || c.status)).addTo(map);
+        .bindTooltip(h("span", {}, c.name + " · " + (FQ.CAMERA_STATUS[c.status] || c.status))).addTo(map);
     }
   }
 

@@ -114,6 +114,9 @@
     });
   }
 
+  // The one escape helper: every string that reaches an HTML sink (a Leaflet tooltip or popup
+  // given text, a template string) goes through it, or the script builds DOM nodes with h().
+  // tests/web/test_sinks.py fails on a sink fed anything else.
   function esc(value) {
     return String(value == null ? "" : value).replace(/[&<>"']/g, (c) => ({
       "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
@@ -121,11 +124,13 @@
   }
 
   // A DOM element from a tag, attributes and children (strings become text, never HTML).
+  // `style` takes an object set through the DOM (the CSP refuses a style attribute).
   function h(tag, attrs, ...children) {
     const node = document.createElement(tag);
     for (const [key, value] of Object.entries(attrs || {})) {
       if (value == null || value === false) continue;
       if (key === "class") node.className = value;
+      else if (key === "style") Object.assign(node.style, value);
       else if (key === "dataset") Object.assign(node.dataset, value);
       else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
       else node.setAttribute(key, value === true ? "" : value);
@@ -135,6 +140,34 @@
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
     return node;
+  }
+
+  // A link someone typed (a camera's stream address): only web and streaming addresses, never
+  // javascript: or data:; anything else is no link at all.
+  function safeUrl(value) {
+    const text = String(value == null ? "" : value).trim();
+    return /^(https?|rtsp|rtmp):\/\//i.test(text) ? text : null;
+  }
+
+  // An ECharts tooltip as DOM nodes, the answer of a `formatter`: ECharts puts a string answer
+  // into innerHTML, and its default markup carries style attributes the CSP refuses. An axis
+  // tooltip lists each series; an item tooltip names the item (with its share on a pie).
+  function chartTip(params) {
+    const axis = Array.isArray(params);
+    const items = axis ? params : [params];
+    if (!items.length) return h("div", { class: "chart-tip" });
+    const row = (p) => {
+      const dot = h("span", { class: "chart-dot" });
+      if (typeof p.color === "string") dot.style.backgroundColor = p.color;
+      const raw = Array.isArray(p.value) ? p.value[p.value.length - 1] : p.value;
+      const value = typeof raw === "number" ? number(raw) : raw == null ? "—" : String(raw);
+      return h("div", { class: "chart-tip-row" }, dot, axis ? p.seriesName : p.name, " ",
+        h("strong", {}, value), p.percent != null ? "(" + p.percent + "%)" : null);
+    };
+    const head = axis ? items[0].axisValueLabel : /^series\d*$/.test(String(items[0].seriesName).replace(/\0/g, ""))
+      ? null : items[0].seriesName;
+    return h("div", { class: "chart-tip" }, head ? h("div", { class: "chart-tip-head" }, head) : null,
+      items.map(row));
   }
 
   // Replace an element's children; arrays are flattened, null and false left out.
@@ -224,12 +257,13 @@
     return h("li", { class: "camera-item", dataset: { code: c.code, status: c.status } },
       cameraBadge(c.status), " ", h("strong", {}, c.name), " ",
       h("span", { class: "muted" }, Math.round(c.distance_m) + " 米" + seen),
-      c.stream_url ? h("a", { class: "btn btn-small call", href: c.stream_url, target: "_blank",
+      safeUrl(c.stream_url) ? h("a", { class: "btn btn-small call", href: safeUrl(c.stream_url), target: "_blank",
         rel: "noopener", title: c.code }, "视频流") : null);
   }
 
   window.FQ = {
-    T, API, CSRF, ApiError, api, problemText, showErrors, clearErrors, esc, h, fill, time, short,
+    T, API, CSRF, ApiError, api, problemText, showErrors, clearErrors, esc, h, fill, safeUrl,
+    chartTip, time, short,
     remaining, number, lightBadge, statusBadge, toast, formData, query,
     CAMERA_COLOURS, CAMERA_STATUS, cameraBadge, cameraItem,
   };

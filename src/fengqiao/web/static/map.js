@@ -43,7 +43,7 @@
     if (basemap) {
       // A configured basemap (Tianditu WMTS with a key); without one the grids are the map.
       L.tileLayer(basemap, {
-        subdomains: "01234567", maxZoom: 18, attribution: root.dataset.attribution || "",
+        subdomains: "01234567", maxZoom: 18, attribution: FQ.esc(root.dataset.attribution || ""),
       }).addTo(map);
     }
     return map;
@@ -115,8 +115,7 @@
   function eventIcon(props) {
     const cls = "ev-dot light-" + props.light + (props.urgent && props.status !== "closed"
       ? " is-urgent" : "");
-    return L.divIcon({ className: "ev-icon", html: '<span class="' + cls + '"></span>',
-      iconSize: [16, 16] });
+    return L.divIcon({ className: "ev-icon", html: h("span", { class: cls }), iconSize: [16, 16] });
   }
 
   function eventCluster() {
@@ -128,7 +127,7 @@
         const urgent = children.some((m) => m.options.props.urgent && m.options.props.status !== "closed");
         return L.divIcon({
           className: "ev-cluster" + (red ? " has-red" : "") + (urgent ? " has-urgent" : ""),
-          html: "<span>" + children.length + "</span>", iconSize: [34, 34],
+          html: h("span", {}, String(children.length)), iconSize: [34, 34],
         });
       },
     });
@@ -233,7 +232,7 @@
           const fill = kind === "camera" ? FQ.CAMERA_COLOURS[(p.props || {}).status] || colour : colour;
           return L.marker([lat, lng], {
             icon: L.divIcon({ className: "poi-icon" + (kind === "camera" ? " cam-" + (p.props || {}).status : ""),
-              html: '<span style="background:' + fill + '">' + glyph + "</span>", iconSize: [20, 20] }),
+              html: h("span", { style: { background: fill } }, glyph), iconSize: [20, 20] }),
             title: p.name,
           }).bindPopup(() => poiPopup(kind, label, p));
         }));
@@ -248,7 +247,7 @@
 
   function poiPopup(kind, label, p) {
     const props = p.props || {};
-    const stream = props.stream_url;
+    const stream = FQ.safeUrl(props.stream_url);
     const camera = kind === "camera";
     return h("div", { class: "poi-popup" }, h("span", { class: "tag" }, label), " ",
       h("strong", {}, p.name), p.code ? h("div", {}, h("code", {}, p.code)) : null,
@@ -279,7 +278,7 @@
   function renderLegend() {
     const mode = $("grid-colour").value;
     const entry = (colour, text, cls) => h("li", { class: cls || "" },
-      h("span", { class: "swatch", style: "background:" + colour }), h("span", {}, text));
+      h("span", { class: "swatch", style: { background: colour } }), h("span", {}, text));
     const items = [];
     if (mode === "light") {
       items.push(entry(LIGHT_FILL.red, "有超期事件"), entry(LIGHT_FILL.yellow, "有临期事件"),
