@@ -7,11 +7,13 @@ path ("/1/5/"); a row is in scope when its path starts with that prefix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, literal, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from fengqiao.errors import forbidden
+from fengqiao.logs import note_unmasked
 
 STAFF_ROLES = frozenset(
     {"grid_worker", "grid_leader", "operator", "handler", "unit_leader", "leader", "admin"}
@@ -75,10 +77,45 @@ def in_scope(
     return or_(inside, literal(principal.home_path).startswith(path))
 
 
-def mask_phone(phone: str | None, principal: Principal) -> str | None:
-    """A phone number as this principal may see it: whole for roles that need it, else masked."""
-    if phone is None or principal.has_any(*PERSONAL_DATA_ROLES):
+def mask_phone(
+    phone: str | None,
+    principal: Principal,
+    *,
+    subject: tuple[str, int] | None = None,
+    field: str = "phone",
+) -> str | None:
+    """A phone number as this principal may see it: whole for roles that need it, else masked.
+
+    `subject` (table, row id) names whose number it is: a number served whole is noted for the
+    request's personal-data access log (DESIGN §13), written once per request by the middleware.
+    """
+    if phone is None:
+        return phone
+    if principal.has_any(*PERSONAL_DATA_ROLES):
+        if subject is not None:
+            served_whole(principal, subject[0], subject[1], field)
         return phone
     if len(phone) <= 7:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def served_whole(principal: Principal, table: str, subject_id: int, *fields: str) -> None:
+    """Note that `principal` is being served `fields` of row `subject_id` of `table` unmasked
+    (for callers that decide the masking themselves); the request's middleware logs it."""
+    note_unmasked(
+        user_id=principal.user_id, username=principal.username, table=table,
+        subject_id=subject_id, fields=fields,
+    )  # fmt: skip
+
+
+def note_if_whole(
+    principal: Principal, table: str, subject_id: int, **shown_and_stored: tuple[Any, Any]
+) -> None:
+    """Note the fields whose shown value is the stored one (not masked) for the access log:
+    `resident_phone=(shown, stored)`; empty values are not personal data served."""
+    fields = tuple(
+        name for name, (shown, stored) in shown_and_stored.items() if stored and shown == stored
+    )
+    if fields:
+        served_whole(principal, table, subject_id, *fields)
