@@ -5,6 +5,7 @@ events in SQLite and in DuckDB, on PostgreSQL, and what rollup upkeep adds to a 
         [--from 2025-12-01 --to 2026-11-30] [--runs 7] [--skip-duckdb] [--skip-baseline]
     .venv/bin/python bench/bench_analytics.py --db postgresql://postgres@127.0.0.1/bench10m
     .venv/bin/python bench/bench_analytics.py --transitions 400
+    .venv/bin/python bench/bench_analytics.py --smoke
 
 1. Row counts of every rollup table against the events.
 2. The 18 charts for the whole district over the range, in process (`draw` + JSON encoding,
@@ -17,6 +18,9 @@ events in SQLite and in DuckDB, on PostgreSQL, and what rollup upkeep adds to a 
    dispatch, sign (in process, a commit per step as the API does) with the rollups kept, and
    again with rollup upkeep switched off; the ratio is what upkeep adds to a step.
 
+`--smoke`: all of the above on a small district (one town, 400 events) seeded in a temporary
+folder, one run each, 9 events stepped (checks the script runs; its figures mean nothing).
+
 One line per figure.
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
+import os
 import shutil
 import sqlite3
 import statistics
@@ -370,7 +375,7 @@ WORKER: dict[str, list[float]] = {"cpu": [], "changes": []}
 CURRENT_STEP = [""]
 
 
-def transition_figures(count: int) -> None:
+def transition_figures(count: int, scale: str = "keqiao") -> None:
     """Accept, dispatch and sign events with rollup upkeep and without, in alternating rounds;
     times are the thread's CPU time (`time.thread_time`), which another busy process on the
     machine does not inflate. Upkeep is also timed inside the steps that keep it."""
@@ -381,7 +386,7 @@ def transition_figures(count: int) -> None:
         url = f"sqlite:///{work / 'steps.db'}"
         subprocess.run([FENGQIAO, "db", "upgrade"], env=_env(url), check=True, capture_output=True)
         subprocess.run(
-            [FENGQIAO, "seed", "--scale", "keqiao"], env=_env(url), check=True, capture_output=True
+            [FENGQIAO, "seed", "--scale", scale], env=_env(url), check=True, capture_output=True
         )
         database = Database(url)
         original = event_service.queue_change
@@ -438,8 +443,6 @@ def transition_figures(count: int) -> None:
 
 
 def _env(url: str) -> dict[str, str]:
-    import os
-
     return {**os.environ, "FENGQIAO_DATABASE_URL": url}
 
 
@@ -567,8 +570,26 @@ def main() -> None:
     )
     parser.add_argument("--skip-duckdb", action="store_true")
     parser.add_argument("--transitions", type=int, default=0)
+    parser.add_argument(
+        "--smoke", action="store_true", help="a small seeded district: checks the script runs"
+    )
     args = parser.parse_args()
     print(f"bench_analytics {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    if not args.smoke:
+        run(args)
+        return
+    with tempfile.TemporaryDirectory(prefix="fq-bench-analytics-") as tmp:
+        os.environ["FENGQIAO_DATA_DIR"] = tmp  # what the CLI writes, not into var/
+        print("# smoke mode: one town, 400 events, one run each; the figures below mean nothing")
+        args.db = f"sqlite:///{tmp}/analytics.db"
+        for command in (["db", "upgrade"], ["seed", "--scale", "small", "--events", "400"]):
+            subprocess.run([FENGQIAO, *command], env=_env(args.db), check=True, capture_output=True)
+        args.runs = args.baseline_runs = 1
+        args.transitions = 9
+        run(args, scale="small")
+
+
+def run(args: argparse.Namespace, scale: str = "keqiao") -> None:
     if args.db:
         database = Database(args.db)
         sizes(database)
@@ -589,7 +610,7 @@ def main() -> None:
                 duck = duckdb_baseline(args.db, start, end, args.baseline_runs)
                 print(f"ratio: DuckDB GROUP BY / Fengqiao = {sum(duck.values()) / total:.1f}x")
     if args.transitions:
-        transition_figures(args.transitions)
+        transition_figures(args.transitions, scale)
 
 
 if __name__ == "__main__":
