@@ -1,6 +1,7 @@
 """Figures of Open311 GeoReport v2 on the Keqiao year, each beside a bare limit of the same run.
 
     .venv/bin/python bench/bench_open311.py --db var/bench-open311.db [--requests 1500] [--runs 50]
+                                            [--postgres URL] [--smoke]
 
 The file is a Keqiao district seeded with a year of events (`fengqiao seed --scale keqiao
 --events 1100000`). Unless it holds them already, `--requests` Open311 requests are filed into it
@@ -21,7 +22,10 @@ default window (the last 90 days) holds more than the 1,000 a page may return.
    = replica`) and analysed, and the page query compiled for PostgreSQL is run under
    `EXPLAIN ANALYZE`: its plan and time, beside the same page query on SQLite.
 
-Prints one line per figure.
+Prints one line per figure. `--smoke`: a small district (one town, 300 events) seeded in a
+temporary folder, 30 requests filed, 3 runs, and the PostgreSQL part in a throwaway database of
+FENGQIAO_TEST_POSTGRES_URL's server, dropped after (checks the script runs; its figures mean
+nothing).
 """
 
 from __future__ import annotations
@@ -31,9 +35,14 @@ import asyncio
 import os
 import random
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -250,7 +259,7 @@ async def http_figures(url: str, file: str, runs: int, key: str) -> None:
     database.dispose()
 
 
-def postgres_plan(file: str, url: str, runs: int) -> None:
+def postgres_plan(file: str, url: str, runs: int, name: str = "fq_bench_open311") -> None:
     """The page query's plan and time on PostgreSQL with the file's events and requests."""
     import psycopg
     from sqlalchemy import create_engine, text
@@ -260,7 +269,6 @@ def postgres_plan(file: str, url: str, runs: int) -> None:
     from fengqiao.migrate import upgrade
 
     base = make_url(url).set(drivername="postgresql+psycopg")
-    name = "fq_bench_open311"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -319,19 +327,53 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--postgres", help="also check the page query's plan on this server")
+    parser.add_argument(
+        "--smoke", action="store_true", help="a small seeded district: checks the script runs"
+    )
     args = parser.parse_args()
-    file = os.path.abspath(args.db)
+    if not args.smoke:
+        run(os.path.abspath(args.db), args.requests, args.runs, args.postgres)
+        return
+    with tempfile.TemporaryDirectory(prefix="fq-bench-open311-") as tmp:
+        os.environ["FENGQIAO_DATA_DIR"] = tmp  # what the CLI writes, not into var/
+        print("# smoke mode: one town, 300 events, 30 requests, 3 runs; "
+              "the figures below mean nothing")  # fmt: skip
+        file = os.path.join(tmp, "open311.db")
+        env = {**os.environ, "FENGQIAO_DATABASE_URL": f"sqlite:///{file}"}
+        fengqiao = str(Path(sys.executable).with_name("fengqiao"))
+        for command in (["db", "upgrade"], ["seed", "--scale", "small", "--events", "300"]):
+            subprocess.run([fengqiao, *command], env=env, check=True, capture_output=True)
+        postgres = os.environ.get(
+            "FENGQIAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        )
+        name = f"fq_smoke_open311_{uuid.uuid4().hex[:8]}"
+        try:
+            run(file, 30, 3, postgres, name)
+        finally:
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.engine import make_url
+
+            base = make_url(postgres).set(drivername="postgresql+psycopg")
+            admin = create_engine(base, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def run(
+    file: str, requests: int, runs: int, postgres: str | None, name: str = "fq_bench_open311"
+) -> None:
     url = f"sqlite:///{file}"
     print(f"bench_open311 {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.2f}")
     database = Database(url)
     with database.session() as db:
         events = db.scalar(select(func.count()).select_from(Event)) or 0
     print(f"events in the file: {events:,}")
-    key = file_requests(database, args.requests, datetime.now(UTC), random.Random(2026))
+    key = file_requests(database, requests, datetime.now(UTC), random.Random(2026))
     database.dispose()
-    asyncio.run(http_figures(url, file, args.runs, key))
-    if args.postgres:
-        postgres_plan(file, args.postgres, args.runs)
+    asyncio.run(http_figures(url, file, runs, key))
+    if postgres:
+        postgres_plan(file, postgres, runs, name)
     print(f"load at the end {os.getloadavg()[0]:.2f}")
 
 
