@@ -3,18 +3,22 @@
 Staff see the events of their org subtree. The subtree is read from the depth of the caller's
 home path (/district/town/village/grid/) and becomes an equality on the event's denormalised
 town, village or grid column, which the list indexes serve (a path prefix match would not).
-Residents and devices see only what they reported themselves.
+Handlers and unit heads (no area role) see their unit's events and the ones they acted on,
+wherever their unit sits. Residents and devices see only what they reported themselves.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 
 from fengqiao.auth.scope import STAFF_ROLES, Principal
-from fengqiao.events.models import Event
+from fengqiao.events.models import Event, EventLog
 
 # Column of the event that holds the org unit at each depth of a home path.
 _DEPTH_COLUMN = {2: "town_id", 3: "village_id", 4: "grid_id"}
+# Roles that work for a responsible unit rather than an area: with no other staff role, a
+# caller holding only these sees their unit's events, not the area their unit sits in.
+UNIT_ROLES = frozenset({"handler", "unit_leader"})
 
 
 def home_ids(principal: Principal) -> list[int]:
@@ -26,10 +30,27 @@ def is_staff(principal: Principal) -> bool:
     return not principal.roles.isdisjoint(STAFF_ROLES)
 
 
+def unit_scoped(principal: Principal) -> bool:
+    """True for a handler or unit head without an area role: their reads follow their unit."""
+    return bool(principal.roles) and principal.roles <= UNIT_ROLES
+
+
+def sees_whole_district(principal: Principal) -> bool:
+    """True for area staff homed at the district (or above): every area's rows are theirs."""
+    return is_staff(principal) and not unit_scoped(principal) and len(home_ids(principal)) <= 1
+
+
+def acted_on(principal: Principal) -> ColumnElement[bool]:
+    """Events on whose trail the caller took a step (an index on event_log(actor_id) serves it)."""
+    return Event.id.in_(select(EventLog.event_id).where(EventLog.actor_id == principal.user_id))
+
+
 def event_scope(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause admitting exactly the events `principal` may read."""
     if not is_staff(principal):
         return Event.reporter_id == principal.user_id
+    if unit_scoped(principal):
+        return or_(Event.owner_unit_id == (principal.unit_id or -1), acted_on(principal))
     ids = home_ids(principal)
     if len(ids) <= 1:
         return true()
@@ -41,13 +62,22 @@ def event_scope(principal: Principal) -> ColumnElement[bool]:
 
 
 def may_read(
-    principal: Principal, *, reporter_id: int, town_id: int, village_id: int, grid_id: int
+    principal: Principal,
+    *,
+    reporter_id: int,
+    town_id: int,
+    village_id: int,
+    grid_id: int,
+    owner_unit_id: int | None = None,
 ) -> bool:
-    """The same rule as `event_scope`, for one event already in hand."""
+    """The same rule as `event_scope`, for one event already in hand (for a unit-scoped caller
+    only their unit's: whether they acted on it needs the trail, see `events.service`)."""
     if principal.user_id == reporter_id:
         return True
     if not is_staff(principal):
         return False
+    if unit_scoped(principal):
+        return principal.unit_id is not None and principal.unit_id == owner_unit_id
     ids = home_ids(principal)
     if len(ids) <= 1:
         return True

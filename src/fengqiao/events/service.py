@@ -36,7 +36,7 @@ from fengqiao.events.models import (
 from fengqiao.events.photos import PhotoInfo
 from fengqiao.events.rules import CategoryRef, Rules
 from fengqiao.events.schemas import EventCreate, TransitionIn
-from fengqiao.events.scope import grid_path, is_staff, may_read
+from fengqiao.events.scope import grid_path, is_staff, may_read, unit_scoped
 from fengqiao.events.trail import row_hash
 from fengqiao.geo.distance import bounding_box, haversine_m
 from fengqiao.geo.service import Place
@@ -597,19 +597,33 @@ def get_event(*, db: Session, principal: Principal, event_id: int, lock: bool = 
     if lock:
         query = query.with_for_update()
     event = db.scalar(query)
-    if event is None or (
-        not may_read(
+    if event is None or not (
+        may_read(
             principal,
             reporter_id=event.reporter_id,
             town_id=event.town_id,
             village_id=event.village_id,
             grid_id=event.grid_id,
+            owner_unit_id=event.owner_unit_id,
         )
-        and not _is_owner_handler(principal, event)
+        or _is_owner_handler(principal, event)
+        or (unit_scoped(principal) and _acted_on(db, principal, event.id))
     ):
         # Outside the caller's scope reads as "no such event": ids are not secrets, contents are.
         raise not_found("event", "事件")
     return event
+
+
+def _acted_on(db: Session, principal: Principal, event_id: int) -> bool:
+    """Whether the caller took a step on the event's trail (a handler keeps what they did)."""
+    return (
+        db.scalar(
+            select(EventLog.id)
+            .where(EventLog.event_id == event_id, EventLog.actor_id == principal.user_id)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _is_owner_handler(principal: Principal, event: Event) -> bool:

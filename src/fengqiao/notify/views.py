@@ -1,5 +1,11 @@
 """The in-app inbox (list, mark read, a live server-sent-event stream) and the operators' view
-of the outbox (failures, resend)."""
+of the outbox (failures, resend).
+
+A message belongs to the scope of its event when it has one (an operator sees the messages about
+the events they may read), else to its recipient's home org (a bulletin, a login code); a
+message with neither is the district's. District-wide staff and administrators see them all.
+A recipient outside the caller's own subtree is shown masked.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,17 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy.orm import Session
 
+from fengqiao.auth.models import User
+from fengqiao.auth.scope import Principal, in_scope
 from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
 from fengqiao.errors import forbidden, not_found
+from fengqiao.events.models import Event
+from fengqiao.events.scope import event_scope, sees_whole_district
 from fengqiao.notify.models import Notification, Outbox
+from fengqiao.org.models import OrgUnit
 from fengqiao.notify.sender import resend
 
 router = APIRouter(tags=["notifications"])
@@ -191,20 +203,74 @@ def _operators_only(principal: Any) -> None:
         )
 
 
+def outbox_scope(principal: Principal) -> ColumnElement[bool]:
+    """The messages `principal` may see, over Outbox outer-joined to its event and to its
+    recipient's home org (see `_scoped_outbox`)."""
+    if sees_whole_district(principal):
+        return true()
+    return or_(
+        and_(Outbox.event_id.is_not(None), event_scope(principal)),
+        and_(
+            Outbox.event_id.is_(None),
+            OrgUnit.path.is_not(None),
+            in_scope(principal, OrgUnit.path),
+        ),
+    )
+
+
+def _scoped_outbox(principal: Principal) -> Any:
+    """SELECT (message, recipient's home path) of the messages in the caller's scope."""
+    return (
+        select(Outbox, OrgUnit.path)
+        .outerjoin(Event, Event.id == Outbox.event_id)
+        .outerjoin(User, User.id == Outbox.user_id)
+        .outerjoin(OrgUnit, OrgUnit.id == User.home_org_id)
+        .where(outbox_scope(principal))
+    )
+
+
+def _masked(recipient: str, channel: str) -> str:
+    if channel == "sms" and len(recipient) > 7:
+        return recipient[:3] + "*" * (len(recipient) - 7) + recipient[-4:]
+    if channel == "email" and "@" in recipient:
+        name, _, domain = recipient.partition("@")
+        return f"{name[:1]}***@{domain}"
+    return recipient
+
+
+def _outbox_out(row: Outbox, home_path: str | None, principal: Principal) -> OutboxOut:
+    """The message as the caller may see it: a recipient outside their subtree masked."""
+    out = OutboxOut.model_validate(row, from_attributes=True)
+    if not sees_whole_district(principal) and not (
+        home_path is not None and principal.covers(home_path)
+    ):
+        out.recipient = _masked(out.recipient, out.channel)
+    return out
+
+
+def _message_in_scope(db: Session, principal: Principal, outbox_id: int) -> None:
+    """404 unless the message exists and lies in the caller's scope."""
+    found = db.execute(_scoped_outbox(principal).where(Outbox.id == outbox_id)).first()
+    if found is None:
+        raise not_found("message", "消息")
+
+
 @router.get("/outbox", response_model=list[OutboxOut], summary="Outbound messages (operators)")
 def list_outbox(
     principal: CurrentPrincipal,
     database: AppDatabase,
     status: Annotated[Literal["pending", "sent", "dead"] | None, Query()] = None,
-    channel: Annotated[str | None, Query()] = None,
-    template: Annotated[str | None, Query()] = None,
+    channel: Annotated[str | None, Query(max_length=16)] = None,
+    template: Annotated[str | None, Query(max_length=32)] = None,
     event_id: Annotated[int | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[OutboxOut]:
-    """Newest first; `status=dead` lists what could not be delivered, with the last error."""
+    """Newest first, within the caller's scope (a message belongs to its event's area, or to its
+    recipient's home when it has no event); `status=dead` lists what could not be delivered,
+    with the last error."""
     _operators_only(principal)
     with database.session() as db:
-        query = select(Outbox)
+        query = _scoped_outbox(principal)
         if status:
             query = query.where(Outbox.status == status)
         if channel:
@@ -213,15 +279,23 @@ def list_outbox(
             query = query.where(Outbox.template == template)
         if event_id is not None:
             query = query.where(Outbox.event_id == event_id)
-        rows = db.scalars(query.order_by(Outbox.id.desc()).limit(limit))
-        return [OutboxOut.model_validate(r, from_attributes=True) for r in rows]
+        rows = db.execute(query.order_by(Outbox.id.desc()).limit(limit)).all()
+        return [_outbox_out(row, path, principal) for row, path in rows]
 
 
 @router.post("/outbox/{outbox_id}/resend", response_model=OutboxOut, summary="Send a message again")
 def resend_message(
     outbox_id: int, principal: CurrentPrincipal, database: AppDatabase, clock: AppClock
 ) -> OutboxOut:
-    """A dead or waiting message goes back in line with fresh attempts (409 if it was sent)."""
+    """A dead or waiting message in the caller's scope goes back in line with fresh attempts
+    (404 outside the scope, 409 if it was sent)."""
     _operators_only(principal)
     with database.transaction() as db:
-        return OutboxOut.model_validate(resend(db, outbox_id, clock.now()), from_attributes=True)
+        _message_in_scope(db, principal, outbox_id)
+        row = resend(db, outbox_id, clock.now())
+        path = db.scalar(
+            select(OrgUnit.path)
+            .join(User, User.home_org_id == OrgUnit.id)
+            .where(User.id == row.user_id)
+        ) if row.user_id is not None else None  # fmt: skip
+        return _outbox_out(row, path, principal)
