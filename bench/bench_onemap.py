@@ -1,6 +1,7 @@
 """Figures of the one-map: the whole demo district opened in headless Chromium on loopback.
 
     .venv/bin/python bench/bench_onemap.py [--events 100000] [--runs 7] [--db var/bench-onemap.db]
+                                           [--smoke]
 
 1. The grid layer of the Keqiao district (1,700 polygons): bytes of `GET /api/v1/grids/geojson`
    as sent gzip-compressed, and uncompressed.
@@ -12,7 +13,9 @@
    and fitting the map — what any one-map costs before it shows a single event.
 
 The district (Keqiao scale, `--events` events over the past year, as `make demo` seeds) is built
-once into `--db` and reused. Prints one line per figure.
+once into `--db` and reused. Prints one line per figure. `--smoke`: a small district (one town,
+300 events) in a temporary folder, one timed load each after the warm-up (checks the script
+runs; its figures mean nothing).
 """
 
 from __future__ import annotations
@@ -61,14 +64,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def build(db_path: Path, events: int, env: dict[str, str]) -> None:
+def build(db_path: Path, events: int, env: dict[str, str], scale: str = "keqiao") -> None:
     if db_path.exists():
         return
     db_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     subprocess.run([FENGQIAO, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run(
-        [FENGQIAO, "seed", "--scale", "keqiao", "--events", str(events)],
+        [FENGQIAO, "seed", "--scale", scale, "--events", str(events)],
         env=env,
         check=True,
         capture_output=True,
@@ -148,16 +151,26 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--db", type=Path, default=ROOT / "var" / "bench-onemap.db")
+    parser.add_argument(
+        "--smoke", action="store_true", help="a small district, one load: checks the script runs"
+    )
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="fq-onemap-") as tmp:
+        scale = "keqiao"
+        if args.smoke:
+            print("# smoke mode: one town, 300 events, one load; the figures below mean nothing")
+            args.db, args.events, args.runs, scale = Path(tmp) / "onemap.db", 300, 1, "small"
+        run(args, Path(tmp), scale)
 
-    data = Path(tempfile.mkdtemp(prefix="fq-onemap-"))
+
+def run(args: argparse.Namespace, data: Path, scale: str) -> None:
     env = os.environ | {
         "FENGQIAO_DATABASE_URL": f"sqlite:///{args.db}",
         "FENGQIAO_DATA_DIR": str(data),
         "FENGQIAO_DEMO_PASSWORD": PASSWORD,
         "FENGQIAO_SECRET_KEY": "bench-onemap-not-secret-0123456789abcdef",
     }
-    build(args.db, args.events, env)
+    build(args.db, args.events, env, scale)
     port = free_port()
     server = serve(env, port)
     base = f"http://127.0.0.1:{port}"
