@@ -8,9 +8,9 @@ in `auth.scope` can note what they served whole and the outbox can read the requ
 from __future__ import annotations
 
 import logging
+import logging.config
 import re
 import secrets
-import sys
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -140,16 +140,14 @@ structlog.configure(
 )
 
 
-def configure(*, fmt: str = "json", level: str = "info", stream: Any = None) -> None:
-    """Send every log line of the process (structlog's and the standard library's, uvicorn's
-    included) to `stream` (stderr) as JSON, or readable lines with fmt="console"."""
-    global _configured
+def formatter(fmt: str = "json") -> logging.Formatter:
+    """The formatter of every handler: structlog's rendering of stdlib and structlog records."""
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=False)
         if fmt == "console"
         else structlog.processors.JSONRenderer(ensure_ascii=False)
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
+    return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder()],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
@@ -157,18 +155,36 @@ def configure(*, fmt: str = "json", level: str = "info", stream: Any = None) -> 
             renderer,
         ],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers = [handler]
-    root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        named = logging.getLogger(name)
-        named.handlers = []
-        named.propagate = True
-    # The access log is ours (ops.middleware), with credentials redacted; uvicorn's prints the
-    # raw query string.
-    logging.getLogger("uvicorn.access").disabled = True
+
+
+def dict_config(*, fmt: str = "json", level: str = "info") -> dict[str, Any]:
+    """A `logging.config.dictConfig` that sends every line of the process (uvicorn's included)
+    to stderr through `formatter`; uvicorn applies it in each of its worker processes too.
+    uvicorn's own access log stays off: it prints raw query strings (ours redacts them)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"fengqiao": {"()": "fengqiao.logs.formatter", "fmt": fmt}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "fengqiao",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "propagate": False, "level": "CRITICAL"},
+        },
+    }
+
+
+def configure(*, fmt: str = "json", level: str = "info") -> None:
+    """Apply `dict_config` to this process (the worker; `serve` hands it to uvicorn)."""
+    global _configured
+    logging.config.dictConfig(dict_config(fmt=fmt, level=level))
     _configured = True
 
 
