@@ -151,9 +151,7 @@ def split_district(db: Session) -> Towns:
         select(OrgUnit.id).where(OrgUnit.kind == "grid", OrgUnit.path.startswith(other.path))
     )
     assert some_grid is not None
-    worker_grid = db.scalar(
-        select(User.home_org_id).where(User.username == "demo_grid_worker")
-    )
+    worker_grid = db.scalar(select(User.home_org_id).where(User.username == "demo_grid_worker"))
     assert worker_grid is not None
     category = next(
         code

@@ -43,7 +43,7 @@ from fengqiao.geo.service import Place
 from fengqiao.intake.questions import Answer, check_answers
 from fengqiao.notify.outbox import Directory, drafts_for, enqueue
 from fengqiao.sla.deadlines import Deadline, compute_deadline, extend_for_pause, light
-from fengqiao.taxonomy.routing import Proposal, propose
+from fengqiao.taxonomy.routing import Proposal, UnitRef, propose
 
 # Which roles may file from which source; staff sources may also set the level and urgency.
 SOURCE_ROLES: dict[str, frozenset[str]] = {
@@ -199,10 +199,48 @@ def _statements(db: Session) -> _Statements:
     return statements
 
 
+def serves(unit: UnitRef, *, village_id: int, town_id: int, district_id: int | None) -> bool:
+    """Whether a unit may own an event of this place: a unit of its village, of its town, or a
+    department of the district (the units the district names: those at its own org node)."""
+    return unit.org_unit_id in (village_id, town_id, district_id)
+
+
+def check_serves(rules: Rules, event: Event, unit_id: int) -> UnitRef:
+    """The unit, or a 422 on `unit_id` when it is unknown, inactive or does not serve the event."""
+    unit = rules.units.by_id.get(unit_id)
+    if unit is None:
+        raise invalid("unit_id", "unknown or inactive unit", "责任单位不存在或已停用")
+    if not serves(
+        unit, village_id=event.village_id, town_id=event.town_id, district_id=rules.district_id
+    ):
+        raise invalid(
+            "unit_id",
+            f"{unit.name} does not serve this event's place: choose a unit of its village or "
+            "town, or a district department",
+            f"{unit.name}不负责事件所在地,只能交办给事件所在村社、镇街的单位或区级部门",
+        )
+    return unit
+
+
 def route(rules: Rules, *, category_code: str, level: int, place_ids: tuple[int, int]) -> Proposal:
-    """The routing proposal for an event of this class and level in this village and town."""
+    """The routing proposal for an event of this class and level in this village and town; a
+    rule naming a unit that does not serve the place proposes nothing (the operator chooses)."""
     category = rules.categories[category_code]
     village_id, town_id = place_ids
+    proposal = _propose_any(rules, category, level, village_id, town_id)
+    unit = rules.units.by_id.get(proposal.unit_id) if proposal.unit_id is not None else None
+    if unit is not None and not serves(
+        unit, village_id=village_id, town_id=town_id, district_id=rules.district_id
+    ):
+        return Proposal(
+            proposal.rule_id, None, f"{proposal.reason} names a unit that does not serve this place"
+        )
+    return proposal
+
+
+def _propose_any(
+    rules: Rules, category: CategoryRef, level: int, village_id: int, town_id: int
+) -> Proposal:
     return propose(
         rules.rules,
         rules.units,
@@ -890,8 +928,7 @@ def _dispatch(
             f"no routing rule gives a unit ({proposal.reason}); choose a unit_id and give a reason",
             "没有流转规则匹配此事件,请指定责任单位并说明理由",
         )  # fmt: skip
-    if unit_id not in rules.units.by_id:
-        raise invalid("unit_id", "unknown or inactive unit", "责任单位不存在或已停用")
+    check_serves(rules, event, unit_id)
     if unit_id != proposal.unit_id:
         _need_note(data, "why another unit than the proposed one", "改派其他单位的理由")
         event.routing_state = "override"
