@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/make_big.py --source var/bench-an1m.db --target var/bench-an10m.db
         [--events 10000000] [--postgres postgresql://postgres@127.0.0.1:5432/fq_bench10m]
+    .venv/bin/python bench/make_big.py --smoke
 
 The source is a SQLite file made by `fengqiao seed --scale keqiao --events 1100000`. The target
 starts as a copy of it; its events are then copied again and again, each copy k moved k × 2 h
@@ -9,14 +10,24 @@ starts as a copy of it; its events are then copied again and again, each copy k 
 and codes, until the table holds `--events` rows; then the rollups are rebuilt. With
 `--postgres`, the same district and events are loaded into a new PostgreSQL database (schema by
 the migrations, rows by COPY) and its rollups rebuilt there. Prints what it did and how long.
+
+`--smoke`: a small source (one town, 200 events) seeded in a temporary folder grown to 500
+events, then both PostgreSQL ways (from the target; from the source, copies made there) in a
+throwaway database of FENGQIAO_TEST_POSTGRES_URL's server, dropped after (checks the script
+runs; its timings mean nothing).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -170,10 +181,37 @@ def grow_postgres(url: str, events: int) -> None:
         pg.commit()
 
 
+def smoke() -> None:
+    """Every step at the smallest size, in a temporary folder and a throwaway database."""
+    server = make_url(
+        os.environ.get(
+            "FENGQIAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        )
+    )
+    url = server.set(database=f"fq_smoke_big_{uuid.uuid4().hex[:8]}")
+    rendered = url.render_as_string(hide_password=False)
+    with tempfile.TemporaryDirectory(prefix="fq-make-big-") as tmp:
+        print("# smoke mode: one town, 200 events grown to 500; the timings below mean nothing")
+        source, target = Path(tmp) / "source.db", Path(tmp) / "target.db"
+        env = {**os.environ, "FENGQIAO_DATABASE_URL": f"sqlite:///{source}",
+               "FENGQIAO_DATA_DIR": tmp}  # fmt: skip
+        fengqiao = str(Path(sys.executable).with_name("fengqiao"))
+        for command in (["db", "upgrade"], ["seed", "--scale", "small", "--events", "200"]):
+            subprocess.run([fengqiao, *command], env=env, check=True, capture_output=True)
+        try:
+            build(source, target, 500, postgres=rendered)
+            build(source, target, 500, postgres=rendered, skip_sqlite=True, from_source=True)
+        finally:
+            admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, required=True)
-    parser.add_argument("--target", type=Path, required=True)
+    parser.add_argument("--source", type=Path, help="required unless --smoke")
+    parser.add_argument("--target", type=Path, help="required unless --smoke")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--postgres", default=None)
     parser.add_argument("--skip-sqlite", action="store_true", help="target already built")
@@ -182,32 +220,55 @@ def main() -> None:
         action="store_true",
         help="load the source's events into PostgreSQL and make the copies there",
     )
+    parser.add_argument(
+        "--smoke", action="store_true", help="the smallest sizes in a temporary folder"
+    )
     args = parser.parse_args()
-    if not args.skip_sqlite:
+    if args.smoke:
+        smoke()
+        return
+    if args.source is None or args.target is None:
+        parser.error("--source and --target are required")
+    build(
+        args.source, args.target, args.events, postgres=args.postgres,
+        skip_sqlite=args.skip_sqlite, from_source=args.postgres_from_source,
+    )  # fmt: skip
+
+
+def build(
+    source: Path,
+    target: Path,
+    events: int,
+    *,
+    postgres: str | None = None,
+    skip_sqlite: bool = False,
+    from_source: bool = False,
+) -> None:
+    if not skip_sqlite:
         started = time.perf_counter()
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{args.target}{suffix}").unlink(missing_ok=True)
-        check = sqlite3.connect(args.source)
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        check = sqlite3.connect(source)
         check.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         check.close()
-        shutil.copyfile(args.source, args.target)
-        grow(args.target, args.events)
-        print(f"sqlite: {args.events:,} events in {time.perf_counter() - started:.0f} s")
+        shutil.copyfile(source, target)
+        grow(target, events)
+        print(f"sqlite: {events:,} events in {time.perf_counter() - started:.0f} s")
         started = time.perf_counter()
-        report = rebuild(Database(f"sqlite:///{args.target}"))
+        report = rebuild(Database(f"sqlite:///{target}"))
         print(
             f"sqlite: rollups of {report.events:,} events in {time.perf_counter() - started:.0f} s"
         )
-    if args.postgres and args.postgres_from_source:
-        to_postgres(args.source, args.postgres, rollups=False)
-        grow_postgres(args.postgres, args.events)
+    if postgres and from_source:
+        to_postgres(source, postgres, rollups=False)
+        grow_postgres(postgres, events)
         started = time.perf_counter()
-        report = rebuild(Database(args.postgres))
+        report = rebuild(Database(postgres))
         print(
             f"postgres: rollups of {report.events:,} events in {time.perf_counter() - started:.0f} s"
         )
-    elif args.postgres:
-        to_postgres(args.target, args.postgres)
+    elif postgres:
+        to_postgres(target, postgres)
 
 
 if __name__ == "__main__":
