@@ -228,7 +228,7 @@ def file_event(
 def iot_traffic(db: Session, towns: Towns, now: datetime) -> None:
     """A refused message and an accepted alarm from a device in each town, and one refused
     message whose key matched no device (a district-wide row)."""
-    for town, device in towns.devices.items():
+    for device in towns.devices.values():
         db.add(
             IotQuarantine(
                 at=now, channel="http", topic=f"http/{device.code}", device_code=device.code,

@@ -2,6 +2,7 @@
 departments (issue 15: a 柯桥街道 event went to 柯岩街道's squadron, whose handler could read and
 sign it while it never showed in that unit's inbox). Whatever a unit owns shows in its inbox."""
 
+# ruff: noqa: F811  (the fixtures are imported from tests.scope_world by name)
 from __future__ import annotations
 
 from typing import Any

@@ -1,6 +1,7 @@
 """The outbox list and resend keep to the caller's scope (issue 15: a town operator saw the
 whole district's SMS rows, other towns' mobile numbers included, and could resend them)."""
 
+# ruff: noqa: F811  (the fixtures are imported from tests.scope_world by name)
 from __future__ import annotations
 
 from typing import Any

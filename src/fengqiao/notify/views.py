@@ -29,8 +29,8 @@ from fengqiao.errors import forbidden, not_found
 from fengqiao.events.models import Event
 from fengqiao.events.scope import event_scope, sees_whole_district
 from fengqiao.notify.models import Notification, Outbox
-from fengqiao.org.models import OrgUnit
 from fengqiao.notify.sender import resend
+from fengqiao.org.models import OrgUnit
 
 router = APIRouter(tags=["notifications"])
 STREAM_POLL_SECONDS = 1.0
