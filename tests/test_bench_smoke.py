@@ -34,9 +34,7 @@ def test_bench_scripts_are_found() -> None:
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[script.stem for script in SCRIPTS])
-def test_bench_script_runs_in_smoke_mode(
-    script: Path, tmp_path: Path, record_property: pytest.RecordProperty
-) -> None:
+def test_bench_script_runs_in_smoke_mode(script: Path, tmp_path: Path) -> None:
     if "--smoke" not in script.read_text(encoding="utf-8"):
         pytest.fail(f"{script.name} has no --smoke flag (its smallest parameters)")
     env = dict(os.environ, TMPDIR=str(tmp_path), PYTHONUNBUFFERED="1")
@@ -63,7 +61,7 @@ def test_bench_script_runs_in_smoke_mode(
         pytest.fail(f"{script.name} --smoke still running after {TIMEOUT_S} s:\n{output[-6000:]}")
     _stop_session(process.pid)  # whatever a failed script left running (a server)
     seconds = time.monotonic() - started
-    record_property("smoke_seconds", round(seconds, 1))
+    print(f"{script.name} --smoke: {seconds:.1f} s")  # shown with -rP; --durations lists all
     if "unrecognized arguments: --smoke" in output:
         pytest.fail(f"{script.name} has no --smoke flag (its smallest parameters):\n{output}")
     assert process.returncode == 0, (
