@@ -18,6 +18,8 @@ DEMO_EVENTS ?= 100000
 FENGQIAO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # Extra arguments for pytest: make test PYTEST_ARGS='-k grid -x'
 PYTEST_ARGS ?=
+# Arguments for every bench script: make bench BENCH_ARGS=--smoke (each at its smallest, seconds)
+BENCH_ARGS ?=
 
 .PHONY: help venv assets install demo lint test bench clean
 
@@ -26,7 +28,7 @@ help:
 	@echo "make test     install, start PostgreSQL/Redis/Mosquitto if needed, lint, run the suite"
 	@echo "make install  .venv from requirements.lock + node_modules and static/vendor"
 	@echo "make lint     ruff check, ruff format --check, mypy"
-	@echo "make bench    run every bench/*.py"
+	@echo "make bench    run every bench/*.py (BENCH_ARGS=--smoke: each at its smallest, to check they run)"
 	@echo "make clean    remove .venv, node_modules, $(VENDOR), var/"
 
 # --- install ------------------------------------------------------------------------------
@@ -94,7 +96,7 @@ bench: install
 	if (( $${#scripts[@]} == 0 )); then echo "bench: no bench/*.py scripts"; exit 0; fi; \
 	for script in "$${scripts[@]}"; do \
 		echo "== $$script"; \
-		$(BIN)/python "$$script"; \
+		$(BIN)/python "$$script" $(BENCH_ARGS); \
 	done
 
 clean:
