@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, true
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User, UserRole
 from fengqiao.auth.scope import Principal, in_scope
 from fengqiao.auth.security import NewApiKey, api_key_matches, api_key_prefix, new_api_key
 from fengqiao.errors import Problem, forbidden, invalid, not_found
+from fengqiao.events.scope import sees_whole_district
 from fengqiao.geo.models import LayerFeature
 from fengqiao.geo.service import GridLocator
 from fengqiao.iot.models import Device, IotFold, IotInbox, IotQuarantine, IotRule
@@ -108,6 +109,22 @@ def _check_refs(db: Session, fields: DeviceFields) -> None:
         raise invalid("unit_id", "unknown unit", "责任单位不存在")
 
 
+def _check_unit_serves(db: Session, unit_id: int | None, grid_id: int) -> None:
+    """The maintaining unit must serve the device's place: a unit of its village or town, or a
+    district department (the same rule as dispatch)."""
+    if unit_id is None:
+        return
+    org_id = db.scalar(select(Unit.org_unit_id).where(Unit.id == unit_id))
+    above = [int(p) for p in _grid_path(db, grid_id).strip("/").split("/") if p][:-1]
+    if org_id not in above:
+        raise invalid(
+            "unit_id",
+            "the unit does not serve the device's place: choose a unit of its village or town, "
+            "or a district department",
+            "该单位不负责设备所在地,请选择设备所在村社、镇街的单位或区级部门",
+        )
+
+
 def _feature_props(device: Device) -> dict[str, Any]:
     return {
         "device_type": device.device_type,
@@ -157,6 +174,7 @@ def register_device(
     locator.refresh(db)
     place = locator.locate(fields.lng, fields.lat, fields.crs)
     _check_manager(db, principal, place.grid_id)
+    _check_unit_serves(db, fields.unit_id, place.grid_id)
     key = new_device_key()
     device = Device(
         code=code, name=fields.name, device_type=fields.device_type, lng=place.lng,
@@ -212,6 +230,7 @@ def update_device(
         device.category_code = fields.category
     if fields.unit_id is not None or "unit_id" in fields.clear:
         device.unit_id = fields.unit_id
+    _check_unit_serves(db, device.unit_id, device.grid_id)
     if fields.reporter is not None:
         device.reporter_id = _reporter_id(db, fields.reporter)
     device.updated_at = now
@@ -379,26 +398,59 @@ def fold_of(db: Session, event_id: int) -> IotFold | None:
     return db.get(IotFold, event_id)
 
 
-def stats(db: Session, *, since: datetime | None = None) -> dict[str, Any]:
-    """Counts of alarms by outcome, refusals by reason, open folds, devices by status."""
-    inbox = select(IotInbox.outcome, func.count()).group_by(IotInbox.outcome)
-    refused = select(IotQuarantine.reason, func.sum(IotQuarantine.count)).group_by(
-        IotQuarantine.reason
+def _whole_district(principal: Principal | None) -> bool:
+    """No principal (the CLI) or area staff homed at the district: nothing to filter."""
+    return principal is None or sees_whole_district(principal)
+
+
+def _devices_in_scope(principal: Principal) -> Any:
+    """Ids of the devices whose grid lies in the caller's area."""
+    return (
+        select(Device.id)
+        .join(OrgUnit, OrgUnit.id == Device.grid_id)
+        .where(in_scope(principal, OrgUnit.path))
     )
+
+
+def _quarantine_scope(principal: Principal | None) -> Any:
+    """The refused messages the caller may see: those of devices in their area; a message
+    whose code names no registered device (a wrong key, an unknown topic) belongs to no town,
+    so only district-wide staff see it."""
+    if _whole_district(principal):
+        return true()
+    assert principal is not None
+    codes = select(Device.code).where(Device.id.in_(_devices_in_scope(principal)))
+    return IotQuarantine.device_code.in_(codes)
+
+
+def stats(
+    db: Session, *, since: datetime | None = None, principal: Principal | None = None
+) -> dict[str, Any]:
+    """Counts of alarms by outcome, refusals by reason, open folds, devices by status; within
+    the caller's area when a principal is given."""
+    inbox = select(IotInbox.outcome, func.count()).group_by(IotInbox.outcome)
+    refused = (
+        select(IotQuarantine.reason, func.sum(IotQuarantine.count))
+        .where(_quarantine_scope(principal))
+        .group_by(IotQuarantine.reason)
+    )
+    folds = select(func.count(), func.coalesce(func.sum(IotFold.alarm_count), 0)).where(
+        IotFold.status == "open"
+    )
+    devices_query = select(Device.status, func.count()).group_by(Device.status)
+    if not _whole_district(principal):
+        assert principal is not None
+        mine = _devices_in_scope(principal)
+        inbox = inbox.where(IotInbox.device_id.in_(mine))
+        folds = folds.where(IotFold.device_id.in_(mine))
+        devices_query = devices_query.where(Device.id.in_(mine))
     if since is not None:
         inbox = inbox.where(IotInbox.received_at >= since)
         refused = refused.where(IotQuarantine.at >= since)
     outcomes = {k: int(v) for k, v in db.execute(inbox).all()}
     reasons = {k: int(v or 0) for k, v in db.execute(refused).all()}
-    open_folds = db.execute(
-        select(func.count(), func.coalesce(func.sum(IotFold.alarm_count), 0)).where(
-            IotFold.status == "open"
-        )
-    ).one()
-    devices = {
-        row[0]: row[1]
-        for row in db.execute(select(Device.status, func.count()).group_by(Device.status))
-    }
+    open_folds = db.execute(folds).one()
+    devices = {row[0]: row[1] for row in db.execute(devices_query)}
     return {
         "accepted": sum(outcomes.values()),
         "outcomes": outcomes,
@@ -419,9 +471,9 @@ class QuarantineFilters:
 def list_quarantine(
     *, db: Session, principal: Principal, filters: QuarantineFilters, offset: int, limit: int
 ) -> tuple[list[IotQuarantine], int]:
-    """Refused messages, newest first (administrators and operators)."""
+    """Refused messages of the caller's area, newest first (administrators and operators)."""
     principal.require_role("admin", "operator")
-    query = select(IotQuarantine)
+    query = select(IotQuarantine).where(_quarantine_scope(principal))
     if filters.reason:
         query = query.where(IotQuarantine.reason == filters.reason)
     if filters.device_code:

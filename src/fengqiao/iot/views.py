@@ -420,8 +420,10 @@ def list_quarantine(
 
 @router.get("/iot/stats", response_model=StatsOut, summary="Alarms by outcome, refusals by reason")
 def iot_stats(principal: CurrentPrincipal, db: DbSession) -> StatsOut:
+    """Within the caller's area: a device's alarms and refusals count where the device is;
+    refusals that name no registered device count for the district's staff only."""
     principal.require_role("admin", "operator", "leader")
-    return StatsOut(**service.stats(db))
+    return StatsOut(**service.stats(db, principal=principal))
 
 
 @router.get(

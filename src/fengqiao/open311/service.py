@@ -27,6 +27,7 @@ from fengqiao.errors import Problem, from_pydantic, invalid
 from fengqiao.events.models import Event
 from fengqiao.events.rules import Rules
 from fengqiao.events.schemas import EventCreate
+from fengqiao.events.scope import event_scope, sees_whole_district
 from fengqiao.events.service import file_or_replay
 from fengqiao.geo.service import Place
 from fengqiao.open311.models import Open311Refusal, Open311Request
@@ -767,21 +768,34 @@ def count_refusal(*, db: Session, reason: str, now: datetime) -> None:
     )
 
 
-def refusal_stats(*, db: Session, now: datetime, days: int) -> dict[str, Any]:
-    """Refusals by reason over the last `days` local days, and the requests filed then."""
+def refusal_stats(
+    *, db: Session, now: datetime, days: int, principal: Principal | None = None
+) -> dict[str, Any]:
+    """Refusals by reason over the last `days` local days, and the requests filed then. With a
+    principal: the requests whose events they may read; refusals name no place, so only the
+    district's staff (and the CLI) see them."""
     first = (now.astimezone(LOCAL_TZ).date() - timedelta(days=days - 1)).isoformat()
-    rows = db.execute(
-        select(Open311Refusal.day, Open311Refusal.reason, Open311Refusal.count)
-        .where(Open311Refusal.day >= first)
-        .order_by(Open311Refusal.day, Open311Refusal.reason)
-    ).all()
+    district_wide = principal is None or sees_whole_district(principal)
+    rows = (
+        db.execute(
+            select(Open311Refusal.day, Open311Refusal.reason, Open311Refusal.count)
+            .where(Open311Refusal.day >= first)
+            .order_by(Open311Refusal.day, Open311Refusal.reason)
+        ).all()
+        if district_wide
+        else []
+    )
     totals: dict[str, int] = {}
     for _day, reason, count in rows:
         totals[reason] = totals.get(reason, 0) + count
     since = datetime.combine(date.fromisoformat(first), time(), LOCAL_TZ)
-    filed = db.scalar(
-        select(func.count()).select_from(_requests).where(_requests.c.created_at >= since)
-    )
+    filed_query = select(func.count()).select_from(_requests).where(_requests.c.created_at >= since)
+    if not district_wide:
+        assert principal is not None
+        filed_query = filed_query.where(
+            _requests.c.event_id.in_(select(Event.id).where(event_scope(principal)))
+        )
+    filed = db.scalar(filed_query)
     return {
         "since": first,
         "requests_filed": int(filed or 0),

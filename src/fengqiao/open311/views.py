@@ -452,8 +452,9 @@ def open311_stats(
     days: Annotated[int, Query(ge=1, le=366, description="Local days back, today included.")] = 30,
 ) -> Open311Stats:
     """How many Open311 calls were refused, by reason and by day, and how many requests were
-    filed; admin and operator."""
+    filed; admin and operator, within their area (refusals name no place: the district's staff
+    only)."""
     principal.require_role("admin", "operator")
     with database.session() as db:
-        stats = service.refusal_stats(db=db, now=clock.now(), days=days)
+        stats = service.refusal_stats(db=db, now=clock.now(), days=days, principal=principal)
     return Open311Stats.model_validate(stats)
