@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from fengqiao.auth.scope import Principal
 from fengqiao.command import service
+from fengqiao.db import Database
 from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
+from fengqiao.events.queries import change_mark, scope_key
+from fengqiao.readcache import Answer, ReadCache, make_answer, respond
 
 router = APIRouter(prefix="/command", tags=["command room"])
 COMMAND_ROLES = ("operator", "leader", "admin")
@@ -21,44 +26,111 @@ STREAM_POLL_SECONDS = 2.0
 HEARTBEAT_SECONDS = 15.0
 
 
-def _json(body: Any, media_type: str = "application/json") -> Response:
-    # orjson straight to bytes: the event layer of a district is thousands of features.
-    return Response(orjson.dumps(body), media_type=media_type)
-
-
 def _require(principal: Principal) -> None:
     principal.require_role(*COMMAND_ROLES)
 
 
-@router.get("/situation", summary="Today's counts, overdue events and alarms in your area")
-def situation(principal: CurrentPrincipal, database: AppDatabase, clock: AppClock) -> Any:
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the ETag sent in If-None-Match still holds."}
+}
+Build = Callable[[Session, datetime], dict[str, Any]]
+
+
+def answer_for(
+    request: Request,
+    database: Database,
+    principal: Principal,
+    now: datetime,
+    key: tuple[Any, ...],
+    build: Build,
+    media_type: str = "application/json",
+) -> Answer:
+    """The answer of `build` for the caller's scope, from the read cache while no event changed.
+
+    Keyed by the scope's SQL (callers who read the same events share it, no one else does). The
+    ETag leaves out `at`, the moment the answer was made, so a poll gets 304 while it holds."""
+    cache: ReadCache = request.app.state.read_cache
+    with database.session() as db:
+        mark = change_mark(db)
+
+        def make() -> Answer:
+            value = build(db, now)
+            # orjson straight to bytes: the event layer of a district is thousands of features.
+            body = orjson.dumps(value)
+            basis = orjson.dumps({k: v for k, v in value.items() if k != "at"})
+            return make_answer(
+                value, body, media_type=media_type, made_at=now, mark=mark, etag_basis=basis
+            )
+
+        return cache.get_or_make((*key, scope_key(principal)), mark, now, make)
+
+
+def situation_answer(
+    request: Request, database: Database, principal: Principal, now: datetime
+) -> Answer:
+    def build(db: Session, at: datetime) -> dict[str, Any]:
+        return service.situation(db, principal, at)
+
+    return answer_for(request, database, principal, now, ("situation",), build)
+
+
+@router.get(
+    "/situation",
+    summary="Today's counts, overdue events and alarms in your area",
+    responses=NOT_MODIFIED,
+)
+def situation(
+    request: Request, principal: CurrentPrincipal, database: AppDatabase, clock: AppClock
+) -> Response:
     """The side panel of the one-map: new, closed, open, overdue and urgent counts for today
-    (local day), the 20 most overdue open events and the urgent events of the last 24 hours."""
+    (local day), the 20 most overdue open events and the urgent events of the last 24 hours.
+    Cached per area while no event changes (at most `FENGQIAO_READ_CACHE_SECONDS` old), with an
+    ETag."""
     _require(principal)
-    with database.session() as db:
-        return _json(service.situation(db, principal, clock.now()))
+    return respond(request, situation_answer(request, database, principal, clock.now()))
 
 
-@router.get("/events.geojson", summary="Open events and today's closed ones as map points")
-def event_layer(principal: CurrentPrincipal, database: AppDatabase, clock: AppClock) -> Any:
-    """GeoJSON points with `light` (green, yellow, red, none, closed) and `urgent`."""
+@router.get(
+    "/events.geojson",
+    summary="Open events and today's closed ones as map points",
+    responses=NOT_MODIFIED,
+)
+def event_layer(
+    request: Request, principal: CurrentPrincipal, database: AppDatabase, clock: AppClock
+) -> Response:
+    """GeoJSON points with `light` (green, yellow, red, none, closed) and `urgent`; cached and
+    tagged as the situation is."""
     _require(principal)
-    with database.session() as db:
-        body = service.event_points(db, principal, clock.now())
-    return _json(body, "application/geo+json")
+
+    def build(db: Session, at: datetime) -> dict[str, Any]:
+        return service.event_points(db, principal, at)
+
+    answer = answer_for(
+        request, database, principal, clock.now(), ("points",), build, "application/geo+json"
+    )
+    return respond(request, answer)
 
 
-@router.get("/grid-stats", summary="Per-grid open, red, yellow and recent event counts")
+@router.get(
+    "/grid-stats",
+    summary="Per-grid open, red, yellow and recent event counts",
+    responses=NOT_MODIFIED,
+)
 def grid_stats(
+    request: Request,
     principal: CurrentPrincipal,
     database: AppDatabase,
     clock: AppClock,
     days: Annotated[int, Query(ge=1, le=366, description="Window of `recent`.")] = 30,
-) -> Any:
+) -> Response:
     """Keyed by grid id: what the grid layer is coloured by (light or density)."""
     _require(principal)
-    with database.session() as db:
-        return _json(service.grid_stats(db, principal, clock.now(), days=days))
+
+    def build(db: Session, at: datetime) -> dict[str, Any]:
+        return service.grid_stats(db, principal, at, days=days)
+
+    answer = answer_for(request, database, principal, clock.now(), ("grids", days), build)
+    return respond(request, answer)
 
 
 @router.get(
@@ -78,37 +150,37 @@ async def stream(
     keeps proxies from closing an idle stream."""
     _require(principal)
 
-    def read_start() -> tuple[int, service.Fingerprint]:
-        with database.session() as db:
-            print_ = service.fingerprint(db, principal, clock.now())
+    def read_start() -> tuple[int, str]:
+        answer = situation_answer(request, database, principal, clock.now())
         after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-        return after or print_.newest_id, print_
+        return after or int(answer.value["newest_id"]), answer.etag
 
-    after, last_print = await run_in_threadpool(read_start)
+    after, last_etag = await run_in_threadpool(read_start)
 
-    def poll(after_id: int) -> tuple[list[dict[str, Any]], service.Fingerprint, dict[str, Any]]:
-        with database.session() as db:
-            now = clock.now()
-            print_ = service.fingerprint(db, principal, now)
-            alarms = (
-                service.alarms_after(db, principal, after_id) if print_.newest_id > after_id else []
-            )
-            panel = service.situation(db, principal, now) if print_ != last_print else {}
-            return alarms, print_, panel
+    def poll(after_id: int) -> tuple[list[dict[str, Any]], int, Answer]:
+        # Every open stream reads the panel through the shared cache: one change mark per
+        # poll, the panel itself read once per change and area, not once per screen.
+        answer = situation_answer(request, database, principal, clock.now())
+        newest = int(answer.value["newest_id"])
+        alarms: list[dict[str, Any]] = []
+        if newest > after_id:
+            with database.session() as db:
+                alarms = service.alarms_after(db, principal, after_id)
+        return alarms, newest, answer
 
     async def events() -> AsyncIterator[bytes]:
-        nonlocal after, last_print
+        nonlocal after, last_etag
         yield b"retry: 3000\n\n"
         quiet = 0.0
         while not await request.is_disconnected():
-            alarms, print_, panel = await run_in_threadpool(poll, after)
+            alarms, newest, answer = await run_in_threadpool(poll, after)
             for alarm in alarms:
                 after = max(after, alarm["id"])
                 yield b"id: %d\nevent: alarm\ndata: %s\n\n" % (alarm["id"], orjson.dumps(alarm))
-            after = max(after, print_.newest_id)
-            if panel:
-                last_print = print_
-                yield b"event: situation\ndata: " + orjson.dumps(panel) + b"\n\n"
+            after = max(after, newest)
+            if answer.etag != last_etag:
+                last_etag = answer.etag
+                yield b"event: situation\ndata: " + answer.body + b"\n\n"
                 quiet = 0.0
             elif alarms:
                 quiet = 0.0

@@ -7,6 +7,7 @@ query; the CSV export reads the same query in batches.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,10 +21,42 @@ from sqlalchemy.sql.elements import TextClause
 
 from fengqiao.auth.scope import Principal
 from fengqiao.errors import invalid
-from fengqiao.events.models import OPEN_STATES, Event, is_open
+from fengqiao.events.models import OPEN_STATES, Event, EventLog, is_open
+from fengqiao.events.rules import RULES_COUNTER
 from fengqiao.events.schemas import SOURCES
 from fengqiao.events.scope import event_scope
 from fengqiao.events.workflow import STATES
+from fengqiao.org.models import ChangeCounter
+from fengqiao.org.service import GRIDS_COUNTER
+
+ChangeMark = tuple[int, int, int]
+
+
+# One round trip, as driver SQL: it runs on every cached read, where building the statement
+# cost more than running it. The names are constants of the code, never input.
+_CHANGE_MARK_SQL = (
+    f"SELECT (SELECT max(id) FROM {EventLog.__tablename__}), "
+    f"(SELECT value FROM {ChangeCounter.__tablename__} WHERE name = '{GRIDS_COUNTER}'), "
+    f"(SELECT value FROM {ChangeCounter.__tablename__} WHERE name = '{RULES_COUNTER}')"
+)
+
+
+def change_mark(db: Session) -> ChangeMark:
+    """What moves whenever an event changes, or a name shown beside one: the newest trail row
+    (every filing and every step appends one; `event_log` is append-only, so the id only grows)
+    and the `grids` and `rules` change counters (org unit, unit and class names). One indexed
+    read; the read caches compare it on every request."""
+    row = db.connection().exec_driver_sql(_CHANGE_MARK_SQL).one()
+    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+
+
+@functools.lru_cache(maxsize=4096)
+def scope_key(principal: Principal) -> str:
+    """The caller's event scope as SQL text with its values: callers with the same text read
+    exactly the same events, so a cache keyed by it never hands one area's events to another."""
+    clause = event_scope(principal)
+    return str(clause.compile(compile_kwargs={"literal_binds": True}))
+
 
 Sort = Literal["-created_at", "created_at", "-due_at", "due_at", "-updated_at", "updated_at"]
 LIGHTS = ("green", "yellow", "red")
@@ -64,7 +97,7 @@ class EventFilters:
     task: str | None = None
 
 
-def event_filters(
+async def event_filters(
     status: Annotated[str | None, Query(description="States, comma-separated.")] = None,
     light: Annotated[str | None, Query(description="green, yellow, red (open events).")] = None,
     level: Annotated[str | None, Query(description="Levels 1-4, comma-separated.")] = None,
@@ -131,7 +164,11 @@ def where_clauses(
 ) -> list[ColumnElement[bool] | TextClause]:
     """The WHERE of the list: the caller's scope plus every filter given."""
     # Conditions are SQL expressions, plus the open-states text that partial indexes match.
-    clauses: list[ColumnElement[bool] | TextClause] = [event_scope(principal)]
+    # A unit's inbox is its own scope: whatever the unit owns shows there (dispatch only gives
+    # a unit events it serves), without the trail lookup of a handler's wider scope.
+    clauses: list[ColumnElement[bool] | TextClause] = (
+        [] if filters.task == "inbox" else [event_scope(principal)]
+    )
     f = filters
     for column, values in (
         (Event.status, f.status), (Event.level, f.level), (Event.platform, f.platform),

@@ -43,6 +43,7 @@ from fengqiao.exports import csv_download, stamped
 from fengqiao.geo.service import Place
 from fengqiao.intake.questions import describe
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.readcache import Answer, ReadCache, make_answer, respond
 
 router = APIRouter(tags=["events"])
 
@@ -146,7 +147,12 @@ async def create_event(
     return created_out
 
 
-@router.get("/events", response_model=EventListOut, summary="List events in your scope")
+@router.get(
+    "/events",
+    response_model=EventListOut,
+    summary="List events in your scope",
+    responses={304: {"description": "Not modified: the ETag sent in If-None-Match still holds."}},
+)
 def list_events(
     request: Request,
     principal: CurrentPrincipal,
@@ -157,17 +163,30 @@ def list_events(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
     count: Annotated[bool, Query(description="Also count all matching events.")] = False,
-) -> EventListOut:
-    """Events the caller may read, newest first unless `sort` says otherwise."""
+) -> Response:
+    """Events the caller may read, newest first unless `sort` says otherwise. Answers carry an
+    ETag (`If-None-Match` gets a 304 while nothing changed) and are cached for a few seconds
+    per caller and query; a filing or a step shows in the next read (docs/api.md, caching)."""
     now = clock.now()
+    cache: ReadCache = request.app.state.read_cache
+    # The caller whole (scope, roles, unit: the actions and masked phones differ) and the query.
+    key = ("events", principal, tuple(sorted(request.query_params.multi_items())))
     with database.session() as db:
-        rules = app_rules(request, db)
-        rows, next_cursor = queries.page(
-            db, filters, principal, now, sort=sort, cursor=cursor, size=size
-        )
-        items = event_outs(db, rules, rows, principal, now)
-        total = queries.count(db, filters, principal, now) if count else None
-    return EventListOut(items=items, next_cursor=next_cursor, total=total)
+        mark = queries.change_mark(db)
+
+        def make() -> Answer:
+            rules = app_rules(request, db)
+            rows, next_cursor = queries.page(
+                db, filters, principal, now, sort=sort, cursor=cursor, size=size
+            )
+            items = event_outs(db, rules, rows, principal, now)
+            total = queries.count(db, filters, principal, now) if count else None
+            out = EventListOut(items=items, next_cursor=next_cursor, total=total)
+            body = out.model_dump_json(by_alias=True).encode()
+            return make_answer(out, body, media_type="application/json", made_at=now, mark=mark)
+
+        answer = cache.get_or_make(key, mark, now, make)
+    return respond(request, answer)
 
 
 CSV_COLUMNS = (
@@ -430,7 +449,9 @@ def event_outs(
                 urgent=e.urgent,
                 source=e.source,
                 reporter_id=e.reporter_id,
-                contact_phone=mask_phone(e.contact_phone, principal),
+                contact_phone=mask_phone(
+                    e.contact_phone, principal, subject=("event", e.id), field="contact_phone"
+                ),
                 lat=e.lat,
                 lng=e.lng,
                 address=e.address,

@@ -1,0 +1,175 @@
+"""Short caches of hot read answers, kept fresh by a change mark read on every request.
+
+A cached answer is the serialised body (and its gzip), stored under a key that the caller
+builds from the route, the caller's scope and the query, together with the change mark the
+data was read at and the (injected) time it was read. A request reads the current change mark
+(one indexed lookup) and is served from the cache only when the mark is unchanged, so a change
+committed before the request shows in its answer. Time-driven changes (a light turning red, the
+local day rolling over) show within `seconds`: after that the answer is read again, while
+callers that arrive during the refresh keep getting the previous answer (never more than
+`2 * seconds` old). A changed mark is never served stale: those callers wait for the one
+refresh (one reader per key; the rest wait for it instead of reading the same thing again).
+
+Bodies carry an ETag (a hash of the content) and `Cache-Control: private, no-cache`, so a page
+that polls gets `304 Not Modified` while nothing changed; gzip is made once per answer, not per
+request (the GZip middleware skips a body that already has a Content-Encoding).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+GZIP_MINIMUM = 2048
+GZIP_LEVEL = 6
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One serialised answer: the value it was made from, its bytes, gzip and ETag."""
+
+    value: Any
+    body: bytes
+    gzipped: bytes | None
+    etag: str
+    media_type: str
+    made_at: datetime
+    mark: Hashable
+
+
+def make_answer(
+    value: Any,
+    body: bytes,
+    *,
+    media_type: str,
+    made_at: datetime,
+    mark: Hashable,
+    etag_basis: bytes | None = None,
+) -> Answer:
+    """An answer with its gzip and ETag. `etag_basis` is the part of the body that identifies
+    its content when the body also carries a volatile stamp (e.g. the time it was made): the
+    ETag is then weak, as the RFC says of equivalent but not byte-identical bodies."""
+    digest = hashlib.blake2b(etag_basis if etag_basis is not None else body, digest_size=12)
+    etag = f'{"W/" if etag_basis is not None else ""}"{digest.hexdigest()}"'
+    gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MINIMUM else None
+    return Answer(value, body, gzipped, etag, media_type, made_at, mark)
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    # If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored.
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
+
+
+def respond(request: Request, answer: Answer) -> Response:
+    """The answer as a response: 304 when the caller holds it already, gzip when accepted."""
+    headers = {"ETag": answer.etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
+    if _etag_matches(request.headers.get("if-none-match"), answer.etag):
+        return Response(status_code=304, headers=headers)
+    if answer.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(answer.gzipped, media_type=answer.media_type, headers=headers)
+    return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+
+class ReadCache:
+    """Answers by key, each valid while the change mark holds and for `seconds` of clock time.
+
+    `seconds` 0 caches nothing (every request reads, still with ETags). At most `max_bytes` of
+    bodies are kept, the least recently used dropped first.
+    """
+
+    def __init__(self, seconds: float, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.ttl = timedelta(seconds=seconds)
+        self.max_bytes = max_bytes
+        self._answers: OrderedDict[Hashable, Answer] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._key_locks: dict[Hashable, threading.Lock] = {}
+        self.hits = self.misses = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl > timedelta(0)
+
+    def _fresh(self, answer: Answer, mark: Hashable, now: datetime, span: timedelta) -> bool:
+        return answer.mark == mark and timedelta(0) <= now - answer.made_at < span
+
+    def _lookup(
+        self, key: Hashable, mark: Hashable, now: datetime, span: timedelta
+    ) -> Answer | None:
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is None or not self._fresh(answer, mark, now, span):
+                return None
+            self._answers.move_to_end(key)
+            self.hits += 1
+            return answer
+
+    def get_or_make(
+        self,
+        key: Hashable,
+        mark: Hashable,
+        now: datetime,
+        make: Callable[[], Answer],
+    ) -> Answer:
+        """The cached answer for `key` at change mark `mark`, or `make()`'s (then kept)."""
+        if not self.enabled:
+            return make()
+        answer = self._lookup(key, mark, now, self.ttl)
+        if answer is not None:
+            return answer
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        if not key_lock.acquire(blocking=False):
+            # Someone is reading this key now: an answer of the same mark that is merely old
+            # (within twice the span) is served meanwhile; a changed mark waits for the read.
+            stale = self._lookup(key, mark, now, self.ttl * 2)
+            if stale is not None:
+                return stale
+            key_lock.acquire()
+        try:
+            answer = self._lookup(key, mark, now, self.ttl)  # made while we waited
+            if answer is not None:
+                return answer
+            self.misses += 1
+            answer = make()
+            self._store(key, answer)
+            return answer
+        finally:
+            key_lock.release()
+            with self._lock:
+                if not key_lock.locked():
+                    self._key_locks.pop(key, None)
+
+    def _store(self, key: Hashable, answer: Answer) -> None:
+        size = len(answer.body) + len(answer.gzipped or b"")
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._answers.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body) + len(old.gzipped or b"")
+            self._answers[key] = answer
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._answers:
+                _key, dropped = self._answers.popitem(last=False)
+                self._bytes -= len(dropped.body) + len(dropped.gzipped or b"")
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
+            self._bytes = 0

@@ -1,0 +1,82 @@
+"""The command room's reads find their rows by index: none walks the events table, whatever
+the area, so a panel read stays cheap when the cache has to read it again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event, select
+
+from fengqiao.auth.scope import Principal
+from fengqiao.command import service
+from fengqiao.db import Database
+from fengqiao.events.models import Event
+from fengqiao.events.queries import change_mark
+from fengqiao.org.models import OrgUnit
+
+NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+
+
+def _plans(database: Database, read: Any) -> list[tuple[str, str]]:
+    """(SQL, plan) of every statement `read(db)` sends that touches the events or the trail."""
+    captured: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, _many: bool) -> None:
+        if " event" in sql and not sql.startswith("EXPLAIN"):
+            captured.append((sql, params))
+
+    event.listen(database.engine, "before_cursor_execute", grab)
+    try:
+        with database.session() as db:
+            read(db)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", grab)
+    plans = []
+    with database.engine.connect() as conn:
+        for sql, params in captured:
+            if database.is_sqlite:
+                rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all()
+                plans.append((sql, "\n".join(str(r[-1]) for r in rows)))
+            else:
+                rows = conn.exec_driver_sql(f"EXPLAIN {sql}", params).all()
+                plans.append((sql, "\n".join(r[0] for r in rows)))
+    return plans
+
+
+def _walks_a_table(plan: str) -> bool:
+    lines = plan.splitlines()
+    sqlite_scan = any(
+        line.strip().startswith(("SCAN event", "SCAN event_log")) and " USING " not in line
+        for line in lines
+    )
+    return sqlite_scan or any(
+        "Seq Scan on event " in f"{line} " or "Seq Scan on event_log" in line for line in lines
+    )
+
+
+def test_the_panel_the_layer_and_the_change_mark_read_by_index(fresh_db: Database) -> None:
+    from fengqiao.demo.events import seed_events
+    from fengqiao.demo.seed import seed
+
+    seed(db=fresh_db, scale="keqiao", password="pw")
+    seed_events(db=fresh_db, count=8000, until=NOW)
+    with fresh_db.session() as db:
+        district = db.scalar(select(OrgUnit.id).where(OrgUnit.kind == "district"))
+        town = db.scalar(select(Event.town_id).limit(1))
+    principals = [
+        Principal(1, "op", "op", frozenset({"operator"}), district or 0, f"/{district}/"),
+        Principal(2, "top", "top", frozenset({"operator"}), town or 0, f"/{district}/{town}/"),
+    ]
+    reads = [change_mark]
+    for principal in principals:
+        reads += [
+            lambda db, p=principal: service.situation(db, p, NOW),
+            lambda db, p=principal: service.event_points(db, p, NOW),
+        ]
+    checked = 0
+    for read in reads:
+        for sql, plan in _plans(fresh_db, read):
+            assert not _walks_a_table(plan), f"walks the table:\n{sql}\n{plan}"
+            checked += 1
+    assert checked >= 15
