@@ -32,6 +32,9 @@ class Message:
     link: str
     event_id: int | None
     payload: dict[str, Any] = field(default_factory=dict)
+    # The same on every send of this message: channels pass it on (an `Idempotency-Key` header,
+    # the email's Message-ID) so a gateway can drop a repeat after a worker died mid-send.
+    idempotency_key: str = ""
 
 
 class ChannelError(Exception):

@@ -47,6 +47,10 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # The claim being sent now: its fencing token and the wall-clock end of its lease
+    # (notify/sender.py); both cleared when the result is written.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Notification(Base):

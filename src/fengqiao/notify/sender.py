@@ -1,24 +1,35 @@
-"""The outbox sender (job `outbox`): claim due messages, deliver them, record what happened.
+"""The outbox sender (job `outbox`): claim a due message, deliver it, record what happened.
 
-Never holds a write transaction while a gateway answers: a short transaction claims a batch
-(on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so several workers never claim one row) and moves
-its `next_attempt_at` a lease ahead, so a worker that dies mid-send leaves the rows to be retried
-later; delivery runs outside any transaction, several messages at a time; one short transaction
-records the outcomes. A failed message is retried after `outbox_backoff_seconds`, doubling each
-attempt, and dead-lettered after `outbox_max_attempts` attempts or a permanent refusal.
+Each message is claimed, sent and recorded on its own, so a worker killed mid-run leaves at most
+the messages it had in flight (one per lane, `outbox_parallel` lanes; one by default) to be sent
+again, each with the same idempotency key so the gateway can drop the repeat. A claim is a short
+transaction (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so several workers never claim one row) that
+gives the row a fencing token (`claim_token`) and a lease of `outbox_lease_seconds` of wall-clock
+time (`leased_until`), renewed every third of it while the gateway answers. A result is written
+only `WHERE claim_token = <this claim's token>`: a worker that lost its lease (it froze, its
+renewals stopped) writes nothing over the holder's result. Recording one result and claiming
+the lane's next message share one transaction. Delivery itself runs outside any transaction.
+
+A failed message is retried after `outbox_backoff_seconds`, doubling each attempt, and
+dead-lettered after `outbox_max_attempts` attempts or a permanent refusal; a message claimed that
+many times without any result (each claim ended by its worker dying) is dead-lettered too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import Table, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.errors import Problem, not_found
@@ -28,37 +39,31 @@ from fengqiao.notify.models import OUTBOX_PENDING_SQL, Outbox
 from fengqiao.notify.templates import render
 
 log = logging.getLogger("fengqiao.outbox")
-LEASE = timedelta(seconds=120)
-PARALLEL = 8  # messages in flight at once
-MAX_ROUNDS = 200  # batches per run, so one run ends even while messages keep arriving
+MAX_ROUNDS = 200  # a run sends at most MAX_ROUNDS × worker_batch messages, so it ends
 _OUTBOX = cast(Table, Outbox.__table__)
+COUNTS = ("sent", "retried", "dead", "fenced")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message leased to this worker: `token` fences every write of the claim."""
+
+    message: Message
+    attempts: int  # including this one
+    token: str
 
 
 @dataclass(frozen=True)
 class Outcome:
-    id: int
-    attempts: int  # before this attempt
+    claim: Claim
     error: str | None = None
     retry: bool = True
 
 
-def claim(database: Database, now: datetime, batch: int) -> list[tuple[Message, int]]:
-    """Up to `batch` due messages, leased to this worker: (message, attempts so far)."""
-    with database.transaction() as db:
-        query = (
-            select(Outbox)
-            .where(text(OUTBOX_PENDING_SQL), Outbox.next_attempt_at <= now)
-            .order_by(Outbox.next_attempt_at, Outbox.id)
-            .limit(batch)
-        )
-        if not database.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        rows = list(db.scalars(query))
-        claimed = []
-        for row in rows:
-            row.next_attempt_at = now + LEASE
-            claimed.append((to_message(row), row.attempts))
-        return claimed
+def idempotency_key(dedupe_key: str) -> str:
+    """The key a channel passes on with every send of one message (the same on each repeat);
+    derived from the dedupe key, so it says nothing about the recipient and cannot be guessed."""
+    return hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
 
 
 def to_message(row: Outbox) -> Message:
@@ -74,82 +79,188 @@ def to_message(row: Outbox) -> Message:
         link=str(row.payload.get("link", "")),
         event_id=row.event_id,
         payload=dict(row.payload),
+        idempotency_key=idempotency_key(row.dedupe_key),
     )
 
 
-def deliver(channels: dict[str, Channel], message: Message, attempts: int) -> Outcome:
+class Lease:
+    """The wall-clock side of claims: when leases end, and a thread renewing the held ones.
+
+    Leases run on wall-clock time (`lease_clock`), not on the job's `now`, which may be a replayed
+    or simulated moment: they measure how long a live worker may take, not when a message is due.
+    """
+
+    def __init__(self, database: Database, settings: Settings, clock: Clock) -> None:
+        self.database = database
+        self.clock = clock
+        self.length = timedelta(seconds=settings.outbox_lease_seconds)
+        self.held: dict[int, str] = {}  # row id → token of the claims being sent now
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew_loop, name="outbox-lease", daemon=True)
+
+    def until(self) -> datetime:
+        return self.clock.now() + self.length
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def hold(self, claim: Claim) -> None:
+        with self.lock:
+            self.held[claim.message.id] = claim.token
+
+    def release(self, claim: Claim) -> None:
+        with self.lock:
+            self.held.pop(claim.message.id, None)
+
+    def __enter__(self) -> Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _renew_loop(self) -> None:
+        interval = self.length.total_seconds() / 3
+        while not self._stop.wait(interval):
+            try:
+                self.renew()
+            except Exception:  # the database is away: the next renewal tries again
+                log.exception("could not renew the outbox leases")
+
+    def renew(self) -> None:
+        """Move the held leases on; a lease another worker took over is dropped."""
+        with self.lock:
+            held = list(self.held.items())
+        if not held:
+            return
+        until = self.until()
+        with self.database.transaction() as db:
+            connection = db.connection()
+            for row_id, token in held:
+                result = connection.execute(
+                    update(_OUTBOX)
+                    .where(_OUTBOX.c.id == row_id, _OUTBOX.c.claim_token == token)
+                    .values(leased_until=until)
+                )
+                if result.rowcount == 0:
+                    with self.lock:  # not written just now by its own lane: taken over
+                        if self.held.get(row_id) == token:
+                            self.held.pop(row_id)
+                            log.warning("lost the lease on message %s while sending it", row_id)
+
+
+def claim(db: Session, now: datetime, lease: Lease, settings: Settings) -> Claim | None:
+    """The next message due at `now` whose lease (if any) has ended, leased to this worker."""
+    while True:
+        query = (
+            select(Outbox)
+            .where(
+                text(OUTBOX_PENDING_SQL),
+                Outbox.next_attempt_at <= now,
+                or_(Outbox.leased_until.is_(None), Outbox.leased_until <= lease.now()),
+            )
+            .order_by(Outbox.next_attempt_at, Outbox.id)
+            .limit(1)
+        )
+        if db.get_bind().dialect.name != "sqlite":
+            query = query.with_for_update(skip_locked=True)
+        row = db.scalars(query).first()
+        if row is None:
+            return None
+        if row.attempts >= settings.outbox_max_attempts:
+            # Claimed that many times and never a result: each worker holding it died.
+            row.status, row.claim_token, row.leased_until = "dead", None, None
+            row.error = f"no result after {row.attempts} attempts (the worker stopped each time)"
+            db.flush()
+            continue
+        row.attempts += 1
+        row.claim_token = uuid.uuid4().hex
+        row.leased_until = lease.until()
+        db.flush()
+        return Claim(to_message(row), row.attempts, row.claim_token)
+
+
+def deliver(channels: dict[str, Channel], claim: Claim) -> Outcome:
+    message = claim.message
     channel = channels.get(message.channel)
     if channel is None:
-        return Outcome(
-            message.id, attempts, f"no channel plugin delivers {message.channel!r}", False
-        )
+        return Outcome(claim, f"no channel plugin delivers {message.channel!r}", False)
     try:
         channel.send(message)
     except ChannelError as exc:
-        return Outcome(message.id, attempts, str(exc) or type(exc).__name__, exc.retry)
+        return Outcome(claim, str(exc) or type(exc).__name__, exc.retry)
     except Exception as exc:  # a plugin bug or an unexpected failure: retry, keep the reason
         log.exception("channel %s failed on message %s", message.channel, message.id)
-        return Outcome(message.id, attempts, f"{type(exc).__name__}: {exc}", True)
-    return Outcome(message.id, attempts)
+        return Outcome(claim, f"{type(exc).__name__}: {exc}", True)
+    return Outcome(claim)
 
 
-def record(
-    database: Database, outcomes: list[Outcome], now: datetime, settings: Settings
-) -> dict[str, int]:
-    sent, retried, dead = [], [], []
-    for o in outcomes:
-        attempts = o.attempts + 1
-        if o.error is None:
-            sent.append({"row_id": o.id, "attempts": attempts})
-        elif o.retry and attempts < settings.outbox_max_attempts:
-            wait = settings.outbox_backoff_seconds * 2 ** (attempts - 1)
-            retried.append(
-                {"row_id": o.id, "attempts": attempts, "error": o.error[:2000],
-                 "next_at": now + timedelta(seconds=wait)}
-            )  # fmt: skip
-        else:
-            dead.append({"row_id": o.id, "attempts": attempts, "error": o.error[:2000]})
-    row = _OUTBOX.c.id == bindparam("row_id")
-    with database.transaction() as db:
-        connection = db.connection()
-        if sent:
-            connection.execute(
-                update(_OUTBOX)
-                .where(row)
-                .values(status="sent", sent_at=now, attempts=bindparam("attempts"), error=None),
-                sent,
-            )
-        if retried:
-            connection.execute(
-                update(_OUTBOX).where(row).values(
-                    attempts=bindparam("attempts"), error=bindparam("error"),
-                    next_attempt_at=bindparam("next_at"),
-                ),
-                retried,
-            )  # fmt: skip
-        if dead:
-            connection.execute(
-                update(_OUTBOX)
-                .where(row)
-                .values(status="dead", attempts=bindparam("attempts"), error=bindparam("error")),
-                dead,
-            )
-    return {"sent": len(sent), "retried": len(retried), "dead": len(dead)}
+def record(db: Session, outcome: Outcome, now: datetime, settings: Settings) -> str:
+    """Write one result, fenced by the claim's token; which count it adds to."""
+    claim = outcome.claim
+    values: dict[str, Any] = {"claim_token": None, "leased_until": None}
+    if outcome.error is None:
+        kind = "sent"
+        values |= {"status": "sent", "sent_at": now, "error": None}
+    elif outcome.retry and claim.attempts < settings.outbox_max_attempts:
+        kind = "retried"
+        wait = settings.outbox_backoff_seconds * 2 ** (claim.attempts - 1)
+        values |= {"error": outcome.error[:2000], "next_attempt_at": now + timedelta(seconds=wait)}
+    else:
+        kind = "dead"
+        values |= {"status": "dead", "error": outcome.error[:2000]}
+    result = db.connection().execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id == claim.message.id, _OUTBOX.c.claim_token == claim.token)
+        .values(**values)
+    )
+    if result.rowcount == 0:  # the lease ended and another worker holds the message now
+        log.warning("message %s: lease lost, its %s result not written", claim.message.id, kind)
+        return "fenced"
+    return kind
 
 
 def send_due(
-    database: Database, channels: dict[str, Channel], now: datetime, settings: Settings
+    database: Database,
+    channels: dict[str, Channel],
+    now: datetime,
+    settings: Settings,
+    *,
+    lease_clock: Clock | None = None,
 ) -> dict[str, int]:
-    """Deliver every message due at `now` (a run ends after MAX_ROUNDS batches)."""
-    totals = {"sent": 0, "retried": 0, "dead": 0}
-    with ThreadPoolExecutor(PARALLEL, thread_name_prefix="outbox") as pool:
-        for _ in range(MAX_ROUNDS):
-            claimed = claim(database, now, settings.worker_batch)
-            if not claimed:
-                break
-            outcomes = list(pool.map(lambda item: deliver(channels, *item), claimed))
-            for key, value in record(database, outcomes, now, settings).items():
-                totals[key] += value
+    """Deliver every message due at `now` (a run ends after MAX_ROUNDS × worker_batch)."""
+    totals = dict.fromkeys(COUNTS, 0)
+    budget = [settings.worker_batch * MAX_ROUNDS]
+    guard = threading.Lock()
+
+    def lane(lease: Lease) -> None:
+        outcome: Outcome | None = None
+        while True:
+            with guard:
+                more = budget[0] > 0
+                budget[0] -= 1
+            with database.transaction() as db:
+                if outcome is not None:
+                    kind = record(db, outcome, now, settings)
+                    lease.release(outcome.claim)
+                next_claim = claim(db, now, lease, settings) if more else None
+                if next_claim is not None:
+                    lease.hold(next_claim)
+            if outcome is not None:
+                with guard:
+                    totals[kind] += 1
+            if next_claim is None:
+                return
+            outcome = deliver(channels, next_claim)
+
+    lanes = max(1, settings.outbox_parallel)
+    with Lease(database, settings, lease_clock or Clock()) as lease:
+        with ThreadPoolExecutor(lanes, thread_name_prefix="outbox") as pool:
+            futures = [pool.submit(lane, lease) for _ in range(lanes)]
+        for future in futures:
+            future.result()  # a lane's failure (the database gone) fails the run
     return {k: v for k, v in totals.items() if v}
 
 
@@ -173,6 +284,7 @@ def resend(db: Session, outbox_id: int, now: datetime) -> Outbox:
             f"message {row.id} was sent at {row.sent_at}; it is not sent twice",
             f"消息 {row.id} 已于 {row.sent_at} 发送,不会重复发送",
         )  # fmt: skip
+    # A message being sent right now keeps its claim: that worker's result still counts.
     row.status, row.attempts, row.next_attempt_at, row.error = "pending", 0, now, None
     db.flush()
     return row

@@ -1,4 +1,7 @@
-"""`email`: sends each message through SMTP, one connection reused while it works."""
+"""`email`: sends each message through SMTP, one connection reused while it works.
+
+Each mail's Message-ID is made from the message's idempotency key, so a repeat after a worker
+died mid-send carries the same Message-ID and a mail system can drop it."""
 
 from __future__ import annotations
 
@@ -38,6 +41,9 @@ class EmailChannel:
         mail["From"] = self.settings.smtp_from
         mail["To"] = message.recipient
         mail["Subject"] = message.subject
+        if message.idempotency_key:
+            domain = self.settings.smtp_from.rpartition("@")[2] or "fengqiao"
+            mail["Message-ID"] = f"<{message.idempotency_key}@{domain}>"
         mail.set_content(f"{message.text}\n\n{message.link}".strip())
         with self._lock:
             for attempt in (1, 2):  # a dropped idle connection is reopened once

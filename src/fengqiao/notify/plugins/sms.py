@@ -1,6 +1,8 @@
 """`sms`: POSTs each message as JSON to an HTTP SMS gateway.
 
-Body: `{"request_id", "phone", "template_id", "params", "text"}`; the gateway's template id
+Body: `{"request_id", "phone", "template_id", "params", "text"}`, with the message's idempotency
+key both as `request_id` and as the `Idempotency-Key` header, the same on every repeat of one
+message, so a gateway that remembers keys drops a repeat; the gateway's template id
 comes from `FENGQIAO_SMS_TEMPLATE_IDS` (else the template's name), `params` are the template's
 fields. 2xx is sent; 429, 5xx, timeouts and connection errors are retried; other 4xx are refused
 for good (a bad number will not become good).
@@ -35,8 +37,9 @@ class SmsChannel:
         )
 
     def send(self, message: Message) -> None:
+        key = message.idempotency_key or str(message.id)
         body = {
-            "request_id": str(message.id),
+            "request_id": key,
             "phone": message.recipient,
             "template_id": self.template_ids.get(message.template, message.template),
             "params": {
@@ -45,7 +48,7 @@ class SmsChannel:
             "text": message.text,
         }
         try:
-            response = self.client.post(self.url, json=body)
+            response = self.client.post(self.url, json=body, headers={"Idempotency-Key": key})
         except httpx.HTTPError as exc:
             raise ChannelError(f"sms gateway unreachable: {exc}") from exc
         if response.is_success:
