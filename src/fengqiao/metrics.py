@@ -203,6 +203,6 @@ def exposition(database: Database, now: Any) -> bytes:
     if os.environ.get(MULTIPROC_ENV):
         multiprocess.MultiProcessCollector(registry)
     else:
-        registry.register(_ThisProcess())  # type: ignore[arg-type]
-    registry.register(QueueCollector(database, now))  # type: ignore[arg-type]
+        registry.register(_ThisProcess())
+    registry.register(QueueCollector(database, now))
     return generate_latest(registry)

@@ -56,7 +56,7 @@ def test_a_backup_taken_while_events_are_filed_restores_whole(
     (photos / "ab" / "abcdef.jpg").write_bytes(b"\xff\xd8 a photo")
 
     stop = threading.Event()
-    filed = []
+    filed: list[int] = []
 
     def writer() -> None:
         while not stop.is_set() and len(filed) < 200:
