@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import ColumnElement, and_, func, inspect, select
+from sqlalchemy import ColumnElement, and_, func, inspect, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,9 +102,18 @@ def overdue_open(cutoff: datetime) -> ColumnElement[bool]:
     return and_(is_open(), Event.due_at < cutoff)
 
 
-def _red_list(db: Session, cutoff: datetime, limit: int) -> dict[str, Any]:
-    """Open events past their deadline at `cutoff`, most overdue first."""
-    late = overdue_open(cutoff)
+_AREA_COLUMN = {"town": Event.town_id, "village": Event.village_id, "grid": Event.grid_id}
+
+
+def in_area(scope: Scope) -> ColumnElement[bool]:
+    """Events of the bulletin's area (the district's bulletin: all of them)."""
+    column = _AREA_COLUMN.get(scope.level)
+    return true() if column is None else column == scope.org_id
+
+
+def _red_list(db: Session, cutoff: datetime, limit: int, scope: Scope) -> dict[str, Any]:
+    """Open events of the area past their deadline at `cutoff`, most overdue first."""
+    late = and_(overdue_open(cutoff), in_area(scope))
     total = db.scalar(select(func.count()).select_from(Event).where(late)) or 0
     rows = db.execute(
         select(
@@ -145,10 +154,20 @@ def _names(
     }
 
 
-def _orders(db: Session, cutoff: datetime, limit: int) -> dict[str, Any]:
-    """Supervision orders still waiting for the unit's reply at `cutoff`."""
-    waiting = and_(SupervisionOrder.status == "open", SupervisionOrder.issued_at < cutoff)
-    total = db.scalar(select(func.count()).select_from(SupervisionOrder).where(waiting)) or 0
+def _orders(db: Session, cutoff: datetime, limit: int, scope: Scope) -> dict[str, Any]:
+    """Supervision orders about the area's events still waiting for the unit's reply."""
+    waiting = and_(
+        SupervisionOrder.status == "open", SupervisionOrder.issued_at < cutoff, in_area(scope)
+    )
+    total = (
+        db.scalar(
+            select(func.count())
+            .select_from(SupervisionOrder)
+            .join(Event, Event.id == SupervisionOrder.event_id)
+            .where(waiting)
+        )
+        or 0
+    )
     rows = db.execute(
         select(
             SupervisionOrder.code, SupervisionOrder.kind, SupervisionOrder.unit_id,
@@ -173,7 +192,7 @@ def _orders(db: Session, cutoff: datetime, limit: int) -> dict[str, Any]:
     return {"total": total, "items": items}
 
 
-def _warnings(db: Session, day: date, limit: int) -> dict[str, Any]:
+def _warnings(db: Session, day: date, limit: int, scope: Scope) -> dict[str, Any]:
     """The early warnings raised that day, when the warnings module and its table exist."""
     try:
         from fengqiao.warnings.models import EarlyWarning
@@ -184,6 +203,12 @@ def _warnings(db: Session, day: date, limit: int) -> dict[str, Any]:
     that_day = and_(
         EarlyWarning.created_at >= _utc(day), EarlyWarning.created_at < _utc(day + timedelta(1))
     )
+    if scope.level == "town":
+        that_day = and_(that_day, EarlyWarning.town_id == scope.org_id)
+    elif scope.level == "village":
+        that_day = and_(that_day, EarlyWarning.village_id == scope.org_id)
+    elif scope.level != "district":
+        return {"available": True, "total": 0, "items": []}  # warnings name no grid
     total = db.scalar(select(func.count()).select_from(EarlyWarning).where(that_day)) or 0
     rows = db.execute(
         select(EarlyWarning.kind, EarlyWarning.message, EarlyWarning.town_id,
@@ -204,16 +229,20 @@ def _warnings(db: Session, day: date, limit: int) -> dict[str, Any]:
     return {"available": True, "total": total, "items": items}
 
 
-def build(db: Session, *, day: date, now: datetime, settings: Settings) -> dict[str, Any]:
-    """The bulletin of local day `day` as a JSON document, from the state at `now`."""
-    scope = district_scope(db)
+def build(
+    db: Session, *, day: date, now: datetime, settings: Settings, scope: Scope | None = None
+) -> dict[str, Any]:
+    """The bulletin of local day `day` for an area (default: the district) as a JSON document,
+    from the state at `now`: a town's bulletin holds only that town's figures and events."""
+    scope = scope or district_scope(db)
     weights = service.Weights.from_settings(settings)
     month_start = day.replace(day=1)
     limit = settings.bulletin_list_max
     # Lists are as of the end of the day, or now for a day not over yet.
     cutoff = min(now, _utc(day + timedelta(days=1)))
-    towns = service.assess(db, scope=scope, level="town", start=month_start, end=day,
-                           weights=weights)  # fmt: skip
+    region = "town" if scope.level in ("district", "town") else "village"
+    towns = service.assess(db, scope=scope, level=region, start=month_start, end=day,
+                           weights=weights) if scope.level != "grid" else None  # fmt: skip
     units = service.assess(db, scope=scope, level="unit", start=month_start, end=day,
                            weights=weights)  # fmt: skip
     return {
@@ -226,22 +255,34 @@ def build(db: Session, *, day: date, now: datetime, settings: Settings) -> dict[
             "day": _totals(db, scope, day, day),
             "month": _totals(db, scope, month_start, day),
         },
-        "towns": _ranking(towns.rows, limit),
+        "towns": _ranking(towns.rows, limit) if towns else [],
         "units": _ranking(units.rows, limit),
-        "red_list": _red_list(db, cutoff, limit),
-        "orders": _orders(db, cutoff, limit),
-        "warnings": _warnings(db, day, limit),
+        "red_list": _red_list(db, cutoff, limit, scope),
+        "orders": _orders(db, cutoff, limit, scope),
+        "warnings": _warnings(db, day, limit, scope),
+        "scope": {"level": scope.level, "id": scope.org_id},
     }
 
 
 def content_for(
-    db: Session, *, day: date, now: datetime, settings: Settings
+    db: Session, *, day: date, now: datetime, settings: Settings, scope: Scope | None = None
 ) -> tuple[dict[str, Any], Bulletin | None]:
-    """The stored bulletin of `day`, or one built now (not stored) when the job has not made it."""
+    """The stored (district's) bulletin of `day`, or one built now (not stored) when the job has
+    not made it; an area below the district always gets its own, built now."""
+    if scope is not None and scope.level != "district":
+        return build(db, day=day, now=now, settings=settings, scope=scope), None
     stored = db.get(Bulletin, day)
     if stored is not None:
         return stored.content, stored
     return build(db, day=day, now=now, settings=settings), None
+
+
+def reader_scope(db: Session, org_id: int) -> Scope:
+    """The bulletin a person homed at `org_id` reads: the district's, or their own area's."""
+    row = db.execute(
+        select(OrgUnit.id, OrgUnit.name, OrgUnit.kind).where(OrgUnit.id == org_id)
+    ).one()
+    return Scope(level=row.kind, org_id=row.id, name=row.name)
 
 
 # --- exports -----------------------------------------------------------------------------------
@@ -519,17 +560,29 @@ def publish(db: Session, *, day: date, now: datetime, settings: Settings) -> Bul
     db.add(row)
     db.flush()
     subscribers = db.execute(
-        select(User.id, User.name, User.phone, User.email, BulletinSubscription.channels)
+        select(
+            User.id, User.name, User.phone, User.email, User.home_org_id,
+            BulletinSubscription.channels,
+        )
         .join(BulletinSubscription, BulletinSubscription.user_id == User.id)
         .where(User.is_active.is_(True))
         .order_by(User.id)
-    ).all()
-    payload = _message(content, settings)
+    ).all()  # fmt: skip
+    # Each subscriber is told their own area's figures: the district's staff the stored
+    # bulletin's, a town's staff their town's (built once per area).
+    payloads: dict[int, dict[str, Any]] = {}
     drafts = []
     for s in subscribers:
+        if s.home_org_id not in payloads:
+            area = reader_scope(db, s.home_org_id)
+            payloads[s.home_org_id] = _message(
+                content if area.level == "district"
+                else build(db, day=day, now=now, settings=settings, scope=area),
+                settings,
+            )  # fmt: skip
         drafts += drafts_for(
             [Person(s.id, s.name, s.phone, s.email)], channels=s.channels, template="bulletin",
-            payload=payload, key=f"bulletin:{day.isoformat()}",
+            payload=payloads[s.home_org_id], key=f"bulletin:{day.isoformat()}",
         )  # fmt: skip
     row.recipients = enqueue(db, drafts, now=now)
     db.flush()

@@ -24,6 +24,7 @@ from fengqiao.assessment.schemas import (
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import invalid, not_found
+from fengqiao.events.scope import sees_whole_district
 from fengqiao.exports import csv_download
 
 router = APIRouter(tags=["assessment"])
@@ -201,10 +202,12 @@ def bulletins(
     day_now = today(clock.now())
     first = day_now - timedelta(days=days - 1)
     with database.session() as db:
-        made = {
-            row.day: row
-            for row in db.scalars(select(Bulletin).where(Bulletin.day >= first))
-        }  # fmt: skip
+        # The stored bulletins are the district's: staff below it read theirs built on request.
+        made = (
+            {row.day: row for row in db.scalars(select(Bulletin).where(Bulletin.day >= first))}
+            if sees_whole_district(principal)
+            else {}
+        )
     listed = []
     for offset in range(days):
         day = day_now - timedelta(days=offset)
@@ -272,7 +275,9 @@ def bulletin_file(
     settings: AppSettings,
     clock: AppClock,
 ) -> Response:
-    """The stored bulletin of the day, or one built now when the job has not made it yet."""
+    """The caller's area's bulletin: the district's staff get the stored one (or one built now
+    when the job has not made it yet); staff of a town or below get their own area's, built
+    now from the same figures, so it never lists another area's events."""
     principal.require_role(*bulletin.SUBSCRIBERS)
     local_day = parse_day(day, "day")
     if fmt not in bulletin.FORMATS:
@@ -281,7 +286,11 @@ def bulletin_file(
     if local_day > now.astimezone(LOCAL_TZ).date():
         raise invalid("day", "no bulletin of a day to come", "不能查看未来日期的通报")
     with database.session() as db:
-        content, _stored = bulletin.content_for(db, day=local_day, now=now, settings=settings)
+        # The caller's own area: a town's staff read their town's bulletin, never another's.
+        area = resolve_scope(db, principal=principal, org_id=None)
+        content, _stored = bulletin.content_for(
+            db, day=local_day, now=now, settings=settings, scope=area
+        )
     data = bulletin.export(content, fmt=fmt, settings=settings)
     disposition = "inline" if fmt == "html" else "attachment"
     return Response(
