@@ -9,12 +9,21 @@ which delivers it again.
 
 Two threads: paho's network loop (reconnecting with backoff by itself) puts messages on a queue;
 the folder takes up to `iot_batch` of them per transaction and acknowledges them after commit.
+
+Several workers (PostgreSQL) share the intake through `MqttIntake`: the one holding a PostgreSQL
+advisory lock runs the subscriber, the others wait to take over. Two subscribers with one client
+id would knock each other off the broker in a loop; with different ids each would get every
+alarm. One holder keeps the fixed client id, so whoever takes over inherits the persistent
+session: the alarms queued for it and those delivered but not yet acknowledged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 from collections import Counter
@@ -24,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import Connection, text
 
 from fengqiao.clock import Clock
 from fengqiao.config import Settings
@@ -249,3 +259,92 @@ class AlarmSubscriber:
         self.counts["batches"] += 1
         self.counts["committed"] += len(batch)
         self.counts.update(outcome_counts(outcomes))
+
+
+def intake_lock_key(settings: Settings) -> int:
+    """The advisory lock of one intake: its client id and topics (another deployment on the same
+    PostgreSQL server, with its own client id, has its own holder)."""
+    name = f"fengqiao-mqtt-intake:{settings.mqtt_client_id}:{settings.mqtt_topic_prefix}"
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+class MqttIntake:
+    """The worker's MQTT intake: the subscriber, run by one worker at a time.
+
+    On SQLite only one worker runs (its file lock), so the subscriber starts at once. On
+    PostgreSQL a worker runs it while it holds a session-level advisory lock on a connection of
+    its own; a worker that dies (kill -9 included) closes that connection, PostgreSQL drops the
+    lock, and a waiting worker takes it within `mqtt_holder_check_seconds`. The holder checks its
+    lock's connection as often and stops subscribing when it is gone (the database restarted, a
+    network partition), before another worker can take over.
+    """
+
+    def __init__(
+        self, database: Database, settings: Settings, *, clock: Clock | None = None
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+        self.key = intake_lock_key(settings)
+        self.holding = threading.Event()
+        self.subscriber: AlarmSubscriber | None = None
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._connection: Connection | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        host, port, _, _, _ = broker_address(settings.mqtt_url)
+        self.broker = f"{host}:{port}"
+
+    def start(self) -> MqttIntake:
+        if self.database.is_sqlite:
+            self._take()
+            return self
+        self._thread = threading.Thread(target=self._loop, name="mqtt-intake", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+        self._give_up()
+
+    def _take(self) -> None:
+        self.subscriber = AlarmSubscriber(self.database, self.settings, clock=self.clock).start()
+        self.holding.set()
+        log.info("MQTT intake: %s holds it and subscribes", self.name)
+
+    def _give_up(self) -> None:
+        if self.subscriber is not None:
+            self.subscriber.stop()
+            self.subscriber = None
+        self.holding.clear()
+        if self._connection is not None:
+            try:
+                self._connection.invalidate()  # closes it for good: the lock goes with it
+            except Exception:
+                log.debug("closing the intake lock's connection failed", exc_info=True)
+            self._connection = None
+
+    def _loop(self) -> None:
+        every = self.settings.mqtt_holder_check_seconds
+        while not self._stop.is_set():
+            try:
+                if self._connection is None:
+                    self._connection = self.database.engine.connect().execution_options(
+                        isolation_level="AUTOCOMMIT"
+                    )
+                if not self.holding.is_set():
+                    took = self._connection.scalar(
+                        text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
+                    )
+                    if took:
+                        self._take()
+                else:
+                    self._connection.scalar(text("SELECT 1"))
+            except Exception:
+                if self.holding.is_set():
+                    log.warning("MQTT intake: lost the lock's database connection; stop "
+                                "subscribing until it is back", exc_info=True)  # fmt: skip
+                self._give_up()
+            self._stop.wait(every)
