@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,17 +42,17 @@ class LiveServer:
     settings: Settings
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The small demo district served over HTTP in a background thread for the whole session."""
-    tmp = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def serve_demo(tmp: Path, events: int = 3000) -> Iterator[LiveServer]:
+    """The small demo district with `events` events of history, served over HTTP in a
+    background thread until the block ends."""
     url = f"sqlite:///{tmp / 'e2e.db'}"
     upgrade(url)
     settings = make_settings(url, tmp)
     database = Database(url)
     seed(db=database, scale="small", password=settings.demo_password)
     # A year of history, so the map has open, late and closed events to show.
-    seed_events(db=database, count=3000, until=default_until())
+    seed_events(db=database, count=events, until=default_until())
     database.dispose()
 
     # Bind first and hand the socket to uvicorn: no race for the free port.
@@ -72,10 +73,19 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError(f"the app did not come up on {base_url}")
         time.sleep(0.05)
-    yield LiveServer(base_url, settings)
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield LiveServer(base_url, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The small demo district served over HTTP in a background thread for the whole session."""
+    with serve_demo(tmp_path_factory.mktemp("e2e")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -78,9 +78,11 @@
   }
 
   // Every tooltip is built as DOM nodes (FQ.chartTip or h()): names of units, grids and classes
-  // are typed by people, and ECharts would put a string tooltip into innerHTML.
+  // are typed by people, and ECharts would put a string tooltip into innerHTML. An item tooltip
+  // is confined to the chart: unconfined, ECharts draws its arrow with a style attribute, which
+  // the CSP refuses.
   const axisTooltip = { trigger: "axis", formatter: chartTip };
-  const itemTooltip = { trigger: "item", formatter: chartTip };
+  const itemTooltip = { trigger: "item", confine: true, formatter: chartTip };
 
   function barOrLine(data, type, extra) {
     return Object.assign({
@@ -123,7 +125,7 @@
     }),
     sources: pie,
     hour_weekday: (d) => ({
-      tooltip: { formatter: (p) => h("div", { class: "chart-tip" },
+      tooltip: { confine: true, formatter: (p) => h("div", { class: "chart-tip" },
         d.y[p.value[1]] + " " + d.x[p.value[0]] + ":" + p.value[2] + " 件") },
       grid: { left: 48, right: 72, top: 16, bottom: 32 },
       xAxis: { type: "category", data: d.x, splitArea: { show: true } },
@@ -151,7 +153,7 @@
     }),
     units_volume_time: (d) => ({
       color: PALETTE,
-      tooltip: { trigger: "item", formatter: (p) => h("div", { class: "chart-tip" },
+      tooltip: { trigger: "item", confine: true, formatter: (p) => h("div", { class: "chart-tip" },
         h("div", { class: "chart-tip-head" }, p.data.name),
         "交办 " + p.data.value[0] + " 件,平均 " + p.data.value[1] + " 小时") },
       grid: { left: 56, right: 24, top: 24, bottom: 40 },
