@@ -3,10 +3,13 @@ the area, so a panel read stays cheap when the cache has to read it again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from fengqiao.auth.scope import Principal
 from fengqiao.command import service
@@ -68,11 +71,11 @@ def test_the_panel_the_layer_and_the_change_mark_read_by_index(fresh_db: Databas
         Principal(1, "op", "op", frozenset({"operator"}), district or 0, f"/{district}/"),
         Principal(2, "top", "top", frozenset({"operator"}), town or 0, f"/{district}/{town}/"),
     ]
-    reads = [change_mark]
+    reads: list[Callable[[Session], Any]] = [change_mark]
     for principal in principals:
         reads += [
-            lambda db, p=principal: service.situation(db, p, NOW),
-            lambda db, p=principal: service.event_points(db, p, NOW),
+            partial(service.situation, principal=principal, now=NOW),
+            partial(service.event_points, principal=principal, now=NOW),
         ]
     checked = 0
     for read in reads:
