@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fengqiao.db import Base, UTCDateTime, utcnow
@@ -82,3 +82,39 @@ class ApiKey(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RevokedToken(Base):
+    """An access token ended before its expiry (logout); kept until it would have expired."""
+
+    __tablename__ = "revoked_token"
+
+    jti: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TokenCutoff(Base):
+    """Every token of the user issued before `not_before` (Unix seconds) is refused: set by a
+    password change and by a change of roles, home, unit or active flag."""
+
+    __tablename__ = "token_cutoff"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    not_before: Mapped[float] = mapped_column(Float(precision=53))
+
+
+class LoginFailure(Base):
+    """Wrong passwords counted per account (`account:<name>`) or address (`address:<ip>`)
+    within a window; `locked_until` refuses every login of that key, right password or not."""
+
+    __tablename__ = "login_failure"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+# Every request field is bounded (tests walk the request models).
+Code = Annotated[str, Field(min_length=1, max_length=32)]
+Role = Annotated[str, Field(min_length=1, max_length=16)]
 
 
 class TokenOut(BaseModel):
@@ -32,11 +38,11 @@ class UserOut(BaseModel):
 class UserCreate(BaseModel):
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field(min_length=1, max_length=64)
-    password: str | None = Field(None, min_length=8, max_length=128)
-    roles: list[str] = Field(min_length=1)
-    home_org_code: str
-    unit_code: str | None = None
-    grid_codes: list[str] = []
+    password: str | None = Field(None, min_length=1, max_length=128)
+    roles: list[Role] = Field(min_length=1, max_length=16)
+    home_org_code: Code
+    unit_code: Code | None = None
+    grid_codes: list[Code] = Field([], max_length=200)
     phone: str | None = Field(None, max_length=32)
 
 
@@ -61,16 +67,25 @@ class UserEdit(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=64)
     phone: str | None = Field(None, max_length=32)
-    password: str | None = Field(None, min_length=8, max_length=128)
-    roles: list[str] | None = Field(None, min_length=1)
-    home_org_code: str | None = None
-    unit_code: str | None = None
-    grid_codes: list[str] | None = None
+    password: str | None = Field(None, min_length=1, max_length=128)
+    roles: list[Role] | None = Field(None, min_length=1, max_length=16)
+    home_org_code: Code | None = None
+    unit_code: Code | None = None
+    grid_codes: list[Code] | None = Field(None, max_length=200)
     is_active: bool | None = None
 
 
+class PasswordChange(BaseModel):
+    """A user's own new password, with the current one as proof."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=1, max_length=128)
+
+
 class ApiKeyCreate(BaseModel):
-    username: str
+    username: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=100)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GRID_DUTIES, ROLES, ApiKey, GridAssignment, User, UserRole
+from fengqiao.auth.passwords import PasswordPolicy
 from fengqiao.auth.scope import Principal, in_scope
 from fengqiao.auth.security import (
     NewApiKey,
@@ -20,19 +21,56 @@ from fengqiao.auth.security import (
     new_api_key,
     verify_password,
 )
+from fengqiao.auth.sessions import LoginThrottle, revoke_user_tokens
+from fengqiao.config import Settings, get_settings
 from fengqiao.db import utcnow
 from fengqiao.errors import Problem, invalid, not_found
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.org.service import bump_counter, read_counter
+from fengqiao.ratelimit import current_caller
 
 
-def authenticate(*, db: Session, username: str, password: str) -> User | None:
-    """The active user with this username and password, or None."""
+def password_policy(settings: Settings | None = None) -> PasswordPolicy:
+    """The policy the settings ask for (the process's settings when none are given: the CLI)."""
+    settings = settings or get_settings()
+    return PasswordPolicy(
+        min_length=settings.password_min_length, min_score=settings.password_min_score
+    )
+
+
+def authenticate(
+    *,
+    db: Session,
+    username: str,
+    password: str,
+    address: str | None = None,
+    throttle: LoginThrottle | None = None,
+) -> User | None:
+    """The active user with this username and password, or None.
+
+    Wrong passwords are counted per account and per client address; while either is locked
+    this raises 429 without looking at the password. Inside a request the address and the
+    app's throttle come from the rate-limit middleware when not given.
+    """
+    caller = current_caller.get()
+    if caller is not None:
+        address = address or caller.address
+        throttle = throttle or getattr(caller.app_state, "logins", None)
+    keys = throttle.keys(username, address) if throttle else []
+    had_failures = throttle.check(keys) if throttle else False
     user = db.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.is_active:
-        return None
-    return user
+    refused = user is None or not ok or not user.is_active
+    if throttle and (refused or had_failures):
+        # The outcome is written in a transaction of its own; end the caller's read first, so
+        # that no enclosing transaction (a test's, or a savepoint) can roll the count back.
+        if not (db.new or db.dirty or db.deleted):
+            db.commit()
+        if refused:
+            throttle.failed(keys)
+        else:
+            throttle.succeeded(username)
+    return None if refused else user
 
 
 def load_principal(*, db: Session, user_id: int) -> Principal | None:
@@ -145,8 +183,11 @@ def create_user(
     unit_code: str | None = None,
     grid_codes: Sequence[str] = (),
     phone: str | None = None,
+    policy: PasswordPolicy | None = None,
 ) -> User:
     """Add a user with roles, a home org unit and the grids they serve."""
+    if password is not None:
+        (policy or password_policy()).check(password, username=username, name=name)
     unknown = sorted(set(roles) - set(ROLES))
     if not roles or unknown:
         raise invalid(
@@ -229,11 +270,19 @@ def get_user_in_scope(*, db: Session, principal: Principal, user_id: int) -> tup
     return row[0], row[1]
 
 
-def edit_user(*, db: Session, principal: Principal, user: User, changes: dict[str, Any]) -> User:
+def edit_user(
+    *,
+    db: Session,
+    principal: Principal,
+    user: User,
+    changes: dict[str, Any],
+    policy: PasswordPolicy | None = None,
+) -> User:
     """Change a user's name, phone, password, roles, home, unit, grids or active flag (admins).
 
     An administrator may not disable themselves or drop their own admin role: the district would
-    be left without anyone who can undo it.
+    be left without anyone who can undo it. A new password, or new roles, home, unit or active
+    flag, ends every session the user has.
     """
     principal.require_role("admin")
     for key in ("name", "roles", "home_org_code", "is_active", "password"):
@@ -246,6 +295,11 @@ def edit_user(*, db: Session, principal: Principal, user: User, changes: dict[st
             raise invalid(
                 "roles", "you may not drop your own admin role", "不能取消自己的管理员角色"
             )
+    if changes.get("password") is not None:
+        (policy or password_policy()).check(
+            changes["password"], username=user.username, name=changes.get("name") or user.name
+        )
+    before = (user.roles, user.home_org_id, user.unit_id, user.is_active)
     if "roles" in changes:
         roles = sorted(set(changes["roles"]))
         unknown = sorted(set(roles) - set(ROLES))
@@ -279,18 +333,44 @@ def edit_user(*, db: Session, principal: Principal, user: User, changes: dict[st
     for key in ("name", "phone", "is_active"):
         if key in changes:
             setattr(user, key, changes[key])
+    db.flush()
+    if "password" in changes or before != (
+        user.roles,
+        user.home_org_id,
+        user.unit_id,
+        user.is_active,
+    ):
+        revoke_user_tokens(db=db, user_id=user.id)
     if changes.keys() & {"roles", "home_org_code", "unit_code", "is_active", "name"}:
         accounts_changed(db)
     db.flush()
     return user
 
 
-def set_password(*, db: Session, username: str, password: str) -> User:
+def set_password(
+    *, db: Session, username: str, password: str, policy: PasswordPolicy | None = None
+) -> User:
+    """Give a user a new password (it must pass the policy); their sessions end."""
     user = db.scalar(select(User).where(User.username == username))
     if user is None:
         raise invalid("username", f"no user {username}", f"不存在用户 {username}")
+    (policy or password_policy()).check(password, username=user.username, name=user.name)
     user.password_hash = hash_password(password)
     db.flush()
+    revoke_user_tokens(db=db, user_id=user.id)
+    return user
+
+
+def change_own_password(*, db: Session, user_id: int, new: str, policy: PasswordPolicy) -> User:
+    """A user replaces their password (the view has checked the current one); every session of
+    theirs ends, so the view hands the caller a new token."""
+    user = db.get(User, user_id)
+    if user is None:
+        raise invalid("current_password", "account no longer exists", "账号不存在")
+    policy.check(new, username=user.username, name=user.name, field="new_password")
+    user.password_hash = hash_password(new)
+    db.flush()
+    revoke_user_tokens(db=db, user_id=user.id)
     return user
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from fengqiao.auth.schemas import (
     ApiKeyCreate,
     ApiKeyOut,
     OrgRef,
+    PasswordChange,
     TokenOut,
     UnitRef,
     UserCreate,
@@ -23,30 +24,66 @@ from fengqiao.auth.schemas import (
     UserOut,
 )
 from fengqiao.auth.scope import Principal, mask_phone
-from fengqiao.auth.security import issue_token
+from fengqiao.auth.security import TokenClaims, TokenError, issue_token, token_claims
+from fengqiao.auth.sessions import LoginThrottle, revoke_token
 from fengqiao.db import Database
 from fengqiao.deps import AppSettings, CurrentPrincipal, DbSession, WriteSession, get_database
 from fengqiao.errors import Problem, invalid
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.paging import Page, Paging
+from fengqiao.ratelimit import current_caller
 
 public = APIRouter(tags=["auth"])
 router = APIRouter(tags=["users"])
 
 
-@public.post("/auth/token", response_model=TokenOut, summary="Log in (OAuth2 password form)")
+def _client_address() -> str | None:
+    caller = current_caller.get()
+    return caller.address if caller else None
+
+
+async def _check_password(
+    request: Request, database: Database, username: str, password: str
+) -> User | None:
+    """The user if the password is right; counted by the lockout, checked in a thread."""
+    throttle: LoginThrottle | None = getattr(request.app.state, "logins", None)
+    address = _client_address()
+
+    def check() -> User | None:
+        with database.session() as session:
+            return service.authenticate(
+                db=session, username=username, password=password, address=address,
+                throttle=throttle,
+            )  # fmt: skip
+
+    return await run_in_threadpool(check)
+
+
+_LOGIN_REFUSALS: dict[int | str, dict[str, object]] = {
+    401: {"description": "Wrong username or password, or the account is disabled."},
+    429: {"description": "Too many attempts: rate-limited, or the account or address is locked "
+          "after wrong passwords (Retry-After says for how long)."},
+    503: {"description": "Too many password checks at once; retry after Retry-After."},
+}  # fmt: skip
+
+
+@public.post(
+    "/auth/token",
+    response_model=TokenOut,
+    summary="Log in (OAuth2 password form)",
+    responses=_LOGIN_REFUSALS,
+)
 async def login(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     settings: AppSettings,
     database: Annotated[Database, Depends(get_database)],
 ) -> TokenOut:
-    """Trade a username and password for a bearer token."""
-
-    def check() -> User | None:
-        with database.session() as session:
-            return service.authenticate(db=session, username=form.username, password=form.password)
-
-    user = await run_in_threadpool(check)
+    """Trade a username and password for a bearer token. Wrong passwords lock the account, and
+    the client address, for a while after a few; a locked login is refused with 429."""
+    if len(form.username) > 64 or len(form.password) > 128:
+        raise invalid("username", "too long", "用户名或密码过长")
+    user = await _check_password(request, database, form.username, form.password)
     if user is None:
         raise Problem(
             401, "bad-credentials", "Wrong username or password", "用户名或密码错误",
@@ -60,12 +97,75 @@ async def login(
     return TokenOut(access_token=token, expires_in=settings.token_minutes * 60)
 
 
+def _presented_claims(request: Request, principal: Principal) -> list[TokenClaims]:
+    """The token(s) of this caller in the request: the bearer token, else the session cookie
+    (found as the cookie holding a valid token of this user)."""
+    reader = request.app.state.tokens
+    scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+    candidates = (
+        [bearer] if scheme.lower() == "bearer" and bearer else list(request.cookies.values())
+    )
+    found = []
+    for candidate in candidates:
+        try:
+            claims = token_claims(candidate, key=reader.key)
+        except TokenError:
+            continue
+        if claims.user_id == principal.user_id:
+            found.append(claims)
+    return found
+
+
+@router.post("/auth/logout", status_code=204, summary="Log out: this token stops working")
+def logout(request: Request, principal: CurrentPrincipal, db: WriteSession) -> Response:
+    """End the session the request came with (bearer token or browser cookie) on every
+    instance at once; the user's other sessions go on."""
+    for claims in _presented_claims(request, principal):
+        revoke_token(db=db, claims=claims)
+    db.commit()
+    return Response(status_code=204)
+
+
+@router.post(
+    "/users/me/password",
+    response_model=TokenOut,
+    summary="Change one's own password; every session ends, a new token is returned",
+)
+async def change_password(
+    body: PasswordChange,
+    request: Request,
+    principal: CurrentPrincipal,
+    settings: AppSettings,
+    database: Annotated[Database, Depends(get_database)],
+) -> TokenOut:
+    """The current password proves it is the user (wrong ones count towards the lockout); the
+    new one must pass the password policy. Every session of the user ends, on every device,
+    and the reply carries a new token for this one."""
+    user = await _check_password(request, database, principal.username, body.current_password)
+    if user is None:
+        raise invalid("current_password", "wrong password", "当前密码不正确")
+
+    def change() -> None:
+        with database.transaction() as session:
+            service.change_own_password(
+                db=session, user_id=principal.user_id, new=body.new_password,
+                policy=service.password_policy(settings),
+            )  # fmt: skip
+
+    await run_in_threadpool(change)
+    token = issue_token(
+        user_id=principal.user_id, key=settings.resolved_secret_key(),
+        minutes=settings.token_minutes,
+    )  # fmt: skip
+    return TokenOut(access_token=token, expires_in=settings.token_minutes * 60)
+
+
 def user_out(user: User, home: OrgUnit, principal: Principal) -> UserOut:
     return UserOut(
         id=user.id,
         username=user.username,
         name=user.name,
-        phone=mask_phone(user.phone, principal),
+        phone=mask_phone(user.phone, principal, subject=("user_account", user.id)),
         roles=user.roles,
         home=OrgRef(id=home.id, code=home.code, name=home.name, kind=home.kind),
         unit_id=user.unit_id,
@@ -109,10 +209,13 @@ def list_users(
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(body: UserCreate, principal: CurrentPrincipal, db: WriteSession) -> UserOut:
-    """Add a user (administrators only; the new user's home must lie in the caller's scope)."""
+def create_user(
+    body: UserCreate, principal: CurrentPrincipal, db: WriteSession, settings: AppSettings
+) -> UserOut:
+    """Add a user (administrators only; the new user's home must lie in the caller's scope).
+    A password must pass the password policy (docs/security.md)."""
     principal.require_role("admin")
-    user = service.create_user(db=db, **body.model_dump())
+    user = service.create_user(db=db, **body.model_dump(), policy=service.password_policy(settings))
     home = db.get(OrgUnit, user.home_org_id)
     assert home is not None
     principal.require_covers(home.path)
@@ -142,16 +245,25 @@ def get_user(user_id: int, principal: CurrentPrincipal, db: DbSession) -> UserDe
 
 @router.patch("/users/{user_id}", response_model=UserDetail)
 def edit_user(
-    user_id: int, body: UserEdit, request: Request, principal: CurrentPrincipal, db: WriteSession
+    user_id: int,
+    body: UserEdit,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: WriteSession,
+    settings: AppSettings,
 ) -> UserDetail:
-    """Change a user (administrators; the user's old and new home must lie in their scope)."""
+    """Change a user (administrators; the user's old and new home must lie in their scope).
+    A new password, or new roles, home, unit or active flag, ends the user's sessions on every
+    instance at once."""
     principal.require_role("admin")
     user, _ = service.get_user_in_scope(db=db, principal=principal, user_id=user_id)
     service.edit_user(
-        db=db, principal=principal, user=user, changes=body.model_dump(exclude_unset=True)
-    )
+        db=db, principal=principal, user=user, changes=body.model_dump(exclude_unset=True),
+        policy=service.password_policy(settings),
+    )  # fmt: skip
     db.commit()
-    # Roles and the active flag take effect here at once (other instances: within the cache TTL).
+    # The user's tokens are refused everywhere at once (auth.sessions); API keys' principals on
+    # other instances follow within the cache's check interval.
     request.app.state.principals.clear()
     home = db.get(OrgUnit, user.home_org_id)
     assert home is not None
