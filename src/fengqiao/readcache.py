@@ -56,10 +56,11 @@ def make_answer(
     etag_basis: bytes | None = None,
 ) -> Answer:
     """An answer with its gzip and ETag. `etag_basis` is the part of the body that identifies
-    its content when the body also carries a volatile stamp (e.g. the time it was made): the
-    ETag is then weak, as the RFC says of equivalent but not byte-identical bodies."""
+    its content when the body also carries a volatile stamp (e.g. the time it was made). The
+    ETag is weak: one tag serves the plain and the gzip-compressed body, and a body that differs
+    only in that stamp (RFC 9110 8.8.1)."""
     digest = hashlib.blake2b(etag_basis if etag_basis is not None else body, digest_size=12)
-    etag = f'{"W/" if etag_basis is not None else ""}"{digest.hexdigest()}"'
+    etag = f'W/"{digest.hexdigest()}"'
     gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MINIMUM else None
     return Answer(value, body, gzipped, etag, media_type, made_at, mark)
 

@@ -4,8 +4,11 @@ matching ETag, one area's answer never handed to another, and a change in the ne
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 from fengqiao.app import create_app
 from fengqiao.auth.models import User, UserRole
 from fengqiao.clock import FixedClock
+from fengqiao.readcache import Answer, ReadCache, make_answer
 from tests.events.conftest import Desk
 
 READS = (
@@ -174,3 +178,39 @@ def test_a_repeated_read_costs_one_query(
         finally:
             event.remove(bound.connection, "before_cursor_execute", count)
         assert len(statements) == 1 and "max(id) FROM event_log" in statements[0], statements
+
+
+def test_a_refresh_serves_the_old_answer_only_while_nothing_changed() -> None:
+    """Past its seconds, one caller reads again; callers meanwhile get the previous answer if
+    the change mark is the same, and wait for a fresh read if it moved."""
+    cache = ReadCache(5)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+    def answer(text: str, mark: int, at: datetime) -> Answer:
+        return make_answer(text, text.encode(), media_type="text/plain", made_at=at, mark=mark)
+
+    first = cache.get_or_make("k", 1, start, lambda: answer("one", 1, start))
+    assert (
+        cache.get_or_make("k", 1, start + timedelta(seconds=4), lambda: answer("x", 1, start))
+        is first
+    )
+    later = start + timedelta(seconds=6)
+    reading, release = threading.Event(), threading.Event()
+
+    def slow() -> Answer:
+        reading.set()
+        release.wait(10)
+        return answer("two", 1, later)
+
+    with ThreadPoolExecutor(3) as pool:
+        refresh = pool.submit(cache.get_or_make, "k", 1, later, slow)
+        assert reading.wait(10)
+        same_mark = pool.submit(cache.get_or_make, "k", 1, later, lambda: answer("y", 1, later))
+        assert same_mark.result(10).body == b"one"  # not held up by the refresh
+        moved = pool.submit(cache.get_or_make, "k", 2, later, lambda: answer("three", 2, later))
+        time.sleep(0.2)
+        assert not moved.done()  # a changed mark is never answered from before the change
+        release.set()
+        assert refresh.result(10).body == b"two"
+        assert moved.result(10).body == b"three"
+    assert cache.get_or_make("k", 2, later, lambda: answer("z", 2, later)).body == b"three"
