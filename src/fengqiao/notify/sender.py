@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, or_, select, text, update
+from sqlalchemy import Table, bindparam, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from fengqiao.clock import Clock
@@ -40,6 +40,9 @@ from fengqiao.notify.templates import render
 
 log = logging.getLogger("fengqiao.outbox")
 MAX_ROUNDS = 200  # a run sends at most MAX_ROUNDS × worker_batch messages, so it ends
+# Messages a lane claims at once (one statement). Only the one being sent is at risk of a
+# repeat after a kill; the others wait for the lease to end and go out once.
+CLAIM_AHEAD = 8
 _OUTBOX = cast(Table, Outbox.__table__)
 COUNTS = ("sent", "retried", "dead", "fenced")
 
@@ -66,7 +69,8 @@ def idempotency_key(dedupe_key: str) -> str:
     return hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
 
 
-def to_message(row: Outbox) -> Message:
+def to_message(row: Any) -> Message:
+    """An outbox row (ORM object or result row), rendered."""
     subject, body = render(row.template, row.payload)
     return Message(
         id=row.id,
@@ -130,56 +134,60 @@ class Lease:
                 log.exception("could not renew the outbox leases")
 
     def renew(self) -> None:
-        """Move the held leases on; a lease another worker took over is dropped."""
+        """Move the held leases on (one statement per claim); a row whose claim another worker
+        took over is left alone, and its result will not be written (see `record`)."""
         with self.lock:
-            held = list(self.held.items())
-        if not held:
+            tokens = set(self.held.values())
+        if not tokens:
             return
         until = self.until()
         with self.database.transaction() as db:
             connection = db.connection()
-            for row_id, token in held:
-                result = connection.execute(
+            for token in tokens:
+                connection.execute(
                     update(_OUTBOX)
-                    .where(_OUTBOX.c.id == row_id, _OUTBOX.c.claim_token == token)
+                    .where(_OUTBOX.c.claim_token == token, text(OUTBOX_PENDING_SQL))
                     .values(leased_until=until)
                 )
-                if result.rowcount == 0:
-                    with self.lock:  # not written just now by its own lane: taken over
-                        if self.held.get(row_id) == token:
-                            self.held.pop(row_id)
-                            log.warning("lost the lease on message %s while sending it", row_id)
 
 
-def claim(db: Session, now: datetime, lease: Lease, settings: Settings) -> Claim | None:
-    """The next message due at `now` whose lease (if any) has ended, leased to this worker."""
-    while True:
-        query = (
-            select(Outbox)
-            .where(
-                text(OUTBOX_PENDING_SQL),
-                Outbox.next_attempt_at <= now,
-                or_(Outbox.leased_until.is_(None), Outbox.leased_until <= lease.now()),
-            )
-            .order_by(Outbox.next_attempt_at, Outbox.id)
-            .limit(1)
+def claim(db: Session, now: datetime, lease: Lease, settings: Settings, limit: int) -> list[Claim]:
+    """Up to `limit` messages due at `now` whose lease (if any) has ended, leased to this worker
+    under one token, oldest first. One statement: UPDATE ... WHERE id IN (SELECT ... LIMIT n,
+    on PostgreSQL FOR UPDATE SKIP LOCKED) RETURNING."""
+    wall = lease.now()
+    pick = (
+        select(_OUTBOX.c.id)
+        .where(
+            text(OUTBOX_PENDING_SQL),
+            _OUTBOX.c.next_attempt_at <= now,
+            or_(_OUTBOX.c.leased_until.is_(None), _OUTBOX.c.leased_until <= wall),
         )
-        if db.get_bind().dialect.name != "sqlite":
-            query = query.with_for_update(skip_locked=True)
-        row = db.scalars(query).first()
-        if row is None:
-            return None
-        if row.attempts >= settings.outbox_max_attempts:
-            # Claimed that many times and never a result: each worker holding it died.
-            row.status, row.claim_token, row.leased_until = "dead", None, None
-            row.error = f"no result after {row.attempts} attempts (the worker stopped each time)"
-            db.flush()
-            continue
-        row.attempts += 1
-        row.claim_token = uuid.uuid4().hex
-        row.leased_until = lease.until()
-        db.flush()
-        return Claim(to_message(row), row.attempts, row.claim_token)
+        .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id)
+        .limit(limit)
+    )
+    if db.get_bind().dialect.name != "sqlite":
+        pick = pick.with_for_update(skip_locked=True)
+    token = uuid.uuid4().hex
+    connection = db.connection()
+    result = connection.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id.in_(pick.scalar_subquery()))
+        .values(attempts=_OUTBOX.c.attempts + 1, claim_token=token, leased_until=lease.until())
+        .returning(*_OUTBOX.c)
+    )
+    rows = list(result)
+    rows.sort(key=lambda r: (r.next_attempt_at, r.id))
+    # Claimed that many times and never a result: each worker holding it died while sending.
+    worn = [r.id for r in rows if r.attempts > settings.outbox_max_attempts]
+    if worn:
+        connection.execute(
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id.in_(worn))
+            .values(status="dead", claim_token=None, leased_until=None,
+                    error="no result after every attempt: the worker stopped while sending")
+        )  # fmt: skip
+    return [Claim(to_message(r), r.attempts, token) for r in rows if r.id not in worn]
 
 
 def deliver(channels: dict[str, Channel], claim: Claim) -> Outcome:
@@ -197,25 +205,39 @@ def deliver(channels: dict[str, Channel], claim: Claim) -> Outcome:
     return Outcome(claim)
 
 
+_HELD_BY_CLAIM = (_OUTBOX.c.id == bindparam("row_id")) & (
+    _OUTBOX.c.claim_token == bindparam("token")
+)
+_UNCLAIM = {"claim_token": None, "leased_until": None}
+# Built once: a worker writes one of these per message.
+_RECORD = {
+    "sent": update(_OUTBOX)
+    .where(_HELD_BY_CLAIM)
+    .values(status="sent", sent_at=bindparam("now"), error=None, **_UNCLAIM),
+    "retried": update(_OUTBOX)
+    .where(_HELD_BY_CLAIM)
+    .values(error=bindparam("error"), next_attempt_at=bindparam("next_at"), **_UNCLAIM),
+    "dead": update(_OUTBOX)
+    .where(_HELD_BY_CLAIM)
+    .values(status="dead", error=bindparam("error"), **_UNCLAIM),
+}
+
+
 def record(db: Session, outcome: Outcome, now: datetime, settings: Settings) -> str:
     """Write one result, fenced by the claim's token; which count it adds to."""
     claim = outcome.claim
-    values: dict[str, Any] = {"claim_token": None, "leased_until": None}
+    values: dict[str, Any] = {"row_id": claim.message.id, "token": claim.token}
     if outcome.error is None:
         kind = "sent"
-        values |= {"status": "sent", "sent_at": now, "error": None}
+        values["now"] = now
     elif outcome.retry and claim.attempts < settings.outbox_max_attempts:
         kind = "retried"
         wait = settings.outbox_backoff_seconds * 2 ** (claim.attempts - 1)
-        values |= {"error": outcome.error[:2000], "next_attempt_at": now + timedelta(seconds=wait)}
+        values |= {"error": outcome.error[:2000], "next_at": now + timedelta(seconds=wait)}
     else:
         kind = "dead"
-        values |= {"status": "dead", "error": outcome.error[:2000]}
-    result = db.connection().execute(
-        update(_OUTBOX)
-        .where(_OUTBOX.c.id == claim.message.id, _OUTBOX.c.claim_token == claim.token)
-        .values(**values)
-    )
+        values["error"] = outcome.error[:2000]
+    result = db.connection().execute(_RECORD[kind], values)
     if result.rowcount == 0:  # the lease ended and another worker holds the message now
         log.warning("message %s: lease lost, its %s result not written", claim.message.id, kind)
         return "fenced"
@@ -236,24 +258,26 @@ def send_due(
     guard = threading.Lock()
 
     def lane(lease: Lease) -> None:
+        queue: list[Claim] = []
         outcome: Outcome | None = None
         while True:
-            with guard:
-                more = budget[0] > 0
-                budget[0] -= 1
             with database.transaction() as db:
                 if outcome is not None:
                     kind = record(db, outcome, now, settings)
                     lease.release(outcome.claim)
-                next_claim = claim(db, now, lease, settings) if more else None
-                if next_claim is not None:
-                    lease.hold(next_claim)
+                if not queue:
+                    with guard:
+                        take = min(CLAIM_AHEAD, budget[0])
+                        budget[0] -= take
+                    queue = claim(db, now, lease, settings, take) if take else []
+                    for claimed in queue:
+                        lease.hold(claimed)
             if outcome is not None:
                 with guard:
                     totals[kind] += 1
-            if next_claim is None:
+            if not queue:
                 return
-            outcome = deliver(channels, next_claim)
+            outcome = deliver(channels, queue.pop(0))
 
     lanes = max(1, settings.outbox_parallel)
     with Lease(database, settings, lease_clock or Clock()) as lease:
