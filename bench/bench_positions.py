@@ -167,6 +167,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
 
 
+def cpu_ratio(cpu: float, bare_cpu: float) -> str:
+    """The ratio of two CPU times read in clock ticks; a short run may see no tick at all."""
+    return f"{cpu / bare_cpu:.1f}x" if bare_cpu else "n/a (the bare run took under one clock tick)"
+
+
 def check(response: httpx.Response, *expected: int) -> dict[str, Any]:
     if response.status_code not in expected:
         raise SystemExit(
@@ -386,7 +391,7 @@ def cpu_figures(base: str, pid: int, workers: Workers, seconds: float) -> None:
             f"per request ({count:,} requests paced over {wall:.0f} s) = {cpu / wall:.1%} of one "
             f"core (target ≤ 5 %); bare endpoint, same bodies and pace: "
             f"{bare_cpu / count * 1000:.2f} ms = {bare_cpu / bare_wall:.1%}; "
-            f"ratio {cpu / bare_cpu:.1f}x"
+            f"ratio {cpu_ratio(cpu, bare_cpu)}"
         )
         if per_request == 20:
             # What authentication alone costs at this pace: the bare endpoint behind the app's
@@ -419,7 +424,7 @@ def cached_figure(
         f"until accounts change): {rate:.1f} requests/s; server CPU {cpu / count * 1000:.2f} ms "
         f"per request = {cpu / wall:.1%} of one core (target ≤ 5 %); bare endpoint, same bodies "
         f"and pace: {bare_cpu / count * 1000:.2f} ms = {bare_cpu / bare_wall:.1%}; "
-        f"ratio {cpu / bare_cpu:.1f}x"
+        f"ratio {cpu_ratio(cpu, bare_cpu)}"
     )
 
 
