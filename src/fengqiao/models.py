@@ -11,6 +11,7 @@ from fengqiao.intake.models import ChecklistRun, IntakeModule, IntakeQuestion
 from fengqiao.iot.models import Device, IotFold, IotInbox, IotQuarantine, IotRule
 from fengqiao.notify.models import Notification, Outbox
 from fengqiao.open311.models import Open311Refusal, Open311Request
+from fengqiao.ops.models import PersonalDataAccess
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
 from fengqiao.patrol.models import Patrol, Position
 from fengqiao.services.models import ProxyRequest, ProxyRequestLog, ServiceItem
@@ -50,6 +51,7 @@ __all__ = [
     "OrgUnit",
     "Outbox",
     "Patrol",
+    "PersonalDataAccess",
     "Position",
     "ProxyRequest",
     "ProxyRequestLog",

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from fengqiao.clock import FixedClock
 from fengqiao.config import Settings
 from fengqiao.db import Database
+from fengqiao.logs import bound_request, current_request_id
 from fengqiao.notify.channels import ChannelError, Message, load_channels
 from fengqiao.notify.models import Outbox
 from fengqiao.notify.outbox import Person, drafts_for, enqueue
@@ -222,3 +223,31 @@ def test_an_email_sent_again_keeps_its_message_id(fresh_db: Database, tmp_path: 
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Witness:
+    """A channel that notes which request id the worker's log lines carry while it sends."""
+
+    name = "witness"
+
+    def __init__(self) -> None:
+        self.seen: list[str | None] = []
+
+    def send(self, message: Message) -> None:
+        self.seen.append(current_request_id())
+
+
+def test_the_worker_sends_under_the_id_of_the_request_that_queued(
+    fresh_db: Database, tmp_path: Path
+) -> None:
+    settings = _settings(fresh_db, tmp_path)
+    with bound_request("req-file-0001"), fresh_db.transaction() as db:
+        enqueue(db, drafts_for([Person(None, "a", phone="13800000001")], channels=("sms",),
+                               template="reminder", payload=PAYLOAD, key="rid"), now=NOW)  # fmt: skip
+    _queue(fresh_db, 1, key="no-request")  # queued by a job, not a request
+    with fresh_db.session() as db:
+        assert sorted(db.scalars(select(Outbox.request_id)), key=str) == [None, "req-file-0001"]
+    witness = _Witness()
+    send_due(fresh_db, {"sms": witness}, NOW, settings)  # type: ignore[dict-item]
+    assert sorted(witness.seen, key=str) == [None, "req-file-0001"]
+    assert current_request_id() is None

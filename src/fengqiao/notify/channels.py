@@ -35,6 +35,8 @@ class Message:
     # The same on every send of this message: channels pass it on (an `Idempotency-Key` header,
     # the email's Message-ID) so a gateway can drop a repeat after a worker died mid-send.
     idempotency_key: str = ""
+    # The request that queued the message, if one did: its sends are logged under that id.
+    request_id: str | None = None
 
 
 class ChannelError(Exception):

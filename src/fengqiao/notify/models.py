@@ -51,6 +51,8 @@ class Outbox(Base):
     # (notify/sender.py); both cleared when the result is written.
     claim_token: Mapped[str | None] = mapped_column(String(32))
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The request that queued it (logs.py): the worker logs the send under the same id.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Notification(Base):

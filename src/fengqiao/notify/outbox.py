@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User, UserRole
+from fengqiao.logs import current_request_id
 from fengqiao.notify.models import Outbox
 from fengqiao.org.models import OrgUnit, Unit
 
@@ -81,6 +82,7 @@ def drafts_for(
 def enqueue(db: Session, drafts: Iterable[Draft], *, now: datetime) -> int:
     """Queue the drafts in the caller's transaction; a draft whose dedupe key is already queued
     is dropped by the database. Returns how many rows were added."""
+    request_id = current_request_id()
     rows = [
         {
             "channel": d.channel,
@@ -94,6 +96,7 @@ def enqueue(db: Session, drafts: Iterable[Draft], *, now: datetime) -> int:
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
+            "request_id": request_id,
         }
         for d in drafts
     ]

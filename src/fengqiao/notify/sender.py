@@ -34,6 +34,7 @@ from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.errors import Problem, not_found
 from fengqiao.jobs import JobContext, job
+from fengqiao.logs import bound_request
 from fengqiao.notify.channels import Channel, ChannelError, Message
 from fengqiao.notify.models import OUTBOX_PENDING_SQL, Outbox
 from fengqiao.notify.templates import render
@@ -84,6 +85,7 @@ def to_message(row: Any) -> Message:
         event_id=row.event_id,
         payload=dict(row.payload),
         idempotency_key=idempotency_key(row.dedupe_key),
+        request_id=row.request_id,
     )
 
 
@@ -191,6 +193,20 @@ def claim(db: Session, now: datetime, lease: Lease, settings: Settings, limit: i
 
 
 def deliver(channels: dict[str, Channel], claim: Claim) -> Outcome:
+    """Send one claimed message; its log lines carry the id of the request that queued it."""
+    message = claim.message
+    with bound_request(message.request_id):
+        outcome = _send(channels, claim)
+        log.info(
+            "outbox message %s on %s: %s",
+            message.id,
+            message.channel,
+            "sent" if outcome.error is None else f"failed ({outcome.error[:200]})",
+        )
+        return outcome
+
+
+def _send(channels: dict[str, Channel], claim: Claim) -> Outcome:
     message = claim.message
     channel = channels.get(message.channel)
     if channel is None:
