@@ -55,6 +55,7 @@ from fengqiao.auth.service import load_principal
 from fengqiao.db import Database
 from fengqiao.events import queries
 from fengqiao.geo.service import GridLocator
+from fengqiao.migrate import upgrade
 from fengqiao.org.models import OrgUnit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,7 +128,7 @@ def fresh_district(url: str, scale: str = "keqiao") -> None:
     path = sqlite_path(url)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    cli(url, "db", "upgrade")
+    upgrade(url)  # in process: one CLI start-up less
     cli(url, "seed", "--scale", scale)
     with sqlite3.connect(path) as connection:
         connection.execute(
@@ -460,14 +461,14 @@ def build_big(url: str, events: int = BIG_EVENTS, scale: str = "keqiao") -> None
     """Seed the district with 1.1 M events through the CLI, timed, and the copy limit."""
     path = sqlite_path(url)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cli(url, "db", "upgrade")
+    upgrade(url)  # in process: one CLI start-up less
     start = time.perf_counter()
     cli(url, "seed", "--scale", scale, "--events", str(events))
     seconds = time.perf_counter() - start
     copy_url = f"sqlite:///{path.with_name(path.stem + '-copy.db')}"
     copy_path = sqlite_path(copy_url)
     try:
-        cli(copy_url, "db", "upgrade")
+        upgrade(copy_url)
         connection = sqlite3.connect(copy_path, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
