@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import shapely
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fengqiao.app import create_app
@@ -30,6 +30,8 @@ from fengqiao.events.service import route
 from fengqiao.iot.models import Device, IotInbox, IotQuarantine
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.org.service import GRIDS_COUNTER, bump_counter
+from fengqiao.patrol.models import Patrol
+from fengqiao.services.models import ProxyRequest
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ)
 OTHER_TOWN_CODE = "330603002"
@@ -121,6 +123,14 @@ def split_district(db: Session) -> Towns:
         for node in db.scalars(select(OrgUnit).where(OrgUnit.path.startswith(old))):
             node.path = new + node.path[len(old) :]
         village.parent_id = other.id
+        # Rows that keep their place denormalised follow the village.
+        for patrol in db.scalars(select(Patrol).where(Patrol.home_path.startswith(old))):
+            patrol.home_path = new + patrol.home_path[len(old) :]
+        db.execute(
+            update(ProxyRequest)
+            .where(ProxyRequest.village_id == village.id)
+            .values(town_id=other.id)
+        )
     units: dict[int, int] = {}
     for unit in db.scalars(select(Unit).where(Unit.org_unit_id == home.id).order_by(Unit.id)):
         copy = Unit(

@@ -1,0 +1,189 @@
+"""Every list keeps to its scope: each GET route of the OpenAPI document without a path
+parameter is called as a town operator, a town leader and a handler on the demo district split
+into two towns (tests/scope_world.py), and every row returned must belong to the caller's town.
+
+A route the test cannot judge row by row is listed in EXEMPT with the reason, so a new list
+route fails here until someone decides how its rows are scoped.
+"""
+
+# ruff: noqa: F811  (the fixtures are imported from tests.scope_world by name)
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fengqiao.auth.models import User
+from fengqiao.events.models import Event
+from fengqiao.iot.models import Device
+from tests.scope_world import Towns, api, clock, towns  # noqa: F401  (fixtures)
+
+CALLERS = ("demo_operator", "demo_leader", "demo_handler")
+# Lists whose rows are judged: path -> extra query parameters.
+JUDGED: dict[str, dict[str, Any]] = {
+    "/api/v1/events": {"size": 200},
+    "/api/v1/outbox": {"limit": 500},
+    "/api/v1/iot/quarantine": {"size": 200},
+    "/api/v1/iot/devices": {"size": 200},
+    "/api/v1/cameras": {"size": 200},
+    "/api/v1/users": {"size": 200},
+    "/api/v1/units": {"size": 200},
+    "/api/v1/org/units": {"size": 200},
+    "/api/v1/patrols": {"size": 200},
+    "/api/v1/supervision-orders": {},
+    "/api/v1/warnings": {"size": 200},
+    "/api/v1/proxy-requests": {"size": 100},
+    "/api/v1/intake/checklists": {"size": 200},
+    "/api/v1/tracks/geojson": {},
+    "/api/v1/positions/latest": {},
+}
+# Rows above the town (the district node, its departments) that town staff may look up.
+ANCESTORS_ALLOWED = {"/api/v1/units", "/api/v1/org/units"}
+SAME_QUERY = "the same scoped query as its list, which is judged here"
+PUBLIC_TAXONOMY = "the taxonomy and its rules are the same for all staff: no area's rows"
+EXEMPT: dict[str, str] = {
+    "/healthz": "not a list",
+    "/api/v1/users/me": "the caller themselves",
+    "/api/v1/me/patrol": "the caller's own patrol",
+    "/api/v1/me/notifications": "the caller's own inbox (rows of user_id = the caller)",
+    "/api/v1/me/notifications/stream": "the caller's own inbox as a stream",
+    "/api/v1/bulletins/subscription": "the caller's own subscription",
+    "/api/v1/public/services": "the public service catalogue",
+    "/api/v1/public/services/categories": "the public service catalogue",
+    "/api/v1/services/search": "the service catalogue (no area's rows)",
+    "/api/v1/categories": PUBLIC_TAXONOMY,
+    "/api/v1/routing-rules": PUBLIC_TAXONOMY,
+    "/api/v1/sla/policies": PUBLIC_TAXONOMY,
+    "/api/v1/sla/calendar": "the working calendar, the same for everyone",
+    "/api/v1/intake/modules": PUBLIC_TAXONOMY,
+    "/api/v1/intake/classes": PUBLIC_TAXONOMY,
+    "/api/v1/iot/rules": PUBLIC_TAXONOMY,
+    "/api/v1/analytics/charts": "the catalogue of chart names",
+    "/api/v1/analytics/rollups": "queue depth of the rollups: a number, no rows",
+    "/api/v1/grids/locate": "one point's grid (staff file events from the map of the district)",
+    "/api/v1/grids/geojson": "grid outlines of the one-map: names and shapes only, no people",
+    "/api/v1/org/tree": "the administrative tree's names, shown to all staff",
+    "/api/v1/org/summary": "counts of the tree, shown to all staff",
+    "/api/v1/org/export": "the administrative tree's shapes (administrators' export)",
+    "/api/v1/events/export.csv": SAME_QUERY,
+    "/api/v1/cameras/export.csv": SAME_QUERY,
+    "/api/v1/supervision-orders/export": SAME_QUERY,
+    "/api/v1/warnings/export": SAME_QUERY,
+    "/api/v1/proxy-requests/export.csv": SAME_QUERY,
+    "/api/v1/command/situation": "figures over event_scope (command.service): "
+    "tests/command judge them per town",
+    "/api/v1/command/events.geojson": "events over event_scope (command.service)",
+    "/api/v1/command/grid-stats": "figures over event_scope (command.service)",
+    "/api/v1/command/stream": "a live stream over event_scope",
+    "/api/v1/assessment": "rankings of the area resolve_scope allows (403 outside it)",
+    "/api/v1/assessment/export": "rankings of the area resolve_scope allows",
+    "/api/v1/assessment/trend": "one row of the area resolve_scope allows",
+    "/api/v1/bulletins": "days, no rows of an area; each day's content is the caller's area "
+    "(tests/assessment/test_bulletin_scope.py)",
+    "/api/v1/iot/stats": "counts, judged per town in tests/iot/test_scope_views.py",
+    "/api/v1/open311/stats": "counts, judged per town in tests/open311/test_stats_scope.py",
+    "/api/v1/positions/nearest": "needs a point; workers near it, through the same scope "
+    "as positions/latest",
+    "/api/v1/layers/cameras/nearest": "needs a point; cameras near it (map layer)",
+    "/api/v1/ops/personal-data-access": "administrators only",
+    "/api/v1/metrics": "administrators' view of the running system",
+}
+
+
+def _list_routes(api: TestClient) -> set[str]:
+    spec = api.app.openapi()  # type: ignore[attr-defined]
+    return {path for path, ops in spec["paths"].items() if "get" in ops and "{" not in path}
+
+
+def _rows(body: Any) -> list[Any]:
+    if isinstance(body, list):
+        return body
+    for key in ("items", "features", "rows"):
+        if isinstance(body, dict) and key in body:
+            return list(body[key])
+    raise AssertionError(f"no rows in {str(body)[:200]}")
+
+
+class Judge:
+    """Which town a returned row belongs to (None: the district itself)."""
+
+    def __init__(self, db: Session, towns: Towns) -> None:
+        self.db, self.towns = db, towns
+
+    def org(self, org_id: int) -> int | None:
+        return self.towns.town_of_org(self.db, org_id)
+
+    def user(self, user_id: int) -> int | None:
+        home = self.db.scalar(select(User.home_org_id).where(User.id == user_id))
+        assert home is not None
+        return self.org(home)
+
+    def event(self, event_id: int) -> int:
+        town = self.db.scalar(select(Event.town_id).where(Event.id == event_id))
+        assert town is not None
+        return town
+
+    def town_of(self, path: str, row: dict[str, Any]) -> int | None:
+        props = row.get("properties", row)
+        if path == "/api/v1/outbox":
+            if row["event_id"] is not None:
+                return self.event(row["event_id"])
+            return self.user(row["user_id"]) if row["user_id"] is not None else None
+        if path == "/api/v1/iot/quarantine":
+            code = row["device_code"]
+            if code is None:
+                return None  # no device: the district's row
+            grid = self.db.scalar(select(Device.grid_id).where(Device.code == code))
+            assert grid is not None
+            return self.org(grid)
+        if path == "/api/v1/org/units":
+            return self.org(row["id"])
+        for key, resolve in (
+            ("town", self.org), ("village", self.org), ("grid", self.org), ("org", self.org),
+            ("home", self.org), ("event_id", self.event), ("user", self.user),
+            ("user_id", self.user), ("grid_id", self.org), ("town_id", self.org),
+        ):  # fmt: skip
+            value = props.get(key)
+            if isinstance(value, dict):
+                value = value.get("id")
+            if isinstance(value, int):
+                return resolve(value)
+        if isinstance(props.get("grids"), list) and props["grids"]:
+            towns = {self.org(g["id"]) for g in props["grids"]}
+            assert len(towns) == 1, row
+            return towns.pop()
+        raise AssertionError(f"{path}: cannot tell the area of row {str(row)[:300]}")
+
+
+def test_every_list_route_is_judged_or_exempt(api: TestClient) -> None:
+    unknown = sorted(_list_routes(api) - set(JUDGED) - set(EXEMPT))
+    assert not unknown, f"new list routes: judge their rows here or exempt them with why: {unknown}"
+
+
+def test_every_row_of_every_list_belongs_to_the_callers_town(
+    api: TestClient, auth: Any, towns: Towns, db: Session
+) -> None:
+    judge = Judge(db, towns)
+    seen_other: dict[str, int] = {}
+    for path, params in sorted(JUDGED.items()):
+        for caller in CALLERS:
+            response = api.get(path, params=params, headers=auth(caller))
+            if response.status_code in (403,):
+                continue  # the role may not list these at all
+            assert response.status_code == 200, (path, caller, response.text[:300])
+            for row in _rows(response.json()):
+                town = judge.town_of(path, row)
+                allowed = {towns.home_town} | ({None} if path in ANCESTORS_ALLOWED else set())
+                assert town in allowed, (path, caller, town, str(row)[:300])
+        # The district's operator sees the other town's rows where there are any, so the
+        # judged lists do hold data from both towns.
+        district = api.get(path, params=params, headers=auth("demo_district_operator"))
+        if district.status_code == 200:
+            for row in _rows(district.json()):
+                if judge.town_of(path, row) == towns.other_town:
+                    seen_other[path] = seen_other.get(path, 0) + 1
+    for path in ("/api/v1/events", "/api/v1/outbox", "/api/v1/iot/quarantine",
+                 "/api/v1/iot/devices", "/api/v1/cameras", "/api/v1/users", "/api/v1/units"):  # fmt: skip
+        assert seen_other.get(path), f"{path}: no row of the other town to leak"
