@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -17,7 +18,7 @@ from fengqiao.auth.scope import Principal
 from fengqiao.command import service
 from fengqiao.db import Database
 from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
-from fengqiao.events.queries import change_mark, scope_key
+from fengqiao.events.queries import read_change_mark, scope_key
 from fengqiao.readcache import Answer, ReadCache, make_answer, respond
 
 router = APIRouter(prefix="/command", tags=["command room"])
@@ -36,7 +37,7 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 Build = Callable[[Session, datetime], dict[str, Any]]
 
 
-def answer_for(
+async def answer_for(
     request: Request,
     database: Database,
     principal: Principal,
@@ -50,28 +51,32 @@ def answer_for(
     Keyed by the scope's SQL (callers who read the same events share it, no one else does). The
     ETag leaves out `at`, the moment the answer was made, so a poll gets 304 while it holds."""
     cache: ReadCache = request.app.state.read_cache
-    with database.session() as db:
-        mark = change_mark(db)
+    mark = await cache.mark("events", partial(read_change_mark, database))
+    scoped = (*key, scope_key(principal))
+    answer = cache.peek(scoped, mark, now)  # a hit costs no thread hop and no session
+    if answer is not None:
+        return answer
 
-        def make() -> Answer:
+    def make() -> Answer:
+        with database.session() as db:
             value = build(db, now)
-            # orjson straight to bytes: the event layer of a district is thousands of features.
-            body = orjson.dumps(value)
-            basis = orjson.dumps({k: v for k, v in value.items() if k != "at"})
-            return make_answer(
-                value, body, media_type=media_type, made_at=now, mark=mark, etag_basis=basis
-            )
+        # orjson straight to bytes: the event layer of a district is thousands of features.
+        body = orjson.dumps(value)
+        basis = orjson.dumps({k: v for k, v in value.items() if k != "at"})
+        return make_answer(
+            value, body, media_type=media_type, made_at=now, mark=mark, etag_basis=basis
+        )
 
-        return cache.get_or_make((*key, scope_key(principal)), mark, now, make)
+    return await run_in_threadpool(cache.get_or_make, scoped, mark, now, make)
 
 
-def situation_answer(
+async def situation_answer(
     request: Request, database: Database, principal: Principal, now: datetime
 ) -> Answer:
     def build(db: Session, at: datetime) -> dict[str, Any]:
         return service.situation(db, principal, at)
 
-    return answer_for(request, database, principal, now, ("situation",), build)
+    return await answer_for(request, database, principal, now, ("situation",), build)
 
 
 @router.get(
@@ -79,7 +84,7 @@ def situation_answer(
     summary="Today's counts, overdue events and alarms in your area",
     responses=NOT_MODIFIED,
 )
-def situation(
+async def situation(
     request: Request, principal: CurrentPrincipal, database: AppDatabase, clock: AppClock
 ) -> Response:
     """The side panel of the one-map: new, closed, open, overdue and urgent counts for today
@@ -87,7 +92,7 @@ def situation(
     Cached per area while no event changes (at most `FENGQIAO_READ_CACHE_SECONDS` old), with an
     ETag."""
     _require(principal)
-    return respond(request, situation_answer(request, database, principal, clock.now()))
+    return respond(request, await situation_answer(request, database, principal, clock.now()))
 
 
 @router.get(
@@ -95,7 +100,7 @@ def situation(
     summary="Open events and today's closed ones as map points",
     responses=NOT_MODIFIED,
 )
-def event_layer(
+async def event_layer(
     request: Request, principal: CurrentPrincipal, database: AppDatabase, clock: AppClock
 ) -> Response:
     """GeoJSON points with `light` (green, yellow, red, none, closed) and `urgent`; cached and
@@ -105,7 +110,7 @@ def event_layer(
     def build(db: Session, at: datetime) -> dict[str, Any]:
         return service.event_points(db, principal, at)
 
-    answer = answer_for(
+    answer = await answer_for(
         request, database, principal, clock.now(), ("points",), build, "application/geo+json"
     )
     return respond(request, answer)
@@ -116,7 +121,7 @@ def event_layer(
     summary="Per-grid open, red, yellow and recent event counts",
     responses=NOT_MODIFIED,
 )
-def grid_stats(
+async def grid_stats(
     request: Request,
     principal: CurrentPrincipal,
     database: AppDatabase,
@@ -129,7 +134,7 @@ def grid_stats(
     def build(db: Session, at: datetime) -> dict[str, Any]:
         return service.grid_stats(db, principal, at, days=days)
 
-    answer = answer_for(request, database, principal, clock.now(), ("grids", days), build)
+    answer = await answer_for(request, database, principal, clock.now(), ("grids", days), build)
     return respond(request, answer)
 
 
@@ -150,30 +155,24 @@ async def stream(
     keeps proxies from closing an idle stream."""
     _require(principal)
 
-    def read_start() -> tuple[int, str]:
-        answer = situation_answer(request, database, principal, clock.now())
-        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-        return after or int(answer.value["newest_id"]), answer.etag
+    answer = await situation_answer(request, database, principal, clock.now())
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    after, last_etag = after or int(answer.value["newest_id"]), answer.etag
 
-    after, last_etag = await run_in_threadpool(read_start)
-
-    def poll(after_id: int) -> tuple[list[dict[str, Any]], int, Answer]:
-        # Every open stream reads the panel through the shared cache: one change mark per
-        # poll, the panel itself read once per change and area, not once per screen.
-        answer = situation_answer(request, database, principal, clock.now())
-        newest = int(answer.value["newest_id"])
-        alarms: list[dict[str, Any]] = []
-        if newest > after_id:
-            with database.session() as db:
-                alarms = service.alarms_after(db, principal, after_id)
-        return alarms, newest, answer
+    def read_alarms(after_id: int) -> list[dict[str, Any]]:
+        with database.session() as db:
+            return service.alarms_after(db, principal, after_id)
 
     async def events() -> AsyncIterator[bytes]:
         nonlocal after, last_etag
         yield b"retry: 3000\n\n"
         quiet = 0.0
         while not await request.is_disconnected():
-            alarms, newest, answer = await run_in_threadpool(poll, after)
+            # Every open stream reads the panel through the shared cache: one change mark per
+            # round of polls, the panel itself read once per change and area, not per screen.
+            answer = await situation_answer(request, database, principal, clock.now())
+            newest = int(answer.value["newest_id"])
+            alarms = await run_in_threadpool(read_alarms, after) if newest > after else []
             for alarm in alarms:
                 after = max(after, alarm["id"])
                 yield b"id: %d\nevent: alarm\ndata: %s\n\n" % (alarm["id"], orjson.dumps(alarm))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
 from fengqiao.auth.scope import Principal
+from fengqiao.db import Database
 from fengqiao.errors import invalid
 from fengqiao.events.models import OPEN_STATES, Event, EventLog, is_open
 from fengqiao.events.rules import RULES_COUNTER
@@ -48,6 +49,12 @@ def change_mark(db: Session) -> ChangeMark:
     read; the read caches compare it on every request."""
     row = db.connection().exec_driver_sql(_CHANGE_MARK_SQL).one()
     return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+
+
+def read_change_mark(database: Database) -> ChangeMark:
+    """The change mark, in a session of its own (what the read caches' mark reader calls)."""
+    with database.session() as db:
+        return change_mark(db)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -153,7 +154,7 @@ async def create_event(
     summary="List events in your scope",
     responses={304: {"description": "Not modified: the ETag sent in If-None-Match still holds."}},
 )
-def list_events(
+async def list_events(
     request: Request,
     principal: CurrentPrincipal,
     clock: AppClock,
@@ -171,21 +172,24 @@ def list_events(
     cache: ReadCache = request.app.state.read_cache
     # The caller whole (scope, roles, unit: the actions and masked phones differ) and the query.
     key = ("events", principal, tuple(sorted(request.query_params.multi_items())))
-    with database.session() as db:
-        mark = queries.change_mark(db)
+    mark = await cache.mark("events", partial(queries.read_change_mark, database))
+    answer = cache.peek(key, mark, now)  # a hit costs no thread hop and no session
+    if answer is not None:
+        return respond(request, answer)
 
-        def make() -> Answer:
+    def make() -> Answer:
+        with database.session() as db:
             rules = app_rules(request, db)
             rows, next_cursor = queries.page(
                 db, filters, principal, now, sort=sort, cursor=cursor, size=size
             )
             items = event_outs(db, rules, rows, principal, now)
             total = queries.count(db, filters, principal, now) if count else None
-            out = EventListOut(items=items, next_cursor=next_cursor, total=total)
-            body = out.model_dump_json(by_alias=True).encode()
-            return make_answer(out, body, media_type="application/json", made_at=now, mark=mark)
+        out = EventListOut(items=items, next_cursor=next_cursor, total=total)
+        body = out.model_dump_json(by_alias=True).encode()
+        return make_answer(out, body, media_type="application/json", made_at=now, mark=mark)
 
-        answer = cache.get_or_make(key, mark, now, make)
+    answer = await run_in_threadpool(cache.get_or_make, key, mark, now, make)
     return respond(request, answer)
 
 
