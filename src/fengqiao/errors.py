@@ -5,7 +5,11 @@ validation errors and plain HTTP errors into one response shape:
 
     {"type": "https://fengqiao.dev/problems/outside-district", "title": "...", "status": 422,
      "detail": "...", "title_zh": "...", "detail_zh": "...",
-     "errors": [{"field": "lat", "reason": "...", "reason_zh": "..."}]}
+     "errors": [{"field": "lat", "reason": "...", "reason_zh": "..."}], "more": 0}
+
+At most `MAX_ERRORS` field errors are returned and the rest only counted (`more`), and no field
+name or reason is longer than a few hundred characters: a request with a million bad list
+elements gets a short answer, never one error per element echoed back.
 """
 
 from __future__ import annotations
@@ -17,13 +21,23 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fengqiao.db import DatabaseBusy
 
 PROBLEM_BASE = "https://fengqiao.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# The most field errors one answer lists; the rest are counted in `more`.
+MAX_ERRORS = 10
+FIELD_MAX = 120  # characters of a field's name (a dict key can be any text the caller sent)
+REASON_MAX = 300  # characters of a reason (a validator's message may quote the input)
+DETAIL_MAX = 1000  # characters of a detail (it lists the fields and reasons)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -35,7 +49,11 @@ class FieldError:
     reason_zh: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "reason": self.reason, "reason_zh": self.reason_zh}
+        return {
+            "field": clip(self.field, FIELD_MAX),
+            "reason": clip(self.reason, REASON_MAX),
+            "reason_zh": clip(self.reason_zh, REASON_MAX),
+        }
 
 
 @dataclass
@@ -50,6 +68,7 @@ class Problem(Exception):
     detail_zh: str = ""
     errors: list[FieldError] = field(default_factory=list)
     headers: dict[str, str] | None = None
+    extra: dict[str, Any] | None = None  # RFC 9457 extension members, e.g. a size limit
 
     def __str__(self) -> str:
         return f"{self.status} {self.slug}: {self.detail or self.title}"
@@ -59,12 +78,16 @@ class Problem(Exception):
             "type": PROBLEM_BASE + self.slug,
             "title": self.title,
             "status": self.status,
-            "detail": self.detail or self.title,
+            "detail": clip(self.detail or self.title, DETAIL_MAX),
             "title_zh": self.title_zh,
-            "detail_zh": self.detail_zh or self.title_zh,
+            "detail_zh": clip(self.detail_zh or self.title_zh, DETAIL_MAX),
         }
         if self.errors:
-            body["errors"] = [e.as_dict() for e in self.errors]
+            body["errors"] = [e.as_dict() for e in self.errors[:MAX_ERRORS]]
+            if len(self.errors) > MAX_ERRORS:
+                body["more"] = len(self.errors) - MAX_ERRORS
+        if self.extra:
+            body.update(self.extra)
         return body
 
 
@@ -75,8 +98,8 @@ def invalid(field_name: str, reason: str, reason_zh: str, *, status: int = 422) 
         slug="invalid-input",
         title="Invalid input",
         title_zh="输入有误",
-        detail=f"{field_name}: {reason}",
-        detail_zh=f"{field_name}:{reason_zh}",
+        detail=f"{clip(field_name, FIELD_MAX)}: {clip(reason, REASON_MAX)}",
+        detail_zh=f"{clip(field_name, FIELD_MAX)}:{clip(reason_zh, REASON_MAX)}",
         errors=[FieldError(field_name, reason, reason_zh)],
     )
 
@@ -126,6 +149,31 @@ _REASON_ZH = {
     "string_pattern_mismatch": "格式不正确",
     "extra_forbidden": "不支持此字段",
     "bool_parsing": "应为 true 或 false",
+    "too_long": "条目过多",
+    "too_short": "条目过少",
+    "null_not_allowed": "不能为空值(不修改请省略此项)",
+    "string_type": "应为文字",
+    "int_type": "应为整数",
+    "float_type": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "list_type": "应为列表",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
+    "date_parsing": "日期格式不正确",
+    "date_from_datetime_parsing": "日期格式不正确",
+    "datetime_parsing": "时间格式不正确",
+    "datetime_from_date_parsing": "时间格式不正确",
+    "timezone_aware": "时间须带时区",
+    "int_from_float": "应为整数",
+    "greater_than": "数值过小",
+    "less_than": "数值过大",
+    "value_error": "取值无效",
+    "json_type": "应为 JSON 文本",
+    "tuple_type": "应为列表",
+    "list_type_or_tuple": "应为列表",
+    "url_parsing": "网址格式不正确",
+    "uuid_parsing": "格式不正确",
 }
 
 
@@ -140,30 +188,39 @@ async def _on_problem(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def invalid_fields(errors: list[FieldError]) -> Problem:
-    """A 422 naming every bad field."""
+    """A 422 naming the bad fields (the first `MAX_ERRORS`; the body counts the rest)."""
+    shown = [e.as_dict() for e in errors[:MAX_ERRORS]]
+    more = len(errors) - len(shown)
+    tail, tail_zh = (f"; and {more} more", f";另有 {more} 处") if more > 0 else ("", "")
     return Problem(
         422,
         "invalid-input",
         "Invalid input",
         "输入有误",
-        "; ".join(f"{e.field}: {e.reason}" for e in errors),
-        ";".join(f"{e.field}:{e.reason_zh}" for e in errors),
+        "; ".join(f"{e['field']}: {e['reason']}" for e in shown) + tail,
+        ";".join(f"{e['field']}:{e['reason_zh']}" for e in shown) + tail_zh,
         errors,
     )
 
 
 def from_pydantic(errors: Sequence[Any]) -> Problem:
-    """The problem for pydantic's validation errors (request models or models validated by hand)."""
-    return invalid_fields(
+    """The problem for pydantic's validation errors (request models or models validated by hand);
+    only the first `MAX_ERRORS` are turned into field errors, the rest only counted."""
+    problem = invalid_fields(
         [
             FieldError(
-                _field_name(tuple(err.get("loc", ()))) or "body",
-                str(err.get("msg", "invalid")),
+                clip(_field_name(tuple(err.get("loc", ()))), FIELD_MAX) or "body",
+                clip(str(err.get("msg", "invalid")), REASON_MAX),
                 _REASON_ZH.get(str(err.get("type", "")), "取值无效"),
             )
-            for err in errors
+            for err in errors[:MAX_ERRORS]
         ]
     )
+    if len(errors) > MAX_ERRORS:
+        problem.extra = {"more": len(errors) - MAX_ERRORS}
+        problem.detail += f"; and {len(errors) - MAX_ERRORS} more"
+        problem.detail_zh += f";另有 {len(errors) - MAX_ERRORS} 处"
+    return problem
 
 
 async def _on_validation(_request: Request, exc: Exception) -> JSONResponse:
@@ -232,8 +289,137 @@ async def _on_out_of_range(_request: Request, _exc: Exception) -> JSONResponse:
     return problem_response(out_of_range())
 
 
+def conflict_with_stored() -> Problem:
+    return Problem(
+        409,
+        "conflict",
+        "Conflict",
+        "与已有数据冲突",
+        "the request conflicts with data already stored (a code or name that must be unique is "
+        "taken, or a record it names was changed meanwhile); nothing was stored",
+        "请求与已有数据冲突(编号或名称已被占用,或所引用的记录已被改动),未保存任何内容",
+    )
+
+
+def refers_to_missing() -> Problem:
+    return Problem(
+        422,
+        "invalid-input",
+        "Invalid input",
+        "输入有误",
+        "a value in the request is missing where one is required, or names a record that does "
+        "not exist; nothing was stored",
+        "请求中缺少必填的值,或引用了不存在的记录,未保存任何内容",
+    )
+
+
+async def _on_integrity(_request: Request, exc: Exception) -> JSONResponse:
+    # The transaction has rolled back: input that breaks a constraint is the caller's to fix.
+    # A unique key (PostgreSQL 23505, SQLite "UNIQUE constraint") is a conflict; NOT NULL,
+    # foreign keys and checks mean the input itself is wrong.
+    assert isinstance(exc, IntegrityError)
+    state = getattr(exc.orig, "sqlstate", None)
+    unique = state == "23505" or "UNIQUE constraint failed" in str(exc.orig)
+    return problem_response(conflict_with_stored() if unique else refers_to_missing())
+
+
+# --- the problem responses in the OpenAPI document ---------------------------------------------
+
+_FIELD_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["field", "reason", "reason_zh"],
+    "properties": {
+        "field": {"type": "string", "description": "The field, dotted (items.3.note)."},
+        "reason": {"type": "string"},
+        "reason_zh": {"type": "string"},
+    },
+}
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details, with the title and detail in Chinese too.",
+    "required": ["type", "title", "status", "detail", "title_zh", "detail_zh"],
+    "properties": {
+        "type": {"type": "string", "description": "Stable problem type URI."},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "title_zh": {"type": "string"},
+        "detail_zh": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "maxItems": MAX_ERRORS,
+            "items": {"$ref": "#/components/schemas/FieldError"},
+        },
+        "more": {"type": "integer", "description": "Field errors beyond those listed."},
+        "limit": {"type": "integer", "description": "413: the route class's body limit."},
+    },
+}
+_PROBLEM_TEXT = {
+    "400": "Malformed request (请求格式有误)",
+    "401": "Not authenticated (未登录或登录已失效)",
+    "403": "Forbidden (无权操作)",
+    "404": "Not found (未找到)",
+    "409": "Conflict: a stale version or data already stored (冲突)",
+    "413": "Request body over its route class's limit (请求内容过大)",
+    "422": "Invalid input, by field (输入有误)",
+    "503": "Database busy, nothing stored: retry (系统繁忙)",
+}
+_WRITES = {"post", "put", "patch", "delete"}
+
+
+def _problems_of(path: str, method: str, operation: dict[str, Any]) -> list[str]:
+    """The problem statuses an operation can answer."""
+    statuses = ["400", "413"]
+    if operation.get("parameters") or operation.get("requestBody"):
+        statuses.append("422")
+    if operation.get("security"):
+        statuses += ["401", "403"]
+    if "{" in path:
+        statuses.append("404")
+    if method in _WRITES:
+        statuses += ["409", "503"]
+    return statuses
+
+
+def declare_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare in `schema` (an OpenAPI document) the problem+json answers of every operation."""
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["FieldError"] = _FIELD_ERROR_SCHEMA
+    schemas["Problem"] = _PROBLEM_SCHEMA
+    content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in schema.get("paths", {}).items():
+        if path.startswith("/open311/"):
+            continue  # GeoReport v2 answers errors in the specification's own shape
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status in _problems_of(path, method, operation):
+                responses.setdefault(status, {"description": _PROBLEM_TEXT[status]})
+            for status, response in responses.items():
+                if status[0] in "45" and (status == "422" or "content" not in response):
+                    response["content"] = content
+                    if response.get("description") == "Validation Error":
+                        response["description"] = _PROBLEM_TEXT["422"]
+    text = str(schema.get("paths"))
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{name}'" not in text:
+            schemas.pop(name, None)
+    return schema
+
+
+def _with_problems(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_handlers(app: FastAPI) -> None:
-    """Make every error of `app` a problem+json response."""
+    """Make every error of `app` a problem+json response, declared in its OpenAPI document."""
+    _with_problems(app)
     app.add_exception_handler(DatabaseBusy, _on_busy)
     app.add_exception_handler(OperationalError, _on_busy)
     app.add_exception_handler(Problem, _on_problem)
@@ -241,3 +427,4 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(OverflowError, _on_out_of_range)
     app.add_exception_handler(DataError, _on_out_of_range)
+    app.add_exception_handler(IntegrityError, _on_integrity)

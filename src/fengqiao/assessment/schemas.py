@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from fengqiao.bounds import RequestModel, Text16
+
 
 class AssessmentRowOut(BaseModel):
     id: int
@@ -72,9 +74,9 @@ class BulletinDayOut(BaseModel):
     links: dict[str, str]
 
 
-class SubscriptionIn(BaseModel):
-    channels: list[str] | None = Field(
-        None, description="app, sms, email (default FENGQIAO_BULLETIN_CHANNELS)."
+class SubscriptionIn(RequestModel):
+    channels: list[Text16] | None = Field(
+        None, max_length=3, description="app, sms, email (default FENGQIAO_BULLETIN_CHANNELS)."
     )
 
 

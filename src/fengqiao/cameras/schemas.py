@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fengqiao.bounds import PatchModel, RequestModel
 from fengqiao.geo.schemas import NearbyFeatureOut
 
 
@@ -46,34 +47,38 @@ class NearbyCameraOut(NearbyFeatureOut):
     protocol: str | None
 
 
-class CameraEdit(BaseModel):
+class CameraEdit(PatchModel):
     """An operator's change to a camera; fields left out keep their values. `lat`/`lng` come
-    together, in `crs` (default wgs84)."""
+    together, in `crs` (default wgs84). Null clears `stream_url` or `install_place`."""
 
     model_config = ConfigDict(extra="forbid")
+    clearable = frozenset({"stream_url", "install_place"})
 
-    name: str | None = None
+    name: str | None = Field(None, max_length=100)
     lat: float | None = None
     lng: float | None = None
-    crs: str | None = None
-    stream_url: str | None = None
-    install_place: str | None = None
-    status: str | None = Field(None, description="online, offline or fault (在线/离线/故障).")
+    crs: str | None = Field(None, max_length=16)
+    stream_url: str | None = Field(None, max_length=1000)
+    install_place: str | None = Field(None, max_length=200)
+    status: str | None = Field(
+        None, max_length=16, description="online, offline or fault (在线/离线/故障)."
+    )
 
 
-class StatusItem(BaseModel):
+class StatusItem(RequestModel):
     """One camera's status. `at` is a string checked entry by entry (not here): one bad time
     refuses that entry alone, not the whole push."""
 
-    code: str
-    status: str = Field(description="online, offline or fault (在线/离线/故障).")
+    code: str = Field(max_length=32)
+    status: str = Field(max_length=16, description="online, offline or fault (在线/离线/故障).")
     at: str | None = Field(
         None,
+        max_length=64,
         description="When the platform saw this status: ISO 8601 with a time zone; default now.",
     )
 
 
-class StatusPush(BaseModel):
+class StatusPush(RequestModel):
     """Statuses from the video platform: any number of cameras, in any order."""
 
     model_config = ConfigDict(extra="forbid")

@@ -8,12 +8,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fengqiao.bounds import Answers, RequestModel
+
 Source = Literal["grid_worker", "resident", "hotline", "iot", "video", "inspection", "open311"]
 SOURCES: tuple[str, ...] = Source.__args__  # type: ignore[attr-defined]
 AttachmentKind = Literal["before", "after", "evidence", "near", "far"]
 
 
-class EventCreate(BaseModel):
+class EventCreate(RequestModel):
     """One report, from any source."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -24,12 +26,12 @@ class EventCreate(BaseModel):
     description: str = Field("", max_length=4000)
     lat: float = Field(allow_inf_nan=True)
     lng: float = Field(allow_inf_nan=True)
-    crs: str = Field("wgs84", description="wgs84 (also CGCS2000), gcj02 or bd09.")
+    crs: str = Field("wgs84", max_length=16, description="wgs84 (also CGCS2000), gcj02 or bd09.")
     address: str = Field("", max_length=200)
     level: int | None = Field(None, ge=1, le=4, description="Only staff sources may set it.")
     urgent: bool | None = Field(None, description="Only staff sources may set it.")
     contact_phone: str | None = Field(None, max_length=32)
-    answers: dict[str, str | list[str]] = Field(
+    answers: Answers = Field(
         default_factory=dict,
         description="Answers to the class's extra questions (GET /api/v1/intake/classes), by "
         "question code; a list for multiple choice.",
@@ -164,15 +166,15 @@ class EventDetail(EventOut):
     answers: list[AnswerOut] = []
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(RequestModel):
     """One step of the workflow; which fields count depends on the action."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    action: str
+    action: str = Field(max_length=32)
     version: int = Field(ge=1, description="The version you read; a stale one is refused (409).")
     note: str = Field("", max_length=2000, description="Reason or remark (required by some).")
-    category: str | None = Field(None, description="accept: reclassify.")
+    category: str | None = Field(None, max_length=16, description="accept: reclassify.")
     level: int | None = Field(None, ge=1, le=4, description="accept: set the level.")
     urgent: bool | None = Field(None, description="accept: set the urgent flag.")
     unit_id: int | None = Field(None, description="dispatch: another unit than proposed.")
@@ -181,7 +183,9 @@ class TransitionIn(BaseModel):
     into: int | None = Field(None, description="merge: id of the event to merge into.")
     satisfaction: int | None = Field(None, ge=1, le=5, description="rate: 1-5.")
     attachment_ids: list[int] = Field(
-        default_factory=list, description="Photos uploaded before, as evidence of this step."
+        default_factory=list,
+        max_length=50,
+        description="Photos uploaded before, as evidence of this step (at most 50).",
     )
 
 

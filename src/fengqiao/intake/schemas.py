@@ -7,18 +7,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fengqiao.bounds import Answers, Code, RequestModel, Text100
+
 Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
 
 
-class QuestionIn(BaseModel):
+class QuestionIn(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    code: str = Field(max_length=32, pattern=r"^[a-z][a-z0-9_]{0,31}$")
     datatype: Datatype
     required: bool = False
     description: str = Field(min_length=1, max_length=200)
-    values: list[tuple[str, str]] = Field(
-        default_factory=list, description="[key, name] options for the list types."
+    values: list[tuple[Code, Text100]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="[key, name] options for the list types (at most 100).",
     )
     order: int | None = Field(
         None, description="Ignored: the list's order is the order asked (GET's rows go back as-is)."
@@ -71,19 +75,19 @@ class ModuleOut(BaseModel):
     checklist: list[ChecklistItemOut]
 
 
-class ItemOutcomeIn(BaseModel):
+class ItemOutcomeIn(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     code: str = Field(min_length=1, max_length=32)
     ok: bool
     note: str = Field("", max_length=1000, description="What is wrong; required when not ok.")
-    answers: dict[str, str | list[str]] = Field(
+    answers: Answers = Field(
         default_factory=dict,
         description="A failed item's answers to its class's extra questions (by code).",
     )
 
 
-class ChecklistIn(BaseModel):
+class ChecklistIn(RequestModel):
     """One walk through a module's checklist; every failed item becomes an event."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -92,7 +96,7 @@ class ChecklistIn(BaseModel):
     subject: str = Field(min_length=1, max_length=100, description="e.g. the river reach walked")
     lat: float
     lng: float
-    crs: str = Field("wgs84", description="wgs84 (also CGCS2000), gcj02 or bd09.")
+    crs: str = Field("wgs84", max_length=16, description="wgs84 (also CGCS2000), gcj02 or bd09.")
     patrol_id: int | None = None
     items: list[ItemOutcomeIn] = Field(min_length=1, max_length=50)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from fengqiao.deps import (
@@ -115,7 +115,10 @@ def list_class_intakes(
     summary="Replace a class's extra questions",
 )
 def put_questions(
-    code: str, body: list[QuestionIn], principal: CurrentPrincipal, db: WriteSession
+    code: str,
+    body: Annotated[list[QuestionIn], Body(max_length=50, description="At most 50 questions.")],
+    principal: CurrentPrincipal,
+    db: WriteSession,
 ) -> list[QuestionOut]:
     """Administrators: the class's questions in order; reports filed earlier keep their answers."""
     principal.require_role("admin")

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fengqiao.bounds import PatchModel, RequestModel
 from fengqiao.events.schemas import Ref
 
 # A device code is one MQTT topic level: no '/', '+' or '#'; it is also the map point's code.
@@ -14,21 +15,24 @@ DEVICE_CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
 DEVICE_TYPE = r"^[a-z][a-z0-9_]{0,31}$"
 
 
-class DeviceIn(BaseModel):
+class DeviceIn(RequestModel):
     """A device to register."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: str = Field(pattern=DEVICE_CODE, description="Unique; the device's MQTT topic level.")
+    code: str = Field(
+        max_length=32, pattern=DEVICE_CODE, description="Unique; the device's MQTT topic level."
+    )
     name: str = Field(min_length=1, max_length=200)
     device_type: str = Field(
+        max_length=32,
         pattern=DEVICE_TYPE,
         description="water_quality, smoke_detector, fire_alarm, gas_detector, manhole_cover, "
         "or any type the rules name.",
     )
     lng: float = Field(allow_inf_nan=True)
     lat: float = Field(allow_inf_nan=True)
-    crs: str = Field("wgs84", description="wgs84 (also CGCS2000), gcj02 or bd09.")
+    crs: str = Field("wgs84", max_length=16, description="wgs84 (also CGCS2000), gcj02 or bd09.")
     address: str = Field("", max_length=200)
     category: str | None = Field(
         None, max_length=16, description="Class for alarms no rule maps (`alarm: true`)."
@@ -47,16 +51,18 @@ class DeviceIn(BaseModel):
         return value.lower()
 
 
-class DevicePatch(BaseModel):
-    """Fields to change; `category` or `unit_id` sent as null clears them."""
+class DevicePatch(PatchModel):
+    """Fields to change; `category` or `unit_id` sent as null clears them; null is
+    refused for the others."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    clearable = frozenset({"category", "unit_id"})
 
     name: str | None = Field(None, min_length=1, max_length=200)
-    device_type: str | None = Field(None, pattern=DEVICE_TYPE)
+    device_type: str | None = Field(None, max_length=32, pattern=DEVICE_TYPE)
     lng: float | None = Field(None, allow_inf_nan=True)
     lat: float | None = Field(None, allow_inf_nan=True)
-    crs: str = "wgs84"
+    crs: str = Field("wgs84", max_length=16)
     address: str | None = Field(None, max_length=200)
     category: str | None = Field(None, max_length=16)
     unit_id: int | None = None
@@ -115,12 +121,13 @@ class RuleOut(BaseModel):
     condition: str
 
 
-class RulePatch(BaseModel):
-    """Thresholds and flags of one rule."""
+class RulePatch(PatchModel):
+    """Thresholds and flags of one rule; null clears a threshold or the class."""
 
     model_config = ConfigDict(extra="forbid")
+    clearable = frozenset({"threshold", "threshold_high"})
 
-    op: str | None = None
+    op: str | None = Field(None, max_length=16)
     threshold: float | None = Field(None, allow_inf_nan=False)
     threshold_high: float | None = Field(None, allow_inf_nan=False)
     category: str | None = Field(None, max_length=16)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from fengqiao.bounds import PatchModel, RequestModel
 
 
 class OrgUnitOut(BaseModel):
@@ -47,16 +49,34 @@ class OrgSummary(BaseModel):
     operators: int
 
 
-class OrgUnitEdit(BaseModel):
-    """Fields an administrator may change; the same checks as an import apply."""
+# A GeoJSON position, ring and polygon; a grid's boundary has a few hundred points at most.
+Position = Annotated[list[float], Field(min_length=2, max_length=3)]
+Ring = Annotated[list[Position], Field(min_length=4, max_length=20_000)]
+PolygonCoordinates = Annotated[list[Ring], Field(min_length=1, max_length=100)]
+
+
+class GeometryIn(RequestModel):
+    """A GeoJSON Polygon or MultiPolygon."""
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: PolygonCoordinates | Annotated[list[PolygonCoordinates], Field(max_length=100)]
+
+
+class OrgUnitEdit(PatchModel):
+    """Fields an administrator may change; the same checks as an import apply. `name` may not
+    be null; null clears the others."""
+
+    clearable = frozenset(
+        {"area_type", "village_type", "grid_type", "households", "population", "geometry"}
+    )
 
     name: str | None = Field(None, min_length=1, max_length=100)
-    area_type: str | None = None
-    village_type: str | None = None
-    grid_type: str | None = None
-    households: int | None = Field(None, ge=0)
-    population: int | None = Field(None, ge=0)
-    geometry: dict[str, Any] | None = None
+    area_type: str | None = Field(None, max_length=32)
+    village_type: str | None = Field(None, max_length=32)
+    grid_type: str | None = Field(None, max_length=32)
+    households: int | None = Field(None, ge=0, le=10_000_000)
+    population: int | None = Field(None, ge=0, le=100_000_000)
+    geometry: GeometryIn | None = None
 
 
 class ImportReportOut(BaseModel):
@@ -82,32 +102,37 @@ class UnitOut(BaseModel):
 PHONE_PATTERN = r"^\+?[0-9][0-9 -]{2,30}$"
 
 
-class UnitCreate(BaseModel):
+class UnitCreate(RequestModel):
     """A new responsible unit at an org unit (district, town or village) in the caller's area."""
 
     model_config = ConfigDict(extra="forbid")
 
     code: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9_-]{2,32}$", description="Default: U + org code + sequence."
+        None,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_-]{2,32}$",
+        description="Default: U + org code + sequence.",
     )
     name: str = Field(min_length=1, max_length=100)
-    unit_type: str = Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")
-    category: str
-    platform: str | None = None
-    org_code: str
-    phone: str | None = Field(None, pattern=PHONE_PATTERN)
-    duty_phone: str | None = Field(None, pattern=PHONE_PATTERN)
+    unit_type: str = Field(max_length=48, pattern=r"^[a-z][a-z0-9_]{1,47}$")
+    category: str = Field(max_length=32)
+    platform: str | None = Field(None, max_length=32)
+    org_code: str = Field(max_length=32)
+    phone: str | None = Field(None, max_length=32, pattern=PHONE_PATTERN)
+    duty_phone: str | None = Field(None, max_length=32, pattern=PHONE_PATTERN)
 
 
-class UnitEdit(BaseModel):
-    """Fields of a responsible unit an administrator may change; null clears a phone."""
+class UnitEdit(PatchModel):
+    """Fields of a responsible unit an administrator may change; null clears a phone or the
+    platform, and may not be sent for the other fields."""
 
     model_config = ConfigDict(extra="forbid")
+    clearable = frozenset({"phone", "duty_phone", "platform"})
 
     name: str | None = Field(None, min_length=1, max_length=100)
-    unit_type: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]{1,47}$")
-    category: str | None = None
-    platform: str | None = None
-    phone: str | None = Field(None, pattern=PHONE_PATTERN)
-    duty_phone: str | None = Field(None, pattern=PHONE_PATTERN)
+    unit_type: str | None = Field(None, max_length=48, pattern=r"^[a-z][a-z0-9_]{1,47}$")
+    category: str | None = Field(None, max_length=32)
+    platform: str | None = Field(None, max_length=32)
+    phone: str | None = Field(None, max_length=32, pattern=PHONE_PATTERN)
+    duty_phone: str | None = Field(None, max_length=32, pattern=PHONE_PATTERN)
     active: bool | None = None

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query
 from sqlalchemy import select
 
 from fengqiao.auth.scope import Principal, in_scope
+from fengqiao.bounds import BODY_BOUNDED
 from fengqiao.deps import AppSettings, CurrentPrincipal, DbSession, WriteSession
 from fengqiao.errors import forbidden, invalid, not_found
 from fengqiao.org import service
@@ -152,7 +153,11 @@ def import_org(
     principal: CurrentPrincipal,
     db: WriteSession,
     settings: AppSettings,
-    collection: Annotated[dict[str, Any], Body(description="A GeoJSON FeatureCollection.")],
+    collection: Annotated[
+        dict[str, Any],
+        Body(description="A GeoJSON FeatureCollection (the import limit of the body bounds it)."),
+        BODY_BOUNDED,
+    ],
     crs: Annotated[str | None, Query(description="wgs84, cgcs2000, gcj02 or bd09")] = None,
 ) -> ImportReportOut:
     """Import org units from GeoJSON, all or nothing (district administrators)."""

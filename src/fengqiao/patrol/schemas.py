@@ -7,12 +7,13 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from fengqiao.bounds import RequestModel
 from fengqiao.geo.schemas import PlaceRef
 
 MAX_BATCH = 500
 
 
-class PointIn(BaseModel):
+class PointIn(RequestModel):
     """One GPS fix from the phone; `at` carries its UTC offset."""
 
     model_config = ConfigDict(extra="forbid")
@@ -24,7 +25,7 @@ class PointIn(BaseModel):
     speed: float | None = Field(default=None, allow_inf_nan=False)
 
 
-class PositionBatchIn(BaseModel):
+class PositionBatchIn(RequestModel):
     """1 to 500 points, in the coordinate system the phone's map SDK reports."""
 
     model_config = ConfigDict(extra="forbid")

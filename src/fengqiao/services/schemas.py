@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fengqiao.bounds import PatchModel, RequestModel, Text200
 from fengqiao.events.schemas import Ref
 
 Level = Literal["village", "town", "district", "online"]
@@ -23,7 +24,7 @@ def _clean_list(values: list[str]) -> list[str]:
     return out
 
 
-class ItemIn(BaseModel):
+class ItemIn(RequestModel):
     """A catalogue item as an administrator writes it (also one entry of an import file)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -31,14 +32,14 @@ class ItemIn(BaseModel):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     name: str = Field(min_length=2, max_length=100)
     category: str = Field(min_length=1, max_length=32)
-    levels: list[Level] = Field(min_length=1, description="Where it can be done.")
-    materials: list[str] = Field(default_factory=list, max_length=40)
+    levels: list[Level] = Field(min_length=1, max_length=4, description="Where it can be done.")
+    materials: list[Text200] = Field(default_factory=list, max_length=40)
     time_limit_days: int = Field(ge=0, le=365, description="Legal limit, working days; 0 = 即办.")
     fee: str = Field("免费", min_length=1, max_length=64)
     unit_type: str = Field(min_length=1, max_length=48, pattern=r"^[a-z][a-z0-9_]*$")
     unit_name: str = Field(min_length=1, max_length=64)
     description: str = Field("", max_length=4000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    tags: list[Text200] = Field(default_factory=list, max_length=20)
     proxy_allowed: bool = Field(True, description="Whether a grid worker may handle it (代办).")
     is_active: bool = True
 
@@ -63,27 +64,28 @@ class ItemIn(BaseModel):
         return list(dict.fromkeys(values))
 
 
-class ItemPatch(BaseModel):
-    """Changes to an item; `version` must be the one read (409 otherwise)."""
+class ItemPatch(PatchModel):
+    """Changes to an item; `version` must be the one read (409 otherwise); no field may be
+    set to null (leave it out to keep it)."""
 
     model_config = ConfigDict(extra="forbid")
 
     version: int = Field(ge=1)
     name: str | None = Field(None, min_length=2, max_length=100)
     category: str | None = Field(None, min_length=1, max_length=32)
-    levels: list[Level] | None = Field(None, min_length=1)
-    materials: list[str] | None = Field(None, max_length=40)
+    levels: list[Level] | None = Field(None, min_length=1, max_length=4)
+    materials: list[Text200] | None = Field(None, max_length=40)
     time_limit_days: int | None = Field(None, ge=0, le=365)
     fee: str | None = Field(None, min_length=1, max_length=64)
     unit_type: str | None = Field(None, min_length=1, max_length=48, pattern=r"^[a-z][a-z0-9_]*$")
     unit_name: str | None = Field(None, min_length=1, max_length=64)
     description: str | None = Field(None, max_length=4000)
-    tags: list[str] | None = Field(None, max_length=20)
+    tags: list[Text200] | None = Field(None, max_length=20)
     proxy_allowed: bool | None = None
     is_active: bool | None = None
 
 
-class ItemImport(BaseModel):
+class ItemImport(RequestModel):
     """An import file: `{"version": 1, "items": [...]}`; items update in place by code."""
 
     model_config = ConfigDict(extra="forbid")
@@ -132,15 +134,19 @@ class ImportReport(BaseModel):
     total: int
 
 
-class ProxyCreate(BaseModel):
+class ProxyCreate(RequestModel):
     """A proxy request. Residents with an account leave the resident fields out (their own)."""
 
     model_config = ConfigDict(extra="forbid")
 
     item_id: int = Field(ge=1)
     resident_name: str | None = Field(None, min_length=1, max_length=64)
-    resident_phone: str | None = Field(None, pattern=r"^1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
-    resident_id_number: str | None = Field(None, description="18-digit ID number (optional).")
+    resident_phone: str | None = Field(
+        None, max_length=16, pattern=r"^1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$"
+    )
+    resident_id_number: str | None = Field(
+        None, max_length=32, description="18-digit ID number (optional)."
+    )
     resident_user_id: int | None = Field(None, ge=1, description="The resident's account, if any.")
     grid_id: int | None = Field(None, ge=1, description="Default: the creator's (first) grid.")
     address: str = Field("", max_length=200)
@@ -169,7 +175,7 @@ def valid_id_number(value: str) -> bool:
     return _ID_CHECK[total % 11] == value[17]
 
 
-class ProxyTransition(BaseModel):
+class ProxyTransition(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     action: ProxyAction

@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fengqiao.bounds import PatchModel, RequestModel
+
 
 class MajorOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -37,49 +39,55 @@ class CategoryList(BaseModel):
     categories: list[CategoryOut]
 
 
-class CategoryPatch(BaseModel):
-    """Fields an administrator may change; the code is stable."""
+class CategoryPatch(PatchModel):
+    """Fields an administrator may change; the code is stable. Only `national_code` may be
+    cleared with null."""
 
     model_config = ConfigDict(extra="forbid")
+    clearable = frozenset({"national_code"})
 
     name_zh: str | None = Field(None, min_length=1, max_length=64)
     name_en: str | None = Field(None, max_length=100)
-    platform: str | None = None
+    platform: str | None = Field(None, max_length=32)
     default_unit_type: str | None = Field(None, min_length=1, max_length=48)
     default_level: int | None = Field(None, ge=1, le=4)
-    filing_condition: str | None = None
-    closing_condition: str | None = None
-    national_code: str | None = None
+    filing_condition: str | None = Field(None, max_length=2000)
+    closing_condition: str | None = Field(None, max_length=2000)
+    national_code: str | None = Field(None, max_length=32)
     active: bool | None = None
 
 
-class CategoryCreate(BaseModel):
+class CategoryCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(pattern=r"^\d{4,6}$")
-    major_code: str
+    code: str = Field(max_length=6, pattern=r"^\d{4,6}$")
+    major_code: str = Field(max_length=16)
     name_zh: str = Field(min_length=1, max_length=64)
-    name_en: str = ""
+    name_en: str = Field("", max_length=100)
     default_unit_type: str = Field(min_length=1, max_length=48)
     default_level: int = Field(ge=1, le=4)
-    filing_condition: str = ""
-    closing_condition: str = ""
-    national_code: str | None = None
+    filing_condition: str = Field("", max_length=2000)
+    closing_condition: str = Field("", max_length=2000)
+    national_code: str | None = Field(None, max_length=32)
 
 
-class RuleIn(BaseModel):
-    """A routing rule; null match fields mean "any"; name a unit type or a unit."""
+class RuleIn(PatchModel):
+    """A routing rule; null match fields mean "any"; name a unit type or a unit. `position`,
+    `note` and `active` may be left out but not set to null."""
 
     model_config = ConfigDict(extra="forbid")
+    clearable = frozenset(
+        {"category_code", "major_code", "town_id", "level", "unit_type", "unit_id"}
+    )
 
-    position: int | None = None
-    category_code: str | None = None
-    major_code: str | None = None
+    position: int | None = Field(None, ge=0, le=1_000_000)
+    category_code: str | None = Field(None, max_length=16)
+    major_code: str | None = Field(None, max_length=16)
     town_id: int | None = None
     level: int | None = Field(None, ge=1, le=4)
-    unit_type: str | None = None
+    unit_type: str | None = Field(None, max_length=48)
     unit_id: int | None = None
-    note: str | None = None
+    note: str | None = Field(None, max_length=200)
     active: bool | None = None
 
 
@@ -98,15 +106,19 @@ class RuleOut(BaseModel):
     active: bool
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(PatchModel):
+    """A deadline policy; null `level` or `category_code` means "any", a null
+    `remind_before_hours` means no reminder; the other fields may not be null."""
+
     model_config = ConfigDict(extra="forbid")
+    clearable = frozenset({"level", "category_code", "remind_before_hours"})
 
     level: int | None = Field(None, ge=1, le=4)
-    category_code: str | None = None
+    category_code: str | None = Field(None, max_length=16)
     urgent: bool | None = None
-    limit_value: float | None = Field(None, ge=0)
-    limit_unit: str | None = None
-    remind_before_hours: float | None = Field(None, ge=0)
+    limit_value: float | None = Field(None, ge=0, le=100_000)
+    limit_unit: str | None = Field(None, max_length=16)
+    remind_before_hours: float | None = Field(None, ge=0, le=100_000)
     yellow_ratio: float | None = Field(None, gt=0, le=1)
 
 
@@ -123,7 +135,7 @@ class PolicyOut(BaseModel):
     yellow_ratio: float
 
 
-class CalendarDayIn(BaseModel):
+class CalendarDayIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     is_working: bool

@@ -6,10 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from fengqiao.bounds import RequestModel
 from fengqiao.events.schemas import Ref
 
 
-class AckIn(BaseModel):
+class AckIn(RequestModel):
     note: str = Field("", max_length=2000, description="What the town or unit will do (optional).")
 
 
