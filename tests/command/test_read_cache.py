@@ -3,6 +3,7 @@ matching ETag, one area's answer never handed to another, and a change in the ne
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -214,3 +215,31 @@ def test_a_refresh_serves_the_old_answer_only_while_nothing_changed() -> None:
         assert refresh.result(10).body == b"two"
         assert moved.result(10).body == b"three"
     assert cache.get_or_make("k", 2, later, lambda: answer("z", 2, later)).body == b"three"
+
+
+def test_a_change_mark_read_under_way_never_answers_a_later_request() -> None:
+    """A request that arrives while the mark is being read waits for the next read (which may
+    see its writer's commit); everyone who arrived meanwhile shares that one read."""
+    started, release = threading.Event(), threading.Event()
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(len(reads) + 1)
+        if len(reads) == 1:
+            started.set()
+            release.wait(10)
+        return len(reads)
+
+    async def scenario() -> None:
+        cache = ReadCache(5)
+        first = asyncio.ensure_future(cache.mark("events", read))
+        assert await asyncio.to_thread(started.wait, 10)
+        later = [asyncio.ensure_future(cache.mark("events", read)) for _ in range(5)]
+        await asyncio.sleep(0.05)
+        release.set()
+        assert await first == 1
+        assert [await each for each in later] == [2] * 5
+        assert await cache.mark("events", read) == 3
+
+    asyncio.run(scenario())
+    assert reads == [1, 2, 3]
