@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User
+from fengqiao.auth.sessions import end_session_token
 from fengqiao.config import Settings
 from fengqiao.org.models import OrgUnit
 from fengqiao.web.session import SESSION_COOKIE, csrf_token
@@ -170,3 +171,15 @@ def test_a_name_or_phone_change_keeps_sessions(
     )  # fmt: skip
     assert changed.status_code == 200
     assert client.get("/api/v1/users/me", headers=bearer(token)).json()["name"] == "改名"
+
+
+def test_the_web_logout_helper_ends_the_cookie_session(
+    client: TestClient, bound: BoundDatabase, settings: Settings
+) -> None:
+    """What the login form's logout calls with the cookie it clears (web/views.py)."""
+    assert web_login(client, "demo_operator", settings.demo_password).status_code == 303
+    cookie = client.cookies[SESSION_COOKIE]
+    assert end_session_token(database=bound, token=cookie, key=TEST_KEY)
+    assert not end_session_token(database=bound, token="not-a-token", key=TEST_KEY)
+    page = client.get("/map", follow_redirects=False)
+    assert page.status_code == 303 and "/login" in page.headers["location"]

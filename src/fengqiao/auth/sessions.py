@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import LoginFailure, RevokedToken, TokenCutoff
-from fengqiao.auth.security import TokenClaims, configure_hash_pool
+from fengqiao.auth.security import TokenClaims, TokenError, configure_hash_pool, token_claims
 from fengqiao.clock import Clock
 from fengqiao.db import Database, utcnow
 from fengqiao.errors import Problem
@@ -59,6 +59,17 @@ def revoke_user_tokens(*, db: Session, user_id: int) -> None:
         .on_conflict_do_update(index_elements=["user_id"], set_={"not_before": now})
     )
     db.flush()
+
+
+def end_session_token(*, database: Database, token: str, key: str) -> bool:
+    """Revoke a browser session's token (the web logout); False when it was not a valid token."""
+    try:
+        claims = token_claims(token, key=key)
+    except TokenError:
+        return False
+    with database.transaction() as session:
+        revoke_token(db=session, claims=claims)
+    return True
 
 
 class RevocationGuard:
