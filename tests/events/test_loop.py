@@ -65,7 +65,8 @@ def test_a_stale_version_is_409_and_changes_nothing(desk: Desk) -> None:
 
 def test_an_action_not_allowed_in_this_state_is_409_and_says_why(desk: Desk) -> None:
     event = desk.file()
-    problem = desk.act(event, "demo_handler", "sign", expect=409)
+    # The state is checked before the role: an operator who may see it is told what can happen.
+    problem = desk.act(event, "demo_operator", "sign", expect=409)
     assert problem["type"].endswith("/illegal-transition")
     assert "reported" in problem["detail"] and "accept" in problem["detail"]
     unknown = desk.act(event, "demo_operator", "teleport", expect=422)
@@ -74,8 +75,9 @@ def test_an_action_not_allowed_in_this_state_is_409_and_says_why(desk: Desk) -> 
 
 def test_the_wrong_role_is_403_and_outside_scope_is_404(desk: Desk, world: World) -> None:
     event = desk.file()
-    assert desk.act(event, "demo_handler", "accept", expect=403)["detail_zh"]
-    assert desk.act(event, "demo_grid_worker", "accept", expect=403)["status"] == 403
+    # A handler sees an event only once their unit owns it (or they acted on it).
+    assert desk.act(event, "demo_handler", "accept", expect=404)["status"] == 404
+    assert desk.act(event, "demo_grid_worker", "accept", expect=403)["detail_zh"]
     # A resident who did not report it cannot even see it.
     assert desk.act(event, "demo_resident", "accept", expect=404)["status"] == 404
     accepted = desk.act(event, "demo_operator", "accept")

@@ -337,15 +337,17 @@ def test_operators_see_failures_and_resend(client: TestClient, auth: Any, db: Se
     sent = Outbox(channel="sms", recipient="13800000008", template="reminder", payload=PAYLOAD,
                   dedupe_key="t:sent", status="sent", attempts=1, next_attempt_at=NOW,
                   created_at=NOW, sent_at=NOW)  # fmt: skip
+    # Neither has an event or a user: they are the district's messages (a town operator's list
+    # shows only those of their town, tests/notify/test_outbox_scope.py).
     db.add_all([dead, sent])
     db.commit()
     assert client.get("/api/v1/outbox", headers=auth("demo_handler")).status_code == 403
-    listed = client.get("/api/v1/outbox", params={"status": "dead"}, headers=auth("demo_operator"))
+    listed = client.get("/api/v1/outbox", params={"status": "dead"}, headers=auth("demo_district_operator"))
     assert [r["id"] for r in listed.json()] == [dead.id]
-    again = client.post(f"/api/v1/outbox/{dead.id}/resend", headers=auth("demo_operator"))
+    again = client.post(f"/api/v1/outbox/{dead.id}/resend", headers=auth("demo_district_operator"))
     assert again.status_code == 200 and again.json()["status"] == "pending"
     assert again.json()["attempts"] == 0
-    twice = client.post(f"/api/v1/outbox/{sent.id}/resend", headers=auth("demo_operator"))
+    twice = client.post(f"/api/v1/outbox/{sent.id}/resend", headers=auth("demo_district_operator"))
     assert twice.status_code == 409 and "不会重复发送" in twice.json()["detail_zh"]
     db.expire_all()
     stored = db.get(Outbox, dead.id)
