@@ -80,6 +80,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fq-bench-bulletin-") as tmp:
         args.db, args.artifacts = Path(tmp) / "bulletin.db", Path(tmp)
         args.scale, args.events, args.runs = "small", 300, 1
+        os.environ["FENGQIAO_DATA_DIR"] = tmp  # whatever the app writes, not into var/
         print("# smoke mode: one town, 300 events, one run; the figures below mean nothing")
         run(args)
 
