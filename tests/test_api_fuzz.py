@@ -1,0 +1,120 @@
+"""The whole API fuzzed from its own /openapi.json with schemathesis (issue 15): as the district
+administrator and as a town operator, valid and invalid data for every operation, a few bounded
+examples each. No answer may be a server error, and every refusal is problem+json.
+
+A 5xx is collected with the case and the innermost Fengqiao frame of its traceback, so one run
+names them all. The live streams are left out (they never end), and so are the calls that end
+the fuzzer's own session (logout, password change): they are tested in tests/auth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
+
+from fengqiao.app import create_app
+from fengqiao.clock import FixedClock
+from tests.events.conftest import START
+
+EXAMPLES = 6  # per operation, generation mode and account
+NEVER_ENDING = ("/stream",)
+ENDS_OWN_SESSION = {
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/auth/password"),
+    ("POST", "/api/v1/me/password"),
+    ("POST", "/logout"),
+}
+# 5xx found in files other engineers own right now, kept out of pass/fail until they are fixed
+# (each listed in the closing report with its input and traceback line).
+OWNED_ELSEWHERE: set[tuple[str, str]] = set()
+
+
+@pytest.fixture
+def fuzzed_app(bound: Any, seeded: Any, tmp_path: Path) -> FastAPI:
+    settings_ = seeded.settings.model_copy(update={"data_dir": tmp_path, "rules_check_seconds": 0})
+    return create_app(settings_, database=bound, clock=FixedClock(START))
+
+
+def _innermost_fengqiao_frame(error: BaseException) -> str:
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "/fengqiao/" in f.filename]
+    if not frames:
+        return repr(error)
+    frame = frames[-1]
+    where = frame.filename.split("/src/")[-1]
+    return f"{where}:{frame.lineno} {frame.line} -> {type(error).__name__}: {error}"[:400]
+
+
+def _fuzz(
+    operation: Any,
+    mode: GenerationMode,
+    headers: dict[str, str],
+    failures: dict[tuple[str, str], str],
+    statuses: Counter[int],
+) -> None:
+    """A few cases of one operation in one mode; the first failure of each is kept."""
+    key = (operation.method.upper(), operation.path)
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def check(case: schemathesis.Case) -> None:
+        if key in failures:
+            return
+        case.headers = {**(case.headers or {}), **headers}
+        try:
+            response = case.call()
+        except Exception as error:  # the app raised through the transport
+            failures[key] = f"{case.as_curl_command()}\n  {_innermost_fengqiao_frame(error)}"
+            return
+        statuses[response.status_code] += 1
+        if response.status_code >= 500:
+            failures[key] = f"{case.as_curl_command()}\n  {response.text[:300]}"
+        elif response.status_code >= 400 and not operation.path.startswith("/open311/"):
+            media = response.headers.get("content-type", [""])[0].split(";")[0]
+            if media != "application/problem+json":
+                failures[key] = f"{case.as_curl_command()}\n  {media}: {response.text[:200]}"
+
+    with contextlib.suppress(Unsatisfiable):  # no invalid data for an operation without input
+        check()
+
+
+@pytest.mark.parametrize("username", ["admin", "demo_operator"])
+def test_no_server_error_anywhere(fuzzed_app: FastAPI, auth: Any, username: str) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", fuzzed_app)
+    headers = auth(username)
+    failures: dict[tuple[str, str], str] = {}
+    statuses: Counter[int] = Counter()
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result.err()
+        operation = result.ok()
+        key = (operation.method.upper(), operation.path)
+        if operation.path.endswith(NEVER_ENDING) or key in ENDS_OWN_SESSION:
+            continue
+        operations.append(operation)
+    assert len(operations) > 100
+
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            _fuzz(operation, mode, headers, failures, statuses)
+
+    # The fuzzer kept its session: most answers were not 401 (a lost token would hide 5xx).
+    assert statuses[401] < sum(statuses.values()) / 4, statuses
+    found = {k: v for k, v in failures.items() if k not in OWNED_ELSEWHERE}
+    assert found == {}, "\n".join(f"{m} {p}: {v}" for (m, p), v in sorted(found.items()))
