@@ -37,9 +37,11 @@ def test_the_login_limit_refuses_the_next_attempt_whatever_the_password(
         for n in range(3):
             assert api_login(client, "demo_operator", f"guess-{n}").status_code == 401
         assert_limited(api_login(client, "demo_operator", seeded.settings.demo_password))
-        # The login form is the same door.
+        # The login form is the same door; a person there gets the form again, in Chinese.
         form = web_login(client, "demo_operator", seeded.settings.demo_password)
-        assert_limited(form)
+        assert form.status_code == 303 and 0 < int(form.headers["Retry-After"]) <= 60
+        assert form.headers["location"] == "/login?reason=limited"
+        assert "登录尝试过于频繁" in client.get(form.headers["location"]).text
     assert refusals("login") == before + 2
 
 

@@ -22,6 +22,7 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from prometheus_client import Counter
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fengqiao.config import Settings
@@ -177,11 +178,21 @@ class RateLimitMiddleware:
                 wait = await self.limits.retry_after(rule, address)
                 if wait is not None:
                     REFUSALS.labels(rule=rule).inc()
-                    await problem_response(refusal(wait))(scope, receive, send)
+                    await refusal_response(scope, refusal(wait))(scope, receive, send)
                     return
             await self.app(scope, receive, send)
         finally:
             current_caller.reset(token)
+
+
+def refusal_response(scope: Scope, problem: Problem) -> Response:
+    """The refusal as the door's callers expect it: a person at the login form gets the form
+    again with a Chinese message; everyone else gets problem+json."""
+    if scope["method"] == "POST" and scope["path"] == "/login":
+        return RedirectResponse(
+            "/login?reason=limited", status_code=303, headers=problem.headers or None
+        )
+    return problem_response(problem)
 
 
 def install_rate_limits(app: Any, settings: Settings) -> RateLimits:

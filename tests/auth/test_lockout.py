@@ -87,6 +87,10 @@ def test_failures_on_the_login_form_count_too(bound: BoundDatabase, seeded: Seed
         for n in range(10):
             assert web_login(client, "demo_leader", f"guess-{n}").status_code == 401
         assert api_login(client, "demo_leader", seeded.settings.demo_password).status_code == 429
+        # The form says so on the page, in Chinese, not as JSON.
+        page = web_login(client, "demo_leader", seeded.settings.demo_password)
+        assert page.status_code == 429 and page.headers["content-type"].startswith("text/html")
+        assert "分钟" in page.text and int(page.headers["Retry-After"]) > 0
 
 
 def test_an_unknown_username_is_counted_like_a_known_one(

@@ -64,6 +64,20 @@ def test_a_browser_session_stops_working_after_logout(
     assert client.get("/api/v1/users/me").status_code == 401
 
 
+def test_the_logout_button_ends_the_session_on_the_server(
+    client: TestClient, settings: Settings
+) -> None:
+    assert web_login(client, "demo_operator", settings.demo_password).status_code == 303
+    cookie = client.cookies[SESSION_COOKIE]
+    ended = client.post(
+        "/logout", data={"csrf_token": csrf_token(cookie, TEST_KEY)}, follow_redirects=False
+    )
+    assert ended.status_code == 303 and ended.headers["location"] == "/login?reason=logout"
+    client.cookies.set(SESSION_COOKIE, cookie)  # a copy of the cookie kept by an attacker
+    page = client.get("/map", follow_redirects=False)
+    assert page.status_code == 303 and "/login" in page.headers["location"]
+
+
 def test_an_admin_password_reset_ends_every_session_of_the_user(
     client: TestClient, auth: Auth, db: Session, settings: Settings
 ) -> None:

@@ -21,6 +21,7 @@ from fengqiao.analytics.service import ANALYSIS_ROLES, today
 from fengqiao.auth import service as auth_service
 from fengqiao.auth.scope import Principal
 from fengqiao.auth.security import TokenError, issue_token
+from fengqiao.auth.sessions import end_session_token
 from fengqiao.db import Database
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, _load_user, principal_of_user
 from fengqiao.errors import Problem
@@ -174,6 +175,7 @@ def login_page(request: Request, next: str | None = None, reason: str | None = N
         "expired": "登录已过期,请重新登录",
         "invalid": "登录已失效,请重新登录",
         "logout": "您已安全退出",
+        "limited": "登录尝试过于频繁,请稍后再试",
     }.get(reason or "", "")
     response = render(
         request, "login.html", None, login_token=token, next=_safe_next(next) or "",
@@ -200,7 +202,7 @@ async def login_submit(request: Request, settings: AppSettings, database: AppDat
         return response
 
     if not login_token_matches(request, str(form.get(CSRF_FIELD) or "")):
-        return again("页面已过期,请重新登录(CSRF 校验失败)", 403)
+        return again("页面已过期,请重新登录", 403)
     if not username or not password:
         return again("请输入用户名和密码", 422)
 
@@ -208,7 +210,15 @@ async def login_submit(request: Request, settings: AppSettings, database: AppDat
         with database.session() as session:
             return auth_service.authenticate(db=session, username=username, password=password)
 
-    user = await run_in_threadpool(check)
+    try:
+        user = await run_in_threadpool(check)
+    except Problem as refusal:
+        if refusal.status not in (429, 503):
+            raise
+        # A locked account or address, or every password check busy: said on the form.
+        refused = again(refusal.detail_zh or refusal.title_zh, refusal.status)
+        refused.headers.update(refusal.headers or {})
+        return refused
     if user is None:
         return again("用户名或密码错误,或账号已停用", 401)
     token = issue_token(
@@ -226,7 +236,14 @@ async def logout(request: Request) -> Response:
     form = await request.form()
     token = request.cookies.get(SESSION_COOKIE)
     if token and not csrf_matches(token, request.app.state.signing_key, str(form.get(CSRF_FIELD))):
-        return HTMLResponse("CSRF 校验失败 / CSRF check failed", status_code=403)
+        return HTMLResponse("页面已过期,请刷新后再退出", status_code=403)
+    if token:
+        # The session ends on the server too: the cookie's token is refused on every instance.
+        await run_in_threadpool(
+            lambda: end_session_token(
+                database=request.app.state.db, token=token, key=request.app.state.signing_key
+            )
+        )
     response = RedirectResponse("/login?reason=logout", status_code=303)
     end_session(response)
     response.delete_cookie(LOGIN_COOKIE, path="/")
