@@ -375,19 +375,22 @@ WORKER: dict[str, list[float]] = {"cpu": [], "changes": []}
 CURRENT_STEP = [""]
 
 
-def transition_figures(count: int, scale: str = "keqiao") -> None:
+def transition_figures(count: int, district: Path | None = None) -> None:
     """Accept, dispatch and sign events with rollup upkeep and without, in alternating rounds;
     times are the thread's CPU time (`time.thread_time`), which another busy process on the
-    machine does not inflate. Upkeep is also timed inside the steps that keep it."""
+    machine does not inflate. Upkeep is also timed inside the steps that keep it. On a fresh
+    Keqiao district, or on a copy of the SQLite file `district` (the smoke mode's)."""
     from fengqiao.events import service as event_service
 
     work = Path(tempfile.mkdtemp(prefix="fq-bench-analytics-"))
     try:
         url = f"sqlite:///{work / 'steps.db'}"
-        subprocess.run([FENGQIAO, "db", "upgrade"], env=_env(url), check=True, capture_output=True)
-        subprocess.run(
-            [FENGQIAO, "seed", "--scale", scale], env=_env(url), check=True, capture_output=True
-        )
+        if district is None:
+            for command in (["db", "upgrade"], ["seed", "--scale", "keqiao"]):
+                subprocess.run([FENGQIAO, *command], env=_env(url), check=True, capture_output=True)
+        else:
+            with sqlite3.connect(district) as source, sqlite3.connect(work / "steps.db") as copy:
+                source.backup(copy)
         database = Database(url)
         original = event_service.queue_change
 
@@ -586,10 +589,10 @@ def main() -> None:
             subprocess.run([FENGQIAO, *command], env=_env(args.db), check=True, capture_output=True)
         args.runs = args.baseline_runs = 1
         args.transitions = 9
-        run(args, scale="small")
+        run(args, district=Path(tmp) / "analytics.db")
 
 
-def run(args: argparse.Namespace, scale: str = "keqiao") -> None:
+def run(args: argparse.Namespace, district: Path | None = None) -> None:
     if args.db:
         database = Database(args.db)
         sizes(database)
@@ -610,7 +613,7 @@ def run(args: argparse.Namespace, scale: str = "keqiao") -> None:
                 duck = duckdb_baseline(args.db, start, end, args.baseline_runs)
                 print(f"ratio: DuckDB GROUP BY / Fengqiao = {sum(duck.values()) / total:.1f}x")
     if args.transitions:
-        transition_figures(args.transitions, scale)
+        transition_figures(args.transitions, district)
 
 
 if __name__ == "__main__":

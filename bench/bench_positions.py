@@ -454,15 +454,18 @@ def run(args: argparse.Namespace, scale: str) -> None:
     url = fresh_district(Path(args.db), scale)
     key = secrets.token_urlsafe(32)
     workers = Workers(url, key)
-    with served(url, key) as (base, pid):
-        batch_figures(base, url, workers, args.requests)
-        cpu_figures(base, pid, workers, args.load_seconds)
-    # Fresh servers: the steady state is reached by the warm-up round of `cached_figure`.
     steady = [
         (20, "a batch of 20 points every 10 min (the app's default)"),
         (10, "a batch of 10 points every 5 min"),
     ]
-    for per_request, label in steady[:1] if args.smoke else steady:  # one is enough to smoke
+    with served(url, key) as (base, pid):
+        batch_figures(base, url, workers, args.requests)
+        cpu_figures(base, pid, workers, args.load_seconds)
+        if args.smoke:  # one steady-state run on the same server checks that figure runs
+            cached_figure(base, pid, workers, args.load_seconds, *steady[0])
+            return
+    # Fresh servers: the steady state is reached by the warm-up round of `cached_figure`.
+    for per_request, label in steady:
         with served(url, key) as (base, pid):
             cached_figure(base, pid, workers, args.load_seconds, per_request, label)
 
