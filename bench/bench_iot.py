@@ -261,7 +261,13 @@ def main() -> None:
         help="Also run live on this running local broker as configured (e.g. 1883: defaults "
         "max_inflight_messages 20, max_queued_messages 1000).",
     )
+    parser.add_argument(
+        "--smoke", action="store_true", help="200 alarms over 10 devices: checks the script runs."
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.alarms, args.devices = 200, 10
+        print("# smoke mode: 200 alarms over 10 devices; the figures below mean nothing")
     folder = Path(tempfile.mkdtemp(prefix="bench-iot-"))
     url = args.database or f"sqlite:///{folder / 'bench.db'}"
     upgrade(url)
