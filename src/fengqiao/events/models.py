@@ -62,6 +62,7 @@ class Event(Base):
         Index("ix_event_reporter_created", "reporter_id", "created_at"),
         Index("ix_event_owner_status", "owner_unit_id", "status"),
         Index("ix_event_category_created", "category_code", "created_at"),
+        Index("ix_event_closed_at", "closed_at"),
         # Deadlines of open events only: the sweeper's and the overdue lists' index.
         Index(
             "ix_event_open_due",
