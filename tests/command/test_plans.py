@@ -15,7 +15,7 @@ from fengqiao.auth.scope import Principal
 from fengqiao.command import service
 from fengqiao.db import Database
 from fengqiao.events.models import Event
-from fengqiao.events.queries import change_mark
+from fengqiao.events.queries import EventFilters, change_mark, page
 from fengqiao.org.models import OrgUnit
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
@@ -67,15 +67,19 @@ def test_the_panel_the_layer_and_the_change_mark_read_by_index(fresh_db: Databas
     with fresh_db.session() as db:
         district = db.scalar(select(OrgUnit.id).where(OrgUnit.kind == "district"))
         town = db.scalar(select(Event.town_id).limit(1))
+        unit = db.scalar(select(Event.owner_unit_id).where(Event.owner_unit_id.is_not(None)))
     principals = [
         Principal(1, "op", "op", frozenset({"operator"}), district or 0, f"/{district}/"),
         Principal(2, "top", "top", frozenset({"operator"}), town or 0, f"/{district}/{town}/"),
+        # A handler reads their unit's events and those they acted on (the trail by actor).
+        Principal(3, "h", "h", frozenset({"handler"}), town or 0, f"/{district}/{town}/", unit),
     ]
     reads: list[Callable[[Session], Any]] = [change_mark]
     for principal in principals:
         reads += [
             partial(service.situation, principal=principal, now=NOW),
             partial(service.event_points, principal=principal, now=NOW),
+            partial(page, filters=EventFilters(), principal=principal, now=NOW),
         ]
     checked = 0
     for read in reads:

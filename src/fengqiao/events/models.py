@@ -172,7 +172,11 @@ class EventLog(Base):
     """One step of an event's trail; rows are only ever inserted (triggers refuse the rest)."""
 
     __tablename__ = "event_log"
-    __table_args__ = (UniqueConstraint("event_id", "seq", name="uq_event_log_event_seq"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "seq", name="uq_event_log_event_seq"),
+        # The events a handler acted on (events/scope.py `acted_on`).
+        Index("ix_event_log_actor_event", "actor_id", "event_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))

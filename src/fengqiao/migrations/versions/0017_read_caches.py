@@ -24,7 +24,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_event_closed_at", "event", ["closed_at"])
+    # A handler reads their unit's events and those they took a step on (events/scope.py).
+    op.create_index("ix_event_log_actor_event", "event_log", ["actor_id", "event_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_event_log_actor_event", table_name="event_log")
     op.drop_index("ix_event_closed_at", table_name="event")
