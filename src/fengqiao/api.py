@@ -38,19 +38,20 @@ public_router.include_router(iot_views.public, prefix=API_PREFIX)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
-# The map router first: route matching walks the routers in order, and the grid lookup is the
-# hottest route of the API; the phones' positions come next.
+# The map router first: route matching walks the routers in order (each route a regex match,
+# about 170 of them), and the grid lookup is the hottest route of the API; the phones'
+# positions come next, then what every open command-room screen and event list polls.
 api_router.include_router(geo_views.router)
 api_router.include_router(patrol_views.router)
+api_router.include_router(command_views.router)
+api_router.include_router(event_views.router)
 api_router.include_router(camera_views.router)
 api_router.include_router(auth_views.router)
 api_router.include_router(org_views.router)
-api_router.include_router(event_views.router)
 api_router.include_router(taxonomy_views.router)
 api_router.include_router(intake_views.router)
 api_router.include_router(supervision_views.router)
 api_router.include_router(notify_views.router)
-api_router.include_router(command_views.router)
 api_router.include_router(assessment_views.router)
 api_router.include_router(warning_views.router)
 api_router.include_router(service_views.router)

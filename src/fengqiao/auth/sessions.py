@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, literal, select
+from sqlalchemy import bindparam, delete, exists, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -84,21 +84,24 @@ class RevocationGuard:
         self.principals = principals
 
     def __call__(self, claims: TokenClaims) -> bool:
-        cutoff = (
-            select(TokenCutoff.not_before)
-            .where(TokenCutoff.user_id == claims.user_id)
-            .scalar_subquery()
-        )
-        revoked = exists().where(RevokedToken.jti == (claims.jti or "-"))
-        generation = (
-            select(ChangeCounter.value).where(ChangeCounter.name == "users").scalar_subquery()
-        )
+        params = {"user_id": claims.user_id, "jti": claims.jti or "-"}
         with self.database.session() as session:
-            row = session.execute(select(cutoff, revoked, generation, literal(1))).one()
+            row = session.connection().execute(_REVOCATION_READ, params).one()
         not_before, is_revoked, users_generation = row[0], row[1], row[2]
         if self.principals is not None:
             self.principals.refresh(users_generation or 0)
         return bool(is_revoked) or (not_before is not None and claims.issued < not_before)
+
+
+# Built once: every request with a token sends it (SQLAlchemy caches its compiled form).
+_REVOCATION_READ = select(
+    select(TokenCutoff.not_before)
+    .where(TokenCutoff.user_id == bindparam("user_id"))
+    .scalar_subquery(),
+    exists().where(RevokedToken.jti == bindparam("jti")),
+    select(ChangeCounter.value).where(ChangeCounter.name == "users").scalar_subquery(),
+    literal(1),
+)
 
 
 # --- lockout --------------------------------------------------------------------------------
