@@ -26,8 +26,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# The largest id a database key holds (64-bit): a larger number in a query cannot name anything.
-ID_MAX = 2**63 - 1
+# The largest id an integer key holds (PostgreSQL `integer`, 32-bit): a larger number in a
+# query cannot name anything, and PostgreSQL refuses to compare the column with it.
+ID_MAX = 2**31 - 1
 # Every request string is at most this long unless its field says less (a report's
 # description is 4,000 characters; nothing a person types is longer).
 STR_MAX = 4000
