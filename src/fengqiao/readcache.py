@@ -18,6 +18,7 @@ request (the GZip middleware skips a body that already has a Content-Encoding).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import hashlib
 import threading
@@ -30,6 +31,8 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+
+from fengqiao.logs import UnmaskedAccess, note_unmasked, unmasked_var
 
 GZIP_MINIMUM = 2048
 GZIP_LEVEL = 6
@@ -46,6 +49,9 @@ class Answer:
     media_type: str
     made_at: datetime
     mark: Hashable
+    # Personal data the answer serves whole, noted while it was made: replayed into the
+    # personal-data access log on every hit, so a cached view is logged like a fresh one.
+    unmasked: UnmaskedAccess | None = None
 
 
 def make_answer(
@@ -86,6 +92,29 @@ def respond(request: Request, answer: Answer) -> Response:
         headers["Content-Encoding"] = "gzip"
         return Response(answer.gzipped, media_type=answer.media_type, headers=headers)
     return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+
+def _made(make: Callable[[], Answer]) -> Answer:
+    """`make()`, with what it noted as served unmasked kept on the answer."""
+    noted = UnmaskedAccess()
+    token = unmasked_var.set(noted)
+    try:
+        answer = make()
+    finally:
+        unmasked_var.reset(token)
+    return dataclasses.replace(answer, unmasked=noted) if noted.subjects else answer
+
+
+def _served(answer: Answer) -> Answer:
+    """Note the answer's unmasked personal data for this request (cached or not)."""
+    if answer.unmasked is not None and answer.unmasked.user_id is not None:
+        for table, (ids, fields) in answer.unmasked.subjects.items():
+            for subject_id in ids:
+                note_unmasked(
+                    user_id=answer.unmasked.user_id, username=answer.unmasked.username,
+                    table=table, subject_id=subject_id, fields=tuple(sorted(fields)),
+                )  # fmt: skip
+    return answer
 
 
 class ReadCache:
@@ -134,7 +163,7 @@ class ReadCache:
                 refreshing = key in self._key_locks
             if refreshing:
                 answer = self._lookup(key, mark, now, self.ttl * 2)
-        return answer
+        return _served(answer) if answer is not None else None
 
     async def mark(self, name: str, read: Callable[[], Hashable]) -> Hashable:
         """The change mark `read` returns, read for this request and every other that waits."""
@@ -156,7 +185,7 @@ class ReadCache:
             return make()
         answer = self._lookup(key, mark, now, self.ttl)
         if answer is not None:
-            return answer
+            return _served(answer)
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         if not key_lock.acquire(blocking=False):
@@ -164,16 +193,16 @@ class ReadCache:
             # (within twice the span) is served meanwhile; a changed mark waits for the read.
             stale = self._lookup(key, mark, now, self.ttl * 2)
             if stale is not None:
-                return stale
+                return _served(stale)
             key_lock.acquire()
         try:
             answer = self._lookup(key, mark, now, self.ttl)  # made while we waited
             if answer is not None:
-                return answer
+                return _served(answer)
             self.misses += 1
-            answer = make()
+            answer = _made(make)
             self._store(key, answer)
-            return answer
+            return _served(answer)
         finally:
             key_lock.release()
             with self._lock:

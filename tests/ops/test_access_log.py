@@ -67,6 +67,26 @@ def test_an_events_contact_phone_shown_to_an_operator_is_logged(
     ]
 
 
+def test_a_cached_list_is_logged_like_a_fresh_one(api: TestClient, copy: Copy) -> None:
+    with copy.database.session() as session:
+        world = make_world(session)
+    lat, lng = world.grid_point
+    filed = api.post(
+        "/api/v1/events", headers=copy.auth("demo_grid_worker"),
+        json={"source": "grid_worker", "category": world.handler_category, "lat": lat,
+              "lng": lng, "description": "井盖缺失", "contact_phone": "13800138001"},
+    )  # fmt: skip
+    assert filed.status_code == 201, filed.text
+    event_id = filed.json()["id"]
+    views = [api.get("/api/v1/events?size=20", headers=copy.auth("demo_operator")) for _ in "ab"]
+    for view in views:
+        assert any(i["contact_phone"] == "13800138001" for i in view.json()["items"])
+    # The second answer came from the read cache: it is logged all the same, under its own id.
+    rows = [r for r in access_rows(copy) if r.subject_table == "event"]
+    assert [r.request_id for r in rows] == [v.headers["X-Request-ID"] for v in views]
+    assert all(f",{event_id}," in r.subject_ids and r.username == "demo_operator" for r in rows)
+
+
 def test_administrators_read_the_log_and_nobody_else_does(api: TestClient, copy: Copy) -> None:
     listed = api.get("/api/v1/users?size=50", headers=copy.auth("demo_operator"))
     some_user = next(u["id"] for u in listed.json()["items"] if u["phone"])
