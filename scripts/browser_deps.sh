@@ -18,6 +18,8 @@ installed() {
 missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 installed "$font_package" || missing+=("$font_package")
+# wrk drives bench/bench_reads.py (and bench_http.py) from Debian.
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 
 if ((${#missing[@]} == 0)); then
     exit 0

@@ -20,6 +20,7 @@ import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from requests.structures import CaseInsensitiveDict
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 from sqlalchemy import text
@@ -117,7 +118,7 @@ def _fuzz(
     def check(case: schemathesis.Case) -> None:
         if key in failures:
             return
-        case.headers = {**(case.headers or {}), **headers}
+        case.headers = CaseInsensitiveDict({**dict(case.headers or {}), **headers})
         if mode is GenerationMode.POSITIVE and case.path_parameters:
             case.path_parameters = {
                 name: fills.get(name, value) for name, value in case.path_parameters.items()

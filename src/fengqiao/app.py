@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -15,6 +14,8 @@ from fengqiao import __version__
 from fengqiao.api import api_router, public_router
 from fengqiao.auth.security import TokenReader
 from fengqiao.auth.service import PrincipalCache
+from fengqiao.auth.sessions import install_sessions
+from fengqiao.bounds import install_bounds
 from fengqiao.cameras.index import CameraLocator
 from fengqiao.clock import Clock
 from fengqiao.config import Settings, get_settings
@@ -24,8 +25,12 @@ from fengqiao.events.photos import PhotoLimits, PhotoStore
 from fengqiao.events.rules import RulesCache
 from fengqiao.geo.service import GridLocator
 from fengqiao.open311 import views as open311_views
+from fengqiao.ops import views as ops_views
+from fengqiao.ratelimit import install_rate_limits
+from fengqiao.readcache import ReadCache
 from fengqiao.services import views as service_views
 from fengqiao.web import STATIC_DIR
+from fengqiao.web import headers as security_headers
 from fengqiao.web import views as web_views
 
 
@@ -69,6 +74,12 @@ def create_app(
         PhotoLimits(max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels),
     )
     install_handlers(app)
+    install_bounds(app)  # body-size limit per route class, before anything reads a body
+    install_sessions(app)  # token revocation, login lockout, the password-hashing pool
+    install_rate_limits(app, settings)
+    app.state.read_cache = ReadCache(settings.read_cache_seconds, settings.read_cache_mb << 20)
+    ops_views.install(app)  # request ids, access log, /metrics, personal-data access log
+    security_headers.install(app, settings)
     web_views.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(public_router)
@@ -79,15 +90,8 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="Fengqiao 枫桥 API",
-            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-            # Swagger UI would otherwise post the spec to validator.swagger.io from the browser.
-            swagger_ui_parameters={"validatorUrl": None},
-        )
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        # Vendored Swagger UI, started from a static script so /docs runs under the CSP.
+        return web_views.swagger_page(request)
 
     return app

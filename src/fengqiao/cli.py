@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.scope import Principal
+from fengqiao.backup import backup_command, restore_command
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings, get_settings
 from fengqiao.db import Database
@@ -26,6 +27,7 @@ from fengqiao.errors import Problem
 from fengqiao.intake.cli import intake_app
 from fengqiao.iot.cli import iot_app
 from fengqiao.open311.cli import open311_app
+from fengqiao.ops.cli import ops_app
 from fengqiao.services.commands import services_app
 
 app = typer.Typer(help="Fengqiao (枫桥) grid governance platform.", no_args_is_help=True)
@@ -57,6 +59,9 @@ app.add_typer(intake_app, name="intake")
 app.add_typer(iot_app, name="iot")
 app.add_typer(open311_app, name="open311")
 app.add_typer(services_app, name="services")
+app.add_typer(ops_app, name="ops")
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -103,6 +108,11 @@ def serve(
     """Serve the web app and API (uvicorn with uvloop and httptools)."""
     import uvicorn
 
+    from fengqiao.logs import dict_config
+    from fengqiao.metrics import prepare_multiprocess
+
+    settings = _settings()
+    prepare_multiprocess(settings.metrics_dir or settings.data_dir / "metrics")
     uvicorn.run(
         "fengqiao.app:create_app",
         factory=True,
@@ -111,7 +121,9 @@ def serve(
         workers=workers,
         loop="uvloop",
         http="httptools",
-        log_level=_settings().log_level,
+        log_level=settings.log_level,
+        log_config=dict_config(fmt=settings.log_format, level=settings.log_level),
+        access_log=False,  # ours (fengqiao.access) redacts credentials in query strings
     )
 
 
@@ -564,7 +576,6 @@ def _parse_now(value: str | None) -> datetime:
 def worker() -> None:
     """Run every job in rounds until stopped (SLA sweeper, outbox sender). On SQLite only one
     worker may run per database; on PostgreSQL run as many as you like."""
-    import logging
     import threading
 
     from fengqiao.clock import Clock
@@ -574,11 +585,12 @@ def worker() -> None:
         run_forever,
         single_worker,
     )
+    from fengqiao.logs import configure as configure_logs
+    from fengqiao.metrics import prepare_multiprocess
 
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    configure_logs(fmt=settings.log_format, level=settings.log_level)
+    prepare_multiprocess(settings.metrics_dir or settings.data_dir / "metrics")
     database = _database()
     stop = threading.Event()
     install_signal_handlers(stop)
@@ -587,9 +599,9 @@ def worker() -> None:
             console.print(f"worker on {_safe_url(settings.database_url)}; Ctrl-C stops it")
             subscriber = None
             if settings.mqtt_enabled:  # device alarms, beside the jobs (docs/iot.md)
-                from fengqiao.iot.jobs import AlarmSubscriber
+                from fengqiao.iot.jobs import MqttIntake  # one worker holds it (PostgreSQL)
 
-                subscriber = AlarmSubscriber(database, settings).start()
+                subscriber = MqttIntake(database, settings).start()
                 console.print(f"MQTT: {settings.mqtt_topic_prefix}/+/+ on {subscriber.broker}")
             try:
                 run_forever(database, settings, Clock(), stop=stop)

@@ -304,6 +304,144 @@ class Settings(BaseSettings):
         "registry and its nearest-camera index must be rebuilt.",
     )
 
+    # The operator's view (docs/operations.md): logs, metrics.
+    log_format: str = Field(
+        "json",
+        pattern="^(json|console)$",
+        description="How `fengqiao serve` and `fengqiao worker` write log lines: json (one "
+        "object a line, for collectors) or console (readable, for development).",
+    )
+    metrics_token: str = Field(
+        "",
+        description="Bearer token that may read /metrics from anywhere. Empty: /metrics answers "
+        "only direct (not proxied) requests from the loopback address.",
+    )
+    metrics_dir: Path | None = Field(
+        None,
+        description="Folder the processes (uvicorn workers, fengqiao worker) share their "
+        "metrics through (PROMETHEUS_MULTIPROC_DIR). Empty: <data_dir>/metrics.",
+    )
+    # Read caches of the command room and the event list (issue 15, item 7).
+    read_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description="How long an instance serves a cached answer of the event list, the "
+        "command room's situation, event layer and grid counts while no event changed. A "
+        "filing or a step shows in the next read; time alone (a light turning red) within "
+        "this. 0: nothing cached.",
+    )
+    read_cache_mb: int = Field(
+        64, ge=1, le=4096, description="Memory an instance spends on cached answers, in MB."
+    )
+
+    # Messages sent once under faults; several workers sharing the MQTT intake (issue 15, item 9).
+    outbox_lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Wall-clock lease on a message being sent, renewed every third of it while "
+        "the gateway answers; a dead worker's message is sent again (same idempotency key) "
+        "once its lease ends.",
+    )
+    outbox_parallel: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Messages one worker sends at once. After a kill -9 at most this many per "
+        "worker reach the gateway twice; raise it for a slow gateway.",
+    )
+    mqtt_holder_check_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="On PostgreSQL one worker holds the MQTT intake (an advisory lock); the "
+        "others try to take it over this often, and the holder checks it still holds it.",
+    )
+
+    # --- logins, rate limits and sessions (issue 15, item 5; docs/security.md) ---
+    redis_url: str = Field(
+        "",
+        description="Redis for the rate-limit counts, e.g. redis://127.0.0.1:6379/0, so that "
+        "several instances share them. Empty: each instance counts in its own memory.",
+    )
+    rate_limit_enabled: bool = Field(True, description="Apply the rate limits below.")
+    rate_limit_key_prefix: str = Field(
+        "fengqiao", max_length=64, description="Prefix of the rate-limit keys in Redis."
+    )
+    rate_limit_login: str = Field(
+        "30/minute;300/hour",
+        description="Login attempts per client address (API token, login form, own password "
+        "change), in the `limits` notation: `N/second|minute|hour|day`, `;` between several.",
+    )
+    rate_limit_public: str = Field(
+        "300/minute",
+        description="Reads per client address of the public catalogue (page and API) and "
+        "Open311's GET routes.",
+    )
+    rate_limit_open311_post: str = Field(
+        "30/minute;300/hour", description="Open311 requests filed per client address."
+    )
+    rate_limit_iot: str = Field(
+        "1200/minute",
+        description="IoT webhook alarms per client address (a gateway may speak for many devices).",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of the reverse proxies in front of "
+        "the app (e.g. 127.0.0.1, 10.0.0.0/8); only from these is X-Forwarded-For believed.",
+    )
+    login_lockout_failures: int = Field(
+        10, ge=1, description="Wrong passwords for one account before it is locked."
+    )
+    login_lockout_address_failures: int = Field(
+        50, ge=1, description="Wrong passwords from one client address before it is locked."
+    )
+    login_lockout_seconds: int = Field(
+        900,
+        ge=1,
+        description="How long a lock lasts; failures older than this are forgotten.",
+    )
+    password_hash_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Password hashes or checks (argon2, 64 MiB each) running at once per "
+        "process; more logins wait their turn.",
+    )
+    password_hash_wait_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long a login waits for a hashing slot before it is refused (503).",
+    )
+    password_min_length: int = Field(10, ge=8, le=128, description="Shortest password accepted.")
+    password_min_score: int = Field(
+        3,
+        ge=0,
+        le=4,
+        description="Lowest zxcvbn strength (0-4) of a new password; 3 refuses common "
+        "passwords, words, sequences and the account's own names.",
+    )
+
+    # Bounded input (issue 15): the largest request body of each route class, refused with 413
+    # before any parser reads it. Photo uploads allow photo_max_bytes × photos_per_event plus
+    # 1 MiB; the IoT webhook 4 × iot_payload_max_bytes (so an oversized alarm is quarantined).
+    json_max_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest body of a JSON API request, in bytes."
+    )
+    form_max_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Largest body of a form post (login, Open311, any form without photos), "
+        "in bytes.",
+    )
+    import_max_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of an import or bulk push (org tree GeoJSON, camera CSV, "
+        "camera statuses, service catalogue), in bytes.",
+    )
+
     def photo_dir(self) -> Path:
         """Where photos are stored."""
         return self.upload_dir if self.upload_dir is not None else self.data_dir / "photos"

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Dialog, Page
 from playwright.sync_api import Error as PlaywrightError
 
 from fengqiao.db import Database
@@ -110,7 +110,7 @@ def plant(api: Api, world: World) -> Stored:
     near = api.get(op, "/layers/cameras/nearest", lat=lat, lng=lng, limit=5, radius_m=5000)
     for n, camera in enumerate(near):
         path = f"/cameras/{camera['code']}"
-        edit = {"name": payload(n), "install_place": payload(n + 1)}
+        edit: dict[str, Any] = {"name": payload(n), "install_place": payload(n + 1)}
         s.attempt(f"camera {n}", send, api, op, "PATCH", path, edit)
         s.attempt(f"camera link {n}", send, api, op, "PATCH", path, {"stream_url": LINK_PAYLOAD})
     # The event: filed by the grid worker, accepted, dispatched and signed with notes.
@@ -275,7 +275,12 @@ def check_pages(page: Page, base: str, paths: list[str], shots: str) -> list[str
     """Open each page, exercise it, and list every sign of a script that ran or was blocked."""
     problems: list[str] = []
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" and (

@@ -342,7 +342,9 @@ def test_operators_see_failures_and_resend(client: TestClient, auth: Any, db: Se
     db.add_all([dead, sent])
     db.commit()
     assert client.get("/api/v1/outbox", headers=auth("demo_handler")).status_code == 403
-    listed = client.get("/api/v1/outbox", params={"status": "dead"}, headers=auth("demo_district_operator"))
+    listed = client.get(
+        "/api/v1/outbox", params={"status": "dead"}, headers=auth("demo_district_operator")
+    )
     assert [r["id"] for r in listed.json()] == [dead.id]
     again = client.post(f"/api/v1/outbox/{dead.id}/resend", headers=auth("demo_district_operator"))
     assert again.status_code == 200 and again.json()["status"] == "pending"

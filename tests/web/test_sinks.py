@@ -148,7 +148,9 @@ def until(
 
 def split(tokens: list[Token], seps: set[str]) -> list[list[Token]]:
     """Split on depth-0 punctuators."""
-    out, depth, current = [], 0, []
+    out: list[list[Token]] = []
+    depth = 0
+    current: list[Token] = []
     for t in tokens:
         if t.kind == "punct" and t.text in OPEN:
             depth += 1
@@ -425,7 +427,7 @@ def url_safe(expr: list[Token], defs: dict[str, list[Token]]) -> bool:
     name = joined(first)
     if name in defs:  # a local constant: its own start decides
         return url_safe(defs[name], {k: v for k, v in defs.items() if k != name})
-    return bool(name) and name.split(".")[-1] in SERVER_LINKS and len(name.split(".")) > 1
+    return bool(name) and str(name).split(".")[-1] in SERVER_LINKS and len(str(name).split(".")) > 1
 
 
 def fq_helpers() -> dict[str, list[Token]]:

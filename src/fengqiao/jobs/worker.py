@@ -22,6 +22,7 @@ from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.jobs import JobContext, jobs
+from fengqiao.metrics import timed_job
 from fengqiao.notify.channels import Channel, load_channels
 
 log = logging.getLogger("fengqiao.worker")
@@ -114,7 +115,8 @@ def run_forever(
             for name, job in registry.items():
                 context = JobContext(database, settings, clock.now(), dict(channels))
                 try:
-                    counts[name] = job.run(context)
+                    with timed_job(name, settings.worker_poll_seconds):  # metrics: duration, lag
+                        counts[name] = job.run(context)
                 except Exception:  # one failing job must not stop the others or the loop
                     log.exception("job %s failed", name)
                     counts[name] = {"failed": 1}

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Executable
 
 from fengqiao.auth.models import User, UserRole
-from fengqiao.auth.scope import Principal, mask_phone
+from fengqiao.auth.scope import Principal, mask_phone, served_whole
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import (
     FieldError,
@@ -96,9 +96,12 @@ def people_scope(principal: Principal, path: Any, user_id: Any) -> ColumnElement
     return mine
 
 
-def shown_phone(phone: str | None, principal: Principal) -> str | None:
-    """The number whole for the roles that call workers, masked for everyone else."""
+def shown_phone(phone: str | None, principal: Principal, user_id: int = 0) -> str | None:
+    """The number whole for the roles that call workers (noted for the personal-data access
+    log under the worker's `user_id`), masked for everyone else."""
     if phone is not None and principal.has_any(*PHONE_ROLES):
+        if user_id:
+            served_whole(principal, "user_account", user_id, "phone")
         return phone
     return mask_phone(phone, principal)
 

@@ -266,7 +266,7 @@ def latest_positions(
             "geometry": {"type": "Point", "coordinates": [w.lng, w.lat]},
             "properties": {
                 "user_id": w.user_id, "name": w.name,
-                "phone": service.shown_phone(w.phone, principal), "at": w.at.isoformat(),
+                "phone": service.shown_phone(w.phone, principal, w.user_id), "at": w.at.isoformat(),
                 "accuracy": w.accuracy, "on_patrol": w.on_patrol,
                 "grid": w.grid.code if w.grid else None,
                 "grid_name": w.grid.name if w.grid else None,
@@ -301,7 +301,7 @@ def nearest_workers(
     )  # fmt: skip
     return [
         NearestWorkerOut(
-            user_id=w.user_id, name=w.name, phone=service.shown_phone(w.phone, principal),
+            user_id=w.user_id, name=w.name, phone=service.shown_phone(w.phone, principal, w.user_id),
             tel=service.tel_link(w.phone, principal), distance_m=distance, at=w.at,
             on_patrol=w.on_patrol, grid=w.grid,
         )

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal, mask_phone
+from fengqiao.auth.scope import Principal, mask_phone, note_if_whole
+from fengqiao.bounds import ID_MAX
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, app_rules
 from fengqiao.errors import invalid
@@ -220,6 +221,12 @@ def proxy_outs(
         id_number = r.resident_id_number
         if id_number and not (own or whole):
             id_number = service.mask_id_number(id_number)
+        if not own:  # what is served whole goes to the personal-data access log (operations.md)
+            note_if_whole(
+                principal, "proxy_request", r.id, resident_name=(name, r.resident_name),
+                resident_phone=(phone, r.resident_phone),
+                resident_id_number=(id_number, r.resident_id_number),
+            )  # fmt: skip
 
         def user_ref(user_id: int | None) -> Ref | None:
             if not user_id:
@@ -282,10 +289,11 @@ def proxy_filters(
         Query(description="Open requests by light; red = overdue."),
     ] = None,
     mine: Annotated[bool, Query(description="Only requests the caller has taken.")] = False,
-    item: Annotated[int | None, Query(description="Service item id.")] = None,
-    town: Annotated[int | None, Query()] = None,
-    village: Annotated[int | None, Query()] = None,
-    grid: Annotated[int | None, Query()] = None,
+    # Ids fit the database's integer keys: a larger one failed inside the streamed CSV (a 500).
+    item: Annotated[int | None, Query(le=ID_MAX, description="Service item id.")] = None,
+    town: Annotated[int | None, Query(le=ID_MAX)] = None,
+    village: Annotated[int | None, Query(le=ID_MAX)] = None,
+    grid: Annotated[int | None, Query(le=ID_MAX)] = None,
     q: Annotated[str | None, Query(max_length=50, description="Code or item name.")] = None,
     date_from: Annotated[date | None, Query(description="Asked on or after this day.")] = None,
     date_to: Annotated[date | None, Query(description="Asked on or before this day.")] = None,

@@ -27,9 +27,11 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("expires_at", fengqiao.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["user_account.id"],
-            name=op.f("fk_revoked_token_user_id_user_account"), ondelete="CASCADE",
-        ),  # fmt: skip
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_revoked_token_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("jti", name=op.f("pk_revoked_token")),
     )
     with op.batch_alter_table("revoked_token", schema=None) as batch_op:
@@ -42,9 +44,11 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("not_before", sa.Float(precision=53), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["user_account.id"],
-            name=op.f("fk_token_cutoff_user_id_user_account"), ondelete="CASCADE",
-        ),  # fmt: skip
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_token_cutoff_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_token_cutoff")),
     )
     op.create_table(
