@@ -195,14 +195,7 @@ def _all_models() -> set[type[BaseModel]]:
 
 # Hand-validated models that are not request input: data files the code ships, read at start.
 NOT_REQUEST_INPUT: set[str] = set()
-OWNED_ELSEWHERE = {
-    # owned elsewhere: POST /api/v1/auth/token (the OAuth2 password form in auth/views.py; the
-    # form limit of the body, 64 KiB, bounds it meanwhile)
-    *(
-        f"/auth/token body {name}"
-        for name in ("grant_type", "username", "password", "scope", "client_id", "client_secret")
-    ),
-}
+OWNED_ELSEWHERE: set[str] = set()
 
 
 def test_every_request_model_is_bounded() -> None:
@@ -256,8 +249,6 @@ def _patch_models(app: FastAPI) -> dict[str, type[BaseModel]]:
 def test_every_patch_model_refuses_an_explicit_null_by_name() -> None:
     models = _patch_models(_app())
     assert len(models) >= 8
-    # owned elsewhere: PATCH /users/{user_id} (auth/schemas.py UserEdit) is left to its owner
-    models.pop("/users/{user_id}", None)
     for path, model in models.items():
         assert issubclass(model, PatchModel), f"PATCH {path}: {model.__name__} is no PatchModel"
         for name in set(model.model_fields) - model.clearable:

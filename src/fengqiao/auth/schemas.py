@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from fengqiao.bounds import PatchModel
 
 # Every request field is bounded (tests walk the request models).
 Code = Annotated[str, Field(min_length=1, max_length=32)]
@@ -59,11 +61,11 @@ class UserDetail(UserOut):
     unit: UnitRef | None
 
 
-class UserEdit(BaseModel):
+class UserEdit(PatchModel):
     """Fields an administrator may change; `grid_codes` replaces the grids served, a
-    `password` sets a new one, `unit_code: null` clears the unit."""
+    `password` sets a new one, `unit_code: null` clears the unit (any other null is refused)."""
 
-    model_config = ConfigDict(extra="forbid")
+    clearable: ClassVar[frozenset[str]] = frozenset({"unit_code", "phone"})
 
     name: str | None = Field(None, min_length=1, max_length=64)
     phone: str | None = Field(None, max_length=32)
