@@ -15,6 +15,7 @@ from fengqiao.ratelimit import client_address
 from tests.auth.helpers import api_login, app_client, web_login
 from tests.auth.test_auth_api import assert_problem
 from tests.conftest import BoundDatabase, Seeded
+from tests.open311.conftest import spec_error
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -54,10 +55,16 @@ def test_open311_posts_have_a_tighter_limit_than_its_reads(
     ) as client:
         for _ in range(2):
             assert client.post("/open311/v2/requests.json", data={"x": "1"}).status_code != 429
-        assert_limited(client.post("/open311/v2/requests.json", data={"x": "1"}))
+        # Open311 clients get the spec's error shape in the path's format, with Retry-After.
+        posted = client.post("/open311/v2/requests.json", data={"x": "1"})
+        assert 0 < int(posted.headers["Retry-After"]) <= 60
+        assert "请求过于频繁" in spec_error(posted, 429)
         for _ in range(6):
-            assert client.get("/open311/v2/services.json").status_code == 200
-        assert_limited(client.get("/open311/v2/services.json"))
+            assert client.get("/open311/v2/services.xml").status_code == 200
+        listed = client.get("/open311/v2/services.xml")
+        assert listed.headers["content-type"].startswith("text/xml")
+        assert "too many requests" in spec_error(listed, 429)
+        assert_limited(client.get("/api/v1/public/services/search"))  # elsewhere problem+json
     assert refusals("open311_post") == before + 1
 
 

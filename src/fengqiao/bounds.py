@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fengqiao.config import Settings
-from fengqiao.errors import Problem, problem_response
+from fengqiao.errors import Problem, problem_response, refusal_response
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -204,10 +204,10 @@ class BodyLimit:
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.strip().isdigit():
-                await problem_response(bad_length())(scope, receive, send)
+                await refusal_response(scope, bad_length())(scope, receive, send)
                 return
             if int(declared) > route_class.limit:
-                await problem_response(too_large(route_class))(scope, receive, send)
+                await refusal_response(scope, too_large(route_class))(scope, receive, send)
                 return
         received = 0
         exceeded = False
@@ -231,7 +231,7 @@ class BodyLimit:
                 if exceeded and not started:
                     # Whatever the app made of the cut-off body, the answer is the 413.
                     started = True
-                    await problem_response(too_large(route_class))(scope, receive, send)
+                    await refusal_response(scope, too_large(route_class))(scope, receive, send)
                     return
                 started = True
             elif exceeded and message["type"] == "http.response.body":
@@ -242,7 +242,7 @@ class BodyLimit:
             await self.app(scope, counting_receive, guarded_send)
         except BodyTooLarge:
             if not started:
-                await problem_response(too_large(route_class))(scope, receive, send)
+                await refusal_response(scope, too_large(route_class))(scope, receive, send)
 
 
 async def _on_too_large(_request: Any, exc: Exception) -> Any:

@@ -14,13 +14,13 @@ elements gets a short answer, never one error per element echoed back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -131,6 +131,28 @@ def problem_response(problem: Problem) -> JSONResponse:
         media_type=PROBLEM_MEDIA_TYPE,
         headers=problem.headers,
     )
+
+
+# A refusal made before any route runs (a body too large, a rate limit) in the shape the
+# callers of a path expect: a surface with its own error format (Open311) registers a renderer
+# for its prefix; everything else gets problem+json.
+RefusalRenderer = Callable[[Request, Problem], Response]
+
+
+def add_refusal_renderer(app: FastAPI, prefix: str, render: RefusalRenderer) -> None:
+    """Refusals of requests under `prefix` are rendered by `render`."""
+    renderers: list[tuple[str, RefusalRenderer]] = getattr(app.state, "refusal_renderers", [])
+    app.state.refusal_renderers = [*renderers, (prefix, render)]
+
+
+def refusal_response(scope: Any, problem: Problem) -> Response:
+    """`problem` as the caller of this request's path expects it."""
+    state = getattr(scope.get("app"), "state", None)
+    path = scope.get("path", "")
+    for prefix, render in getattr(state, "refusal_renderers", ()):
+        if path.startswith(prefix):
+            return render(Request(scope), problem)
+    return problem_response(problem)
 
 
 # Chinese reasons for pydantic's error types; anything else falls back to a generic sentence.

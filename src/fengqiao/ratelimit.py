@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fengqiao.config import Settings
-from fengqiao.errors import Problem, problem_response
+from fengqiao.errors import Problem, refusal_response
 
 REFUSALS = Counter(
     "fengqiao_rate_limit_refusals",
@@ -178,21 +178,21 @@ class RateLimitMiddleware:
                 wait = await self.limits.retry_after(rule, address)
                 if wait is not None:
                     REFUSALS.labels(rule=rule).inc()
-                    await refusal_response(scope, refusal(wait))(scope, receive, send)
+                    await door_refusal(scope, refusal(wait))(scope, receive, send)
                     return
             await self.app(scope, receive, send)
         finally:
             current_caller.reset(token)
 
 
-def refusal_response(scope: Scope, problem: Problem) -> Response:
+def door_refusal(scope: Scope, problem: Problem) -> Response:
     """The refusal as the door's callers expect it: a person at the login form gets the form
     again with a Chinese message; everyone else gets problem+json."""
     if scope["method"] == "POST" and scope["path"] == "/login":
         return RedirectResponse(
             "/login?reason=limited", status_code=303, headers=problem.headers or None
         )
-    return problem_response(problem)
+    return refusal_response(scope, problem)
 
 
 def install_rate_limits(app: Any, settings: Settings) -> RateLimits:

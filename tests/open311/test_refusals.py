@@ -126,6 +126,22 @@ def test_refusals_are_counted_by_reason_for_the_operators(
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_body_over_the_limit_is_refused_in_the_specs_shape_and_counted(
+    api: TestClient, auth: Auth, db: Session, fmt: str
+) -> None:
+    before = _stored(db)
+    big = urlencode({"service_code": "0701", "description": "x" * 70_000})
+    response = api.post(
+        f"{BASE}/requests.{fmt}", content=big,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )  # fmt: skip
+    assert "表单请求最多" in spec_error(response, 413)
+    assert _stored(db) == before
+    stats = api.get("/api/v1/open311/stats", headers=auth("admin")).json()
+    assert {r["reason"]: r["count"] for r in stats["refusals"]} == {"too_large": 1}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_a_post_that_is_not_a_form_says_so(app311: App, api: TestClient, fmt: str) -> None:
     lat, lng = app311.world.grid_point
     fields = {"api_key": app311.key, "service_code": app311.world.handler_category,

@@ -61,6 +61,8 @@ REFUSAL_REASONS: dict[str, str] = {
     "bad_paging": "page or page_size not a positive number / 分页参数有误",
     "not_found": "unknown service_request_id, token, service or path / 未找到",
     "bad_request": "another malformed field / 其他字段有误",
+    "too_large": "a request body over the size limit / 请求体超出大小上限",
+    "rate_limited": "too many requests from one address / 同一地址请求过于频繁",
 }
 
 
@@ -89,6 +91,8 @@ def from_problem(problem: Problem) -> Open311Error:
         code, reason = 403, "forbidden"
     elif problem.status == 404:
         code, reason = 404, "not_found"
+    elif problem.status in (413, 429):  # refused at the door: its own status and words
+        code, reason = problem.status, problem.slug.replace("-", "_")
     elif problem.status >= 500:
         code, reason = problem.status, ""
     else:

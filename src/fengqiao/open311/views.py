@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,7 +26,7 @@ from fengqiao.deps import (
     app_rules,
     principal_of_api_key,
 )
-from fengqiao.errors import Problem, database_busy, from_pydantic
+from fengqiao.errors import Problem, add_refusal_renderer, database_busy, from_pydantic
 from fengqiao.events.rules import Rules
 from fengqiao.open311 import render, service
 from fengqiao.open311.schemas import (
@@ -408,9 +409,22 @@ def get_token(
     return _reply(format, "service_requests", [found])
 
 
+def door_refusal(request: Request, problem: Problem) -> Response:
+    """A refusal made before the route runs (body too large, rate limit) in the spec's shape,
+    with its Retry-After; a body too large is counted (a rate-limited flood writes nothing)."""
+    error = service.from_problem(problem)
+    response = spec_error_response(request, error)
+    response.headers.update(problem.headers or {})
+    if problem.status != 429:
+        state = request.app.state
+        response.background = BackgroundTask(count, state.db, state.clock, error.reason)
+    return response
+
+
 def install(app: FastAPI) -> None:
     """The Open311 surface's own OpenAPI description (for clients and fuzzers), and spec-shaped
-    404s for any other path under /open311/v2/."""
+    404s for any other path under /open311/v2/ and for refusals made before any route runs."""
+    add_refusal_renderer(app, f"{PREFIX}/", door_refusal)
     described: dict[str, Any] = {}
 
     @app.get(f"{PREFIX}/openapi.json", include_in_schema=False)
