@@ -156,3 +156,27 @@ def test_a_handler_sees_their_units_events_and_what_they_acted_on(
     assert mine["id"] in {e["id"] for e in listed["items"]}
     assert api.get(f"/api/v1/events/{mine['id']}", headers=auth("demo_handler")).status_code == 200
     assert mine["id"] not in _inbox(api, auth, "demo_handler")
+
+
+def test_an_administrator_cannot_write_a_rule_naming_a_unit_that_does_not_serve_it(
+    api: TestClient, auth: Any, towns: Towns, db: Session
+) -> None:
+    """The same rule as dispatch, when the rule is written: another town's unit, or a town's
+    unit in a rule for every town, is refused on unit_id and nothing is stored."""
+    admin = auth("admin")
+    last = (db.scalar(select(func.max(RoutingRule.position))) or 0) + 10
+    before = db.scalar(select(func.count()).select_from(RoutingRule))
+    cases = [
+        {"town_id": towns.home_town, "unit_id": towns.other_squadron},
+        {"unit_id": towns.other_squadron},  # every town
+    ]
+    for n, place in enumerate(cases):
+        body = {"position": last + n, "category_code": towns.category, **place}
+        refused = api.post("/api/v1/routing-rules", json=body, headers=admin)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "unit_id"
+        assert "不负责" in refused.json()["errors"][0]["reason_zh"]
+    assert db.scalar(select(func.count()).select_from(RoutingRule)) == before
+    body = {"position": last + 5, "category_code": towns.category, "town_id": towns.other_town,
+            "unit_id": towns.other_squadron}  # fmt: skip
+    assert api.post("/api/v1/routing-rules", json=body, headers=admin).status_code == 201

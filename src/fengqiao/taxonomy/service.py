@@ -208,6 +208,24 @@ def list_rules(*, db: Session) -> list[RoutingRule]:
     return list(db.scalars(select(RoutingRule).order_by(RoutingRule.position)))
 
 
+def _check_unit_serves_rule(db: Session, unit: Unit, town_id: int | None) -> None:
+    """A rule naming a unit must name one that may own the events it routes (the same rule as
+    dispatch): a department of the district, or a unit of the rule's town or one of its
+    villages; a rule for every town can only name a district department."""
+    place = db.get(OrgUnit, unit.org_unit_id)
+    if place is None or place.kind == "district":
+        return
+    if town_id is not None and town_id in (place.id, place.parent_id):
+        return
+    where = "其所在镇街" if town_id is None else "该镇街"
+    raise invalid(
+        "unit_id",
+        f"{unit.name} does not serve every place this rule routes: name a unit type, a district "
+        "department, or a unit of the rule's town",
+        f"{unit.name}不负责本规则覆盖的全部地区:请指定单位类型、区级部门,或将规则限定在{where}",
+    )
+
+
 def save_rule(*, db: Session, values: dict[str, Any], rule_id: int | None = None) -> RoutingRule:
     """Create or change a routing rule, checking that what it names exists."""
     rule = RoutingRule(active=True, note="") if rule_id is None else db.get(RoutingRule, rule_id)
@@ -238,8 +256,11 @@ def save_rule(*, db: Session, values: dict[str, Any], rule_id: int | None = None
         town = db.get(OrgUnit, merged["town_id"])
         if town is None or town.kind != "town":
             raise invalid("town_id", "not a town", "不是镇街")
-    if merged["unit_id"] is not None and db.get(Unit, merged["unit_id"]) is None:
-        raise invalid("unit_id", "unknown unit", "责任单位不存在")
+    if merged["unit_id"] is not None:
+        unit = db.get(Unit, merged["unit_id"])
+        if unit is None:
+            raise invalid("unit_id", "unknown unit", "责任单位不存在")
+        _check_unit_serves_rule(db, unit, merged["town_id"])
     if merged["unit_type"] is not None:
         known = db.scalar(select(Unit.id).where(Unit.unit_type == merged["unit_type"]).limit(1))
         if known is None:
