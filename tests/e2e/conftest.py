@@ -48,7 +48,8 @@ def serve_demo(tmp: Path, events: int = 3000) -> Iterator[LiveServer]:
     background thread until the block ends."""
     url = f"sqlite:///{tmp / 'e2e.db'}"
     upgrade(url)
-    settings = make_settings(url, tmp)
+    # Every browser test signs in from 127.0.0.1: the login limit is tests/test_ratelimit.py's.
+    settings = make_settings(url, tmp, rate_limit_login="10000/minute")
     database = Database(url)
     seed(db=database, scale="small", password=settings.demo_password)
     # A year of history, so the map has open, late and closed events to show.

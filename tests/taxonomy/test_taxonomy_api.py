@@ -91,6 +91,15 @@ def test_policies_and_calendar_days(client: TestClient, auth: Any) -> None:
         headers=admin,
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "limit_unit"
+    # Half a calendar day cannot be counted: refused when written, so no event's deadline (and
+    # no page that computes one) ever meets it.
+    level_1 = next(p for p in policies if p["level"] == 1 and p["limit_unit"] == "calendar_days")
+    half = client.patch(
+        f"/api/v1/sla/policies/{level_1['id']}", json={"limit_value": 0.5}, headers=admin
+    )
+    assert half.status_code == 422 and half.json()["errors"][0]["field"] == "limit_value"
+    assert "整数天" in half.json()["errors"][0]["reason_zh"]
+    assert client.get("/api/v1/intake/classes", headers=admin).status_code == 200
     days = client.get(
         "/api/v1/sla/calendar", params={"from": "2025-10-01", "days": 11}, headers=admin
     ).json()

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from fengqiao.db import utcnow
 from fengqiao.errors import Problem, invalid, not_found
 from fengqiao.events.rules import rules_changed
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.sla.deadlines import LimitUnit, Policy
 from fengqiao.sla.models import SlaPolicy
 from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
 
@@ -303,6 +304,13 @@ def save_policy(*, db: Session, values: dict[str, Any], policy_id: int | None = 
         raise invalid("limit_unit", f"use one of {', '.join(LIMIT_UNITS)}", "时限单位取值无效")
     if policy.limit_value is None or policy.limit_value < 0:
         raise invalid("limit_value", "a limit is a number ≥ 0", "时限须为非负数")
+    try:  # what the deadline arithmetic itself accepts, checked before it is stored
+        Policy(
+            limit=policy.limit_value, unit=cast(LimitUnit, policy.limit_unit),
+            remind_before_hours=policy.remind_before_hours, yellow_ratio=policy.yellow_ratio,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise invalid("limit_value", str(exc), "按自然日计的时限须为整数天") from None
     if policy.level is not None:
         _check_level(policy.level, "level")
     if policy.category_code is not None and db.get(Category, policy.category_code) is None:
