@@ -18,6 +18,9 @@ DEMO_EVENTS ?= 100000
 FENGQIAO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # Extra arguments for pytest: make test PYTEST_ARGS='-k grid -x'
 PYTEST_ARGS ?=
+# pytest-xdist processes (each test is isolated: its own databases, servers, ports and topics);
+# 0 runs in one process.
+PYTEST_WORKERS ?= 2
 # Arguments for every bench script: make bench BENCH_ARGS=--smoke (each at its smallest, seconds)
 BENCH_ARGS ?=
 
@@ -89,7 +92,7 @@ lint: venv
 test: install lint
 	bash scripts/services.sh
 	bash scripts/browser_deps.sh
-	FENGQIAO_TEST_POSTGRES_URL='$(FENGQIAO_TEST_POSTGRES_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+	FENGQIAO_TEST_POSTGRES_URL='$(FENGQIAO_TEST_POSTGRES_URL)' $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
 	@shopt -s nullglob; scripts=(bench/*.py); \
