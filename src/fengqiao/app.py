@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,6 +34,22 @@ from fengqiao.web import STATIC_DIR
 from fengqiao.web import headers as security_headers
 from fengqiao.web import views as web_views
 
+_GC_TUNED = False
+
+
+def tune_garbage_collector() -> None:
+    """Once per process, when the first app starts: what was loaded at start (the grid index,
+    the rules, the modules) leaves the collector's scans (`gc.freeze`), and collections run
+    less often. With the defaults a full collection of the loaded heap every few hundred
+    requests stalled every request in flight: p99 228 ms against a p50 of 44 ms for the cached
+    situation at 50 clients; 70 ms after (docs/benchmarks.md)."""
+    global _GC_TUNED
+    if _GC_TUNED:
+        return
+    _GC_TUNED = True
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
 
 def create_app(
     settings: Settings | None = None, database: Database | None = None, clock: Clock | None = None
@@ -46,6 +63,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        tune_garbage_collector()
         yield
         if owns_database:
             db.dispose()
