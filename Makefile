@@ -59,6 +59,8 @@ install: venv assets
 
 # --- run ----------------------------------------------------------------------------------
 
+# Links in the demo's messages (SMS, e-mail, the in-app inbox) point at the address it serves on.
+demo: export FENGQIAO_PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 demo: install
 	mkdir -p var
 	$(BIN)/fengqiao db upgrade
@@ -79,7 +81,7 @@ demo: install
 	@echo "POST /api/v1/iot/alarms (the first seed printed a key per device type), cameras (fengqiao cameras import), 河长通 checklists in /m/ 巡查."
 	@echo "The worker (reminders, overdue orders, rollups, warnings, bulletins, messages, MQTT alarms) logs to var/worker.log"
 	$(BIN)/fengqiao worker >>var/worker.log 2>&1 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	trap 'kill $$worker 2>/dev/null || true; wait $$worker || true' EXIT; \
 	$(BIN)/fengqiao serve --host 127.0.0.1 --port $(PORT)
 
 # --- check --------------------------------------------------------------------------------

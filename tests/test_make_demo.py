@@ -1,0 +1,42 @@
+"""`make demo PORT=…`: the server, the worker and the seed are told the address the demo serves
+on, so links in its messages (SMS, e-mail, the in-app inbox) point there and not at :8000."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+STUB = """#!/bin/sh
+echo "$1 ${FENGQIAO_PUBLIC_BASE_URL:-unset}" >> "$STUB_LOG"
+"""
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+@pytest.mark.parametrize("port", ["8000", "8765"])
+def test_the_demo_links_to_the_port_it_serves_on(tmp_path: Path, port: str) -> None:
+    stub_bin = tmp_path / "bin"
+    stub_bin.mkdir()
+    fengqiao = stub_bin / "fengqiao"
+    fengqiao.write_text(STUB)
+    fengqiao.chmod(fengqiao.stat().st_mode | stat.S_IEXEC)
+    log = tmp_path / "calls.log"
+    work = tmp_path / "work"  # the demo's var/ lands here, not in the checkout
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "FENGQIAO_PUBLIC_BASE_URL"}
+    done = subprocess.run(
+        ["make", "-f", str(ROOT / "Makefile"), "-o", "install", "demo", f"PORT={port}",
+         f"BIN={stub_bin}"],
+        cwd=work, env={**env, "STUB_LOG": str(log)}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    calls = dict(line.split(" ", 1) for line in log.read_text().splitlines())
+    assert calls["serve"] == f"http://127.0.0.1:{port}"
+    assert calls["seed"] == f"http://127.0.0.1:{port}"
+    assert f"http://127.0.0.1:{port}" in done.stdout
