@@ -268,7 +268,7 @@ def _null_refused(response: Any, field: str) -> None:
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
     assert [e["field"] for e in body["errors"]] == [field]
-    assert body["errors"][0]["reason_zh"] == "不能为空值(不修改请省略此项)"
+    assert body["errors"][0]["reason_zh"] == "不能为空值（不修改请省略此项）"
 
 
 def test_null_on_a_category_is_a_422_naming_the_field(admin_api: Any, db: Session) -> None:

@@ -198,7 +198,7 @@ def restore(*, settings: Settings, src: Path, force: bool = False) -> RestoreRep
         backend = "sqlite" if database.is_sqlite else "postgresql"
         if backend != manifest.backend:
             raise BackupError(
-                f"备份来自 {manifest.backend},目标是 {backend} / the backup is of "
+                f"备份来自 {manifest.backend}，目标是 {backend} / the backup is of "
                 f"{manifest.backend}, the database is {backend}"
             )
         with database.engine.connect() as connection:
@@ -206,7 +206,7 @@ def restore(*, settings: Settings, src: Path, force: bool = False) -> RestoreRep
         holding = sum(present.values())
         if holding and not force:
             raise BackupError(
-                f"目标数据库非空({holding} 行),如确需覆盖请加 --force / the database holds "
+                f"目标数据库非空（{holding} 行），如确需覆盖请加 --force / the database holds "
                 f"{holding} rows: pass --force to replace them"
             )
         if database.is_sqlite:

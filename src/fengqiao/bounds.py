@@ -157,7 +157,7 @@ def too_large(route_class: RouteClass) -> Problem:
         "请求内容过大",
         f"a {route_class.name} request carries at most {size} ({route_class.limit} bytes); "
         "nothing was read or stored",
-        f"{route_class.name_zh}请求最多 {size_zh}({route_class.limit} 字节),本次未读取也未保存",
+        f"{route_class.name_zh}请求最多 {size_zh}（{route_class.limit} 字节），本次未读取也未保存",
         headers={"Connection": "close"},
         extra={"limit": route_class.limit, "route_class": route_class.name},
     )

@@ -179,7 +179,7 @@ def seed(
             console.print(f"database already holds {existing} org units; not seeding")
             _seed_events(database, events, random_seed)
             return
-        err_console.print("[red]数据库中已有数据,未生成演示数据 / the database is not empty[/red]")
+        err_console.print("[red]数据库中已有数据，未生成演示数据 / the database is not empty[/red]")
         raise typer.Exit(1)
     with _progress() as progress:
         tasks: dict[str, TaskID] = {}

@@ -95,7 +95,7 @@ async def current_principal(
             if not csrf_matches(token, app_state.signing_key, sent):
                 raise forbidden(
                     "missing or wrong CSRF token: send the page's X-CSRF-Token header",
-                    "缺少或错误的 CSRF 令牌:请刷新页面后重试",
+                    "缺少或错误的 CSRF 令牌：请刷新页面后重试",
                 )
     if token and api_key_prefix(token) is not None:
         token, api_key = None, token  # an API key sent as a bearer token
@@ -104,7 +104,7 @@ async def current_principal(
             user_id = app_state.tokens.read(token)
         except TokenError as exc:
             if exc.expired:
-                raise unauthorized("token expired; log in again", "登录已过期,请重新登录") from exc
+                raise unauthorized("token expired; log in again", "登录已过期，请重新登录") from exc
             raise unauthorized("invalid token", "令牌无效") from exc
         principal = await principal_of_user(app_state, user_id)
         if principal is None:
@@ -117,7 +117,7 @@ async def current_principal(
         return principal
     raise unauthorized(
         "log in first: send a bearer token or an X-API-Key header",
-        "请先登录:请求需携带令牌或 X-API-Key",
+        "请先登录：请求需携带令牌或 X-API-Key",
     )
 
 

@@ -99,7 +99,7 @@ def invalid(field_name: str, reason: str, reason_zh: str, *, status: int = 422) 
         title="Invalid input",
         title_zh="输入有误",
         detail=f"{clip(field_name, FIELD_MAX)}: {clip(reason, REASON_MAX)}",
-        detail_zh=f"{clip(field_name, FIELD_MAX)}:{clip(reason_zh, REASON_MAX)}",
+        detail_zh=f"{clip(field_name, FIELD_MAX)}：{clip(reason_zh, REASON_MAX)}",
         errors=[FieldError(field_name, reason, reason_zh)],
     )
 
@@ -160,7 +160,7 @@ _REASON_ZH = {
     "missing": "缺少此项",
     "float_parsing": "应为数字",
     "int_parsing": "应为整数",
-    "finite_number": "应为有限数字(不能是 NaN 或无穷大)",
+    "finite_number": "应为有限数字（不能是 NaN 或无穷大）",
     "greater_than_equal": "数值过小",
     "less_than_equal": "数值过大",
     "string_too_short": "内容过短",
@@ -173,7 +173,7 @@ _REASON_ZH = {
     "bool_parsing": "应为 true 或 false",
     "too_long": "条目过多",
     "too_short": "条目过少",
-    "null_not_allowed": "不能为空值(不修改请省略此项)",
+    "null_not_allowed": "不能为空值（不修改请省略此项）",
     "string_type": "应为文字",
     "int_type": "应为整数",
     "float_type": "应为数字",
@@ -213,14 +213,14 @@ def invalid_fields(errors: list[FieldError]) -> Problem:
     """A 422 naming the bad fields (the first `MAX_ERRORS`; the body counts the rest)."""
     shown = [e.as_dict() for e in errors[:MAX_ERRORS]]
     more = len(errors) - len(shown)
-    tail, tail_zh = (f"; and {more} more", f";另有 {more} 处") if more > 0 else ("", "")
+    tail, tail_zh = (f"; and {more} more", f"；另有 {more} 处") if more > 0 else ("", "")
     return Problem(
         422,
         "invalid-input",
         "Invalid input",
         "输入有误",
         "; ".join(f"{e['field']}: {e['reason']}" for e in shown) + tail,
-        ";".join(f"{e['field']}:{e['reason_zh']}" for e in shown) + tail_zh,
+        "；".join(f"{e['field']}：{e['reason_zh']}" for e in shown) + tail_zh,
         errors,
     )
 
@@ -241,7 +241,7 @@ def from_pydantic(errors: Sequence[Any]) -> Problem:
     if len(errors) > MAX_ERRORS:
         problem.extra = {"more": len(errors) - MAX_ERRORS}
         problem.detail += f"; and {len(errors) - MAX_ERRORS} more"
-        problem.detail_zh += f";另有 {len(errors) - MAX_ERRORS} 处"
+        problem.detail_zh += f"；另有 {len(errors) - MAX_ERRORS} 处"
     return problem
 
 
@@ -282,7 +282,7 @@ def database_busy() -> Problem:
         "Database busy",
         "系统繁忙",
         "the database was busy with other writes for too long; nothing was stored, try again",
-        "数据库正忙,本次请求未保存任何内容,请稍后重试",
+        "数据库正忙，本次请求未保存任何内容，请稍后重试",
         headers={"Retry-After": "1"},
     )
 
@@ -301,7 +301,7 @@ def out_of_range() -> Problem:
         "输入有误",
         "a value in the request does not fit the database (a number too large, a text too "
         "long); nothing was stored",
-        "请求中的某个值超出范围(数字过大或文字过长),未保存任何内容",
+        "请求中的某个值超出范围（数字过大或文字过长），未保存任何内容",
     )
 
 
@@ -319,7 +319,7 @@ def conflict_with_stored() -> Problem:
         "与已有数据冲突",
         "the request conflicts with data already stored (a code or name that must be unique is "
         "taken, or a record it names was changed meanwhile); nothing was stored",
-        "请求与已有数据冲突(编号或名称已被占用,或所引用的记录已被改动),未保存任何内容",
+        "请求与已有数据冲突（编号或名称已被占用，或所引用的记录已被改动），未保存任何内容",
     )
 
 
@@ -331,7 +331,7 @@ def refers_to_missing() -> Problem:
         "输入有误",
         "a value in the request is missing where one is required, or names a record that does "
         "not exist; nothing was stored",
-        "请求中缺少必填的值,或引用了不存在的记录,未保存任何内容",
+        "请求中缺少必填的值，或引用了不存在的记录，未保存任何内容",
     )
 
 

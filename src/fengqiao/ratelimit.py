@@ -137,7 +137,7 @@ def refusal(retry_after: int) -> Problem:
     return Problem(
         429, "rate-limited", "Too many requests", "请求过于频繁",
         f"too many requests from your address; retry in {retry_after} s",
-        f"您的请求过于频繁,请 {retry_after} 秒后再试",
+        f"您的请求过于频繁，请 {retry_after} 秒后再试",
         headers={"Retry-After": str(retry_after)},
     )  # fmt: skip
 

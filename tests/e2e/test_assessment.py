@@ -84,7 +84,7 @@ def test_the_leader_subscribes_and_downloads_a_days_pdf(
     expect(page.locator("#subscription-state")).to_contain_text("未订阅")
     page.locator("#subscription input[value=email]").check()
     page.locator("#subscribe").click()
-    expect(page.locator("#subscription-state")).to_contain_text("已订阅(站内消息、邮件)")
+    expect(page.locator("#subscription-state")).to_contain_text("已订阅（站内消息、邮件）")
     expect(page.locator("#unsubscribe")).to_be_visible()
     yesterday = page.locator("#bulletin-table tbody tr").nth(1)
     day = yesterday.get_attribute("data-day")

@@ -39,7 +39,7 @@ def test_a_module_narrows_the_classes_and_asks_the_class_s_questions(
     assert len(found) == 1
     detail = api.get("demo_operator", f"/events/{found[0]['id']}")
     assert [(a["question"], a["answer"]) for a in detail["answers"]] == [
-        ("河道名称(河段)", "瓜渚湖直江"), ("水体异常", "泡沫"), ("影响河段长度(米)", "80"),
+        ("河道名称（河段）", "瓜渚湖直江"), ("水体异常", "泡沫"), ("影响河段长度（米）", "80"),
     ]  # fmt: skip
 
 
@@ -52,7 +52,7 @@ def test_a_required_question_left_empty_is_said_on_the_form(worker_phone: Visit)
     page.locator("#report-description").fill("店内有过期食品")
     page.locator("#report-submit").click()
     # The server refuses it (required answer missing); the queued item shows the reason.
-    expect(page.locator("#queue-list")).to_contain_text("必填:经营户名称", timeout=15_000)
+    expect(page.locator("#queue-list")).to_contain_text("必填：经营户名称", timeout=15_000)
 
 
 def test_a_river_chief_s_checklist_files_events_for_failed_items(

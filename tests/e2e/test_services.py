@@ -27,7 +27,7 @@ def test_the_catalogue_is_public_and_searchable(visit: Visit) -> None:
     expect(page.locator("#guide-limit")).to_have_text("10 个工作日")
     expect(page.locator("#guide-materials li").first).to_have_text("居民身份证")
     expect(guide).to_contain_text("民政办")
-    expect(guide).to_contain_text("村(社区)代办点")
+    expect(guide).to_contain_text("村（社区）代办点")
     # Two characters cannot use the trigram index; the LIKE fallback still finds them.
     page.locator("#service-search [name=q]").fill("低保")
     page.locator("#service-search").get_by_role("button", name="查询").click()

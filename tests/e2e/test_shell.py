@@ -105,7 +105,7 @@ def test_each_role_lands_on_its_page_with_its_navigation(
     assert page.url == live_server.base_url + landing
     expect(page.locator(".main-nav .nav-link")).to_have_text(nav)
     expect(page.locator("#user-roles")).to_contain_text(roles)
-    expect(page.locator("#user-home")).to_contain_text("辖区:")
+    expect(page.locator("#user-home")).to_contain_text("辖区：")
     expect(page.locator(".nav-link.is-current")).to_have_count(1)
     page.wait_for_load_state("networkidle")
     visit.assert_clean()
@@ -113,9 +113,9 @@ def test_each_role_lands_on_its_page_with_its_navigation(
 
 def test_the_scope_is_shown(visit: Visit, live_server: LiveServer) -> None:
     sign_in(visit, "demo_operator", live_server.settings.demo_password, landing="/events")
-    expect(visit.page.locator("#user-home")).to_have_text("辖区:柯桥街道")
+    expect(visit.page.locator("#user-home")).to_have_text("辖区：柯桥街道")
     sign_in(visit, "demo_district_operator", live_server.settings.demo_password, "/events")
-    expect(visit.page.locator("#user-home")).to_have_text("辖区:柯桥区")
+    expect(visit.page.locator("#user-home")).to_have_text("辖区：柯桥区")
 
 
 def test_a_page_asks_for_login_and_comes_back(visit: Visit, live_server: LiveServer) -> None:
@@ -141,7 +141,7 @@ def test_an_expired_session_asks_to_log_in_again(
         [{"name": SESSION_COOKIE, "value": expired, "url": live_server.base_url}]
     )
     visit.page.goto(live_server.base_url + "/map")
-    expect(visit.page.locator("#login-notice")).to_have_text("登录已过期,请重新登录")
+    expect(visit.page.locator("#login-notice")).to_have_text("登录已过期，请重新登录")
     assert "reason=expired" in visit.page.url
     log_in(visit.page, "demo_operator", live_server.settings.demo_password)
     assert visit.page.url == live_server.base_url + "/map"

@@ -67,7 +67,7 @@ def test_a_report_without_a_class_says_so(worker_phone: Visit) -> None:
     page.locator("#report-description").fill("没有选分类")
     page.locator("#report-submit").click()
     expect(page.locator("#report-form .form-error")).to_have_text(
-        "请选择事件分类;category:请选择小类"
+        "请选择事件分类；category：请选择小类"
     )
     expect(page.locator("#queue-card")).to_be_hidden()
 

@@ -126,7 +126,7 @@ def test_one_reminder_then_the_overdue_order_then_the_ladder(
     assert sweep(bound, due_at + timedelta(days=60), POLICY) == {}
     escalations = _outbox(db, event["id"], "escalation")
     assert {r.payload["rung"] for r in escalations} == {
-        "镇街平台协调组", "镇街领导", "区级(区信访局/区综合信息指挥中心)",
+        "镇街平台协调组", "镇街领导", "区级（区信访局/区综合信息指挥中心）",
     }  # fmt: skip
     actions = _actions(db, event["id"])
     system = [a for a, actor in actions if actor is None]

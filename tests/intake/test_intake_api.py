@@ -22,7 +22,7 @@ def test_the_four_modules_offer_their_classes_and_checklists(api: TestClient, au
     assert [m["name_zh"] for m in modules.values()] == ["民情通", "食安通", "智慧安监", "河长通"]
     river = modules["hezhang"]
     assert "河道水体污染" in [c["name_zh"] for c in river["categories"]]
-    assert river["subject_label"] == "河道(河段)"
+    assert river["subject_label"] == "河道（河段）"
     assert [i["code"] for i in river["checklist"]][:3] == ["water", "floating", "outfall"]
     assert river["checklist"][0]["category_name"] == "河道水体污染"
 
@@ -110,7 +110,7 @@ def test_a_river_chief_s_checklist_files_an_event_per_failed_item(
     assert "河水发黑" in water["description"] and "瓜渚湖直江" in water["description"]
     # The run's subject answers the class's river question.
     assert water["answers"] == [
-        {"code": "river", "question": "河道名称(河段)", "answer": "瓜渚湖直江 柯桥段"}
+        {"code": "river", "question": "河道名称（河段）", "answer": "瓜渚湖直江 柯桥段"}
     ]
     outfall = api.get(f"/api/v1/events/{failed['outfall']['event_id']}",
                       headers=auth("demo_operator")).json()  # fmt: skip

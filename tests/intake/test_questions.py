@@ -13,7 +13,7 @@ INTAKE = ClassIntake(
         Question("river", "string", True, "河道名称", 0),
         Question("appearance", "multivaluelist", False, "水体异常", 1,
                  (("black", "黑臭"), ("foam", "泡沫"))),
-        Question("extent_m", "number", False, "影响长度(米)", 2),
+        Question("extent_m", "number", False, "影响长度（米）", 2),
         Question("seen_at", "datetime", False, "发现时间", 3),
         Question("kind", "singlevaluelist", False, "类型", 4, (("a", "甲"), ("b", "乙"))),
     ),
@@ -40,7 +40,7 @@ def test_good_answers_are_stored_typed_and_in_question_order() -> None:
         "seen_at": "2026-11-29T09:30:00+08:00", "kind": "b",
     }  # fmt: skip
     assert describe(INTAKE, stored) == [
-        ("河道名称", "瓜渚湖直江"), ("水体异常", "泡沫"), ("影响长度(米)", "120"),
+        ("河道名称", "瓜渚湖直江"), ("水体异常", "泡沫"), ("影响长度（米）", "120"),
         ("发现时间", "2026-11-29T09:30:00+08:00"), ("类型", "乙"),
     ]  # fmt: skip
 
@@ -54,7 +54,7 @@ def test_every_bad_answer_is_named_at_once() -> None:
         "answers.river", "answers.appearance", "answers.extent_m", "answers.seen_at",
         "answers.kind", "answers.colour",
     }  # fmt: skip
-    assert reasons["answers.river"] == "必填:河道名称"
+    assert reasons["answers.river"] == "必填：河道名称"
     assert "purple" in reasons["answers.appearance"]
     assert "不是数字" in reasons["answers.extent_m"]
     assert "时区" in reasons["answers.seen_at"]

@@ -72,7 +72,7 @@ class App:
             "lat": str(lat),
             "long": str(lng),
             "address_string": "柯桥街道笛扬路 88 号",
-            "description": "人行道上有人占道经营,行人只能走机动车道",
+            "description": "人行道上有人占道经营，行人只能走机动车道",
             "media_url": "https://photos.example.cn/a/1.jpg",
         }
         form.update(fields)

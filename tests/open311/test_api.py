@@ -113,7 +113,7 @@ def test_a_post_files_an_open311_event_by_the_keys_account(
     assert stored.media_url == "https://photos.example.cn/a/1.jpg"
     # Staff read the event, not the Open311 row: the photo's link is its description's last line.
     assert event.description == (
-        "人行道上有人占道经营,行人只能走机动车道\n附图:https://photos.example.cn/a/1.jpg"
+        "人行道上有人占道经营，行人只能走机动车道\n附图：https://photos.example.cn/a/1.jpg"
     )
     trail = db.scalars(select(EventLog).where(EventLog.event_id == event.id)).all()
     assert [(t.action, t.payload["source"]) for t in trail] == [("report", "open311")]
@@ -175,8 +175,8 @@ def test_a_request_reads_back_in_both_formats(app311: App, api: TestClient, db: 
     (body,) = api.get(f"{BASE}/requests/{event.code}.json").json()
     assert body["service_request_id"] == event.code
     assert body["status"] == "open"
-    assert body["status_notes"] == "已收到,待受理"
-    assert body["description"] == "人行道上有人占道经营,行人只能走机动车道"  # without 附图
+    assert body["status_notes"] == "已收到，待受理"
+    assert body["description"] == "人行道上有人占道经营，行人只能走机动车道"  # without 附图
     assert body["service_code"] == event.category_code
     assert body["service_name"] == event.category_name
     assert body["requested_datetime"] == iso(event.created_at)
@@ -240,7 +240,7 @@ def test_status_follows_the_workflow_in_public_words_only(
     photo = desk.photo(event, "demo_handler")
     event = desk.act(event, "demo_handler", "feedback", result=f"已清理占道摊位,{PRIVATE}",
                      attachment_ids=[photo])  # fmt: skip
-    assert read(code)["status_notes"] == "已处置,待核查"
+    assert read(code)["status_notes"] == "已处置，待核查"
     desk.act(event, "demo_grid_worker", "verify", ok=True, note=PRIVATE)
     body = read(code)
     assert (body["status"], body["status_notes"]) == ("closed", "已办结")

@@ -199,7 +199,7 @@ def test_a_repeated_field_is_refused_by_name(
 
 def test_the_photo_line_must_fit_the_events_description(app311: App) -> None:
     url = "https://photos.example.cn/" + "a" * 100
-    most = 4000 - 1 - len("附图:") - len(url)
+    most = 4000 - 1 - len("附图：") - len(url)
     description = spec_error(app311.post(description="x" * (most + 1), media_url=url), 400)
     assert f"at most {most} characters" in description
     assert app311.post(description="x" * most, media_url=url).status_code == 200

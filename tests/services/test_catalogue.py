@@ -85,7 +85,7 @@ def test_filters_and_inactive_items(db: Session) -> None:
     online = _names(db, "", level="online", limit=500)
     assert "居民身份证申领与换领" not in online and "生育登记服务" in online
     proxy = _names(db, "", proxy_only=True, limit=500)
-    assert "婚姻登记(结婚登记)" not in proxy
+    assert "婚姻登记（结婚登记）" not in proxy
     item = db.scalar(select(ServiceItem).where(ServiceItem.code == "HJ-002"))
     assert item is not None
     service.deactivate_item(db=db, item_id=item.id, now=NOW)
@@ -152,7 +152,7 @@ def test_the_public_catalogue_needs_no_login(client: TestClient) -> None:
     assert body["items"][0]["name"] == "高龄津贴申请" and body["items"][0]["name_match"]
     item = body["items"][0]
     assert item["time_limit_text"] == "10 个工作日" and item["unit_name"] == "民政办"
-    assert "村(社区)代办点" in item["level_names"]
+    assert "村（社区）代办点" in item["level_names"]
     one = client.get(f"/api/v1/public/services/{item['id']}")
     assert one.status_code == 200 and one.json()["materials"][0] == "居民身份证"
     assert client.get("/api/v1/public/services/999999").status_code == 404
@@ -180,7 +180,7 @@ def _new_item(**overrides: Any) -> dict[str, Any]:
     body = {
         "code": "ZZ-100", "name": "农村生活垃圾清运预约", "category": "公用事业",
         "levels": ["village"], "materials": ["无"], "time_limit_days": 3,
-        "unit_type": "village_committee", "unit_name": "村(居)民委员会",
+        "unit_type": "village_committee", "unit_name": "村（居）民委员会",
     }  # fmt: skip
     body.update(overrides)
     return body

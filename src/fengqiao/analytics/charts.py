@@ -25,7 +25,12 @@ PLATFORM_ZH = {
     "enforcement": "综合执法",
     "service": "便民服务",
 }
-LEVEL_NAME_ZH = {1: "一级(网格自办)", 2: "二级(村社/单位)", 3: "三级(镇街)", 4: "四级(区级)"}
+LEVEL_NAME_ZH = {
+    1: "一级（网格自办）",
+    2: "二级（村社/单位）",
+    3: "三级（镇街）",
+    4: "四级（区级）",
+}
 WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 # Ranges up to this many days are drawn by day, longer ones by month.
 DAILY_UP_TO = 92
@@ -332,10 +337,10 @@ def on_time_trend(q: Question) -> dict[str, Any]:
     return {
         "kind": "line",
         "x": labels,
-        "series": [{"name": "按期结案率(%)", "data": rates}, {"name": "办结", "data": done}],
+        "series": [{"name": "按期结案率（%）", "data": rates}, {"name": "办结", "data": done}],
         "compare": compare,
         "table": (
-            ["时间", "办结", "按期办结", "按期结案率(%)"],
+            ["时间", "办结", "按期办结", "按期结案率（%）"],
             [list(r) for r in zip(labels, done, on_time, rates, strict=True)],
         ),
     }
@@ -379,7 +384,7 @@ def units_volume_time(q: Question) -> dict[str, Any]:
         "kind": "scatter",
         "series": [{"name": "责任单位", "data": points}],
         "table": (
-            ["责任单位", "交办件数", "平均处置时长(小时)"],
+            ["责任单位", "交办件数", "平均处置时长（小时）"],
             [[p["name"], *p["value"]] for p in points],
         ),
     }
@@ -401,10 +406,10 @@ def platforms(q: Question) -> dict[str, Any]:
         "series": [
             {"name": "新增", "data": new},
             {"name": "已结案", "data": closed},
-            {"name": "按期结案率(%)", "data": on_time},
+            {"name": "按期结案率（%）", "data": on_time},
         ],
         "table": (
-            ["平台", "新增", "已结案", "按期结案率(%)"],
+            ["平台", "新增", "已结案", "按期结案率（%）"],
             [list(r) for r in zip(x, new, closed, on_time, strict=True)],
         ),
     }
@@ -468,7 +473,7 @@ def class_changes(q: Question) -> dict[str, Any]:
         ],
         "changes": {"yoy_pct": [r[3] for r in rows], "mom_pct": [r[5] for r in rows]},
         "ranges": {k: [v[0].isoformat(), v[1].isoformat()] for k, v in ranges.items()},
-        "table": (["大类", "本期", "去年同期", "同比(%)", "上期", "环比(%)"], rows),
+        "table": (["大类", "本期", "去年同期", "同比（%）", "上期", "环比（%）"], rows),
     }
 
 
@@ -488,12 +493,12 @@ def return_rework(q: Question) -> dict[str, Any]:
         "kind": "line",
         "x": labels,
         "series": [
-            {"name": "回退率(%)", "data": returned},
-            {"name": "返工率(%)", "data": reworked},
+            {"name": "回退率（%）", "data": returned},
+            {"name": "返工率（%）", "data": reworked},
         ],
         "compare": compare,
         "table": (
-            ["时间", "交办", "回退件数", "回退率(%)", "结案", "返工件数", "返工率(%)"],
+            ["时间", "交办", "回退件数", "回退率（%）", "结案", "返工件数", "返工率（%）"],
             [
                 [
                     labels[i],
@@ -553,14 +558,14 @@ CHARTS: tuple[Chart, ...] = (
     Chart(6, "sources", "来源分布", sources),
     Chart(7, "hour_weekday", "高发时段", hour_weekday),
     Chart(8, "grid_map", "高发区域", grid_map),
-    Chart(9, "areas_ranked", "区域排名(每千户)", areas_ranked),
+    Chart(9, "areas_ranked", "区域排名（每千户）", areas_ranked),
     Chart(10, "handling_time", "处置时长分布", handling_time),
     Chart(11, "on_time_trend", "按期结案率趋势", on_time_trend, True),
     Chart(12, "overdue_by_place_unit", "超期分布", overdue_by_place_unit),
     Chart(13, "units_volume_time", "部门办件量与平均时长", units_volume_time),
     Chart(14, "platforms", "四个平台", platforms),
     Chart(15, "worker_activity", "网格员上报活跃度", worker_activity, True),
-    Chart(16, "class_changes", "动态变化(同比环比)", class_changes, True),
+    Chart(16, "class_changes", "动态变化（同比环比）", class_changes, True),
     Chart(17, "return_rework", "回退率与返工率", return_rework, True),
     Chart(18, "satisfaction_verification", "满意度与核查", satisfaction_verification),
 )

@@ -37,7 +37,7 @@ def resolve_scope(db: Session, *, principal: Principal, org_id: int | None) -> S
     if not principal.covers(row.path):
         raise forbidden(
             "outside your scope: you may only analyse your own area",
-            "超出您的管辖范围:只能分析本辖区的数据",
+            "超出您的管辖范围：只能分析本辖区的数据",
         )
     if row.kind not in SCOPE_KINDS:
         raise invalid(
@@ -78,7 +78,7 @@ def parse_day(value: str, field: str = "date") -> date:
         raise invalid(
             field,
             f"not a date: {value!r}; use a real day written like 2026-11-27",
-            f"日期格式有误:{value},应为 2026-11-27 这样真实存在的日期",
+            f"日期格式有误：{value}，应为 2026-11-27 这样真实存在的日期",
         ) from None
 
 

@@ -323,7 +323,7 @@ def _rank_cells(row: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
 
 
-RED_HEAD = ("事件编号", "标题", "类别", "镇街", "责任单位", "期限", "超期(小时)")
+RED_HEAD = ("事件编号", "标题", "类别", "镇街", "责任单位", "期限", "超期（小时）")
 ORDER_HEAD = ("督办单号", "事件编号", "类型", "责任单位", "镇街", "回复期限", "逾期")
 WARNING_HEAD = ("类型", "镇街", "时间", "内容", "已签收")
 
@@ -344,7 +344,7 @@ def _warning_cells(row: dict[str, Any]) -> list[str]:
 
 
 def _title(content: dict[str, Any]) -> str:
-    return f"{content['district']}每日通报({content['day']})"
+    return f"{content['district']}每日通报（{content['day']}）"
 
 
 def font_missing(path: Path) -> Problem:
@@ -352,7 +352,7 @@ def font_missing(path: Path) -> Problem:
         503, "pdf-font-missing", "PDF font missing", "缺少 PDF 中文字体",
         f"no Chinese font at {path}: install fonts-wqy-microhei or set FENGQIAO_BULLETIN_FONT "
         "to a .ttf/.ttc with CJK glyphs",
-        f"未找到中文字体 {path}:请安装 fonts-wqy-microhei,或将 FENGQIAO_BULLETIN_FONT "
+        f"未找到中文字体 {path}：请安装 fonts-wqy-microhei，或将 FENGQIAO_BULLETIN_FONT "
         "设为含中文字形的 .ttf/.ttc 字体文件",
     )  # fmt: skip
 
@@ -372,7 +372,7 @@ def render_pdf(content: dict[str, Any], *, font: Path) -> bytes:
     pdf.set_font("cjk", size=18)
     pdf.cell(0, 12, _title(content), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=9)
-    pdf.cell(0, 6, f"统计截至 {content['as_of']}(北京时间);排名按本月综合得分",
+    pdf.cell(0, 6, f"统计截至 {content['as_of']}（北京时间）；排名按本月综合得分",
              align="C", new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     head = FontFace(emphasis=None, fill_color=(232, 238, 247))
 
@@ -408,18 +408,18 @@ def render_pdf(content: dict[str, Any], *, font: Path) -> bytes:
         (2, 1, 1),
     )
     rank_widths = (1, 4, 3, 1, 2, 2, 2, 1, 2, 1)
-    section("二、镇街考核排名(本月)")
+    section("二、镇街考核排名（本月）")
     table(RANK_HEAD, [_rank_cells(r) for r in content["towns"]], rank_widths)
-    section("三、责任单位考核排名(本月)")
+    section("三、责任单位考核排名（本月）")
     table(RANK_HEAD, [_rank_cells(r) for r in content["units"]], rank_widths)
     red = content["red_list"]
-    section(f"四、超期未办结事件(红榜,共 {red['total']} 件)")
+    section(f"四、超期未办结事件（红榜，共 {red['total']} 件）")
     table(RED_HEAD, [_red_cells(r) for r in red["items"]], (3, 5, 2, 2, 3, 2, 1))
     orders = content["orders"]
-    section(f"五、待回复督办单(共 {orders['total']} 件)")
+    section(f"五、待回复督办单（共 {orders['total']} 件）")
     table(ORDER_HEAD, [_order_cells(r) for r in orders["items"]], (4, 3, 1, 3, 2, 2, 1))
     warnings = content["warnings"]
-    section(f"六、当日预警(共 {warnings['total']} 条)")
+    section(f"六、当日预警（共 {warnings['total']} 条）")
     table(WARNING_HEAD, [_warning_cells(r) for r in warnings["items"]], (1, 2, 2, 8, 1))
     return bytes(pdf.output())
 

@@ -486,7 +486,7 @@ def sort_rows(rows: list[Row], key: str) -> list[Row]:
     if name not in SORT_KEYS:
         raise invalid(
             "sort", f"one of {', '.join(SORT_KEYS)} (prefix - for descending)",
-            f"排序字段应为 {'、'.join(SORT_KEYS)} 之一(前加 - 表示降序)",
+            f"排序字段应为 {'、'.join(SORT_KEYS)} 之一（前加 - 表示降序）",
         )  # fmt: skip
 
     def value(row: Row) -> Any:

@@ -44,5 +44,5 @@ class PasswordPolicy:
             raise invalid(
                 field,
                 "too easy to guess (a common password, a word, a sequence or a name)",
-                "密码太容易被猜到(常见密码、单词、连续字符或姓名),请换一个更长、更不规则的密码",
+                "密码太容易被猜到（常见密码、单词、连续字符或姓名），请换一个更长、更不规则的密码",
             )

@@ -49,14 +49,14 @@ class Principal:
         if not self.has_any(*roles):
             raise forbidden(
                 f"this needs one of the roles: {', '.join(roles)}",
-                f"需要以下角色之一:{'、'.join(roles)}",
+                f"需要以下角色之一：{'、'.join(roles)}",
             )
 
     def require_covers(self, path: str) -> None:
         if not self.covers(path):
             raise forbidden(
                 "outside your scope: you may only read your own area",
-                "超出您的管辖范围:只能查看本辖区的数据",
+                "超出您的管辖范围：只能查看本辖区的数据",
             )
 
 

@@ -46,9 +46,9 @@ class HashPool:
     def slot(self) -> Iterator[None]:
         if not self._slots.acquire(timeout=self.wait_seconds):
             raise Problem(
-                503, "login-busy", "Too many logins at once, retry", "登录人数过多,请稍后重试",
+                503, "login-busy", "Too many logins at once, retry", "登录人数过多，请稍后重试",
                 f"no password check could start within {self.wait_seconds:g} s",
-                "同时登录的人太多,请一秒后重试",
+                "同时登录的人太多，请一秒后重试",
                 headers={"Retry-After": "1"},
             )  # fmt: skip
         with self._lock:

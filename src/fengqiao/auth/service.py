@@ -193,7 +193,7 @@ def create_user(
         raise invalid(
             "roles",
             f"unknown or missing roles {unknown}; known: {', '.join(ROLES)}",
-            f"角色无效 {unknown};可选:{'、'.join(ROLES)}",
+            f"角色无效 {unknown}；可选：{'、'.join(ROLES)}",
         )
     if db.scalar(select(func.count()).where(User.username == username)):
         raise Problem(
@@ -307,7 +307,7 @@ def edit_user(
             raise invalid(
                 "roles",
                 f"unknown or missing roles {unknown}; known: {', '.join(ROLES)}",
-                f"角色无效 {unknown};可选:{'、'.join(ROLES)}",
+                f"角色无效 {unknown}；可选：{'、'.join(ROLES)}",
             )
         kept = [r for r in user.role_rows if r.role in roles]
         user.role_rows = kept + [UserRole(role=r) for r in roles if r not in {k.role for k in kept}]

@@ -131,7 +131,7 @@ def login_locked(seconds: float) -> Problem:
     return Problem(
         429, "login-locked", "Too many wrong passwords", "密码错误次数过多",
         f"too many wrong passwords for this account or from this address; retry in {wait} s",
-        f"该账号或该地址密码错误次数过多,已暂时锁定,请 {minutes} 分钟后再试",
+        f"该账号或该地址密码错误次数过多，已暂时锁定，请 {minutes} 分钟后再试",
         headers={"Retry-After": str(wait)},
     )  # fmt: skip
 

@@ -102,7 +102,7 @@ async def login(
         raise Problem(
             401, "bad-credentials", "Wrong username or password", "用户名或密码错误",
             "wrong username or password, or the account is disabled",
-            "用户名或密码错误,或账号已停用",
+            "用户名或密码错误，或账号已停用",
             headers={"WWW-Authenticate": "Bearer"},
         )  # fmt: skip
     token = issue_token(
@@ -212,7 +212,9 @@ def list_users(
     principal.require_role("admin", "operator", "leader", "grid_leader")
     if role is not None and role not in ROLES:
         raise invalid(
-            "role", f"unknown role; known: {', '.join(ROLES)}", f"未知角色;可选:{'、'.join(ROLES)}"
+            "role",
+            f"unknown role; known: {', '.join(ROLES)}",
+            f"未知角色；可选：{'、'.join(ROLES)}",
         )
     total, rows = service.list_users(
         db=db, principal=principal, role=role, org_code=org, text=(q or "").strip() or None,

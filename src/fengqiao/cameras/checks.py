@@ -90,7 +90,7 @@ def check_stream_url(url: str) -> FieldError | None:
         return FieldError(
             "stream_url",
             f"scheme {shown!r} is not a stream: use rtsp:// or an http(s):// HLS playlist (.m3u8)",
-            f"协议 {shown} 不是视频流:应为 rtsp:// 或 http(s):// 的 HLS 地址(.m3u8)",
+            f"协议 {shown} 不是视频流：应为 rtsp:// 或 http(s):// 的 HLS 地址（.m3u8）",
         )
     if not parts.hostname:
         return FieldError("stream_url", "has no host", "缺少主机地址")
@@ -100,13 +100,13 @@ def check_stream_url(url: str) -> FieldError | None:
             "stream_url",
             "carries a user name or password: every staff member who sees the camera sees its "
             "link, so give the platform's tokenised or gateway URL instead",
-            "地址中含用户名或密码:能看到该摄像机的工作人员都能看到此地址,请改用平台的令牌地址或转发网关地址",
+            "地址中含用户名或密码：能看到该摄像机的工作人员都能看到此地址，请改用平台的令牌地址或转发网关地址",
         )
     if scheme.startswith("http") and not parts.path.lower().endswith(".m3u8"):
         return FieldError(
             "stream_url",
             "an http(s) stream must be an HLS playlist whose path ends in .m3u8",
-            "http(s) 视频流须为 HLS 播放列表,路径应以 .m3u8 结尾",
+            "http(s) 视频流须为 HLS 播放列表，路径应以 .m3u8 结尾",
         )
     return None
 
@@ -125,7 +125,7 @@ def parse_status(text: str) -> str | FieldError:
         return FieldError(
             "status",
             f"unknown status {text!r}: use online, offline or fault",
-            f"未知状态 {text}:应为 在线(online)、离线(offline)或 故障(fault)",
+            f"未知状态 {text}：应为 在线（online）、离线（offline）或 故障（fault）",
         )
     return status
 
@@ -144,11 +144,11 @@ def parse_seen_at(text: str) -> datetime | FieldError:
         return FieldError(
             "at",
             f"not a time {text!r}: use ISO 8601 with a time zone, e.g. 2026-11-29T10:15:00+08:00",
-            f"时间格式有误 {text}:应为带时区的 ISO 8601 时间,如 2026-11-29T10:15:00+08:00",
+            f"时间格式有误 {text}：应为带时区的 ISO 8601 时间，如 2026-11-29T10:15:00+08:00",
         )
     if at.tzinfo is None or at.utcoffset() is None:
         return FieldError(
-            "at", "give a time zone (e.g. +08:00 or Z)", "时间须带时区(如 +08:00 或 Z)"
+            "at", "give a time zone (e.g. +08:00 or Z)", "时间须带时区（如 +08:00 或 Z）"
         )
     return at
 
@@ -185,7 +185,7 @@ def check_camera(
             FieldError(
                 "code",
                 f"{code!r} looks like a number a spreadsheet shortened: format the column as text",
-                f"{code} 疑似被表格软件转成了科学计数法:请把该列设为文本格式",
+                f"{code} 疑似被表格软件转成了科学计数法：请把该列设为文本格式",
             )
         )
     else:
@@ -226,7 +226,7 @@ def check_camera(
             FieldError(
                 "crs",
                 f"unknown CRS {crs!r}; use one of {', '.join(SUPPORTED_CRS)}",
-                f"未知坐标系 {crs};可选:{'、'.join(SUPPORTED_CRS)}",
+                f"未知坐标系 {crs}；可选：{'、'.join(SUPPORTED_CRS)}",
             )
         )
     elif isinstance(lng, float) and isinstance(lat, float):
@@ -240,7 +240,7 @@ def check_camera(
                     FieldError(
                         "lat,lng",
                         f"the point lies in grid {place.grid_code}, outside your area",
-                        f"该点位于网格 {place.grid_code},超出您的管辖范围",
+                        f"该点位于网格 {place.grid_code}，超出您的管辖范围",
                     )
                 )
     if errors or place is None:

@@ -68,7 +68,7 @@ def check_camera_code(code: str, divisions: Sequence[str] = ()) -> CodeProblem |
     if len(code) != CODE_LENGTH:
         return CodeProblem(
             f"a GB/T 28181 id has 20 digits, this one has {len(code)} characters",
-            f"国标编码应为 20 位数字,此编码为 {len(code)} 位",
+            f"国标编码应为 20 位数字，此编码为 {len(code)} 位",
         )
     if not (code.isascii() and code.isdigit()):
         return CodeProblem("a GB/T 28181 id has only the digits 0-9", "国标编码只能由数字 0-9 组成")
@@ -78,15 +78,15 @@ def check_camera_code(code: str, divisions: Sequence[str] = ()) -> CodeProblem |
         return CodeProblem(
             f"type code (digits 11-13) {type_code} means {name}, not a camera: "
             "cameras are 131 (camera) or 132 (IP camera)",
-            f"类型编码(第 11-13 位){type_code} 为{name_zh},不是摄像机:"
-            "摄像机应为 131(摄像机)或 132(网络摄像机)",
+            f"类型编码（第 11-13 位）{type_code} 为{name_zh}，不是摄像机："
+            "摄像机应为 131（摄像机）或 132（网络摄像机）",
         )
     if divisions and not any(code.startswith(prefix) for prefix in divisions):
         allowed = ", ".join(divisions)
         return CodeProblem(
             f"centre code {code[:8]} is not in this district's administrative division "
             f"({allowed}): digits 1-6 must be the division code",
-            f"中心编码 {code[:8]} 不属于本辖区行政区划({allowed}):前 6 位应为区划代码",
+            f"中心编码 {code[:8]} 不属于本辖区行政区划（{allowed}）：前 6 位应为区划代码",
         )
     return None
 

@@ -62,7 +62,7 @@ def too_large() -> Problem:
     return invalid(
         "file",
         f"larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB: split it",
-        f"文件超过 {MAX_IMPORT_BYTES // (1024 * 1024)} MiB,请分批导入",
+        f"文件超过 {MAX_IMPORT_BYTES // (1024 * 1024)} MiB，请分批导入",
         status=413,
     )
 
@@ -140,7 +140,7 @@ def import_cameras(
         raise invalid(
             "file",
             f"missing columns: {', '.join(missing)} (columns: {', '.join(COLUMNS)})",
-            f"缺少列:{'、'.join(missing)}(列依次为:{', '.join(COLUMNS)})",
+            f"缺少列：{'、'.join(missing)}（列依次为：{', '.join(COLUMNS)}）",
         )
     report.ignored_columns = [h for h, n in zip(header, names, strict=True) if n not in COLUMNS]
     stored = stored_cameras(db)
@@ -164,7 +164,7 @@ def import_cameras(
                 refuse(row, code, [FieldError(
                     "row",
                     f"{len(fields)} fields, but the header has {len(header)}",
-                    f"本行有 {len(fields)} 列,表头有 {len(header)} 列",
+                    f"本行有 {len(fields)} 列，表头有 {len(header)} 列",
                 )])  # fmt: skip
                 continue
             values = {n: v for n, v in zip(names, fields, strict=True) if n in COLUMNS}
@@ -179,20 +179,20 @@ def import_cameras(
                 duplicates.append(FieldError(
                     "code",
                     f"duplicate: the same id is in row {first_row[checked.code]}",
-                    f"重复:与第 {first_row[checked.code]} 行编码相同",
+                    f"重复：与第 {first_row[checked.code]} 行编码相同",
                 ))  # fmt: skip
             if checked.stream_url in first_url:
                 duplicates.append(FieldError(
                     "stream_url",
                     f"duplicate: the same stream is in row {first_url[checked.stream_url]}",
-                    f"重复:与第 {first_url[checked.stream_url]} 行视频流地址相同",
+                    f"重复：与第 {first_url[checked.stream_url]} 行视频流地址相同",
                 ))  # fmt: skip
             owner = owner_of_url.get(checked.stream_url)
             if owner is not None and owner != checked.code:
                 duplicates.append(FieldError(
                     "stream_url",
                     f"duplicate: camera {owner} already has this stream",
-                    f"重复:已登记的摄像机 {owner} 使用同一视频流地址",
+                    f"重复：已登记的摄像机 {owner} 使用同一视频流地址",
                 ))  # fmt: skip
             first_row.setdefault(checked.code, row)
             first_url.setdefault(checked.stream_url, row)
@@ -214,7 +214,7 @@ def import_cameras(
             refuse(row, camera.code, [FieldError(
                 "code",
                 f"the id belongs to a map feature of kind {kind}, not a camera",
-                f"该编码已被其他图层要素({kind})占用,不是摄像机",
+                f"该编码已被其他图层要素（{kind}）占用，不是摄像机",
             )])  # fmt: skip
         elif camera.code not in stored:
             creates.append(camera)

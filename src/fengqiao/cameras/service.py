@@ -234,7 +234,7 @@ def update_camera(
         raise Problem(
             422, "invalid-input", "Invalid input", "输入有误",
             "; ".join(f"{e.field}: {e.reason}" for e in checked),
-            ";".join(f"{e.field}:{e.reason_zh}" for e in checked),
+            "；".join(f"{e.field}：{e.reason_zh}" for e in checked),
             checked,
         )  # fmt: skip
     if checked.stream_url != current.stream_url:
@@ -249,7 +249,7 @@ def update_camera(
             raise invalid(
                 "stream_url",
                 f"duplicate: camera {owner} already has this stream",
-                f"重复:已登记的摄像机 {owner} 使用同一视频流地址",
+                f"重复：已登记的摄像机 {owner} 使用同一视频流地址",
                 status=409,
             )
     stored = _stored_camera(db, current.id)

@@ -135,7 +135,7 @@ def _status_filter(status: str | None) -> str | None:
         raise invalid(
             "status",
             "use online, offline or fault",
-            "状态应为 online(在线)、offline(离线)或 fault(故障)",
+            "状态应为 online（在线）、offline（离线）或 fault（故障）",
         )
     return status
 
@@ -249,7 +249,7 @@ async def import_cameras_route(
             raise Problem(
                 409, "conflict", "Conflict", "冲突",
                 "another import stored some of these cameras at the same time: import again",
-                "另一次导入同时写入了其中的摄像机,请重新导入",
+                "另一次导入同时写入了其中的摄像机，请重新导入",
             ) from None  # fmt: skip
             if report.created or report.updated:
                 cameras.invalidate()

@@ -31,7 +31,7 @@ SPIKES, CLUSTERS, REPEATS = 8, 5, 8
 # A spike files ten times the class's expected count in its days, and at least SPIKE_MIN: a
 # clear burst (docs/warnings.md says what the detector misses below that).
 SPIKE_FACTOR, SPIKE_MIN = 10.0, 10
-SPIKE_CLASSES = ("河道水体污染", "燃气及用火安全(含蜂窝煤炉)", "噪声扰民", "食品安全隐患",
+SPIKE_CLASSES = ("河道水体污染", "燃气及用火安全（含蜂窝煤炉）", "噪声扰民", "食品安全隐患",
                  "乱堆乱放", "违法建筑", "渣土泥浆", "电动自行车违规充电")  # fmt: skip
 STABILITY_CLASSES = ("劳资纠纷", "群体性事件苗头", "信访诉求", "涉稳重点人员动态")
 REPEAT_CLASSES = ("乱堆乱放", "占道经营", "僵尸车及违停", "环境卫生", "河道水体污染",

@@ -70,11 +70,11 @@ AGENCIES: tuple[UnitKind, ...] = (
     UnitKind("供电所", "power_supply_office", "service"),
 )
 TOWN_OFFICES: tuple[UnitKind, ...] = (
-    UnitKind("综治办(平安办)", "comprehensive_governance_office", "governance"),
+    UnitKind("综治办（平安办）", "comprehensive_governance_office", "governance"),
     UnitKind("信访办", "petition_office", "governance"),
     UnitKind("民政办", "civil_affairs_office", "service"),
     UnitKind("城建办", "urban_construction_office", "enforcement"),
-    UnitKind("农业农村办(河长办)", "agriculture_office", "enforcement"),
+    UnitKind("农业农村办（河长办）", "agriculture_office", "enforcement"),
 )
 COORDINATION_GROUPS: tuple[UnitKind, ...] = (
     UnitKind("综治工作平台协调组", "platform_coordination_group", "governance"),

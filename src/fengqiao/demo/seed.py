@@ -127,7 +127,7 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("demo_handler", "handler", "柯桥街道综合行政执法中队处置人员：签收、处置、反馈"),
     ("demo_leader", "leader", "柯桥街道分管领导：研判、督办、考核本街道"),
     ("demo_district_leader", "leader", "区领导：全区研判、督办、考核与通报"),
-    ("demo_resident", "resident", "柯桥街道一个村(社区)的居民：随手拍上报、查看进度、评价"),
+    ("demo_resident", "resident", "柯桥街道一个村（社区）的居民：随手拍上报、查看进度、评价"),
     ("demo_device", "device", "物联网设备接入账号：设备告警自动生成事件"),
 )
 

@@ -22,7 +22,7 @@ from fengqiao.notify.outbox import Directory, Draft, Person, drafts_for, enqueue
 from fengqiao.org.models import OrgUnit, Unit
 
 TOP_RUNG = 3
-RUNG_ZH = ("责任单位", "镇街平台协调组", "镇街领导", "区级(区信访局/区综合信息指挥中心)")
+RUNG_ZH = ("责任单位", "镇街平台协调组", "镇街领导", "区级（区信访局/区综合信息指挥中心）")
 DISTRICT_UNIT_TYPES = ("petition_bureau", "command_center")
 REASON_ZH = {
     "overdue": "超期未办结",

@@ -282,7 +282,7 @@ def _refuse(
         title=title,
         title_zh=title_zh,
         detail=f"{field}: {reason}",
-        detail_zh=f"{field}:{reason_zh}",
+        detail_zh=f"{field}：{reason_zh}",
         errors=[FieldError(field, reason, reason_zh)],
     )
 
@@ -295,7 +295,7 @@ def _too_large(field: str, size: int, max_bytes: int) -> Problem:
         "Photo too large",
         "照片文件过大",
         f"the file is {size:,} bytes; the limit is {max_bytes:,} bytes",
-        f"文件大小为 {size:,} 字节,超过上限 {max_bytes:,} 字节",
+        f"文件大小为 {size:,} 字节，超过上限 {max_bytes:,} 字节",
     )
 
 
@@ -308,7 +308,7 @@ def _unsupported(field: str, mime: str | None) -> Problem:
         "Unsupported media type",
         "不支持的文件类型",
         f"the content is not a JPEG, PNG or WebP image (found: {found})",
-        f"文件内容不是 JPEG、PNG 或 WebP 图片(识别为:{mime or '未知类型'})",
+        f"文件内容不是 JPEG、PNG 或 WebP 图片（识别为：{mime or '未知类型'}）",
     )
 
 
@@ -319,7 +319,7 @@ def _too_many_pixels(field: str, size: tuple[int, int] | None, max_pixels: int) 
     else:
         width, height = size
         reason = f"the image is {width}×{height} = {width * height:,} pixels; the limit is {max_pixels:,}"
-        reason_zh = f"图片为 {width}×{height},共 {width * height:,} 像素,超过上限 {max_pixels:,}"
+        reason_zh = f"图片为 {width}×{height}，共 {width * height:,} 像素，超过上限 {max_pixels:,}"
     return _refuse(
         field,
         422,
@@ -340,5 +340,5 @@ def _invalid(field: str, mime: str) -> Problem:
         "Invalid image",
         "图片无法解码",
         f"the file starts like a {name} image but cannot be decoded (damaged or incomplete)",
-        f"文件开头是 {name} 图片,但无法解码(文件损坏或不完整)",
+        f"文件开头是 {name} 图片，但无法解码（文件损坏或不完整）",
     )

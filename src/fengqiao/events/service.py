@@ -98,7 +98,7 @@ def check_source(principal: Principal, data: EventCreate) -> None:
                 raise invalid(
                     name,
                     f"a {data.source} report cannot set the {name}; the operator sets it",
-                    "该来源的上报不能自行设定等级或紧急程度,由指挥室受理时设定",
+                    "该来源的上报不能自行设定等级或紧急程度，由指挥室受理时设定",
                 )
 
 
@@ -217,7 +217,7 @@ def check_serves(rules: Rules, event: Event, unit_id: int) -> UnitRef:
             "unit_id",
             f"{unit.name} does not serve this event's place: choose a unit of its village or "
             "town, or a district department",
-            f"{unit.name}不负责事件所在地,只能交办给事件所在村社、镇街的单位或区级部门",
+            f"{unit.name}不负责事件所在地，只能交办给事件所在村社、镇街的单位或区级部门",
         )
     return unit
 
@@ -283,7 +283,7 @@ def create_event(
     category, answers = check_filing(rules, principal, data)
     if data.source in STAFF_SOURCES and not _serves_town(principal, place, rules):
         raise forbidden(
-            "the place lies outside your area", "事发地点不在您的辖区内,请由属地人员上报"
+            "the place lies outside your area", "事发地点不在您的辖区内，请由属地人员上报"
         )
     level = data.level or category.default_level
     urgent = bool(data.urgent)
@@ -750,7 +750,7 @@ def transition(
         raise invalid(
             "action",
             f"unknown action; use one of {', '.join(workflow.ACTIONS)}",
-            f"未知操作;可选:{'、'.join(workflow.ACTIONS)}",
+            f"未知操作；可选：{'、'.join(workflow.ACTIONS)}",
         )
     event = get_event(db=db, principal=principal, event_id=event_id, lock=True)
     if event.status not in step.sources:
@@ -758,7 +758,7 @@ def transition(
             "illegal-transition", "Action not allowed in this state", "当前状态不能执行此操作",
             f"cannot {data.action} an event that is {event.status}; "
             f"possible now: {', '.join(workflow.available(event.status)) or 'nothing'}",
-            f"事件当前状态为「{STATUS_ZH.get(event.status, event.status)}」,不能执行「{step.name_zh}」",
+            f"事件当前状态为「{STATUS_ZH.get(event.status, event.status)}」，不能执行「{step.name_zh}」",
         )  # fmt: skip
     known = facts(event, rules)
     kinds = workflow.actors_for(step, known)
@@ -772,7 +772,7 @@ def transition(
             "stale-version", "The event changed meanwhile", "事件已被他人更新",
             f"you sent version {data.version}, the event is at version {event.version}; "
             "reload it and try again",
-            f"您提交的版本为 {data.version},事件当前版本为 {event.version},请刷新后重试",
+            f"您提交的版本为 {data.version}，事件当前版本为 {event.version}，请刷新后重试",
         )  # fmt: skip
     before = event.status
     counted = state_of(event)
@@ -806,7 +806,7 @@ def _escalate(
     if payload is None:
         raise conflict(
             "top-rung", "Already at the top rung", "已升级至最高层级",
-            "the event is already with the district", "事件已升级至区级,不能再升级",
+            "the event is already with the district", "事件已升级至区级，不能再升级",
         )  # fmt: skip
     return event.owner_unit_id, payload
 
@@ -898,7 +898,7 @@ def _self_handle(
         raise conflict(
             "not-level-1", "Only level-1 events are self-handled", "只有一级事件可由网格员自行处置",
             f"this event is level {event.level}; it goes to the command room",
-            f"该事件为{event.level}级,须由指挥室受理交办",
+            f"该事件为{event.level}级，须由指挥室受理交办",
         )  # fmt: skip
     event.status = "self_handled"
     event.accepted_at = now
@@ -926,7 +926,7 @@ def _dispatch(
         raise conflict(
             "unrouted", "No unit to dispatch to", "未匹配到责任单位",
             f"no routing rule gives a unit ({proposal.reason}); choose a unit_id and give a reason",
-            "没有流转规则匹配此事件,请指定责任单位并说明理由",
+            "没有流转规则匹配此事件，请指定责任单位并说明理由",
         )  # fmt: skip
     check_serves(rules, event, unit_id)
     if unit_id != proposal.unit_id:
@@ -961,7 +961,7 @@ def _sign(
 def _return(
     db: Session, rules: Rules, principal: Principal, event: Event, data: TransitionIn, now: datetime
 ) -> tuple[int | None, dict[str, Any]]:
-    _need_note(data, "why the event is not this unit's", "回退理由(为何不属本单位)")
+    _need_note(data, "why the event is not this unit's", "回退理由（为何不属本单位）")
     unit_id = event.owner_unit_id
     event.return_count += 1
     event.owner_unit_id = None
@@ -1009,7 +1009,7 @@ def _request(kind: str) -> Handler:
             raise conflict(
                 "request-pending", "A request is already pending", "已有待审批的申请",
                 f"a {event.pending_action} request waits for approval",
-                "已有申请等待审批,请先处理",
+                "已有申请等待审批，请先处理",
             )  # fmt: skip
         _need_note(data, f"why the event should be {kind}ed", "申请理由")
         event.pending_action, event.pending_by, event.pending_note = (
@@ -1104,7 +1104,7 @@ def _rate(
     db: Session, rules: Rules, principal: Principal, event: Event, data: TransitionIn, now: datetime
 ) -> tuple[int | None, dict[str, Any]]:
     if data.satisfaction is None:
-        raise invalid("satisfaction", "rate needs satisfaction 1-5", "请选择满意度(1-5)")
+        raise invalid("satisfaction", "rate needs satisfaction 1-5", "请选择满意度（1-5）")
     if event.satisfaction is not None:
         raise conflict(
             "already-rated", "Already rated", "已评价", "this event was rated before", "该事件已评价过",
@@ -1134,7 +1134,7 @@ def _own_attachments(
             422, "evidence-required", "Evidence photo required", "须上传处置照片",
             f"{data.action} needs at least one photo of kind {' or '.join(kinds)} "
             "(upload it to /events/{id}/attachments first)",
-            "请先上传处置后照片,再提交此操作",
+            "请先上传处置后照片，再提交此操作",
             [FieldError("attachment_ids", "an evidence photo is required", "须附处置照片")],
         )  # fmt: skip
     return ids
@@ -1153,7 +1153,7 @@ def add_attachments(
     if event.status in workflow.FINAL:
         raise conflict(
             "event-final", "The event is finished", "事件已结束",
-            f"the event is {event.status}; no more photos", "事件已结束,不能再上传照片",
+            f"the event is {event.status}; no more photos", "事件已结束，不能再上传照片",
         )  # fmt: skip
     if not (
         principal.user_id == event.reporter_id

@@ -115,7 +115,7 @@ def mark_overdue(batch: Batch, event: Event) -> str:
     if event.owner_unit_id is not None:
         order = issue_order(
             batch.db, event, kind="overdue", now=now, policy=policy,
-            requirement="事件已超期,请立即处置并说明超期原因及办结时限",
+            requirement="事件已超期，请立即处置并说明超期原因及办结时限",
             due_at=default_reply_due(now, policy), people=people, queue=batch.queue,
         )  # fmt: skip
         order_code = order.code

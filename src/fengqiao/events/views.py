@@ -333,7 +333,7 @@ async def add_attachments(
         raise Problem(
             415, "unsupported-media-type", "Send multipart/form-data", "请以 multipart/form-data 上传",
             "upload photos as multipart/form-data files named `photos`",
-            "请以 multipart/form-data 方式上传,字段名为 photos",
+            "请以 multipart/form-data 方式上传，字段名为 photos",
         )  # fmt: skip
     _fields, files = await _read_submission(request, settings.photos_per_event)
     if not files:

@@ -36,10 +36,10 @@ ACTOR_ZH: dict[str, str] = {
     "operator": "辖区指挥室坐席",
     "owner_handler": "责任单位处置人员",
     "reporter_worker": "上报该事件的网格员",
-    "verifier": "上报该事件的网格员(其他来源为该网格的网格员)",
+    "verifier": "上报该事件的网格员（其他来源为该网格的网格员）",
     "reporter": "事件上报人",
     "leader": "辖区领导",
-    "system": "系统(物联设备恢复后自动执行)",
+    "system": "系统（物联设备恢复后自动执行）",
 }
 
 

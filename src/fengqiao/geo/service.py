@@ -180,7 +180,7 @@ def check_point(lng: float, lat: float, crs: str) -> None:
             FieldError(
                 "crs",
                 f"unknown CRS {crs!r}; use one of {', '.join(SUPPORTED_CRS)}",
-                f"未知坐标系 {crs};可选:{'、'.join(SUPPORTED_CRS)}",
+                f"未知坐标系 {crs}；可选：{'、'.join(SUPPORTED_CRS)}",
             )
         )
     if not math.isfinite(lat) or not -90 <= lat <= 90:
@@ -191,7 +191,7 @@ def check_point(lng: float, lat: float, crs: str) -> None:
             FieldError(
                 "lat",
                 f"latitude must be a number from -90 to 90{hint}",
-                "纬度须为 -90 到 90 之间的数字" + ("(经纬度是否颠倒?)" if hint else ""),
+                "纬度须为 -90 到 90 之间的数字" + ("（经纬度是否颠倒？）" if hint else ""),
             )
         )
     if not math.isfinite(lng) or not -180 <= lng <= 180:
@@ -209,7 +209,7 @@ def check_point(lng: float, lat: float, crs: str) -> None:
 def outside_district(lng: float, lat: float, swapped_inside: bool) -> Problem:
     if swapped_inside:
         reason = "the point is outside the district, but lies inside with lat and lng swapped"
-        reason_zh = "该点不在本辖区内;经纬度互换后在辖区内,是否颠倒了经纬度?"
+        reason_zh = "该点不在本辖区内；经纬度互换后在辖区内，是否颠倒了经纬度？"
     else:
         reason = "the point lies in no grid of this district"
         reason_zh = "该点不在本辖区任何网格内"

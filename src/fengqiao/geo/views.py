@@ -144,7 +144,7 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
         raise invalid(
             "bbox",
             "four numbers: min_lng,min_lat,max_lng,max_lat",
-            "应为四个数:最小经度,最小纬度,最大经度,最大纬度",
+            "应为四个数：最小经度，最小纬度，最大经度，最大纬度",
         ) from None
     return south, north, west, east
 
@@ -174,7 +174,7 @@ def layer(
         raise Problem(
             404, "not-found", "No such layer", "没有该图层",
             f"no layer {kind!r}; layers: {', '.join(LAYER_KINDS)}",
-            f"没有图层 {kind};可选:{'、'.join(LAYER_KINDS)}",
+            f"没有图层 {kind}；可选：{'、'.join(LAYER_KINDS)}",
         )  # fmt: skip
     path = service.org_path(db, principal, org)
     features = service.layer_features(db=db, kind=kind, path=path, box=_bbox(bbox))

@@ -65,8 +65,8 @@ def _one(question: Question, raw: object) -> tuple[Answer | None, FieldError | N
                 code,
                 f"unknown option(s) {', '.join(unknown)}; options: "
                 + ", ".join(k for k, _ in question.values),
-                f"选项 {'、'.join(unknown)} 不存在;可选:"
-                + "、".join(f"{k}({n})" for k, n in question.values),
+                f"选项 {'、'.join(unknown)} 不存在；可选："
+                + "、".join(f"{k}（{n}）" for k, n in question.values),
             )
         return list(dict.fromkeys(keys)), None
     if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
@@ -86,11 +86,11 @@ def _one(question: Question, raw: object) -> tuple[Answer | None, FieldError | N
         except ValueError:
             return None, _error(
                 code, "an ISO-8601 date-time, e.g. 2026-11-29T09:30+08:00",
-                "应为 ISO-8601 日期时间,如 2026-11-29T09:30+08:00",
+                "应为 ISO-8601 日期时间，如 2026-11-29T09:30+08:00",
             )  # fmt: skip
         if moment.tzinfo is None:
             return None, _error(
-                code, "a date-time with its UTC offset, e.g. +08:00", "日期时间须带时区,如 +08:00"
+                code, "a date-time with its UTC offset, e.g. +08:00", "日期时间须带时区，如 +08:00"
             )
         return moment.isoformat(), None
     if kind == "singlevaluelist":
@@ -98,7 +98,8 @@ def _one(question: Question, raw: object) -> tuple[Answer | None, FieldError | N
             return None, _error(
                 code,
                 f"unknown option {text!r}; options: " + ", ".join(k for k, _ in question.values),
-                f"选项「{text}」不存在;可选:" + "、".join(f"{k}({n})" for k, n in question.values),
+                f"选项「{text}」不存在；可选："
+                + "、".join(f"{k}（{n}）" for k, n in question.values),
             )
         return text, None
     limit = MAX_LENGTH[kind]
@@ -127,7 +128,7 @@ def check_answers(
                 _error(
                     code,
                     f"this class asks no question {code!r} (asked: {asked})",
-                    f"{class_name or '该分类'}没有问题「{code}」(可答:{'、'.join(by_code) or '无'})",
+                    f"{class_name or '该分类'}没有问题「{code}」（可答：{'、'.join(by_code) or '无'}）",
                 )
             )
     stored: dict[str, Answer] = {}
@@ -138,7 +139,7 @@ def check_answers(
                 errors.append(
                     _error(
                         question.code, f"required: {question.description}",
-                        f"必填:{question.description}",
+                        f"必填：{question.description}",
                     )
                 )  # fmt: skip
             continue
@@ -154,7 +155,7 @@ def check_answers(
             title="Invalid input",
             title_zh="输入有误",
             detail="; ".join(f"{e.field}: {e.reason}" for e in errors),
-            detail_zh=";".join(f"{e.field}:{e.reason_zh}" for e in errors),
+            detail_zh="；".join(f"{e.field}：{e.reason_zh}" for e in errors),
             errors=errors,
         )
     return stored

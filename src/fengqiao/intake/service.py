@@ -60,7 +60,7 @@ def _bad(errors: list[FieldError]) -> Problem:
     return Problem(
         422, "invalid-input", "Invalid input", "输入有误",
         "; ".join(f"{e.field}: {e.reason}" for e in errors),
-        ";".join(f"{e.field}:{e.reason_zh}" for e in errors), errors=errors,
+        "；".join(f"{e.field}：{e.reason_zh}" for e in errors), errors=errors,
     )  # fmt: skip
 
 
@@ -73,7 +73,7 @@ def _check_questions(field: str, rows: Sequence[dict[str, Any]]) -> list[FieldEr
         if not CODE_RE.match(code):
             errors.append(FieldError(f"{where}.code", "lower-case letters, digits and _, "
                                      "starting with a letter, at most 32",
-                                     "须为小写字母、数字和下划线,字母开头,最多32位"))  # fmt: skip
+                                     "须为小写字母、数字和下划线，字母开头，最多32位"))  # fmt: skip
         elif code in seen:
             errors.append(FieldError(f"{where}.code", f"{code!r} twice", f"问题编码 {code} 重复"))
         seen.add(code)
@@ -89,7 +89,7 @@ def _check_questions(field: str, rows: Sequence[dict[str, Any]]) -> list[FieldEr
             or len({str(v[0]) for v in values}) != len(values)
         ):
             errors.append(FieldError(f"{where}.values", "a list of distinct [key, name] options",
-                                     "选择题须给出不重复的 [键, 名称] 选项"))  # fmt: skip
+                                     "选择题须给出不重复的 [键，名称] 选项"))  # fmt: skip
     return errors
 
 
@@ -262,7 +262,7 @@ def submit_checklist(
     missing = [code for code in items if code not in given]
     if missing:
         errors.append(FieldError("items", f"unanswered: {', '.join(missing)}",
-                                 "以下检查项未填写:" + ";".join(f"「{items[c]['text']}」" for c in missing)))  # fmt: skip
+                                 "以下检查项未填写：" + "；".join(f"「{items[c]['text']}」" for c in missing)))  # fmt: skip
     if len(given) != len(outcomes):
         errors.append(FieldError("items", "an item is answered twice", "有检查项重复填写"))
     if errors:
@@ -292,7 +292,7 @@ def submit_checklist(
                 for error in problem.errors:
                     error.field = f"{where}.{error.field}"
                 problem.detail = f"{where}: {problem.detail}"
-                problem.detail_zh = f"「{item['text']}」:{problem.detail_zh}"
+                problem.detail_zh = f"「{item['text']}」：{problem.detail_zh}"
                 raise
         stored_items.append(row)
     run = ChecklistRun(
@@ -348,8 +348,8 @@ def _file_problem(
     data = EventCreate(
         source="grid_worker",
         category=category,
-        title=f"{module.name_zh}:{item['text']}"[:200],
-        description=f"{module.checklist_title or module.name_zh}({subject}):"
+        title=f"{module.name_zh}：{item['text']}"[:200],
+        description=f"{module.checklist_title or module.name_zh}（{subject}）："
         f"「{item['text']}」未通过。{note}"[:4000],
         lat=place.lat,
         lng=place.lng,

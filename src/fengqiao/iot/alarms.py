@@ -42,7 +42,7 @@ from fengqiao.iot.service import load_rules
 
 OUTCOME_ZH = {
     "filed": "新立事件", "folded": "并入已有事件", "normal": "读数正常", "recovered": "恢复并结案",
-    "recovery": "恢复(未自动结案)", "quarantined": "已隔离", "duplicate": "重复投递,已忽略",
+    "recovery": "恢复（未自动结案）", "quarantined": "已隔离", "duplicate": "重复投递，已忽略",
 }  # fmt: skip
 PAYLOAD_KEEP = 2000  # characters of a refused payload kept in the quarantine
 
@@ -370,11 +370,11 @@ class AlarmProcessor:
             data = EventCreate(
                 source="iot",
                 category=verdict.category_code,
-                title=f"{what}:{device.name}"[:200],
+                title=f"{what}：{device.name}"[:200],
                 description=(
-                    f"物联设备 {device.name}({device.code})告警:{what}"
+                    f"物联设备 {device.name}（{device.code}）告警：{what}"
                     + (f"({rule.describe()})" if rule else "")
-                    + (f"。读数:{readings}" if readings else "")
+                    + (f"。读数：{readings}" if readings else "")
                 )[:4000],
                 lat=place.lat,
                 lng=place.lng,
@@ -418,7 +418,7 @@ class AlarmProcessor:
         # `event` mirrors the row just filed (trail head included): chain to it with Core.
         append_log(
             db, event, at=now, actor_id=None, action="iot_alarm", from_status=event.status,
-            to_status=event.status, unit_id=device.unit_id, note=f"{what}:{device.code}",
+            to_status=event.status, unit_id=device.unit_id, note=f"{what}：{device.code}",
             payload={
                 "device": {"id": device.id, "code": device.code, "type": device.device_type,
                            "unit_id": device.unit_id},
@@ -455,7 +455,7 @@ class AlarmProcessor:
                 self._write_folds(db, {key: fold}, now)
                 event = recover_event(
                     db=db, event_id=fold.event_id, now=now, payload=payload,
-                    note=f"设备 {device.code} 报告恢复正常,系统自动结案(共 {fold.count} 次告警)",
+                    note=f"设备 {device.code} 报告恢复正常，系统自动结案（共 {fold.count} 次告警）",
                 )  # fmt: skip
                 if event is not None:
                     db.connection().execute(STATEMENTS.end_fold, {
@@ -475,7 +475,7 @@ class AlarmProcessor:
                 append_log(
                     db, event_row, at=now, actor_id=None, action="iot_recovery",
                     from_status=event_row.status, to_status=event_row.status, unit_id=None,
-                    note=f"设备 {device.code} 报告恢复正常;该类事件须人工核查后结案",
+                    note=f"设备 {device.code} 报告恢复正常；该类事件须人工核查后结案",
                     payload=payload,
                 )  # fmt: skip
         if closed:
@@ -527,7 +527,7 @@ class AlarmProcessor:
                 append_log(
                     db, event, at=now, actor_id=None, action="iot_repeat",
                     from_status=head.status, to_status=head.status, unit_id=None,
-                    note=f"同一设备重复告警,累计 {fold.count} 次",
+                    note=f"同一设备重复告警，累计 {fold.count} 次",
                     payload={"alarms": fold.count, "readings": fold.readings},
                     update_event=False,
                 )  # fmt: skip

@@ -252,7 +252,7 @@ class AlarmSubscriber:
                     with self.database.transaction() as db:
                         quarantine_one(
                             db, one, reason="error", detail=f"{type(exc).__name__}: {exc}",
-                            detail_zh="处理该消息时发生错误,已隔离",
+                            detail_zh="处理该消息时发生错误，已隔离",
                         )  # fmt: skip
                     self.counts["quarantined_error"] += 1
             return

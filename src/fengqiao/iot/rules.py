@@ -84,7 +84,7 @@ def parse_payload(raw: bytes, *, max_bytes: int, recovery: bool = False) -> Alar
         return Refusal(
             "too_large",
             f"{len(raw)} bytes; at most {max_bytes}",
-            f"{len(raw)} 字节,上限 {max_bytes}",
+            f"{len(raw)} 字节，上限 {max_bytes}",
         )
     try:
         body = orjson.loads(raw)
@@ -116,7 +116,7 @@ def parse_payload(raw: bytes, *, max_bytes: int, recovery: bool = False) -> Alar
             return Refusal(
                 "bad_field",
                 "at needs a UTC offset (e.g. 2026-11-29T20:00:00+08:00 or …Z)",
-                "at 须带时区偏移(如 2026-11-29T20:00:00+08:00 或以 Z 结尾)",
+                "at 须带时区偏移（如 2026-11-29T20:00:00+08:00 或以 Z 结尾）",
             )
     raw_readings = body.get("readings", {})
     if not isinstance(raw_readings, dict):
@@ -139,14 +139,14 @@ def parse_payload(raw: bytes, *, max_bytes: int, recovery: bool = False) -> Alar
             return Refusal(
                 "bad_reading",
                 f"reading {name}: expected a number or true/false, got {_shown(value)}",
-                f"读数 {name} 应为数字或 true/false,收到 {_shown(value)}",
+                f"读数 {name} 应为数字或 true/false，收到 {_shown(value)}",
             )
     alarm, recovered = bool(body.get("alarm", False)), bool(body.get("recovered", False))
     if not readings and not alarm and not recovered and not recovery:
         return Refusal(
             "no_readings",
             "send readings, alarm: true or recovered: true",
-            "请发送 readings 读数,或 alarm / recovered 标志",
+            "请发送 readings 读数，或 alarm / recovered 标志",
         )
     return Alarm(
         readings=readings,
@@ -202,7 +202,7 @@ class Rule:
                 "bad_reading",
                 f"reading {self.reading} of a {self.device_type}: expected {want}, "
                 f"got {_shown(value)}",
-                f"{self.device_type} 的读数 {self.reading} 应为{want_zh},收到 {_shown(value)}",
+                f"{self.device_type} 的读数 {self.reading} 应为{want_zh}，收到 {_shown(value)}",
             )
         return None
 
@@ -258,7 +258,7 @@ def evaluate(
                 refusal=Refusal(
                     "no_class",
                     f"alarm: true but no rule of {device_type} fired and the device names no class",
-                    f"设备上报告警,但没有适用于 {device_type} 的规则,设备也未指定事件分类",
+                    f"设备上报告警，但没有适用于 {device_type} 的规则，设备也未指定事件分类",
                 )
             )
         return Verdict(category_code=device_category)
@@ -282,7 +282,7 @@ def check_rule(data: Mapping[str, Any]) -> list[tuple[str, str, str]]:
                 (
                     "threshold_high",
                     "outside needs threshold ≤ threshold_high (the normal range)",
-                    "outside 需要 threshold ≤ threshold_high(正常范围)",
+                    "outside 需要 threshold ≤ threshold_high（正常范围）",
                 )
             )
     return errors

@@ -82,7 +82,7 @@ def _check_manager(db: Session, principal: Principal, grid_id: int) -> None:
     principal.require_role("admin", "operator")
     if not principal.covers(_grid_path(db, grid_id)):
         raise forbidden(
-            "the device lies outside your area", "设备位置不在您的辖区内,请由属地人员登记"
+            "the device lies outside your area", "设备位置不在您的辖区内，请由属地人员登记"
         )
 
 
@@ -97,7 +97,7 @@ def _reporter_id(db: Session, username: str) -> int:
             "reporter",
             f"no active device-role account {username!r}; create one "
             f"(fengqiao users create {username} --role device ...) or name another",
-            f"不存在启用的设备账号 {username},请先创建设备角色账号或指定其他账号",
+            f"不存在启用的设备账号 {username}，请先创建设备角色账号或指定其他账号",
         )
     return int(row.id)
 
@@ -121,7 +121,7 @@ def _check_unit_serves(db: Session, unit_id: int | None, grid_id: int) -> None:
             "unit_id",
             "the unit does not serve the device's place: choose a unit of its village or town, "
             "or a district department",
-            "该单位不负责设备所在地,请选择设备所在村社、镇街的单位或区级部门",
+            "该单位不负责设备所在地，请选择设备所在村社、镇街的单位或区级部门",
         )
 
 
@@ -270,7 +270,7 @@ def reactivate_device(
         raise Problem(
             409, "device-active", "Device is not retired", "设备未停用",
             f"device {device.code} is active; only a retired device is reactivated",
-            f"设备 {device.code} 在用,只有已停用的设备才能重新启用",
+            f"设备 {device.code} 在用，只有已停用的设备才能重新启用",
         )  # fmt: skip
     key = new_device_key()
     device.status, device.updated_at = "active", now

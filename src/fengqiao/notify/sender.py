@@ -322,7 +322,7 @@ def resend(db: Session, outbox_id: int, now: datetime) -> Outbox:
         raise Problem(
             409, "already-sent", "Already sent", "已发送",
             f"message {row.id} was sent at {row.sent_at}; it is not sent twice",
-            f"消息 {row.id} 已于 {row.sent_at} 发送,不会重复发送",
+            f"消息 {row.id} 已于 {row.sent_at} 发送，不会重复发送",
         )  # fmt: skip
     # A message being sent right now keeps its claim: that worker's result still counts.
     row.status, row.attempts, row.next_attempt_at, row.error = "pending", 0, now, None

@@ -109,9 +109,9 @@ def from_problem(problem: Problem) -> Open311Error:
             reason = "bad_request"
     if problem.errors:
         en = "; ".join(f"{_spec_field(e.field)}: {e.reason}" for e in problem.errors)
-        zh = ";".join(f"{_spec_field(e.field)}:{e.reason_zh}" for e in problem.errors)
+        zh = "；".join(f"{_spec_field(e.field)}：{e.reason_zh}" for e in problem.errors)
         if problem.slug != "invalid-input":  # e.g. "Point outside the district: …"
-            en, zh = f"{problem.title}: {en}", f"{problem.title_zh}:{zh}"
+            en, zh = f"{problem.title}: {en}", f"{problem.title_zh}：{zh}"
     else:
         en, zh = problem.detail or problem.title, problem.detail_zh or problem.title_zh
     return Open311Error(code, reason, f"{en} / {zh}")
@@ -288,7 +288,7 @@ def read_submission(items: Sequence[tuple[str, str]]) -> Submission:
         if _CONTROL.search(raw):
             raise refuse(
                 400, "bad_request", f"{name}: control characters are not allowed",
-                f"{name}:不能包含控制字符",
+                f"{name}：不能包含控制字符",
             )  # fmt: skip
         value = raw.strip()
         attribute = _ATTRIBUTE.match(name)
@@ -299,18 +299,18 @@ def read_submission(items: Sequence[tuple[str, str]]) -> Submission:
             raise refuse(
                 400, "bad_request",
                 f"unknown field {name!r}; send the GeoReport v2 fields or attribute[CODE]",
-                f"不支持的字段 {name};请按 GeoReport v2 提交,附加问题用 attribute[CODE]",
+                f"不支持的字段 {name}；请按 GeoReport v2 提交，附加问题用 attribute[CODE]",
             )  # fmt: skip
         if name in fields:
             raise refuse(
                 400, "bad_request", f"{name} is given more than once; send it once",
-                f"字段 {name} 重复,只能提交一次",
+                f"字段 {name} 重复，只能提交一次",
             )  # fmt: skip
         limit = _LIMITS.get(name)
         if limit is not None and len(value) > limit:
             raise refuse(
                 400, "bad_request", f"{name}: at most {limit} characters",
-                f"{name}:最多 {limit} 个字符",
+                f"{name}：最多 {limit} 个字符",
             )  # fmt: skip
         fields[name] = value
     api_key = fields.get("api_key", "")
@@ -323,14 +323,14 @@ def read_submission(items: Sequence[tuple[str, str]]) -> Submission:
             400, "missing_location",
             "lat and long are required: this endpoint files a report at a point and does not "
             "geocode address_string or address_id",
-            "必须提供经纬度 lat 和 long:本接口按位置定位网格,不解析 address_string / address_id",
+            "必须提供经纬度 lat 和 long：本接口按位置定位网格，不解析 address_string / address_id",
         )  # fmt: skip
     try:
         lat_value, lng_value = float(lat), float(lng)
     except ValueError:
         raise refuse(
             400, "bad_location", "lat and long must be decimal degrees (WGS-84)",
-            "lat、long 须为十进制度数(WGS-84)",
+            "lat、long 须为十进制度数（WGS-84）",
         ) from None  # fmt: skip
     media_url = fields.get("media_url")
     if media_url and not re.match(r"^https?://[^\s/]+", media_url):
@@ -354,7 +354,9 @@ def answers_of(submission: Submission, rules: Rules) -> dict[str, str | list[str
 
 
 # The last line of the event's description that shows staff the resident's photo link.
-MEDIA_LINE = "附图:"
+MEDIA_LINE = "附图："
+# The same line as events filed before the punctuation was made full-width wrote it.
+LEGACY_MEDIA_LINE = "附图:"
 DESCRIPTION_MAX = 4000  # the event's description (events.schemas.EventCreate)
 
 
@@ -371,7 +373,7 @@ def description_of(submission: Submission) -> str:
         raise refuse(
             400, "bad_request",
             f"description: at most {most} characters together with this media_url",
-            f"description:附带该 media_url 时最多 {most} 个字符",
+            f"description：附带该 media_url 时最多 {most} 个字符",
         )  # fmt: skip
     return f"{description}\n{line}" if description else line
 
@@ -379,9 +381,10 @@ def description_of(submission: Submission) -> str:
 def resident_description(description: str, media_url: str | None) -> str:
     """The resident's own text of an event's description (without the photo line we added)."""
     if media_url:
-        line = f"{MEDIA_LINE}{media_url}"
-        if description.endswith(line):
-            return description[: -len(line)].rstrip("\n")
+        for label in (MEDIA_LINE, LEGACY_MEDIA_LINE):
+            line = f"{label}{media_url}"
+            if description.endswith(line):
+                return description[: -len(line)].rstrip("\n")
     return description
 
 
@@ -464,9 +467,9 @@ def submit(
 def service_notice(due_at: datetime | None) -> str:
     """What the resident may expect, in Chinese."""
     if due_at is None:
-        return "已收到,指挥室受理后将派遣责任单位处置。"
+        return "已收到，指挥室受理后将派遣责任单位处置。"
     local = due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
-    return f"已收到,指挥室受理后将派遣责任单位处置,处置时限 {local}。"
+    return f"已收到，指挥室受理后将派遣责任单位处置，处置时限 {local}。"
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -496,12 +499,12 @@ _COLUMNS = (
 # trail's notes, reasons or the handler's result: staff type free text there (names, ID
 # numbers, phone numbers of third persons) that must not be published.
 STATUS_NOTES: dict[str, str] = {
-    "reported": "已收到,待受理",
+    "reported": "已收到，待受理",
     "accepted": "已受理",
     "dispatched": "已派遣至{unit}",
     "signed": "{unit}处置中",
-    "handled": "已处置,待核查",
-    "self_handled": "已现场处置,待办结",
+    "handled": "已处置，待核查",
+    "self_handled": "已现场处置，待办结",
     "suspended": "暂缓办理",
     "closed": "已办结",
     "rejected": "不予受理",
@@ -633,7 +636,7 @@ def parse_datetime(name: str, value: str) -> datetime:
         raise refuse(
             400, "bad_date",
             f"{name} must be an ISO-8601 date-time, e.g. 2026-11-01T00:00:00+08:00",
-            f"{name} 须为 ISO-8601 日期时间,如 2026-11-01T00:00:00+08:00",
+            f"{name} 须为 ISO-8601 日期时间，如 2026-11-01T00:00:00+08:00",
         ) from None  # fmt: skip
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_TZ)
@@ -683,7 +686,7 @@ def parse_query(
     if any(s not in ("open", "closed") for s in statuses):
         raise refuse(
             400, "bad_status", "status must be open or closed (comma-separated)",
-            "status 须为 open 或 closed(可用逗号分隔)",
+            "status 须为 open 或 closed（可用逗号分隔）",
         )  # fmt: skip
     start = parse_datetime("start_date", start_date) if start_date else None
     end = parse_datetime("end_date", end_date) if end_date else None
@@ -751,7 +754,7 @@ def list_requests(
         last = max(1, -(-int(total or 0) // query.page_size))
         raise refuse(
             404, "page_beyond_end", f"page {query.page} is beyond the last page ({last})",
-            f"第 {query.page} 页超出范围(共 {last} 页)",
+            f"第 {query.page} 页超出范围（共 {last} 页）",
         )  # fmt: skip
     return request_rows(rules, rows)
 

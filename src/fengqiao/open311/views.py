@@ -77,7 +77,7 @@ def as_spec_error(exc: Exception) -> Open311Error | None:
         if any(tuple(e.get("loc", ()))[-1:] == ("format",) for e in errors):
             return refuse(
                 404, "not_found", "unknown format: end the path with .json or .xml",
-                "不支持的格式:路径须以 .json 或 .xml 结尾",
+                "不支持的格式：路径须以 .json 或 .xml 结尾",
             )  # fmt: skip
         return service.from_problem(from_pydantic(errors))
     if isinstance(exc, DatabaseBusy):
@@ -272,7 +272,7 @@ async def post_request(
             400, "bad_request",
             f"the body must be application/x-www-form-urlencoded (or multipart/form-data), not "
             f"{media or 'empty'}; send api_key, service_code, lat, long… as form fields",
-            f"请求体须为 application/x-www-form-urlencoded(或 multipart/form-data),而非 "
+            f"请求体须为 application/x-www-form-urlencoded（或 multipart/form-data），而非 "
             f"{media or '空'};api_key、service_code、lat、long 等以表单字段提交",
         )  # fmt: skip
     form = await request.form(max_files=0)
@@ -281,7 +281,7 @@ async def post_request(
         if isinstance(value, UploadFile):
             raise refuse(
                 400, "bad_request", "upload the photo elsewhere and send its media_url",
-                "不接收文件上传,请提供照片网址 media_url",
+                "不接收文件上传，请提供照片网址 media_url",
             )  # fmt: skip
         items.append((name, value))
     # The key first: a caller without a valid one learns nothing about the rest of its form.
@@ -291,7 +291,7 @@ async def post_request(
     if len(keys) > 1:
         raise refuse(
             400, "bad_request", "api_key is given more than once; send it once",
-            "字段 api_key 重复,只能提交一次",
+            "字段 api_key 重复，只能提交一次",
         )  # fmt: skip
     api_key = keys[0] if keys else ""
     if keys and not any(name == "api_key" for name, _ in items):

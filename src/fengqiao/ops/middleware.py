@@ -153,7 +153,7 @@ async def _send_refusal(send: Send, request_id: str) -> None:
         503, "access-log-unavailable", "Service unavailable", "系统繁忙",
         "personal data is only served once its view is logged, and the log could not be "
         "written; try again",
-        "个人信息的查看记录未能写入,本次未返回数据,请稍后重试",
+        "个人信息的查看记录未能写入，本次未返回数据，请稍后重试",
         headers={"Retry-After": "1"},
     )  # fmt: skip
     body = orjson.dumps(problem.body())

@@ -42,7 +42,7 @@ async def read_metrics(request: Request) -> Response:
         if host not in LOOPBACK or any(h in request.headers for h in _PROXY_HEADERS):
             raise forbidden(
                 "/metrics answers only the loopback address unless FENGQIAO_METRICS_TOKEN is set",
-                "监控指标仅对本机开放;如需远程读取,请配置令牌",
+                "监控指标仅对本机开放；如需远程读取，请配置令牌",
             )
     body = await run_in_threadpool(metrics.exposition, state.db, state.clock.now)
     return Response(body, media_type=metrics.CONTENT_TYPE)

@@ -84,9 +84,9 @@ def rejected(problems: list[FeatureProblem]) -> ImportRejected:
         status=422,
         slug="org-import-rejected",
         title="Import rejected, nothing was imported",
-        title_zh="导入被拒绝,未导入任何数据",
+        title_zh="导入被拒绝，未导入任何数据",
         detail=f"{len(problems)} problem(s); first: {problems[0].reason}",
-        detail_zh=f"共 {len(problems)} 处问题;第一处:{problems[0].reason_zh}",
+        detail_zh=f"共 {len(problems)} 处问题；第一处：{problems[0].reason_zh}",
         errors=[p.as_field_error() for p in problems],
     )
 
@@ -111,7 +111,7 @@ def declared_crs(data: dict[str, Any], override: str | None) -> str:
     if name not in SUPPORTED_CRS:
         raise _whole_problem(
             f"unknown CRS {name!r}; use one of {', '.join(SUPPORTED_CRS)}",
-            f"未知坐标系 {name};可选:{'、'.join(SUPPORTED_CRS)}",
+            f"未知坐标系 {name}；可选：{'、'.join(SUPPORTED_CRS)}",
         )
     return name
 
@@ -122,7 +122,7 @@ def _convert_geometry(geometry: Any, crs: str) -> tuple[BaseGeometry | None, str
         return (
             None,
             "geometry must be a GeoJSON Polygon or MultiPolygon",
-            "几何必须是面(Polygon 或 MultiPolygon)",
+            "几何必须是面（Polygon 或 MultiPolygon）",
         )
     if not all(_finite_numbers(geometry.get("coordinates"))):
         return None, "coordinates must be finite numbers", "坐标必须是有限数字"
@@ -139,14 +139,14 @@ def _convert_geometry(geometry: Any, crs: str) -> tuple[BaseGeometry | None, str
         return (
             None,
             "longitude must lie in ±180 and latitude in ±90 (swapped?)",
-            "经度须在±180、纬度须在±90以内(是否颠倒?)",
+            "经度须在±180、纬度须在±90以内（是否颠倒？）",
         )
     if crs not in ("wgs84", "cgcs2000"):
         lng, lat = to_wgs84(coords[:, 0], coords[:, 1], crs)
         geom = shapely.set_coordinates(geom, np.column_stack([lng, lat]))
     if not geom.is_valid:
         why = shapely.is_valid_reason(geom)
-        return None, f"invalid polygon: {why}", f"面不合法(如自相交):{why}"
+        return None, f"invalid polygon: {why}", f"面不合法（如自相交）：{why}"
     if geom.area <= 0:
         return None, "polygon has no area", "面积为零"
     return geom, None, ""
@@ -214,7 +214,7 @@ def _parse_feature(
         lengths = ", ".join(f"{k} {n}" for k, n in CODE_LENGTH.items())
         bad(
             f"bad code {raw_code!r}: digits only, by kind {lengths}",
-            f"编码 {raw_code} 无效:应为 6/9/12/15 位数字",
+            f"编码 {raw_code} 无效：应为 6/9/12/15 位数字",
         )
         return None, problems
     declared_kind = props.get("kind")
@@ -225,7 +225,7 @@ def _parse_feature(
         )
     why = code_problem(code, kind)
     if why:
-        bad(f"bad code: {why}", f"编码无效:{why}")
+        bad(f"bad code: {why}", f"编码无效：{why}")
     name = props.get("name")
     if not isinstance(name, str) or not name.strip():
         bad("name is missing", "缺少名称")
@@ -234,7 +234,8 @@ def _parse_feature(
         value = props.get(key)
         if value is not None and value not in allowed:
             bad(
-                f"{key} must be one of {', '.join(allowed)}", f"{key} 取值须为:{'、'.join(allowed)}"
+                f"{key} must be one of {', '.join(allowed)}",
+                f"{key} 取值须为：{'、'.join(allowed)}",
             )
     counts: dict[str, int | None] = {}
     for key in ("households", "population"):
@@ -302,7 +303,7 @@ def check_tree(
                     cand.index,
                     cand.code,
                     f"duplicate code, also feature {first}",
-                    f"编码重复(与第 {first} 个要素相同)",
+                    f"编码重复（与第 {first} 个要素相同）",
                 )
             )
         else:
@@ -337,7 +338,7 @@ def check_tree(
                     cand.index,
                     code,
                     f"orphan: parent {PARENT_KIND[cand.kind]} {parent} is neither in the file nor stored",
-                    f"孤立要素:上级 {parent} 不存在",
+                    f"孤立要素：上级 {parent} 不存在",
                 )
             )
             continue

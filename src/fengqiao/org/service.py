@@ -201,10 +201,10 @@ def list_org_units(
 def check_list_filters(kind: str | None, grid_type: str | None) -> None:
     """Refuse unknown kinds and grid types by name rather than returning an empty list."""
     if kind is not None and kind not in ORG_KINDS:
-        raise invalid("kind", f"one of {', '.join(ORG_KINDS)}", f"须为:{'、'.join(ORG_KINDS)}")
+        raise invalid("kind", f"one of {', '.join(ORG_KINDS)}", f"须为：{'、'.join(ORG_KINDS)}")
     if grid_type is not None and grid_type not in GRID_TYPES:
         raise invalid(
-            "grid_type", f"one of {', '.join(GRID_TYPES)}", f"须为:{'、'.join(GRID_TYPES)}"
+            "grid_type", f"one of {', '.join(GRID_TYPES)}", f"须为：{'、'.join(GRID_TYPES)}"
         )
 
 
@@ -213,10 +213,10 @@ def _check_unit_fields(values: dict[str, Any]) -> None:
         raise invalid(
             "category",
             f"one of {', '.join(UNIT_CATEGORIES)}",
-            "单位类别须为:区级部门、派驻机构、镇街科室、平台协调组、村(居)委会之一",
+            "单位类别须为：区级部门、派驻机构、镇街科室、平台协调组、村（居）委会之一",
         )
     if values.get("platform") is not None and values["platform"] not in PLATFORMS:
-        raise invalid("platform", f"one of {', '.join(PLATFORMS)}", f"须为:{'、'.join(PLATFORMS)}")
+        raise invalid("platform", f"one of {', '.join(PLATFORMS)}", f"须为：{'、'.join(PLATFORMS)}")
 
 
 def _units_changed(db: Session) -> None:

@@ -207,7 +207,7 @@ def list_units(
 ) -> Page[UnitOut]:
     """Responsible units at or above the caller's area."""
     if platform is not None and platform not in PLATFORMS:
-        raise invalid("platform", f"one of {', '.join(PLATFORMS)}", f"须为:{'、'.join(PLATFORMS)}")
+        raise invalid("platform", f"one of {', '.join(PLATFORMS)}", f"须为：{'、'.join(PLATFORMS)}")
     total, rows = service.list_units(
         db=db, principal=principal, org_code=org, unit_type=unit_type, platform=platform,
         offset=paging.offset, limit=paging.size,

@@ -127,7 +127,7 @@ def visible_user(db: Session, principal: Principal, user_id: int) -> Row[int, st
 # --- taking in positions ------------------------------------------------------------------
 
 _REASON_ZH = {
-    "timezone_aware": "时间须带时区偏移,如 2026-12-01T09:00:00+08:00",
+    "timezone_aware": "时间须带时区偏移，如 2026-12-01T09:00:00+08:00",
     "datetime_from_date_parsing": "不是合法的 ISO-8601 时间",
     "datetime_parsing": "不是合法的 ISO-8601 时间",
     "datetime_type": "不是合法的 ISO-8601 时间",
@@ -176,7 +176,7 @@ def parse_batch(body: bytes, *, now: datetime) -> PositionBatchIn:
 def _refusal(errors: list[FieldError]) -> Problem:
     problem = invalid_fields(errors)
     problem.detail += "; nothing was stored"
-    problem.detail_zh += ";本批未保存"
+    problem.detail_zh += "；本批未保存"
     return problem
 
 
@@ -189,7 +189,7 @@ def _point_errors(batch: PositionBatchIn, now: datetime) -> Iterable[FieldError]
             yield FieldError(
                 f"{name}.lat",
                 f"latitude must be a number from -90 to 90{swapped}",
-                "纬度须为 -90 到 90 之间的数字" + ("(经纬度是否颠倒?)" if swapped else ""),
+                "纬度须为 -90 到 90 之间的数字" + ("（经纬度是否颠倒？）" if swapped else ""),
             )
         if not -180 <= point.lng <= 180:
             yield FieldError(
@@ -201,13 +201,13 @@ def _point_errors(batch: PositionBatchIn, now: datetime) -> Iterable[FieldError]
             yield FieldError(
                 f"{name}.at",
                 "more than 5 minutes in the future: check the phone's clock",
-                "时间晚于当前 5 分钟以上:请检查手机时间",
+                "时间晚于当前 5 分钟以上：请检查手机时间",
             )
         elif point.at < earliest:
             yield FieldError(
                 f"{name}.at",
                 "older than 7 days: such points are not taken",
-                "时间早于 7 天前,不予接收",
+                "时间早于 7 天前，不予接收",
             )
         if point.accuracy is not None and point.accuracy < 0:
             yield FieldError(f"{name}.accuracy", "accuracy must not be negative", "精度不能为负数")
@@ -450,7 +450,7 @@ def stop_patrol(*, db: Session, principal: Principal, now: datetime) -> Patrol:
         raise Problem(
             409, "no-open-patrol", "No open patrol", "当前没有进行中的巡查",
             "there is no open patrol to stop: start one first",
-            "没有可结束的巡查,请先开始巡查",
+            "没有可结束的巡查，请先开始巡查",
         )  # fmt: skip
     connection = db.connection()
     state = tracks.summarise(

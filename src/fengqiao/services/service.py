@@ -50,8 +50,8 @@ from fengqiao.sla.calendar import WorkCalendar
 from fengqiao.sla.deadlines import Deadline, Policy, compute_deadline, light
 
 ITEMS_FILE = Path(__file__).with_name("items.json")
-LEVEL_ZH = {"village": "村(社区)代办点", "town": "镇(街道)便民服务中心", "district": "区行政服务中心",
-            "online": "网上办(浙里办)"}  # fmt: skip
+LEVEL_ZH = {"village": "村（社区）代办点", "town": "镇（街道）便民服务中心", "district": "区行政服务中心",
+            "online": "网上办（浙里办）"}  # fmt: skip
 STATUS_ZH = {"requested": "待接单", "taken": "已接单", "submitted": "已递交", "done": "已办结",
              "refused": "不予办理", "withdrawn": "已撤回"}  # fmt: skip
 ACTION_ZH = {"create": "提出代办", "take": "接单", "submit": "递交", "complete": "办结",
@@ -140,7 +140,7 @@ def create_item(*, db: Session, data: ItemIn, now: datetime) -> ServiceItem:
         raise conflict(
             "duplicate-code", "Code already used", "事项编码已存在",
             f"an item with code {data.code} exists; edit it instead",
-            f"编码为 {data.code} 的事项已存在,请直接修改",
+            f"编码为 {data.code} 的事项已存在，请直接修改",
         )  # fmt: skip
     item = ServiceItem(created_at=now, updated_at=now, version=1)
     _apply(item, data.model_dump())
@@ -156,7 +156,7 @@ def update_item(*, db: Session, item_id: int, patch: ItemPatch, now: datetime) -
         raise conflict(
             "stale-version", "The item changed meanwhile", "事项已被他人修改",
             f"you sent version {patch.version}, the item is at version {item.version}; reload",
-            f"您提交的版本为 {patch.version},事项当前版本为 {item.version},请刷新后重试",
+            f"您提交的版本为 {patch.version}，事项当前版本为 {item.version}，请刷新后重试",
         )  # fmt: skip
     values = patch.model_dump(exclude_unset=True, exclude={"version"})
     merged = item_in(item).model_dump() | {k: v for k, v in values.items() if v is not None}
@@ -229,7 +229,7 @@ def import_items(*, db: Session, data: ItemImport, now: datetime) -> ImportResul
     if duplicates:
         raise invalid(
             "items", f"codes appear more than once: {', '.join(duplicates)}",
-            f"事项编码重复:{'、'.join(duplicates)}",
+            f"事项编码重复：{'、'.join(duplicates)}",
         )  # fmt: skip
     known = {i.code: i for i in db.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))}
     result = ImportResult()
@@ -521,7 +521,7 @@ def create_proxy(
     if not item.proxy_allowed:
         raise invalid(
             "item_id", "this item must be done by the resident in person, not by proxy",
-            "该事项须本人到场办理,不能代办",
+            "该事项须本人到场办理，不能代办",
         )  # fmt: skip
     resident_user_id = data.resident_user_id
     name, phone = data.resident_name, data.resident_phone
@@ -533,7 +533,7 @@ def create_proxy(
         sent = [f for f in RESIDENT_FROM_ACCOUNT if getattr(data, f) is not None]
         if sent:
             reason = "residents do not send this: it comes from their account"
-            reason_zh = "群众本人申请时不填此项,以账号信息为准"
+            reason_zh = "群众本人申请时不填此项，以账号信息为准"
             raise invalid_fields([FieldError(f, reason, reason_zh) for f in sent])
         resident_user_id = principal.user_id
         me = db.get(User, principal.user_id)
@@ -554,7 +554,7 @@ def create_proxy(
     grid = _resolve_grid(db, view, data)
     ids = [int(p) for p in grid.path.strip("/").split("/")]
     if len(ids) < 4:
-        raise invalid("grid_id", "not a grid of a village", "不是村(社区)下的网格")
+        raise invalid("grid_id", "not a grid of a village", "不是村（社区）下的网格")
     deadline = compute_deadline(
         start=now, policy=proxy_policy(item.time_limit_days, collect_days), calendar=calendar
     )
@@ -589,7 +589,7 @@ def transition(
         raise conflict(
             "illegal-transition", "Action not allowed in this state", "当前状态不能执行此操作",
             f"cannot {data.action} a proxy request that is {request.status}",
-            f"代办事项当前状态为「{STATUS_ZH[request.status]}」,不能执行「{ACTION_ZH[data.action]}」",
+            f"代办事项当前状态为「{STATUS_ZH[request.status]}」，不能执行「{ACTION_ZH[data.action]}」",
         )  # fmt: skip
     if not _may(data.action, view, request):
         raise forbidden(
@@ -601,7 +601,7 @@ def transition(
             "stale-version", "The proxy request changed meanwhile", "代办事项已被他人更新",
             f"you sent version {data.version}, the request is at version {request.version}; "
             "reload it and try again",
-            f"您提交的版本为 {data.version},代办事项当前版本为 {request.version},请刷新后重试",
+            f"您提交的版本为 {data.version}，代办事项当前版本为 {request.version}，请刷新后重试",
         )  # fmt: skip
     note = data.note.strip()
     if step.needs_note and not note:

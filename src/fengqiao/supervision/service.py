@@ -46,7 +46,7 @@ def issue_order(
         raise conflict(
             "no-owner-unit", "No unit to supervise", "尚无责任单位",
             f"event {event.code} has not been dispatched to a unit",
-            f"事件 {event.code} 尚未交办责任单位,无法督办",
+            f"事件 {event.code} 尚未交办责任单位，无法督办",
         )  # fmt: skip
     if due_at <= now:
         raise invalid("due_at", "the reply deadline must lie ahead", "回复期限须晚于当前时间")
@@ -109,7 +109,7 @@ def reply_order(
         raise conflict(
             "already-replied", "Already replied", "已回复",
             f"order {order.code} was replied to at {order.replied_at}",
-            f"督办单 {order.code} 已回复,不能重复回复",
+            f"督办单 {order.code} 已回复，不能重复回复",
         )  # fmt: skip
     if not reply.strip():
         raise invalid("reply", "say what was done", "请填写回复内容")

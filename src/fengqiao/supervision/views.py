@@ -134,7 +134,7 @@ def issue_order(
             )
         due_at = body.due_at or service.default_reply_due(now, policy)
         if due_at.tzinfo is None:
-            raise invalid("due_at", "give the time zone, e.g. +08:00", "请带时区,例如 +08:00")
+            raise invalid("due_at", "give the time zone, e.g. +08:00", "请带时区，例如 +08:00")
         order = service.issue_order(
             db, event, kind=body.kind, requirement=body.requirement, due_at=due_at, now=now,
             policy=policy, issued_by=principal.user_id,

@@ -223,7 +223,7 @@ def _check_unit_serves_rule(db: Session, unit: Unit, town_id: int | None) -> Non
         "unit_id",
         f"{unit.name} does not serve every place this rule routes: name a unit type, a district "
         "department, or a unit of the rule's town",
-        f"{unit.name}不负责本规则覆盖的全部地区:请指定单位类型、区级部门,或将规则限定在{where}",
+        f"{unit.name}不负责本规则覆盖的全部地区：请指定单位类型、区级部门，或将规则限定在{where}",
     )
 
 

@@ -422,23 +422,23 @@ def message(finding: Finding, *, where: str, category: str, unit: str, rules: Wa
         hours = round((finding.window_end - finding.window_start).total_seconds() / 3600)
         ratio = finding.observed / finding.expected if finding.expected else 0
         return (
-            f"{where}近{hours}小时上报{category}{finding.observed}件,为前{rules.spike_weeks}周"
-            f"同期均值{finding.expected:.1f}件的{ratio:.1f}倍(泊松检验 p={finding.p_value:.1e}),"
+            f"{where}近{hours}小时上报{category}{finding.observed}件，为前{rules.spike_weeks}周"
+            f"同期均值{finding.expected:.1f}件的{ratio:.1f}倍（泊松检验 p={finding.p_value:.1e}），"
             f"请研判原因并部署处置。"
         )
     if finding.kind == "cluster":
         return (
-            f"{where}{span}发生涉稳类事件(信访维稳、劳资纠纷){finding.observed}件,"
-            f"{rules.cluster_days:g}天内达{rules.cluster_min}件以上,请综治、信访部门提前介入化解。"
+            f"{where}{span}发生涉稳类事件（信访维稳、劳资纠纷）{finding.observed}件，"
+            f"{rules.cluster_days:g}天内达{rules.cluster_min}件以上，请综治、信访部门提前介入化解。"
         )
     if finding.kind == "repeat":
         return (
-            f"{where}同一地点({rules.repeat_radius_m:g}米内){span}重复发生{category}"
-            f"{finding.observed}件,请{unit or '责任单位'}查找根源、长效治理。"
+            f"{where}同一地点（{rules.repeat_radius_m:g}米内）{span}重复发生{category}"
+            f"{finding.observed}件，请{unit or '责任单位'}查找根源、长效治理。"
         )
     return (
-        f"{unit or where}有{finding.observed}件事件超期未办结(最早于{local_text(finding.window_start)}"
-        f"到期),达到积压预警线{rules.backlog_overdue}件,请督促加快处置。"
+        f"{unit or where}有{finding.observed}件事件超期未办结（最早于{local_text(finding.window_start)}"
+        f"到期），达到积压预警线{rules.backlog_overdue}件，请督促加快处置。"
     )
 
 

@@ -172,10 +172,10 @@ def _safe_next(value: str | None) -> str | None:
 def login_page(request: Request, next: str | None = None, reason: str | None = None) -> Response:
     token = new_login_token()
     message = {
-        "expired": "登录已过期,请重新登录",
-        "invalid": "登录已失效,请重新登录",
+        "expired": "登录已过期，请重新登录",
+        "invalid": "登录已失效，请重新登录",
         "logout": "您已安全退出",
-        "limited": "登录尝试过于频繁,请稍后再试",
+        "limited": "登录尝试过于频繁，请稍后再试",
     }.get(reason or "", "")
     response = render(
         request, "login.html", None, login_token=token, next=_safe_next(next) or "",
@@ -202,7 +202,7 @@ async def login_submit(request: Request, settings: AppSettings, database: AppDat
         return response
 
     if not login_token_matches(request, str(form.get(CSRF_FIELD) or "")):
-        return again("页面已过期,请重新登录", 403)
+        return again("页面已过期，请重新登录", 403)
     if not username or not password:
         return again("请输入用户名和密码", 422)
 
@@ -220,7 +220,7 @@ async def login_submit(request: Request, settings: AppSettings, database: AppDat
         refused.headers.update(refusal.headers or {})
         return refused
     if user is None:
-        return again("用户名或密码错误,或账号已停用", 401)
+        return again("用户名或密码错误，或账号已停用", 401)
     token = issue_token(
         user_id=user.id, key=settings.resolved_secret_key(), minutes=settings.token_minutes
     )
@@ -236,7 +236,7 @@ async def logout(request: Request) -> Response:
     form = await request.form()
     token = request.cookies.get(SESSION_COOKIE)
     if token and not csrf_matches(token, request.app.state.signing_key, str(form.get(CSRF_FIELD))):
-        return HTMLResponse("页面已过期,请刷新后再退出", status_code=403)
+        return HTMLResponse("页面已过期，请刷新后再退出", status_code=403)
     if token:
         # The session ends on the server too: the cookie's token is refused on every instance.
         await run_in_threadpool(

@@ -33,7 +33,7 @@
   }
 
   async function loadScopes(selected) {
-    scopeSelect.replaceChildren(h("option", { value: root.dataset.home }, root.dataset.homeName + "(本辖区)"));
+    scopeSelect.replaceChildren(h("option", { value: root.dataset.home }, root.dataset.homeName + "（本辖区）"));
     for (const kind of ["town", "village"]) {
       const page = await api("/org/units?kind=" + kind + "&size=200").catch(() => null);
       const items = page ? page.items.filter((u) => String(u.id) !== root.dataset.home) : [];
@@ -126,7 +126,7 @@
     sources: pie,
     hour_weekday: (d) => ({
       tooltip: { confine: true, formatter: (p) => h("div", { class: "chart-tip" },
-        d.y[p.value[1]] + " " + d.x[p.value[0]] + ":" + p.value[2] + " 件") },
+        d.y[p.value[1]] + " " + d.x[p.value[0]] + "：" + p.value[2] + " 件") },
       grid: { left: 48, right: 72, top: 16, bottom: 32 },
       xAxis: { type: "category", data: d.x, splitArea: { show: true } },
       yAxis: { type: "category", data: d.y, splitArea: { show: true } },
@@ -155,9 +155,9 @@
       color: PALETTE,
       tooltip: { trigger: "item", confine: true, formatter: (p) => h("div", { class: "chart-tip" },
         h("div", { class: "chart-tip-head" }, p.data.name),
-        "交办 " + p.data.value[0] + " 件,平均 " + p.data.value[1] + " 小时") },
+        "交办 " + p.data.value[0] + " 件，平均 " + p.data.value[1] + " 小时") },
       grid: { left: 56, right: 24, top: 24, bottom: 40 },
-      xAxis: { type: "value", name: "交办件数" }, yAxis: { type: "value", name: "平均时长(小时)" },
+      xAxis: { type: "value", name: "交办件数" }, yAxis: { type: "value", name: "平均时长（小时）" },
       series: [{ type: "scatter", data: d.series[0].data, symbolSize: 10 }],
     }),
     platforms: (d) => rateAxes(barOrLine(d, "bar"), [2]),
@@ -197,17 +197,17 @@
   function note(data) {
     const parts = [];
     if (data.effective && data.effective.widened) {
-      parts.push("按整月统计:" + data.effective.from + " 至 " + data.effective.to);
+      parts.push("按整月统计：" + data.effective.from + " 至 " + data.effective.to);
     }
     if (data.summary) {
       const s = data.summary;
       if (s.closure_rate != null) parts.push("结案率 " + s.closure_rate + "%");
       if (s.average_hours != null) parts.push("平均处置时长 " + s.average_hours + " 小时");
-      if (s.average != null) parts.push("平均满意度 " + s.average + " 分(" + number(s.rated) + " 件评价)");
+      if (s.average != null) parts.push("平均满意度 " + s.average + " 分（" + number(s.rated) + " 件评价）");
       if (s.pass_rate != null) parts.push("核查通过率 " + s.pass_rate + "%");
       if (s.active_workers != null) parts.push("上报网格员 " + number(s.active_workers) + " 人");
     }
-    return parts.join(";");
+    return parts.join("；");
   }
 
   async function drawGridMap(entry, data) {
@@ -231,7 +231,7 @@
       style: (f) => ({ weight: 0.5, color: "#7a8896", fillOpacity: 0.8,
         fillColor: colour(values[String(f.properties.id)] || 0) }),
       onEachFeature: (f, layer) => layer.bindTooltip(() =>
-        esc(f.properties.name) + ":" + number(values[String(f.properties.id)] || 0) + " 件"),
+        esc(f.properties.name) + "：" + number(values[String(f.properties.id)] || 0) + " 件"),
     }).addTo(gridMap);
     const inScope = L.geoJSON({ type: "FeatureCollection",
       features: gridGeojson.features.filter((f) => values[String(f.properties.id)]) });

@@ -22,7 +22,7 @@
       ["new", "上报数", "count"], ["handle_rate", "处置率", "rate"],
       ["closure_rate", "结案率", "rate"], ["on_time_rate", "按期结案率", "rate"],
       ["overdue", "超期数", "count"], ["rework_rate", "返工率", "rate"],
-      ["return_rate", "回退率", "rate"], ["avg_handle_hours", "平均处置时长(时)", "hours"],
+      ["return_rate", "回退率", "rate"], ["avg_handle_hours", "平均处置时长（时）", "hours"],
       ["satisfaction", "满意度", "hours"], ["valid_rate", "有效上报率", "rate"],
       ["patrol_coverage", "巡查覆盖率", "rate"], ["score", "综合得分", "hours"],
       ["grade", "等级", "grade"],
@@ -89,14 +89,14 @@
           h("td", {}, h("button", { type: "button", class: "btn btn-small trend-button",
             onclick: (e) => trend(row, e.target.closest("tr")) }, "趋势")))));
         if (!data.rows.length) fill(body, h("tr", {}, h("td", { colspan: COLUMNS.length + 1, class: "muted" }, "此范围内没有考核对象")));
-        const note = "统计 " + data.start + " 至 " + data.end + "(" + data.scope.name + ")" +
-          (data.widened ? ";按整月汇总:" + data.summed_start + " 至 " + data.summed_end : "") +
-          (data.patrol_data ? "" : ";本期无巡查记录,巡查覆盖率不计");
+        const note = "统计 " + data.start + " 至 " + data.end + "（" + data.scope.name + "）" +
+          (data.widened ? "；按整月汇总：" + data.summed_start + " 至 " + data.summed_end : "") +
+          (data.patrol_data ? "" : "；本期无巡查记录，巡查覆盖率不计");
         document.getElementById("period-note").textContent = note;
         const w = data.weights;
-        document.getElementById("weights-note").textContent = "综合得分权重:工作量 " + w.volume +
-          "、结案率 " + w.closure + "、按期结案率 " + w.on_time + "、(1 − 返工率) " + w.rework +
-          ";等级 A ≥ 90,B ≥ 75,C ≥ 60,D ≥ 40,E 低于 40。";
+        document.getElementById("weights-note").textContent = "综合得分权重：工作量 " + w.volume +
+          "、结案率 " + w.closure + "、按期结案率 " + w.on_time + "、（1 − 返工率） " + w.rework +
+          "；等级 A ≥ 90，B ≥ 75，C ≥ 60，D ≥ 40，E 低于 40。";
         // What the table shows now, for scripts and tests that wait for it.
         table.dataset.shown = state.level + " " + state.sort;
       } catch (error) {
@@ -119,7 +119,7 @@
             const p = data.points[items[0].dataIndex];
             return h("div", { class: "chart-tip" }, h("div", { class: "chart-tip-head" }, p.month),
               h("div", {}, "综合得分 " + (p.score == null ? "—" : p.score.toFixed(1)) +
-                (p.grade ? "(" + p.grade + ")" : "")),
+                (p.grade ? "（" + p.grade + "）" : "")),
               p.rank ? h("div", {}, "排名 " + p.rank + " / " + p.peers) : null);
           } },
           animationDuration: 300,
@@ -159,8 +159,8 @@
 
     function showSubscription(s) {
       stateText.textContent = s.subscribed
-        ? "已订阅(" + s.channels.map((c) => CHANNEL_NAME[c] || c).join("、") + ")"
-        : "未订阅:订阅后每天早上收到前一日通报";
+        ? "已订阅（" + s.channels.map((c) => CHANNEL_NAME[c] || c).join("、") + "）"
+        : "未订阅：订阅后每天早上收到前一日通报";
       off.hidden = !s.subscribed;
       document.getElementById("subscribe").textContent = s.subscribed ? "更新订阅" : "订阅每日通报";
       form.querySelectorAll("input[name=channels]").forEach((box) => {
@@ -194,7 +194,7 @@
         const days = await api("/bulletins?days=30");
         fill(document.querySelector("#bulletin-table tbody"), days.map((d) => h("tr", { dataset: { day: d.day } },
           h("td", {}, d.day),
-          h("td", {}, d.generated_at ? "已生成 " + FQ.short(d.generated_at) : "未生成(打开时生成)"),
+          h("td", {}, d.generated_at ? "已生成 " + FQ.short(d.generated_at) : "未生成（打开时生成）"),
           h("td", { class: "num" }, d.generated_at ? d.recipients + " 条" : "—"),
           h("td", {}, h("a", { href: d.links.html, target: "_blank", rel: "noopener" }, "查看")),
           h("td", {}, h("a", { href: d.links.pdf, download: "bulletin-" + d.day + ".pdf", class: "pdf-link" }, "PDF")),

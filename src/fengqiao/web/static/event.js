@@ -17,7 +17,7 @@
 
   const field = (label, input, hint) => h("label", { class: "field" }, label, input,
     hint ? h("span", { class: "muted" }, hint) : null);
-  const note = (required, label) => field(label || (required ? "原因/说明(必填)" : "备注"),
+  const note = (required, label) => field(label || (required ? "原因/说明（必填）" : "备注"),
     h("textarea", { name: "note", maxlength: 2000, required: required || null }));
   const photos = (label, required) => field(label, h("input", { type: "file", name: "photos",
     accept: "image/jpeg,image/png,image/webp", multiple: true, capture: "environment",
@@ -28,31 +28,31 @@
     accept: () => [classField(), field("等级", levelSelect()), field("", h("span", {},
       h("input", { type: "checkbox", name: "urgent", dataset: { bool: "" }, value: "true",
         checked: event.urgent || null }), " 紧急事件")), note(false)],
-    reject: () => [note(true, "不予受理的原因(必填)")],
+    reject: () => [note(true, "不予受理的原因（必填）")],
     self_handle: () => [note(false)],
-    close: () => [photos("处置后照片(必填)", true), note(false)],
-    dispatch: () => [unitField(), note(false, "说明(改派其他单位时必填)")],
+    close: () => [photos("处置后照片（必填）", true), note(false)],
+    dispatch: () => [unitField(), note(false, "说明（改派其他单位时必填）")],
     sign: () => [note(false)],
-    return: () => [note(true, "回退原因(必填,如非本单位职责)")],
-    feedback: () => [field("处置结果(必填)", h("textarea", { name: "result", required: true,
-      maxlength: 4000 })), photos("处置照片(至少一张)", true), note(false)],
+    return: () => [note(true, "回退原因（必填，如非本单位职责）")],
+    feedback: () => [field("处置结果（必填）", h("textarea", { name: "result", required: true,
+      maxlength: 4000 })), photos("处置照片（至少一张）", true), note(false)],
     verify: () => [field("核查结果", h("select", { name: "ok", dataset: { bool: "" } },
-      h("option", { value: "true" }, "通过,结案"), h("option", { value: "false" }, "不通过,退回返工"))),
-      photos("现场核查照片", false), note(false, "核查意见(不通过时必填)")],
-    request_suspend: () => [note(true, "挂起原因(必填)")],
-    request_void: () => [note(true, "作废原因(必填)")],
+      h("option", { value: "true" }, "通过，结案"), h("option", { value: "false" }, "不通过，退回返工"))),
+      photos("现场核查照片", false), note(false, "核查意见（不通过时必填）")],
+    request_suspend: () => [note(true, "挂起原因（必填）")],
+    request_void: () => [note(true, "作废原因（必填）")],
     approve: () => [note(false)],
     deny: () => [note(false)],
     resume: () => [note(false)],
-    merge: () => [field("合并到事件编号(必填)", h("input", { type: "text", name: "into_code",
+    merge: () => [field("合并到事件编号（必填）", h("input", { type: "text", name: "into_code",
       required: true, placeholder: "如 KQ-20261128-0001" })), note(false)],
     rate: () => [field("满意度", h("select", { name: "satisfaction", dataset: { int: "" } },
       [5, 4, 3, 2, 1].map((n) => h("option", { value: n }, "★".repeat(n))))), note(false)],
-    request_escalation: () => [note(true, "需要上级协调的原因(必填)")],
-    escalate: () => [note(true, "升级原因(必填)")],
+    request_escalation: () => [note(true, "需要上级协调的原因（必填）")],
+    escalate: () => [note(true, "升级原因（必填）")],
     supervise: () => [field("督办类型", h("select", { name: "kind" },
       h("option", { value: "leader" }, "领导督办"), h("option", { value: "important" }, "重要事项督办"))),
-      field("督办要求(必填)", h("textarea", { name: "requirement", required: true, maxlength: 2000 }))],
+      field("督办要求（必填）", h("textarea", { name: "requirement", required: true, maxlength: 2000 }))],
   };
   const PHOTO_KIND = { close: "after", feedback: "evidence", verify: "after" };
 
@@ -75,13 +75,13 @@
   function unitField() {
     const select = h("select", { name: "unit_id", dataset: { int: "" } });
     const proposed = event.proposed_unit;
-    if (proposed) select.append(h("option", { value: proposed.id }, proposed.name + "(系统建议)"));
+    if (proposed) select.append(h("option", { value: proposed.id }, proposed.name + "（系统建议）"));
     else select.append(h("option", { value: "" }, "请选择责任单位"));
     for (const u of units || []) {
       if (proposed && u.id === proposed.id) continue;
       select.append(h("option", { value: u.id }, u.name));
     }
-    return field("责任单位", select, proposed ? "流转规则建议:" + proposed.name : "该分类暂无流转规则,请人工指定");
+    return field("责任单位", select, proposed ? "流转规则建议：" + proposed.name : "该分类暂无流转规则，请人工指定");
   }
 
   // --- rendering -----------------------------------------------------------------------------
@@ -91,7 +91,7 @@
     document.getElementById("event-title").textContent = event.title;
     FQ.fill(document.getElementById("event-badges"), lightBadge(event.light), " ",
       statusBadge(event.status), event.urgent ? [" ", h("span", { class: "badge-urgent" }, "紧急")] : "",
-      event.pending_action ? [" ", h("span", { class: "tag" }, "待审批:" + (T.actions[event.pending_action] || event.pending_action))] : "");
+      event.pending_action ? [" ", h("span", { class: "tag" }, "待审批：" + (T.actions[event.pending_action] || event.pending_action))] : "");
     const fact = (label, ...value) => [h("dt", {}, label), h("dd", {}, ...value)];
     FQ.fill(document.getElementById("event-facts"), 
       ...fact("事件编号", h("code", { id: "event-code" }, event.code)),
@@ -101,7 +101,7 @@
       ...fact("来源", T.source[event.source] || event.source),
       ...fact("事发地点", event.town.name + " " + event.village.name + " " + event.grid.name +
         (event.address ? " · " + event.address : "")),
-      ...fact("责任单位", event.owner_unit ? event.owner_unit.name : (event.proposed_unit ? "建议:" + event.proposed_unit.name : "待交办")),
+      ...fact("责任单位", event.owner_unit ? event.owner_unit.name : (event.proposed_unit ? "建议：" + event.proposed_unit.name : "待交办")),
       ...fact("处置时限", time(event.due_at), " ", h("span", { class: "muted" },
         event.closed_at ? "" : remaining(event.due_at))),
       ...fact("协调层级", event.escalation_rung_name),
@@ -110,7 +110,7 @@
       ...(event.result ? fact("处置结果", event.result) : []),
       ...(event.rework_count || event.return_count ? fact("返工/回退", event.rework_count + " / " + event.return_count) : []),
       ...(event.satisfaction ? fact("满意度", "★".repeat(event.satisfaction)) : []));
-    document.getElementById("event-description").textContent = event.description || "(无描述)";
+    document.getElementById("event-description").textContent = event.description || "（无描述）";
     FQ.fill(document.getElementById("event-photos"), ...event.attachments.map((a) =>
       h("a", { href: a.url, target: "_blank", title: a.kind }, h("img", { src: a.url, alt: a.kind, loading: "lazy" }))));
     FQ.fill(document.getElementById("event-trail"), ...event.trail.map((r) => h("li", {},
@@ -118,9 +118,9 @@
         h("strong", {}, T.actions[r.action] || r.action), " ",
         r.from_status !== r.to_status && r.from_status ? h("span", { class: "muted" },
           (T.status[r.from_status] || r.from_status) + " → " + (T.status[r.to_status] || r.to_status)) : null),
-      h("div", {}, r.actor ? r.actor.name : "系统", r.note ? ":" + r.note : ""),
+      h("div", {}, r.actor ? r.actor.name : "系统", r.note ? "：" + r.note : ""),
       h("div", { class: "hash", title: r.hash }, "#" + r.seq + " " + r.hash.slice(0, 12)))));
-    document.getElementById("trail-state").textContent = "共 " + event.trail.length + " 条,哈希链存证";
+    document.getElementById("trail-state").textContent = "共 " + event.trail.length + " 条，哈希链存证";
     renderMap();
     renderActions();
   }
@@ -279,7 +279,7 @@
       return;
     }
     const readings = Object.entries(fold.last_readings || {}).map(([k, v]) => k + "=" + v).join(",");
-    const rows = [["设备", fold.device.name + "(" + fold.device.code + ")"],
+    const rows = [["设备", fold.device.name + "（" + fold.device.code + "）"],
       ["告警次数", String(fold.alarm_count)], ["首次告警", time(fold.first_at)],
       ["最近告警", time(fold.last_at)], ["最近读数", readings || "—"],
       ["设备恢复", fold.recovered_at ? time(fold.recovered_at) : (fold.auto_close ? "恢复后自动结案" : "恢复后须人工核查结案")]];

@@ -103,7 +103,7 @@
       const select = document.getElementById("filter-category");
       for (const major of classes.majors) {
         const group = h("optgroup", { label: major.name_zh },
-          h("option", { value: major.code }, major.name_zh + "(全部)"),
+          h("option", { value: major.code }, major.name_zh + "（全部）"),
           classes.categories.filter((c) => c.major_code === major.code)
             .map((c) => h("option", { value: c.code }, c.name_zh)));
         select.append(group);

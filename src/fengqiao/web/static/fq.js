@@ -58,19 +58,19 @@
 
   function problemText(error) {
     if (error instanceof ApiError) {
-      if (error.status === 0) return "无法连接服务器,请检查网络后重试";
+      if (error.status === 0) return "无法连接服务器，请检查网络后重试";
       const p = error.problem;
       if (p) {
         const head = p.title_zh && p.detail_zh && p.title_zh !== p.detail_zh
-          ? p.title_zh + ":" + p.detail_zh : p.detail_zh || p.title_zh;
-        const parts = [head || p.detail || ("请求失败 (" + error.status + ")")];
+          ? p.title_zh + "：" + p.detail_zh : p.detail_zh || p.title_zh;
+        const parts = [head || p.detail || ("请求失败（" + error.status + "）")];
         for (const e of p.errors || []) {
           const reason = e.reason_zh || e.reason || "";
-          if (!parts[0].includes(reason)) parts.push((e.field || "") + ":" + reason);
+          if (!parts[0].includes(reason)) parts.push((e.field || "") + "：" + reason);
         }
-        return parts.join(";");
+        return parts.join("；");
       }
-      return "请求失败 (" + error.status + ")";
+      return "请求失败（" + error.status + "）";
     }
     return (error && error.message) || "请求失败";
   }

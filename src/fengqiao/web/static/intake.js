@@ -47,7 +47,7 @@
   function input(q) {
     const attrs = { name: q.code, dataset: { answer: q.datatype }, required: q.required };
     if (q.datatype === "singlevaluelist") {
-      return h("select", attrs, h("option", { value: "" }, q.required ? "请选择" : "(不填)"),
+      return h("select", attrs, h("option", { value: "" }, q.required ? "请选择" : "（不填）"),
         ...q.values.map(([key, name]) => h("option", { value: key }, name)));
     }
     if (q.datatype === "multivaluelist") {
@@ -95,7 +95,7 @@
   }
 
   function questionFields(questions) {
-    return questions.map((q) => h("label", { class: "field" }, q.description + (q.required ? "" : "(选填)"), input(q)));
+    return questions.map((q) => h("label", { class: "field" }, q.description + (q.required ? "" : "（选填）"), input(q)));
   }
 
   function clearQuestions() {
@@ -126,7 +126,7 @@
         h("label", { class: "check-chip bad" }, h("input", { type: "radio", name: "ok-" + item.code, value: "problem",
           onchange: () => toggleNote(item.code, true) }), "有问题")),
       h("div", { hidden: true, dataset: { note: item.code } },
-        h("label", { class: "field" }, "问题说明(将生成「" + item.category_name + "」事件)",
+        h("label", { class: "field" }, "问题说明（将生成「" + item.category_name + "」事件）",
           h("input", { type: "text", name: "note", maxlength: 1000, placeholder: item.hint || "描述发现的问题" })),
         // The class's own questions, but the one the run's subject answers (the river).
         h("div", { class: "item-questions" }, ...questionFields((((intakes[item.category] || {}).questions) || [])
@@ -147,7 +147,7 @@
     const form = $("checklist-form");
     FQ.clearErrors(form);
     if (!position) {
-      FQ.showErrors(form, new FQ.ApiError(422, { detail_zh: "还没有定位,请打开定位后重试" }));
+      FQ.showErrors(form, new FQ.ApiError(422, { detail_zh: "还没有定位，请打开定位后重试" }));
       return;
     }
     const items = Array.from($("checklist-items").querySelectorAll(".check-item")).map((set) => {
@@ -163,10 +163,10 @@
       delete form.dataset.key;
       const filed = run.items.filter((i) => !i.ok).length;
       $("checklist-result").textContent = filed
-        ? "已提交," + filed + " 项问题已生成事件,请在「我的上报」中跟踪。"
-        : "已提交,各项均正常。";
+        ? "已提交，" + filed + " 项问题已生成事件，请在「我的上报」中跟踪。"
+        : "已提交，各项均正常。";
       $("checklist-result").hidden = false;
-      toast(filed ? "检查已提交,生成 " + filed + " 个事件" : "检查已提交,各项正常");
+      toast(filed ? "检查已提交，生成 " + filed + " 个事件" : "检查已提交，各项正常");
       $("checklist-dialog").close();
       form.reset();
       document.dispatchEvent(new CustomEvent("fq:reported"));

@@ -163,7 +163,7 @@
       shown += 1;
       showUnread();
       document.getElementById("list-shown").textContent = "已显示 " + shown + " 条";
-      toast("新消息:" + n.title);
+      toast("新消息：" + n.title);
     });
   }
   load(true);

@@ -238,7 +238,7 @@
         }));
       } catch (error) {
         group.loaded = false;
-        toast(label + ":" + FQ.problemText(error), "error");
+        toast(label + "：" + FQ.problemText(error), "error");
       }
     });
     pointLayers[kind] = group;
@@ -253,7 +253,7 @@
       h("strong", {}, p.name), p.code ? h("div", {}, h("code", {}, p.code)) : null,
       camera && props.status ? h("div", {}, FQ.cameraBadge(props.status),
         props.last_seen_at ? h("span", { class: "muted" }, " 最后在线 " + short(props.last_seen_at)) : null) : null,
-      camera && props.install_place ? h("div", { class: "muted" }, "安装位置:" + props.install_place) : null,
+      camera && props.install_place ? h("div", { class: "muted" }, "安装位置：" + props.install_place) : null,
       props.phone ? h("div", {}, h("a", { href: "tel:" + props.phone }, props.phone)) : null,
       props.device_type ? h("div", {}, props.device_type + " · " + (props.status || "")) : null,
       stream ? h("div", {}, h("a", { href: stream, target: "_blank", rel: "noopener" }, "查看视频流")) : null);
@@ -264,7 +264,7 @@
   function addLayerControl() {
     const overlays = {
       "网格": grids,
-      "事件(按红黄绿灯)": eventLayer,
+      "事件（按红黄绿灯）": eventLayer,
       "网格员实时位置": workerLayer || L.layerGroup(),
       "今日巡查轨迹": tracksOnDemand(),
     };
@@ -284,10 +284,10 @@
       items.push(entry(LIGHT_FILL.red, "有超期事件"), entry(LIGHT_FILL.yellow, "有临期事件"),
         entry(LIGHT_FILL.green, "在办均正常"), entry("#dfe3e8", "无在办事件"));
     } else if (mode === "density") {
-      items.push(entry(DENSITY[0], "事件较少"), entry(DENSITY[5], "事件较多(近30天)"));
+      items.push(entry(DENSITY[0], "事件较少"), entry(DENSITY[5], "事件较多（近30天）"));
     }
     items.push(entry("#d93025", "事件 · 红灯", "dot"), entry("#f2a600", "事件 · 黄灯", "dot"),
-      entry("#34a853", "事件 · 绿灯", "dot"), h("li", {}, h("span", { class: "ev-dot light-red is-urgent legend-pulse" }), h("span", {}, "紧急事件(闪烁)")),
+      entry("#34a853", "事件 · 绿灯", "dot"), h("li", {}, h("span", { class: "ev-dot light-red is-urgent legend-pulse" }), h("span", {}, "紧急事件（闪烁）")),
       ...Object.entries(FQ.CAMERA_STATUS).map(([status, word]) => entry(FQ.CAMERA_COLOURS[status], "视频 · " + word)));
     FQ.fill($("legend"), ...items);
   }
@@ -323,7 +323,7 @@
   function onAlarm(alarm) {
     if (alarms.some((a) => a.id === alarm.id)) return;
     renderAlarms([alarm].concat(alarms));
-    toast("紧急报警:" + alarm.title + "(" + alarm.town + ")", "alarm");
+    toast("紧急报警：" + alarm.title + "（" + alarm.town + "）", "alarm");
     const ping = L.circleMarker([alarm.lat, alarm.lng], { radius: 14, color: "#d93025",
       weight: 3, fillOpacity: 0.2, className: "alarm-ping" }).addTo(map);
     setTimeout(() => ping.remove(), 60000);
@@ -383,7 +383,7 @@
     const trail = event.trail.slice(-6).map((r) => h("li", {},
       h("span", { class: "when" }, short(r.at)), " ",
       h("strong", {}, (T.actions || {})[r.action] || r.action), " ",
-      h("span", { class: "muted" }, (r.actor ? r.actor.name : "系统") + (r.note ? ":" + r.note : ""))));
+      h("span", { class: "muted" }, (r.actor ? r.actor.name : "系统") + (r.note ? "：" + r.note : ""))));
     FQ.fill(body, ...[
       h("div", { class: "card-head" }, lightBadge(event.light), " ", statusBadge(event.status),
         event.urgent ? h("span", { class: "badge-urgent" }, "紧急") : null),

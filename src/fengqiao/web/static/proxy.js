@@ -20,9 +20,9 @@
   const ACTIONS = { take: "接单", submit: "递交", complete: "办结", refuse: "不予办理", withdraw: "撤回" };
   const HINTS = {
     take: "接单后请尽快联系群众收取材料。",
-    submit: "已将材料递交办理单位(可注明单位和经办人)。",
-    complete: "填写办理结果,如:社保卡已制好并送达本人。",
-    refuse: "请填写不予办理的理由,群众可以看到。",
+    submit: "已将材料递交办理单位（可注明单位和经办人）。",
+    complete: "填写办理结果，如：社保卡已制好并送达本人。",
+    refuse: "请填写不予办理的理由，群众可以看到。",
     withdraw: "撤回后本次代办结束。",
   };
 
@@ -56,7 +56,7 @@
       h("span", { class: "muted" }, HINTS[action]),
       action === "complete" ? h("textarea", { name: "result", maxlength: 2000, required: true, placeholder: "办理结果" }) : null,
       action !== "complete" ? h("textarea", { name: "note", maxlength: 2000, required: needsNote,
-        placeholder: needsNote ? "理由(必填)" : "说明(选填)" }) : null,
+        placeholder: needsNote ? "理由（必填）" : "说明（选填）" }) : null,
       h("p", { class: "form-error", hidden: true }),
       h("button", { type: "submit", class: "btn " + (action === "refuse" || action === "withdraw" ? "btn-danger" : "btn-primary") }, ACTIONS[action]));
     f.addEventListener("submit", async (e) => {
@@ -131,7 +131,7 @@
     if (reset && !rows.length) FQ.fill(target, h("tr", { class: "muted empty" }, h("td", { colspan: 8 }, "暂无代办事项")));
     shown += rows.length;
     more.hidden = shown >= data.total;
-    $("list-shown").textContent = "已显示 " + shown + " 件,共 " + data.total + " 件";
+    $("list-shown").textContent = "已显示 " + shown + " 件，共 " + data.total + " 件";
     $("sum-open").textContent = data.summary.open;
     $("sum-yellow").textContent = data.summary.yellow;
     $("sum-overdue").textContent = data.summary.overdue;
@@ -170,7 +170,7 @@
     if ($("grid-search")) {
       picker($("grid-search"), $("grid-id"), $("grid-options"), async (text) => {
         const data = await api("/org/units" + query({ kind: "grid", q: text, size: 20 }));
-        return data.items.map((g) => [g.name + "(" + g.code + ")", g.id]);
+        return data.items.map((g) => [g.name + "（" + g.code + "）", g.id]);
       });
     }
     const itemParam = params.get("item");

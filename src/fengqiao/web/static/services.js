@@ -64,10 +64,10 @@
     const rows = data.items.map(row);
     if (reset) FQ.fill(target, ...rows);
     else target.append(...rows);
-    if (reset && !rows.length) FQ.fill(target, h("tr", { class: "muted empty" }, h("td", { colspan: 6 }, "没有找到相关事项,请换个关键词试试")));
+    if (reset && !rows.length) FQ.fill(target, h("tr", { class: "muted empty" }, h("td", { colspan: 6 }, "没有找到相关事项，请换个关键词试试")));
     shown += rows.length;
     more.hidden = shown >= data.total;
-    document.getElementById("list-shown").textContent = "已显示 " + shown + " 项,共 " + data.total + " 项";
+    document.getElementById("list-shown").textContent = "已显示 " + shown + " 项，共 " + data.total + " 项";
     if (reset && data.items.length && params().q) show(data.items[0]);
     // Nothing found: the guide of an item from the previous search must not stay on screen.
     else if (reset && !data.items.length) FQ.fill(detail, h("p", { class: "muted" }, "点击左侧事项查看办事指南。"));

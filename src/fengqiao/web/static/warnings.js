@@ -13,7 +13,7 @@
 
   function ackForm(w) {
     const f = h("form", { class: "inline-reply" },
-      h("textarea", { name: "note", maxlength: 2000, placeholder: "签收意见(可选)" }),
+      h("textarea", { name: "note", maxlength: 2000, placeholder: "签收意见（可选）" }),
       h("p", { class: "form-error", hidden: true }),
       h("button", { type: "submit", class: "btn btn-small" }, "签收"));
     f.addEventListener("submit", async (e) => {
@@ -73,7 +73,7 @@
     if (reset && !rows.length) FQ.fill(target, h("tr", { class: "muted empty" }, h("td", { colspan: 9 }, "暂无预警")));
     shown += rows.length;
     more.hidden = shown >= data.total;
-    document.getElementById("list-shown").textContent = "已显示 " + shown + " 条,共 " + data.total + " 条";
+    document.getElementById("list-shown").textContent = "已显示 " + shown + " 条，共 " + data.total + " 条";
     document.getElementById("export-link").href = "/api/v1/warnings/export" + query(p);
     const selected = target.querySelector(".is-selected");
     if (selected) selected.scrollIntoView({ block: "center" });

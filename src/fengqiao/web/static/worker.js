@@ -47,7 +47,7 @@
       if (patrolTimer && metresFromLast() > 25) record();
     }, (err) => {
       if (fix && err.code !== 1) return; // a passing hiccup: keep the last fix
-      $("gps-text").textContent = "无法定位:" + (err.code === 1 ? "请允许本应用使用位置信息" : err.message);
+      $("gps-text").textContent = "无法定位：" + (err.code === 1 ? "请允许本应用使用位置信息" : err.message);
       $("gps-card").classList.add("is-bad");
     }, { enableHighAccuracy: true, maximumAge: 10000, timeout: 30000 });
   }
@@ -131,7 +131,7 @@
         try {
           const created = await send(item);
           await dequeue(item.key);
-          toast((item.alarm ? "报警已送达指挥室:" : "已上报:") + created.code, "ok");
+          toast((item.alarm ? "报警已送达指挥室：" : "已上报：") + created.code, "ok");
         } catch (error) {
           if (error instanceof FQ.ApiError && error.status >= 400 && error.status < 500 &&
               ![401, 408, 429].includes(error.status)) {
@@ -218,7 +218,7 @@
     }
     const position = fix || (await currentFix());
     if (!position) {
-      FQ.showErrors(form, new FQ.ApiError(422, { detail_zh: "还没有定位,请打开定位后重试" }));
+      FQ.showErrors(form, new FQ.ApiError(422, { detail_zh: "还没有定位，请打开定位后重试" }));
       return;
     }
     const data = FQ.formData(form);
@@ -236,7 +236,7 @@
     FQ.fill($("minor-chips"), );
     FQIntake.clearQuestions();
     for (const chip of $("major-chips").children) chip.setAttribute("aria-checked", "false");
-    if (!navigator.onLine) toast("网络不可用,已保存,恢复后自动发送");
+    if (!navigator.onLine) toast("网络不可用，已保存，恢复后自动发送");
     await renderQueue();
     await flush();
   }
@@ -269,7 +269,7 @@
 
   function task(e) {
     const error = h("p", { class: "form-error", role: "alert", hidden: true });
-    const note = h("textarea", { name: "note", maxlength: 2000, placeholder: "核查意见(退回时必填)" });
+    const note = h("textarea", { name: "note", maxlength: 2000, placeholder: "核查意见（退回时必填）" });
     const thumbs = h("div", { class: "thumbs" });
     const picked = h("span", { class: "muted" }, "未选择");
     const file = h("input", { type: "file", accept: "image/*", capture: "environment", name: "photos", hidden: true,
@@ -278,7 +278,7 @@
       h("label", { class: "photo-pick btn btn-secondary btn-small" }, "拍摄现场照片", file), " ", picked, note, error);
     const item = h("li", { class: "task", dataset: { id: e.id } },
       h("h3", {}, e.title), h("div", { class: "muted" }, e.code + " · " + (e.owner_unit ? e.owner_unit.name : "")),
-      e.result ? h("p", {}, "处置结果:" + e.result) : null, thumbs, form,
+      e.result ? h("p", {}, "处置结果：" + e.result) : null, thumbs, form,
       h("div", { class: "buttons" },
         h("button", { type: "button", class: "btn btn-primary", dataset: { ok: "true" }, onclick: () => verify(e, true, item) }, "核查通过"),
         h("button", { type: "button", class: "btn btn-secondary", dataset: { ok: "false" }, onclick: () => verify(e, false, item) }, "退回返工")));
@@ -305,7 +305,7 @@
         body.version = (await api("/events/" + e.id)).version;
       }
       const done = await api("/events/" + e.id + "/transitions", { method: "POST", json: body });
-      toast(ok ? "核查通过,事件已结案:" + done.code : "已退回责任单位返工", "ok");
+      toast(ok ? "核查通过，事件已结案：" + done.code : "已退回责任单位返工", "ok");
       loadTasks();
     } catch (error) {
       FQ.showErrors(form, error);
@@ -393,7 +393,7 @@
     const card = document.querySelector(".patrol-card");
     card.classList.toggle("is-on", on);
     $("patrol-toggle").textContent = on ? "结束巡查" : "开始巡查";
-    $("patrol-state").textContent = on ? "巡查中:每 " + PATROL_INTERVAL / 1000 + " 秒记录一次位置"
+    $("patrol-state").textContent = on ? "巡查中：每 " + PATROL_INTERVAL / 1000 + " 秒记录一次位置"
       : "未在巡查";
     clearInterval(patrolTimer);
     patrolTimer = on ? setInterval(record, PATROL_INTERVAL) : null;
@@ -408,7 +408,7 @@
         await sendPositions();
         const done = await api("/me/patrol/stop", { method: "POST" });
         patrolOn(false);
-        toast("巡查结束:" + (done.distance_m / 1000).toFixed(2) + " 公里,覆盖 " + done.grids.length + " 个网格", "ok");
+        toast("巡查结束：" + (done.distance_m / 1000).toFixed(2) + " 公里，覆盖 " + done.grids.length + " 个网格", "ok");
       } else {
         await api("/me/patrol/start", { method: "POST" });
         await currentFix();
@@ -476,12 +476,12 @@
     const form = $("alarm-form");
     const position = fix || (await currentFix());
     if (!position) {
-      FQ.showErrors(form, new FQ.ApiError(422, { detail_zh: "无法定位,请直接拨打 110" }));
+      FQ.showErrors(form, new FQ.ApiError(422, { detail_zh: "无法定位，请直接拨打 110" }));
       return;
     }
     const note = form.elements.note.value.trim();
     const fields = { source: "grid_worker", category: ALARM_CATEGORY, title: "一键报警",
-      description: (note ? note + "\n" : "") + "网格员一键报警,定位精度 ±" + Math.round(position.accuracy || 0) + " 米",
+      description: (note ? note + "\n" : "") + "网格员一键报警，定位精度 ±" + Math.round(position.accuracy || 0) + " 米",
       lat: position.lat, lng: position.lng, urgent: true };
     const item = { key: newKey(), createdAt: new Date().toISOString(), fields: fields, photos: [],
       label: "一键报警", alarm: true };
@@ -489,7 +489,7 @@
     $("alarm-dialog").close();
     form.reset();
     if (!navigator.onLine) {
-      toast("网络不可用:报警已保存,恢复后立即发送。紧急情况请拨打 110", "error");
+      toast("网络不可用：报警已保存，恢复后立即发送。紧急情况请拨打 110", "error");
       renderQueue();
       return;
     }
@@ -515,7 +515,7 @@
     const source = new EventSource("/api/v1/me/notifications/stream");
     source.addEventListener("notification", (e) => {
       const n = JSON.parse(e.data);
-      toast("新消息:" + n.title);
+      toast("新消息：" + n.title);
       const badge = $("messages-badge");
       badge.hidden = false;
       badge.textContent = String(Number(badge.textContent || 0) + 1);

@@ -17,7 +17,7 @@
     const needsText = action === "complete" || action === "refuse";
     const f = h("form", { class: "proxy-step", dataset: { action: action } },
       needsText ? h("textarea", { name: action === "complete" ? "result" : "note", maxlength: 2000, required: true,
-        placeholder: action === "complete" ? "办理结果,如:社保卡已送达本人" : "不予办理的理由" }) : null,
+        placeholder: action === "complete" ? "办理结果，如：社保卡已送达本人" : "不予办理的理由" }) : null,
       h("p", { class: "form-error", hidden: true }),
       h("button", { type: "submit", class: "btn btn-small " + (action === "take" || action === "complete" ? "btn-primary" : "btn-secondary") }, ACTIONS[action]));
     f.addEventListener("submit", async (e) => {
