@@ -61,6 +61,8 @@ install: venv assets
 
 # Links in the demo's messages (SMS, e-mail, the in-app inbox) point at the address it serves on.
 demo: export FENGQIAO_PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
+# The login page points at the demo accounts only on a demo.
+demo: export FENGQIAO_DEMO_LOGIN_HINT ?= true
 demo: install
 	mkdir -p var
 	$(BIN)/fengqiao db upgrade

@@ -1,5 +1,6 @@
 """`make demo PORT=…`: the server, the worker and the seed are told the address the demo serves
-on, so links in its messages (SMS, e-mail, the in-app inbox) point there and not at :8000."""
+on, so links in its messages (SMS, e-mail, the in-app inbox) point there and not at :8000; and
+that it is a demo, so the login page says where the demo accounts are listed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 STUB = """#!/bin/sh
-echo "$1 ${FENGQIAO_PUBLIC_BASE_URL:-unset}" >> "$STUB_LOG"
+echo "$1 ${FENGQIAO_PUBLIC_BASE_URL:-unset} hint=${FENGQIAO_DEMO_LOGIN_HINT:-unset}" >> "$STUB_LOG"
 """
 
 
@@ -29,7 +30,11 @@ def test_the_demo_links_to_the_port_it_serves_on(tmp_path: Path, port: str) -> N
     log = tmp_path / "calls.log"
     work = tmp_path / "work"  # the demo's var/ lands here, not in the checkout
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "FENGQIAO_PUBLIC_BASE_URL"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("FENGQIAO_PUBLIC_BASE_URL", "FENGQIAO_DEMO_LOGIN_HINT")
+    }
     done = subprocess.run(
         ["make", "-f", str(ROOT / "Makefile"), "-o", "install", "demo", f"PORT={port}",
          f"BIN={stub_bin}"],
@@ -37,6 +42,7 @@ def test_the_demo_links_to_the_port_it_serves_on(tmp_path: Path, port: str) -> N
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     calls = dict(line.split(" ", 1) for line in log.read_text().splitlines())
-    assert calls["serve"] == f"http://127.0.0.1:{port}"
-    assert calls["seed"] == f"http://127.0.0.1:{port}"
+    # The login page of a demo (and only of a demo) says where the demo accounts are listed.
+    assert calls["serve"] == f"http://127.0.0.1:{port} hint=true"
+    assert calls["seed"] == f"http://127.0.0.1:{port} hint=true"
     assert f"http://127.0.0.1:{port}" in done.stdout

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         "fengqiao-demo",
         description="Password of every demo account made by `fengqiao seed` (demo only).",
     )
+    demo_login_hint: bool = Field(
+        False,
+        description="The login page says where the demo accounts are listed (`make demo` sets "
+        "it; a district's own server never shows it).",
+    )
     sqlite_busy_timeout_ms: int = Field(
         5000, ge=0, description="How long SQLite waits for a lock before it gives up."
     )

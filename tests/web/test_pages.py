@@ -41,6 +41,15 @@ def tiled(bound: BoundDatabase, seeded: Seeded) -> Iterator[TestClient]:
         yield client
 
 
+def test_only_a_demo_login_page_points_at_the_demo_accounts(
+    client: TestClient, bound: BoundDatabase, seeded: Seeded
+) -> None:
+    assert "make demo" not in client.get("/login").text  # a district's own server
+    demo = seeded.settings.model_copy(update={"demo_login_hint": True})
+    with TestClient(create_app(demo, database=bound)) as on_demo:
+        assert "fengqiao users list --demo" in on_demo.get("/login").text
+
+
 def test_login_sets_a_session_and_lands_on_the_roles_page(
     client: TestClient, seeded: Seeded
 ) -> None:

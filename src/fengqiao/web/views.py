@@ -126,6 +126,7 @@ def render(
         "principal": principal,
         "basemap_url": settings.basemap_url,
         "basemap_attribution": settings.basemap_attribution,
+        "demo_login_hint": settings.demo_login_hint,
     }
     if principal is not None:
         token = request.cookies.get(SESSION_COOKIE, "")
