@@ -15,6 +15,20 @@ def access_rows(copy: Copy) -> list[PersonalDataAccess]:
         return list(session.scalars(select(PersonalDataAccess).order_by(PersonalDataAccess.id)))
 
 
+def file_with_phone(api: TestClient, copy: Copy, description: str, phone: str) -> int:
+    """A grid worker's report with a contact phone; its event id."""
+    with copy.database.session() as session:
+        world = make_world(session)
+    lat, lng = world.grid_point
+    filed = api.post(
+        "/api/v1/events", headers=copy.auth("demo_grid_worker"),
+        json={"source": "grid_worker", "category": world.handler_category, "lat": lat,
+              "lng": lng, "description": description, "contact_phone": phone},
+    )  # fmt: skip
+    assert filed.status_code == 201, filed.text
+    return int(filed.json()["id"])
+
+
 def test_an_operator_listing_users_is_logged_in_one_row_naming_every_user(
     api: TestClient, copy: Copy
 ) -> None:
@@ -47,16 +61,7 @@ def test_masked_views_write_nothing(api: TestClient, copy: Copy) -> None:
 def test_an_events_contact_phone_shown_to_an_operator_is_logged(
     api: TestClient, copy: Copy
 ) -> None:
-    with copy.database.session() as session:
-        world = make_world(session)
-    lat, lng = world.grid_point
-    filed = api.post(
-        "/api/v1/events", headers=copy.auth("demo_grid_worker"),
-        json={"source": "grid_worker", "category": world.handler_category, "lat": lat,
-              "lng": lng, "description": "路灯不亮", "contact_phone": "13800138000"},
-    )  # fmt: skip
-    assert filed.status_code == 201, filed.text
-    event_id = filed.json()["id"]
+    event_id = file_with_phone(api, copy, "路灯不亮", "13800138000")
     # The grid worker who filed it sees it masked: nothing logged.
     assert [r for r in access_rows(copy) if r.subject_table == "event"] == []
     seen = api.get(f"/api/v1/events/{event_id}", headers=copy.auth("demo_operator"))
@@ -68,16 +73,7 @@ def test_an_events_contact_phone_shown_to_an_operator_is_logged(
 
 
 def test_a_cached_list_is_logged_like_a_fresh_one(api: TestClient, copy: Copy) -> None:
-    with copy.database.session() as session:
-        world = make_world(session)
-    lat, lng = world.grid_point
-    filed = api.post(
-        "/api/v1/events", headers=copy.auth("demo_grid_worker"),
-        json={"source": "grid_worker", "category": world.handler_category, "lat": lat,
-              "lng": lng, "description": "井盖缺失", "contact_phone": "13800138001"},
-    )  # fmt: skip
-    assert filed.status_code == 201, filed.text
-    event_id = filed.json()["id"]
+    event_id = file_with_phone(api, copy, "井盖缺失", "13800138001")
     views = [api.get("/api/v1/events?size=20", headers=copy.auth("demo_operator")) for _ in "ab"]
     for view in views:
         assert any(i["contact_phone"] == "13800138001" for i in view.json()["items"])
