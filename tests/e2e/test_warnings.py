@@ -39,6 +39,8 @@ def test_the_operator_sees_a_warning_and_acknowledges_it(
     expect(page.locator("nav a", has_text="预警")).to_be_visible()
     page.locator("#filters [name=kind]").select_option("cluster")
     page.locator("#filters").get_by_role("button", name="查询").click()
+    # The filtered rows drawn before typing: a redraw would take the note with it.
+    expect(page.locator("#warning-table tbody[data-query*='kind=cluster']")).to_be_attached()
     row = page.locator(f"#warning-table tbody tr[data-id='{warning['id']}']")
     expect(row).to_contain_text("涉稳聚集")
     expect(row).to_contain_text(warning["place"]["name"])

@@ -57,8 +57,11 @@
     return out;
   }
 
+  let latest = 0;
+
   async function load(reset) {
     if (reset) { page = 1; shown = 0; }
+    const mine = ++latest;
     const p = params();
     let data;
     try {
@@ -67,9 +70,13 @@
       FQ.showErrors(form, error);
       return;
     }
+    // An answer to an older query that arrives late must not replace the rows (and a note
+    // being typed in them) of the query asked since.
+    if (mine !== latest) return;
     const rows = data.items.map(row);
     if (reset) FQ.fill(target, ...rows);
     else target.append(...rows);
+    target.dataset.query = query(p);  // which query the rows answer (tests wait for it)
     if (reset && !rows.length) FQ.fill(target, h("tr", { class: "muted empty" }, h("td", { colspan: 9 }, "暂无预警")));
     shown += rows.length;
     more.hidden = shown >= data.total;
