@@ -7,6 +7,7 @@ import re
 
 import pytest
 from playwright.sync_api import Browser, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import Api, LiveServer, World, desk_visit
 
@@ -45,9 +46,20 @@ def test_the_camera_layer_shows_status_colours_and_the_stream(
                                   getComputedStyle(el.querySelector('span')).backgroundColor])"""
     )
     assert shown and all(colour == COLOURS[status] for status, colour in shown)
-    status = shown[0][0]
-    icons.first.click()
     popup = page.locator(".poi-popup")
+    # The wheel zoom animates and the clusters re-form after it: a click during that lands on
+    # a marker that is being replaced. Wait until the map stands still, and click again if the
+    # popup still did not open (a late re-clustering swallowed the click).
+    for _ in range(3):
+        page.wait_for_function("() => !document.querySelector('.leaflet-zoom-anim')")
+        page.wait_for_timeout(300)
+        status = icons.first.evaluate("el => el.className.match(/cam-(\\w+)/)[1]")
+        icons.first.click()
+        try:
+            popup.wait_for(state="visible", timeout=2000)
+            break
+        except PlaywrightTimeoutError:
+            continue
     expect(popup).to_be_visible()
     expect(popup.locator(".cam-status")).to_have_text(WORDS[status])
     expect(popup.locator("code")).to_have_text(re.compile(r"^\d{20}$"))
