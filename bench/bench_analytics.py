@@ -464,10 +464,10 @@ def _steps(database: Database, count: int, label: str, *, worker: bool) -> dict[
     `worker`, the rollups job runs after each phase, as it would between steps hours apart."""
     from fengqiao.auth.service import load_principal
     from fengqiao.errors import Problem
-    from fengqiao.events.rules import load_rules
     from fengqiao.events.schemas import EventCreate, TransitionIn
     from fengqiao.events.service import create_event, transition
     from fengqiao.geo.service import GridLocator
+    from fengqiao.taxonomy.snapshot import load_rules
 
     timings: dict[str, list[float]] = {"file": [], "accept": [], "dispatch": [], "sign": []}
     with database.session() as db:

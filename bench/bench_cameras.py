@@ -44,7 +44,6 @@ import numpy as np
 import shapely
 from sqlalchemy import delete, select
 
-from fengqiao.auth.scope import Principal
 from fengqiao.cameras.importer import ImportReport, import_cameras
 from fengqiao.cameras.index import CameraIndex, load_index
 from fengqiao.cameras.models import Camera
@@ -55,6 +54,7 @@ from fengqiao.geo.models import LayerFeature
 from fengqiao.geo.service import GridLocator, layer_features
 from fengqiao.org.models import OrgUnit
 from fengqiao.patrol import tracks
+from fengqiao.scope import Principal
 
 ROOT = Path(__file__).resolve().parent.parent
 FENGQIAO = str(Path(sys.executable).with_name("fengqiao"))

@@ -58,11 +58,11 @@ from fengqiao.auth.service import create_api_key, load_principal
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.events.models import Event
-from fengqiao.events.rules import load_rules
 from fengqiao.geo.service import GridLocator
 from fengqiao.open311 import service
 from fengqiao.open311.models import Open311Request
 from fengqiao.org.models import OrgUnit
+from fengqiao.taxonomy.snapshot import load_rules
 
 
 def p(samples: list[float], q: float) -> float:

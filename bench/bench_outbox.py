@@ -31,8 +31,8 @@ from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.migrate import upgrade
 from fengqiao.notify.channels import load_channels
-from fengqiao.notify.outbox import Person, drafts_for, enqueue
 from fengqiao.notify.sender import send_due
+from fengqiao.outbox.service import Person, drafts_for, enqueue
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 PAYLOAD = {"code": "001-20261201-0001", "category": "占道经营", "place": "柯桥街道某路",

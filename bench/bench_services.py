@@ -5,7 +5,7 @@ plain LIKE scan measured in the same run.
 
 For each backend a fresh database is migrated and given the shipped catalogue (62 items), or
 `--copies` times as many (codes suffixed, names unchanged) to see how it scales. Then each query
-of QUERIES runs `--rounds` times through `fengqiao.services.search.search` (the API's path:
+of QUERIES runs `--rounds` times through `fengqiao.catalogue.search.search` (the API's path:
 SQLAlchemy session, ranking, count and page of 50) and through the bare limit: a raw driver
 query (sqlite3 / psycopg) with `LIKE`/`ILIKE '%term%'` over name and search_text, no ranking.
 Between the two, the same LIKE scan through the ORM (`search.like_scan`: session, ORM rows, no
@@ -32,10 +32,10 @@ import psycopg
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from fengqiao.catalogue import search, service
+from fengqiao.catalogue.schemas import ItemImport
 from fengqiao.db import Database
 from fengqiao.migrate import upgrade
-from fengqiao.services import search, service
-from fengqiao.services.schemas import ItemImport
 
 QUERIES = {
     "3+ characters": ["社保卡", "居住证", "高龄津贴", "养老保险", "新生儿", "农村建房", "临时救助"],

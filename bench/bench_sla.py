@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_sla.py [--big-db sqlite:///var/bench-events-1m.db] [--runs 30]
                                         [--smoke]
 
-1. A tick that finds nothing due (`fengqiao.events.sweeper.sweep`, all three passes), p50 of
+1. A tick that finds nothing due (`fengqiao.supervision.sweeper.sweep`, all three passes), p50 of
    `--runs` ticks, against the same three probes as raw sqlite3 queries (the limit).
 2. A tick that finds 1,000 due reminders and writes their outbox rows and trail rows, p50 over
    5 rounds of 1,000 fresh events, against the limit: raw sqlite3 writing the same number of
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from fengqiao.db import Database
 from fengqiao.events.escalation import EscalationPolicy
-from fengqiao.events.sweeper import sweep
+from fengqiao.supervision.sweeper import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 FENGQIAO = str(Path(sys.executable).with_name("fengqiao"))

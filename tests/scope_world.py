@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session
 
 from fengqiao.app import create_app
 from fengqiao.auth.models import User, UserRole
+from fengqiao.catalogue.models import ProxyRequest
 from fengqiao.clock import LOCAL_TZ, FixedClock
-from fengqiao.events.rules import RULES_COUNTER, load_rules
 from fengqiao.events.service import route
 from fengqiao.iot.models import Device, IotInbox, IotQuarantine
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.org.service import GRIDS_COUNTER, bump_counter
 from fengqiao.patrol.models import Patrol
-from fengqiao.services.models import ProxyRequest
+from fengqiao.taxonomy.snapshot import RULES_COUNTER, load_rules
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ)
 OTHER_TOWN_CODE = "330603002"

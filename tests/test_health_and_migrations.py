@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 import fengqiao.models  # noqa: F401
 from fengqiao.app import create_app
+from fengqiao.catalogue.search import include_name
 from fengqiao.db import Base, Database
 from fengqiao.migrate import downgrade, head_revision, upgrade
-from fengqiao.services.search import include_name
 from tests.conftest import make_settings
 
 

@@ -9,6 +9,7 @@ from fengqiao.analytics import views as analytics_views
 from fengqiao.assessment import views as assessment_views
 from fengqiao.auth import views as auth_views
 from fengqiao.cameras import views as camera_views
+from fengqiao.catalogue import views as service_views
 from fengqiao.command import views as command_views
 from fengqiao.deps import current_principal
 from fengqiao.events import views as event_views
@@ -19,7 +20,6 @@ from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
 from fengqiao.patrol import views as patrol_views
-from fengqiao.services import views as service_views
 from fengqiao.supervision import views as supervision_views
 from fengqiao.taxonomy import views as taxonomy_views
 from fengqiao.warnings import views as warning_views

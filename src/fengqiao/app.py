@@ -18,18 +18,18 @@ from fengqiao.auth.service import PrincipalCache
 from fengqiao.auth.sessions import install_sessions
 from fengqiao.bounds import install_bounds
 from fengqiao.cameras.index import CameraLocator
+from fengqiao.catalogue import views as service_views
 from fengqiao.clock import Clock
 from fengqiao.config import Settings, get_settings
 from fengqiao.db import Database
 from fengqiao.errors import install_handlers
 from fengqiao.events.photos import PhotoLimits, PhotoStore
-from fengqiao.events.rules import RulesCache
 from fengqiao.geo.service import GridLocator
 from fengqiao.open311 import views as open311_views
 from fengqiao.ops import views as ops_views
 from fengqiao.ratelimit import install_rate_limits
 from fengqiao.readcache import ReadCache
-from fengqiao.services import views as service_views
+from fengqiao.taxonomy.snapshot import RulesCache
 from fengqiao.web import STATIC_DIR
 from fengqiao.web import headers as security_headers
 from fengqiao.web import views as web_views

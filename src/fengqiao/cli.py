@@ -18,8 +18,8 @@ from rich.table import Column, Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
 from fengqiao.backup import backup_command, restore_command
+from fengqiao.catalogue.cli import services_app
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings, get_settings
 from fengqiao.db import Database
@@ -28,7 +28,7 @@ from fengqiao.intake.cli import intake_app
 from fengqiao.iot.cli import iot_app
 from fengqiao.open311.cli import open311_app
 from fengqiao.ops.cli import ops_app
-from fengqiao.services.commands import services_app
+from fengqiao.scope import Principal
 
 app = typer.Typer(help="Fengqiao (枫桥) grid governance platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)

@@ -13,7 +13,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
 from fengqiao.auth.security import TokenError, api_key_prefix, hash_api_key
 from fengqiao.auth.service import (
     PrincipalCache,
@@ -25,8 +24,9 @@ from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.errors import forbidden, unauthorized
-from fengqiao.events.rules import Rules, RulesCache
 from fengqiao.geo.service import GridLocator
+from fengqiao.scope import Principal
+from fengqiao.taxonomy.snapshot import Rules, RulesCache
 from fengqiao.web.session import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, csrf_matches
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the

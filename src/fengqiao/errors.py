@@ -311,6 +311,11 @@ async def _on_out_of_range(_request: Request, _exc: Exception) -> JSONResponse:
     return problem_response(out_of_range())
 
 
+def conflict(slug: str, title: str, title_zh: str, detail: str, detail_zh: str) -> Problem:
+    """409: the request fits, but the record's state does not allow it (slug names the case)."""
+    return Problem(409, slug, title, title_zh, detail, detail_zh)
+
+
 def conflict_with_stored() -> Problem:
     return Problem(
         409,

@@ -22,8 +22,8 @@ from fengqiao.analytics.rollups import apply_pending
 from fengqiao.clock import LOCAL_TZ, FixedClock
 from fengqiao.events.escalation import EscalationPolicy
 from fengqiao.events.models import Event
-from fengqiao.events.sweeper import sweep
 from fengqiao.org.models import OrgUnit
+from fengqiao.supervision.sweeper import sweep
 from tests.conftest import BoundDatabase
 from tests.events.conftest import Desk
 

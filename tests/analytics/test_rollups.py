@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.analytics.facts import COUNTER_INDEX, EventState, decode_state, encode_state, entries
-from fengqiao.analytics.models import SPECS, RollupPending
+from fengqiao.analytics.facts import COUNTER_INDEX, entries
+from fengqiao.analytics.models import SPECS
 from fengqiao.analytics.rollups import apply_pending, compare, compute, rebuild, stored
 from fengqiao.clock import LOCAL_TZ, FixedClock
+from fengqiao.events.changes import EventState, decode_state, encode_state
 from fengqiao.events.escalation import EscalationPolicy
-from fengqiao.events.sweeper import sweep
+from fengqiao.events.models import RollupPending
+from fengqiao.supervision.sweeper import sweep
 from tests.conftest import BoundDatabase
 from tests.events.conftest import Desk
 

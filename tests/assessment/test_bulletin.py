@@ -24,8 +24,8 @@ from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings, get_settings
 from fengqiao.events.models import OPEN_STATES, Event
 from fengqiao.jobs.worker import run_once
-from fengqiao.notify.models import Outbox
 from fengqiao.org.models import OrgUnit
+from fengqiao.outbox.models import Outbox
 from fengqiao.supervision.models import SupervisionOrder
 from tests.assessment.conftest import app_state, local_day
 from tests.conftest import BoundDatabase, Seeded

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.assessment import bulletin
-from fengqiao.notify.models import Outbox
+from fengqiao.outbox.models import Outbox
 from tests.scope_world import Towns, api, clock, towns  # noqa: F401  (fixtures)
 
 DAY = date(2026, 12, 1)

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from fengqiao.app import create_app
-from fengqiao.auth.scope import Principal
 from fengqiao.auth.service import PrincipalCache
+from fengqiao.scope import Principal
 from tests.conftest import BoundDatabase, Seeded
 
 SOMEONE = Principal(

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
 from fengqiao.command import service
 from fengqiao.db import Database
 from fengqiao.events.models import Event
 from fengqiao.events.queries import EventFilters, change_mark, page
 from fengqiao.org.models import OrgUnit
+from fengqiao.scope import Principal
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.clock import FixedClock
-from fengqiao.notify.models import Outbox
+from fengqiao.outbox.models import Outbox
 from tests.events.conftest import Desk, World
 
 

@@ -19,10 +19,10 @@ from fengqiao.demo.events import seed_events
 from fengqiao.demo.seed import seed
 from fengqiao.events import workflow
 from fengqiao.events.models import Event, EventLog
-from fengqiao.events.rules import load_rules
 from fengqiao.events.service import route
 from fengqiao.events.trail import verify_all
 from fengqiao.geo.service import GridLocator
+from fengqiao.taxonomy.snapshot import load_rules
 
 UNTIL = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 # Steps taken by a system, not a person: nothing else may have an empty actor.

@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from fengqiao.db import Database
 from fengqiao.jobs.worker import run_once
-from fengqiao.notify.models import Outbox
+from fengqiao.outbox.models import Outbox
 from tests.e2e.conftest import Api, LiveServer, World, desk_visit
 
 pytestmark = pytest.mark.e2e

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from fengqiao.app import create_app
 from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ, FixedClock
-from fengqiao.events.rules import load_rules
 from fengqiao.events.service import route
 from fengqiao.org.models import OrgUnit
+from fengqiao.taxonomy.snapshot import load_rules
 
 # A Tuesday morning in an ordinary working week.
 START = datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ)

@@ -15,10 +15,10 @@ from fengqiao.auth.models import User, UserRole
 from fengqiao.clock import FixedClock
 from fengqiao.events.escalation import EscalationPolicy
 from fengqiao.events.models import Event, EventLog
-from fengqiao.events.sweeper import sweep
 from fengqiao.events.trail import verify_rows
-from fengqiao.notify.models import Outbox
+from fengqiao.outbox.models import Outbox
 from fengqiao.supervision.models import SupervisionOrder
+from fengqiao.supervision.sweeper import sweep
 
 from ..conftest import BoundDatabase
 from .conftest import Desk

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User
 from fengqiao.events.models import Event, EventLog
-from fengqiao.events.rules import rules_changed
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.taxonomy.models import RoutingRule
+from fengqiao.taxonomy.snapshot import rules_changed
 from tests.scope_world import Towns, api, clock, file_event, towns  # noqa: F401  (fixtures)
 
 

@@ -23,10 +23,10 @@ from fengqiao.errors import Problem
 from fengqiao.events import service, workflow
 from fengqiao.events.models import Event, EventLog
 from fengqiao.events.photos import PhotoInfo
-from fengqiao.events.rules import load_rules
 from fengqiao.events.schemas import EventCreate, TransitionIn
 from fengqiao.events.trail import verify_rows
 from fengqiao.geo.service import GridLocator
+from fengqiao.taxonomy.snapshot import load_rules
 
 from .conftest import START, World
 

@@ -14,12 +14,13 @@ from fengqiao.auth.models import User
 from fengqiao.auth.service import load_principal
 from fengqiao.clock import FixedClock
 from fengqiao.db import Database
-from fengqiao.events import queries, service, sweeper
+from fengqiao.events import queries, service
 from fengqiao.events.models import Event
-from fengqiao.events.rules import load_rules
 from fengqiao.events.schemas import EventCreate
 from fengqiao.events.service import file_or_replay
 from fengqiao.geo.service import GridLocator
+from fengqiao.supervision import sweeper
+from fengqiao.taxonomy.snapshot import load_rules
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
@@ -100,10 +101,10 @@ def _plan(database: Database, statement: Any, params: dict[str, Any] | None = No
 def test_hot_queries_use_their_indexes(fresh_db: Database) -> None:
     """In the 16-town district with some thousands of events and fresh statistics, each hot
     query picks its index."""
-    from fengqiao.auth.scope import Principal
     from fengqiao.demo.events import seed_events
     from fengqiao.demo.seed import seed
     from fengqiao.events.models import is_open
+    from fengqiao.scope import Principal
 
     seed(db=fresh_db, scale="keqiao", password="pw")
     seed_events(db=fresh_db, count=8000, until=NOW)

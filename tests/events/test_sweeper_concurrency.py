@@ -14,8 +14,8 @@ from fengqiao.demo.events import seed_events
 from fengqiao.demo.seed import seed
 from fengqiao.events.escalation import EscalationPolicy
 from fengqiao.events.models import OPEN_STATES_SQL, Event, EventLog
-from fengqiao.events.sweeper import sweep
-from fengqiao.notify.models import Outbox
+from fengqiao.outbox.models import Outbox
+from fengqiao.supervision.sweeper import sweep
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 DUE = 120

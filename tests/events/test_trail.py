@@ -100,10 +100,10 @@ def _file_three(database: Any) -> None:
 
     from fengqiao.auth.models import User
     from fengqiao.auth.service import load_principal
-    from fengqiao.events.rules import load_rules
     from fengqiao.events.schemas import EventCreate
     from fengqiao.events.service import create_event
     from fengqiao.geo.service import GridLocator
+    from fengqiao.taxonomy.snapshot import load_rules
 
     locator = GridLocator(0)
     with database.transaction() as db:

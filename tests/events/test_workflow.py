@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fengqiao.auth.scope import Principal
 from fengqiao.events import workflow
 from fengqiao.events.workflow import EventFacts, available, is_actor, workflow_markdown
+from fengqiao.scope import Principal
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fengqiao.errors import Problem
-from fengqiao.intake.questions import ClassIntake, Question, check_answers, describe
+from fengqiao.taxonomy.questions import ClassIntake, Question, check_answers, describe
 
 INTAKE = ClassIntake(
     category_code="0901",

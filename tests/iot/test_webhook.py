@@ -10,8 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fengqiao.analytics.models import RollupPending
-from fengqiao.events.models import Event, EventLog
+from fengqiao.events.models import Event, EventLog, RollupPending
 from fengqiao.events.trail import verify_rows
 from fengqiao.iot.models import IotFold, IotInbox, IotQuarantine
 

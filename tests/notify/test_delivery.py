@@ -19,9 +19,9 @@ from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.logs import bound_request, current_request_id
 from fengqiao.notify.channels import ChannelError, Message, load_channels
-from fengqiao.notify.models import Outbox
-from fengqiao.notify.outbox import Person, drafts_for, enqueue
 from fengqiao.notify.sender import send_due
+from fengqiao.outbox.models import Outbox
+from fengqiao.outbox.service import Person, drafts_for, enqueue
 
 from ..conftest import make_settings
 from .test_outbox import PAYLOAD, _Smtp, gateway  # noqa: F401  (gateway is a fixture)

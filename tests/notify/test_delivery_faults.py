@@ -27,8 +27,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from fengqiao.db import Database
-from fengqiao.notify.models import Outbox
-from fengqiao.notify.outbox import Person, drafts_for, enqueue
+from fengqiao.outbox.models import Outbox
+from fengqiao.outbox.service import Person, drafts_for, enqueue
 
 from .test_outbox import PAYLOAD
 

@@ -22,9 +22,10 @@ from fengqiao.auth.models import User
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.notify.channels import ChannelError, Message, available, load_channels
-from fengqiao.notify.models import Notification, Outbox
-from fengqiao.notify.outbox import Person, drafts_for, enqueue
+from fengqiao.notify.models import Notification
 from fengqiao.notify.sender import send_due
+from fengqiao.outbox.models import Outbox
+from fengqiao.outbox.service import Person, drafts_for, enqueue
 
 from ..conftest import make_settings
 

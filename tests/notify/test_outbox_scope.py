@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.notify.models import Outbox
+from fengqiao.outbox.models import Outbox
 from tests.scope_world import Towns, api, clock, towns  # noqa: F401  (fixtures)
 
 

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from fengqiao.clock import LOCAL_TZ, FixedClock
 from fengqiao.events.models import Event, EventLog
-from fengqiao.events.rules import load_rules
 from fengqiao.open311.models import Open311Request
 from fengqiao.open311.render import iso
 from fengqiao.org.models import Unit
 from fengqiao.taxonomy.models import Category, CategoryMajor
+from fengqiao.taxonomy.snapshot import load_rules
 from tests.events.conftest import Auth, Desk, World
 from tests.open311.conftest import BASE, PERSONAL, App, spec_error, xml
 

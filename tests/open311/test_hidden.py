@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from fengqiao.app import create_app
 from fengqiao.clock import FixedClock
 from fengqiao.events.models import Event
-from fengqiao.events.rules import load_rules
 from fengqiao.intake.service import set_questions, shipped
 from fengqiao.open311.models import Open311Request
 from fengqiao.open311.service import hidden_codes
 from fengqiao.taxonomy.models import Category
 from fengqiao.taxonomy.service import update_category
+from fengqiao.taxonomy.snapshot import load_rules
 from tests.open311.conftest import BASE, App, spec_error, xml
 
 SENSITIVE = ("0203", "0204", "0301", "0302", "0303")

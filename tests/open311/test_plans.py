@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import event
 
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.events.rules import load_rules
 from fengqiao.open311.service import RequestQuery, hidden_codes, list_requests
+from fengqiao.taxonomy.snapshot import load_rules
 from tests.conftest import BoundDatabase
 
 END = datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.events.models import Event
-from fengqiao.events.rules import load_rules
 from fengqiao.events.service import route
 from fengqiao.geo.distance import EARTH_RADIUS_M
 from fengqiao.org.models import OrgUnit
+from fengqiao.taxonomy.snapshot import load_rules
 from fengqiao.warnings.service import WarningRules
 
 # A Tuesday morning; every test's events lie before it.

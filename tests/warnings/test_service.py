@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from fengqiao.auth.models import User, UserRole
 from fengqiao.db import Database
 from fengqiao.jobs import jobs
-from fengqiao.notify.models import Outbox
 from fengqiao.notify.templates import render
+from fengqiao.outbox.models import Outbox
 from fengqiao.warnings.models import EarlyWarning
 from fengqiao.warnings.service import run_detectors
 from tests.conftest import BoundDatabase

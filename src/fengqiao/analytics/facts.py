@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from fengqiao.clock import LOCAL_TZ
+from fengqiao.events.changes import EventState
 
 # Counters of the cohort entry (on the filing day).
 COHORT_COUNTERS = (
@@ -73,101 +72,11 @@ DURATION_BUCKETS = (
 OPEN = frozenset(
     {"reported", "accepted", "dispatched", "signed", "handled", "self_handled", "suspended"}
 )
-# The columns of an event the rollups read; a change to any other leaves them as they are.
-STATE_COLUMNS = (
-    "status",
-    "created_at",
-    "town_id",
-    "village_id",
-    "grid_id",
-    "category_code",
-    "major_code",
-    "platform",
-    "level",
-    "source",
-    "reporter_id",
-    "owner_unit_id",
-    "accepted_at",
-    "dispatched_at",
-    "handled_at",
-    "closed_at",
-    "due_at",
-    "overdue_at",
-    "paused_seconds",
-    "return_count",
-    "rework_count",
-    "satisfaction",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class EventState:
-    """The columns of one event the rollups depend on."""
-
-    status: str
-    created_at: datetime
-    town_id: int
-    village_id: int
-    grid_id: int
-    category_code: str
-    major_code: str
-    platform: str
-    level: int
-    source: str
-    reporter_id: int
-    owner_unit_id: int | None
-    accepted_at: datetime | None
-    dispatched_at: datetime | None
-    handled_at: datetime | None
-    closed_at: datetime | None
-    due_at: datetime | None
-    overdue_at: datetime | None
-    paused_seconds: float
-    return_count: int
-    rework_count: int
-    satisfaction: int | None
-
-
 # The event's own columns that rollups are keyed by (the hour of the week comes from the entry).
 KEY_COLUMNS = (
     "town_id", "village_id", "grid_id", "category_code", "major_code", "platform", "level",
     "source", "reporter_id", "owner_unit_id",
 )  # fmt: skip
-
-
-def counted_alike(first: EventState, second: EventState) -> bool:
-    """True when the two states put the same numbers in the same rollup rows (e.g. a signed
-    event and the dispatched one it was): such a step owes the rollups nothing."""
-    return all(getattr(first, n) == getattr(second, n) for n in KEY_COLUMNS) and entries(
-        first
-    ) == entries(second)
-
-
-def encode_state(state: EventState) -> str:
-    """The state as JSON text (times in ISO 8601 with their offset), for the pending queue."""
-    return orjson.dumps([getattr(state, name) for name in STATE_COLUMNS]).decode()
-
-
-_TIME_COLUMNS = frozenset(
-    name for name, kind in EventState.__annotations__.items() if "datetime" in str(kind)
-)
-
-
-def decode_state(text: str) -> EventState:
-    """The inverse of `encode_state`."""
-    values: list[Any] = [
-        datetime.fromisoformat(value) if name in _TIME_COLUMNS and value else value
-        for name, value in zip(STATE_COLUMNS, orjson.loads(text), strict=True)
-    ]
-    return EventState(*values)
-
-
-def state_of(event: Any) -> EventState:
-    """The rollup-relevant state of an ORM event or a mapping of its columns."""
-    if isinstance(event, dict):
-        values: list[Any] = [event.get(name) for name in STATE_COLUMNS]
-        return EventState(*values)
-    return EventState(*(getattr(event, name) for name in STATE_COLUMNS))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ answers any town-level combination to the day.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -19,12 +18,10 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
-    Text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
 
 from fengqiao.analytics.facts import COUNTERS
-from fengqiao.db import Base, UTCDateTime
+from fengqiao.db import Base
 
 # Dimensions an event has, with their column types (the sentinel for "none" is 0 / "").
 DIMENSION_TYPES: dict[str, type[Integer] | String] = {
@@ -118,20 +115,3 @@ def _table(spec: RollupSpec) -> Table:
 
 
 TABLES: dict[str, Table] = {spec.name: _table(spec) for spec in SPECS}
-
-
-class RollupPending(Base):
-    """An event whose change the rollups have not taken in yet, with its state as last counted.
-
-    A filing or step adds the row in its own transaction (one small insert, nothing if the
-    event is already waiting); the worker's `rollups` job adds `now - before` to the rollups and
-    deletes the row in one transaction, so each change is counted exactly once however many
-    steps happen in between.
-    """
-
-    __tablename__ = "rollup_pending"
-
-    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    # The state the rollups hold for the event (`facts.encode_state`); NULL: not counted yet.
-    before: Mapped[str | None] = mapped_column(Text)
-    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)

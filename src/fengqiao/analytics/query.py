@@ -21,8 +21,6 @@ from sqlalchemy.orm import Session
 from fengqiao.analytics.facts import (
     COUNTER_INDEX,
     KEY_COLUMNS,
-    STATE_COLUMNS,
-    EventState,
     day_number,
     dimension,
     entries,
@@ -30,6 +28,7 @@ from fengqiao.analytics.facts import (
 )
 from fengqiao.analytics.models import SPECS, TABLES, RollupSpec
 from fengqiao.clock import LOCAL_TZ
+from fengqiao.events.changes import STATE_COLUMNS, EventState
 from fengqiao.events.models import Event
 
 TIME_DIMENSIONS = ("day", "month")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 import numpy as np
@@ -23,20 +23,17 @@ from sqlalchemy.orm import Session
 from fengqiao.analytics.facts import (
     COUNTER_INDEX,
     COUNTERS,
-    STATE_COLUMNS,
-    EventState,
     day_number,
-    decode_state,
     dimension,
-    encode_state,
     entries,
     hour_of_week,
     key_values,
     month_number,
 )
-from fengqiao.analytics.models import DIMENSION_TYPES, SPECS, TABLES, RollupPending, RollupSpec
+from fengqiao.analytics.models import DIMENSION_TYPES, SPECS, TABLES, RollupSpec
 from fengqiao.db import Database, UTCDateTime
-from fengqiao.events.models import Event
+from fengqiao.events.changes import STATE_COLUMNS, EventState, decode_state
+from fengqiao.events.models import Event, RollupPending
 
 Key = tuple[Any, ...]
 Sums = dict[int, int]  # counter index → value, zeros left out
@@ -149,32 +146,6 @@ def apply(db: Session, rows: Rows) -> int:
 def record_change(db: Session, before: EventState | None, after: EventState | None) -> int:
     """Move the rollups by one event's change at once (the worker's path; see queue_change)."""
     return apply(db, delta(before, after))
-
-
-_QUEUE = {
-    "?": "INSERT INTO rollup_pending (event_id, before, queued_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (event_id) DO NOTHING",
-    "%s": "INSERT INTO rollup_pending (event_id, before, queued_at) VALUES (%s, %s, %s) "
-    "ON CONFLICT (event_id) DO NOTHING",
-}
-
-
-def queue_change(db: Session, *, event_id: int, before: EventState | None, now: datetime) -> None:
-    """Note, in the transaction of a filing or a step, that the event's rollups are owed.
-
-    `before` is the state the rollups hold for it (None for a new event); when the event is
-    already waiting, the older `before` stays — the worker takes all its changes at once.
-    """
-    connection = db.connection()
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    text = None if before is None else encode_state(before)
-    at = now if connection.dialect.name != "sqlite" else _sqlite_text(now)
-    connection.exec_driver_sql(_QUEUE[marker], (event_id, text, at))
-
-
-def _sqlite_text(at: datetime) -> str:
-    # The text SQLAlchemy's SQLite DateTime writes (UTC, no offset).
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 @dataclass(frozen=True)

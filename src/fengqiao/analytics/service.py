@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.analytics.query import Scope
-from fengqiao.auth.scope import Principal
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import forbidden, invalid, not_found
 from fengqiao.org.models import OrgUnit
+from fengqiao.scope import Principal
 
 ANALYSIS_ROLES = ("leader", "operator", "admin", "unit_leader")
 SCOPE_KINDS = ("district", "town", "village", "grid")

@@ -29,8 +29,8 @@ from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.errors import Problem, invalid
 from fengqiao.events.models import Event, is_open
-from fengqiao.notify.outbox import Person, drafts_for, enqueue
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.outbox.service import Person, drafts_for, enqueue
 from fengqiao.supervision.models import SupervisionOrder
 from fengqiao.supervision.service import KIND_ZH
 from fengqiao.taxonomy.models import Category

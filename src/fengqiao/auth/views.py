@@ -22,7 +22,6 @@ from fengqiao.auth.schemas import (
     UserEdit,
     UserOut,
 )
-from fengqiao.auth.scope import Principal, mask_phone
 from fengqiao.auth.security import TokenClaims, TokenError, issue_token, token_claims
 from fengqiao.auth.sessions import LoginThrottle, revoke_token
 from fengqiao.db import Database
@@ -31,6 +30,7 @@ from fengqiao.errors import Problem, invalid
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.paging import Page, Paging
 from fengqiao.ratelimit import current_caller
+from fengqiao.scope import Principal, mask_phone
 
 public = APIRouter(tags=["auth"])
 router = APIRouter(tags=["users"])

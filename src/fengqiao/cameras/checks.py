@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 
-from fengqiao.auth.scope import Principal
 from fengqiao.cameras.codes import check_camera_code
 from fengqiao.cameras.index import path_ids
 from fengqiao.cameras.models import CAMERA_STATUSES, STATUS_ZH
 from fengqiao.errors import FieldError, Problem
 from fengqiao.geo.crs import SUPPORTED_CRS
 from fengqiao.geo.service import GridLocator, Place
+from fengqiao.scope import Principal
 
 _DATETIME = TypeAdapter(datetime)
 STATUS_WORDS = {**{s: s for s in CAMERA_STATUSES}, **{zh: s for s, zh in STATUS_ZH.items()}}

@@ -12,7 +12,6 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
 from fengqiao.cameras.checks import (
     CameraInput,
     RowError,
@@ -27,6 +26,7 @@ from fengqiao.errors import FieldError, Problem, invalid
 from fengqiao.geo.models import LayerFeature
 from fengqiao.geo.service import GridLocator
 from fengqiao.org.service import bump_counter
+from fengqiao.scope import Principal
 
 # The import's columns; the first five are required. Chinese headers are accepted too.
 COLUMNS = ("code", "name", "lng", "lat", "crs", "stream_url", "status", "install_place")

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
 from fengqiao.cameras.checks import (
     RowError,
     StoredCamera,
@@ -35,6 +34,7 @@ from fengqiao.geo.models import LayerFeature
 from fengqiao.geo.service import GridLocator
 from fengqiao.org.models import OrgUnit
 from fengqiao.org.service import bump_counter
+from fengqiao.scope import Principal
 
 # Radius of a nearest search when the caller names none, and the most it may ask for.
 DEFAULT_RADIUS_M = 1_000.0

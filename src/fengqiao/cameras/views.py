@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from fengqiao.auth.scope import STAFF_ROLES
 from fengqiao.cameras import service
 from fengqiao.cameras.checks import coordinate_text
 from fengqiao.cameras.importer import (
@@ -48,6 +47,7 @@ from fengqiao.geo.crs import SUPPORTED_CRS
 from fengqiao.geo.service import org_path, wgs84_point
 from fengqiao.org.models import OrgUnit
 from fengqiao.paging import Page, Paging
+from fengqiao.scope import STAFF_ROLES
 
 router = APIRouter(tags=["cameras"])
 

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.events.escalation import RUNG_ZH
 from fengqiao.events.models import OPEN_STATES_SQL, Event
 from fengqiao.events.scope import event_scope
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.scope import Principal
 
 _OPEN = text(OPEN_STATES_SQL)
 

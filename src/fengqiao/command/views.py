@@ -14,12 +14,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
 from fengqiao.command import service
 from fengqiao.db import Database
 from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
 from fengqiao.events.queries import read_change_mark, scope_key
 from fengqiao.readcache import Answer, ReadCache, make_answer, respond
+from fengqiao.scope import Principal
 
 router = APIRouter(prefix="/command", tags=["command room"])
 COMMAND_ROLES = ("operator", "leader", "admin")

@@ -34,12 +34,12 @@ from fengqiao.demo import rhythms
 from fengqiao.demo.anomalies import Background, PlantedAnomaly, PlantedEvent
 from fengqiao.demo.anomalies import plan as plan_anomalies
 from fengqiao.events.models import Event, EventSequence
-from fengqiao.events.rules import Rules, load_rules
 from fengqiao.events.service import deadline_for, route
 from fengqiao.events.trail import GENESIS, row_hash
 from fengqiao.geo.service import GridLocator
 from fengqiao.org.models import OrgUnit
 from fengqiao.taxonomy.routing import Proposal
+from fengqiao.taxonomy.snapshot import Rules, load_rules
 
 Progress = Callable[[str, int, int], None]
 BATCH = 20_000

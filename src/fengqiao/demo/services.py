@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GridAssignment, User
 from fengqiao.auth.service import load_principal
+from fengqiao.catalogue import service
+from fengqiao.catalogue.models import ServiceItem
+from fengqiao.catalogue.schemas import ProxyCreate, ProxyTransition
 from fengqiao.demo import keqiao as kq
-from fengqiao.events.rules import load_rules
 from fengqiao.org.models import OrgUnit
-from fengqiao.services import service
-from fengqiao.services.models import ServiceItem
-from fengqiao.services.schemas import ProxyCreate, ProxyTransition
+from fengqiao.taxonomy.snapshot import load_rules
 
 # The end state of each planned request, and how many; 40 in all.
 PLAN = (

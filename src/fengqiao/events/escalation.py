@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
 from fengqiao.events.models import Event
-from fengqiao.notify.outbox import Directory, Draft, Person, drafts_for, enqueue
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.outbox.service import Directory, Draft, Person, drafts_for, enqueue
 
 TOP_RUNG = 3
 RUNG_ZH = ("责任单位", "镇街平台协调组", "镇街领导", "区级（区信访局/区综合信息指挥中心）")

@@ -221,3 +221,20 @@ class EventSequence(Base):
     prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupPending(Base):
+    """An event whose change the rollups have not taken in yet, with its state as last counted.
+
+    A filing or step adds the row in its own transaction (one small insert, nothing if the
+    event is already waiting); the worker's `rollups` job adds `now - before` to the rollups and
+    deletes the row in one transaction, so each change is counted exactly once however many
+    steps happen in between.
+    """
+
+    __tablename__ = "rollup_pending"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # The state the rollups hold for the event (`changes.encode_state`); NULL: not counted yet.
+    before: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -19,16 +19,16 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
-from fengqiao.auth.scope import Principal
 from fengqiao.db import Database
 from fengqiao.errors import invalid
 from fengqiao.events.models import OPEN_STATES, Event, EventLog, is_open
-from fengqiao.events.rules import RULES_COUNTER
 from fengqiao.events.schemas import SOURCES
 from fengqiao.events.scope import event_scope
 from fengqiao.events.workflow import STATES
 from fengqiao.org.models import ChangeCounter
 from fengqiao.org.service import GRIDS_COUNTER
+from fengqiao.scope import Principal
+from fengqiao.taxonomy.snapshot import RULES_COUNTER
 
 ChangeMark = tuple[int, int, int]
 

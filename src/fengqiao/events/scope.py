@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 
-from fengqiao.auth.scope import STAFF_ROLES, Principal
 from fengqiao.events.models import Event, EventLog
+from fengqiao.scope import STAFF_ROLES, Principal
 
 # Column of the event that holds the org unit at each depth of a home path.
 _DEPTH_COLUMN = {2: "town_id", 3: "village_id", 4: "grid_id"}

@@ -19,12 +19,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fengqiao.analytics.facts import counted_alike, state_of
-from fengqiao.analytics.rollups import queue_change
-from fengqiao.auth.scope import Principal
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.errors import FieldError, Problem, forbidden, invalid, not_found
+from fengqiao.errors import FieldError, Problem, conflict, forbidden, invalid, not_found
 from fengqiao.events import workflow
+from fengqiao.events.changes import queue_change, state_of
 from fengqiao.events.escalation import EscalationPolicy, climb
 from fengqiao.events.models import (
     Attachment,
@@ -34,16 +32,17 @@ from fengqiao.events.models import (
     is_open,
 )
 from fengqiao.events.photos import PhotoInfo
-from fengqiao.events.rules import CategoryRef, Rules
 from fengqiao.events.schemas import EventCreate, TransitionIn
 from fengqiao.events.scope import grid_path, is_staff, may_read, unit_scoped
 from fengqiao.events.trail import row_hash
 from fengqiao.geo.distance import bounding_box, haversine_m
 from fengqiao.geo.service import Place
-from fengqiao.intake.questions import Answer, check_answers
-from fengqiao.notify.outbox import Directory, drafts_for, enqueue
+from fengqiao.outbox.service import Directory, drafts_for, enqueue
+from fengqiao.scope import Principal
 from fengqiao.sla.deadlines import Deadline, compute_deadline, extend_for_pause, light
+from fengqiao.taxonomy.questions import Answer, check_answers
 from fengqiao.taxonomy.routing import Proposal, UnitRef, propose
+from fengqiao.taxonomy.snapshot import CategoryRef, Rules
 
 # Which roles may file from which source; staff sources may also set the level and urgency.
 SOURCE_ROLES: dict[str, frozenset[str]] = {
@@ -75,10 +74,6 @@ class Duplicate:
     status: str
     distance_m: float
     created_at: datetime
-
-
-def conflict(slug: str, title: str, title_zh: str, detail: str, detail_zh: str) -> Problem:
-    return Problem(409, slug, title, title_zh, detail, detail_zh)
 
 
 # --- filing -------------------------------------------------------------------------------
@@ -791,7 +786,7 @@ def transition(
         climbed = climb(db, event, now=now, reason="returns", policy=escalation)
         if climbed is not None:
             record_step(db, event, now=now, action="escalate", payload=climbed)
-    if not counted_alike(counted, state_of(event)):
+    if counted != state_of(event):
         queue_change(db, event_id=event.id, before=counted, now=now)
     db.flush()
     return event
@@ -1203,7 +1198,7 @@ def recover_event(
         db, event, at=now, actor_id=None, action="recover", from_status=before,
         to_status="closed", unit_id=event.owner_unit_id, note=note, payload=payload,
     )  # fmt: skip
-    if not counted_alike(counted, state_of(event)):
+    if counted != state_of(event):
         queue_change(db, event_id=event.id, before=counted, now=now)
     db.flush()
     return event

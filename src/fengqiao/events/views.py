@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from fengqiao.auth.models import User
-from fengqiao.auth.scope import Principal, mask_phone
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, Locator, app_rules
 from fengqiao.errors import Problem, from_pydantic, invalid, not_found
@@ -25,7 +24,6 @@ from fengqiao.events import queries, service
 from fengqiao.events.escalation import RUNG_ZH, EscalationPolicy
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.photos import PhotoInfo, PhotoStore
-from fengqiao.events.rules import Rules
 from fengqiao.events.schemas import (
     AnswerOut,
     AttachmentKind,
@@ -42,9 +40,11 @@ from fengqiao.events.schemas import (
 )
 from fengqiao.exports import csv_download, stamped
 from fengqiao.geo.service import Place
-from fengqiao.intake.questions import describe
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.readcache import Answer, ReadCache, make_answer, respond
+from fengqiao.scope import Principal, mask_phone
+from fengqiao.taxonomy.questions import describe
+from fengqiao.taxonomy.snapshot import Rules
 
 router = APIRouter(tags=["events"])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from fengqiao.auth.scope import Principal
+from fengqiao.scope import Principal
 
 OPEN = frozenset(
     {"reported", "accepted", "dispatched", "signed", "handled", "self_handled", "suspended"}

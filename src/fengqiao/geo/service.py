@@ -18,7 +18,6 @@ import orjson
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
 from fengqiao.errors import FieldError, Problem, invalid, invalid_fields
 from fengqiao.geo.crs import SUPPORTED_CRS, UnknownCRS, to_wgs84
 from fengqiao.geo.locator import GridIndex, GridShape
@@ -26,6 +25,7 @@ from fengqiao.geo.models import LayerFeature
 from fengqiao.org.models import OrgUnit
 from fengqiao.org.service import GRIDS_COUNTER, read_counter
 from fengqiao.patrol import tracks
+from fengqiao.scope import Principal
 
 
 @dataclass(frozen=True)

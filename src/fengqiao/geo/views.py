@@ -11,7 +11,6 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from fengqiao.auth.scope import STAFF_ROLES
 from fengqiao.cameras.service import layer_statuses
 from fengqiao.deps import CurrentPrincipal, DbSession, Locator
 from fengqiao.errors import Problem, invalid
@@ -19,6 +18,7 @@ from fengqiao.geo import service
 from fengqiao.geo.models import LAYER_KINDS
 from fengqiao.geo.schemas import PlaceOut, PlaceRef
 from fengqiao.org.models import OrgUnit
+from fengqiao.scope import STAFF_ROLES
 
 router = APIRouter(tags=["map"])
 

@@ -35,8 +35,8 @@ def intake_import(
 def intake_show() -> None:
     """Print each module with its classes and checklist, and each class's extra questions."""
     from fengqiao.cli import _database, console
-    from fengqiao.intake.catalogue import class_intakes
     from fengqiao.intake.service import list_modules
+    from fengqiao.taxonomy.intakes import class_intakes
 
     with _database().session() as session:
         for module in list_modules(db=session):

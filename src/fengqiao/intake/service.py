@@ -15,19 +15,19 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal, in_scope
 from fengqiao.db import utcnow
 from fengqiao.errors import FieldError, Problem, forbidden, invalid, not_found
 from fengqiao.events import service as event_service
-from fengqiao.events.rules import Rules, rules_changed
 from fengqiao.events.schemas import EventCreate
 from fengqiao.events.scope import grid_path
 from fengqiao.geo.service import Place
-from fengqiao.intake.catalogue import class_intakes, question_of
-from fengqiao.intake.models import ChecklistRun, IntakeModule, IntakeQuestion
-from fengqiao.intake.questions import DATATYPES, LIST_TYPES, ClassIntake, Question
+from fengqiao.intake.models import ChecklistRun
 from fengqiao.patrol.models import Patrol
-from fengqiao.taxonomy.models import Category
+from fengqiao.scope import Principal, in_scope
+from fengqiao.taxonomy.intakes import class_intakes, question_of
+from fengqiao.taxonomy.models import Category, IntakeModule, IntakeQuestion
+from fengqiao.taxonomy.questions import DATATYPES, LIST_TYPES, ClassIntake, Question
+from fengqiao.taxonomy.snapshot import Rules, rules_changed
 
 __all__ = [
     "ClassIntake",

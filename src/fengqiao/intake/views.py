@@ -17,10 +17,8 @@ from fengqiao.deps import (
     WriteSession,
     app_rules,
 )
-from fengqiao.events.rules import Rules
 from fengqiao.intake import service
-from fengqiao.intake.models import ChecklistRun, IntakeModule
-from fengqiao.intake.questions import Question
+from fengqiao.intake.models import ChecklistRun
 from fengqiao.intake.schemas import (
     CategoryBrief,
     ChecklistIn,
@@ -33,6 +31,9 @@ from fengqiao.intake.schemas import (
     RunItemOut,
 )
 from fengqiao.paging import Page, Paging
+from fengqiao.taxonomy.models import IntakeModule
+from fengqiao.taxonomy.questions import Question
+from fengqiao.taxonomy.snapshot import Rules
 
 router = APIRouter(tags=["intake"])
 

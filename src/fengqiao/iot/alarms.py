@@ -19,12 +19,10 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
 from fengqiao.auth.service import load_principal
 from fengqiao.config import Settings
 from fengqiao.errors import Problem
 from fengqiao.events.models import Event
-from fengqiao.events.rules import RulesCache
 from fengqiao.events.schemas import EventCreate
 from fengqiao.events.service import append_log, buffered_trail, create_event, recover_event
 from fengqiao.events.workflow import OPEN
@@ -39,6 +37,8 @@ from fengqiao.iot.rules import (
     parse_payload,
 )
 from fengqiao.iot.service import load_rules
+from fengqiao.scope import Principal
+from fengqiao.taxonomy.snapshot import RulesCache
 
 OUTCOME_ZH = {
     "filed": "新立事件", "folded": "并入已有事件", "normal": "读数正常", "recovered": "恢复并结案",

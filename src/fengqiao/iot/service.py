@@ -12,7 +12,6 @@ from sqlalchemy import delete, func, insert, select, true
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User, UserRole
-from fengqiao.auth.scope import Principal, in_scope
 from fengqiao.auth.security import NewApiKey, api_key_matches, api_key_prefix, new_api_key
 from fengqiao.errors import Problem, forbidden, invalid, not_found
 from fengqiao.events.scope import sees_whole_district
@@ -24,6 +23,7 @@ from fengqiao.iot.rules import (
     check_rule,
 )
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.scope import Principal, in_scope
 from fengqiao.taxonomy.models import Category
 
 DEVICE_KEY_PREFIX = "fqd_"

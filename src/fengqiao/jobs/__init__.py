@@ -22,11 +22,11 @@ if TYPE_CHECKING:
 
 # Modules that register jobs when imported (later jobs add themselves here).
 JOB_MODULES = (
-    "fengqiao.jobs.sla",
+    "fengqiao.supervision.jobs",
     "fengqiao.analytics.jobs",
     "fengqiao.warnings.jobs",
     "fengqiao.assessment.jobs",
-    "fengqiao.services.jobs",
+    "fengqiao.catalogue.jobs",
     "fengqiao.iot.jobs",
     "fengqiao.notify.sender",
 )

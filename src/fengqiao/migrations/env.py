@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 import fengqiao.models  # noqa: F401  (registers every table on Base.metadata)
+from fengqiao.catalogue.search import include_name
 from fengqiao.config import get_settings
 from fengqiao.db import Base, make_engine
-from fengqiao.services.search import include_name
 
 config = context.config
 url = config.attributes.get("database_url") or get_settings().database_url

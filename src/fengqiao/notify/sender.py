@@ -36,8 +36,8 @@ from fengqiao.errors import Problem, not_found
 from fengqiao.jobs import JobContext, job
 from fengqiao.logs import bound_request
 from fengqiao.notify.channels import Channel, ChannelError, Message
-from fengqiao.notify.models import OUTBOX_PENDING_SQL, Outbox
 from fengqiao.notify.templates import render
+from fengqiao.outbox.models import OUTBOX_PENDING_SQL, Outbox
 
 log = logging.getLogger("fengqiao.outbox")
 MAX_ROUNDS = 200  # a run sends at most MAX_ROUNDS × worker_batch messages, so it ends

@@ -23,14 +23,15 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User
-from fengqiao.auth.scope import Principal, in_scope
 from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
 from fengqiao.errors import forbidden, not_found
 from fengqiao.events.models import Event
 from fengqiao.events.scope import event_scope, sees_whole_district
-from fengqiao.notify.models import Notification, Outbox
+from fengqiao.notify.models import Notification
 from fengqiao.notify.sender import resend
 from fengqiao.org.models import OrgUnit
+from fengqiao.outbox.models import Outbox
+from fengqiao.scope import Principal, in_scope
 
 router = APIRouter(tags=["notifications"])
 STREAM_POLL_SECONDS = 1.0

@@ -20,19 +20,19 @@ from sqlalchemy import String, Table, func, insert, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
 from fengqiao.auth.security import api_key_prefix
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import Problem, from_pydantic, invalid
 from fengqiao.events.models import Event
-from fengqiao.events.rules import Rules
 from fengqiao.events.schemas import EventCreate
 from fengqiao.events.scope import event_scope, sees_whole_district
 from fengqiao.events.service import file_or_replay
 from fengqiao.geo.service import Place
 from fengqiao.open311.models import Open311Refusal, Open311Request
 from fengqiao.open311.render import iso
+from fengqiao.scope import Principal
 from fengqiao.taxonomy.models import Category, CategoryMajor
+from fengqiao.taxonomy.snapshot import Rules
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # The changeset when no class exists yet (an empty database).

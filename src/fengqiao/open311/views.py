@@ -27,7 +27,6 @@ from fengqiao.deps import (
     principal_of_api_key,
 )
 from fengqiao.errors import Problem, add_refusal_renderer, database_busy, from_pydantic
-from fengqiao.events.rules import Rules
 from fengqiao.open311 import render, service
 from fengqiao.open311.schemas import (
     Discovery,
@@ -40,6 +39,7 @@ from fengqiao.open311.schemas import (
     TokenRequest,
 )
 from fengqiao.open311.service import Open311Error, refuse
+from fengqiao.taxonomy.snapshot import Rules
 
 PREFIX = "/open311/v2"
 log = logging.getLogger(__name__)

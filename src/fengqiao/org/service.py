@@ -8,13 +8,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GridAssignment, User, UserRole
-from fengqiao.auth.scope import Principal, in_scope
 from fengqiao.config import Settings
 from fengqiao.errors import Problem, invalid, not_found
 from fengqiao.org.importer import ImportReport, feature_of, import_tree
 from fengqiao.org.models import GRID_TYPES, ORG_KINDS, PLATFORMS, ChangeCounter, OrgUnit, Unit
+from fengqiao.scope import Principal, in_scope
 
 GRIDS_COUNTER = "grids"
+# Bumped when classes, routing, deadlines, questions or units change: every instance reloads
+# its rules snapshot (taxonomy/snapshot.py) when it sees a new value.
+RULES_COUNTER = "rules"
 # What kind of body a responsible unit is (the words the demo seed files units under).
 UNIT_CATEGORIES = (
     "district_department", "agency", "town_office", "coordination_group", "village_committee",
@@ -220,11 +223,8 @@ def _check_unit_fields(values: dict[str, Any]) -> None:
 
 
 def _units_changed(db: Session) -> None:
-    # Routing reads units from each instance's rules snapshot; `events.rules` imports this
-    # module, so the import waits until a unit actually changes.
-    from fengqiao.events.rules import rules_changed
-
-    rules_changed(db)
+    # Routing reads units from each instance's rules snapshot: tell every instance to reload it.
+    bump_counter(db=db, name=RULES_COUNTER)
 
 
 def create_unit(*, db: Session, principal: Principal, values: dict[str, Any]) -> Unit:

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from sqlalchemy import select
 
-from fengqiao.auth.scope import Principal, in_scope
 from fengqiao.bounds import BODY_BOUNDED
 from fengqiao.deps import AppSettings, CurrentPrincipal, DbSession, WriteSession
 from fengqiao.errors import forbidden, invalid, not_found
@@ -27,6 +26,7 @@ from fengqiao.org.schemas import (
     UnitOut,
 )
 from fengqiao.paging import Page, Paging
+from fengqiao.scope import Principal, in_scope
 
 router = APIRouter(tags=["org"])
 

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Executable
 
 from fengqiao.auth.models import User, UserRole
-from fengqiao.auth.scope import Principal, mask_phone, served_whole
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import (
     FieldError,
@@ -51,6 +50,7 @@ from fengqiao.patrol.schemas import (
     PositionBatchOut,
 )
 from fengqiao.patrol.tracks import TrackPoint, TrackState
+from fengqiao.scope import Principal, mask_phone, served_whole
 
 POSITION = cast(Table, Position.__table__)
 PATROL = cast(Table, Patrol.__table__)

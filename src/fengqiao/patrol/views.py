@@ -10,7 +10,6 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
 from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal, DbSession, Locator
 from fengqiao.geo.crs import SUPPORTED_CRS
 from fengqiao.geo.service import org_path, wgs84_point
@@ -25,6 +24,7 @@ from fengqiao.patrol.schemas import (
     PositionBatchOut,
     TrackOut,
 )
+from fengqiao.scope import Principal
 
 router = APIRouter(tags=["patrol"])
 

@@ -8,23 +8,19 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal
-from fengqiao.errors import Problem, forbidden, invalid, not_found
+from fengqiao.errors import conflict, forbidden, invalid, not_found
 from fengqiao.events.escalation import EscalationPolicy, local_text, message_payload
 from fengqiao.events.models import Event
 from fengqiao.events.scope import home_ids
 from fengqiao.events.service import record_step
-from fengqiao.notify.outbox import Directory, Draft, drafts_for, enqueue
 from fengqiao.org.models import Unit
+from fengqiao.outbox.service import Directory, Draft, drafts_for, enqueue
+from fengqiao.scope import Principal
 from fengqiao.supervision.models import SupervisionOrder
 
 KIND_ZH = {"overdue": "超期", "leader": "领导", "important": "重要事项"}
 STATUS_ZH = {"open": "待回复", "replied": "已回复"}
 ISSUERS = frozenset({"operator", "leader", "admin"})
-
-
-def conflict(slug: str, title: str, title_zh: str, detail: str, detail_zh: str) -> Problem:
-    return Problem(409, slug, title, title_zh, detail, detail_zh)
 
 
 def issue_order(

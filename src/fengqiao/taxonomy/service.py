@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from fengqiao.db import utcnow
 from fengqiao.errors import Problem, invalid, not_found
-from fengqiao.events.rules import rules_changed
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.sla.deadlines import LimitUnit, Policy
 from fengqiao.sla.models import SlaPolicy
 from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
+from fengqiao.taxonomy.snapshot import rules_changed
 
 PLATFORMS = ("governance", "market", "enforcement", "service")
 LIMIT_UNITS = ("hours", "working_hours", "working_days", "calendar_days")

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from fengqiao.deps import CurrentPrincipal, DbSession, WriteSession
 from fengqiao.errors import invalid, not_found
-from fengqiao.events.rules import rules_changed
 from fengqiao.sla.calendar import WorkCalendar
 from fengqiao.sla.models import CalendarOverride
 from fengqiao.taxonomy import service
@@ -27,6 +26,7 @@ from fengqiao.taxonomy.schemas import (
     RuleIn,
     RuleOut,
 )
+from fengqiao.taxonomy.snapshot import rules_changed
 
 router = APIRouter(tags=["taxonomy"])
 

@@ -12,16 +12,16 @@ from sqlalchemy import ColumnElement, Select, Table, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal, in_scope
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.errors import Problem, not_found
 from fengqiao.events.escalation import local_text
 from fengqiao.events.models import Event, is_open
-from fengqiao.events.rules import Rules, load_rules
 from fengqiao.events.service import route
-from fengqiao.notify.outbox import Directory, Person, drafts_for, enqueue
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.outbox.service import Directory, Person, drafts_for, enqueue
+from fengqiao.scope import Principal, in_scope
+from fengqiao.taxonomy.snapshot import Rules, load_rules
 from fengqiao.warnings import detectors
 from fengqiao.warnings.detectors import Finding, Seen
 from fengqiao.warnings.models import EarlyWarning, WarningScan

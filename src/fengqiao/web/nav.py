@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fengqiao.auth.scope import Principal
 from fengqiao.events import service as event_service
 from fengqiao.events import workflow
 from fengqiao.events.escalation import RUNG_ZH
+from fengqiao.scope import Principal
 from fengqiao.supervision import service as supervision_service
 
 ROLE_ZH = {

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from fengqiao import __version__
 from fengqiao.analytics.service import ANALYSIS_ROLES, today
 from fengqiao.auth import service as auth_service
-from fengqiao.auth.scope import Principal
 from fengqiao.auth.security import TokenError, issue_token
 from fengqiao.auth.sessions import end_session_token
 from fengqiao.db import Database
@@ -27,6 +26,7 @@ from fengqiao.deps import AppClock, AppDatabase, AppSettings, _load_user, princi
 from fengqiao.errors import Problem
 from fengqiao.events import service as event_service
 from fengqiao.org.models import OrgUnit
+from fengqiao.scope import Principal
 from fengqiao.web import STATIC_DIR, TEMPLATES_DIR, nav
 from fengqiao.web.session import (
     CSRF_FIELD,

@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from fengqiao.catalogue.models import ServiceItem
 from fengqiao.cli import app
 from fengqiao.db import Database
-from fengqiao.services.models import ServiceItem
 
 runner = CliRunner()
 

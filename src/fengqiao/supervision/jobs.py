@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fengqiao.events.escalation import EscalationPolicy
-from fengqiao.events.sweeper import sweep
 from fengqiao.jobs import JobContext, job
+from fengqiao.supervision.sweeper import sweep
 
 
 @job("sla", "SLA sweeper: reminders before deadlines, overdue orders, the escalation ladder")

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User, UserRole
 from fengqiao.logs import current_request_id
-from fengqiao.notify.models import Outbox
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.outbox.models import Outbox
 
 _OUTBOX = cast(Table, Outbox.__table__)
 

@@ -22,9 +22,9 @@ def services_import(
 ) -> None:
     """Add new item codes and update known ones in place (nothing is deleted); a bad entry
     refuses the whole file and stores nothing."""
+    from fengqiao.catalogue.service import import_items, load_items
     from fengqiao.cli import _database, _problems_exit, console
     from fengqiao.clock import Clock
-    from fengqiao.services.service import import_items, load_items
 
     with _problems_exit(), _database().transaction() as session:
         result = import_items(db=session, data=load_items(file), now=Clock().now())
@@ -38,9 +38,9 @@ def services_export(
     """Write the whole catalogue (withdrawn items too) in the import format, to edit and import."""
     from sqlalchemy import select
 
+    from fengqiao.catalogue.models import ServiceItem
+    from fengqiao.catalogue.service import item_in
     from fengqiao.cli import _database
-    from fengqiao.services.models import ServiceItem
-    from fengqiao.services.service import item_in
 
     with _database().session() as session:
         items = session.scalars(select(ServiceItem).order_by(ServiceItem.code))
@@ -60,9 +60,9 @@ def services_search(
     """Search the active items as the public catalogue does, best first."""
     from rich.table import Table
 
+    from fengqiao.catalogue.search import mode_of, search
+    from fengqiao.catalogue.service import levels_of, limit_text
     from fengqiao.cli import _database, console
-    from fengqiao.services.search import mode_of, search
-    from fengqiao.services.service import levels_of, limit_text
 
     with _database().session() as session:
         hits, total = search(session, query, limit=limit)
@@ -83,9 +83,9 @@ def services_verify() -> None:
     """Check the SHA-256 chain of every proxy request's trail; exit 1 at a broken one."""
     from sqlalchemy import select
 
+    from fengqiao.catalogue.models import ProxyRequest
+    from fengqiao.catalogue.service import verify_trail
     from fengqiao.cli import _database, console, err_console
-    from fengqiao.services.models import ProxyRequest
-    from fengqiao.services.service import verify_trail
 
     checked = 0
     with _database().session() as session:

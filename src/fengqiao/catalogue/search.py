@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
-from fengqiao.services.models import ServiceItem
+from fengqiao.catalogue.models import ServiceItem
 
 FTS_TABLE = "service_item_fts"
 # The objects the migration makes by hand (FTS5 and its shadow tables on SQLite, trigram GIN

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from fengqiao.services import search, service
-from fengqiao.services.models import ServiceItem
-from fengqiao.services.schemas import ItemIn, ItemPatch
+from fengqiao.catalogue import search, service
+from fengqiao.catalogue.models import ServiceItem
+from fengqiao.catalogue.schemas import ItemIn, ItemPatch
 
 Auth = Callable[[str], dict[str, str]]
 NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.intake.models import IntakeModule, IntakeQuestion
-from fengqiao.intake.questions import ClassIntake, Question
+from fengqiao.taxonomy.models import IntakeModule, IntakeQuestion
+from fengqiao.taxonomy.questions import ClassIntake, Question
 
 
 def question_of(row: IntakeQuestion) -> Question:

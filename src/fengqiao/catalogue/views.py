@@ -12,18 +12,10 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.scope import Principal, mask_phone, note_if_whole
 from fengqiao.bounds import ID_MAX
-from fengqiao.clock import LOCAL_TZ
-from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, app_rules
-from fengqiao.errors import invalid
-from fengqiao.events.escalation import local_text
-from fengqiao.events.schemas import Ref
-from fengqiao.exports import csv_download, stamped
-from fengqiao.paging import Paging
-from fengqiao.services import search, service
-from fengqiao.services.models import ProxyRequest, ServiceItem
-from fengqiao.services.schemas import (
+from fengqiao.catalogue import search, service
+from fengqiao.catalogue.models import ProxyRequest, ServiceItem
+from fengqiao.catalogue.schemas import (
     ImportReport,
     ItemHit,
     ItemImport,
@@ -41,6 +33,14 @@ from fengqiao.services.schemas import (
     ProxyTrailRow,
     ProxyTransition,
 )
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, app_rules
+from fengqiao.errors import invalid
+from fengqiao.events.escalation import local_text
+from fengqiao.events.schemas import Ref
+from fengqiao.exports import csv_download, stamped
+from fengqiao.paging import Paging
+from fengqiao.scope import Principal, mask_phone, note_if_whole
 from fengqiao.web import views as web
 from fengqiao.web.session import SESSION_COOKIE
 

@@ -8,12 +8,12 @@ from sqlalchemy import Select, and_, select, text
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GridAssignment, User
+from fengqiao.catalogue.models import PROXY_REMINDER_PENDING_SQL, ProxyRequest
+from fengqiao.catalogue.service import STATUS_ZH, append_trail
 from fengqiao.db import Database
 from fengqiao.events.escalation import local_text
 from fengqiao.jobs import JobContext, job
-from fengqiao.notify.outbox import Person, drafts_for, enqueue
-from fengqiao.services.models import PROXY_REMINDER_PENDING_SQL, ProxyRequest
-from fengqiao.services.service import STATUS_ZH, append_trail
+from fengqiao.outbox.service import Person, drafts_for, enqueue
 
 
 def reminders_due(now: datetime, batch: int) -> Select[ProxyRequest]:

@@ -17,15 +17,15 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GridAssignment, User
 from fengqiao.auth.service import load_principal
+from fengqiao.catalogue import service
+from fengqiao.catalogue.jobs import send_reminders
+from fengqiao.catalogue.models import ProxyRequest, ProxyRequestLog, ServiceItem
+from fengqiao.catalogue.schemas import ProxyCreate, ProxyTransition, valid_id_number
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.db import Database
-from fengqiao.events.rules import load_rules
 from fengqiao.events.trail import verify_rows
-from fengqiao.notify.models import Outbox
-from fengqiao.services import service
-from fengqiao.services.jobs import send_reminders
-from fengqiao.services.models import ProxyRequest, ProxyRequestLog, ServiceItem
-from fengqiao.services.schemas import ProxyCreate, ProxyTransition, valid_id_number
+from fengqiao.outbox.models import Outbox
+from fengqiao.taxonomy.snapshot import load_rules
 
 Auth = Callable[[str], dict[str, str]]
 ID_NUMBER = "11010519491231002X"  # the GB 11643 example
@@ -464,7 +464,7 @@ def test_an_operator_files_for_a_grid_of_the_town(
 
 
 def test_the_reminder_query_reads_its_partial_index(db: Session) -> None:
-    from fengqiao.services.jobs import reminders_due
+    from fengqiao.catalogue.jobs import reminders_due
 
     statement = reminders_due(datetime(2026, 12, 1, tzinfo=LOCAL_TZ), 500)
     compiled = statement.compile(db.get_bind(), compile_kwargs={"literal_binds": True})

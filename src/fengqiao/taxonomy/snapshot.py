@@ -15,17 +15,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.intake.catalogue import class_intakes
-from fengqiao.intake.questions import ClassIntake
 from fengqiao.org.models import OrgUnit, Unit
-from fengqiao.org.service import GRIDS_COUNTER, bump_counter, read_counter
+from fengqiao.org.service import GRIDS_COUNTER, RULES_COUNTER, bump_counter, read_counter
 from fengqiao.sla.calendar import WorkCalendar
 from fengqiao.sla.deadlines import Policy
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
+from fengqiao.taxonomy.intakes import class_intakes
 from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
+from fengqiao.taxonomy.questions import ClassIntake
 from fengqiao.taxonomy.routing import Rule, UnitIndex, UnitRef, rules_sorted
-
-RULES_COUNTER = "rules"
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GridAssignment, User, UserRole
-from fengqiao.auth.scope import Principal
+from fengqiao.catalogue.models import (
+    LEVELS,
+    PROXY_OPEN_STATES,
+    ProxyRequest,
+    ProxyRequestLog,
+    ServiceItem,
+)
+from fengqiao.catalogue.schemas import ItemImport, ItemIn, ItemPatch, ProxyCreate, ProxyTransition
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import (
     FieldError,
-    Problem,
+    conflict,
     forbidden,
     from_pydantic,
     invalid,
@@ -38,14 +45,7 @@ from fengqiao.events.models import EventSequence
 from fengqiao.events.scope import home_ids
 from fengqiao.events.trail import GENESIS, row_hash, verify_rows
 from fengqiao.org.models import OrgUnit
-from fengqiao.services.models import (
-    LEVELS,
-    PROXY_OPEN_STATES,
-    ProxyRequest,
-    ProxyRequestLog,
-    ServiceItem,
-)
-from fengqiao.services.schemas import ItemImport, ItemIn, ItemPatch, ProxyCreate, ProxyTransition
+from fengqiao.scope import Principal
 from fengqiao.sla.calendar import WorkCalendar
 from fengqiao.sla.deadlines import Deadline, Policy, compute_deadline, light
 
@@ -84,10 +84,6 @@ TRANSITIONS: dict[str, Step] = {
     "refuse": Step("refuse", ("requested", "taken", "submitted"), "refused", needs_note=True),
     "withdraw": Step("withdraw", ("requested", "taken"), "withdrawn"),
 }
-
-
-def conflict(slug: str, title: str, title_zh: str, detail: str, detail_zh: str) -> Problem:
-    return Problem(409, slug, title, title_zh, detail, detail_zh)
 
 
 # --- the catalogue -------------------------------------------------------------------------------

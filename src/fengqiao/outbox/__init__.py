@@ -1,0 +1,2 @@
+"""The outbox: every outbound message as a row written in the transaction of the change that
+causes it (sent later by notify)."""
