@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GridAssignment, User
 from fengqiao.auth.service import load_principal
-from fengqiao.catalogue import service
+from fengqiao.catalogue import access, proxy
 from fengqiao.catalogue.jobs import send_reminders
 from fengqiao.catalogue.models import ProxyRequest, ProxyRequestLog, ServiceItem
 from fengqiao.catalogue.schemas import ProxyCreate, ProxyTransition, valid_id_number
@@ -43,10 +43,10 @@ def _user(db: Session, username: str) -> User:
     return user
 
 
-def _view(db: Session, username: str) -> service.Viewer:
+def _view(db: Session, username: str) -> access.Viewer:
     principal = load_principal(db=db, user_id=_user(db, username).id)
     assert principal is not None
-    return service.viewer(db, principal)
+    return access.viewer(db, principal)
 
 
 def _file(client: TestClient, headers: dict[str, str], **body: Any) -> Any:
@@ -100,7 +100,7 @@ def test_a_grid_worker_files_takes_and_finishes(
     assert body["trail"][2]["note"] == "已递交镇人力社保所"
     request = db.get(ProxyRequest, body["id"])
     assert request is not None
-    assert service.verify_trail(db, request) is None
+    assert proxy.verify_trail(db, request) is None
     # A tampered copy of the chain no longer verifies.
     rows = [
         {**dict(r._mapping), "unit_id": None} for r in db.execute(
@@ -333,19 +333,19 @@ def test_the_deadline_counts_working_days_only(db: Session) -> None:
     """Friday 09:00 plus 3 working days (1 for the item, 2 to collect) skips the weekend:
     08:30-12:00 and 13:30-17:30 make 7.5 h a day, so it is due on Wednesday at 09:00."""
     friday = datetime(2026, 12, 4, 9, 0, tzinfo=LOCAL_TZ)
-    request = service.create_proxy(
+    request = proxy.create_proxy(
         db=db, view=_view(db, "demo_grid_worker"),
         data=ProxyCreate(item_id=_item(db, "SB-004").id, resident_name="钱七",
                          resident_phone="13905751111"),
         calendar=load_rules(db).calendar, now=friday, collect_days=2,
     )  # fmt: skip
     assert request.due_at == datetime(2026, 12, 9, 9, 0, tzinfo=LOCAL_TZ)
-    assert service.light_of(request, friday + timedelta(days=1)) == "green"
+    assert proxy.light_of(request, friday + timedelta(days=1)) == "green"
     tuesday = datetime(2026, 12, 8, 10, 0, tzinfo=LOCAL_TZ)
-    assert service.light_of(request, tuesday) == "yellow"
+    assert proxy.light_of(request, tuesday) == "yellow"
     wednesday = datetime(2026, 12, 9, 10, 0, tzinfo=LOCAL_TZ)
-    assert service.light_of(request, wednesday) == "red"
-    assert service.is_overdue(request, wednesday)
+    assert proxy.light_of(request, wednesday) == "red"
+    assert proxy.is_overdue(request, wednesday)
     assert request.remind_at == datetime(2026, 12, 8, 9, 0, tzinfo=LOCAL_TZ)
 
 
@@ -384,13 +384,13 @@ def test_lists_filter_count_and_export(client: TestClient, auth: Auth) -> None:
 def test_the_reminder_goes_out_once(db: Session, bound: Database) -> None:
     monday = datetime(2026, 12, 7, 9, 0, tzinfo=LOCAL_TZ)
     view = _view(db, "demo_grid_worker")
-    request = service.create_proxy(
+    request = proxy.create_proxy(
         db=db, view=view,
         data=ProxyCreate(item_id=_item(db, "SB-004").id, resident_name="孙八",
                          resident_phone="13905752222"),
         calendar=load_rules(db).calendar, now=monday, collect_days=2,
     )  # fmt: skip
-    service.transition(
+    proxy.transition(
         db=db, view=view, request_id=request.id,
         data=ProxyTransition(action="take", version=1), now=monday + timedelta(hours=1),
     )  # fmt: skip
@@ -413,7 +413,7 @@ def test_the_reminder_goes_out_once(db: Session, bound: Database) -> None:
     again = send_reminders(bound, request.remind_at + timedelta(hours=1), base_url="http://t")
     assert again["reminded"] == 0
     db.expire_all()
-    actions = [r.action for r in service.trail(db, request.id)]
+    actions = [r.action for r in proxy.trail(db, request.id)]
     assert actions == ["create", "take", "remind"]
 
 
@@ -429,7 +429,7 @@ def test_the_pages(client: TestClient) -> None:
 
 
 def _sign_in(client: TestClient, username: str) -> None:
-    from fengqiao.web.session import SESSION_COOKIE
+    from fengqiao.auth.cookies import SESSION_COOKIE
 
     response = client.post(
         "/api/v1/auth/token", data={"username": username, "password": "demo-pass-for-tests"}

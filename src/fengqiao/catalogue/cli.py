@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from fengqiao.cli_support import console, err_console, open_database, problems_exit
+
 services_app = typer.Typer(
     help="The service catalogue (最多跑一次) and proxy requests (代办).", no_args_is_help=True
 )
@@ -23,10 +25,9 @@ def services_import(
     """Add new item codes and update known ones in place (nothing is deleted); a bad entry
     refuses the whole file and stores nothing."""
     from fengqiao.catalogue.service import import_items, load_items
-    from fengqiao.cli import _database, _problems_exit, console
     from fengqiao.clock import Clock
 
-    with _problems_exit(), _database().transaction() as session:
+    with problems_exit(), open_database().transaction() as session:
         result = import_items(db=session, data=load_items(file), now=Clock().now())
     console.print(f"service items: {result.created} added, {result.updated} updated")
 
@@ -40,9 +41,8 @@ def services_export(
 
     from fengqiao.catalogue.models import ServiceItem
     from fengqiao.catalogue.service import item_in
-    from fengqiao.cli import _database
 
-    with _database().session() as session:
+    with open_database().session() as session:
         items = session.scalars(select(ServiceItem).order_by(ServiceItem.code))
         data = {"version": 1, "items": [item_in(item).model_dump() for item in items]}
     text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
@@ -62,9 +62,8 @@ def services_search(
 
     from fengqiao.catalogue.search import mode_of, search
     from fengqiao.catalogue.service import levels_of, limit_text
-    from fengqiao.cli import _database, console
 
-    with _database().session() as session:
+    with open_database().session() as session:
         hits, total = search(session, query, limit=limit)
         mode = mode_of(session, query)
         table = Table("code", "name", "levels", "limit", "fee", "unit")
@@ -84,11 +83,10 @@ def services_verify() -> None:
     from sqlalchemy import select
 
     from fengqiao.catalogue.models import ProxyRequest
-    from fengqiao.catalogue.service import verify_trail
-    from fengqiao.cli import _database, console, err_console
+    from fengqiao.catalogue.proxy import verify_trail
 
     checked = 0
-    with _database().session() as session:
+    with open_database().session() as session:
         for request in session.scalars(select(ProxyRequest).order_by(ProxyRequest.id)):
             reason = verify_trail(session, request)
             if reason is not None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GridAssignment, User
 from fengqiao.catalogue.models import PROXY_REMINDER_PENDING_SQL, ProxyRequest
-from fengqiao.catalogue.service import STATUS_ZH, append_trail
+from fengqiao.catalogue.proxy import STATUS_ZH, append_trail
 from fengqiao.db import Database
 from fengqiao.events.escalation import local_text
 from fengqiao.jobs import JobContext, job

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.bounds import ID_MAX
-from fengqiao.catalogue import search, service
+from fengqiao.catalogue import access, proxy, search, service
 from fengqiao.catalogue.models import ProxyRequest, ServiceItem
 from fengqiao.catalogue.schemas import (
     ImportReport,
@@ -34,7 +34,8 @@ from fengqiao.catalogue.schemas import (
     ProxyTransition,
 )
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, app_rules
+from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
+from fengqiao.taxonomy.deps import app_rules
 from fengqiao.errors import invalid
 from fengqiao.events.escalation import local_text
 from fengqiao.events.schemas import Ref
@@ -42,7 +43,7 @@ from fengqiao.exports import csv_download, stamped
 from fengqiao.paging import Paging
 from fengqiao.scope import Principal, mask_phone, note_if_whole
 from fengqiao.web import views as web
-from fengqiao.web.session import SESSION_COOKIE
+from fengqiao.auth.cookies import SESSION_COOKIE
 
 router = APIRouter(tags=["services"])
 public = APIRouter(tags=["services"])
@@ -205,22 +206,22 @@ def _calendar(request: Request, db: Session) -> Any:
 
 
 def proxy_outs(
-    db: Session, view: service.Viewer, rows: Sequence[ProxyRequest], now: datetime, *,
+    db: Session, view: access.Viewer, rows: Sequence[ProxyRequest], now: datetime, *,
     detail: bool = False,
 ) -> list[ProxyOut]:  # fmt: skip
     """Rows as the caller may see them: personal data masked in lists and for roles without need."""
-    org_ids, user_ids = service.ids_of(rows)
-    orgs, users = service.names(db, org_ids, user_ids)
+    org_ids, user_ids = proxy.ids_of(rows)
+    orgs, users = proxy.names(db, org_ids, user_ids)
     principal = view.principal
     outs = []
     for r in rows:
         own = principal.user_id == r.resident_user_id
-        whole = detail and service.sees_personal(view, r)
-        name = r.resident_name if (own or whole) else service.mask_name(r.resident_name)
+        whole = detail and access.sees_personal(view, r)
+        name = r.resident_name if (own or whole) else access.mask_name(r.resident_name)
         phone = r.resident_phone if own or whole else mask_phone(r.resident_phone, principal) or ""
         id_number = r.resident_id_number
         if id_number and not (own or whole):
-            id_number = service.mask_id_number(id_number)
+            id_number = access.mask_id_number(id_number)
         if not own:  # what is served whole goes to the personal-data access log (operations.md)
             note_if_whole(
                 principal, "proxy_request", r.id, resident_name=(name, r.resident_name),
@@ -246,28 +247,28 @@ def proxy_outs(
                 town=Ref(id=r.town_id, name=orgs.get(r.town_id, "")),
                 address=r.address, note=r.note,
                 status=r.status,
-                status_name=service.STATUS_ZH.get(r.status, r.status), created_by=creator,
+                status_name=proxy.STATUS_ZH.get(r.status, r.status), created_by=creator,
                 worker=user_ref(r.worker_id), created_at=r.created_at, taken_at=r.taken_at,
                 submitted_at=r.submitted_at, finished_at=r.finished_at, due_at=r.due_at,
-                light=service.light_of(r, now), overdue=service.is_overdue(r, now),
-                result=r.result, version=r.version, actions=service.allowed_actions(view, r),
+                light=proxy.light_of(r, now), overdue=proxy.is_overdue(r, now),
+                result=r.result, version=r.version, actions=proxy.allowed_actions(view, r),
             )
         )  # fmt: skip
     return outs
 
 
 def proxy_detail(
-    db: Session, view: service.Viewer, request: ProxyRequest, now: datetime
+    db: Session, view: access.Viewer, request: ProxyRequest, now: datetime
 ) -> ProxyDetail:
     out = proxy_outs(db, view, [request], now, detail=True)[0]
-    rows = service.trail(db, request.id)
-    _, users = service.names(db, [], [r.actor_id for r in rows if r.actor_id])
+    rows = proxy.trail(db, request.id)
+    _, users = proxy.names(db, [], [r.actor_id for r in rows if r.actor_id])
     trail = [
         ProxyTrailRow(
             seq=r.seq, at=r.at,
             actor=Ref(id=r.actor_id, code=users.get(r.actor_id, ("", ""))[0],
                       name=users.get(r.actor_id, ("", ""))[1]) if r.actor_id else None,
-            action=r.action, action_name=service.ACTION_ZH.get(r.action, r.action),
+            action=r.action, action_name=proxy.ACTION_ZH.get(r.action, r.action),
             from_status=r.from_status, to_status=r.to_status, note=r.note,
         )
         for r in rows
@@ -297,18 +298,18 @@ def proxy_filters(
     q: Annotated[str | None, Query(max_length=50, description="Code or item name.")] = None,
     date_from: Annotated[date | None, Query(description="Asked on or after this day.")] = None,
     date_to: Annotated[date | None, Query(description="Asked on or before this day.")] = None,
-) -> service.ProxyFilters:
+) -> proxy.ProxyFilters:
     if date_from and date_to and date_to < date_from:
         raise invalid("date_to", "must not be before date_from", "结束日期不能早于开始日期")
     end = _day_start(date_to)
-    return service.ProxyFilters(
+    return proxy.ProxyFilters(
         status=status, light=light, mine=mine, item_id=item, town_id=town, village_id=village,
         grid_id=grid, query=q.strip() if q else None, created_from=_day_start(date_from),
         created_to=end + timedelta(days=1) if end else None,
     )  # fmt: skip
 
 
-ProxyFilters = Annotated[service.ProxyFilters, Depends(proxy_filters)]
+ProxyFilters = Annotated[proxy.ProxyFilters, Depends(proxy_filters)]
 
 
 @router.post(
@@ -326,8 +327,8 @@ async def create_proxy(
 
     def write() -> ProxyDetail:
         with database.transaction() as db:
-            view = service.viewer(db, principal)
-            created = service.create_proxy(
+            view = access.viewer(db, principal)
+            created = proxy.create_proxy(
                 db=db, view=view, data=body, calendar=_calendar(request, db), now=now,
                 collect_days=settings.proxy_collect_days,
             )  # fmt: skip
@@ -345,16 +346,16 @@ def list_proxy(
 ) -> ProxyPage:  # fmt: skip
     """Grid workers see their grids' requests, operators and leaders their area's, residents
     their own; newest first, with counts (open, overdue, yellow, done) over everything visible."""
-    service.require_reader(principal)
+    access.require_reader(principal)
     now = clock.now()
     with database.session() as db:
-        view = service.viewer(db, principal)
-        query = service.list_query(view, filters, now)
+        view = access.viewer(db, principal)
+        query = proxy.list_query(view, filters, now)
         total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
         rows = list(db.scalars(query.offset(paging.offset).limit(paging.size)))
         return ProxyPage(
             items=proxy_outs(db, view, rows, now), total=total, page=paging.page,
-            size=paging.size, summary=ProxySummary(**service.summary(db, view, now)),
+            size=paging.size, summary=ProxySummary(**proxy.summary(db, view, now)),
         )  # fmt: skip
 
 
@@ -372,16 +373,16 @@ def export_proxy(
     principal: CurrentPrincipal, database: AppDatabase, clock: AppClock, filters: ProxyFilters
 ) -> StreamingResponse:
     """The list's filters, as UTF-8 CSV with Chinese headers; personal data masked as in lists."""
-    service.require_reader(principal)
+    access.require_reader(principal)
     now = clock.now()
 
     def rows() -> Iterator[list[Any]]:
         with database.session() as db:
-            view = service.viewer(db, principal)
+            view = access.viewer(db, principal)
             offset = 0
             while True:
                 page = list(
-                    db.scalars(service.list_query(view, filters, now).offset(offset).limit(1000))
+                    db.scalars(proxy.list_query(view, filters, now).offset(offset).limit(1000))
                 )
                 if not page:
                     break
@@ -408,12 +409,12 @@ def read_proxy(
 ) -> ProxyDetail:
     """404 outside the caller's scope. The resident's data is whole for the resident, the worker
     who took it, operators and administrators; masked for everyone else."""
-    service.require_reader(principal)
+    access.require_reader(principal)
     now = clock.now()
     with database.session() as db:
-        view = service.viewer(db, principal)
+        view = access.viewer(db, principal)
         return proxy_detail(
-            db, view, service.get_proxy(db=db, view=view, request_id=request_id), now
+            db, view, access.get_proxy(db=db, view=view, request_id=request_id), now
         )
 
 
@@ -432,10 +433,8 @@ async def act_on_proxy(
 
     def write() -> ProxyDetail:
         with database.transaction() as db:
-            view = service.viewer(db, principal)
-            changed = service.transition(
-                db=db, view=view, request_id=request_id, data=body, now=now
-            )
+            view = access.viewer(db, principal)
+            changed = proxy.transition(db=db, view=view, request_id=request_id, data=body, now=now)
             return proxy_detail(db, view, changed, now)
 
     return await database.run_write(write)
@@ -465,10 +464,10 @@ def catalogue_page(
 @pages.get("/proxy", response_class=HTMLResponse)
 def proxy_page(request: Request, principal: web.PagePrincipal) -> HTMLResponse:
     """代办: the proxy requests the caller may read (JSON twin: /api/v1/proxy-requests)."""
-    service.require_reader(principal)
+    access.require_reader(principal)
     return web.render(
         request, "proxy.html", principal, page="proxy",
         can_create=principal.has_any("grid_worker", "grid_leader", "operator", "admin", "resident"),
         is_resident=principal.has_any("resident")
-        and not principal.has_any(*service.WORKER_ROLES, *service.AREA_ROLES),
+        and not principal.has_any(*access.WORKER_ROLES, *access.AREA_ROLES),
     )  # fmt: skip

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GridAssignment, User
 from fengqiao.auth.service import load_principal
-from fengqiao.catalogue import service
+from fengqiao.catalogue import access, proxy, service
 from fengqiao.catalogue.models import ServiceItem
 from fengqiao.catalogue.schemas import ProxyCreate, ProxyTransition
 from fengqiao.demo import keqiao as kq
@@ -119,8 +119,8 @@ def seed_services(*, db: Session, now: datetime, created_at: datetime, seed: int
                 grid_id=grid_id,
                 note=NOTES[int(rng.integers(len(NOTES)))],
             )
-            request = service.create_proxy(
-                db=db, view=service.viewer(db, asker), data=data, calendar=calendar, now=started,
+            request = proxy.create_proxy(
+                db=db, view=access.viewer(db, asker), data=data, calendar=calendar, now=started,
                 collect_days=COLLECT_DAYS,
             )  # fmt: skip
             # The steps fall between the request and now (or its due time, for most done ones).
@@ -136,8 +136,8 @@ def seed_services(*, db: Session, now: datetime, created_at: datetime, seed: int
                     note=REFUSALS[n % len(REFUSALS)] if action == "refuse" else "",
                     result=RESULTS[n % len(RESULTS)] if action == "complete" else None,
                 )
-                service.transition(
-                    db=db, view=service.viewer(db, actor), request_id=request.id, data=body,
+                proxy.transition(
+                    db=db, view=access.viewer(db, actor), request_id=request.id, data=body,
                     now=max(at, request.updated_at),
                 )  # fmt: skip
             count += 1
