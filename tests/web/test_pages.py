@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from fengqiao.app import create_app
 from fengqiao.web.session import SESSION_COOKIE
+from fengqiao.web.views import ADMIN_SECTIONS
 from tests.conftest import BoundDatabase, Seeded
 
 
@@ -91,6 +92,23 @@ def test_pages_redirect_to_login_and_refuse_other_roles(client: TestClient, seed
     missing = client.get("/events/999999999")
     assert missing.status_code == 404 and 'data-status="404"' in missing.text
     assert client.get("/admin/nope").status_code == 403  # not an admin: refused before lookup
+
+
+def test_each_admin_section_loads_the_engine_then_its_own_script(
+    client: TestClient, seeded: Seeded
+) -> None:
+    """admin.html loads admin/engine.js and the shown section's file, and both are served."""
+    log_in(client, "admin", seeded.settings.demo_password)
+    for section in ADMIN_SECTIONS:
+        page = client.get(f"/admin/{section}")
+        scripts = [
+            s.split("?")[0] for s in re.findall(r'<script src="(/static/admin/[^"]+)"', page.text)
+        ]
+        assert scripts == ["/static/admin/engine.js", f"/static/admin/{section}.js"], section
+        for script in scripts:
+            body = client.get(script)
+            assert body.status_code == 200, script
+        assert f"SECTIONS.{section} = {{" in body.text
 
 
 def test_the_map_page_carries_the_basemap_setting(tiled: TestClient, seeded: Seeded) -> None:
