@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.service import load_principal
 from fengqiao.clock import FixedClock
-from fengqiao.patrol import service
+from fengqiao.patrol import whereabouts
 from tests.patrol.conftest import START, People, Phone, haversine
 
 PhoneFor = Callable[[str], Phone]
@@ -143,7 +143,7 @@ def test_the_latest_positions_query_reads_the_user_time_index(db: Session, peopl
 
     event.listen(connection, "before_cursor_execute", capture)
     try:
-        service.latest_positions(db=db, principal=principal, now=START, minutes=30)
+        whereabouts.latest_positions(db=db, principal=principal, now=START, minutes=30)
     finally:
         event.remove(connection, "before_cursor_execute", capture)
     statement, parameters = next((s, p) for s, p in seen if "FROM position" in s)

@@ -9,7 +9,7 @@ import gpxpy.gpx
 
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.patrol import tracks
-from fengqiao.patrol.service import DayTrack, Piece
+from fengqiao.patrol.whereabouts import DayTrack, Piece
 
 
 def _title(piece: Piece) -> tuple[str, str]:

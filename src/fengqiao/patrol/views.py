@@ -10,12 +10,13 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal, DbSession, Locator
-from fengqiao.geo.crs import SUPPORTED_CRS
+from fengqiao.crs import SUPPORTED_CRS
+from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal, DbSession
+from fengqiao.geo.deps import Locator
 from fengqiao.geo.service import org_path, wgs84_point
 from fengqiao.geo.views import GEOJSON, geojson_response
 from fengqiao.paging import Page, Paging
-from fengqiao.patrol import export, service, tracks
+from fengqiao.patrol import export, positions, service, tracks, whereabouts
 from fengqiao.patrol.schemas import (
     MyPatrolOut,
     NearestWorkerOut,
@@ -57,12 +58,12 @@ async def post_positions(
     may resend a batch whose answer it lost. Points fall to the open patrol."""
     service.require_reporter(principal)
     now = clock.now()
-    batch = service.parse_batch(await request.body(), now=now)
-    fixes, repeats = service.prepare(batch, index=locator.snapshot.index)
+    batch = positions.parse_batch(await request.body(), now=now)
+    fixes, repeats = positions.prepare(batch, index=locator.snapshot.index)
 
     def write() -> PositionBatchOut:
         with database.transaction() as db:
-            return service.store_positions(
+            return positions.store_positions(
                 db=db, user_id=principal.user_id, fixes=fixes, repeats=repeats
             )
 
@@ -107,7 +108,7 @@ def my_patrol(principal: CurrentPrincipal, clock: AppClock, db: DbSession) -> My
     service.require_reporter(principal)
     names = {principal.user_id: principal.name}
     patrol = service.open_patrol(db=db, user_id=principal.user_id)
-    track = service.day_track(
+    track = whereabouts.day_track(
         db=db,
         user_id=principal.user_id,
         name=principal.name,
@@ -143,7 +144,7 @@ def list_patrols(
     return Page(items=items, total=total, page=paging.page, size=paging.size)
 
 
-def track_out(db: Session, track: service.DayTrack) -> TrackOut:
+def track_out(db: Session, track: whereabouts.DayTrack) -> TrackOut:
     refs = service.grid_refs(db, track.grids)
     return TrackOut(
         user=PersonRef(id=track.user_id, name=track.name),
@@ -157,10 +158,10 @@ def track_out(db: Session, track: service.DayTrack) -> TrackOut:
     )
 
 
-def _track(db: Session, principal: Principal, user_id: int, day: Date) -> service.DayTrack:
+def _track(db: Session, principal: Principal, user_id: int, day: Date) -> whereabouts.DayTrack:
     service.require_reader(principal)
     user = service.visible_user(db, principal, user_id)
-    return service.day_track(db=db, user_id=user.id, name=user.name, day=day)
+    return whereabouts.day_track(db=db, user_id=user.id, name=user.name, day=day)
 
 
 @router.get(
@@ -192,7 +193,7 @@ def tracks_geojson(
                 "points": track.points,
             },
         }
-        for track in service.tracks_in_scope(db=db, principal=principal, day=day, path=path)
+        for track in whereabouts.tracks_in_scope(db=db, principal=principal, day=day, path=path)
     ]  # fmt: skip
     return geojson_response(request, {"type": "FeatureCollection", "features": features})
 
@@ -258,7 +259,9 @@ def latest_positions(
     """A FeatureCollection of points: `user_id`, `name`, `phone` (whole for operators, leaders
     and administrators, masked otherwise), `at`, `accuracy`, `on_patrol`, `grid` (its code),
     `grid_name`."""
-    found = service.latest_positions(db=db, principal=principal, now=clock.now(), minutes=minutes)
+    found = whereabouts.latest_positions(
+        db=db, principal=principal, now=clock.now(), minutes=minutes
+    )
     features = [
         {
             "type": "Feature",
@@ -295,7 +298,7 @@ def nearest_workers(
     """Workers whose latest position is at most `minutes` old, nearest first, with `tel:` links
     for the roles that see phone numbers."""
     wlat, wlng = wgs84_point(lat, lng, crs)
-    found = service.nearest_workers(
+    found = whereabouts.nearest_workers(
         db=db, principal=principal, lat=wlat, lng=wlng, now=clock.now(), minutes=minutes,
         limit=limit,
     )  # fmt: skip
