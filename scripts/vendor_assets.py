@@ -4,7 +4,7 @@ Run after `npm ci` (the Makefile's `assets` target does both). The result is
 src/fengqiao/web/static/vendor/ (git-ignored), served at /static/vendor/:
 
     leaflet.js  leaflet.css  images/   (leaflet.css refers to images/ next to itself)
-    echarts.min.js  htmx.min.js
+    echarts.min.js
     leaflet.markercluster.js  MarkerCluster.css  MarkerCluster.Default.css   (clustered layers)
     swagger-ui-bundle.js  swagger-ui.css   (the /docs page, served locally instead of a CDN)
 
@@ -29,7 +29,6 @@ FILES: tuple[tuple[str, str], ...] = (
     ("leaflet/dist/leaflet.js", "leaflet.js"),
     ("leaflet/dist/leaflet.css", "leaflet.css"),
     ("echarts/dist/echarts.min.js", "echarts.min.js"),
-    ("htmx.org/dist/htmx.min.js", "htmx.min.js"),
     ("leaflet.markercluster/dist/leaflet.markercluster.js", "leaflet.markercluster.js"),
     ("leaflet.markercluster/dist/MarkerCluster.css", "MarkerCluster.css"),
     ("leaflet.markercluster/dist/MarkerCluster.Default.css", "MarkerCluster.Default.css"),
