@@ -59,7 +59,7 @@ from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.events.models import Event
 from fengqiao.geo.service import GridLocator
-from fengqiao.open311 import service
+from fengqiao.open311 import parsing, service
 from fengqiao.open311.models import Open311Request
 from fengqiao.org.models import OrgUnit
 from fengqiao.taxonomy.snapshot import load_rules
@@ -127,7 +127,7 @@ def file_requests(database: Database, wanted: int, now: datetime, rng: random.Ra
                 fields = [("api_key", key), ("service_code", rng.choice(codes)), ("lat", str(lat)),
                           ("long", str(lng)), ("description", "居民通过 Open311 上报"),
                           ("email", "r@example.cn"), ("media_url", "https://p.example.cn/1.jpg")]  # fmt: skip
-                submission = service.read_submission(fields)
+                submission = parsing.read_submission(fields)
                 service.submit(db=db, rules=rules, place=locator.locate(lng, lat),
                                principal=principal, submission=submission,
                                hidden=hidden(rules), now=at)  # fmt: skip
@@ -293,7 +293,7 @@ def postgres_plan(file: str, url: str, runs: int, name: str = "fq_bench_open311"
         pg.execute("ANALYZE open311_request")
         pg.commit()
     print(f"postgresql: copied event and open311_request in {time.perf_counter() - started:.0f} s")
-    query = service.RequestQuery(
+    query = parsing.RequestQuery(
         start=datetime.now(UTC) - timedelta(days=90), end=datetime.now(UTC)
     )
     with Database(f"sqlite:///{file}").session() as db:

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import event
 
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.open311.service import RequestQuery, hidden_codes, list_requests
+from fengqiao.open311.parsing import RequestQuery
+from fengqiao.open311.service import hidden_codes, list_requests
 from fengqiao.taxonomy.snapshot import load_rules
 from tests.conftest import BoundDatabase
 

@@ -1,17 +1,15 @@
 """Open311 GeoReport v2 over the event center: services from the taxonomy, requests as events.
 
-A request becomes an event with source `open311` filed by the API key's account through
-`events.service.file_or_replay`; what the resident says about themselves stays in
-`open311_request`. Every refusal is an `Open311Error` (the spec's `{code, description}`), made
-from the event center's `Problem` in one place (`from_problem`), and counted by reason.
+A request (read and checked in `parsing.py`) becomes an event with source `open311` filed by the
+API key's account through `file_or_replay` of the event center; what the resident says about
+themselves stays in `open311_request`. Reads publish fixed words per state, never staff's free
+text; refusals are counted by reason.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
@@ -22,13 +20,22 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.security import api_key_prefix
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.errors import Problem, from_pydantic, invalid
+from fengqiao.errors import from_pydantic, invalid
+from fengqiao.events.filing import file_or_replay
 from fengqiao.events.models import Event
 from fengqiao.events.schemas import EventCreate
 from fengqiao.events.scope import event_scope, sees_whole_district
-from fengqiao.events.service import file_or_replay
 from fengqiao.geo.service import Place
 from fengqiao.open311.models import Open311Refusal, Open311Request
+from fengqiao.open311.parsing import (
+    REFUSAL_REASONS,
+    Open311Error,
+    RequestQuery,
+    Submission,
+    answers_of,
+    from_problem,
+    refuse,
+)
 from fengqiao.open311.render import iso
 from fengqiao.scope import Principal
 from fengqiao.taxonomy.models import Category, CategoryMajor
@@ -37,97 +44,9 @@ from fengqiao.taxonomy.snapshot import Rules
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # The changeset when no class exists yet (an empty database).
 EMPTY_CHANGESET = "2000-01-01T00:00:00+08:00"
-# The spec's defaults and caps for GET requests.
-DEFAULT_SPAN = timedelta(days=90)
-MAX_SPAN = timedelta(days=90)
-MAX_RESULTS = 1000
-MAX_IDS = 1000
 
 # Our states that are over for the resident; every other state is "open".
 CLOSED_STATES = frozenset({"closed", "rejected", "voided", "merged"})
-# What a reason of refusal means, for the operator's table (English / Chinese).
-REFUSAL_REASONS: dict[str, str] = {
-    "invalid_api_key": "wrong, revoked or missing api_key / api_key 无效、已吊销或缺失",
-    "forbidden": "the key's account may not file Open311 requests / 该密钥的账号无权提交",
-    "unknown_service_code": "unknown or retired service_code / service_code 不存在或已停用",
-    "missing_location": "no lat/long / 缺少经纬度",
-    "bad_location": "lat/long not numbers or out of range / 经纬度无效",
-    "outside_district": "the point lies outside the district / 位置不在辖区内",
-    "invalid_attribute": "an attribute answer is missing or malformed / 附加问题回答有误",
-    "bad_date": "start_date or end_date is not ISO-8601 / 日期格式有误",
-    "bad_date_range": "dates reversed or spanning more than 90 days / 日期范围有误",
-    "bad_status": "status is neither open nor closed / status 取值有误",
-    "page_beyond_end": "a page after the last one / 页码超出范围",
-    "bad_paging": "page or page_size not a positive number / 分页参数有误",
-    "not_found": "unknown service_request_id, token, service or path / 未找到",
-    "bad_request": "another malformed field / 其他字段有误",
-    "too_large": "a request body over the size limit / 请求体超出大小上限",
-    "rate_limited": "too many requests from one address / 同一地址请求过于频繁",
-}
-
-
-@dataclass
-class Open311Error(Exception):
-    """A refusal in the spec's shape; `reason` is the key it is counted under."""
-
-    code: int
-    reason: str
-    description: str
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.reason}: {self.description}"
-
-
-def refuse(code: int, reason: str, en: str, zh: str) -> Open311Error:
-    """A refusal whose description carries the English and the Chinese sentence."""
-    return Open311Error(code, reason, f"{en} / {zh}")
-
-
-def from_problem(problem: Problem) -> Open311Error:
-    """The spec's error for the event center's refusal: 403 for authorisation, 404 for a
-    missing thing, 400 for everything the caller sent wrong (422 and 409 included)."""
-    fields = [e.field for e in problem.errors]
-    if problem.status in (401, 403):
-        code, reason = 403, "forbidden"
-    elif problem.status == 404:
-        code, reason = 404, "not_found"
-    elif problem.status in (413, 429):  # refused at the door: its own status and words
-        code, reason = problem.status, problem.slug.replace("-", "_")
-    elif problem.status >= 500:
-        code, reason = problem.status, ""
-    else:
-        code = 400
-        if any(f.startswith("answers.") for f in fields):
-            reason = "invalid_attribute"
-        elif problem.slug == "outside-district":
-            reason = "outside_district"
-        elif "category" in fields:
-            reason = "unknown_service_code"
-        elif {"lat", "lng", "crs"} & set(fields):
-            reason = "bad_location"
-        else:
-            reason = "bad_request"
-    if problem.errors:
-        en = "; ".join(f"{_spec_field(e.field)}: {e.reason}" for e in problem.errors)
-        zh = "；".join(f"{_spec_field(e.field)}：{e.reason_zh}" for e in problem.errors)
-        if problem.slug != "invalid-input":  # e.g. "Point outside the district: …"
-            en, zh = f"{problem.title}: {en}", f"{problem.title_zh}：{zh}"
-    else:
-        en, zh = problem.detail or problem.title, problem.detail_zh or problem.title_zh
-    return Open311Error(code, reason, f"{en} / {zh}")
-
-
-def _spec_field(name: str) -> str:
-    """Our field names as the Open311 client sent them."""
-    if name.startswith("answers."):
-        return f"attribute[{name.removeprefix('answers.')}]"
-    return {
-        "category": "service_code",
-        "lng": "long",
-        "lat,lng": "lat/long",
-        "address": "address_string",
-        "contact_phone": "phone",
-    }.get(name, name)
 
 
 # --- services ---------------------------------------------------------------------------------
@@ -242,114 +161,6 @@ def discovery(*, base_url: str, changeset: str) -> dict[str, Any]:
                 "formats": ["application/json", "text/xml"],
             }
         ],
-    }
-
-
-# --- posting ----------------------------------------------------------------------------------
-
-_ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# Form fields the spec defines for POST requests (anything else is refused by name).
-POST_FIELDS = frozenset(
-    {
-        "api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string",
-        "address_id", "email", "device_id", "account_id", "first_name", "last_name", "phone",
-        "description", "media_url",
-    }
-)  # fmt: skip
-_LIMITS = {
-    "email": 200, "first_name": 100, "last_name": 100, "phone": 32, "device_id": 200,
-    "account_id": 200, "address_id": 200, "address_string": 200, "media_url": 2000,
-    "jurisdiction_id": 64, "description": 4000, "service_code": 16, "api_key": 200,
-}  # fmt: skip
-
-
-@dataclass
-class Submission:
-    """A POST requests form, read and checked field by field."""
-
-    api_key: str
-    service_code: str
-    lat: float
-    lng: float
-    fields: dict[str, str]
-    attributes: dict[str, list[str]] = field(default_factory=dict)
-
-    def get(self, name: str) -> str | None:
-        return self.fields.get(name) or None
-
-
-def read_submission(items: Sequence[tuple[str, str]]) -> Submission:
-    """The submission of a form's (name, value) pairs (its api_key checked before); the first
-    thing wrong is refused with a 400 before anything is looked up."""
-    fields: dict[str, str] = {}
-    attributes: dict[str, list[str]] = {}
-    for name, raw in items:
-        if _CONTROL.search(raw):
-            raise refuse(
-                400, "bad_request", f"{name}: control characters are not allowed",
-                f"{name}：不能包含控制字符",
-            )  # fmt: skip
-        value = raw.strip()
-        attribute = _ATTRIBUTE.match(name)
-        if attribute:
-            attributes.setdefault(attribute.group(1), []).append(value)
-            continue
-        if name not in POST_FIELDS:
-            raise refuse(
-                400, "bad_request",
-                f"unknown field {name!r}; send the GeoReport v2 fields or attribute[CODE]",
-                f"不支持的字段 {name}；请按 GeoReport v2 提交，附加问题用 attribute[CODE]",
-            )  # fmt: skip
-        if name in fields:
-            raise refuse(
-                400, "bad_request", f"{name} is given more than once; send it once",
-                f"字段 {name} 重复，只能提交一次",
-            )  # fmt: skip
-        limit = _LIMITS.get(name)
-        if limit is not None and len(value) > limit:
-            raise refuse(
-                400, "bad_request", f"{name}: at most {limit} characters",
-                f"{name}：最多 {limit} 个字符",
-            )  # fmt: skip
-        fields[name] = value
-    api_key = fields.get("api_key", "")
-    service_code = fields.get("service_code", "")
-    if not service_code:
-        raise refuse(400, "unknown_service_code", "service_code is required", "缺少 service_code")
-    lat, lng = fields.get("lat", ""), fields.get("long", "")
-    if not lat or not lng:
-        raise refuse(
-            400, "missing_location",
-            "lat and long are required: this endpoint files a report at a point and does not "
-            "geocode address_string or address_id",
-            "必须提供经纬度 lat 和 long：本接口按位置定位网格，不解析 address_string / address_id",
-        )  # fmt: skip
-    try:
-        lat_value, lng_value = float(lat), float(lng)
-    except ValueError:
-        raise refuse(
-            400, "bad_location", "lat and long must be decimal degrees (WGS-84)",
-            "lat、long 须为十进制度数（WGS-84）",
-        ) from None  # fmt: skip
-    media_url = fields.get("media_url")
-    if media_url and not re.match(r"^https?://[^\s/]+", media_url):
-        raise refuse(
-            400, "bad_request", "media_url must be an http(s) URL", "media_url 须为 http(s) 网址"
-        )
-    return Submission(api_key, service_code, lat_value, lng_value, fields, attributes)
-
-
-def answers_of(submission: Submission, rules: Rules) -> dict[str, str | list[str]]:
-    """`attribute[CODE]` values as the event's answers: a list for a multivaluelist question
-    (or when repeated), the single value otherwise."""
-    intake = rules.intakes.get(submission.service_code)
-    multi = (
-        {q.code for q in intake.questions if q.datatype == "multivaluelist"} if intake else set()
-    )
-    return {
-        code: values if code in multi or len(values) > 1 else values[0]
-        for code, values in submission.attributes.items()
     }
 
 
@@ -603,115 +414,6 @@ def request_of_token(*, db: Session, token: str, hidden: Collection[str]) -> dic
     if code is None:
         raise refuse(404, "not_found", f"no request with token {token!r}", f"令牌 {token} 不存在")
     return {"service_request_id": code, "token": token}
-
-
-@dataclass(frozen=True)
-class RequestQuery:
-    """The filters of GET requests, checked; `ids` overrides the rest (as the spec says)."""
-
-    ids: tuple[str, ...] = ()
-    service_codes: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()
-    start: datetime | None = None
-    end: datetime | None = None
-    page: int = 1
-    page_size: int = MAX_RESULTS
-
-
-def _split(value: str | None) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.strip() for p in (value or "").split(",") if p.strip()))
-
-
-def parse_datetime(name: str, value: str) -> datetime:
-    """An ISO-8601 date-time (a bare date is local midnight; no offset means +08:00)."""
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(), LOCAL_TZ)
-        if "T" in text and " " in text:  # an unencoded "+08:00" arrives as " 08:00"
-            head, _, tail = text.rpartition(" ")
-            text = f"{head}+{tail}"
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise refuse(
-            400, "bad_date",
-            f"{name} must be an ISO-8601 date-time, e.g. 2026-11-01T00:00:00+08:00",
-            f"{name} 须为 ISO-8601 日期时间，如 2026-11-01T00:00:00+08:00",
-        ) from None  # fmt: skip
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=LOCAL_TZ)
-    if not 2000 <= moment.year <= 2100:
-        raise refuse(
-            400, "bad_date", f"{name} must lie between 2000 and 2100",
-            f"{name} 须在 2000 年至 2100 年之间",
-        )  # fmt: skip
-    return moment
-
-
-def _positive(name: str, value: str | None, default: int, most: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if not 1 <= number <= most:
-        raise refuse(
-            400, "bad_paging", f"{name} must be a whole number from 1 to {most}",
-            f"{name} 须为 1 到 {most} 之间的整数",
-        )  # fmt: skip
-    return number
-
-
-def parse_query(
-    *,
-    service_request_id: str | None,
-    service_code: str | None,
-    status: str | None,
-    start_date: str | None,
-    end_date: str | None,
-    page: str | None,
-    page_size: str | None,
-    now: datetime,
-) -> RequestQuery:
-    """The checked filters of GET requests, with the spec's defaults: without dates the last
-    90 days; a range may span at most 90 days; at most 1,000 results (per page)."""
-    ids = _split(service_request_id)
-    if len(ids) > MAX_IDS:
-        raise refuse(
-            400, "bad_request", f"at most {MAX_IDS} service_request_id at once",
-            f"一次最多查询 {MAX_IDS} 个编号",
-        )  # fmt: skip
-    statuses = _split(status)
-    if any(s not in ("open", "closed") for s in statuses):
-        raise refuse(
-            400, "bad_status", "status must be open or closed (comma-separated)",
-            "status 须为 open 或 closed（可用逗号分隔）",
-        )  # fmt: skip
-    start = parse_datetime("start_date", start_date) if start_date else None
-    end = parse_datetime("end_date", end_date) if end_date else None
-    if end is None:
-        end = start + DEFAULT_SPAN if start is not None else now
-    if start is None:
-        start = end - DEFAULT_SPAN
-    if start > end:
-        raise refuse(
-            400, "bad_date_range", "start_date is after end_date", "start_date 晚于 end_date"
-        )
-    if end - start > MAX_SPAN:
-        raise refuse(
-            400, "bad_date_range", "start_date and end_date may span at most 90 days",
-            "start_date 与 end_date 相隔不能超过 90 天",
-        )  # fmt: skip
-    return RequestQuery(
-        ids=ids,
-        service_codes=_split(service_code),
-        statuses=statuses,
-        start=start,
-        end=end,
-        page=_positive("page", page, 1, 1_000_000),
-        page_size=_positive("page_size", page_size, MAX_RESULTS, MAX_RESULTS),
-    )
 
 
 def _status_clause(statuses: tuple[str, ...]) -> Any:

@@ -14,20 +14,15 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fengqiao.auth.requests import principal_of_api_key
 from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database, DatabaseBusy
-from fengqiao.deps import (
-    AppClock,
-    AppDatabase,
-    AppSettings,
-    CurrentPrincipal,
-    Locator,
-    app_rules,
-    principal_of_api_key,
-)
+from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import Problem, add_refusal_renderer, database_busy, from_pydantic
-from fengqiao.open311 import render, service
+from fengqiao.geo.deps import Locator
+from fengqiao.open311 import parsing, render, service
+from fengqiao.open311.parsing import Open311Error, refuse
 from fengqiao.open311.schemas import (
     Discovery,
     Open311Stats,
@@ -38,7 +33,7 @@ from fengqiao.open311.schemas import (
     SpecError,
     TokenRequest,
 )
-from fengqiao.open311.service import Open311Error, refuse
+from fengqiao.taxonomy.deps import app_rules
 from fengqiao.taxonomy.snapshot import Rules
 
 PREFIX = "/open311/v2"
@@ -71,7 +66,7 @@ def as_spec_error(exc: Exception) -> Open311Error | None:
     if isinstance(exc, Open311Error):
         return exc
     if isinstance(exc, Problem):
-        return service.from_problem(exc)
+        return parsing.from_problem(exc)
     if isinstance(exc, RequestValidationError):
         errors = list(exc.errors())
         if any(tuple(e.get("loc", ()))[-1:] == ("format",) for e in errors):
@@ -79,9 +74,9 @@ def as_spec_error(exc: Exception) -> Open311Error | None:
                 404, "not_found", "unknown format: end the path with .json or .xml",
                 "不支持的格式：路径须以 .json 或 .xml 结尾",
             )  # fmt: skip
-        return service.from_problem(from_pydantic(errors))
+        return parsing.from_problem(from_pydantic(errors))
     if isinstance(exc, DatabaseBusy):
-        return service.from_problem(database_busy())
+        return parsing.from_problem(database_busy())
     if isinstance(exc, StarletteHTTPException):
         code = 404 if exc.status_code in (404, 405) else exc.status_code
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
@@ -301,7 +296,7 @@ async def post_request(
     principal = await principal_of_api_key(request.app.state, api_key)
     if principal is None:
         raise refuse(403, "invalid_api_key", "invalid api_key", "api_key 无效")
-    submission = service.read_submission(items)
+    submission = parsing.read_submission(items)
     place = locator.locate(submission.lng, submission.lat)
     now = clock.now()
 
@@ -354,7 +349,7 @@ def get_requests(
     page_size: Annotated[str | None, Query(description="Extension: 1-1000 (default).")] = None,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    query = service.parse_query(
+    query = parsing.parse_query(
         service_request_id=service_request_id, service_code=service_code, status=status,
         start_date=start_date, end_date=end_date, page=page, page_size=page_size, now=clock.now(),
     )  # fmt: skip
@@ -412,7 +407,7 @@ def get_token(
 def door_refusal(request: Request, problem: Problem) -> Response:
     """A refusal made before the route runs (body too large, rate limit) in the spec's shape,
     with its Retry-After; a body too large is counted (a rate-limited flood writes nothing)."""
-    error = service.from_problem(problem)
+    error = parsing.from_problem(problem)
     response = spec_error_response(request, error)
     response.headers.update(problem.headers or {})
     if problem.status != 429:
