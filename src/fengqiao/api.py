@@ -23,6 +23,7 @@ from fengqiao.patrol import views as patrol_views
 from fengqiao.supervision import views as supervision_views
 from fengqiao.taxonomy import views as taxonomy_views
 from fengqiao.warnings import views as warning_views
+from fengqiao.web import labels
 
 API_PREFIX = "/api/v1"
 
@@ -58,3 +59,4 @@ api_router.include_router(service_views.router)
 api_router.include_router(analytics_views.router)
 api_router.include_router(open311_views.admin)
 api_router.include_router(iot_views.router)
+api_router.include_router(labels.router)

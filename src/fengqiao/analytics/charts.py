@@ -15,22 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.analytics.query import Aggregate, Scope, aggregate, day_of, month_of
-from fengqiao.analytics.service import LEVEL_ZH, Names, comparison_ranges
+from fengqiao.analytics.service import Names, comparison_ranges
 from fengqiao.events.service import SOURCE_ZH
-from fengqiao.org.models import OrgUnit
+from fengqiao.org.models import ORG_LEVEL_ZH, PLATFORM_ZH, OrgUnit
+from fengqiao.taxonomy.models import EVENT_LEVEL_ZH
 
-PLATFORM_ZH = {
-    "governance": "综治工作",
-    "market": "市场监管",
-    "enforcement": "综合执法",
-    "service": "便民服务",
-}
-LEVEL_NAME_ZH = {
-    1: "一级（网格自办）",
-    2: "二级（村社/单位）",
-    3: "三级（镇街）",
-    4: "四级（区级）",
-}
 WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 # Ranges up to this many days are drawn by day, longer ones by month.
 DAILY_UP_TO = 92
@@ -198,7 +187,7 @@ def _distribution(
 
 
 def levels(q: Question) -> dict[str, Any]:
-    chart = _distribution(q, "level", dict(LEVEL_NAME_ZH), title="等级")
+    chart = _distribution(q, "level", dict(EVENT_LEVEL_ZH), title="等级")
     return chart
 
 
@@ -295,7 +284,7 @@ def areas_ranked(q: Question) -> dict[str, Any]:
             {"name": "新增", "data": [r["new"] for r in ranked]},
         ],
         "table": (
-            [LEVEL_ZH[child], "户数", "新增", "每千户"],
+            [ORG_LEVEL_ZH[child], "户数", "新增", "每千户"],
             [[r["name"], r["households"], r["new"], r["per_1000"]] for r in ranked],
         ),
     }
@@ -366,7 +355,7 @@ def overdue_by_place_unit(q: Question) -> dict[str, Any]:
         },
         "table": (
             ["类别", "名称", "超期件数"],
-            [[LEVEL_ZH[child], place_names.get(k, str(k)), v] for k, v in place_rows]
+            [[ORG_LEVEL_ZH[child], place_names.get(k, str(k)), v] for k, v in place_rows]
             + [["责任单位", unit_names.get(k, str(k)), v] for k, v in unit_rows],
         ),
     }

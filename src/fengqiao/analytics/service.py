@@ -17,7 +17,6 @@ from fengqiao.scope import Principal
 
 ANALYSIS_ROLES = ("leader", "operator", "admin", "unit_leader")
 SCOPE_KINDS = ("district", "town", "village", "grid")
-LEVEL_ZH = {"district": "区", "town": "镇街", "village": "村社", "grid": "网格"}
 # Longest range a chart is asked for (ten years): beyond it, a typo rather than a question.
 MAX_DAYS = 3660
 

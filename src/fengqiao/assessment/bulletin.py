@@ -31,9 +31,9 @@ from fengqiao.errors import Problem, invalid
 from fengqiao.events.models import Event, is_open
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.outbox.service import Person, drafts_for, enqueue
-from fengqiao.supervision.models import SupervisionOrder
-from fengqiao.supervision.service import KIND_ZH
+from fengqiao.supervision.models import ORDER_KIND_ZH, SupervisionOrder
 from fengqiao.taxonomy.models import Category
+from fengqiao.warnings.models import WARNING_KIND_SHORT_ZH
 from fengqiao.web import TEMPLATES_DIR
 
 FORMATS = {
@@ -44,7 +44,6 @@ FORMATS = {
 CHANNELS = ("app", "sms", "email")
 TOTAL_KEYS = ("new", "done", "done_on_time", "overdue")
 log = logging.getLogger(__name__)
-WARNING_KIND_ZH = {"spike": "突增", "cluster": "聚集", "repeat": "重复发生", "backlog": "积压"}
 
 
 def _utc(day: date) -> datetime:
@@ -181,7 +180,7 @@ def _orders(db: Session, cutoff: datetime, limit: int, scope: Scope) -> dict[str
         {
             "code": r.code,
             "event_code": r.event_code,
-            "kind": KIND_ZH.get(r.kind, r.kind),
+            "kind": ORDER_KIND_ZH.get(r.kind, r.kind),
             "unit": units.get(r.unit_id, ""),
             "town": towns.get(r.town_id, ""),
             "due_at": _local_text(r.due_at),
@@ -218,7 +217,7 @@ def _warnings(db: Session, day: date, limit: int, scope: Scope) -> dict[str, Any
     towns = _names(db, OrgUnit, {r.town_id for r in rows if r.town_id})
     items = [
         {
-            "kind": WARNING_KIND_ZH.get(r.kind, r.kind),
+            "kind": WARNING_KIND_SHORT_ZH.get(r.kind, r.kind),
             "message": r.message,
             "town": towns.get(r.town_id, "") if r.town_id else "",
             "at": _local_text(r.created_at),

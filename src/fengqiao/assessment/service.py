@@ -19,11 +19,17 @@ from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
 from fengqiao.errors import invalid
-from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.org.models import ORG_LEVEL_ZH, OrgUnit, Unit
 from fengqiao.patrol.models import Patrol
 
 LEVELS = ("town", "village", "unit", "worker")
-LEVEL_ZH = {"town": "镇街", "village": "村社", "unit": "责任单位", "worker": "网格员"}
+# The levels a ranking compares; town and village are org levels and take their words.
+RANK_LEVEL_ZH = {
+    "town": ORG_LEVEL_ZH["town"],
+    "village": ORG_LEVEL_ZH["village"],
+    "unit": "责任单位",
+    "worker": "网格员",
+}
 # The rollup counters the indicators are made of (cohort counters: events filed in the period).
 COUNTERS = (
     "new", "accepted", "dispatched", "handled", "closed", "closed_on_time", "overdue",
@@ -250,7 +256,7 @@ def assess(
         raise invalid("level", f"one of {', '.join(LEVELS)}", f"应为 {'、'.join(LEVELS)} 之一")
     if level not in LEVELS_IN[scope.level]:
         raise invalid(
-            "level", f"a {scope.level} holds no {level}s", f"所选范围内没有{LEVEL_ZH[level]}"
+            "level", f"a {scope.level} holds no {level}s", f"所选范围内没有{RANK_LEVEL_ZH[level]}"
         )
     path = scope_path(db, scope)
     grids = _grid_paths(db, path)

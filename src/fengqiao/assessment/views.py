@@ -120,7 +120,7 @@ def _cell(value: float | None, kind: str) -> str:
 def assessment_export(result: Assessed) -> Response:
     """The same table as UTF-8 CSV with Chinese headers (opens in Excel)."""
     header = (
-        ["排名", service.LEVEL_ZH[result.level], "所属"]
+        ["排名", service.RANK_LEVEL_ZH[result.level], "所属"]
         + [name for _, name, _ in service.INDICATORS]
         + ["综合得分", "等级"]
     )

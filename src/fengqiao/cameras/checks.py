@@ -15,14 +15,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from fengqiao.cameras.codes import check_camera_code
 from fengqiao.cameras.index import path_ids
-from fengqiao.cameras.models import CAMERA_STATUSES, STATUS_ZH
+from fengqiao.cameras.models import CAMERA_STATUS_ZH, CAMERA_STATUSES
 from fengqiao.errors import FieldError, Problem
 from fengqiao.geo.crs import SUPPORTED_CRS
 from fengqiao.geo.service import GridLocator, Place
 from fengqiao.scope import Principal
 
 _DATETIME = TypeAdapter(datetime)
-STATUS_WORDS = {**{s: s for s in CAMERA_STATUSES}, **{zh: s for s, zh in STATUS_ZH.items()}}
+STATUS_WORDS = {**{s: s for s in CAMERA_STATUSES}, **{zh: s for s, zh in CAMERA_STATUS_ZH.items()}}
 # Coordinates are exported with 7 decimals (about 1 cm) and compared at that precision, so an
 # export imports again unchanged.
 COORD_DECIMALS = 7

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from fengqiao.db import Base, UTCDateTime
 
 CAMERA_STATUSES = ("online", "offline", "fault")
-STATUS_ZH = {"online": "在线", "offline": "离线", "fault": "故障"}
+CAMERA_STATUS_ZH = {"online": "在线", "offline": "离线", "fault": "故障"}
 
 
 class Camera(Base):

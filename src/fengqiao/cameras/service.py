@@ -28,7 +28,7 @@ from fengqiao.cameras.checks import (
 )
 from fengqiao.cameras.codes import camera_type
 from fengqiao.cameras.index import CAMERAS_COUNTER, CameraLocator, path_ids
-from fengqiao.cameras.models import STATUS_ZH, Camera
+from fengqiao.cameras.models import CAMERA_STATUS_ZH, Camera
 from fengqiao.errors import FieldError, Problem, invalid, not_found
 from fengqiao.geo.models import LayerFeature
 from fengqiao.geo.service import GridLocator
@@ -73,7 +73,7 @@ class CameraRecord:
 
     @property
     def status_zh(self) -> str:
-        return STATUS_ZH.get(self.status, self.status)
+        return CAMERA_STATUS_ZH.get(self.status, self.status)
 
 
 def _records() -> Select[Any]:

@@ -9,6 +9,15 @@ from pathlib import Path
 from typing import Any
 
 TEMPLATES_FILE = Path(__file__).with_name("templates.json")
+# What the outbox page calls the templates people look for there (the others show their name).
+TEMPLATE_ZH = {
+    "reminder": "到期提醒",
+    "overdue": "超期",
+    "supervision": "督办",
+    "escalation": "升级",
+    "urgent": "紧急报警",
+    "warning": "预警",
+}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ RULES_COUNTER = "rules"
 UNIT_CATEGORIES = (
     "district_department", "agency", "town_office", "coordination_group", "village_committee",
 )  # fmt: skip
+UNIT_CATEGORY_ZH = {
+    "district_department": "区级部门", "agency": "派驻机构", "town_office": "镇街科室",
+    "coordination_group": "平台协调组", "village_committee": "村（居）委会",
+}  # fmt: skip
 
 
 def read_counter(*, db: Session, name: str) -> int:
@@ -216,7 +220,7 @@ def _check_unit_fields(values: dict[str, Any]) -> None:
         raise invalid(
             "category",
             f"one of {', '.join(UNIT_CATEGORIES)}",
-            "单位类别须为：区级部门、派驻机构、镇街科室、平台协调组、村（居）委会之一",
+            f"单位类别须为：{'、'.join(UNIT_CATEGORY_ZH[c] for c in UNIT_CATEGORIES)}之一",
         )
     if values.get("platform") is not None and values["platform"] not in PLATFORMS:
         raise invalid("platform", f"one of {', '.join(PLATFORMS)}", f"须为：{'、'.join(PLATFORMS)}")

@@ -15,7 +15,14 @@ from fengqiao.clock import LOCAL_TZ
 from fengqiao.sla.calendar import WorkCalendar
 
 LimitUnit = Literal["hours", "working_hours", "working_days", "calendar_days"]
+LIMIT_UNIT_ZH = {
+    "hours": "小时",
+    "working_hours": "工作小时",
+    "working_days": "工作日",
+    "calendar_days": "自然日",
+}
 Light = Literal["green", "yellow", "red"]
+LIGHT_ZH = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 
 # The light turns yellow once no more than this much wall-clock time remains, whatever the unit.
 YELLOW_WHEN_REMAINING = timedelta(hours=24)

@@ -11,6 +11,8 @@ from fengqiao.db import Base, UTCDateTime
 
 ORDER_KINDS = ("overdue", "leader", "important")
 ORDER_STATUSES = ("open", "replied")
+ORDER_KIND_ZH = {"overdue": "超期", "leader": "领导", "important": "重要事项"}
+ORDER_STATUS_ZH = {"open": "待回复", "replied": "已回复"}
 
 
 class SupervisionOrder(Base):

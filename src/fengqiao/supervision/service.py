@@ -16,10 +16,11 @@ from fengqiao.events.service import record_step
 from fengqiao.org.models import Unit
 from fengqiao.outbox.service import Directory, Draft, drafts_for, enqueue
 from fengqiao.scope import Principal
-from fengqiao.supervision.models import SupervisionOrder
+from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_STATUS_ZH, SupervisionOrder
 
-KIND_ZH = {"overdue": "超期", "leader": "领导", "important": "重要事项"}
-STATUS_ZH = {"open": "待回复", "replied": "已回复"}
+# Old names of the models' tables, still read by supervision/views.py.
+KIND_ZH = ORDER_KIND_ZH
+STATUS_ZH = ORDER_STATUS_ZH
 ISSUERS = frozenset({"operator", "leader", "admin"})
 
 
@@ -66,7 +67,7 @@ def issue_order(
     people = people or Directory(db)
     payload = message_payload(people, event, policy)
     payload.update(
-        order=order.code, kind=KIND_ZH[kind], requirement=requirement,
+        order=order.code, kind=ORDER_KIND_ZH[kind], requirement=requirement,
         reply_due=local_text(due_at),
     )  # fmt: skip
     drafts = drafts_for(

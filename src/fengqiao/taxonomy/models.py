@@ -11,6 +11,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fengqiao.db import Base, UTCDateTime, utcnow
 
+# An event's level (一级 to 四级): a class's default level, a routing rule's match, the event's own.
+EVENT_LEVELS = (1, 2, 3, 4)
+EVENT_LEVEL_ZH = {
+    1: "一级（网格自办）",
+    2: "二级（村社/单位）",
+    3: "三级（镇街）",
+    4: "四级（区级）",
+}
+EVENT_LEVEL_SHORT_ZH = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
+
 
 class CategoryMajor(Base):
     """A major class (大类), e.g. 矛盾纠纷, on one of the four platforms."""

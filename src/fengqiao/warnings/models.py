@@ -12,6 +12,20 @@ from fengqiao.db import Base, UTCDateTime
 
 WARNING_KINDS = ("spike", "cluster", "repeat", "backlog")
 WARNING_STATUSES = ("open", "acknowledged")
+WARNING_KIND_ZH = {
+    "spike": "类案激增",
+    "cluster": "涉稳聚集",
+    "repeat": "同一地点重复",
+    "backlog": "单位积压",
+}
+# The daily bulletin's table names the kinds in fewer characters.
+WARNING_KIND_SHORT_ZH = {
+    "spike": "突增",
+    "cluster": "聚集",
+    "repeat": "重复发生",
+    "backlog": "积压",
+}
+WARNING_STATUS_ZH = {"open": "待签收", "acknowledged": "已签收"}
 
 
 class EarlyWarning(Base):

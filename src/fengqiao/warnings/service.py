@@ -24,15 +24,8 @@ from fengqiao.scope import Principal, in_scope
 from fengqiao.taxonomy.snapshot import Rules, load_rules
 from fengqiao.warnings import detectors
 from fengqiao.warnings.detectors import Finding, Seen
-from fengqiao.warnings.models import EarlyWarning, WarningScan
+from fengqiao.warnings.models import WARNING_KIND_ZH, EarlyWarning, WarningScan
 
-KIND_ZH = {
-    "spike": "类案激增",
-    "cluster": "涉稳聚集",
-    "repeat": "同一地点重复",
-    "backlog": "单位积压",
-}
-STATUS_ZH = {"open": "待签收", "acknowledged": "已签收"}
 # Spikes are judged over the last day and the last three days.
 SPIKE_WINDOWS = (timedelta(days=1), timedelta(days=3))
 # Each run looks again at least this far back, so a run at the same moment finds the same
@@ -298,7 +291,7 @@ def _store(
         if not any(is_same(finding, k, rules) for k in known):
             fresh.append(finding)
             known.append(finding)
-    counts = {kind: 0 for kind in KIND_ZH}
+    counts = {kind: 0 for kind in WARNING_KIND_ZH}
     if not fresh:
         return counts
     catalogue = load_rules(db)
@@ -343,7 +336,7 @@ def _store(
             continue
         counts[finding.kind] += 1
         payload = {
-            "warning_id": warning_id, "kind": KIND_ZH[finding.kind], "place": where,
+            "warning_id": warning_id, "kind": WARNING_KIND_ZH[finding.kind], "place": where,
             "message": row["message"], "link": f"{rules.base_url}/warnings?id={warning_id}",
         }  # fmt: skip
         drafts = drafts_for(

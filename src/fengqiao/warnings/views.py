@@ -21,7 +21,7 @@ from fengqiao.exports import csv_download, stamped
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.paging import Page, Paging
 from fengqiao.warnings import service
-from fengqiao.warnings.models import EarlyWarning
+from fengqiao.warnings.models import WARNING_KIND_ZH, WARNING_STATUS_ZH, EarlyWarning
 from fengqiao.warnings.schemas import AckIn, WarningOut
 
 router = APIRouter(tags=["warnings"])
@@ -50,7 +50,7 @@ def _outs(db: Session, warnings: Sequence[EarlyWarning]) -> list[WarningOut]:
         WarningOut(
             id=w.id,
             kind=w.kind,
-            kind_name=service.KIND_ZH.get(w.kind, w.kind),
+            kind_name=WARNING_KIND_ZH.get(w.kind, w.kind),
             place=Ref(id=w.org_id, name=orgs.get(w.org_id, "")),
             town=Ref(id=w.town_id, name=orgs.get(w.town_id, "")) if w.town_id else None,
             unit=Ref(id=w.unit_id, name=units.get(w.unit_id, "")) if w.unit_id else None,
@@ -68,7 +68,7 @@ def _outs(db: Session, warnings: Sequence[EarlyWarning]) -> list[WarningOut]:
             event_ids=list((w.details or {}).get("event_ids", [])),
             created_at=w.created_at,
             status=w.status,
-            status_name=service.STATUS_ZH.get(w.status, w.status),
+            status_name=WARNING_STATUS_ZH.get(w.status, w.status),
             acknowledged_by=(
                 Ref(
                     id=w.acknowledged_by,

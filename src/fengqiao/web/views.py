@@ -13,7 +13,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 from sqlalchemy import select
 
 from fengqiao import __version__
@@ -27,7 +26,7 @@ from fengqiao.errors import Problem
 from fengqiao.events import service as event_service
 from fengqiao.org.models import OrgUnit
 from fengqiao.scope import Principal
-from fengqiao.web import STATIC_DIR, TEMPLATES_DIR, nav
+from fengqiao.web import STATIC_DIR, TEMPLATES_DIR, labels, nav
 from fengqiao.web.session import (
     CSRF_FIELD,
     LOGIN_COOKIE,
@@ -63,7 +62,7 @@ class PageRoute(APIRoute):
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 # The words of the scripts, rendered once into every page as JSON (escaped for a <script> block).
-_LABELS = Markup(json.dumps(nav.labels(), ensure_ascii=False).replace("</", "<\\/"))
+_LABELS = labels.shell_json()
 
 ADMIN_SECTIONS = {
     "grids": "网格",

@@ -15,7 +15,7 @@
     const trendCard = document.getElementById("trend-card");
     const params = new URLSearchParams(location.search);
     const state = { level: params.get("level") || "town", sort: params.get("sort") || "-score" };
-    const LEVEL_NAME = { town: "镇街", village: "村社", unit: "责任单位", worker: "网格员" };
+    const LEVEL_NAME = FQ.labels("rankLevels");
     // Columns: key, header, kind (how to show the value).
     const COLUMNS = [
       ["rank", "排名", "rank"], ["name", "名称", "text"], ["area", "所属", "text"],
@@ -155,7 +155,7 @@
     const form = document.getElementById("subscription");
     const stateText = document.getElementById("subscription-state");
     const off = document.getElementById("unsubscribe");
-    const CHANNEL_NAME = { app: "站内消息", sms: "短信", email: "邮件" };
+    const CHANNEL_NAME = FQ.labels("channels");
 
     function showSubscription(s) {
       stateText.textContent = s.subscribed

@@ -246,7 +246,7 @@
   // Cameras (视频监控): the colour of each status, and one camera of a "附近视频" list (the
   // one-map's event card and the event page show the same).
   const CAMERA_COLOURS = { online: "#188038", offline: "#9aa0a6", fault: "#d93025" };
-  const CAMERA_STATUS = { online: "在线", offline: "离线", fault: "故障" };
+  const CAMERA_STATUS = T.cameraStatus || {};
 
   function cameraBadge(status) {
     return h("span", { class: "cam-status cam-" + status }, CAMERA_STATUS[status] || status);

@@ -10,10 +10,9 @@
   let next = null;
   let shown = 0;
 
-  const CHANNELS = { sms: "短信", email: "邮件", app: "站内消息", log: "日志" };
-  const OUTBOX_STATUS = { pending: "待发送", sent: "已发送", dead: "发送失败" };
-  const TEMPLATES = { reminder: "到期提醒", overdue: "超期", supervision: "督办", escalation: "升级",
-    urgent: "紧急报警", warning: "预警" };
+  const CHANNELS = FQ.labels("channels");
+  const OUTBOX_STATUS = FQ.labels("outboxStatus");
+  const TEMPLATES = FQ.labels("messageTemplates");
 
   function replyForm(order) {
     const f = h("form", { class: "inline-reply" },

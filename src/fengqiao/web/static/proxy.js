@@ -15,9 +15,8 @@
   let page = 1;
   let shown = 0;
 
-  const STATUS = { requested: "待接单", taken: "已接单", submitted: "已递交", done: "已办结",
-    refused: "不予办理", withdrawn: "已撤回" };
-  const ACTIONS = { take: "接单", submit: "递交", complete: "办结", refuse: "不予办理", withdraw: "撤回" };
+  const STATUS = FQ.labels("proxyStatus");
+  const ACTIONS = FQ.labels("proxyActions");
   const HINTS = {
     take: "接单后请尽快联系群众收取材料。",
     submit: "已将材料递交办理单位（可注明单位和经办人）。",

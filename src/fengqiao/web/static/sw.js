@@ -1,10 +1,11 @@
 // The grid worker app's service worker (scope /m/): the app shell is cached so the app opens
 // without a network; API calls always go to the network (the page keeps unsent reports in
 // IndexedDB and sends them itself when the network returns).
-const CACHE = "fengqiao-worker-v3";
+const CACHE = "fengqiao-worker-v4";
 const SHELL = [
   "/m/",
   "/static/fq.js",
+  "/static/labels.js",
   "/static/intake.js",
   "/static/worker.js",
   "/static/worker_proxy.js",

@@ -6,7 +6,7 @@
 
   const { api, h, short, time, remaining, lightBadge, query, toast } = FQ;
   const $ = (id) => document.getElementById(id);
-  const ACTIONS = { take: "接单", submit: "递交", complete: "办结", refuse: "不予办理", withdraw: "撤回" };
+  const ACTIONS = FQ.labels("proxyActions");
   let segment = "waiting";
 
   function deadline(r) {

@@ -1,0 +1,115 @@
+"""The UI words of every vocabulary, collected from the tables beside their enums and served to
+the pages' scripts (embedded in the page shell and at GET /api/v1/labels), so no script keeps a
+copy of its own."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from fastapi import APIRouter
+from markupsafe import Markup
+
+from fengqiao.assessment.service import RANK_LEVEL_ZH
+from fengqiao.auth.models import ROLE_ZH
+from fengqiao.cameras.models import CAMERA_STATUS_ZH
+from fengqiao.catalogue.proxy import ACTION_ZH as PROXY_ACTION_ZH
+from fengqiao.catalogue.proxy import STATUS_ZH as PROXY_STATUS_ZH
+from fengqiao.catalogue.service import LEVEL_ZH as SERVICE_LEVEL_ZH
+from fengqiao.events.escalation import REASON_ZH as ESCALATION_REASON_ZH
+from fengqiao.events.escalation import RUNG_ZH
+from fengqiao.events.sources import SOURCE_ZH
+from fengqiao.events.workflow import ACTOR_ZH, STATUS_ZH, TRANSITIONS
+from fengqiao.iot.alarms import OUTCOME_ZH as ALARM_OUTCOME_ZH
+from fengqiao.iot.service import DEVICE_TYPES_ZH
+from fengqiao.notify.templates import TEMPLATE_ZH
+from fengqiao.org.models import (
+    AREA_TYPE_ZH,
+    GRID_TYPE_ZH,
+    ORG_LEVEL_ZH,
+    PLATFORM_ZH,
+    UNIT_TYPE_ZH,
+)
+from fengqiao.org.service import UNIT_CATEGORY_ZH
+from fengqiao.outbox.models import CHANNEL_ZH, OUTBOX_STATUS_ZH
+from fengqiao.sla.deadlines import LIGHT_ZH, LIMIT_UNIT_ZH
+from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_STATUS_ZH
+from fengqiao.taxonomy.models import EVENT_LEVEL_SHORT_ZH, EVENT_LEVEL_ZH
+from fengqiao.taxonomy.questions import DATATYPE_ZH
+from fengqiao.warnings.models import WARNING_KIND_ZH, WARNING_STATUS_ZH
+
+# Trail rows an event gets outside the transition table (filing, the reminder and overdue jobs,
+# supervision, photos, device alarms). Their words belong beside the trail in events/, whose
+# owner has not given them a table yet; until then this is their one copy.
+TRAIL_ACTION_ZH = {
+    "report": "上报",
+    "remind": "到期提醒",
+    "overdue": "超期亮红灯",
+    "supervise": "督办",
+    "attach": "补充照片",
+    "iot_alarm": "设备告警",
+    "iot_repeat": "设备重复告警",
+    "iot_recovery": "设备报告恢复",
+}
+
+
+@cache
+def vocabularies() -> dict[str, Any]:
+    """Every vocabulary the pages show, `{name: {code: 中文}}` (escalation rungs: a list by rung)."""
+    return {
+        # Events (the first ten names are those the scripts read since the labels were embedded).
+        "status": dict(STATUS_ZH),
+        "source": dict(SOURCE_ZH),
+        "actions": {t.action: t.name_zh for t in TRANSITIONS} | TRAIL_ACTION_ZH,
+        "actors": dict(ACTOR_ZH),
+        "rungs": list(RUNG_ZH),
+        "escalationReasons": dict(ESCALATION_REASON_ZH),
+        "levels": {str(level): word for level, word in EVENT_LEVEL_ZH.items()},
+        "levelsShort": {str(level): word for level, word in EVENT_LEVEL_SHORT_ZH.items()},
+        "lights": dict(LIGHT_ZH),
+        "platforms": dict(PLATFORM_ZH),
+        "orderKinds": dict(ORDER_KIND_ZH),
+        "orderStatus": dict(ORDER_STATUS_ZH),
+        "roles": dict(ROLE_ZH),
+        # The rest of the system.
+        "orgLevels": dict(ORG_LEVEL_ZH),
+        "areaTypes": dict(AREA_TYPE_ZH),
+        "gridTypes": dict(GRID_TYPE_ZH),
+        "unitCategories": dict(UNIT_CATEGORY_ZH),
+        "unitTypes": dict(UNIT_TYPE_ZH),
+        "limitUnits": dict(LIMIT_UNIT_ZH),
+        "rankLevels": dict(RANK_LEVEL_ZH),
+        "warningKinds": dict(WARNING_KIND_ZH),
+        "warningStatus": dict(WARNING_STATUS_ZH),
+        "outboxStatus": dict(OUTBOX_STATUS_ZH),
+        "channels": dict(CHANNEL_ZH),
+        "messageTemplates": dict(TEMPLATE_ZH),
+        "cameraStatus": dict(CAMERA_STATUS_ZH),
+        "deviceTypes": dict(DEVICE_TYPES_ZH),
+        "alarmOutcomes": dict(ALARM_OUTCOME_ZH),
+        "questionTypes": dict(DATATYPE_ZH),
+        "proxyStatus": dict(PROXY_STATUS_ZH),
+        "proxyActions": dict(PROXY_ACTION_ZH),
+        "serviceLevels": dict(SERVICE_LEVEL_ZH),
+    }
+
+
+@cache
+def shell_json() -> Markup:
+    """The vocabularies as JSON for the page shell's <script type="application/json"> block."""
+    text = json.dumps(vocabularies(), ensure_ascii=False, separators=(",", ":"))
+    # Inside a <script> element only "</" (a closing tag) and "<!--" can end or bend the data;
+    # "\u003c" is the same string to JSON.parse.
+    return Markup(text.replace("<", "\\u003c"))
+
+
+# Not scoped data: the same words for every caller, so no scope test covers it. Authenticated like
+# the rest of the API; the public pages (login, 办事指南) read the same JSON from the page shell.
+router = APIRouter(tags=["labels"])
+
+
+@router.get("/labels", summary="UI words of every vocabulary")
+def labels() -> dict[str, Any]:
+    """The words the pages show for each code, `{vocabulary: {code: 中文}}`."""
+    return vocabularies()
