@@ -28,7 +28,7 @@ JOB_MODULES = (
     "fengqiao.assessment.jobs",
     "fengqiao.catalogue.jobs",
     "fengqiao.iot.jobs",
-    "fengqiao.notify.sender",
+    "fengqiao.notify.jobs",
 )
 
 

@@ -1,4 +1,5 @@
-"""The outbox sender (job `outbox`): claim a due message, deliver it, record what happened.
+"""The outbox sender (run by the job `outbox`, notify/jobs.py): claim a due message, deliver
+it, record what happened.
 
 Each message is claimed, sent and recorded on its own, so a worker killed mid-run leaves at most
 the messages it had in flight (one per lane, `outbox_parallel` lanes; one by default) to be sent
@@ -33,7 +34,6 @@ from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.errors import Problem, not_found
-from fengqiao.jobs import JobContext, job
 from fengqiao.logs import bound_request
 from fengqiao.notify.channels import Channel, ChannelError, Message
 from fengqiao.notify.templates import render
@@ -302,15 +302,6 @@ def send_due(
         for future in futures:
             future.result()  # a lane's failure (the database gone) fails the run
     return {k: v for k, v in totals.items() if v}
-
-
-@job(
-    "outbox",
-    "Outbox sender: delivers queued messages (SMS, email, in-app) with retries and dead letters",
-    needs_channels=True,
-)
-def outbox_job(ctx: JobContext) -> dict[str, int]:
-    return send_due(ctx.database, ctx.channels, ctx.now, ctx.settings)
 
 
 def resend(db: Session, outbox_id: int, now: datetime) -> Outbox:

@@ -1,0 +1,16 @@
+"""notify's scheduled work: the outbox sender, registered as the job `outbox`."""
+
+from __future__ import annotations
+
+from fengqiao.jobs import JobContext, job
+from fengqiao.notify.sender import send_due
+
+
+@job(
+    "outbox",
+    "Outbox sender: delivers queued messages (SMS, email, in-app) with retries and dead letters",
+    needs_channels=True,
+)
+def outbox_job(ctx: JobContext) -> dict[str, int]:
+    """Deliver every message due at the run's clock reading."""
+    return send_due(ctx.database, ctx.channels, ctx.now, ctx.settings)
