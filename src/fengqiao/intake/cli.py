@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from fengqiao.cli_support import console, open_database, problems_exit
+
 intake_app = typer.Typer(
     help="Business modules (民情通, 食安通, 智慧安监, 河长通) and extra questions per class.",
     no_args_is_help=True,
@@ -22,10 +24,9 @@ def intake_import(
 ) -> None:
     """Insert or update the modules and replace the questions of every class the file names;
     nothing is written when any entry is wrong."""
-    from fengqiao.cli import _database, _problems_exit, console
     from fengqiao.intake.service import import_intake
 
-    with _problems_exit(), _database().transaction() as session:
+    with problems_exit(), open_database().transaction() as session:
         data = json.loads(file.read_text(encoding="utf-8")) if file else None
         report = import_intake(db=session, data=data)
     console.print(f"intake: {report.modules} modules, {report.questions} questions")
@@ -34,11 +35,10 @@ def intake_import(
 @intake_app.command("show")
 def intake_show() -> None:
     """Print each module with its classes and checklist, and each class's extra questions."""
-    from fengqiao.cli import _database, console
     from fengqiao.intake.service import list_modules
     from fengqiao.taxonomy.intakes import class_intakes
 
-    with _database().session() as session:
+    with open_database().session() as session:
         for module in list_modules(db=session):
             console.print(f"[bold]{module.code}[/bold] {module.name_zh}: "
                           f"{', '.join(module.categories)}")  # fmt: skip

@@ -8,6 +8,9 @@ from typing import Annotated
 
 import typer
 
+from fengqiao.cli_support import console, load_settings, open_database, problems_exit
+from fengqiao.org.cli import system_principal
+
 iot_app = typer.Typer(
     help="IoT devices, alarm rules and counters (物联感知).", no_args_is_help=True
 )
@@ -34,7 +37,6 @@ def devices_add(
     from pydantic import ValidationError
     from sqlalchemy import select
 
-    from fengqiao.cli import _database, _problems_exit, _settings, _system_principal, console
     from fengqiao.clock import Clock
     from fengqiao.errors import from_pydantic, invalid
     from fengqiao.geo.service import GridLocator
@@ -42,8 +44,8 @@ def devices_add(
     from fengqiao.iot.service import DeviceFields, register_device
     from fengqiao.org.models import Unit
 
-    settings = _settings()
-    with _problems_exit(), _database().transaction() as session:
+    settings = load_settings()
+    with problems_exit(), open_database().transaction() as session:
         unit_id = None
         if unit is not None:
             unit_id = session.scalar(select(Unit.id).where(Unit.code == unit))
@@ -56,7 +58,7 @@ def devices_add(
         except ValidationError as exc:
             raise from_pydantic(exc.errors()) from exc
         device, key = register_device(
-            db=session, locator=GridLocator(0), principal=_system_principal(session),
+            db=session, locator=GridLocator(0), principal=system_principal(session),
             code=data.code,
             fields=DeviceFields(name=data.name, device_type=data.device_type, lng=data.lng,
                                 lat=data.lat, crs=data.crs, address=data.address,
@@ -76,12 +78,11 @@ def devices_list(
     """The registered devices with their type, place, status and last message."""
     from rich.table import Table
 
-    from fengqiao.cli import _database, _system_principal, console
     from fengqiao.iot.service import DeviceFilters, list_devices
 
-    with _database().session() as session:
+    with open_database().session() as session:
         rows, total = list_devices(
-            db=session, principal=_system_principal(session),
+            db=session, principal=system_principal(session),
             filters=DeviceFilters(device_type, status), offset=0, limit=100_000,
         )  # fmt: skip
         table = Table("code", "type", "name", "lng", "lat", "status", "last seen")
@@ -104,18 +105,17 @@ def iot_rules(
     ] = False,
 ) -> None:
     """Show the rules (readings → classes), or replace them from a file; all or nothing."""
-    from fengqiao.cli import _database, _problems_exit, console
     from fengqiao.iot.rules import rules_table, shipped_rules
     from fengqiao.iot.service import import_rules, load_rules
 
-    database = _database()
+    database = open_database()
     if import_file is not None or shipped:
         rules = (
             json.loads(import_file.read_text(encoding="utf-8"))["rules"]
             if import_file is not None
             else shipped_rules()
         )
-        with _problems_exit(), database.transaction() as session:
+        with problems_exit(), database.transaction() as session:
             count = import_rules(db=session, rules=rules)
         console.print(f"{count} rules loaded")
     with database.session() as session:
@@ -134,11 +134,10 @@ def iot_stats(
     """Alarms by outcome, refusals by reason, open IoT events and devices, as JSON."""
     from datetime import timedelta
 
-    from fengqiao.cli import _database, console
     from fengqiao.clock import Clock
     from fengqiao.iot.service import stats
 
     since = Clock().now() - timedelta(hours=hours) if hours else None
-    with _database().session() as session:
+    with open_database().session() as session:
         counts = stats(session, since=since)
     console.print_json(json.dumps(counts, ensure_ascii=False))

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from fengqiao.cli_support import console, open_database
+
 open311_app = typer.Typer(help="Open311 GeoReport v2 (/open311/v2/).", no_args_is_help=True)
 
 
@@ -19,11 +21,10 @@ def open311_stats(
     same counts as GET /api/v1/open311/stats)."""
     from rich.table import Table
 
-    from fengqiao.cli import _database, console
     from fengqiao.clock import Clock
     from fengqiao.open311.service import refusal_stats
 
-    with _database().session() as session:
+    with open_database().session() as session:
         stats = refusal_stats(db=session, now=Clock().now(), days=days)
     console.print(f"Open311 since {stats['since']}: {stats['requests_filed']} requests filed")
     table = Table("reason", "count", "meaning")

@@ -6,11 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from fengqiao.config import get_settings
-from fengqiao.db import Database
+from fengqiao.cli_support import console, open_database
 from fengqiao.ops import access
 
 ops_app = typer.Typer(
@@ -36,8 +34,7 @@ def access_log(
         since=datetime.fromisoformat(since) if since else None,
         limit=limit,
     )
-    settings = get_settings()
-    database = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    database = open_database()
     with database.session() as session:
         rows = access.read(session, wanted)
     table = Table("at", "username", "route", "table", "ids", "fields", "request id")
@@ -48,5 +45,5 @@ def access_log(
             row.at.isoformat(timespec="seconds"), row.username, f"{row.method} {row.route}",
             row.subject_table, shown, row.fields, row.request_id,
         )  # fmt: skip
-    Console().print(table)
+    console.print(table)
     database.dispose()

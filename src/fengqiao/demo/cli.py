@@ -1,0 +1,107 @@
+"""`fengqiao seed`: build the demo district and, on request, a year of its events."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.progress import TaskID
+from sqlalchemy import func, select
+
+from fengqiao.cli_support import console, err_console, load_settings, open_database, progress_bar
+from fengqiao.db import Database
+
+
+def seed(
+    scale: Annotated[
+        str, typer.Option(help="keqiao (the full district) or small (one town).")
+    ] = "keqiao",
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing if data exists.")
+    ] = False,
+    random_seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 20171018,
+    events: Annotated[
+        int, typer.Option(help="Also file this many events over the past year (1100000: Keqiao).")
+    ] = 0,
+) -> None:
+    """Build the deterministic demo district (towns, villages, grids, units, people, cameras)
+    and, with --events, a year of its events with their trails."""
+    from fengqiao.demo.seed import seed as run_seed
+    from fengqiao.org.models import OrgUnit
+
+    settings = load_settings()
+    database = open_database()
+    with database.session() as session:
+        existing = session.scalar(select(func.count()).select_from(OrgUnit))
+    if existing:
+        if if_empty:
+            console.print(f"database already holds {existing} org units; not seeding")
+            _seed_events(database, events, random_seed)
+            return
+        err_console.print("[red]数据库中已有数据，未生成演示数据 / the database is not empty[/red]")
+        raise typer.Exit(1)
+    with progress_bar() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        result = run_seed(
+            db=database,
+            scale=scale,
+            password=settings.demo_password,
+            seed=random_seed,
+            progress=report,
+        )
+    console.print(
+        f"seeded {scale}: {result.towns} towns, {result.villages} villages, {result.grids} grids "
+        f"({result.special_grids} special), {result.grid_workers} grid workers, "
+        f"{result.agency_staff} agency staff, {result.units} units, {result.users} users, "
+        f"{result.cameras} cameras, {result.pois} POIs in {result.seconds:.1f} s"
+    )
+    console.print(
+        f"service catalogue: {result.service_items} items, "
+        f"{result.proxy_requests} proxy requests (代办)"
+    )
+    if result.device_keys:  # shown once, so a visitor can try the webhook (docs/iot.md)
+        console.print(f"{result.iot_devices} IoT devices; a key per type (not shown again):")
+        for device_type, code_and_key in result.device_keys.items():
+            console.print(f"  {device_type}: {code_and_key}", markup=False, soft_wrap=True)
+    _seed_events(database, events, random_seed)
+
+
+def _seed_events(database: Database, count: int, random_seed: int) -> None:
+    """File `count` demo events unless the database already holds events."""
+    from fengqiao.demo.events import default_until, seed_events
+    from fengqiao.events.models import Event
+
+    if count <= 0:
+        return
+    with database.session() as session:
+        existing = session.scalar(select(func.count()).select_from(Event))
+    if existing:
+        console.print(f"database already holds {existing} events; not seeding events")
+        return
+    with progress_bar() as progress:
+        task = progress.add_task("events", total=count)
+        result = seed_events(
+            db=database,
+            count=count,
+            until=default_until(),
+            seed=random_seed,
+            progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
+        )
+    console.print(
+        f"seeded {result.events} events ({result.open_events} open) with "
+        f"{result.trail_rows} trail rows in {result.seconds:.1f} s"
+    )
+    if result.planted:
+        from fengqiao.demo.anomalies import to_json
+
+        path = load_settings().data_dir / "demo-anomalies.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(to_json(result.planted), ensure_ascii=False, indent=1))
+        console.print(f"planted {len(result.planted)} anomalies for the warnings: {path}")
