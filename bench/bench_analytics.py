@@ -380,7 +380,8 @@ def transition_figures(count: int, district: Path | None = None) -> None:
     times are the thread's CPU time (`time.thread_time`), which another busy process on the
     machine does not inflate. Upkeep is also timed inside the steps that keep it. On a fresh
     Keqiao district, or on a copy of the SQLite file `district` (the smoke mode's)."""
-    from fengqiao.events import service as event_service
+    # Filing and the steps call `changes.queue_change` through the module: one patch times both.
+    from fengqiao.events import changes as event_changes
 
     work = Path(tempfile.mkdtemp(prefix="fq-bench-analytics-"))
     try:
@@ -392,7 +393,7 @@ def transition_figures(count: int, district: Path | None = None) -> None:
             with sqlite3.connect(district) as source, sqlite3.connect(work / "steps.db") as copy:
                 source.backup(copy)
         database = Database(url)
-        original = event_service.queue_change
+        original = event_changes.queue_change
 
         def timed_upkeep(*args: Any, **kwargs: Any) -> None:
             started = time.thread_time()
@@ -404,12 +405,12 @@ def transition_figures(count: int, district: Path | None = None) -> None:
         for round_ in range(6):  # alternate, so the machine's moods fall on both sides alike
             upkeep = round_ % 2 == 0
             setattr(  # noqa: B010 (swapped for the measurement and put back below)
-                event_service, "queue_change", timed_upkeep if upkeep else (lambda *a, **k: None)
+                event_changes, "queue_change", timed_upkeep if upkeep else (lambda *a, **k: None)
             )
             try:
                 timings = _steps(database, count // 3, f"r{round_}", worker=upkeep)
             finally:
-                setattr(event_service, "queue_change", original)  # noqa: B010
+                setattr(event_changes, "queue_change", original)  # noqa: B010
             for step, samples in timings.items():
                 (kept if upkeep else bare).setdefault(step, []).extend(samples)
         worker = WORKER.get("changes", [0.0])
@@ -464,8 +465,9 @@ def _steps(database: Database, count: int, label: str, *, worker: bool) -> dict[
     `worker`, the rollups job runs after each phase, as it would between steps hours apart."""
     from fengqiao.auth.service import load_principal
     from fengqiao.errors import Problem
+    from fengqiao.events.filing import create_event
     from fengqiao.events.schemas import EventCreate, TransitionIn
-    from fengqiao.events.service import create_event, transition
+    from fengqiao.events.steps import transition
     from fengqiao.geo.service import GridLocator
     from fengqiao.taxonomy.snapshot import load_rules
 

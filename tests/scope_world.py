@@ -26,7 +26,7 @@ from fengqiao.app import create_app
 from fengqiao.auth.models import User, UserRole
 from fengqiao.catalogue.models import ProxyRequest
 from fengqiao.clock import LOCAL_TZ, FixedClock
-from fengqiao.events.service import route
+from fengqiao.events.filing import route
 from fengqiao.iot.models import Device, IotInbox, IotQuarantine
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.org.service import GRIDS_COUNTER, bump_counter

@@ -18,8 +18,8 @@ from fengqiao.db import Database
 from fengqiao.demo.events import seed_events
 from fengqiao.demo.seed import seed
 from fengqiao.events import workflow
+from fengqiao.events.filing import route
 from fengqiao.events.models import Event, EventLog
-from fengqiao.events.service import route
 from fengqiao.events.trail import verify_all
 from fengqiao.geo.service import GridLocator
 from fengqiao.taxonomy.snapshot import load_rules

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from fengqiao.app import create_app
 from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ, FixedClock
-from fengqiao.events.service import route
+from fengqiao.events.filing import route
 from fengqiao.org.models import OrgUnit
 from fengqiao.taxonomy.snapshot import load_rules
 

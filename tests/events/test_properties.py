@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from fengqiao.auth.service import load_principal
 from fengqiao.clock import FixedClock
 from fengqiao.errors import Problem
-from fengqiao.events import service, workflow
+from fengqiao.events import filing, service, steps, workflow
 from fengqiao.events.models import Event, EventLog
 from fengqiao.events.photos import PhotoInfo
 from fengqiao.events.schemas import EventCreate, TransitionIn
@@ -83,7 +83,7 @@ def _walk(db: Session, world: World, level: int, data: st.DataObject) -> set[str
     lat, lng = world.grid_point
     worker = principals["demo_grid_worker"]
     assert worker is not None
-    event, _ = service.create_event(
+    event, _ = filing.create_event(
         db=db, rules=rules, place=locator.locate(lng, lat), principal=worker, now=clock.now(),
         data=EventCreate(source="grid_worker", category=world.handler_category, lat=lat, lng=lng,
                          level=level),
@@ -133,7 +133,7 @@ def _walk(db: Session, world: World, level: int, data: st.DataObject) -> set[str
         )
         savepoint = db.begin_nested()
         try:
-            service.transition(
+            steps.transition(
                 db=db, rules=rules, principal=principal, event_id=event_id, data=step,
                 now=clock.now(),
             )  # fmt: skip

@@ -14,10 +14,10 @@ from fengqiao.auth.models import User
 from fengqiao.auth.service import load_principal
 from fengqiao.clock import FixedClock
 from fengqiao.db import Database
-from fengqiao.events import queries, service
+from fengqiao.events import filing, queries
+from fengqiao.events.filing import file_or_replay
 from fengqiao.events.models import Event
 from fengqiao.events.schemas import EventCreate
-from fengqiao.events.service import file_or_replay
 from fengqiao.geo.service import GridLocator
 from fengqiao.supervision import sweeper
 from fengqiao.taxonomy.snapshot import load_rules
@@ -146,7 +146,7 @@ def test_hot_queries_use_their_indexes(fresh_db: Database) -> None:
         sample = db.execute(
             select(Event.category_code, Event.lat, Event.lng).where(is_open()).limit(1)
         ).one()
-        duplicates = service._statements(db).duplicates
+        duplicates = filing._statements(db).duplicates
     band = 0.001
     params = {
         "category": sample.category_code, "lat": sample.lat, "lng": sample.lng,

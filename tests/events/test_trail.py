@@ -100,8 +100,8 @@ def _file_three(database: Any) -> None:
 
     from fengqiao.auth.models import User
     from fengqiao.auth.service import load_principal
+    from fengqiao.events.filing import create_event
     from fengqiao.events.schemas import EventCreate
-    from fengqiao.events.service import create_event
     from fengqiao.geo.service import GridLocator
     from fengqiao.taxonomy.snapshot import load_rules
 

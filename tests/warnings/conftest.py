@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
+from fengqiao.events.filing import route
 from fengqiao.events.models import Event
-from fengqiao.events.service import route
 from fengqiao.geo.distance import EARTH_RADIUS_M
 from fengqiao.org.models import OrgUnit
 from fengqiao.taxonomy.snapshot import load_rules

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.analytics.query import Aggregate, Scope, aggregate, day_of, month_of
 from fengqiao.analytics.service import Names, comparison_ranges
-from fengqiao.events.service import SOURCE_ZH
+from fengqiao.events.sources import SOURCE_ZH
 from fengqiao.org.models import ORG_LEVEL_ZH, PLATFORM_ZH, OrgUnit
 from fengqiao.taxonomy.models import EVENT_LEVEL_ZH
 

@@ -33,8 +33,8 @@ from fengqiao.db import Database
 from fengqiao.demo import rhythms
 from fengqiao.demo.anomalies import Background, PlantedAnomaly, PlantedEvent
 from fengqiao.demo.anomalies import plan as plan_anomalies
+from fengqiao.events.filing import deadline_for, route
 from fengqiao.events.models import Event, EventSequence
-from fengqiao.events.service import deadline_for, route
 from fengqiao.events.trail import GENESIS, row_hash
 from fengqiao.geo.service import GridLocator
 from fengqiao.org.models import OrgUnit

@@ -2,19 +2,20 @@
 the previous row of the same event, so changing, removing or reordering a row breaks the chain.
 
 `row_hash` is the one definition of a row's hash: the online path, the bulk loader and
-`fengqiao audit verify` all call it.
+`fengqiao audit verify` all call it; `append_log` is the one way a step writes its row.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from fengqiao.events.models import Event, EventLog
@@ -155,3 +156,103 @@ def verify_all(db: Session, *, batch: int = 2000) -> Iterator[tuple[int, BrokenL
             yield checked, BrokenLink(event_id, "?", "trail rows of an event that is gone")
         last_id = last
         yield checked, None
+
+
+# --- writing ------------------------------------------------------------------------------
+
+# A table-level Core statement built once: the ORM's per-call statement building cost more
+# than the insert itself on the filing path.
+_INSERT_LOG = insert(cast(Table, EventLog.__table__))
+_TRAIL_BUFFER = "fengqiao_trail_buffer"
+
+
+def append_log(
+    db: Session,
+    event: Event,
+    *,
+    at: datetime,
+    actor_id: int | None,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    unit_id: int | None,
+    note: str,
+    payload: dict[str, Any],
+    update_event: bool = True,
+) -> None:
+    """Insert the next trail row of `event`, chained to its head, and move the head."""
+    seq = event.trail_seq + 1
+    digest = row_hash(
+        prev_hash=event.trail_hash, event_id=event.id, seq=seq, at=at, actor_id=actor_id,
+        action=action, from_status=from_status, to_status=to_status, unit_id=unit_id,
+        note=note, payload=payload,
+    )  # fmt: skip
+    row = {
+        "event_id": event.id,
+        "seq": seq,
+        "at": at,
+        "actor_id": actor_id,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "unit_id": unit_id,
+        "note": note,
+        "payload": payload,
+        "prev_hash": event.trail_hash,
+        "hash": digest,
+    }
+    buffer = db.info.get(_TRAIL_BUFFER)
+    if buffer is not None:
+        buffer.append(row)
+    else:
+        db.connection().execute(_INSERT_LOG, row)
+    if update_event:
+        event.trail_seq, event.trail_hash = seq, digest
+    else:  # a transient object mirrors the row the caller updates itself
+        event.__dict__["trail_seq"], event.__dict__["trail_hash"] = seq, digest
+
+
+@contextmanager
+def buffered_trail(db: Session) -> Iterator[None]:
+    """Collect the trail rows appended inside the block and insert them in one statement at its
+    end (a sweeper batch writes a thousand). Rows carry their own sequence numbers and hashes,
+    so the order they are inserted in does not matter; an error inserts none of them."""
+    if db.info.get(_TRAIL_BUFFER) is not None:
+        yield  # already buffering: the outer block writes them
+        return
+    rows: list[dict[str, Any]] = []
+    db.info[_TRAIL_BUFFER] = rows
+    try:
+        yield
+    finally:
+        db.info.pop(_TRAIL_BUFFER, None)
+    if rows:
+        db.connection().execute(_INSERT_LOG, rows)
+
+
+def record_step(
+    db: Session,
+    event: Event,
+    *,
+    now: datetime,
+    action: str,
+    payload: dict[str, Any],
+    actor_id: int | None = None,
+    unit_id: int | None = None,
+    note: str = "",
+) -> None:
+    """A step that leaves the state as it is (a reminder, an order, a rung): on the trail, and a
+    new version so a client holding the old one reloads before acting."""
+    event.version += 1
+    event.updated_at = now
+    append_log(
+        db, event, at=now, actor_id=actor_id, action=action, from_status=event.status,
+        to_status=event.status, unit_id=unit_id, note=note, payload=payload,
+    )  # fmt: skip
+
+
+def trail(db: Session, event_id: int) -> list[EventLog]:
+    """The event's trail rows, oldest first."""
+    return list(
+        db.scalars(select(EventLog).where(EventLog.event_id == event_id).order_by(EventLog.seq))
+    )

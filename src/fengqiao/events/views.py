@@ -20,7 +20,8 @@ from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, Locator, app_rules
 from fengqiao.errors import Problem, from_pydantic, invalid, not_found
-from fengqiao.events import queries, service
+from fengqiao.events import filing, queries, service, steps
+from fengqiao.events import trail as event_trail
 from fengqiao.events.escalation import RUNG_ZH, EscalationPolicy
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.photos import PhotoInfo, PhotoStore
@@ -38,6 +39,8 @@ from fengqiao.events.schemas import (
     TrailRow,
     TransitionIn,
 )
+from fengqiao.events.sources import SOURCE_ZH
+from fengqiao.events.workflow import STATUS_ZH
 from fengqiao.exports import csv_download, stamped
 from fengqiao.geo.service import Place
 from fengqiao.org.models import OrgUnit, Unit
@@ -119,7 +122,7 @@ async def create_event(
 
         def precheck() -> None:
             with database.session() as db:
-                service.check_filing(app_rules(request, db), principal, data)
+                filing.check_filing(app_rules(request, db), principal, data)
 
         await run_in_threadpool(precheck)  # refuse before any photo is stored
     photos = await _save_photos(_photos(request), files)
@@ -128,7 +131,7 @@ async def create_event(
     def write() -> tuple[EventCreated, bool]:
         with database.transaction() as db:
             rules = app_rules(request, db)
-            event, duplicates, created = service.file_or_replay(
+            event, duplicates, created = filing.file_or_replay(
                 db=db, rules=rules, place=place, principal=principal, data=data, now=now,
                 photos=photos, idempotency_key=idempotency_key,
                 duplicate_radius_m=settings.duplicate_radius_m,
@@ -239,8 +242,8 @@ def _csv_row(event: Event, names: dict[str, dict[int, str]], now: datetime) -> l
     values = {
         "code": event.code, "title": event.title, "category_name": event.category_name,
         "major_name": event.major_name, "platform": event.platform, "level": event.level,
-        "urgent": "是" if event.urgent else "", "source": service.SOURCE_ZH[event.source],
-        "status": service.STATUS_ZH[event.status],
+        "urgent": "是" if event.urgent else "", "source": SOURCE_ZH[event.source],
+        "status": STATUS_ZH[event.status],
         "light": {"green": "绿", "yellow": "黄", "red": "红"}.get(service.light_of(event, now) or "", ""),
         "town": names["org"].get(event.town_id, ""), "village": names["org"].get(event.village_id, ""),
         "grid": names["org"].get(event.grid_id, ""), "address": event.address,
@@ -304,7 +307,7 @@ def post_transition(
     now = clock.now()
     with database.transaction() as db:
         rules = app_rules(request, db)
-        event = service.transition(
+        event = steps.transition(
             db=db, rules=rules, principal=principal, event_id=event_id, data=body, now=now,
             escalation=EscalationPolicy.from_settings(settings),
         )  # fmt: skip
@@ -511,7 +514,7 @@ def event_out(
 def detail_out(
     db: Session, rules: Rules, event: Event, principal: Principal, now: datetime
 ) -> EventDetail:
-    rows = service.trail(db, event.id)
+    rows = event_trail.trail(db, event.id)
     actor_ids = {r.actor_id for r in rows if r.actor_id}
     actors = (
         {u.id: u for u in db.execute(select(User.id, User.username, User.name).where(User.id.in_(actor_ids)))}

@@ -1,12 +1,14 @@
 """The closed loop (DESIGN.md section 5) as one transition table, and who may take each step.
 
-Pure data and pure checks: `events.service` applies a transition, this module only says whether
-it exists from a state and whether a caller may take it. docs/workflow.md is generated from it
-(`fengqiao docs workflow`), and tests walk it edge by edge.
+Pure data and pure checks: the table decides where each step leads (`target_of`), who may take
+it and what else must hold (`GUARDS`); `events.steps` does each step's own work and applies the
+target through one function. docs/workflow.md is generated from it (`fengqiao docs workflow`),
+and tests walk it edge by edge.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +22,23 @@ STATES = OPEN | FINAL
 # Open states from which suspension, merging and voiding make sense (a suspended event resumes
 # first; a handled one waits only for its verification).
 SUSPENDABLE = frozenset({"accepted", "dispatched", "signed"})
+
+# The UI labels of the states (served to the pages with the other label tables).
+STATUS_ZH = {
+    "reported": "已上报", "accepted": "已受理", "dispatched": "已交办", "signed": "已签收",
+    "handled": "已反馈", "closed": "已结案", "rejected": "不予受理", "self_handled": "自行处置",
+    "suspended": "已挂起", "voided": "已作废", "merged": "已合并",
+}  # fmt: skip
+
+# A row's `target` is a state (the table decides), SAME (the step leaves the state as it is) or
+# one of these words: the state depends on the step's data, the handler says which, and it must
+# be one of the row's `outcomes`. The text is what docs/workflow.md shows for each.
+SAME = "same"
+HANDLER_DECIDES: dict[str, str] = {
+    "previous": "the state before suspension",
+    "by_outcome": "closed (ok) / signed (rework)",
+    "by_request": "suspended (suspend request) / voided (void request)",
+}
 
 # Who a transition is for. Each actor kind is checked against the event in `allowed`.
 Actor = Literal[
@@ -49,10 +68,11 @@ class Transition:
 
     action: str
     sources: frozenset[str]
-    target: str  # "previous" (resume) or "by_outcome" (verify) are decided by the service
+    target: str  # a state, SAME, or a word of HANDLER_DECIDES (then see `outcomes`)
     actors: tuple[Actor, ...]
     name_zh: str
     note: str = ""
+    outcomes: frozenset[str] = frozenset()  # the states a handler-decided target may be
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -72,16 +92,19 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("feedback", frozenset({"signed"}), "handled", ("owner_handler",), "反馈",
                "result and at least one evidence photo"),
     Transition("verify", frozenset({"handled"}), "by_outcome", ("verifier",), "核查",
-               "ok → closed; not ok → signed, counts a rework"),
+               "ok → closed; not ok → signed, counts a rework",
+               outcomes=frozenset({"closed", "signed"})),
     Transition("request_suspend", SUSPENDABLE, "same", ("owner_handler", "operator"),
                "申请挂起", "needs a reason; an operator approves"),
     Transition("request_void", OPEN - {"suspended"}, "same", ("operator",), "申请作废",
                "needs a reason; a leader approves"),
     Transition("approve", OPEN, "by_request", ("operator", "leader"), "批准",
-               "suspend requests: an operator; void requests: a leader"),
+               "suspend requests: an operator; void requests: a leader",
+               outcomes=frozenset({"suspended", "voided"})),
     Transition("deny", OPEN, "same", ("operator", "leader"), "驳回申请"),
     Transition("resume", frozenset({"suspended"}), "previous", ("operator",), "恢复",
-               "back to the state before the suspension; the pause does not count"),
+               "back to the state before the suspension; the pause does not count",
+               outcomes=SUSPENDABLE),
     Transition("merge", OPEN - {"suspended"}, "merged", ("operator",), "合并",
                "into another open event of the same class"),
     Transition("rate", frozenset({"closed"}), "same", ("reporter",), "评价",
@@ -102,6 +125,18 @@ BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
 ACTIONS = tuple(BY_ACTION)
 
 
+def target_of(transition: Transition, status: str, decided: str | None = None) -> str:
+    """The state a step from `status` leads to; `decided` is the handler's word, given exactly
+    when the table leaves the state to it."""
+    if transition.target in HANDLER_DECIDES:
+        if decided not in transition.outcomes:
+            raise ValueError(f"{transition.action} cannot lead to {decided!r}")
+        return decided
+    if decided is not None:
+        raise ValueError(f"the table decides where {transition.action} leads, not the handler")
+    return status if transition.target == SAME else transition.target
+
+
 @dataclass(frozen=True)
 class EventFacts:
     """What the checks need to know about an event (no ORM, so the table stays testable)."""
@@ -112,6 +147,39 @@ class EventFacts:
     reporter_id: int
     owner_unit_id: int | None
     pending_action: str | None = None
+    level: int | None = None
+    satisfaction: int | None = None
+
+
+# What else must hold, beyond the state, for a step to be offered; its handler refuses the same
+# cases with why.
+def has_request(event: EventFacts) -> bool:
+    """approve/deny: a suspend or void request is pending."""
+    return event.pending_action is not None
+
+
+def is_level_1(event: EventFacts) -> bool:
+    """self_handle: only level-1 events are handled by the grid worker."""
+    return event.level == 1
+
+
+def not_rated(event: EventFacts) -> bool:
+    """rate: an event is rated once."""
+    return event.satisfaction is None
+
+
+GUARDS: dict[str, Callable[[EventFacts], bool]] = {
+    "approve": has_request,
+    "deny": has_request,
+    "self_handle": is_level_1,
+    "rate": not_rated,
+}
+
+
+def passes_guard(action: str, event: EventFacts) -> bool:
+    """Whether the action's own guard (if it has one) holds for the event."""
+    guard = GUARDS.get(action)
+    return guard is None or guard(event)
 
 
 def available(status: str) -> list[str]:
@@ -161,12 +229,7 @@ def workflow_markdown() -> str:
                          "self_handled", "suspended", "closed")]  # fmt: skip
     for t in TRANSITIONS:
         sources = ", ".join(s for s in order if s in t.sources)
-        target = {
-            "same": "(unchanged)",
-            "previous": "the state before suspension",
-            "by_outcome": "closed (ok) / signed (rework)",
-            "by_request": "suspended (suspend request) / voided (void request)",
-        }.get(t.target, t.target)
+        target = {SAME: "(unchanged)", **HANDLER_DECIDES}.get(t.target, t.target)
         who = " or ".join(t.actors)
         if t.action in ("approve", "deny"):
             who = "operator (suspend request) / leader (void request)"

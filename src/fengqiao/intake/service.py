@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.db import utcnow
 from fengqiao.errors import FieldError, Problem, forbidden, invalid, not_found
-from fengqiao.events import service as event_service
+from fengqiao.events import filing as event_service
 from fengqiao.events.schemas import EventCreate
 from fengqiao.events.scope import grid_path
 from fengqiao.geo.service import Place

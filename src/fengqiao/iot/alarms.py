@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 from fengqiao.auth.service import load_principal
 from fengqiao.config import Settings
 from fengqiao.errors import Problem
+from fengqiao.events.filing import create_event
 from fengqiao.events.models import Event
 from fengqiao.events.schemas import EventCreate
-from fengqiao.events.service import append_log, buffered_trail, create_event, recover_event
+from fengqiao.events.steps import recover_event
+from fengqiao.events.trail import append_log, buffered_trail
 from fengqiao.events.workflow import OPEN
 from fengqiao.geo.service import GridLocator
 from fengqiao.iot.models import Device, IotFold, IotInbox, IotQuarantine

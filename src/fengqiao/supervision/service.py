@@ -12,7 +12,7 @@ from fengqiao.errors import conflict, forbidden, invalid, not_found
 from fengqiao.events.escalation import EscalationPolicy, local_text, message_payload
 from fengqiao.events.models import Event
 from fengqiao.events.scope import home_ids
-from fengqiao.events.service import record_step
+from fengqiao.events.trail import record_step
 from fengqiao.org.models import Unit
 from fengqiao.outbox.service import Directory, Draft, drafts_for, enqueue
 from fengqiao.scope import Principal

@@ -30,7 +30,7 @@ from fengqiao.db import Database
 from fengqiao.events.changes import queue_change, state_of
 from fengqiao.events.escalation import EscalationPolicy, climb, local_text, message_payload
 from fengqiao.events.models import OPEN_STATES_SQL, OVERDUE_PENDING_SQL, REMINDER_PENDING_SQL, Event
-from fengqiao.events.service import buffered_trail, record_step
+from fengqiao.events.trail import buffered_trail, record_step
 from fengqiao.outbox.service import Directory, Draft, drafts_for, enqueue
 from fengqiao.supervision.service import default_reply_due, issue_order
 

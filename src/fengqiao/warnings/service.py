@@ -16,8 +16,8 @@ from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.errors import Problem, not_found
 from fengqiao.events.escalation import local_text
+from fengqiao.events.filing import route
 from fengqiao.events.models import Event, is_open
-from fengqiao.events.service import route
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.outbox.service import Directory, Person, drafts_for, enqueue
 from fengqiao.scope import Principal, in_scope

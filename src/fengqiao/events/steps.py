@@ -1,0 +1,552 @@
+"""The steps of the closed loop: one typed handler per action of the transition table, and the
+one function that lands a step.
+
+A handler checks the step's own data, does the step's own work and returns what it changes; it
+never sets the state. `land` applies the changes and the table's target (`workflow.target_of`:
+a fixed state, the same state, or for a data-dependent target the handler's word, bounded by
+the table), then the version, the trail row and the rollups' change queue. Every mutation
+follows one order: authorise → lock (version) → write → trail row → flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from fengqiao.errors import FieldError, Problem, conflict, forbidden, invalid
+from fengqiao.events import changes, workflow
+from fengqiao.events.escalation import EscalationPolicy, climb
+from fengqiao.events.filing import check_serves, deadline_for, iso, route, routing_payload
+from fengqiao.events.models import Attachment, Event
+from fengqiao.events.schemas import TransitionIn
+from fengqiao.events.service import facts, get_event
+from fengqiao.events.trail import append_log, record_step
+from fengqiao.events.workflow import STATUS_ZH, EventFacts, Transition
+from fengqiao.scope import Principal
+from fengqiao.sla.deadlines import Deadline, extend_for_pause
+from fengqiao.taxonomy.snapshot import Rules
+
+DEFAULT_ESCALATION = EscalationPolicy()
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """What a handler is given: the locked event and the step asked for. A person's step has a
+    principal, the rules and the event's facts; the system's (recover) has none of them."""
+
+    db: Session
+    event: Event
+    data: TransitionIn
+    now: datetime
+    principal: Principal | None = None
+    rules: Rules | None = None
+    facts: EventFacts | None = None
+    escalation: EscalationPolicy = DEFAULT_ESCALATION
+    given: dict[str, Any] = field(default_factory=dict)  # the system's own trail payload
+
+    @property
+    def who(self) -> Principal:
+        assert self.principal is not None, f"{self.data.action} is a person's step"
+        return self.principal
+
+    @property
+    def table(self) -> Rules:
+        assert self.rules is not None, f"{self.data.action} needs the rules"
+        return self.rules
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a handler did: the columns it changes, the unit and payload of the trail row, and the
+    state only where the table leaves it to the handler (a target in HANDLER_DECIDES)."""
+
+    unit_id: int | None
+    payload: dict[str, Any]
+    changes: dict[str, Any] = field(default_factory=dict)
+    status: str | None = None
+
+
+Handler = Callable[[StepInput], Outcome]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*actions: str) -> Callable[[Handler], Handler]:
+    """Register a handler for actions of the transition table."""
+
+    def register(handler: Handler) -> Handler:
+        for action in actions:
+            assert action in workflow.BY_ACTION and action not in HANDLERS, action
+            HANDLERS[action] = handler
+        return handler
+
+    return register
+
+
+def land(
+    db: Session,
+    event: Event,
+    step: Transition,
+    outcome: Outcome,
+    *,
+    actor_id: int | None,
+    note: str,
+    now: datetime,
+) -> None:
+    """The one place a step lands: the handler's changes, the table's target, a new version, the
+    trail row, and the change queue when a column the rollups read moved."""
+    before, counted = event.status, changes.state_of(event)
+    for name, value in outcome.changes.items():
+        setattr(event, name, value)
+    event.status = workflow.target_of(step, before, outcome.status)
+    event.version += 1
+    event.updated_at = now
+    append_log(
+        db, event, at=now, actor_id=actor_id, action=step.action, from_status=before,
+        to_status=event.status, unit_id=outcome.unit_id, note=note, payload=outcome.payload,
+    )  # fmt: skip
+    if counted != changes.state_of(event):
+        # Through the module, so one patch of `changes.queue_change` reaches every caller (bench).
+        changes.queue_change(db, event_id=event.id, before=counted, now=now)
+
+
+def transition(
+    *,
+    db: Session,
+    rules: Rules,
+    principal: Principal,
+    event_id: int,
+    data: TransitionIn,
+    now: datetime,
+    escalation: EscalationPolicy = DEFAULT_ESCALATION,
+) -> Event:
+    """Take one step of the workflow, or refuse with why (403 who, 409 state or version)."""
+    step = workflow.BY_ACTION.get(data.action)
+    if step is None:
+        raise invalid(
+            "action",
+            f"unknown action; use one of {', '.join(workflow.ACTIONS)}",
+            f"未知操作；可选：{'、'.join(workflow.ACTIONS)}",
+        )
+    event = get_event(db=db, principal=principal, event_id=event_id, lock=True)
+    if event.status not in step.sources:
+        raise conflict(
+            "illegal-transition", "Action not allowed in this state", "当前状态不能执行此操作",
+            f"cannot {data.action} an event that is {event.status}; "
+            f"possible now: {', '.join(workflow.available(event.status)) or 'nothing'}",
+            f"事件当前状态为「{STATUS_ZH.get(event.status, event.status)}」，不能执行「{step.name_zh}」",
+        )  # fmt: skip
+    known = facts(event, rules)
+    kinds = workflow.actors_for(step, known)
+    if not any(workflow.is_actor(kind, principal, known) for kind in kinds):
+        raise forbidden(
+            f"only {' or '.join(kinds)} may {data.action} this event",
+            f"只有{'或'.join(workflow.ACTOR_ZH[k] for k in kinds)}可以执行「{step.name_zh}」",
+        )
+    if data.version != event.version:
+        raise conflict(
+            "stale-version", "The event changed meanwhile", "事件已被他人更新",
+            f"you sent version {data.version}, the event is at version {event.version}; "
+            "reload it and try again",
+            f"您提交的版本为 {data.version}，事件当前版本为 {event.version}，请刷新后重试",
+        )  # fmt: skip
+    given = StepInput(
+        db=db, event=event, data=data, now=now, principal=principal, rules=rules, facts=known,
+        escalation=escalation,
+    )  # fmt: skip
+    outcome = HANDLERS[data.action](given)
+    land(db, event, step, outcome, actor_id=principal.user_id, note=data.note, now=now)
+    if data.action == "return" and event.return_count == escalation.returns:
+        # The Nth return: the event climbs a rung by itself (a step of its own on the trail).
+        climbed = climb(db, event, now=now, reason="returns", policy=escalation)
+        if climbed is not None:
+            record_step(db, event, now=now, action="escalate", payload=climbed)
+    db.flush()
+    return event
+
+
+def recover_event(
+    *, db: Session, event_id: int, now: datetime, note: str, payload: dict[str, Any]
+) -> Event | None:
+    """The system's `recover` step: close an open IoT event whose device reported recovery
+    (the caller checked that the rule allows it); None when the event is not IoT or its state
+    has no `recover` edge (suspended, or finished meanwhile)."""
+    step = workflow.BY_ACTION["recover"]
+    event = db.scalar(
+        select(Event)
+        .where(Event.id == event_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # its trail may have moved by Core writes
+    )
+    if event is None or event.source != "iot" or event.status not in step.sources:
+        return None
+    # Built without validation: the note is the system's own text, not a request's.
+    data = TransitionIn.model_construct(action="recover", version=event.version, note=note)
+    outcome = HANDLERS["recover"](StepInput(db=db, event=event, data=data, now=now, given=payload))
+    land(db, event, step, outcome, actor_id=None, note=note, now=now)
+    db.flush()
+    return event
+
+
+# --- the handlers, in the order of the table ------------------------------------------------
+
+
+def _need_note(data: TransitionIn, what: str, what_zh: str) -> None:
+    if not data.note:
+        raise invalid("note", f"{data.action} needs a reason: {what}", f"请填写{what_zh}")
+
+
+def _proposal(
+    rules: Rules, event: Event, *, category_code: str, level: int, payload: dict[str, Any]
+) -> tuple[int | None, str, dict[str, Any]]:
+    """Routing proposes again for the event's (possibly new) class and level: (unit, reason,
+    the columns it sets); the proposal goes on the trail."""
+    proposal = route(
+        rules, category_code=category_code, level=level,
+        place_ids=(event.village_id, event.town_id),
+    )  # fmt: skip
+    payload["routing"] = routing_payload(proposal)
+    return (
+        proposal.unit_id,
+        proposal.reason,
+        {
+            "proposed_unit_id": proposal.unit_id,
+            "routing_rule_id": proposal.rule_id,
+            "routing_state": "proposed" if proposal.unit_id is not None else "unrouted",
+        },
+    )
+
+
+def _new_deadline(policy_id: int | None, deadline: Deadline, start: datetime) -> dict[str, Any]:
+    return {"sla_policy_id": policy_id, "sla_started_at": start, **_moved_deadline(deadline)}
+
+
+def _moved_deadline(deadline: Deadline) -> dict[str, Any]:
+    """A new deadline is owed its own reminder and, if it passes, its own overdue order."""
+    return {
+        "due_at": deadline.due_at,
+        "yellow_at": deadline.yellow_at,
+        "remind_at": deadline.remind_at,
+        "reminded_at": None,
+        "overdue_at": None,
+        "escalate_at": None,
+    }
+
+
+@handles("accept")
+def _accept(step: StepInput) -> Outcome:
+    event, data, rules = step.event, step.data, step.table
+    payload: dict[str, Any] = {}
+    changed: dict[str, Any] = {}
+    if data.category is not None and data.category != event.category_code:
+        category = rules.categories.get(data.category)
+        if category is None or not category.active:
+            raise invalid(
+                "category", f"unknown or retired class {data.category!r}", "事件分类不存在或已停用"
+            )
+        payload["category"] = {"from": event.category_code, "to": category.code}
+        changed.update(
+            category_code=category.code, category_name=category.name_zh,
+            major_code=category.major_code, major_name=category.major_name,
+            platform=category.platform,
+        )  # fmt: skip
+    if data.level is not None and data.level != event.level:
+        payload["level"] = {"from": event.level, "to": data.level}
+        changed["level"] = data.level
+    if data.urgent is not None and data.urgent != event.urgent:
+        payload["urgent"] = {"from": event.urgent, "to": data.urgent}
+        changed["urgent"] = data.urgent
+    category_code = changed.get("category_code", event.category_code)
+    level = changed.get("level", event.level)
+    if payload:
+        # A reclassification never shortens the time already given: keep the later deadline.
+        start = event.sla_started_at or event.created_at
+        policy_id, deadline = deadline_for(
+            rules, level=level, category_code=category_code,
+            urgent=changed.get("urgent", event.urgent), start=start,
+        )  # fmt: skip
+        if deadline is not None and (event.due_at is None or deadline.due_at > event.due_at):
+            changed.update(_new_deadline(policy_id, deadline, start))
+            payload["due_at"] = iso(deadline.due_at)
+    _unit, _reason, routing = _proposal(
+        rules, event, category_code=category_code, level=level, payload=payload
+    )
+    changed.update(routing, accepted_at=step.now)
+    return Outcome(None, payload, changed)
+
+
+@handles("reject")
+def _reject(step: StepInput) -> Outcome:
+    _need_note(step.data, "why it is not accepted", "不予受理的理由")
+    return Outcome(None, {}, {"closed_at": step.now})
+
+
+@handles("self_handle")
+def _self_handle(step: StepInput) -> Outcome:
+    event = step.event
+    if not workflow.is_level_1(facts_of(step)):
+        raise conflict(
+            "not-level-1", "Only level-1 events are self-handled", "只有一级事件可由网格员自行处置",
+            f"this event is level {event.level}; it goes to the command room",
+            f"该事件为{event.level}级，须由指挥室受理交办",
+        )  # fmt: skip
+    return Outcome(None, {}, {"accepted_at": step.now})
+
+
+@handles("close")
+def _close(step: StepInput) -> Outcome:
+    photos = _own_attachments(step, required=True, kinds=("after", "evidence"))
+    changed: dict[str, Any] = {"handled_at": step.now, "closed_at": step.now}
+    if step.data.result is not None:
+        changed["result"] = step.data.result
+    return Outcome(None, {"attachment_ids": photos}, changed)
+
+
+@handles("dispatch")
+def _dispatch(step: StepInput) -> Outcome:
+    event, data, rules, now = step.event, step.data, step.table, step.now
+    payload: dict[str, Any] = {}
+    proposed, reason, changed = _proposal(
+        rules, event, category_code=event.category_code, level=event.level, payload=payload
+    )
+    unit_id = data.unit_id if data.unit_id is not None else proposed
+    if unit_id is None:
+        raise conflict(
+            "unrouted", "No unit to dispatch to", "未匹配到责任单位",
+            f"no routing rule gives a unit ({reason}); choose a unit_id and give a reason",
+            "没有流转规则匹配此事件，请指定责任单位并说明理由",
+        )  # fmt: skip
+    check_serves(rules, event, unit_id)
+    if unit_id != proposed:
+        _need_note(data, "why another unit than the proposed one", "改派其他单位的理由")
+        changed["routing_state"] = "override"
+        payload["override"] = {"proposed": proposed, "chosen": unit_id}
+    redispatch = event.dispatched_at is not None
+    changed.update(owner_unit_id=unit_id, dispatched_at=now)
+    if redispatch:
+        # After a return the unit that takes it over gets the full time again.
+        policy_id, deadline = deadline_for(
+            rules, level=event.level, category_code=event.category_code, urgent=event.urgent,
+            start=now,
+        )  # fmt: skip
+        if deadline is not None:
+            changed.update(_new_deadline(policy_id, deadline, now))
+            payload["due_at"] = iso(deadline.due_at)
+            payload["redispatch"] = True
+    return Outcome(unit_id, payload, changed)
+
+
+@handles("sign")
+def _sign(step: StepInput) -> Outcome:
+    return Outcome(step.event.owner_unit_id, {}, {"signed_at": step.now})
+
+
+@handles("return")
+def _return(step: StepInput) -> Outcome:
+    _need_note(step.data, "why the event is not this unit's", "回退理由（为何不属本单位）")
+    returns = step.event.return_count + 1
+    changed = {"return_count": returns, "owner_unit_id": None}
+    return Outcome(step.event.owner_unit_id, {"return_count": returns}, changed)
+
+
+@handles("feedback")
+def _feedback(step: StepInput) -> Outcome:
+    data = step.data
+    if not data.result:
+        raise invalid("result", "feedback needs the result: what was done", "请填写处置结果")
+    photos = _own_attachments(step, required=True, kinds=("evidence", "after"))
+    changed = {"result": data.result, "handled_at": step.now}
+    return Outcome(step.event.owner_unit_id, {"attachment_ids": photos}, changed)
+
+
+@handles("verify")
+def _verify(step: StepInput) -> Outcome:
+    event, data = step.event, step.data
+    if data.ok is None:
+        raise invalid("ok", "verify needs ok: true (closes) or false (rework)", "请选择核查结果")
+    if data.ok:
+        return Outcome(event.owner_unit_id, {"ok": True}, {"closed_at": step.now}, "closed")
+    _need_note(data, "what is still wrong", "核查不通过的原因")
+    reworks = event.rework_count + 1
+    payload = {"ok": False, "rework_count": reworks}
+    return Outcome(event.owner_unit_id, payload, {"rework_count": reworks}, "signed")
+
+
+def _request(kind: str) -> Handler:
+    def handle(step: StepInput) -> Outcome:
+        event, data = step.event, step.data
+        if event.pending_action is not None:
+            raise conflict(
+                "request-pending", "A request is already pending", "已有待审批的申请",
+                f"a {event.pending_action} request waits for approval",
+                "已有申请等待审批，请先处理",
+            )  # fmt: skip
+        _need_note(data, f"why the event should be {kind}ed", "申请理由")
+        changed = {
+            "pending_action": kind,
+            "pending_by": step.who.user_id,
+            "pending_note": data.note,
+        }
+        return Outcome(event.owner_unit_id, {"request": kind}, changed)
+
+    return handle
+
+
+handles("request_suspend")(_request("suspend"))
+handles("request_void")(_request("void"))
+
+_NO_REQUEST: dict[str, Any] = {"pending_action": None, "pending_by": None, "pending_note": None}
+
+
+@handles("approve")
+def _approve(step: StepInput) -> Outcome:
+    event = step.event
+    kind = _pending(step)
+    if kind != "suspend":
+        voided: dict[str, Any] = {"closed_at": step.now, **_NO_REQUEST}
+        return Outcome(event.owner_unit_id, {"approved": kind}, voided, "voided")
+    if event.status not in workflow.SUSPENDABLE:
+        raise conflict(
+            "illegal-transition", "Cannot suspend in this state", "当前状态不能挂起",
+            f"the event is {event.status} now", f"事件当前状态为「{STATUS_ZH.get(event.status)}」",
+        )  # fmt: skip
+    changed: dict[str, Any] = {
+        "suspended_from": event.status,
+        "suspended_at": step.now,
+        **_NO_REQUEST,
+    }
+    return Outcome(event.owner_unit_id, {"approved": kind}, changed, "suspended")
+
+
+@handles("deny")
+def _deny(step: StepInput) -> Outcome:
+    kind = _pending(step)
+    return Outcome(step.event.owner_unit_id, {"denied": kind}, dict(_NO_REQUEST))
+
+
+def _pending(step: StepInput) -> str:
+    if not workflow.has_request(facts_of(step)) or step.event.pending_action is None:
+        raise conflict(
+            "no-request", "Nothing to approve", "没有待审批的申请",
+            "no suspend or void request is pending", "当前没有挂起或作废申请",
+        )  # fmt: skip
+    return step.event.pending_action
+
+
+@handles("resume")
+def _resume(step: StepInput) -> Outcome:
+    event, rules, now = step.event, step.table, step.now
+    assert event.suspended_at is not None and event.suspended_from is not None
+    paused_from = event.suspended_at
+    paused = (now - paused_from).total_seconds()
+    changed: dict[str, Any] = {"paused_seconds": event.paused_seconds + paused}
+    payload: dict[str, Any] = {"paused_seconds": paused}
+    ref = next((p for p in rules.policies if p.id == event.sla_policy_id), None)
+    if ref is not None and event.due_at is not None and event.yellow_at is not None:
+        moved = extend_for_pause(
+            deadline=Deadline(event.due_at, event.yellow_at, event.remind_at),
+            paused_from=paused_from, paused_to=now, policy=ref.policy, calendar=rules.calendar,
+        )  # fmt: skip
+        changed.update(_moved_deadline(moved))
+        payload["due_at"] = iso(moved.due_at)
+    changed.update(suspended_from=None, suspended_at=None)
+    return Outcome(event.owner_unit_id, payload, changed, event.suspended_from)
+
+
+@handles("merge")
+def _merge(step: StepInput) -> Outcome:
+    event, data = step.event, step.data
+    if data.into is None:
+        raise invalid("into", "merge needs the id of the event to merge into", "请指定合并到的事件")
+    if data.into == event.id:
+        raise invalid("into", "an event cannot be merged into itself", "不能合并到自身")
+    target = get_event(db=step.db, principal=step.who, event_id=data.into)
+    if target.status not in workflow.OPEN or target.duplicate_of_id is not None:
+        raise conflict(
+            "merge-target-closed", "Merge target is not open", "合并目标事件已办结",
+            f"event {target.code} is {target.status}", f"事件 {target.code} 已不在办理中",
+        )  # fmt: skip
+    if target.category_code != event.category_code:
+        raise invalid("into", "merge only events of the same class", "只能合并同一分类的事件")
+    changed = {"duplicate_of_id": target.id, "closed_at": step.now}
+    return Outcome(None, {"into": target.id, "into_code": target.code}, changed)
+
+
+@handles("rate")
+def _rate(step: StepInput) -> Outcome:
+    satisfaction = step.data.satisfaction
+    if satisfaction is None:
+        raise invalid("satisfaction", "rate needs satisfaction 1-5", "请选择满意度（1-5）")
+    if not workflow.not_rated(facts_of(step)):
+        raise conflict(
+            "already-rated", "Already rated", "已评价", "this event was rated before", "该事件已评价过",
+        )  # fmt: skip
+    return Outcome(None, {"satisfaction": satisfaction}, {"satisfaction": satisfaction})
+
+
+@handles("request_escalation", "escalate")
+def _escalate(step: StepInput) -> Outcome:
+    event, data = step.event, step.data
+    _need_note(data, "why it needs a higher rung", "升级理由")
+    reason = "unit_request" if data.action == "request_escalation" else "operator"
+    # The ladder's own work (the rung, its next due time, the messages) is `climb`'s, shared with
+    # the sweeper; it touches no column the state or the rollups read.
+    payload = climb(step.db, event, now=step.now, reason=reason, policy=step.escalation)
+    if payload is None:
+        raise conflict(
+            "top-rung", "Already at the top rung", "已升级至最高层级",
+            "the event is already with the district", "事件已升级至区级，不能再升级",
+        )  # fmt: skip
+    return Outcome(event.owner_unit_id, payload)
+
+
+@handles("recover")
+def _recover(step: StepInput) -> Outcome:
+    event, now = step.event, step.now
+    changed = {
+        "handled_at": event.handled_at or now,
+        "closed_at": now,
+        "result": event.result or step.data.note,
+        **_NO_REQUEST,
+    }
+    return Outcome(event.owner_unit_id, step.given, changed)
+
+
+def facts_of(step: StepInput) -> EventFacts:
+    """The facts the guards read (a person's step carries them)."""
+    assert step.facts is not None, f"{step.data.action} is a person's step"
+    return step.facts
+
+
+def _own_attachments(step: StepInput, *, required: bool, kinds: tuple[str, ...]) -> list[int]:
+    """The attachments named by the step; they must be this event's photos of a fitting kind."""
+    data = step.data
+    ids = sorted(set(data.attachment_ids))
+    rows = (
+        step.db.execute(
+            select(Attachment.id, Attachment.kind).where(
+                and_(Attachment.id.in_(ids), Attachment.event_id == step.event.id)
+            )
+        ).all()
+        if ids
+        else []
+    )
+    if len(rows) != len(ids):
+        raise invalid("attachment_ids", "not photos of this event", "附件不属于该事件")
+    if required and not any(kind in kinds for _id, kind in rows):
+        raise Problem(
+            422, "evidence-required", "Evidence photo required", "须上传处置照片",
+            f"{data.action} needs at least one photo of kind {' or '.join(kinds)} "
+            "(upload it to /events/{id}/attachments first)",
+            "请先上传处置后照片，再提交此操作",
+            [FieldError("attachment_ids", "an evidence photo is required", "须附处置照片")],
+        )  # fmt: skip
+    return ids
+
+
+if set(HANDLERS) != set(workflow.ACTIONS):  # every row of the table has its handler
+    raise RuntimeError(f"no handler for {set(workflow.ACTIONS) - set(HANDLERS)}")
