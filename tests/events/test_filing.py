@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.events.models import Attachment, Event, EventLog
+from fengqiao.events.schemas import SOURCES
+from fengqiao.events.sources import SOURCE_TABLE, SOURCE_ZH
 
 from .conftest import Desk, World, jpeg
 
@@ -241,3 +243,11 @@ def test_a_refused_report_leaves_no_photo_on_disk(
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "category"
     photos = tmp_path / "photos"
     assert not photos.exists() or not any(p.is_file() for p in photos.rglob("*"))
+
+
+def test_the_source_table_covers_every_source_the_api_takes() -> None:
+    # One row per source, in the order the API and the pages list them.
+    assert tuple(s.code for s in SOURCE_TABLE) == SOURCES
+    assert list(SOURCE_ZH) == list(SOURCES)
+    assert all(source.roles for source in SOURCE_TABLE)
+    assert not any(source.staff and source.machine for source in SOURCE_TABLE)
