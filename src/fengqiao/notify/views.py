@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
@@ -28,6 +26,7 @@ from fengqiao.errors import forbidden, not_found
 from fengqiao.events.models import Event
 from fengqiao.events.scope import event_scope, sees_whole_district
 from fengqiao.notify.models import Notification
+from fengqiao.notify.schemas import NotificationList, NotificationOut, OutboxOut
 from fengqiao.notify.sender import resend
 from fengqiao.org.models import OrgUnit
 from fengqiao.outbox.models import Outbox
@@ -36,37 +35,6 @@ from fengqiao.scope import Principal, in_scope
 router = APIRouter(tags=["notifications"])
 STREAM_POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
-
-
-class NotificationOut(BaseModel):
-    id: int
-    title: str
-    body: str
-    link: str
-    event_id: int | None
-    created_at: datetime
-    read_at: datetime | None
-
-
-class NotificationList(BaseModel):
-    items: list[NotificationOut]
-    unread: int
-    next_before: int | None
-
-
-class OutboxOut(BaseModel):
-    id: int
-    channel: str
-    recipient: str
-    user_id: int | None
-    template: str
-    event_id: int | None
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    created_at: datetime
-    sent_at: datetime | None
-    error: str | None
 
 
 def _out(n: Notification) -> NotificationOut:

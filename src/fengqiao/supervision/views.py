@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,46 +21,9 @@ from fengqiao.events.schemas import Ref
 from fengqiao.exports import csv_download, stamped
 from fengqiao.supervision import service
 from fengqiao.supervision.models import SupervisionOrder
+from fengqiao.supervision.schemas import OrderIn, OrderList, OrderOut, ReplyIn
 
 router = APIRouter(tags=["supervision"])
-
-
-class OrderIn(BaseModel):
-    kind: Literal["leader", "important"] = Field(
-        description="leader: 领导督办; important: 重要事项督办 (overdue orders are automatic)"
-    )
-    requirement: str = Field(min_length=1, max_length=2000)
-    due_at: datetime | None = Field(
-        None, description="Reply deadline; default: now + FENGQIAO_SUPERVISION_REPLY_HOURS."
-    )
-
-
-class ReplyIn(BaseModel):
-    reply: str = Field(min_length=1, max_length=4000)
-
-
-class OrderOut(BaseModel):
-    id: int
-    code: str
-    event: Ref
-    kind: str
-    kind_name: str
-    unit: Ref
-    issued_by: Ref | None
-    issued_at: datetime
-    requirement: str
-    due_at: datetime
-    status: str
-    status_name: str
-    overdue: bool
-    reply: str | None
-    replied_by: Ref | None
-    replied_at: datetime | None
-
-
-class OrderList(BaseModel):
-    items: list[OrderOut]
-    next_before: int | None = Field(description="Pass as `before` for the next page.")
 
 
 def _outs(db: Session, orders: Sequence[SupervisionOrder], now: datetime) -> list[OrderOut]:
