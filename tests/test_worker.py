@@ -16,7 +16,7 @@ from fengqiao.clock import FixedClock
 from fengqiao.config import get_settings
 from fengqiao.db import Database
 from fengqiao.jobs import jobs
-from fengqiao.jobs.worker import WorkerAlreadyRunning, lock_path, run_forever, single_worker
+from fengqiao.worker import WorkerAlreadyRunning, lock_path, run_forever, single_worker
 from fengqiao.migrate import upgrade
 
 from .conftest import make_settings
@@ -47,7 +47,7 @@ def test_the_lock_holds_across_processes(tmp_path: Path) -> None:
     code = (
         "import sys, time\n"
         "from fengqiao.db import Database\n"
-        "from fengqiao.jobs.worker import single_worker\n"
+        "from fengqiao.worker import single_worker\n"
         f"with single_worker(Database({url!r})):\n"
         "    print('held', flush=True)\n"
         "    sys.stdin.readline()\n"

@@ -13,11 +13,13 @@ from fastapi.staticfiles import StaticFiles
 
 from fengqiao import __version__
 from fengqiao.api import api_router, public_router
+from fengqiao.auth.requests import authenticate
 from fengqiao.auth.security import TokenReader
 from fengqiao.auth.service import PrincipalCache
 from fengqiao.auth.sessions import install_sessions
 from fengqiao.bounds import install_bounds
 from fengqiao.cameras.index import CameraLocator
+from fengqiao.cameras.service import layer_props as camera_layer_props
 from fengqiao.catalogue import views as service_views
 from fengqiao.clock import Clock
 from fengqiao.config import Settings, get_settings
@@ -83,8 +85,10 @@ def create_app(
     app.state.signing_key = settings.resolved_secret_key()
     app.state.tokens = TokenReader(app.state.signing_key)
     app.state.principals = PrincipalCache(settings.principal_cache_seconds)
+    app.state.authenticate = authenticate
     app.state.locator = GridLocator(settings.grid_index_check_seconds)
     app.state.cameras = CameraLocator(settings.camera_index_check_seconds)
+    app.state.layer_props = {"camera": camera_layer_props}
     app.state.rules = RulesCache(settings.rules_check_seconds)
     app.state.clock = clock or Clock()
     app.state.photos = PhotoStore(

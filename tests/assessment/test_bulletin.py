@@ -23,7 +23,7 @@ from fengqiao.cli import app as cli_app
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings, get_settings
 from fengqiao.events.models import OPEN_STATES, Event
-from fengqiao.jobs.worker import run_once
+from fengqiao.worker import run_once
 from fengqiao.org.models import OrgUnit
 from fengqiao.outbox.models import Outbox
 from fengqiao.supervision.models import SupervisionOrder

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.cameras.models import Camera
-from fengqiao.geo.crs import wgs84_to_gcj02
+from fengqiao.crs import wgs84_to_gcj02
 from fengqiao.geo.models import LayerFeature
 from tests.cameras.conftest import (
     Grids,

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import update
 
 from fengqiao.db import Database
-from fengqiao.jobs.worker import run_once
+from fengqiao.worker import run_once
 from fengqiao.outbox.models import Outbox
 from tests.e2e.conftest import Api, LiveServer, World, desk_visit
 

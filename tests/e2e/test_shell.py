@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from fengqiao.auth.security import issue_token
-from fengqiao.web.session import SESSION_COOKIE
+from fengqiao.auth.cookies import SESSION_COOKIE
 from scripts.screenshot import DESKTOP, log_in
 from tests.e2e.conftest import LiveServer, Visit, World, open_visit, sign_in
 

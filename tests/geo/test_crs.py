@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fengqiao.geo.crs import (
+from fengqiao.crs import (
     SUPPORTED_CRS,
     UnknownCRS,
     bd09_to_gcj02,

@@ -11,7 +11,7 @@ from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.geo.crs import gcj02_to_bd09, wgs84_to_gcj02
+from fengqiao.crs import gcj02_to_bd09, wgs84_to_gcj02
 from fengqiao.org.models import OrgUnit
 from tests.auth.test_auth_api import assert_problem
 

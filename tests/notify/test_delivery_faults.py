@@ -2,7 +2,7 @@
 local SMS gateway that fails and stalls at random (seeded), repeated kill -9s over a simulated
 month; and, without any crash, a gateway slower than the lease (issue 15, item 9).
 
-The workers are `fengqiao.jobs.worker.run_forever`, the loop `fengqiao worker` runs, in their own
+The workers are `fengqiao.worker.run_forever`, the loop `fengqiao worker` runs, in their own
 processes, with a compressed clock: a simulated month passes in under a minute, so messages fall
 due, fail and are retried over the whole month while the workers are killed and restarted."""
 
@@ -45,7 +45,7 @@ from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.jobs import jobs
-from fengqiao.jobs.worker import run_forever
+from fengqiao.worker import run_forever
 
 class Compressed(Clock):
     def __init__(self, start, epoch, speed):

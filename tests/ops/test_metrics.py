@@ -11,7 +11,7 @@ from sqlalchemy import insert
 
 from fengqiao.app import create_app
 from fengqiao.clock import FixedClock
-from fengqiao.jobs.worker import run_forever
+from fengqiao.worker import run_forever
 from fengqiao.outbox.models import Outbox
 from tests.events.conftest import START
 from tests.ops.conftest import Copy

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from fengqiao.config import Settings
+from fengqiao.crs import wgs84_to_gcj02
 from fengqiao.db import Database
-from fengqiao.geo.crs import wgs84_to_gcj02
 from fengqiao.org.importer import ImportRejected, export_tree, import_tree
 from fengqiao.org.models import OrgUnit
 from tests.org.factories import DISTRICT, TOWN, VILLAGE, feature, rect, tree

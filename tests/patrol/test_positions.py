@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.clock import FixedClock
-from fengqiao.geo.crs import wgs84_to_gcj02
+from fengqiao.crs import wgs84_to_gcj02
 from fengqiao.org.models import OrgUnit
 from fengqiao.patrol.models import Patrol, Position
 from tests.patrol.conftest import START, People, Phone, path_length, walk

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fengqiao.app import create_app
-from fengqiao.web.session import SESSION_COOKIE
+from fengqiao.auth.cookies import SESSION_COOKIE
 from fengqiao.web.views import ADMIN_SECTIONS
 from tests.conftest import BoundDatabase, Seeded
 

@@ -34,7 +34,9 @@ from fengqiao.outbox.service import Person, drafts_for, enqueue
 from fengqiao.supervision.models import ORDER_KIND_ZH, SupervisionOrder
 from fengqiao.taxonomy.models import Category
 from fengqiao.warnings.models import WARNING_KIND_SHORT_ZH
-from fengqiao.web import TEMPLATES_DIR
+
+# The bulletin document is standalone (downloaded, mailed, printed): its template lives here.
+DOCUMENT = Path(__file__).parent / "templates" / "bulletin_doc.html"
 
 FORMATS = {
     "html": "text/html; charset=utf-8",
@@ -296,7 +298,7 @@ def _number(value: float | None) -> str:
 
 
 _environment = Environment(
-    loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"])
+    loader=FileSystemLoader(DOCUMENT.parent), autoescape=select_autoescape(["html"])
 )
 _environment.filters["percent"] = _percent
 _environment.filters["number"] = _number
@@ -304,7 +306,7 @@ _environment.filters["number"] = _number
 
 def render_html(content: dict[str, Any]) -> str:
     """A standalone, printable HTML page."""
-    return _environment.get_template("bulletin_doc.html").render(b=content)
+    return _environment.get_template(DOCUMENT.name).render(b=content)
 
 
 TOTAL_ROWS = (("新增事件", "new"), ("办结事件", "done"), ("按期办结", "done_on_time"),

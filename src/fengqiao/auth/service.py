@@ -427,3 +427,22 @@ def list_users(
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.execute(query.order_by(User.id).offset(offset).limit(limit)).all()
     return total, list(rows)
+
+
+def staff_counts(*, db: Session, principal: Principal) -> dict[str, int]:
+    """Counts of active users, grid workers and operators whose home is in the caller's scope."""
+    scoped_users = (
+        select(User.id)
+        .join(OrgUnit, OrgUnit.id == User.home_org_id)
+        .where(in_scope(principal, OrgUnit.path), User.is_active.is_(True))
+    )
+    grid_workers = db.scalar(
+        select(func.count(func.distinct(GridAssignment.user_id))).where(
+            GridAssignment.user_id.in_(scoped_users)
+        )
+    )
+    users = db.scalar(select(func.count()).select_from(scoped_users.subquery()))
+    operators = db.scalar(
+        select(func.count()).where(UserRole.role == "operator", UserRole.user_id.in_(scoped_users))
+    )
+    return {"grid_workers": grid_workers or 0, "users": users or 0, "operators": operators or 0}

@@ -27,7 +27,9 @@ from fengqiao.auth.sessions import LoginThrottle, revoke_token
 from fengqiao.db import Database
 from fengqiao.deps import AppSettings, CurrentPrincipal, DbSession, WriteSession, get_database
 from fengqiao.errors import Problem, invalid
+from fengqiao.org import service as org_service
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.org.schemas import OrgSummary
 from fengqiao.paging import Page, Paging
 from fengqiao.ratelimit import current_caller
 from fengqiao.scope import Principal, mask_phone
@@ -293,3 +295,16 @@ def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, db: WriteSes
     made = service.create_api_key(db=db, username=body.username, name=body.name)
     db.commit()
     return ApiKeyOut(key=made.key, prefix=made.prefix)
+
+
+# Counts the org tree and the people in it; auth sits above org, so the route lives here.
+org_router = APIRouter(tags=["org"])
+
+
+@org_router.get("/org/summary", response_model=OrgSummary)
+def org_summary(principal: CurrentPrincipal, db: DbSession) -> OrgSummary:
+    """Counts of towns, villages, grids, grid workers, units and users in the caller's scope."""
+    return OrgSummary(
+        **org_service.summary(db=db, principal=principal),
+        **service.staff_counts(db=db, principal=principal),
+    )

@@ -16,8 +16,8 @@ from pydantic import TypeAdapter, ValidationError
 from fengqiao.cameras.codes import check_camera_code
 from fengqiao.cameras.index import path_ids
 from fengqiao.cameras.models import CAMERA_STATUS_ZH, CAMERA_STATUSES
+from fengqiao.crs import SUPPORTED_CRS
 from fengqiao.errors import FieldError, Problem
-from fengqiao.geo.crs import SUPPORTED_CRS
 from fengqiao.geo.service import GridLocator, Place
 from fengqiao.scope import Principal
 

@@ -165,14 +165,18 @@ def _require_covers(principal: Principal, grid_path: str | None) -> None:
     principal.require_covers(grid_path)
 
 
-def layer_statuses(*, db: Session, path: str) -> dict[int, tuple[str, datetime | None]]:
-    """feature id → (status, last seen) of the cameras under `path`, for the map layer."""
+def layer_props(*, db: Session, path: str) -> dict[int, dict[str, Any]]:
+    """feature id → the registry's status and last-seen time of the cameras under `path`, the
+    props the map layer adds to each camera point (installed by app.py for geo's layer route)."""
     query = (
         select(Camera.feature_id, Camera.status, Camera.last_seen_at)
         .join(LayerFeature, LayerFeature.id == Camera.feature_id)
         .outerjoin(OrgUnit, OrgUnit.id == LayerFeature.grid_id)
     )
-    return {fid: (status, seen) for fid, status, seen in db.execute(_under(query, path))}
+    return {
+        fid: {"status": status, "last_seen_at": seen.isoformat() if seen is not None else None}
+        for fid, status, seen in db.execute(_under(query, path))
+    }
 
 
 @dataclass(frozen=True)

@@ -32,18 +32,18 @@ from fengqiao.cameras.schemas import (
     StatusPush,
     StatusReportOut,
 )
+from fengqiao.crs import SUPPORTED_CRS
 from fengqiao.deps import (
     AppClock,
     AppDatabase,
     AppSettings,
     CurrentPrincipal,
     DbSession,
-    Locator,
     WriteSession,
 )
 from fengqiao.errors import Problem, invalid
 from fengqiao.exports import csv_download, stamped
-from fengqiao.geo.crs import SUPPORTED_CRS
+from fengqiao.geo.deps import Locator
 from fengqiao.geo.service import org_path, wgs84_point
 from fengqiao.org.models import OrgUnit
 from fengqiao.paging import Page, Paging

@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 
 from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal, Locator, app_rules
+from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import Problem, from_pydantic, invalid, not_found
 from fengqiao.events import filing, queries, service, steps
 from fengqiao.events import trail as event_trail
@@ -42,10 +42,12 @@ from fengqiao.events.schemas import (
 from fengqiao.events.sources import SOURCE_ZH
 from fengqiao.events.workflow import STATUS_ZH
 from fengqiao.exports import csv_download, stamped
+from fengqiao.geo.deps import Locator
 from fengqiao.geo.service import Place
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.readcache import Answer, ReadCache, make_answer, respond
 from fengqiao.scope import Principal, mask_phone
+from fengqiao.taxonomy.deps import app_rules
 from fengqiao.taxonomy.questions import describe
 from fengqiao.taxonomy.snapshot import Rules
 

@@ -18,13 +18,13 @@ import orjson
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from fengqiao.crs import SUPPORTED_CRS, UnknownCRS, to_wgs84
 from fengqiao.errors import FieldError, Problem, invalid, invalid_fields
-from fengqiao.geo.crs import SUPPORTED_CRS, UnknownCRS, to_wgs84
+from fengqiao.geo.distance import Box
 from fengqiao.geo.locator import GridIndex, GridShape
 from fengqiao.geo.models import LayerFeature
 from fengqiao.org.models import OrgUnit
 from fengqiao.org.service import GRIDS_COUNTER, read_counter
-from fengqiao.patrol import tracks
 from fengqiao.scope import Principal
 
 
@@ -256,7 +256,7 @@ def _features_under(path: str) -> Select[LayerFeature]:
 
 
 def layer_features(
-    *, db: Session, kind: str, path: str, box: tracks.Box | None = None
+    *, db: Session, kind: str, path: str, box: Box | None = None
 ) -> list[LayerFeature]:
     """The features of one layer under `path`, optionally inside `box` (south, north, west,
     east), in id order."""

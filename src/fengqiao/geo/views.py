@@ -4,6 +4,7 @@ GeoJSON. The cameras nearest to a point are the camera registry's (cameras/views
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import orjson
@@ -11,10 +12,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from fengqiao.cameras.service import layer_statuses
-from fengqiao.deps import CurrentPrincipal, DbSession, Locator
+from fengqiao.deps import CurrentPrincipal, DbSession
 from fengqiao.errors import Problem, invalid
 from fengqiao.geo import service
+from fengqiao.geo.deps import Locator
 from fengqiao.geo.models import LAYER_KINDS
 from fengqiao.geo.schemas import PlaceOut, PlaceRef
 from fengqiao.org.models import OrgUnit
@@ -126,13 +127,10 @@ async def grids_geojson(
     return Response(raw, media_type="application/geo+json", headers=headers)
 
 
-def _camera_props(props: dict[str, Any] | None, status: tuple[str, Any]) -> dict[str, Any]:
-    seen = status[1]
-    return {
-        **(props or {}),
-        "status": status[0],
-        "last_seen_at": seen.isoformat() if seen is not None else None,
-    }
+# What a layer's points carry beyond their stored props, from the domain that owns them (a
+# camera's registry status and last-seen time): kind → (db, path) → feature id → props.
+# `app.py` installs them as `app.state.layer_props`, so geo needs nothing from those domains.
+LayerProps = Callable[..., dict[int, dict[str, Any]]]
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -178,8 +176,8 @@ def layer(
         )  # fmt: skip
     path = service.org_path(db, principal, org)
     features = service.layer_features(db=db, kind=kind, path=path, box=_bbox(bbox))
-    # A camera's status and last-seen time live in the registry; the popup shows them.
-    statuses = layer_statuses(db=db, path=path) if kind == "camera" else {}
+    owner: LayerProps | None = request.app.state.layer_props.get(kind)
+    extra = owner(db=db, path=path) if owner is not None else {}
     return geojson_response(
         request,
         {
@@ -191,9 +189,7 @@ def layer(
                     "geometry": {"type": "Point", "coordinates": [f.lng, f.lat]},
                     "properties": {
                         "id": f.id, "kind": f.kind, "name": f.name, "code": f.code,
-                        "props": _camera_props(f.props, statuses[f.id])
-                        if f.id in statuses
-                        else f.props or {},
+                        "props": {**(f.props or {}), **extra.get(f.id, {})},
                     },
                 }
                 for f in features

@@ -13,10 +13,9 @@ from fengqiao.deps import (
     AppSettings,
     CurrentPrincipal,
     DbSession,
-    Locator,
     WriteSession,
-    app_rules,
 )
+from fengqiao.geo.deps import Locator
 from fengqiao.intake import service
 from fengqiao.intake.models import ChecklistRun
 from fengqiao.intake.schemas import (
@@ -31,6 +30,7 @@ from fengqiao.intake.schemas import (
     RunItemOut,
 )
 from fengqiao.paging import Page, Paging
+from fengqiao.taxonomy.deps import app_rules
 from fengqiao.taxonomy.models import IntakeModule
 from fengqiao.taxonomy.questions import Question
 from fengqiao.taxonomy.snapshot import Rules

@@ -18,7 +18,6 @@ from fengqiao.deps import (
     AppSettings,
     CurrentPrincipal,
     DbSession,
-    Locator,
 )
 from fengqiao.errors import (
     FieldError,
@@ -30,6 +29,7 @@ from fengqiao.errors import (
 )
 from fengqiao.events.schemas import Ref
 from fengqiao.events.service import get_event
+from fengqiao.geo.deps import Locator
 from fengqiao.iot import service
 from fengqiao.iot.alarms import OUTCOME_ZH, AlarmProcessor, Outcome, Received, quarantine_one
 from fengqiao.iot.models import Device, IotQuarantine, IotRule

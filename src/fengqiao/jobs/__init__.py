@@ -12,13 +12,10 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from fengqiao.config import Settings
 from fengqiao.db import Database
-
-if TYPE_CHECKING:
-    from fengqiao.notify.channels import Channel
 
 # Modules that register jobs when imported (later jobs add themselves here).
 JOB_MODULES = (
@@ -37,7 +34,9 @@ class JobContext:
     database: Database
     settings: Settings
     now: datetime
-    channels: dict[str, Channel] = field(default_factory=dict)
+    # notify's delivery channels by name (`notify.channels.Channel`), loaded by the worker for
+    # the jobs that send; typed loosely because the job registry sits below notify.
+    channels: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.config import Settings
+from fengqiao.crs import SUPPORTED_CRS, UnknownCRS, to_wgs84
 from fengqiao.errors import FieldError, Problem
-from fengqiao.geo.crs import SUPPORTED_CRS, UnknownCRS, to_wgs84
 from fengqiao.org.codes import PARENT_KIND, code_problem, kind_of_code, parent_code
 from fengqiao.org.models import AREA_TYPES, CODE_LENGTH, GRID_TYPES, VILLAGE_TYPES, OrgUnit
 

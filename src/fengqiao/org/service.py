@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.config import Settings
 from fengqiao.errors import Problem, invalid, not_found
 from fengqiao.org.importer import ImportReport, feature_of, import_tree
@@ -73,23 +72,14 @@ def ancestors(*, db: Session, unit: OrgUnit) -> list[OrgUnit]:
 
 
 def summary(*, db: Session, principal: Principal) -> dict[str, int]:
-    """Counts of towns, villages, grids, grid workers, units and users in the caller's scope."""
+    """Counts of towns, villages, grids and units in the caller's scope (the people in it are
+    counted by `auth.service.staff_counts`)."""
     counts = dict(
         db.execute(
             select(OrgUnit.kind, func.count())
             .where(in_scope(principal, OrgUnit.path), OrgUnit.valid_to.is_(None))
             .group_by(OrgUnit.kind)
         ).all()
-    )
-    scoped_users = (
-        select(User.id)
-        .join(OrgUnit, OrgUnit.id == User.home_org_id)
-        .where(in_scope(principal, OrgUnit.path), User.is_active.is_(True))
-    )
-    grid_workers = db.scalar(
-        select(func.count(func.distinct(GridAssignment.user_id))).where(
-            GridAssignment.user_id.in_(scoped_users)
-        )
     )
     special = db.scalar(
         select(func.count()).where(
@@ -106,19 +96,12 @@ def summary(*, db: Session, principal: Principal) -> dict[str, int]:
         # the same units the units list shows: those at or above the caller's area
         .where(in_scope(principal, OrgUnit.path, with_ancestors=True))
     )
-    users = db.scalar(select(func.count()).select_from(scoped_users.subquery()))
-    operators = db.scalar(
-        select(func.count()).where(UserRole.role == "operator", UserRole.user_id.in_(scoped_users))
-    )
     return {
         "towns": counts.get("town", 0),
         "villages": counts.get("village", 0),
         "grids": counts.get("grid", 0),
         "special_grids": special or 0,
-        "grid_workers": grid_workers or 0,
         "units": units or 0,
-        "users": users or 0,
-        "operators": operators or 0,
     }
 
 

@@ -16,7 +16,6 @@ from fengqiao.org.importer import KIND_ORDER, export_tree, import_tree
 from fengqiao.org.models import PLATFORMS, OrgUnit, Unit
 from fengqiao.org.schemas import (
     ImportReportOut,
-    OrgSummary,
     OrgTreeNode,
     OrgUnitDetail,
     OrgUnitEdit,
@@ -49,12 +48,6 @@ def org_out(unit: OrgUnit) -> OrgUnitOut:
         population=unit.population,
         bbox=bbox,
     )
-
-
-@router.get("/org/summary", response_model=OrgSummary)
-def org_summary(principal: CurrentPrincipal, db: DbSession) -> OrgSummary:
-    """Counts of towns, villages, grids, grid workers, units and users in the caller's scope."""
-    return OrgSummary(**service.summary(db=db, principal=principal))
 
 
 @router.get("/org/tree", response_model=OrgTreeNode)

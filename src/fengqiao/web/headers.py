@@ -13,23 +13,23 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fengqiao.assessment.bulletin import DOCUMENT as BULLETIN_DOCUMENT
 from fengqiao.config import Settings
-from fengqiao.web import TEMPLATES_DIR
 
 # Standalone documents (the daily bulletin is downloaded, mailed and printed, so it carries its
 # own stylesheet) may keep one fixed <style> block: it is allowed by its hash, never inline
 # styles in general. A template's style block must be fixed text for its hash to hold.
-STANDALONE_DOCUMENTS = ("bulletin_doc.html",)
+STANDALONE_DOCUMENTS = (BULLETIN_DOCUMENT,)
 _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
 
 
 def style_hashes() -> list[str]:
     """The CSP hash sources of the standalone documents' fixed <style> blocks."""
     sources = []
-    for name in STANDALONE_DOCUMENTS:
-        for block in _STYLE_BLOCK.findall((TEMPLATES_DIR / name).read_text(encoding="utf-8")):
+    for path in STANDALONE_DOCUMENTS:
+        for block in _STYLE_BLOCK.findall(path.read_text(encoding="utf-8")):
             if "{{" in block or "{%" in block:
-                raise ValueError(f"{name}: a <style> block must be fixed text to be hashed")
+                raise ValueError(f"{path.name}: a <style> block must be fixed text to be hashed")
             digest = hashlib.sha256(block.encode("utf-8")).digest()
             sources.append(f"'sha256-{base64.b64encode(digest).decode()}'")
     return sources

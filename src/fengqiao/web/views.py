@@ -21,13 +21,14 @@ from fengqiao.auth import service as auth_service
 from fengqiao.auth.security import TokenError, issue_token
 from fengqiao.auth.sessions import end_session_token
 from fengqiao.db import Database
-from fengqiao.deps import AppClock, AppDatabase, AppSettings, _load_user, principal_of_user
+from fengqiao.auth.requests import load_user, principal_of_user
+from fengqiao.deps import AppClock, AppDatabase, AppSettings
 from fengqiao.errors import Problem
 from fengqiao.events import service as event_service
 from fengqiao.org.models import OrgUnit
 from fengqiao.scope import Principal
 from fengqiao.web import STATIC_DIR, TEMPLATES_DIR, labels, nav
-from fengqiao.web.session import (
+from fengqiao.auth.cookies import (
     CSRF_FIELD,
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -224,7 +225,7 @@ async def login_submit(request: Request, settings: AppSettings, database: AppDat
     token = issue_token(
         user_id=user.id, key=settings.resolved_secret_key(), minutes=settings.token_minutes
     )
-    principal = await run_in_threadpool(_load_user, database, user.id)
+    principal = await run_in_threadpool(load_user, database, user.id)
     assert principal is not None
     response = RedirectResponse(next_path or nav.landing(principal), status_code=303)
     start_session(response, request, settings, token)
