@@ -15,9 +15,8 @@ from fengqiao.cli import app as cli_app
 from fengqiao.clock import FixedClock
 from fengqiao.config import get_settings
 from fengqiao.db import Database
-from fengqiao.jobs import jobs
-from fengqiao.worker import WorkerAlreadyRunning, lock_path, run_forever, single_worker
 from fengqiao.migrate import upgrade
+from fengqiao.worker import WorkerAlreadyRunning, jobs, lock_path, run_forever, single_worker
 
 from .conftest import make_settings
 

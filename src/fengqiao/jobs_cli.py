@@ -69,7 +69,7 @@ def worker() -> None:
 @jobs_app.command("list")
 def jobs_list() -> None:
     """The jobs the worker runs, in order."""
-    from fengqiao.jobs import jobs
+    from fengqiao.worker import jobs
 
     table = Table("name", "description")
     for job in jobs().values():
@@ -86,8 +86,7 @@ def jobs_run(
     ] = None,
 ) -> None:
     """Run one job once and print what it did (replay any moment with --now)."""
-    from fengqiao.jobs import jobs
-    from fengqiao.worker import run_once
+    from fengqiao.worker import jobs, run_once
 
     if name not in jobs():
         err_console.print(f"[red]未知任务 / unknown job[/red] {name!r}; known: {', '.join(jobs())}")

@@ -18,12 +18,36 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from fengqiao.analytics import jobs as analytics_jobs
+from fengqiao.assessment import jobs as assessment_jobs
+from fengqiao.catalogue import jobs as catalogue_jobs
 from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
-from fengqiao.jobs import JobContext, jobs
+from fengqiao.iot import jobs as iot_jobs
+from fengqiao.jobs import Job, JobContext, registered
 from fengqiao.metrics import timed_job
+from fengqiao.notify import jobs as notify_jobs
 from fengqiao.notify.channels import Channel, load_channels
+from fengqiao.supervision import jobs as supervision_jobs
+from fengqiao.warnings import jobs as warnings_jobs
+
+# The domains whose jobs the worker runs, in the order one round runs them.
+JOB_MODULES = (
+    supervision_jobs,
+    analytics_jobs,
+    warnings_jobs,
+    assessment_jobs,
+    catalogue_jobs,
+    iot_jobs,
+    notify_jobs,
+)
+
+
+def jobs() -> dict[str, Job]:
+    """Every job, by name, in the order one round runs them."""
+    return registered(order=[module.__name__ for module in JOB_MODULES])
+
 
 log = logging.getLogger("fengqiao.worker")
 

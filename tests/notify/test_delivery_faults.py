@@ -44,7 +44,7 @@ from pathlib import Path
 from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
-from fengqiao.jobs import jobs
+from fengqiao.worker import jobs
 from fengqiao.worker import run_forever
 
 class Compressed(Clock):

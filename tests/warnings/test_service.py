@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User, UserRole
 from fengqiao.db import Database
-from fengqiao.jobs import jobs
 from fengqiao.notify.templates import render
 from fengqiao.outbox.models import Outbox
 from fengqiao.warnings.models import EarlyWarning
 from fengqiao.warnings.service import run_detectors
+from fengqiao.worker import jobs
 from tests.conftest import BoundDatabase
 
 from .conftest import NOW, RULES, AddEvent, Place, hours_before, moved, routed_unit

@@ -8,25 +8,13 @@ catches up and misses nothing, and `--now` replays any moment.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from fengqiao.config import Settings
 from fengqiao.db import Database
-
-# Modules that register jobs when imported (later jobs add themselves here).
-JOB_MODULES = (
-    "fengqiao.supervision.jobs",
-    "fengqiao.analytics.jobs",
-    "fengqiao.warnings.jobs",
-    "fengqiao.assessment.jobs",
-    "fengqiao.catalogue.jobs",
-    "fengqiao.iot.jobs",
-    "fengqiao.notify.jobs",
-)
 
 
 @dataclass
@@ -64,13 +52,14 @@ def job(
     return register
 
 
-def jobs() -> dict[str, Job]:
-    """Every registered job, by name, in the order they run."""
-    for module in JOB_MODULES:
-        importlib.import_module(module)
+def registered(*, order: Sequence[str]) -> dict[str, Job]:
+    """Every registered job, by name, those of the modules in `order` first and in that order.
+
+    A domain's jobs register when its `jobs.py` is imported; the worker (fengqiao/worker.py),
+    above every domain, imports them and gives the order."""
 
     def position(job: Job) -> int:
         module = job.run.__module__
-        return JOB_MODULES.index(module) if module in JOB_MODULES else len(JOB_MODULES)
+        return order.index(module) if module in order else len(order)
 
     return {job.name: job for job in sorted(_JOBS.values(), key=position)}
