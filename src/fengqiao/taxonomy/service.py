@@ -1,4 +1,5 @@
-"""Loading and editing the taxonomy, routing rules and SLA policies (administrators only).
+"""Loading and editing the taxonomy and routing rules (administrators only); the import also
+adds the shipped SLA policies when there are none (editing them: sla/service.py).
 
 The starting data ships in the package (`categories.json`, `routing_rules.json`) and is loaded by
 `fengqiao taxonomy import` and by the demo seed. Every edit bumps the `rules` counter so each
@@ -11,7 +12,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -19,13 +20,12 @@ from sqlalchemy.orm import Session
 from fengqiao.db import utcnow
 from fengqiao.errors import Problem, invalid, not_found
 from fengqiao.org.models import OrgUnit, Unit
-from fengqiao.sla.deadlines import LimitUnit, Policy
 from fengqiao.sla.models import SlaPolicy
+from fengqiao.sla.service import check_level
 from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
 from fengqiao.taxonomy.snapshot import rules_changed
 
 PLATFORMS = ("governance", "market", "enforcement", "service")
-LIMIT_UNITS = ("hours", "working_hours", "working_days", "calendar_days")
 
 # DESIGN.md section 7: level 1 same day without reminders, 2/3/4 three, five and ten working
 # days, urgent events two continuous hours whatever their level.
@@ -84,7 +84,7 @@ def import_taxonomy(
                 f"unknown major class {row['major_code']!r}",
                 f"大类 {row['major_code']} 不存在",
             )
-        _check_level(row["default_level"], f"categories[{row['code']}].default_level")
+        check_level(row["default_level"], f"categories[{row['code']}].default_level")
         category = existing.get(row["code"]) or Category(code=row["code"])
         for key in (
             "major_code", "name_zh", "platform", "default_unit_type", "default_level",
@@ -158,11 +158,6 @@ def _check_platform(platform: str, field: str) -> None:
         raise invalid(field, f"platform must be one of {', '.join(PLATFORMS)}", "平台取值无效")
 
 
-def _check_level(level: Any, field: str) -> None:
-    if not isinstance(level, int) or not 1 <= level <= 4:
-        raise invalid(field, "level must be 1, 2, 3 or 4", "等级须为 1 至 4")
-
-
 def list_categories(*, db: Session) -> tuple[list[CategoryMajor], list[Category]]:
     majors = list(db.scalars(select(CategoryMajor).order_by(CategoryMajor.code)))
     return majors, list(db.scalars(select(Category).order_by(Category.code)))
@@ -176,7 +171,7 @@ def update_category(*, db: Session, code: str, changes: dict[str, Any]) -> Categ
     if "platform" in changes:
         _check_platform(changes["platform"], "platform")
     if "default_level" in changes:
-        _check_level(changes["default_level"], "default_level")
+        check_level(changes["default_level"], "default_level")
     for key, value in changes.items():
         setattr(category, key, value)
     category.updated_at = utcnow()
@@ -195,7 +190,7 @@ def create_category(*, db: Session, values: dict[str, Any]) -> Category:
     major = db.get(CategoryMajor, values["major_code"])
     if major is None:
         raise invalid("major_code", "unknown major class", "大类不存在")
-    _check_level(values["default_level"], "default_level")
+    check_level(values["default_level"], "default_level")
     values = {"platform": major.platform, **values}
     _check_platform(values["platform"], "platform")
     category = Category(updated_at=utcnow(), active=True, **values)
@@ -252,7 +247,7 @@ def save_rule(*, db: Session, values: dict[str, Any], rule_id: int | None = None
     if merged["major_code"] is not None and db.get(CategoryMajor, merged["major_code"]) is None:
         raise invalid("major_code", "unknown major class", "大类不存在")
     if merged["level"] is not None:
-        _check_level(merged["level"], "level")
+        check_level(merged["level"], "level")
     if merged["town_id"] is not None:
         town = db.get(OrgUnit, merged["town_id"])
         if town is None or town.kind != "town":
@@ -283,39 +278,3 @@ def save_rule(*, db: Session, values: dict[str, Any], rule_id: int | None = None
     db.flush()
     rules_changed(db)
     return rule
-
-
-def list_policies(*, db: Session) -> list[SlaPolicy]:
-    return list(db.scalars(select(SlaPolicy).order_by(SlaPolicy.id)))
-
-
-def save_policy(*, db: Session, values: dict[str, Any], policy_id: int | None = None) -> SlaPolicy:
-    """Create or change an SLA policy; events already dispatched keep their deadlines."""
-    policy = (
-        SlaPolicy(urgent=False, yellow_ratio=0.8)
-        if policy_id is None
-        else db.get(SlaPolicy, policy_id)
-    )
-    if policy is None:
-        raise not_found("SLA policy", "时限规则")
-    for key, value in values.items():
-        setattr(policy, key, value)
-    if policy.limit_unit not in LIMIT_UNITS:
-        raise invalid("limit_unit", f"use one of {', '.join(LIMIT_UNITS)}", "时限单位取值无效")
-    if policy.limit_value is None or policy.limit_value < 0:
-        raise invalid("limit_value", "a limit is a number ≥ 0", "时限须为非负数")
-    try:  # what the deadline arithmetic itself accepts, checked before it is stored
-        Policy(
-            limit=policy.limit_value, unit=cast(LimitUnit, policy.limit_unit),
-            remind_before_hours=policy.remind_before_hours, yellow_ratio=policy.yellow_ratio,
-        )  # fmt: skip
-    except ValueError as exc:
-        raise invalid("limit_value", str(exc), "按自然日计的时限须为整数天") from None
-    if policy.level is not None:
-        _check_level(policy.level, "level")
-    if policy.category_code is not None and db.get(Category, policy.category_code) is None:
-        raise invalid("category_code", "unknown class", "事件分类不存在")
-    db.add(policy)
-    db.flush()
-    rules_changed(db)
-    return policy
