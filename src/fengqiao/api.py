@@ -21,7 +21,6 @@ from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
 from fengqiao.patrol import views as patrol_views
 from fengqiao.sla import views as sla_views
-from fengqiao.sla import views as sla_views
 from fengqiao.supervision import views as supervision_views
 from fengqiao.taxonomy import views as taxonomy_views
 from fengqiao.warnings import views as warning_views
@@ -53,7 +52,6 @@ api_router.include_router(auth_views.router)
 api_router.include_router(auth_views.org_router)
 api_router.include_router(org_views.router)
 api_router.include_router(taxonomy_views.router)
-api_router.include_router(sla_views.router)
 api_router.include_router(sla_views.router)
 api_router.include_router(intake_views.router)
 api_router.include_router(supervision_views.router)
