@@ -20,7 +20,6 @@ from fengqiao.auth.sessions import install_sessions
 from fengqiao.bounds import install_bounds
 from fengqiao.cameras.index import CameraLocator
 from fengqiao.cameras.service import layer_props as camera_layer_props
-from fengqiao.catalogue import views as service_views
 from fengqiao.clock import Clock
 from fengqiao.config import Settings, get_settings
 from fengqiao.db import Database
@@ -32,7 +31,7 @@ from fengqiao.ops import views as ops_views
 from fengqiao.ratelimit import install_rate_limits
 from fengqiao.readcache import ReadCache
 from fengqiao.taxonomy.snapshot import RulesCache
-from fengqiao.web import STATIC_DIR
+from fengqiao.web import STATIC_DIR, catalogue_pages
 from fengqiao.web import headers as security_headers
 from fengqiao.web import views as web_views
 
@@ -107,7 +106,7 @@ def create_app(
     app.include_router(public_router)
     app.include_router(api_router)
     app.include_router(web_views.router)
-    app.include_router(service_views.pages)
+    app.include_router(catalogue_pages.router)
     open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

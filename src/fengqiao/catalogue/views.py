@@ -1,5 +1,6 @@
 """The service catalogue and proxy requests over HTTP: the public catalogue (no login), the
-administrators' item editing and import, proxy requests with their trail, and the pages."""
+administrators' item editing and import, proxy requests with their trail (the pages:
+web/catalogue_pages.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -35,19 +36,16 @@ from fengqiao.catalogue.schemas import (
 )
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
-from fengqiao.taxonomy.deps import app_rules
 from fengqiao.errors import invalid
 from fengqiao.events.escalation import local_text
 from fengqiao.events.schemas import Ref
 from fengqiao.exports import csv_download, stamped
 from fengqiao.paging import Paging
-from fengqiao.scope import Principal, mask_phone, note_if_whole
-from fengqiao.web import views as web
-from fengqiao.auth.cookies import SESSION_COOKIE
+from fengqiao.scope import mask_phone, note_if_whole
+from fengqiao.taxonomy.deps import app_rules
 
 router = APIRouter(tags=["services"])
 public = APIRouter(tags=["services"])
-pages = APIRouter(include_in_schema=False, route_class=web.PageRoute)
 
 
 # --- the catalogue ---------------------------------------------------------------------------
@@ -438,36 +436,3 @@ async def act_on_proxy(
             return proxy_detail(db, view, changed, now)
 
     return await database.run_write(write)
-
-
-# --- pages ---------------------------------------------------------------------------------------
-
-
-async def _optional_principal(request: Request) -> Principal | None:
-    """The signed-in user when there is one: the public page shows the navigation to them."""
-    if not request.cookies.get(SESSION_COOKIE):
-        return None
-    try:
-        return await web.page_principal(request)
-    except web.LoginRequired:
-        return None
-
-
-@pages.get("/services", response_class=HTMLResponse)
-def catalogue_page(
-    request: Request, principal: Annotated[Principal | None, Depends(_optional_principal)]
-) -> HTMLResponse:
-    """办事指南: the public catalogue, no login (JSON twin: /api/v1/public/services)."""
-    return web.render(request, "services.html", principal, page="services")
-
-
-@pages.get("/proxy", response_class=HTMLResponse)
-def proxy_page(request: Request, principal: web.PagePrincipal) -> HTMLResponse:
-    """代办: the proxy requests the caller may read (JSON twin: /api/v1/proxy-requests)."""
-    access.require_reader(principal)
-    return web.render(
-        request, "proxy.html", principal, page="proxy",
-        can_create=principal.has_any("grid_worker", "grid_leader", "operator", "admin", "resident"),
-        is_resident=principal.has_any("resident")
-        and not principal.has_any(*access.WORKER_ROLES, *access.AREA_ROLES),
-    )  # fmt: skip
