@@ -61,6 +61,7 @@ EXEMPT: dict[str, str] = {
     "/api/v1/intake/classes": PUBLIC_TAXONOMY,
     "/api/v1/iot/rules": PUBLIC_TAXONOMY,
     "/api/v1/analytics/charts": "the catalogue of chart names",
+    "/api/v1/labels": "the UI words of every vocabulary, the same for everyone (no rows)",
     "/api/v1/analytics/rollups": "queue depth of the rollups: a number, no rows",
     "/api/v1/grids/locate": "one point's grid (staff file events from the map of the district)",
     "/api/v1/grids/geojson": "grid outlines of the one-map: names and shapes only, no people",
