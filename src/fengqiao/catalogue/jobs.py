@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GridAssignment, User
 from fengqiao.catalogue.models import PROXY_REMINDER_PENDING_SQL, ProxyRequest
-from fengqiao.catalogue.proxy import STATUS_ZH, append_trail
+from fengqiao.catalogue.proxy import PROXY_STATUS_ZH, append_trail
 from fengqiao.db import Database
 from fengqiao.events.escalation import local_text
 from fengqiao.jobs import JobContext, job
@@ -52,7 +52,7 @@ def send_reminders(
             for request in requests:
                 payload = {
                     "code": request.code, "item": request.item_name,
-                    "status": STATUS_ZH.get(request.status, request.status),
+                    "status": PROXY_STATUS_ZH.get(request.status, request.status),
                     "due": local_text(request.due_at),
                     "link": f"{base_url}/proxy?id={request.id}",
                 }  # fmt: skip

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from fengqiao.db import Base, UTCDateTime
 
 LEVELS = ("village", "town", "district", "online")
+SERVICE_LEVEL_ZH = {"village": "村（社区）代办点", "town": "镇（街道）便民服务中心",
+                    "district": "区行政服务中心", "online": "网上办（浙里办）"}  # fmt: skip
 # A proxy request still waits for someone in these states; the partial index below holds only
 # them (queries repeat the text literally so SQLite uses it).
 PROXY_OPEN_STATES = ("requested", "taken", "submitted")

@@ -30,10 +30,10 @@ from fengqiao.org.models import OrgUnit
 from fengqiao.sla.calendar import WorkCalendar
 from fengqiao.sla.deadlines import Deadline, Policy, compute_deadline, light
 
-STATUS_ZH = {"requested": "待接单", "taken": "已接单", "submitted": "已递交", "done": "已办结",
-             "refused": "不予办理", "withdrawn": "已撤回"}  # fmt: skip
-ACTION_ZH = {"create": "提出代办", "take": "接单", "submit": "递交", "complete": "办结",
-             "refuse": "不予办理", "withdraw": "撤回", "remind": "到期提醒"}  # fmt: skip
+PROXY_STATUS_ZH = {"requested": "待接单", "taken": "已接单", "submitted": "已递交", "done": "已办结",
+                   "refused": "不予办理", "withdrawn": "已撤回"}  # fmt: skip
+PROXY_ACTION_ZH = {"create": "提出代办", "take": "接单", "submit": "递交", "complete": "办结",
+                   "refuse": "不予办理", "withdraw": "撤回", "remind": "到期提醒"}  # fmt: skip
 CODE_PREFIX = "DB"  # 代办
 SEQUENCE_PREFIX = "proxy"  # its counter's row in event_sequence
 REMIND_BEFORE_HOURS = 24.0
@@ -269,12 +269,12 @@ def transition(
         raise conflict(
             "illegal-transition", "Action not allowed in this state", "当前状态不能执行此操作",
             f"cannot {data.action} a proxy request that is {request.status}",
-            f"代办事项当前状态为「{STATUS_ZH[request.status]}」，不能执行「{ACTION_ZH[data.action]}」",
+            f"代办事项当前状态为「{PROXY_STATUS_ZH[request.status]}」，不能执行「{PROXY_ACTION_ZH[data.action]}」",
         )  # fmt: skip
     if not _may(data.action, view, request):
         raise forbidden(
             f"you may not {data.action} this proxy request",
-            f"您不能对该代办事项执行「{ACTION_ZH[data.action]}」",
+            f"您不能对该代办事项执行「{PROXY_ACTION_ZH[data.action]}」",
         )
     if data.version != request.version:
         raise conflict(

@@ -21,8 +21,6 @@ from fengqiao.catalogue.schemas import ItemImport, ItemIn, ItemPatch
 from fengqiao.errors import conflict, from_pydantic, invalid, not_found
 
 ITEMS_FILE = Path(__file__).with_name("items.json")
-LEVEL_ZH = {"village": "村（社区）代办点", "town": "镇（街道）便民服务中心", "district": "区行政服务中心",
-            "online": "网上办（浙里办）"}  # fmt: skip
 
 
 # --- the catalogue -------------------------------------------------------------------------------

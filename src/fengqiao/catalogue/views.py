@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.bounds import ID_MAX
 from fengqiao.catalogue import access, proxy, search, service
-from fengqiao.catalogue.models import ProxyRequest, ServiceItem
+from fengqiao.catalogue.models import SERVICE_LEVEL_ZH, ProxyRequest, ServiceItem
 from fengqiao.catalogue.schemas import (
     ImportReport,
     ItemHit,
@@ -42,6 +42,7 @@ from fengqiao.events.schemas import Ref
 from fengqiao.exports import csv_download, stamped
 from fengqiao.paging import Paging
 from fengqiao.scope import mask_phone, note_if_whole
+from fengqiao.sla.deadlines import LIGHT_ZH
 from fengqiao.taxonomy.deps import app_rules
 
 router = APIRouter(tags=["services"])
@@ -56,7 +57,7 @@ def item_out(item: ServiceItem) -> ItemOut:
     return ItemOut(
         id=item.id, code=item.code, name=item.name, category=item.category,
         levels=levels,
-        level_names=[service.LEVEL_ZH[level] for level in levels], materials=list(item.materials),
+        level_names=[SERVICE_LEVEL_ZH[level] for level in levels], materials=list(item.materials),
         time_limit_days=item.time_limit_days, time_limit_text=service.limit_text(item.time_limit_days),
         fee=item.fee, unit_type=item.unit_type, unit_name=item.unit_name,
         description=item.description, tags=list(item.tags), proxy_allowed=item.proxy_allowed,
@@ -245,7 +246,7 @@ def proxy_outs(
                 town=Ref(id=r.town_id, name=orgs.get(r.town_id, "")),
                 address=r.address, note=r.note,
                 status=r.status,
-                status_name=proxy.STATUS_ZH.get(r.status, r.status), created_by=creator,
+                status_name=proxy.PROXY_STATUS_ZH.get(r.status, r.status), created_by=creator,
                 worker=user_ref(r.worker_id), created_at=r.created_at, taken_at=r.taken_at,
                 submitted_at=r.submitted_at, finished_at=r.finished_at, due_at=r.due_at,
                 light=proxy.light_of(r, now), overdue=proxy.is_overdue(r, now),
@@ -266,7 +267,7 @@ def proxy_detail(
             seq=r.seq, at=r.at,
             actor=Ref(id=r.actor_id, code=users.get(r.actor_id, ("", ""))[0],
                       name=users.get(r.actor_id, ("", ""))[1]) if r.actor_id else None,
-            action=r.action, action_name=proxy.ACTION_ZH.get(r.action, r.action),
+            action=r.action, action_name=proxy.PROXY_ACTION_ZH.get(r.action, r.action),
             from_status=r.from_status, to_status=r.to_status, note=r.note,
         )
         for r in rows
@@ -360,7 +361,6 @@ def list_proxy(
 CSV_HEADER = ["编号", "服务事项", "群众", "联系电话", "镇街", "村社", "网格", "状态", "红黄绿灯",
               "超期", "提出时间", "接单人", "接单时间", "递交时间", "办结时间", "办理时限",
               "办理结果"]  # fmt: skip
-LIGHT_ZH = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 
 
 @router.get(

@@ -22,9 +22,7 @@ from fengqiao.events.scope import grid_path, is_staff, may_read, unit_scoped
 
 # The label tables live beside their tables; named here too for the pages that read them from
 # this module (web/nav.py) until the labels are served from one place.
-from fengqiao.events.sources import SOURCE_ZH as SOURCE_ZH
 from fengqiao.events.trail import append_log
-from fengqiao.events.workflow import STATUS_ZH as STATUS_ZH
 from fengqiao.scope import Principal
 from fengqiao.sla.deadlines import Deadline, light
 from fengqiao.taxonomy.snapshot import Rules

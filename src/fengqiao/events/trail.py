@@ -23,6 +23,21 @@ from fengqiao.events.models import Event, EventLog
 GENESIS = ""
 
 
+# The words of the trail's actions that are not steps of the transition table (those take
+# their words from the table's rows): filing, the sweeper's reminders, red lights and
+# supervision, added photos, and what IoT devices report.
+TRAIL_ACTION_ZH = {
+    "report": "上报",
+    "remind": "到期提醒",
+    "overdue": "超期亮红灯",
+    "supervise": "督办",
+    "attach": "补充照片",
+    "iot_alarm": "设备告警",
+    "iot_repeat": "设备重复告警",
+    "iot_recovery": "设备报告恢复",
+}
+
+
 def _canonical_time(at: datetime) -> str:
     """`%Y-%m-%dT%H:%M:%S.%fZ` in UTC; isoformat writes the same text several times faster."""
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

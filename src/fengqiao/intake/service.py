@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.db import utcnow
 from fengqiao.errors import FieldError, Problem, forbidden, invalid, not_found
-from fengqiao.events import filing as event_service
+from fengqiao.events import filing
 from fengqiao.events.schemas import EventCreate
 from fengqiao.events.scope import grid_path
 from fengqiao.geo.service import Place
@@ -355,7 +355,7 @@ def _file_problem(
         lng=place.lng,
         answers=answers,
     )
-    event, _, _ = event_service.file_or_replay(
+    event, _, _ = filing.file_or_replay(
         db=db, idempotency_key=key, principal=principal, rules=rules, place=place, data=data,
         now=now, base_url=base_url,
     )  # fmt: skip

@@ -16,11 +16,9 @@ from fengqiao.events.trail import record_step
 from fengqiao.org.models import Unit
 from fengqiao.outbox.service import Directory, Draft, drafts_for, enqueue
 from fengqiao.scope import Principal
-from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_STATUS_ZH, SupervisionOrder
+from fengqiao.supervision.models import ORDER_KIND_ZH, SupervisionOrder
 
 # Old names of the models' tables, still read by supervision/views.py.
-KIND_ZH = ORDER_KIND_ZH
-STATUS_ZH = ORDER_STATUS_ZH
 ISSUERS = frozenset({"operator", "leader", "admin"})
 
 

@@ -20,7 +20,7 @@ from fengqiao.events.models import Event
 from fengqiao.events.schemas import Ref
 from fengqiao.exports import csv_download, stamped
 from fengqiao.supervision import service
-from fengqiao.supervision.models import SupervisionOrder
+from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_STATUS_ZH, SupervisionOrder
 from fengqiao.supervision.schemas import OrderIn, OrderList, OrderOut, ReplyIn
 
 router = APIRouter(tags=["supervision"])
@@ -52,14 +52,14 @@ def _outs(db: Session, orders: Sequence[SupervisionOrder], now: datetime) -> lis
             code=o.code,
             event=Ref(id=o.event_id, code=evs[o.event_id].code, name=evs[o.event_id].title),
             kind=o.kind,
-            kind_name=service.KIND_ZH[o.kind],
+            kind_name=ORDER_KIND_ZH[o.kind],
             unit=Ref(id=o.unit_id, name=units.get(o.unit_id, "")),
             issued_by=person(o.issued_by),
             issued_at=o.issued_at,
             requirement=o.requirement,
             due_at=o.due_at,
             status=o.status,
-            status_name=service.STATUS_ZH[o.status],
+            status_name=ORDER_STATUS_ZH[o.status],
             overdue=o.status == "open" and o.due_at < now,
             reply=o.reply,
             replied_by=person(o.replied_by),

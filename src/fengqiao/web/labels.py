@@ -14,12 +14,12 @@ from markupsafe import Markup
 from fengqiao.assessment.service import RANK_LEVEL_ZH
 from fengqiao.auth.models import ROLE_ZH
 from fengqiao.cameras.models import CAMERA_STATUS_ZH
-from fengqiao.catalogue.proxy import ACTION_ZH as PROXY_ACTION_ZH
-from fengqiao.catalogue.proxy import STATUS_ZH as PROXY_STATUS_ZH
-from fengqiao.catalogue.service import LEVEL_ZH as SERVICE_LEVEL_ZH
+from fengqiao.catalogue.models import SERVICE_LEVEL_ZH
+from fengqiao.catalogue.proxy import PROXY_ACTION_ZH, PROXY_STATUS_ZH
 from fengqiao.events.escalation import REASON_ZH as ESCALATION_REASON_ZH
 from fengqiao.events.escalation import RUNG_ZH
 from fengqiao.events.sources import SOURCE_ZH
+from fengqiao.events.trail import TRAIL_ACTION_ZH
 from fengqiao.events.workflow import ACTOR_ZH, STATUS_ZH, TRANSITIONS
 from fengqiao.iot.alarms import OUTCOME_ZH as ALARM_OUTCOME_ZH
 from fengqiao.iot.service import DEVICE_TYPES_ZH
@@ -38,20 +38,6 @@ from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_STATUS_ZH
 from fengqiao.taxonomy.models import EVENT_LEVEL_SHORT_ZH, EVENT_LEVEL_ZH
 from fengqiao.taxonomy.questions import DATATYPE_ZH
 from fengqiao.warnings.models import WARNING_KIND_ZH, WARNING_STATUS_ZH
-
-# Trail rows an event gets outside the transition table (filing, the reminder and overdue jobs,
-# supervision, photos, device alarms). Their words belong beside the trail in events/, whose
-# owner has not given them a table yet; until then this is their one copy.
-TRAIL_ACTION_ZH = {
-    "report": "上报",
-    "remind": "到期提醒",
-    "overdue": "超期亮红灯",
-    "supervise": "督办",
-    "attach": "补充照片",
-    "iot_alarm": "设备告警",
-    "iot_repeat": "设备重复告警",
-    "iot_recovery": "设备报告恢复",
-}
 
 
 @cache
