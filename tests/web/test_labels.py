@@ -22,7 +22,7 @@ from fengqiao.warnings.models import (
     WARNING_STATUS_ZH,
     WARNING_STATUSES,
 )
-from fengqiao.web import STATIC_DIR
+from fengqiao.web import STATIC_DIR, TEMPLATES_DIR
 from fengqiao.web.labels import vocabularies
 
 SHELL_BLOCK = re.compile(r'<script id="fq-labels" type="application/json">(.*?)</script>', re.S)
@@ -140,6 +140,32 @@ def test_the_guard_catches_a_copied_table() -> None:
         ]
     )
     assert copies(good) == []
+
+
+OPTION = re.compile(r'<option value="([^"]+)">([^<{]+)</option>')
+
+
+def test_no_template_types_a_served_word_into_an_option() -> None:
+    """A filter's options come from the vocabulary (`options.html`), not typed into the page."""
+    served = {
+        (code, word)
+        for table in vocabularies().values()
+        if isinstance(table, dict)
+        for code, word in table.items()
+    }
+    found = {
+        template.name: typed
+        for template in sorted(TEMPLATES_DIR.glob("*.html"))
+        if (typed := [hit for hit in OPTION.findall(template.read_text("utf-8")) if hit in served])
+    }
+    assert found == {}
+
+
+def test_the_filters_show_the_served_words(client: TestClient) -> None:
+    """The services page (public) renders its level filter from the served vocabulary."""
+    page = client.get("/services").text
+    for code, word in vocabularies()["serviceLevels"].items():
+        assert f'<option value="{code}">{word}</option>' in page
 
 
 def test_labels_js_is_loaded_after_fq_js_and_before_the_page_scripts(client: TestClient) -> None:

@@ -62,6 +62,9 @@ class PageRoute(APIRoute):
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+# The same words for the templates: a filter's <option>s come from the vocabulary that owns them
+# (`options.html`), never from a copy typed into the page.
+templates.env.globals["words"] = labels.vocabularies()
 # The words of the scripts, rendered once into every page as JSON (escaped for a <script> block).
 _LABELS = labels.shell_json()
 
