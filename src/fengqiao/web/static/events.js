@@ -5,21 +5,9 @@
 
   const { api, h, short, time, remaining, lightBadge, statusBadge, query, T } = FQ;
   const form = document.getElementById("filters");
-  const body = document.querySelector("#events-table tbody");
-  const more = document.getElementById("load-more");
-  let cursor = null;
-  let shown = 0;
 
   function params() {
-    const out = {};
-    for (const el of form.elements) {
-      if (!el.name || el.type === "submit" || el.type === "reset") continue;
-      if (el.type === "checkbox") {
-        if (el.checked) out[el.name] = el.value;
-      } else if (el.value) {
-        out[el.name] = el.value;
-      }
-    }
+    const out = FQ.filterValues(form);
     // Dates are local days: from the start of the first to the start of the day after the last.
     if (out.created_from) out.created_from = out.created_from + "T00:00:00+08:00";
     if (out.created_to) {
@@ -63,37 +51,21 @@
           ? h("div", { class: "muted" }, remaining(e.due_at)) : null));
   }
 
-  async function load(reset) {
-    const p = params();
-    if (reset) {
-      cursor = null;
-      shown = 0;
+  const list = FQ.list({
+    path: "/events", paging: "cursor", row: row, form: form, params: params,
+    target: document.querySelector("#events-table tbody"), more: document.getElementById("load-more"),
+    status: document.getElementById("events-shown"), empty: "没有符合条件的事件",
+    counted: (shown) => "已显示 " + shown + " 件",
+    extra: (reset) => ({ count: reset ? "true" : "" }),  // the total only with the first page
+    onQuery: (p) => {
       history.replaceState(null, "", location.pathname + query(Object.fromEntries(
         [...new FormData(form).entries()].filter(([, v]) => v !== ""))));
       document.getElementById("export-csv").href = "/api/v1/events/export.csv" + query(p);
-    }
-    FQ.clearErrors(form);
-    let page;
-    try {
-      page = await api("/events" + query(Object.assign({}, p, { size: 50, cursor: cursor,
-        count: reset ? "true" : "" })));
-    } catch (error) {
-      FQ.showErrors(form, error);
-      FQ.fill(body, h("tr", {}, h("td", { colspan: 10, class: "muted" }, "查询失败")));
-      return;
-    }
-    const rows = page.items.map(row);
-    if (reset) FQ.fill(body, ...rows);
-    else body.append(...rows);
-    if (reset && !rows.length) {
-      FQ.fill(body, h("tr", {}, h("td", { colspan: 10, class: "muted" }, "没有符合条件的事件")));
-    }
-    shown += rows.length;
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
-    if (page.total != null) document.getElementById("events-total").textContent = "共 " + FQ.number(page.total) + " 件";
-    document.getElementById("events-shown").textContent = "已显示 " + shown + " 件";
-  }
+    },
+    onLoad: (page) => {
+      if (page.total != null) document.getElementById("events-total").textContent = "共 " + FQ.number(page.total) + " 件";
+    },
+  });
 
   async function fillChoices() {
     const sources = document.getElementById("filter-source");
@@ -115,14 +87,8 @@
     } catch (_err) { /* the filters still work by typing into the address */ }
   }
 
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    load(true);
-  });
-  form.addEventListener("reset", () => setTimeout(() => load(true), 0));
-  more.addEventListener("click", () => load(false));
   fillChoices().then(() => {
     fillFromAddress();
-    load(true);
+    list.load(true);
   });
 })();

@@ -243,6 +243,128 @@
     return text ? "?" + text : "";
   }
 
+  // A list form's filters as query parameters: named fields with a value, a checkbox when ticked.
+  function filterValues(form) {
+    const out = {};
+    for (const el of form ? form.elements : []) {
+      if (!el.name || el.type === "submit" || el.type === "reset" || el.type === "button") continue;
+      if ((el.type === "checkbox" || el.type === "radio") && !el.checked) continue;
+      const value = el.value.trim();
+      if (value) out[el.name] = value;
+    }
+    return out;
+  }
+
+  // The API's paging styles (docs/api.md "Paging"): what a request adds for a position `at`
+  // (null for the first page) and where the next page starts (null at the end).
+  const PAGING = {
+    page: { ask: (at, size) => ({ page: at || 1, size: size }),
+      next: (data, at, shown) => (shown < data.total ? (at || 1) + 1 : null) },
+    cursor: { ask: (at, size) => ({ cursor: at, size: size }), next: (data) => data.next_cursor || null },
+    before: { ask: (at, size) => ({ before: at, limit: size }), next: (data) => data.next_before || null },
+    none: { ask: (_at, size) => ({ limit: size }), next: () => null },
+  };
+
+  // The one loader of every list page: fetches with the filter form's values, renders rows as DOM
+  // nodes (`row` answers one with h()), pages on with "加载更多", counts what is shown, and says
+  // when nothing matched or the query failed. A late answer to an older query is dropped: it would
+  // replace the rows (and a note being typed in them) of the query asked since.
+  // options: {path, paging (page | cursor | before | none), size, row, form, target (tbody or ul),
+  //   more, status (the count's element), empty, noun, counted(shown, total), params(), extra(reset),
+  //   onQuery(params) (a new query is asked), onLoad(data, params, reset) (its rows are shown)}.
+  // Submitting or resetting the form asks anew; the page calls load(true) for the first rows.
+  function list(options) {
+    const o = Object.assign({ paging: "page", size: 50, empty: "暂无记录", noun: "条" }, options);
+    const paging = PAGING[o.paging];
+    const target = o.target;
+    const more = o.more;
+    const status = o.status === undefined ? document.getElementById("list-shown") : o.status;
+    const counted = o.counted || ((shown, total) => "已显示 " + shown + " " + o.noun
+      + (total != null ? "，共 " + total + " " + o.noun : ""));
+    let at = null;
+    let shown = 0;
+    let total = null;
+    let asked = 0;
+    let loading = false;
+
+    // A single row across the table (or a list item) saying why there are no rows.
+    function notice(text) {
+      if (target.tagName === "UL" || target.tagName === "OL") return h("li", { class: "muted empty" }, text);
+      const head = target.closest("table") && target.closest("table").tHead;
+      const columns = head && head.rows.length ? head.rows[0].cells.length : 1;
+      return h("tr", { class: "muted empty" }, h("td", { colspan: columns }, text));
+    }
+
+    function count() {
+      if (status) status.textContent = counted(shown, total);
+    }
+
+    async function load(reset) {
+      const mine = ++asked;
+      const params = o.params ? o.params() : filterValues(o.form);
+      if (reset && o.onQuery) o.onQuery(params);
+      const from = reset ? null : at;
+      loading = true;
+      if (more) more.disabled = true;
+      let data;
+      try {
+        data = await api(o.path + query(Object.assign({}, params, paging.ask(from, o.size),
+          o.extra ? o.extra(reset) : {})));
+      } catch (error) {
+        if (mine !== asked) return;
+        loading = false;
+        if (more) more.disabled = false;
+        if (o.form) showErrors(o.form, error);
+        else toast(problemText(error), "error");
+        if (reset) {
+          fill(target, notice("查询失败"));
+          if (more) more.hidden = true;
+        }
+        return;
+      }
+      // An answer to an older query that arrives late must not replace the rows of the query
+      // asked since.
+      if (mine !== asked) return;
+      loading = false;
+      if (more) more.disabled = false;
+      if (o.form) clearErrors(o.form);
+      const items = Array.isArray(data) ? data : data.items;
+      const rows = items.map(o.row);
+      if (reset) {
+        shown = 0;
+        fill(target, rows.length ? rows : notice(o.empty));
+      } else {
+        target.append(...rows);
+      }
+      target.dataset.query = query(params);  // which query the rows answer (tests wait for it)
+      shown += rows.length;
+      total = data.total != null ? data.total : reset ? null : total;
+      at = paging.next(data, from, shown);
+      if (more) more.hidden = at == null;
+      count();
+      if (o.onLoad) o.onLoad(data, params, reset);
+    }
+
+    // One row that arrived by itself (a live message) goes on top.
+    function prepend(item) {
+      target.querySelector(".empty")?.remove();
+      target.prepend(o.row(item));
+      shown += 1;
+      if (total != null) total += 1;
+      count();
+    }
+
+    if (o.form) {
+      o.form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        load(true);
+      });
+      o.form.addEventListener("reset", () => setTimeout(() => load(true), 0));
+    }
+    if (more) more.addEventListener("click", () => { if (!loading) load(false); });
+    return { load, prepend };
+  }
+
   // Cameras (视频监控): the colour of each status, and one camera of a "附近视频" list (the
   // one-map's event card and the event page show the same).
   const CAMERA_COLOURS = { online: "#188038", offline: "#9aa0a6", fault: "#d93025" };
@@ -264,7 +386,7 @@
   window.FQ = {
     T, API, CSRF, ApiError, api, problemText, showErrors, clearErrors, esc, h, fill, safeUrl,
     chartTip, time, short,
-    remaining, number, lightBadge, statusBadge, toast, formData, query,
+    remaining, number, lightBadge, statusBadge, toast, formData, query, filterValues, list,
     CAMERA_COLOURS, CAMERA_STATUS, cameraBadge, cameraItem,
   };
 })();

@@ -1,14 +1,12 @@
 // The simple lists: supervision orders (with the unit's reply), the outbox (with resend) and the
-// in-app messages (live over server-sent events). One loader; each list says how a row looks.
+// in-app messages (live over server-sent events). FQ.list loads them; each says where its rows
+// come from and how a row looks.
 (function () {
   "use strict";
 
   const { api, h, short, time, query, toast, T } = FQ;
   const page = document.getElementById("list-page");
   const form = document.getElementById("filters");
-  const more = document.getElementById("load-more");
-  let next = null;
-  let shown = 0;
 
   const CHANNELS = FQ.labels("channels");
   const OUTBOX_STATUS = FQ.labels("outboxStatus");
@@ -24,7 +22,7 @@
       try {
         await api("/supervision-orders/" + order.id + "/reply", { method: "POST", json: FQ.formData(f) });
         toast("已回复督办单 " + order.code, "ok");
-        load(true);
+        list.load(true);
       } catch (error) {
         FQ.showErrors(f, error);
       }
@@ -34,8 +32,7 @@
 
   const LISTS = {
     supervision: {
-      url: (p, cursor) => "/supervision-orders" + query(Object.assign({}, p, { before: cursor, limit: 50 })),
-      items: (data) => [data.items, data.next_before],
+      path: "/supervision-orders", paging: "before",
       row: (o) => h("tr", { dataset: { id: o.id } },
         h("td", {}, h("code", {}, o.code)),
         h("td", {}, h("a", { href: "/events/" + o.event.id }, o.event.name || o.event.code)),
@@ -47,13 +44,12 @@
         h("td", { class: "description" }, o.reply ? [o.reply, h("div", { class: "muted" },
           (o.replied_by ? o.replied_by.name : "") + " " + short(o.replied_at))]
           : page.dataset.canReply === "true" && o.status === "open" ? replyForm(o) : "—")),
-      afterLoad: (p) => {
+      onQuery: (p) => {
         document.getElementById("export-link").href = "/api/v1/supervision-orders/export" + query(p);
       },
     },
     outbox: {
-      url: (p) => "/outbox" + query(Object.assign({ limit: 200 }, p)),
-      items: (data) => [data, null],
+      path: "/outbox", paging: "none", size: 200,
       row: (m) => h("tr", { dataset: { id: m.id } },
         h("td", {}, m.id), h("td", {}, CHANNELS[m.channel] || m.channel), h("td", {}, m.recipient),
         h("td", {}, TEMPLATES[m.template] || m.template),
@@ -67,21 +63,20 @@
             try {
               await api("/outbox/" + m.id + "/resend", { method: "POST" });
               toast("已重新排队发送", "ok");
-              load(true);
+              list.load(true);
             } catch (error) {
               toast(FQ.problemText(error), "error");
             }
           } }, "重新发送"))),
     },
     messages: {
-      url: (_p, cursor) => "/me/notifications" + query({ before: cursor, limit: 50 }),
-      items: (data) => {
+      path: "/me/notifications", paging: "before", empty: "暂无消息",
+      onLoad: (data) => {
         unread = data.unread;
         showUnread();
-        return [data.items, data.next_before];
       },
       row: (n) => message(n),
-      target: () => document.getElementById("message-list"),
+      target: document.getElementById("message-list"),
     },
   };
 
@@ -107,63 +102,25 @@
     return item;
   }
 
-  const list = LISTS[page.dataset.list];
-  const target = list.target ? list.target() : document.querySelector("#list-table tbody");
+  const kind = LISTS[page.dataset.list];
+  const target = kind.target || document.querySelector("#list-table tbody");
+  const list = FQ.list(Object.assign({ form: form, target: target, more: document.getElementById("load-more") }, kind));
 
-  function params() {
-    const out = {};
-    for (const el of form.elements) {
-      if (!el.name || el.type === "submit") continue;
-      if (el.type === "checkbox") { if (el.checked) out[el.name] = el.value; } else if (el.value) out[el.name] = el.value;
-    }
-    return out;
-  }
-
-  async function load(reset) {
-    if (reset) { next = null; shown = 0; }
-    const p = params();
-    let data;
-    try {
-      data = await api(list.url(p, next));
-    } catch (error) {
-      FQ.showErrors(form, error);
-      return;
-    }
-    const [items, cursor] = list.items(data);
-    const rows = items.map(list.row);
-    if (reset) FQ.fill(target, ...rows);
-    else target.append(...rows);
-    if (reset && !rows.length) {
-      FQ.fill(target, h(target.tagName === "UL" ? "li" : "tr", { class: "muted empty" },
-        target.tagName === "UL" ? "暂无消息" : h("td", { colspan: 9 }, "暂无记录")));
-    }
-    shown += rows.length;
-    next = cursor;
-    more.hidden = !cursor;
-    document.getElementById("list-shown").textContent = "已显示 " + shown + " 条";
-    if (list.afterLoad) list.afterLoad(p);
-  }
-
-  form.addEventListener("submit", (e) => { e.preventDefault(); load(true); });
-  more.addEventListener("click", () => load(false));
   const readAll = document.getElementById("read-all");
   if (readAll) {
     readAll.addEventListener("click", async () => {
       await api("/me/notifications/read-all", { method: "POST" });
-      load(true);
+      list.load(true);
     });
     // New messages arrive live.
     const source = new EventSource("/api/v1/me/notifications/stream");
     source.addEventListener("notification", (e) => {
       const n = JSON.parse(e.data);
-      target.querySelector(".empty")?.remove();
-      target.prepend(message(n));
+      list.prepend(n);
       unread += 1;
-      shown += 1;
       showUnread();
-      document.getElementById("list-shown").textContent = "已显示 " + shown + " 条";
       toast("新消息：" + n.title);
     });
   }
-  load(true);
+  list.load(true);
 })();

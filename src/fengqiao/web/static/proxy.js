@@ -7,13 +7,10 @@
   const { api, h, short, time, remaining, lightBadge, query, toast } = FQ;
   const $ = (id) => document.getElementById(id);
   const filters = $("filters");
-  const more = $("load-more");
   const target = document.querySelector("#proxy-table tbody");
   const detail = $("proxy-detail");
   const params = new URLSearchParams(location.search);
   let wanted = params.get("id");
-  let page = 1;
-  let shown = 0;
 
   const STATUS = FQ.labels("proxyStatus");
   const ACTIONS = FQ.labels("proxyActions");
@@ -65,7 +62,7 @@
         const next = await api("/proxy-requests/" + r.id + "/transitions", { method: "POST", json: body });
         toast(r.code + " 已" + ACTIONS[action], "ok");
         render(next);
-        load(true);
+        list.load(true);
       } catch (error) {
         FQ.showErrors(f, error);
       }
@@ -105,39 +102,20 @@
     }
   }
 
-  function filterParams() {
-    const out = {};
-    for (const el of filters.elements) {
-      if (el.name && el.value) out[el.name] = el.value;
-    }
-    return out;
-  }
-
-  async function load(reset) {
-    if (reset) { page = 1; shown = 0; }
-    const p = filterParams();
-    let data;
-    try {
-      data = await api("/proxy-requests" + query(Object.assign({}, p, { page: page, size: 50 })));
-    } catch (error) {
-      FQ.showErrors(filters, error);
-      return;
-    }
-    FQ.clearErrors(filters);
-    const rows = data.items.map(row);
-    if (reset) FQ.fill(target, ...rows);
-    else target.append(...rows);
-    if (reset && !rows.length) FQ.fill(target, h("tr", { class: "muted empty" }, h("td", { colspan: 8 }, "暂无代办事项")));
-    shown += rows.length;
-    more.hidden = shown >= data.total;
-    $("list-shown").textContent = "已显示 " + shown + " 件，共 " + data.total + " 件";
-    $("sum-open").textContent = data.summary.open;
-    $("sum-yellow").textContent = data.summary.yellow;
-    $("sum-overdue").textContent = data.summary.overdue;
-    $("sum-done").textContent = data.summary.done;
-    const exportLink = $("export-link");
-    if (exportLink) exportLink.href = "/api/v1/proxy-requests/export.csv" + query(p);
-  }
+  const list = FQ.list({
+    path: "/proxy-requests", paging: "page", row: row, form: filters, target: target, more: $("load-more"),
+    noun: "件", empty: "暂无代办事项",
+    onQuery: (p) => {
+      const exportLink = $("export-link");
+      if (exportLink) exportLink.href = "/api/v1/proxy-requests/export.csv" + query(p);
+    },
+    onLoad: (data) => {
+      $("sum-open").textContent = data.summary.open;
+      $("sum-yellow").textContent = data.summary.yellow;
+      $("sum-overdue").textContent = data.summary.overdue;
+      $("sum-done").textContent = data.summary.done;
+    },
+  });
 
   // --- filing -----------------------------------------------------------------------------------
 
@@ -193,7 +171,7 @@
         toast("已提交代办 " + created.code, "ok");
         createForm.reset();
         $("create-card").open = false;
-        await load(true);
+        await list.load(true);
         render(created);
       } catch (error) {
         FQ.showErrors(createForm, error);
@@ -201,7 +179,5 @@
     });
   }
 
-  filters.addEventListener("submit", (e) => { e.preventDefault(); load(true); });
-  more.addEventListener("click", () => { page += 1; load(false); });
-  load(true).then(() => { if (wanted) open(wanted); });
+  list.load(true).then(() => { if (wanted) open(wanted); });
 })();

@@ -3,13 +3,10 @@
 (function () {
   "use strict";
 
-  const { api, h, query } = FQ;
+  const { api, h } = FQ;
   const form = document.getElementById("service-search");
-  const more = document.getElementById("load-more");
   const target = document.querySelector("#service-table tbody");
   const detail = document.getElementById("service-detail");
-  let page = 1;
-  let shown = 0;
 
   function levelTags(item) {
     return h("span", { class: "levels" }, item.level_names.map((name) => h("span", { class: "tag" }, name)));
@@ -42,36 +39,15 @@
       h("td", {}, item.unit_name));
   }
 
-  function params() {
-    const out = {};
-    for (const el of form.elements) {
-      if (!el.name || (el.type === "checkbox" && !el.checked)) continue;
-      if (el.value) out[el.name] = el.value.trim();
-    }
-    return out;
-  }
-
-  async function load(reset) {
-    if (reset) { page = 1; shown = 0; }
-    let data;
-    try {
-      data = await api("/api/v1/public/services" + query(Object.assign(params(), { page: page, size: 50 })));
-    } catch (error) {
-      FQ.showErrors(form, error);
-      return;
-    }
-    FQ.clearErrors(form);
-    const rows = data.items.map(row);
-    if (reset) FQ.fill(target, ...rows);
-    else target.append(...rows);
-    if (reset && !rows.length) FQ.fill(target, h("tr", { class: "muted empty" }, h("td", { colspan: 6 }, "没有找到相关事项，请换个关键词试试")));
-    shown += rows.length;
-    more.hidden = shown >= data.total;
-    document.getElementById("list-shown").textContent = "已显示 " + shown + " 项，共 " + data.total + " 项";
-    if (reset && data.items.length && params().q) show(data.items[0]);
-    // Nothing found: the guide of an item from the previous search must not stay on screen.
-    else if (reset && !data.items.length) FQ.fill(detail, h("p", { class: "muted" }, "点击左侧事项查看办事指南。"));
-  }
+  const list = FQ.list({
+    path: "/api/v1/public/services", paging: "page", row: row, form: form, target: target,
+    more: document.getElementById("load-more"), noun: "项", empty: "没有找到相关事项，请换个关键词试试",
+    onLoad: (data, params, reset) => {
+      if (reset && data.items.length && params.q) show(data.items[0]);
+      // Nothing found: the guide of an item from the previous search must not stay on screen.
+      else if (reset && !data.items.length) FQ.fill(detail, h("p", { class: "muted" }, "点击左侧事项查看办事指南。"));
+    },
+  });
 
   async function categories() {
     try {
@@ -80,10 +56,8 @@
     } catch (_error) { /* the list still works without the category filter */ }
   }
 
-  form.addEventListener("submit", (e) => { e.preventDefault(); load(true); });
-  more.addEventListener("click", () => { page += 1; load(false); });
   const initial = new URLSearchParams(location.search).get("q");
   if (initial) form.elements.q.value = initial;
   categories();
-  load(true);
+  list.load(true);
 })();

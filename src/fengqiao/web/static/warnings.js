@@ -4,12 +4,8 @@
   "use strict";
 
   const { api, h, short, query, toast } = FQ;
-  const form = document.getElementById("filters");
-  const more = document.getElementById("load-more");
   const target = document.querySelector("#warning-table tbody");
   const wanted = new URLSearchParams(location.search).get("id");
-  let page = 1;
-  let shown = 0;
 
   function ackForm(w) {
     const f = h("form", { class: "inline-reply" },
@@ -21,7 +17,7 @@
       try {
         await api("/warnings/" + w.id + "/ack", { method: "POST", json: FQ.formData(f) });
         toast("已签收预警 " + w.id, "ok");
-        load(true);
+        list.load(true);
       } catch (error) {
         FQ.showErrors(f, error);
       }
@@ -49,44 +45,16 @@
     return tr;
   }
 
-  function params() {
-    const out = {};
-    for (const el of form.elements) {
-      if (el.name && el.value) out[el.name] = el.value;
-    }
-    return out;
-  }
-
-  let latest = 0;
-
-  async function load(reset) {
-    if (reset) { page = 1; shown = 0; }
-    const mine = ++latest;
-    const p = params();
-    let data;
-    try {
-      data = await api("/warnings" + query(Object.assign({}, p, { page: page, size: 50 })));
-    } catch (error) {
-      FQ.showErrors(form, error);
-      return;
-    }
-    // An answer to an older query that arrives late must not replace the rows (and a note
-    // being typed in them) of the query asked since.
-    if (mine !== latest) return;
-    const rows = data.items.map(row);
-    if (reset) FQ.fill(target, ...rows);
-    else target.append(...rows);
-    target.dataset.query = query(p);  // which query the rows answer (tests wait for it)
-    if (reset && !rows.length) FQ.fill(target, h("tr", { class: "muted empty" }, h("td", { colspan: 9 }, "暂无预警")));
-    shown += rows.length;
-    more.hidden = shown >= data.total;
-    document.getElementById("list-shown").textContent = "已显示 " + shown + " 条，共 " + data.total + " 条";
-    document.getElementById("export-link").href = "/api/v1/warnings/export" + query(p);
-    const selected = target.querySelector(".is-selected");
-    if (selected) selected.scrollIntoView({ block: "center" });
-  }
-
-  form.addEventListener("submit", (e) => { e.preventDefault(); load(true); });
-  more.addEventListener("click", () => { page += 1; load(false); });
-  load(true);
+  // A late answer to an older query is dropped by FQ.list: it would replace the rows (and a note
+  // being typed in them) of the query asked since.
+  const list = FQ.list({
+    path: "/warnings", paging: "page", row: row, form: document.getElementById("filters"),
+    target: target, more: document.getElementById("load-more"), empty: "暂无预警",
+    onQuery: (p) => { document.getElementById("export-link").href = "/api/v1/warnings/export" + query(p); },
+    onLoad: () => {
+      const selected = target.querySelector(".is-selected");
+      if (selected) selected.scrollIntoView({ block: "center" });
+    },
+  });
+  list.load(true);
 })();
