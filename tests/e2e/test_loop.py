@@ -154,6 +154,30 @@ def test_a_refused_step_says_why_on_its_form(
     handler.page.context.close()
 
 
+def test_a_step_the_caller_may_not_take_is_shown_disabled_with_who_may(
+    browser: Browser, live_server: LiveServer, world: World, api: Api
+) -> None:
+    event = api.file(world)
+    event = api.act(event, "demo_operator", "accept")
+    event = api.act(event, "demo_operator", "dispatch")
+    # The operator may not sign for the unit: the step is there, disabled, with the reason.
+    operator = desk_visit(browser, live_server, "demo_operator", f"/events/{event['id']}")
+    page = operator.page
+    status_is(page, "已交办")
+    blocked = page.locator("#blocked-actions li[data-action='sign']")
+    expect(blocked.get_by_role("button")).to_be_disabled()
+    expect(blocked).to_contain_text("可签收")
+    expect(page.locator("#action-tabs button[data-action='sign']")).to_have_count(0)
+    operator.screenshot("event-blocked-step")
+    # The handler of the unit may: the step is a form, and nothing is listed as blocked.
+    handler = desk_visit(browser, live_server, "demo_handler", f"/events/{event['id']}")
+    expect(handler.page.locator("#action-tabs button[data-action='sign']")).to_be_visible()
+    expect(handler.page.locator("#blocked-actions li")).to_have_count(0)
+    for visit in (operator, handler):
+        visit.assert_clean()
+        visit.page.context.close()
+
+
 def test_an_xss_payload_in_a_description_is_shown_as_text(
     browser: Browser, live_server: LiveServer, world: World, api: Api
 ) -> None:

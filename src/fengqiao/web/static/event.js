@@ -56,6 +56,32 @@
   };
   const PHOTO_KIND = { close: "after", feedback: "evidence", verify: "after" };
 
+  // The loop's next step from each state and who takes it (the workflow table's actors, named by
+  // the served `actors` labels). When the caller may not take it, the page shows the step
+  // disabled and says who can, rather than leaving the reader to wonder why nothing is offered.
+  const NEXT = {
+    reported: ["accept"], accepted: ["dispatch"], dispatched: ["sign"], signed: ["feedback"],
+    handled: ["verify"], self_handled: ["close"], suspended: ["resume"], closed: ["rate"],
+  };
+  const WHO = {
+    accept: ["operator"], dispatch: ["operator"], sign: ["owner_handler"], feedback: ["owner_handler"],
+    verify: ["verifier"], close: ["reporter_worker"], resume: ["operator"], rate: ["reporter"],
+  };
+
+  // Why the caller cannot take `action` now, in a sentence.
+  function whyNot(action) {
+    if (action === "rate" && event.satisfaction) return "已评价，每件事件只能评价一次";
+    // A void request is approved by a leader, a suspension request by an operator.
+    if (action === "approve") return "待审批的申请仅" + FQ.label("actors", event.pending_action === "void" ? "leader" : "operator") + "可审批";
+    return "仅" + WHO[action].map((kind) => FQ.label("actors", kind)).join("或") + "可" + FQ.label("actions", action);
+  }
+
+  function blockedActions(actions) {
+    const blocked = (NEXT[event.status] || []).filter((a) => !actions.includes(a));
+    if (event.pending_action && !actions.includes("approve")) blocked.push("approve");
+    return blocked;
+  }
+
   function classField() {
     const select = h("select", { name: "category" });
     for (const major of classes ? classes.majors : []) {
@@ -164,6 +190,16 @@
     }
     const tabs = document.getElementById("action-tabs");
     document.getElementById("no-actions").hidden = actions.length > 0;
+    let blocked = document.getElementById("blocked-actions");
+    if (!blocked) {
+      blocked = h("ul", { class: "blocked-actions", id: "blocked-actions", "aria-label": "暂不能办理的操作",
+        style: { listStyle: "none", padding: "0", margin: "0 0 10px" } });
+      tabs.insertAdjacentElement("afterend", blocked);
+    }
+    FQ.fill(blocked, blockedActions(actions).map((a) => h("li", { dataset: { action: a } },
+      h("button", { type: "button", class: "btn btn-secondary btn-small", disabled: true,
+        "aria-describedby": "why-" + a, style: { opacity: "0.55", cursor: "not-allowed" } }, FQ.label("actions", a)),
+      " ", h("span", { class: "muted", id: "why-" + a }, whyNot(a)))));
     if (!actions.includes(current)) current = actions[0] || null;
     FQ.fill(tabs, ...actions.map((a) => h("button", {
       type: "button", class: "btn btn-secondary btn-small", "aria-pressed": String(a === current),
