@@ -7,7 +7,7 @@
 (function () {
   "use strict";
 
-  const { api, h, toast, query, T, fill } = FQ;
+  const { api, h, toast, query, fill } = FQ;
   const page = document.getElementById("admin-page");
   if (!page) return;
   const SECTION = page.dataset.section;
@@ -20,9 +20,9 @@
 
   // --- words shared by several sections (a section's own words live in its file) ----------------
 
-  const PLATFORMS = T.platforms || {};
-  const ROLES = T.roles || {};
-  const LEVELS = T.levels || {};
+  const PLATFORMS = FQ.labels("platforms");
+  const ROLES = FQ.labels("roles");
+  const LEVELS = FQ.labels("levels");
   const LEVEL_SHORT = { 1: "一级", 2: "二级", 3: "三级", 4: "四级" };
   // The standard kinds of responsible unit of the four-platforms model; a type not listed here
   // is shown by its code.
