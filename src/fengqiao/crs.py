@@ -20,6 +20,8 @@ Coord = TypeVar("Coord", float, Array)
 _Transform = Callable[[Array, Array], tuple[Array, Array]]
 
 SUPPORTED_CRS = ("wgs84", "cgcs2000", "gcj02", "bd09")
+CRS_ZH = {"wgs84": "WGS-84（GPS）", "cgcs2000": "CGCS2000", "gcj02": "GCJ-02（高德、腾讯）",
+          "bd09": "BD-09（百度）"}  # fmt: skip
 
 # GCJ-02 is defined on the Krasovsky 1940 ellipsoid.
 _AXIS = 6378245.0

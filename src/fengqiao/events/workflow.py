@@ -73,27 +73,30 @@ class Transition:
     name_zh: str
     note: str = ""
     outcomes: frozenset[str] = frozenset()  # the states a handler-decided target may be
+    # The loop's next step from its source states: the event page offers it, and when the caller
+    # may not take it, shows it disabled with who may.
+    main: bool = False
 
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("accept", frozenset({"reported"}), "accepted", ("operator",), "受理",
-               "classify, set level and urgency; routing proposes again"),
+               "classify, set level and urgency; routing proposes again", main=True),
     Transition("reject", frozenset({"reported"}), "rejected", ("operator",), "不予受理",
                "needs a reason"),
     Transition("self_handle", frozenset({"reported"}), "self_handled", ("reporter_worker",),
                "自行处置", "level 1 only"),
     Transition("close", frozenset({"self_handled"}), "closed", ("reporter_worker",), "办结",
-               "needs an `after` or `evidence` photo"),
+               "needs an `after` or `evidence` photo", main=True),
     Transition("dispatch", frozenset({"accepted"}), "dispatched", ("operator",), "交办",
-               "to the proposed unit, or another with a reason; after a return the new unit gets a fresh deadline"),
-    Transition("sign", frozenset({"dispatched"}), "signed", ("owner_handler",), "签收"),
+               "to the proposed unit, or another with a reason; after a return the new unit gets a fresh deadline", main=True),
+    Transition("sign", frozenset({"dispatched"}), "signed", ("owner_handler",), "签收", main=True),
     Transition("return", frozenset({"dispatched", "signed"}), "accepted", ("owner_handler",),
                "回退", "wrong unit, with a reason; counts a return"),
     Transition("feedback", frozenset({"signed"}), "handled", ("owner_handler",), "反馈",
-               "result and at least one evidence photo"),
+               "result and at least one evidence photo", main=True),
     Transition("verify", frozenset({"handled"}), "by_outcome", ("verifier",), "核查",
                "ok → closed; not ok → signed, counts a rework",
-               outcomes=frozenset({"closed", "signed"})),
+               outcomes=frozenset({"closed", "signed"}), main=True),
     Transition("request_suspend", SUSPENDABLE, "same", ("owner_handler", "operator"),
                "申请挂起", "needs a reason; an operator approves"),
     Transition("request_void", OPEN - {"suspended"}, "same", ("operator",), "申请作废",
@@ -104,11 +107,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("deny", OPEN, "same", ("operator", "leader"), "驳回申请"),
     Transition("resume", frozenset({"suspended"}), "previous", ("operator",), "恢复",
                "back to the state before the suspension; the pause does not count",
-               outcomes=SUSPENDABLE),
+               outcomes=SUSPENDABLE, main=True),
     Transition("merge", OPEN - {"suspended"}, "merged", ("operator",), "合并",
                "into another open event of the same class"),
     Transition("rate", frozenset({"closed"}), "same", ("reporter",), "评价",
-               "satisfaction 1-5, once"),
+               "satisfaction 1-5, once", main=True),
     Transition("request_escalation", frozenset({"dispatched", "signed"}), "same",
                ("owner_handler",), "申请升级",
                "the unit cannot solve it alone; needs a reason; one rung up the ladder"),

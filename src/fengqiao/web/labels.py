@@ -16,6 +16,7 @@ from fengqiao.auth.models import ROLE_ZH
 from fengqiao.cameras.models import CAMERA_STATUS_ZH
 from fengqiao.catalogue.models import SERVICE_LEVEL_ZH
 from fengqiao.catalogue.proxy import PROXY_ACTION_ZH, PROXY_STATUS_ZH
+from fengqiao.crs import CRS_ZH
 from fengqiao.events.escalation import REASON_ZH as ESCALATION_REASON_ZH
 from fengqiao.events.escalation import RUNG_ZH
 from fengqiao.events.sources import SOURCE_ZH
@@ -49,6 +50,12 @@ def vocabularies() -> dict[str, Any]:
         "source": dict(SOURCE_ZH),
         "actions": {t.action: t.name_zh for t in TRANSITIONS} | TRAIL_ACTION_ZH,
         "actors": dict(ACTOR_ZH),
+        # The transition table itself, for the event page: where each step starts, who takes it,
+        # and whether it is the loop's next step (not words, but kept beside them: one table).
+        "steps": {
+            t.action: {"from": sorted(t.sources), "actors": list(t.actors), "main": t.main}
+            for t in TRANSITIONS
+        },
         "rungs": list(RUNG_ZH),
         "escalationReasons": dict(ESCALATION_REASON_ZH),
         "levels": {str(level): word for level, word in EVENT_LEVEL_ZH.items()},
@@ -65,6 +72,7 @@ def vocabularies() -> dict[str, Any]:
         "unitCategories": dict(UNIT_CATEGORY_ZH),
         "unitTypes": dict(UNIT_TYPE_ZH),
         "limitUnits": dict(LIMIT_UNIT_ZH),
+        "crs": dict(CRS_ZH),
         "rankLevels": dict(RANK_LEVEL_ZH),
         "warningKinds": dict(WARNING_KIND_ZH),
         "warningStatus": dict(WARNING_STATUS_ZH),

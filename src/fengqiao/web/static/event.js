@@ -56,28 +56,23 @@
   };
   const PHOTO_KIND = { close: "after", feedback: "evidence", verify: "after" };
 
-  // The loop's next step from each state and who takes it (the workflow table's actors, named by
-  // the served `actors` labels). When the caller may not take it, the page shows the step
-  // disabled and says who can, rather than leaving the reader to wonder why nothing is offered.
-  const NEXT = {
-    reported: ["accept"], accepted: ["dispatch"], dispatched: ["sign"], signed: ["feedback"],
-    handled: ["verify"], self_handled: ["close"], suspended: ["resume"], closed: ["rate"],
-  };
-  const WHO = {
-    accept: ["operator"], dispatch: ["operator"], sign: ["owner_handler"], feedback: ["owner_handler"],
-    verify: ["verifier"], close: ["reporter_worker"], resume: ["operator"], rate: ["reporter"],
-  };
+  // The workflow table as served (web/labels.py `steps`): the loop's next step from each state
+  // and who takes it. When the caller may not take it, the page shows the step disabled and says
+  // who can, rather than leaving the reader to wonder why nothing is offered.
+  const STEPS = FQ.labels("steps");
+  const nextSteps = (status) =>
+    Object.keys(STEPS).filter((a) => STEPS[a].main && STEPS[a].from.includes(status));
 
   // Why the caller cannot take `action` now, in a sentence.
   function whyNot(action) {
     if (action === "rate" && event.satisfaction) return "已评价，每件事件只能评价一次";
     // A void request is approved by a leader, a suspension request by an operator.
     if (action === "approve") return "待审批的申请仅" + FQ.label("actors", event.pending_action === "void" ? "leader" : "operator") + "可审批";
-    return "仅" + WHO[action].map((kind) => FQ.label("actors", kind)).join("或") + "可" + FQ.label("actions", action);
+    return "仅" + STEPS[action].actors.map((kind) => FQ.label("actors", kind)).join("或") + "可" + FQ.label("actions", action);
   }
 
   function blockedActions(actions) {
-    const blocked = (NEXT[event.status] || []).filter((a) => !actions.includes(a));
+    const blocked = nextSteps(event.status).filter((a) => !actions.includes(a));
     if (event.pending_action && !actions.includes("approve")) blocked.push("approve");
     return blocked;
   }

@@ -23,25 +23,10 @@
   const PLATFORMS = FQ.labels("platforms");
   const ROLES = FQ.labels("roles");
   const LEVELS = FQ.labels("levels");
-  const LEVEL_SHORT = { 1: "一级", 2: "二级", 3: "三级", 4: "四级" };
-  // The standard kinds of responsible unit of the four-platforms model; a type not listed here
-  // is shown by its code.
-  const UNIT_TYPES = {
-    law_enforcement_squadron: "综合行政执法中队", market_supervision_office: "市场监督管理所",
-    police_station: "派出所", justice_office: "司法所", natural_resources_office: "自然资源所",
-    ecology_station: "生态环境监管站", traffic_police_squadron: "交警中队",
-    fire_rescue_station: "消防救援站", emergency_management_station: "应急管理站",
-    human_resources_office: "人力社保所", tax_branch: "税务分局", power_supply_office: "供电所",
-    comprehensive_governance_office: "综治办（平安办）", petition_office: "信访办",
-    civil_affairs_office: "民政办", urban_construction_office: "城建办",
-    agriculture_office: "农业农村办（河长办）", platform_coordination_group: "平台协调组",
-    village_committee: "村（居）委会", petition_bureau: "区信访局", command_center: "综合信息指挥中心",
-    law_enforcement_bureau: "区综合行政执法局", market_supervision_bureau: "区市场监督管理局",
-    public_security_bureau: "公安分局", ecology_bureau: "区生态环境分局",
-    housing_construction_bureau: "区住房和城乡建设局", civil_affairs_bureau: "区民政局",
-    human_resources_bureau: "区人力社会保障局", emergency_management_bureau: "区应急管理局",
-    natural_resources_bureau: "区自然资源和规划分局", transport_bureau: "区交通运输局",
-  };
+  const LEVEL_SHORT = FQ.labels("levelsShort");
+  // The standard kinds of responsible unit of the four-platforms model (served `unitTypes`); a
+  // type not listed there is shown by its code.
+  const UNIT_TYPES = FQ.labels("unitTypes");
   const PHONE = "\\+?[0-9][0-9 \\-]{2,30}";
   const UNIT_TYPE_PATTERN = "[a-z][a-z0-9_]{1,47}";
 

@@ -8,9 +8,9 @@
   const SECTIONS = A.sections;
   const { Ref, PAGE_SIZE, entries, dash, tag, code, forget, refresh, townFilter, villageFilter } = A;
 
-  const GRID_TYPES = { residential: "住宅", market: "市场", enterprise: "企业园区", school: "学校" };
-  const AREA_TYPES = { urban: "城市", rural: "农村" };
-  const CRS = { wgs84: "WGS-84（GPS）", cgcs2000: "CGCS2000", gcj02: "GCJ-02（高德、腾讯）", bd09: "BD-09（百度）" };
+  const GRID_TYPES = FQ.labels("gridTypes");
+  const AREA_TYPES = FQ.labels("areaTypes");
+  const CRS = FQ.labels("crs");
 
   // Import problems name `features[0] (code)`; the English reason says which property it was.
   function gridField(error) {

@@ -7,7 +7,7 @@
   const SECTIONS = A.sections;
   const { LEVELS, entries, categoryData, categoryOptions } = A;
 
-  const LIMIT_UNITS = { hours: "小时", working_hours: "工作小时", working_days: "工作日", calendar_days: "自然日" };
+  const LIMIT_UNITS = FQ.labels("limitUnits");
 
   SECTIONS.sla = {
     noun: "时限规则",

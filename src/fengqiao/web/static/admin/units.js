@@ -8,10 +8,7 @@
   const { Ref, PAGE_SIZE, PLATFORMS, PHONE, UNIT_TYPE_PATTERN, entries, dash, tag, state, code, forget,
     unitTypes, unitTypeName, nameUnitTypes, townFilter, villageFilter, orgCascade, orgFields } = A;
 
-  const UNIT_CATEGORIES = {
-    agency: "派驻机构", town_office: "镇街科室", coordination_group: "平台协调组",
-    village_committee: "村（居）委会", district_department: "区级部门",
-  };
+  const UNIT_CATEGORIES = FQ.labels("unitCategories");
 
   SECTIONS.units = {
     noun: "单位",
