@@ -23,10 +23,10 @@ from fengqiao.cli import app as cli_app
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings, get_settings
 from fengqiao.events.models import OPEN_STATES, Event
-from fengqiao.worker import run_once
 from fengqiao.org.models import OrgUnit
 from fengqiao.outbox.models import Outbox
 from fengqiao.supervision.models import SupervisionOrder
+from fengqiao.worker import run_once
 from tests.assessment.conftest import app_state, local_day
 from tests.conftest import BoundDatabase, Seeded
 

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fengqiao.auth.cookies import SESSION_COOKIE, csrf_token
 from fengqiao.auth.models import User
 from fengqiao.auth.sessions import end_session_token
 from fengqiao.config import Settings
 from fengqiao.org.models import OrgUnit
-from fengqiao.auth.cookies import SESSION_COOKIE, csrf_token
 from tests.auth.helpers import api_login, app_client, bearer, web_login
 from tests.conftest import TEST_KEY, BoundDatabase, Seeded
 

@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import update
 
 from fengqiao.db import Database
-from fengqiao.worker import run_once
 from fengqiao.outbox.models import Outbox
+from fengqiao.worker import run_once
 from tests.e2e.conftest import Api, LiveServer, World, desk_visit
 
 pytestmark = pytest.mark.e2e

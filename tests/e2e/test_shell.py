@@ -11,8 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from fengqiao.auth.security import issue_token
 from fengqiao.auth.cookies import SESSION_COOKIE
+from fengqiao.auth.security import issue_token
 from scripts.screenshot import DESKTOP, log_in
 from tests.e2e.conftest import LiveServer, Visit, World, open_visit, sign_in
 

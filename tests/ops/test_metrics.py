@@ -11,8 +11,8 @@ from sqlalchemy import insert
 
 from fengqiao.app import create_app
 from fengqiao.clock import FixedClock
-from fengqiao.worker import run_forever
 from fengqiao.outbox.models import Outbox
+from fengqiao.worker import run_forever
 from tests.events.conftest import START
 from tests.ops.conftest import Copy
 

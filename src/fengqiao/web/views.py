@@ -18,16 +18,6 @@ from sqlalchemy import select
 from fengqiao import __version__
 from fengqiao.analytics.service import ANALYSIS_ROLES, today
 from fengqiao.auth import service as auth_service
-from fengqiao.auth.security import TokenError, issue_token
-from fengqiao.auth.sessions import end_session_token
-from fengqiao.db import Database
-from fengqiao.auth.requests import load_user, principal_of_user
-from fengqiao.deps import AppClock, AppDatabase, AppSettings
-from fengqiao.errors import Problem
-from fengqiao.events import service as event_service
-from fengqiao.org.models import OrgUnit
-from fengqiao.scope import Principal
-from fengqiao.web import STATIC_DIR, TEMPLATES_DIR, labels, nav
 from fengqiao.auth.cookies import (
     CSRF_FIELD,
     LOGIN_COOKIE,
@@ -40,6 +30,16 @@ from fengqiao.auth.cookies import (
     set_login_cookie,
     start_session,
 )
+from fengqiao.auth.requests import load_user, principal_of_user
+from fengqiao.auth.security import TokenError, issue_token
+from fengqiao.auth.sessions import end_session_token
+from fengqiao.db import Database
+from fengqiao.deps import AppClock, AppDatabase, AppSettings
+from fengqiao.errors import Problem
+from fengqiao.events import service as event_service
+from fengqiao.org.models import OrgUnit
+from fengqiao.scope import Principal
+from fengqiao.web import STATIC_DIR, TEMPLATES_DIR, labels, nav
 
 
 class PageRoute(APIRoute):
