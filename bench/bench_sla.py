@@ -31,6 +31,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import fengqiao.models  # noqa: F401  (every table, as the app and the worker load them)
 from fengqiao.db import Database
 from fengqiao.events.escalation import EscalationPolicy
 from fengqiao.supervision.sweeper import sweep
