@@ -21,6 +21,25 @@ STAFF_ROLES = frozenset(
 # Roles that see people's phone numbers unmasked.
 PERSONAL_DATA_ROLES = frozenset({"admin", "operator"})
 
+# The roles a principal may hold (an account's roles are rows of auth's user_role), and their
+# words: a refusal names the roles it needs in them.
+ROLES = (
+    "grid_worker",
+    "grid_leader",
+    "operator",
+    "handler",
+    "unit_leader",  # heads a responsible unit: told when its events run overdue
+    "leader",
+    "admin",
+    "resident",
+    "device",
+)
+ROLE_ZH = {
+    "grid_worker": "网格员", "grid_leader": "网格长", "operator": "指挥室坐席",
+    "handler": "处置人员", "unit_leader": "单位负责人", "leader": "领导", "admin": "管理员",
+    "resident": "群众", "device": "设备",
+}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -49,7 +68,7 @@ class Principal:
         if not self.has_any(*roles):
             raise forbidden(
                 f"this needs one of the roles: {', '.join(roles)}",
-                f"需要以下角色之一：{'、'.join(roles)}",
+                f"需要以下角色之一：{'、'.join(ROLE_ZH.get(role, role) for role in roles)}",
             )
 
     def require_covers(self, path: str) -> None:

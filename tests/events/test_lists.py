@@ -115,3 +115,5 @@ def test_csv_export_uses_the_same_filters(
     assert rows[0][:3] == ["事件编号", "标题", "小类"]
     assert [r[0] for r in rows[1:]] == [first["code"]]
     assert rows[1][8] == "已上报" and rows[1][9] == "绿"
+    platform = rows[0].index("平台")
+    assert rows[1][platform] in {"综治工作", "市场监管", "综合执法", "便民服务"}

@@ -7,14 +7,16 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import get_args
 
 from fastapi.testclient import TestClient
 
-from fengqiao.auth.models import ROLE_ZH, ROLES
 from fengqiao.crs import CRS_ZH, SUPPORTED_CRS
+from fengqiao.events.schemas import PHOTO_KIND_ZH, AttachmentKind
 from fengqiao.events.workflow import STATES, STATUS_ZH
 from fengqiao.org.models import ORG_KINDS, ORG_LEVEL_ZH, PLATFORM_ZH, PLATFORMS
 from fengqiao.outbox.models import OUTBOX_STATUS_ZH, OUTBOX_STATUSES
+from fengqiao.scope import ROLE_ZH, ROLES
 from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_KINDS
 from fengqiao.taxonomy.models import EVENT_LEVEL_ZH, EVENT_LEVELS
 from fengqiao.warnings.models import (
@@ -60,6 +62,7 @@ def test_every_enum_has_a_word_in_its_table() -> None:
         (OUTBOX_STATUSES, OUTBOX_STATUS_ZH), (ORDER_KINDS, ORDER_KIND_ZH),
         (EVENT_LEVELS, EVENT_LEVEL_ZH), (WARNING_KINDS, WARNING_KIND_ZH),
         (WARNING_STATUSES, WARNING_STATUS_ZH), (SUPPORTED_CRS, CRS_ZH),
+        (get_args(AttachmentKind), PHOTO_KIND_ZH),
     ):  # fmt: skip
         assert set(codes) == set(words), words
 

@@ -89,6 +89,9 @@ def test_pages_redirect_to_login_and_refuse_other_roles(client: TestClient, seed
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("text/html")
     assert 'data-status="403"' in refused.text and "需要以下角色之一" in refused.text
+    # The refusal names the roles in Chinese, and the page says it in Chinese only.
+    card = refused.text.split('id="page-error"', 1)[1].split("</div>", 1)[0]
+    assert "指挥室坐席" in card and "operator" not in card and "this needs" not in card
     missing = client.get("/events/999999999")
     assert missing.status_code == 404 and 'data-status="404"' in missing.text
     assert client.get("/admin/nope").status_code == 403  # not an admin: refused before lookup

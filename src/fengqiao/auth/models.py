@@ -9,22 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fengqiao.db import Base, UTCDateTime, utcnow
 
-ROLES = (
-    "grid_worker",
-    "grid_leader",
-    "operator",
-    "handler",
-    "unit_leader",  # heads a responsible unit: told when its events run overdue
-    "leader",
-    "admin",
-    "resident",
-    "device",
-)
-ROLE_ZH = {
-    "grid_worker": "网格员", "grid_leader": "网格长", "operator": "指挥室坐席",
-    "handler": "处置人员", "unit_leader": "单位负责人", "leader": "领导", "admin": "管理员",
-    "resident": "群众", "device": "设备",
-}  # fmt: skip
 GRID_DUTIES = ("leader", "full_time", "part_time", "instructor")
 
 

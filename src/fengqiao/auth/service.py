@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.models import GRID_DUTIES, ROLES, ApiKey, GridAssignment, User, UserRole
+from fengqiao.auth.models import GRID_DUTIES, ApiKey, GridAssignment, User, UserRole
 from fengqiao.auth.passwords import PasswordPolicy
 from fengqiao.auth.security import (
     NewApiKey,
@@ -27,7 +27,7 @@ from fengqiao.errors import Problem, invalid, not_found
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.org.service import bump_counter, read_counter
 from fengqiao.ratelimit import current_caller
-from fengqiao.scope import Principal, in_scope
+from fengqiao.scope import ROLES, Principal, in_scope
 
 
 def password_policy(settings: Settings | None = None) -> PasswordPolicy:

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from fengqiao.auth import service
-from fengqiao.auth.models import ROLES, User
+from fengqiao.auth.models import User
 from fengqiao.auth.schemas import (
     ApiKeyCreate,
     ApiKeyOut,
@@ -32,7 +32,7 @@ from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.org.schemas import OrgSummary
 from fengqiao.paging import Page, Paging
 from fengqiao.ratelimit import current_caller
-from fengqiao.scope import Principal, mask_phone
+from fengqiao.scope import ROLES, Principal, mask_phone
 
 public = APIRouter(tags=["auth"])
 router = APIRouter(tags=["users"])

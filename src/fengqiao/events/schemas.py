@@ -13,6 +13,8 @@ from fengqiao.bounds import Answers, RequestModel
 Source = Literal["grid_worker", "resident", "hotline", "iot", "video", "inspection", "open311"]
 SOURCES: tuple[str, ...] = Source.__args__  # type: ignore[attr-defined]
 AttachmentKind = Literal["before", "after", "evidence", "near", "far"]
+PHOTO_KIND_ZH = {"before": "处置前", "after": "处置后", "evidence": "处置凭证", "near": "近景",
+                 "far": "远景"}  # fmt: skip
 
 
 class EventCreate(RequestModel):

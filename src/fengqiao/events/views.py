@@ -44,7 +44,7 @@ from fengqiao.events.workflow import STATUS_ZH
 from fengqiao.exports import csv_download, stamped
 from fengqiao.geo.deps import Locator
 from fengqiao.geo.service import Place
-from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.org.models import PLATFORM_ZH, OrgUnit, Unit
 from fengqiao.readcache import Answer, ReadCache, make_answer, respond
 from fengqiao.scope import Principal, mask_phone
 from fengqiao.taxonomy.deps import app_rules
@@ -243,7 +243,7 @@ def _csv_row(event: Event, names: dict[str, dict[int, str]], now: datetime) -> l
 
     values = {
         "code": event.code, "title": event.title, "category_name": event.category_name,
-        "major_name": event.major_name, "platform": event.platform, "level": event.level,
+        "major_name": event.major_name, "platform": PLATFORM_ZH.get(event.platform, event.platform), "level": event.level,
         "urgent": "是" if event.urgent else "", "source": SOURCE_ZH[event.source],
         "status": STATUS_ZH[event.status],
         "light": {"green": "绿", "yellow": "黄", "red": "红"}.get(service.light_of(event, now) or "", ""),

@@ -12,13 +12,13 @@ from fastapi import APIRouter
 from markupsafe import Markup
 
 from fengqiao.assessment.service import RANK_LEVEL_ZH
-from fengqiao.auth.models import ROLE_ZH
 from fengqiao.cameras.models import CAMERA_STATUS_ZH
 from fengqiao.catalogue.models import SERVICE_LEVEL_ZH
 from fengqiao.catalogue.proxy import PROXY_ACTION_ZH, PROXY_STATUS_ZH
 from fengqiao.crs import CRS_ZH
 from fengqiao.events.escalation import REASON_ZH as ESCALATION_REASON_ZH
 from fengqiao.events.escalation import RUNG_ZH
+from fengqiao.events.schemas import PHOTO_KIND_ZH
 from fengqiao.events.sources import SOURCE_ZH
 from fengqiao.events.trail import TRAIL_ACTION_ZH
 from fengqiao.events.workflow import ACTOR_ZH, STATUS_ZH, TRANSITIONS
@@ -34,6 +34,7 @@ from fengqiao.org.models import (
 )
 from fengqiao.org.service import UNIT_CATEGORY_ZH
 from fengqiao.outbox.models import CHANNEL_ZH, OUTBOX_STATUS_ZH
+from fengqiao.scope import ROLE_ZH
 from fengqiao.sla.deadlines import LIGHT_ZH, LIMIT_UNIT_ZH
 from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_STATUS_ZH
 from fengqiao.taxonomy.models import EVENT_LEVEL_SHORT_ZH, EVENT_LEVEL_ZH
@@ -59,6 +60,7 @@ def vocabularies() -> dict[str, Any]:
         "rungs": list(RUNG_ZH),
         "escalationReasons": dict(ESCALATION_REASON_ZH),
         "levels": {str(level): word for level, word in EVENT_LEVEL_ZH.items()},
+        "photoKinds": dict(PHOTO_KIND_ZH),
         "levelsShort": {str(level): word for level, word in EVENT_LEVEL_SHORT_ZH.items()},
         "lights": dict(LIGHT_ZH),
         "platforms": dict(PLATFORM_ZH),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fengqiao.auth.models import ROLE_ZH as ROLE_ZH  # the user bar names the roles
+from fengqiao.scope import ROLE_ZH as ROLE_ZH  # the user bar names the roles
 from fengqiao.scope import Principal
 
 STAFF = ("operator", "leader", "admin")

@@ -212,7 +212,7 @@
 
   async function drawGridMap(entry, data) {
     if (!gridMap) {
-      gridMap = L.map(entry.body, { zoomControl: true, attributionControl: false, preferCanvas: true,
+      gridMap = FQ.leafletMap(entry.body, { zoomControl: true, attributionControl: false, preferCanvas: true,
         zoomSnap: 0.1 });
       entry.body.classList.add("grid-map");
     }

@@ -133,7 +133,8 @@
       ...(event.satisfaction ? fact("满意度", "★".repeat(event.satisfaction)) : []));
     document.getElementById("event-description").textContent = event.description || "（无描述）";
     FQ.fill(document.getElementById("event-photos"), ...event.attachments.map((a) =>
-      h("a", { href: a.url, target: "_blank", title: a.kind }, h("img", { src: a.url, alt: a.kind, loading: "lazy" }))));
+      h("a", { href: a.url, target: "_blank", title: FQ.label("photoKinds", a.kind) },
+        h("img", { src: a.url, alt: FQ.label("photoKinds", a.kind), loading: "lazy" }))));
     FQ.fill(document.getElementById("event-trail"), ...event.trail.map((r) => h("li", {},
       h("div", {}, h("span", { class: "when" }, time(r.at)), " ",
         h("strong", {}, T.actions[r.action] || r.action), " ",
@@ -148,7 +149,7 @@
 
   function renderMap() {
     if (!map) {
-      map = L.map("event-map", { zoomControl: true, attributionControl: false }).setView([event.lat, event.lng], 16);
+      map = FQ.leafletMap("event-map", { zoomControl: true, attributionControl: false }).setView([event.lat, event.lng], 16);
       marker = L.circleMarker([event.lat, event.lng], { radius: 8, color: "#fff", weight: 2,
         fillColor: "#d93025", fillOpacity: 1 }).addTo(map);
       api("/grids/geojson").then((g) => {

@@ -40,7 +40,7 @@
       h("td", {}, h("a", { href: "/events/" + e.id, class: "event-title" }, e.title),
         e.urgent ? [" ", h("span", { class: "badge-urgent" }, "紧急")] : null),
       h("td", {}, e.category_name),
-      h("td", { class: "num" }, e.level),
+      h("td", { class: "num", title: FQ.label("levels", String(e.level)) }, FQ.label("levelsShort", String(e.level))),
       h("td", {}, statusBadge(e.status)),
       h("td", {}, lightBadge(e.light)),
       h("td", { class: "hide-phone" }, e.owner_unit ? e.owner_unit.name : "—"),

@@ -383,10 +383,21 @@
         rel: "noopener", title: c.code }, "视频流") : null);
   }
 
+  // A Leaflet map (Leaflet loads after this file, on the pages that draw maps) whose controls speak
+  // Chinese: the zoom buttons' titles, and no English attribution prefix.
+  function leafletMap(element, options) {
+    const map = L.map(element, Object.assign({}, options, { zoomControl: false }));
+    if (!options || options.zoomControl !== false) {
+      L.control.zoom({ zoomInTitle: "放大", zoomOutTitle: "缩小" }).addTo(map);
+    }
+    if (map.attributionControl) map.attributionControl.setPrefix(false);
+    return map;
+  }
+
   window.FQ = {
     T, API, CSRF, ApiError, api, problemText, showErrors, clearErrors, esc, h, fill, safeUrl,
     chartTip, time, short,
     remaining, number, lightBadge, statusBadge, toast, formData, query, filterValues, list,
-    CAMERA_COLOURS, CAMERA_STATUS, cameraBadge, cameraItem,
+    CAMERA_COLOURS, CAMERA_STATUS, cameraBadge, cameraItem, leafletMap,
   };
 })();

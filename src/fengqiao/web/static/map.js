@@ -37,8 +37,7 @@
   // --- map and layers -----------------------------------------------------------------------
 
   function makeMap() {
-    map = L.map("map", { zoomSnap: 0.25, maxZoom: 19, minZoom: 5 });
-    map.attributionControl.setPrefix("Leaflet");
+    map = FQ.leafletMap("map", { zoomSnap: 0.25, maxZoom: 19, minZoom: 5 });
     const basemap = root.dataset.basemap;
     if (basemap) {
       // A configured basemap (Tianditu WMTS with a key); without one the grids are the map.
@@ -272,6 +271,9 @@
       overlays[label] = pointLayer(kind, label, colour, glyph);
     }
     layers = L.control.layers(null, overlays, { collapsed: false, position: "topright" }).addTo(map);
+    // Leaflet names the layer switch "Layers" in English.
+    const toggle = layers.getContainer().querySelector(".leaflet-control-layers-toggle");
+    if (toggle) toggle.title = "图层";
     if (workerLayer) workerLayer.addTo(map);
   }
 

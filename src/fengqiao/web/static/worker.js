@@ -444,7 +444,7 @@
   function drawTrack() {
     if ($("view-patrol").hidden) return;
     if (!trackMap) {
-      trackMap = L.map("track-map", { attributionControl: false });
+      trackMap = FQ.leafletMap("track-map", { attributionControl: false });
       trackLine = L.layerGroup().addTo(trackMap);
       api("/grids/geojson").then((g) => L.geoJSON(g, { style: { color: "#b22222", weight: 1.5,
         fillOpacity: 0.05 }, interactive: false }).addTo(trackMap)).catch(() => {});
