@@ -316,6 +316,16 @@ def conflict(slug: str, title: str, title_zh: str, detail: str, detail_zh: str) 
     return Problem(409, slug, title, title_zh, detail, detail_zh)
 
 
+def check_version(sent: int, current: int, *, what: str, what_zh: str) -> None:
+    """Refuse a write made against an older version of the record (optimistic locking): 409."""
+    if sent != current:
+        raise conflict(
+            "stale-version", f"The {what} changed meanwhile", f"{what_zh}已被他人更新",
+            f"you sent version {sent}, the {what} is at version {current}; reload it and try again",
+            f"您提交的版本为 {sent}，{what_zh}当前版本为 {current}，请刷新后重试",
+        )  # fmt: skip
+
+
 def conflict_with_stored() -> Problem:
     return Problem(
         409,

@@ -23,7 +23,7 @@ from fengqiao.catalogue.access import Viewer, get_proxy, may_read, scope_clause
 from fengqiao.catalogue.models import PROXY_OPEN_STATES, ProxyRequest, ProxyRequestLog, ServiceItem
 from fengqiao.catalogue.schemas import ProxyCreate, ProxyTransition
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.errors import FieldError, conflict, forbidden, invalid, invalid_fields
+from fengqiao.errors import FieldError, check_version, conflict, forbidden, invalid, invalid_fields
 from fengqiao.events.models import EventSequence
 from fengqiao.events.trail import GENESIS, row_hash, verify_rows
 from fengqiao.org.models import OrgUnit
@@ -276,13 +276,7 @@ def transition(
             f"you may not {data.action} this proxy request",
             f"您不能对该代办事项执行「{PROXY_ACTION_ZH[data.action]}」",
         )
-    if data.version != request.version:
-        raise conflict(
-            "stale-version", "The proxy request changed meanwhile", "代办事项已被他人更新",
-            f"you sent version {data.version}, the request is at version {request.version}; "
-            "reload it and try again",
-            f"您提交的版本为 {data.version}，代办事项当前版本为 {request.version}，请刷新后重试",
-        )  # fmt: skip
+    check_version(data.version, request.version, what="proxy request", what_zh="代办事项")
     note = data.note.strip()
     if step.needs_note and not note:
         raise invalid("note", "give the reason", "请填写理由")

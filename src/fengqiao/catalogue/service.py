@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.catalogue.models import LEVELS, ServiceItem
 from fengqiao.catalogue.schemas import ItemImport, ItemIn, ItemPatch
-from fengqiao.errors import conflict, from_pydantic, invalid, not_found
+from fengqiao.errors import check_version, conflict, from_pydantic, invalid, not_found
 
 ITEMS_FILE = Path(__file__).with_name("items.json")
 
@@ -85,12 +85,7 @@ def create_item(*, db: Session, data: ItemIn, now: datetime) -> ServiceItem:
 def update_item(*, db: Session, item_id: int, patch: ItemPatch, now: datetime) -> ServiceItem:
     """Change an item; a stale `version` is a 409 and changes nothing."""
     item = get_item(db=db, item_id=item_id, include_inactive=True)
-    if patch.version != item.version:
-        raise conflict(
-            "stale-version", "The item changed meanwhile", "事项已被他人修改",
-            f"you sent version {patch.version}, the item is at version {item.version}; reload",
-            f"您提交的版本为 {patch.version}，事项当前版本为 {item.version}，请刷新后重试",
-        )  # fmt: skip
+    check_version(patch.version, item.version, what="item", what_zh="事项")
     values = patch.model_dump(exclude_unset=True, exclude={"version"})
     merged = item_in(item).model_dump() | {k: v for k, v in values.items() if v is not None}
     try:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from fengqiao.errors import FieldError, Problem, conflict, forbidden, invalid
+from fengqiao.errors import FieldError, Problem, check_version, conflict, forbidden, invalid
 from fengqiao.events import changes, workflow
 from fengqiao.events.escalation import EscalationPolicy, climb
 from fengqiao.events.filing import check_serves, deadline_for, iso, route, routing_payload
@@ -147,13 +147,7 @@ def transition(
             f"only {' or '.join(kinds)} may {data.action} this event",
             f"只有{'或'.join(workflow.ACTOR_ZH[k] for k in kinds)}可以执行「{step.name_zh}」",
         )
-    if data.version != event.version:
-        raise conflict(
-            "stale-version", "The event changed meanwhile", "事件已被他人更新",
-            f"you sent version {data.version}, the event is at version {event.version}; "
-            "reload it and try again",
-            f"您提交的版本为 {data.version}，事件当前版本为 {event.version}，请刷新后重试",
-        )  # fmt: skip
+    check_version(data.version, event.version, what="event", what_zh="事件")
     given = StepInput(
         db=db, event=event, data=data, now=now, principal=principal, rules=rules, facts=known,
         escalation=escalation,
