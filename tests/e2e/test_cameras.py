@@ -53,8 +53,17 @@ def test_the_camera_layer_shows_status_colours_and_the_stream(
     for _ in range(3):
         page.wait_for_function("() => !document.querySelector('.leaflet-zoom-anim')")
         page.wait_for_timeout(300)
-        status = icons.first.evaluate("el => el.className.match(/cam-(\\w+)/)[1]")
-        icons.first.click()
+        # A camera the pointer can reach: not under the layer switch or another control.
+        index = icons.evaluate_all(
+            """els => els.findIndex(el => {
+                 const r = el.getBoundingClientRect();
+                 const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+                 return hit !== null && el.contains(hit);
+               })"""
+        )
+        icon = icons.nth(max(index, 0))
+        status = icon.evaluate("el => el.className.match(/cam-(\\w+)/)[1]")
+        icon.click()
         try:
             popup.wait_for(state="visible", timeout=2000)
             break
