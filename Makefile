@@ -8,21 +8,29 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 
 PYTHON ?= python3
+# The checkout (this Makefile's folder), so `make -f path/to/Makefile` finds the scripts too.
+HERE := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := src/fengqiao/web/static/vendor
 PORT ?= 8000
 # Events the demo seed files over the past year (1100000 is a year of Keqiao; takes ~4 min).
 DEMO_EVENTS ?= 100000
+# The demo's stand-in media gateway (a looping HLS test pattern the demo's cameras play).
+VIDEO_PORT ?= $(shell echo $$(($(PORT) + 1)))
 # Overridable from the environment, e.g. to point the PostgreSQL half of the suite elsewhere.
 FENGQIAO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # Extra arguments for pytest: make test PYTEST_ARGS='-k grid -x'
 PYTEST_ARGS ?=
 # pytest-xdist processes (each test is isolated: its own databases, servers, ports and topics);
-# 0 runs in one process.
+# 0 runs in one process. `--dist loadgroup` keeps the tests of one xdist_group (the shared
+# 16-town district, tests/conftest.py) in one process, so it is seeded once per backend.
 PYTEST_WORKERS ?= 2
 # Arguments for every bench script: make bench BENCH_ARGS=--smoke (each at its smallest, seconds)
 BENCH_ARGS ?=
+# What the demo's pages need from Debian: the Chinese font of the bulletin's PDF (never Chromium,
+# which only the browser tests use); silent when it is there.
+DEMO_DEPS ?= bash $(HERE)/scripts/demo_deps.sh
 
 .PHONY: help venv assets install demo lint test bench clean
 
@@ -64,6 +72,7 @@ demo: export FENGQIAO_PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 # The login page points at the demo accounts only on a demo.
 demo: export FENGQIAO_DEMO_LOGIN_HINT ?= true
 demo: install
+	$(DEMO_DEPS)
 	mkdir -p var
 	$(BIN)/fengqiao db upgrade
 	$(BIN)/fengqiao seed --scale keqiao --if-empty --events $(DEMO_EVENTS)
@@ -82,8 +91,17 @@ demo: install
 	@echo "Integrations (docs/integrations.md): Open311 at /open311/v2/discovery.json, IoT alarms by MQTT or"
 	@echo "POST /api/v1/iot/alarms (the first seed printed a key per device type), cameras (fengqiao cameras import), 河长通 checklists in /m/ 巡查."
 	@echo "The worker (reminders, overdue orders, rollups, warnings, bulletins, messages, MQTT alarms) logs to var/worker.log"
-	$(BIN)/fengqiao worker >>var/worker.log 2>&1 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null || true; wait $$worker || true' EXIT; \
+	@echo "Cameras play a looping test pattern from a stand-in media gateway on :$(VIDEO_PORT) (scripts/hls_stream.py,"
+	@echo "Debian's ffmpeg; a district points FENGQIAO_VIDEO_PLAYBACK_TEMPLATE at its own gateway: docs/video.md)."
+	$(BIN)/fengqiao worker >>var/worker.log 2>&1 & worker=$$!; video=; \
+	if [ -z "$${FENGQIAO_VIDEO_PLAYBACK_TEMPLATE:-}" ] && [ -x $(BIN)/python ] && command -v ffmpeg >/dev/null; then \
+		$(BIN)/python $(HERE)/scripts/hls_stream.py --port $(VIDEO_PORT) >var/video.log 2>&1 & video=$$!; \
+		for _ in $$(seq 300); do grep -q PLAYBACK_TEMPLATE var/video.log && break; sleep 0.1; done; \
+		if grep -q PLAYBACK_TEMPLATE var/video.log; then \
+			export FENGQIAO_VIDEO_PLAYBACK_TEMPLATE='http://127.0.0.1:$(VIDEO_PORT)/live/{gb_id}/index.m3u8'; \
+		else echo "The cameras' test pattern did not start (var/video.log): the demo runs without video."; fi; \
+	fi; \
+	trap 'kill $$worker $$video 2>/dev/null || true; wait $$worker $$video || true' EXIT; \
 	$(BIN)/fengqiao serve --host 127.0.0.1 --port $(PORT)
 
 # --- check --------------------------------------------------------------------------------
@@ -96,7 +114,7 @@ lint: venv
 test: install lint
 	bash scripts/services.sh
 	bash scripts/browser_deps.sh
-	FENGQIAO_TEST_POSTGRES_URL='$(FENGQIAO_TEST_POSTGRES_URL)' $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	FENGQIAO_TEST_POSTGRES_URL='$(FENGQIAO_TEST_POSTGRES_URL)' $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: install
 	@shopt -s nullglob; scripts=(bench/*.py); \

@@ -4,12 +4,14 @@
                                              [--scale keqiao] [--artifacts test-artifacts] [--smoke]
 
 1. Building a day's content (district totals of the day and month to date, towns and units
-   ranked by the month's composite score, the red list, open supervision orders, the day's
+   ranked by the month's composite score, the 超期清单, open supervision orders, the day's
    warnings), median of `--runs`.
 2. Rendering it as PDF (fpdf2, the CJK font subset embedded), median.
 3. The whole PDF of a day as `GET /api/v1/bulletins/{day}.pdf` or `fengqiao bulletin` make it:
    content + PDF, median (target ≤ 5 s).
 4. XLSX and 5. HTML rendering, median; sizes of the three files.
+6. Issuing a day as the morning job does: the district's and every town's bulletin, each with
+   its 文号, and the messages, in one transaction (rolled back), median.
 
 The district (Keqiao scale, `--events` events over the past year, as `make demo` seeds) is built
 once into `--db` and reused; the day is yesterday (local). Prints one line per figure and writes
@@ -34,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from fengqiao.assessment import bulletin  # noqa: E402
+from fengqiao.assessment import bulletin, bulletin_export  # noqa: E402
 from fengqiao.clock import LOCAL_TZ  # noqa: E402
 from fengqiao.config import Settings  # noqa: E402
 from fengqiao.db import Database  # noqa: E402
@@ -103,17 +105,27 @@ def run(args: argparse.Namespace) -> None:
         built_s, doc = median(content, args.runs)
         assert isinstance(doc, dict)
         pdf_s, pdf = median(
-            lambda: bulletin.render_pdf(doc, font=settings.bulletin_font), args.runs
+            lambda: bulletin_export.render_pdf(doc, font=settings.bulletin_font), args.runs
         )
         whole_s, _ = median(
-            lambda: bulletin.render_pdf(content(), font=settings.bulletin_font), args.runs
+            lambda: bulletin_export.render_pdf(content(), font=settings.bulletin_font), args.runs
         )
-        xlsx_s, xlsx = median(lambda: bulletin.render_xlsx(doc), args.runs)
-        html_s, html = median(lambda: bulletin.render_html(doc), args.runs)
+        xlsx_s, xlsx = median(lambda: bulletin_export.render_xlsx(doc), args.runs)
+        html_s, html = median(lambda: bulletin_export.render_html(doc), args.runs)
+
+    def issue() -> int:
+        with database.session(write=True) as db:
+            try:
+                bulletin.publish(db, day=day, now=now, settings=settings)
+                return len(bulletin.issuing_scopes(db))
+            finally:
+                db.rollback()
+
+    issue_s, issuers = median(issue, args.runs)
     assert isinstance(pdf, bytes) and isinstance(xlsx, bytes) and isinstance(html, str)
     totals = doc["totals"]
     print(f"district {doc['district']}, day {day}: {totals['day']['new']} new, "
-          f"{totals['month']['new']} this month, red list {doc['red_list']['total']}, "
+          f"{totals['month']['new']} this month, 超期清单 {doc['overdue']['total']}, "
           f"open orders {doc['orders']['total']}, {len(doc['towns'])} towns, "
           f"{len(doc['units'])} units listed")  # fmt: skip
     print(f"1. content of a day: {built_s * 1000:.0f} ms (median of {args.runs})")
@@ -121,6 +133,8 @@ def run(args: argparse.Namespace) -> None:
     print(f"3. PDF of a day, content + rendering: {whole_s * 1000:.0f} ms (target <= 5000 ms)")
     print(f"4. XLSX rendering: {xlsx_s * 1000:.0f} ms")
     print(f"5. HTML rendering: {html_s * 1000:.0f} ms")
+    print(f"6. issuing a day ({issuers} bulletins, numbered, with messages): "
+          f"{issue_s * 1000:.0f} ms")  # fmt: skip
     print(f"sizes: PDF {len(pdf):,} B, XLSX {len(xlsx):,} B, HTML {len(html.encode()):,} B")
     artifacts = args.artifacts
     artifacts.mkdir(exist_ok=True)

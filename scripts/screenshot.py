@@ -6,6 +6,8 @@
     .venv/bin/python scripts/screenshot.py --username demo_district_leader \
         --page "/analytics?from=2025-12-01" --ready "#analytics[data-ready=true]" \
         --output docs/img/analytics.png
+    .venv/bin/python scripts/screenshot.py --username demo_district_leader --page /wall \
+        --ready "#wall[data-state=ready]" --width 1920 --height 1080 --output docs/img/wall.png
 
 The browser tests (tests/e2e) drive the page with the helpers below, so this script keeps working.
 """
@@ -22,7 +24,10 @@ from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_pl
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Never a downloaded browser: Debian's Chromium, headless, with no traffic of its own.
-CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking")
+CHROMIUM_ARGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--lang=zh-CN",  # the browser's own words (date fields' 年/月/日) in Chinese, as a user's
+)  # fmt: skip
 MISSING_CHROMIUM = (
     f"{CHROMIUM} not found: run `bash scripts/browser_deps.sh` to install Chromium and a CJK font "
     "(`make test` runs it)"
@@ -88,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         "--ready", default="body", help="With --page: a selector that is there once it is drawn."
     )
     parser.add_argument("--height", type=int, default=900, help="Window height in pixels.")
+    parser.add_argument("--width", type=int, default=1440, help="Window width in pixels.")
     parser.add_argument("--click", help="With --page: click this selector (first match) first.")
     args = parser.parse_args(argv)
     if args.output is None:
@@ -101,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         except FileNotFoundError as error:
             print(f"screenshot.py: error: {error}", file=sys.stderr)
             return 1
-        page = browser.new_page(viewport={"width": 1440, "height": args.height})
+        page = browser.new_page(
+            viewport={"width": args.width, "height": args.height}, locale="zh-CN"
+        )
         target = "/map" + (f"%23event={args.event}" if args.event else "")
         if args.page:
             target = quote(args.page, safe="/")
@@ -153,7 +161,7 @@ def _worker(args: argparse.Namespace) -> int:
         context.set_geolocation({"latitude": lat, "longitude": lng, "accuracy": 12})
         page.locator("#major-chips .chip").nth(6).click()
         page.locator("#minor-chips .chip").first.click()
-        page.locator("#report-description").fill("东街菜场门口流动摊贩占道经营,影响通行")
+        page.locator("#report-description").fill("东街菜场门口流动摊贩占道经营，影响通行")
         page.wait_for_timeout(1500)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(args.output))

@@ -7,6 +7,7 @@ src/fengqiao/web/static/vendor/ (git-ignored), served at /static/vendor/:
     echarts.min.js
     leaflet.markercluster.js  MarkerCluster.css  MarkerCluster.Default.css   (clustered layers)
     swagger-ui-bundle.js  swagger-ui.css   (the /docs page, served locally instead of a CDN)
+    hls.min.js   (live camera video in the page: HLS over Media Source Extensions)
 
 Standard library only, so it runs before the virtualenv exists. Idempotent: files whose
 content is already the same are left alone, and stale files in vendor/images/ are removed.
@@ -34,6 +35,7 @@ FILES: tuple[tuple[str, str], ...] = (
     ("leaflet.markercluster/dist/MarkerCluster.Default.css", "MarkerCluster.Default.css"),
     ("swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-bundle.js"),
     ("swagger-ui-dist/swagger-ui.css", "swagger-ui.css"),
+    ("hls.js/dist/hls.min.js", "hls.min.js"),
 )
 # (folder inside node_modules, folder inside vendor/)
 FOLDERS: tuple[tuple[str, str], ...] = (("leaflet/dist/images", "images"),)

@@ -2,6 +2,8 @@
 
 - `fresh_db`: an empty, migrated database of its own (per test).
 - `seeded`: a database seeded once per session with `--scale small`, per backend.
+- `keqiao`: the 16-town district with 8,000 events, seeded once per session and backend, read
+  only (tests marked KEQIAO_GROUP run in one process).
 - `db`: a session on the seeded database inside a transaction that is rolled back after the test.
 - `client`: the app over that same transaction, so API writes vanish after each test too.
 """
@@ -12,6 +14,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,15 @@ class PostgresDatabases:
             conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
         self.made.append(name)
         return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        """Drop one of ours now (a test's own database, at its end: the drops of a session are
+        spread over it instead of piling up at its end)."""
+        name = make_url(url).database
+        if name in self.made:
+            with self.admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            self.made.remove(name)
 
     def drop_all(self) -> None:
         with self.admin.connect() as conn:
@@ -123,6 +135,8 @@ def fresh_db(
     database = Database(url)
     yield database
     database.dispose()
+    if request.param != "sqlite":
+        request.getfixturevalue("postgres").drop(url)
 
 
 @dataclass
@@ -148,6 +162,41 @@ def seeded(
     seed(db=database, scale="small", password=settings.demo_password)
     database.dispose()
     yield Seeded(request.param, url, settings)
+
+
+# The moment the shared 16-town district's events lead up to (its tests ask "now" at it).
+KEQIAO_NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+KEQIAO_EVENTS = 8000
+# Tests of the shared district run in one pytest-xdist process (`--dist loadgroup` in the
+# Makefile), so it is seeded once per backend, not once per test and backend.
+KEQIAO_GROUP = pytest.mark.xdist_group("keqiao")
+
+
+@dataclass
+class Keqiao:
+    backend: str
+    database: Database
+    report: Any  # fengqiao.demo.seed's report of the seed
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def keqiao(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    empty_templates: dict[str, str],
+) -> Iterator[Keqiao]:
+    """The 16-town district (`--scale keqiao`) with 8,000 events up to KEQIAO_NOW and fresh
+    statistics, once per backend per session. Its tests only read it (query plans, counts): a
+    test that writes takes `fresh_db` and seeds its own."""
+    from fengqiao.demo.events import seed_events
+    from fengqiao.demo.seed import seed
+
+    tmp = tmp_path_factory.mktemp(f"keqiao-{request.param}")
+    database = Database(_new_empty(request.param, tmp, request, empty_templates))
+    report = seed(db=database, scale="keqiao", password="pw")
+    seed_events(db=database, count=KEQIAO_EVENTS, until=KEQIAO_NOW)
+    yield Keqiao(request.param, database, report)
+    database.dispose()
 
 
 class BoundDatabase(Database):

@@ -8,11 +8,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from fastapi.testclient import TestClient
 
-import fengqiao.models  # noqa: F401
 from fengqiao.app import create_app
-from fengqiao.catalogue.search import include_name
 from fengqiao.db import Base, Database
 from fengqiao.migrate import downgrade, head_revision, upgrade
+from fengqiao.models import include_name, include_object
 from tests.conftest import make_settings
 
 
@@ -45,7 +44,9 @@ def test_healthz_reports_an_unreachable_database(tmp_path: Path) -> None:
 def test_migrations_match_the_models_and_go_down_and_up(fresh_db: Database) -> None:
     with fresh_db.engine.connect() as connection:
         # The service catalogue's search index (FTS5 / pg_trgm) is made by hand, without a model.
-        context = MigrationContext.configure(connection, opts={"include_name": include_name})
+        context = MigrationContext.configure(
+            connection, opts={"include_name": include_name, "include_object": include_object}
+        )
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
     downgrade(fresh_db.url, "base")

@@ -24,11 +24,12 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "config", "clock", "db", "errors", "paging", "bounds", "logs", "metrics", "exports",
             "cli_support",
             "readcache", "ratelimit", "scope", "crs", "deps", "jobs", "migrate", "health",
+            "playback",
         }),
     ),
     ("org", frozenset({"org"})),
     ("auth", frozenset({"auth"})),
-    ("places and time", frozenset({"geo", "sla"})),
+    ("places and time", frozenset({"geo", "sla", "basemap"})),
     ("taxonomy", frozenset({"taxonomy"})),
     ("outbox", frozenset({"outbox"})),
     ("events", frozenset({"events"})),
@@ -36,8 +37,12 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         "domains",
         frozenset({
             "supervision", "notify", "analytics", "warnings", "assessment", "patrol", "command",
-            "intake", "iot", "cameras", "catalogue", "open311", "ops",
+            "intake", "iot", "cameras", "catalogue", "open311", "ops", "calls", "search",
         }),
+    ),
+    (
+        "built on calls",
+        frozenset({"rooms"}),
     ),
     (
         "top",

@@ -38,12 +38,17 @@ JUDGED: dict[str, dict[str, Any]] = {
     "/api/v1/intake/checklists": {"size": 200},
     "/api/v1/tracks/geojson": {},
     "/api/v1/positions/latest": {},
+    "/api/v1/command/alarms": {},
 }
 # Rows above the town (the district node, its departments) that town staff may look up.
 ANCESTORS_ALLOWED = {"/api/v1/units", "/api/v1/org/units"}
 SAME_QUERY = "the same scoped query as its list, which is judged here"
 PUBLIC_TAXONOMY = "the taxonomy and its rules are the same for all staff: no area's rows"
 EXEMPT: dict[str, str] = {
+    "/api/v1/basemap": "one setting, administrators only (tests/basemap/test_basemap_api.py)",
+    "/api/v1/basemap/layers": "the district's tile layers, the same for all staff",
+    "/api/v1/basemap/features": "roads and rivers meeting the box of the caller's area: shared "
+    "geography, no area's records (tests/basemap/test_basemap_api.py)",
     "/healthz": "not a list",
     "/api/v1/users/me": "the caller themselves",
     "/api/v1/me/patrol": "the caller's own patrol",
@@ -53,6 +58,8 @@ EXEMPT: dict[str, str] = {
     "/api/v1/public/services": "the public service catalogue",
     "/api/v1/public/services/categories": "the public service catalogue",
     "/api/v1/services/search": "the service catalogue (no area's rows)",
+    "/api/v1/search": "needs q; events and cameras within scope are judged in tests/search",
+    "/api/v1/search/reverse": "one point's words, not a list (tests/search)",
     "/api/v1/categories": PUBLIC_TAXONOMY,
     "/api/v1/routing-rules": PUBLIC_TAXONOMY,
     "/api/v1/sla/policies": PUBLIC_TAXONOMY,
@@ -62,6 +69,11 @@ EXEMPT: dict[str, str] = {
     "/api/v1/iot/rules": PUBLIC_TAXONOMY,
     "/api/v1/analytics/charts": "the catalogue of chart names",
     "/api/v1/labels": "the UI words of every vocabulary, the same for everyone (no rows)",
+    "/api/v1/calls/config": "the STUN/TURN servers of the settings, the caller's own credential",
+    "/api/v1/rooms": "org units of the caller's subtree plus rooms whose open session invited "
+    "them: judged in tests/rooms/test_rooms.py (a town sees its own rooms, not another's)",
+    "/api/v1/rooms/sessions": "sessions of rooms in the caller's subtree: judged in "
+    "tests/rooms/test_rooms.py (the town's list holds none of the district's)",
     "/api/v1/analytics/rollups": "queue depth of the rollups: a number, no rows",
     "/api/v1/grids/locate": "one point's grid (staff file events from the map of the district)",
     "/api/v1/grids/geojson": "grid outlines of the one-map: names and shapes only, no people",
@@ -77,7 +89,8 @@ EXEMPT: dict[str, str] = {
     "tests/command judge them per town",
     "/api/v1/command/events.geojson": "events over event_scope (command.service)",
     "/api/v1/command/grid-stats": "figures over event_scope (command.service)",
-    "/api/v1/command/stream": "a live stream over event_scope",
+    "/api/v1/live/stream": "a live stream over event_scope and the caller's own inbox: "
+    "tests/command/test_live_scope.py judges it per town",
     "/api/v1/assessment": "rankings of the area resolve_scope allows (403 outside it)",
     "/api/v1/assessment/export": "rankings of the area resolve_scope allows",
     "/api/v1/assessment/trend": "one row of the area resolve_scope allows",

@@ -112,3 +112,14 @@ def test_a_photo_line_written_before_the_change_is_still_told_apart() -> None:
     url = "https://photos.example.cn/a/1.jpg"
     assert resident_description(f"路口积水\n{MEDIA_LINE}{url}", url) == "路口积水"
     assert resident_description(f"路口积水\n附图:{url}", url) == "路口积水"
+
+
+def test_a_refusal_quoting_the_input_reads_as_chinese(client: TestClient, auth: Any) -> None:
+    """A detail_zh assembled around the caller's values at run time (an f-string whose literal
+    parts hold no Chinese, which the scan of the sources cannot judge) is full-width too."""
+    worker = auth("demo_grid_worker")
+    body = {"source": "grid_worker", "category": "0101", "lat": 10.0, "lng": 10.0}
+    refused = client.post("/api/v1/events", json=body, headers=worker)
+    assert refused.status_code == 422, refused.text
+    detail_zh = refused.json()["detail_zh"]
+    assert not HALF_BY_ZH.search(detail_zh), detail_zh

@@ -8,6 +8,8 @@ from fengqiao import health
 from fengqiao.analytics import views as analytics_views
 from fengqiao.assessment import views as assessment_views
 from fengqiao.auth import views as auth_views
+from fengqiao.basemap import views as basemap_views
+from fengqiao.calls import views as call_views
 from fengqiao.cameras import views as camera_views
 from fengqiao.catalogue import views as service_views
 from fengqiao.command import views as command_views
@@ -20,6 +22,8 @@ from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
 from fengqiao.patrol import views as patrol_views
+from fengqiao.rooms import views as room_views
+from fengqiao.search import views as search_views
 from fengqiao.sla import views as sla_views
 from fengqiao.supervision import views as supervision_views
 from fengqiao.taxonomy import views as taxonomy_views
@@ -37,6 +41,8 @@ public_router.include_router(service_views.public, prefix=API_PREFIX)
 public_router.include_router(open311_views.router)
 # Devices post alarms with their own key (X-Device-Key), not a user's credentials.
 public_router.include_router(iot_views.public, prefix=API_PREFIX)
+# The calls' signalling socket signs itself in (cookie or bearer token; no CSRF header on a socket).
+public_router.include_router(call_views.socket_router, prefix=API_PREFIX)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
@@ -44,6 +50,7 @@ api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principa
 # about 170 of them), and the grid lookup is the hottest route of the API; the phones'
 # positions come next, then what every open command-room screen and event list polls.
 api_router.include_router(geo_views.router)
+api_router.include_router(basemap_views.router)
 api_router.include_router(patrol_views.router)
 api_router.include_router(command_views.router)
 api_router.include_router(event_views.router)
@@ -62,4 +69,7 @@ api_router.include_router(service_views.router)
 api_router.include_router(analytics_views.router)
 api_router.include_router(open311_views.admin)
 api_router.include_router(iot_views.router)
+api_router.include_router(search_views.router)
 api_router.include_router(labels.router)
+api_router.include_router(call_views.router)
+api_router.include_router(room_views.router)

@@ -17,6 +17,7 @@ from fengqiao.auth.requests import authenticate
 from fengqiao.auth.security import TokenReader
 from fengqiao.auth.service import PrincipalCache
 from fengqiao.auth.sessions import install_sessions
+from fengqiao.basemap.service import BasemapCache, FeatureCache
 from fengqiao.bounds import install_bounds
 from fengqiao.cameras.index import CameraLocator
 from fengqiao.cameras.service import layer_props as camera_layer_props
@@ -31,7 +32,7 @@ from fengqiao.ops import views as ops_views
 from fengqiao.ratelimit import install_rate_limits
 from fengqiao.readcache import ReadCache
 from fengqiao.taxonomy.snapshot import RulesCache
-from fengqiao.web import STATIC_DIR, catalogue_pages
+from fengqiao.web import STATIC_DIR, catalogue_pages, room_pages
 from fengqiao.web import headers as security_headers
 from fengqiao.web import views as web_views
 
@@ -100,13 +101,16 @@ def create_app(
     install_rate_limits(app, settings)
     app.state.read_cache = ReadCache(settings.read_cache_seconds, settings.read_cache_mb << 20)
     ops_views.install(app)  # request ids, access log, /metrics, personal-data access log
-    security_headers.install(app, settings)
+    app.state.basemap = BasemapCache(settings.basemap_check_seconds)
+    app.state.base_features = FeatureCache(settings.basemap_check_seconds)
+    security_headers.install(app, settings, app.state.basemap, db)
     web_views.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(public_router)
     app.include_router(api_router)
     app.include_router(web_views.router)
     app.include_router(catalogue_pages.router)
+    app.include_router(room_pages.router)
     open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

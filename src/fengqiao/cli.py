@@ -77,6 +77,12 @@ def serve(
 
     settings = load_settings()
     prepare_multiprocess(settings.metrics_dir or settings.data_dir / "metrics")
+    if workers > 1:
+        typer.echo(
+            "note: video calls ring only pages served by the same process "
+            "(docs/video.md, Calls and TURN); serve calls with --workers 1",
+            err=True,
+        )
     uvicorn.run(
         "fengqiao.app:create_app",
         factory=True,
@@ -88,6 +94,9 @@ def serve(
         log_level=settings.log_level,
         log_config=dict_config(fmt=settings.log_format, level=settings.log_level),
         access_log=False,  # ours (fengqiao.access) redacts credentials in query strings
+        # The call signalling socket only sends; what a page sends it is read and dropped,
+        # so a frame larger than this closes the socket instead of filling memory.
+        ws_max_size=4096,
     )
 
 

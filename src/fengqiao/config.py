@@ -8,9 +8,22 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fengqiao.playback import check_origin, parse_template
+
+IceUrl = Annotated[str, Field(max_length=256, pattern=r"^(stun|stuns|turn|turns):[^\s]{1,250}$")]
+
+
+class IceServer(BaseModel):
+    """One STUN or TURN server as RTCPeerConnection takes it (`FENGQIAO_CALL_ICE_SERVERS`)."""
+
+    urls: IceUrl | Annotated[list[IceUrl], Field(min_length=1, max_length=8)]
+    username: str | None = Field(None, max_length=256)
+    credential: str | None = Field(None, max_length=256)
 
 
 class Settings(BaseSettings):
@@ -94,10 +107,18 @@ class Settings(BaseSettings):
         description="Tile URL template of the one-map's basemap, e.g. Tianditu WMTS "
         "`https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
         "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
-        "&TILECOL={x}&tk=YOUR_KEY`. Empty: no basemap, the grids themselves are the map.",
+        "&TILECOL={x}&tk=YOUR_KEY`. Used until an administrator sets the base map in 系统管理 · 底图, which then wins. Empty: the local vector base.",
     )
     basemap_attribution: str = Field(
         "", description="Attribution shown on the map for the basemap (e.g. 天地图)."
+    )
+    basemap_check_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="How often a process re-reads the base map set in 系统管理 · 底图 for the "
+        "Content-Security-Policy's img-src (the process that saves it follows at once), and how "
+        "long it keeps an area's local base GeoJSON.",
     )
     patrol_interval_seconds: int = Field(
         30,
@@ -446,6 +467,167 @@ class Settings(BaseSettings):
         description="Largest body of an import or bulk push (org tree GeoJSON, camera CSV, "
         "camera statuses, service catalogue), in bytes.",
     )
+
+    # --- issue 17, H1 handovers ---
+    outbox_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="How often the worker's sender looks for messages to send, in a lane of its "
+        "own beside the round of the other jobs: a message a step queues reaches the inbox "
+        "within about this long, however long the round takes.",
+    )
+    # (end of H1 handovers)
+
+    # --- issue 17, H2 proof ---
+    verify_photo_max_age_minutes: float = Field(
+        30.0,
+        gt=0,
+        le=24 * 60,
+        description="A passing verification (核查通过) needs an on-site photo taken at most this "
+        "many minutes before the step (time from the photo's EXIF, else the phone's position "
+        "fix at upload).",
+    )
+    verify_photo_max_distance_m: float = Field(
+        200.0,
+        gt=0,
+        le=50_000,
+        description="... taken at most this many metres from the event (place from the photo's "
+        "EXIF GPS, else the phone's position at upload, if at least this accurate).",
+    )
+    # (end of H2 proof)
+
+    # --- issue 17, H3 alarms ---
+    alarm_climb_minutes: float = Field(
+        5.0,
+        gt=0,
+        le=1440,
+        description="Minutes an alarm (an urgent event or an IoT alarm) may wait for 接警 before "
+        "the worker's alarms job climbs it to the district command room.",
+    )
+    # (end of H3 alarms)
+
+    # --- issue 18, video calls ---
+    call_ice_servers: list[IceServer] = Field(
+        default_factory=list,
+        max_length=8,
+        description="STUN/TURN servers the browsers use for video calls, as JSON: "
+        '`[{"urls": "stun:stun.example.gov.cn:3478"}]`, with `username` and `credential` for '
+        "a TURN server with fixed credentials. Empty (the default): none, enough on one network.",
+    )
+    call_turn_urls: str = Field(
+        "",
+        max_length=1000,
+        description="Comma-separated TURN URLs of a coturn running `use-auth-secret`, e.g. "
+        "`turn:turn.example.gov.cn:3478?transport=udp,turns:turn.example.gov.cn:5349`; each "
+        "browser gets time-limited credentials signed with `FENGQIAO_CALL_TURN_SECRET`.",
+    )
+    call_turn_secret: str = Field(
+        "", max_length=256, description="coturn's `static-auth-secret` for the TURN credentials."
+    )
+    call_turn_ttl_seconds: int = Field(
+        3600, ge=60, le=86_400, description="How long a TURN credential handed out stays valid."
+    )
+    call_ring_seconds: float = Field(
+        45.0,
+        gt=0,
+        le=600,
+        description="Seconds a call rings on the phone before it ends as not answered.",
+    )
+    # (end of issue 18, video calls)
+
+    # --- issue 17, H4 event center ---
+    event_batch_max: int = Field(
+        100,
+        ge=1,
+        le=500,
+        description="Most events one batch step of the event center (受理 or 交办 of the "
+        "selected rows, POST /api/v1/events/batch) takes; each event is its own transaction.",
+    )
+    # (end of H4 event center)
+
+    # --- issue 17, H5 bulletin ---
+    bulletin_number_prefix: str = Field(
+        "{short}综指通",
+        min_length=1,
+        max_length=40,
+        description="Prefix of an issued bulletin's document number (文号), before 〔year〕N号; "
+        "{short} stands for the issuing area's short name (柯 for 柯桥区, 安昌 for 安昌街道), "
+        "so the district's 37th bulletin of 2026 is 柯综指通〔2026〕37号.",
+    )
+    analytics_min_base: int = Field(
+        5,
+        ge=1,
+        le=100_000,
+        description="Smallest base a 同比/环比 is computed against (events, or the denominator "
+        "of a rate); a smaller or empty base period says 无可比数据 instead of a percentage.",
+    )
+    # (end of H5 bulletin)
+
+    # --- issue 17, H6 numbers and warnings ---
+    assessment_zero_patrol_grade_cap: str = Field(
+        "C",
+        pattern=r"^[A-E]?$",
+        description="The best assessment grade (考核等级) a row whose patrol coverage is 0 % may "
+        "have: a grid worker who patrolled none of their grids cannot rank A (empty: no cap).",
+    )
+    warning_remind_days: float = Field(
+        1.0,
+        gt=0,
+        le=30,
+        description="An early warning not acknowledged (签收) this many days after it was "
+        "raised is sent again, as a reminder, to the people it went to.",
+    )
+    warning_climb_days: float = Field(
+        3.0,
+        gt=0,
+        le=60,
+        description="... and this many days after it was raised it climbs to the district: "
+        "the district's operators and leaders are told.",
+    )
+    # (end of H6 numbers and warnings)
+
+    # --- issue 17, H7 language and phone ---
+    # (end of H7 language and phone)
+
+    # --- issue 17, H8 map ---
+    # (end of H8 map)
+
+    # --- issue 18, video ---
+    video_playback_template: str = Field(
+        "",
+        description="Where a browser plays a camera, from the media gateway: an HLS playlist "
+        "URL such as `https://gw.example/live/{gb_id}/index.m3u8`, or a WebRTC WHEP endpoint "
+        "written with a `whep+` prefix, such as `whep+https://gw.example/{gb_id}/whep`. "
+        "Placeholders: `{gb_id}` (20-digit GB/T 28181 id), `{division}` (its first 6 digits), "
+        "`{id}` (Fengqiao's number of the camera). Empty: only cameras whose own stream URL is "
+        "an HLS playlist play. A bad template stops the service at startup. See docs/video.md.",
+    )
+    video_extra_origins: str = Field(
+        "",
+        description="Comma-separated origins (`https://host:port`) besides the template's that "
+        "cameras' own HLS stream URLs come from; the page's security policy allows them.",
+    )
+
+    @field_validator("video_playback_template")
+    @classmethod
+    def _playback_template(cls, value: str) -> str:
+        parse_template(value)  # raises with the reason in English and Chinese
+        return value.strip()
+
+    @field_validator("video_extra_origins")
+    @classmethod
+    def _extra_origins(cls, value: str) -> str:
+        return ",".join(check_origin(part) for part in value.split(",") if part.strip())
+
+    def video_origins(self) -> list[str]:
+        """The origins cameras play from: the template's, then the extra ones."""
+        template = parse_template(self.video_playback_template)
+        origins = [template.origin] if template is not None else []
+        extra = [o for o in self.video_extra_origins.split(",") if o]
+        return list(dict.fromkeys([*origins, *extra]))
+
+    # (end of issue 18, video)
 
     def photo_dir(self) -> Path:
         """Where photos are stored."""

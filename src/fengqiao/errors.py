@@ -14,6 +14,7 @@ elements gets a short answer, never one error per element echoed back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,92 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# The Chinese name of every request field a caller can get wrong (bodies, query parameters and
+# the fields domain code names in its refusals), so a refusal shown on a page says 分类, never
+# `category` (tests/test_field_words.py fails on a field without one).
+FIELD_ZH: dict[str, str] = {
+    # Video calls (calls/schemas.py).
+    "call_id": "通话", "callee_id": "被叫人员", "conn": "通话连接", "sdp": "媒体协商信息",
+    "candidate": "网络候选地址", "sdpMid": "网络候选地址", "sdpMLineIndex": "网络候选地址",
+    "usernameFragment": "网络候选地址",
+    # Meeting rooms (rooms/schemas.py).
+    "session_id": "会商", "org_id": "区域", "title": "标题", "invited_org_ids": "邀请的会商室",
+    "event_ids": "关联事件", "warning_ids": "关联预警",
+    "accuracy": "定位精度", "action": "操作", "active": "启用", "address": "地址",
+    "answers": "补充信息", "area_type": "城乡类型", "at": "时间", "attachment_id": "附件",
+    "attachment_ids": "照片", "auto_close": "自动结案", "bbox": "地图范围", "before": "翻页位置",
+    "before_id": "翻页位置", "body": "请求内容", "cameras": "摄像头", "categories": "分类",
+    "category": "分类", "category_code": "事件分类", "channel": "渠道", "channels": "推送渠道",
+    "checklist": "检查清单", "client_id": "客户端编号", "client_secret": "客户端密钥",
+    "closed_from": "结案日期（起）", "closed_to": "结案日期（止）",
+    "closing_condition": "结案条件", "code": "编码", "confirmed": "现场确认",
+    "coordinates": "坐标", "count": "数量", "created_from": "上报日期（起）",
+    "created_to": "上报日期（止）", "crs": "坐标系", "current_password": "当前密码",
+    "cursor": "翻页位置", "datatype": "数据类型", "date": "日期", "date_from": "开始日期",
+    "date_to": "结束日期", "day": "日期", "days": "天数", "default_level": "默认等级",
+    "default_unit_type": "默认单位类型", "depth": "层级深度", "description": "描述",
+    "device": "设备", "device_accuracy": "手机定位精度", "device_at": "设备时间",
+    "device_id": "设备", "device_lat": "手机定位纬度", "device_lng": "手机定位经度",
+    "device_type": "设备类型",
+    "dry_run": "试运行", "due_at": "回复期限", "duty_phone": "值班电话", "end_date": "结束日期",
+    "event": "事件", "event_id": "事件", "fee": "收费标准",
+    "feedback_photo_required": "反馈须附照片", "file": "文件", "filing_condition": "立案条件",
+    "fmt": "格式", "format": "格式", "from": "开始", "geometry": "边界", "grant_type": "授权方式",
+    "grid": "网格", "grid_codes": "服务网格", "grid_id": "网格", "grid_type": "网格类型",
+    "home_org_code": "所属区划", "households": "户数", "id": "编号", "ids": "编号",
+    "idempotency-key": "请求标识", "include_inactive": "含已停用", "install_place": "安装位置",
+    "into": "合并到的事件", "is_active": "启用", "is_working": "是否工作日",
+    "issued_from": "下发日期（起）", "issued_to": "下发日期（止）", "item": "事项",
+    "item_id": "服务事项", "items": "条目", "jurisdiction_id": "辖区", "kind": "类型",
+    "last-event-id": "消息位置", "lat": "纬度", "level": "等级", "levels": "办理层级",
+    "light": "红黄绿灯", "limit": "条数", "limit_unit": "时限单位", "limit_value": "时限",
+    "lng": "经度", "major_code": "大类", "materials": "申请材料", "mine": "只看我的",
+    "minutes": "分钟数", "module": "业务模块", "modules": "业务模块", "months": "月数",
+    "name": "名称", "name_en": "英文名称", "name_zh": "中文名称", "national_code": "国标编码",
+    "new_password": "新密码", "note": "说明", "notification_id": "消息", "ok": "核查结果",
+    "op": "比较方式", "order": "顺序", "order_id": "督办单", "org": "区划", "org_code": "所在区划",
+    "origin": "照片来源", "outbox_id": "消息", "overdue": "是否超期", "page": "页码",
+    "page_size": "每页条数", "password": "密码", "patrol_id": "巡查", "payload": "上报内容",
+    "phone": "电话", "photo_position": "拍摄地点", "photos": "照片", "platform": "平台", "policy_id": "时限规则",
+    "population": "人口", "position": "顺序", "prefix": "密钥前缀", "proxy": "可代办",
+    "proxy_allowed": "可代办", "q": "关键词", "questions": "补充问题", "radius_m": "半径",
+    "reason": "原因", "remind_before_hours": "提前提醒小时数", "reply": "回复内容",
+    "reporter": "上报人", "request_id": "代办", "required": "必填", "requirement": "督办要求",
+    "resident_id_number": "身份证号", "resident_name": "群众姓名",
+    "resident_phone": "联系电话", "resident_user_id": "群众账号", "result": "处置结果",
+    "role": "角色", "roles": "角色", "root": "起始区划", "row": "行", "rule_id": "规则",
+    "rules": "规则", "run_id": "检查记录", "satisfaction": "满意度", "scope": "范围",
+    "service_code": "服务编码", "service_request_id": "诉求编号", "since": "起始时间",
+    "size": "每页条数", "sort": "排序", "source": "来源", "speed": "速度",
+    "start_date": "开始日期", "status": "状态", "steps": "步骤", "stream_url": "视频流地址",
+    "subject": "巡查对象", "subject_id": "对象", "table": "数据表", "tags": "标签",
+    "taken_at": "拍摄时间", "task": "待办类型", "template": "消息模板", "threshold": "阈值",
+    "threshold_high": "阈值上限", "time_limit_days": "办理时限", "to": "结束", "token": "令牌",
+    "town": "镇街", "town_code": "镇街", "town_id": "镇街", "type": "类型", "unit": "单位",
+    "unit_code": "所属单位", "unit_id": "责任单位", "unit_name": "办理单位",
+    "unit_type": "单位类型", "unread": "只看未读", "until": "截止时间", "urgent": "紧急",
+    "user_id": "用户", "username": "用户名", "values": "可选值", "version": "版本",
+    "village": "村社", "village_type": "村社类型", "warning_id": "预警", "within": "所属区划",
+    "x-device-key": "设备密钥", "yellow_ratio": "黄灯比例",
+    # The base map (系统管理 · 底图).
+    "provider": "底图来源", "url_template": "瓦片地址模板", "api_key": "天地图密钥",
+    "attribution": "注记", "max_zoom": "最大级别", "subdomains": "子域轮换",
+}  # fmt: skip
+_FIELD_PART = re.compile(r"[^.\[\]]+")
+
+
+def field_zh(name: str) -> str:
+    """The Chinese name of a (dotted, indexed) field: `positions[2].lat` is 纬度（第 3 项）, a
+    question's code under `answers` is 补充信息, `lat,lng` is 纬度、经度; 此项 when unknown."""
+    if "," in name:
+        return "、".join(field_zh(part.strip()) for part in name.split(","))
+    parts = _FIELD_PART.findall(name)
+    words = [FIELD_ZH[part] for part in parts if part in FIELD_ZH]
+    numbers = [int(part) for part in parts if part.isdigit()]
+    word = words[-1] if words else "此项"
+    return f"{word}（第 {numbers[-1] + 1} 项）" if numbers else word
+
+
 @dataclass
 class FieldError:
     """What is wrong with one input field."""
@@ -51,6 +138,7 @@ class FieldError:
     def as_dict(self) -> dict[str, str]:
         return {
             "field": clip(self.field, FIELD_MAX),
+            "field_zh": clip(field_zh(self.field), FIELD_MAX),
             "reason": clip(self.reason, REASON_MAX),
             "reason_zh": clip(self.reason_zh, REASON_MAX),
         }
@@ -99,7 +187,7 @@ def invalid(field_name: str, reason: str, reason_zh: str, *, status: int = 422) 
         title="Invalid input",
         title_zh="输入有误",
         detail=f"{clip(field_name, FIELD_MAX)}: {clip(reason, REASON_MAX)}",
-        detail_zh=f"{clip(field_name, FIELD_MAX)}：{clip(reason_zh, REASON_MAX)}",
+        detail_zh=f"{field_zh(field_name)}：{clip(reason_zh, REASON_MAX)}",
         errors=[FieldError(field_name, reason, reason_zh)],
     )
 
@@ -220,7 +308,7 @@ def invalid_fields(errors: list[FieldError]) -> Problem:
         "Invalid input",
         "输入有误",
         "; ".join(f"{e['field']}: {e['reason']}" for e in shown) + tail,
-        "；".join(f"{e['field']}：{e['reason_zh']}" for e in shown) + tail_zh,
+        "；".join(f"{e['field_zh']}：{e['reason_zh']}" for e in shown) + tail_zh,
         errors,
     )
 
@@ -258,21 +346,24 @@ _HTTP_TITLES = {
 }
 
 
-async def _on_http(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+def http_problem(exc: StarletteHTTPException) -> Problem:
+    """The problem for a plain HTTP error (no route for the path, a method it does not take)."""
     slug, title, title_zh = _HTTP_TITLES.get(exc.status_code, ("http-error", "Error", "请求出错"))
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem_response(
-        Problem(
-            exc.status_code,
-            slug,
-            title,
-            title_zh,
-            detail,
-            title_zh,
-            headers=dict(exc.headers or {}),
-        )
+    return Problem(
+        exc.status_code, slug, title, title_zh, detail, title_zh, headers=dict(exc.headers or {})
     )
+
+
+async def _on_http(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem_response(http_problem(exc))
+
+
+# Public for the web layer, whose handlers answer a browser's page request with a page and hand
+# every other request back to these.
+on_http = _on_http
+on_validation = _on_validation
 
 
 def database_busy() -> Problem:
@@ -364,9 +455,13 @@ async def _on_integrity(_request: Request, exc: Exception) -> JSONResponse:
 
 _FIELD_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["field", "reason", "reason_zh"],
+    "required": ["field", "field_zh", "reason", "reason_zh"],
     "properties": {
         "field": {"type": "string", "description": "The field, dotted (items.3.note)."},
+        "field_zh": {
+            "type": "string",
+            "description": "The field's name in Chinese (条目（第 4 项）).",
+        },
         "reason": {"type": "string"},
         "reason_zh": {"type": "string"},
     },

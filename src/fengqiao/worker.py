@@ -22,6 +22,7 @@ from fengqiao.analytics import jobs as analytics_jobs
 from fengqiao.assessment import jobs as assessment_jobs
 from fengqiao.catalogue import jobs as catalogue_jobs
 from fengqiao.clock import Clock
+from fengqiao.command import jobs as command_jobs
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.iot import jobs as iot_jobs
@@ -40,6 +41,7 @@ JOB_MODULES = (
     assessment_jobs,
     catalogue_jobs,
     iot_jobs,
+    command_jobs,
     notify_jobs,
 )
 
@@ -121,6 +123,21 @@ def run_once(
                 channel.close()
 
 
+# Jobs that run in a lane of their own, every `outbox_poll_seconds`, beside the round of the
+# others: a message a step queues goes out within about that long, however long the round takes
+# (the rollups, the warnings and the bulletins can take seconds). Their counts join the round's.
+FAST_LANE = ("outbox",)
+
+
+def _run(job: Job, context: JobContext, poll_seconds: float) -> dict[str, int]:
+    try:
+        with timed_job(job.name, poll_seconds):  # metrics: duration, lag
+            return job.run(context)
+    except Exception:  # one failing job must not stop the others or the loop
+        log.exception("job %s failed", job.name)
+        return {"failed": 1}
+
+
 def run_forever(
     database: Database,
     settings: Settings,
@@ -129,27 +146,46 @@ def run_forever(
     stop: threading.Event | None = None,
     on_round: Callable[[dict[str, dict[str, int]]], None] | None = None,
 ) -> None:
-    """Rounds of every job until `stop` is set (SIGTERM and SIGINT set it in the CLI)."""
+    """Rounds of every job until `stop` is set (SIGTERM and SIGINT set it in the CLI); the
+    FAST_LANE jobs run in their own thread meanwhile."""
     stop = stop or threading.Event()
     channels = load_channels(settings, database)
     registry = jobs()
+    fast = {name: registry[name] for name in FAST_LANE if name in registry}
+    lane_counts: dict[str, dict[str, int]] = {}
+    lane_lock, lane_stop = threading.Lock(), threading.Event()
+
+    def lane() -> None:
+        while not (stop.is_set() or lane_stop.is_set()):
+            for name, job in fast.items():
+                context = JobContext(database, settings, clock.now(), dict(channels))
+                done = _run(job, context, settings.outbox_poll_seconds)
+                with lane_lock:
+                    total = lane_counts.setdefault(name, {})
+                    for key, value in done.items():
+                        total[key] = total.get(key, 0) + value
+            lane_stop.wait(settings.outbox_poll_seconds)
+
+    lane_thread = threading.Thread(target=lane, name="worker-fast-lane", daemon=True)
+    lane_thread.start()
     try:
         while not stop.is_set():
             counts: dict[str, dict[str, int]] = {}
             for name, job in registry.items():
+                if name in fast:
+                    continue
                 context = JobContext(database, settings, clock.now(), dict(channels))
-                try:
-                    with timed_job(name, settings.worker_poll_seconds):  # metrics: duration, lag
-                        counts[name] = job.run(context)
-                except Exception:  # one failing job must not stop the others or the loop
-                    log.exception("job %s failed", name)
-                    counts[name] = {"failed": 1}
+                counts[name] = _run(job, context, settings.worker_poll_seconds)
+            with lane_lock:
+                counts |= {name: lane_counts.pop(name, {}) for name in fast}
             if on_round is not None:
                 on_round(counts)
             if any(v for c in counts.values() for v in c.values()):
                 log.info("round: %s", counts)
             stop.wait(settings.worker_poll_seconds)
     finally:
+        lane_stop.set()
+        lane_thread.join()
         for channel in {id(c): c for c in channels.values()}.values():
             channel.close()
 

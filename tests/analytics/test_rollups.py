@@ -67,7 +67,7 @@ def random_workload(desk: Desk, clock: FixedClock, bound: BoundDatabase, seed: i
                     event, "demo_handler", "feedback", result="再次清理", attachment_ids=[photo]
                 )
             if rng.random() < 0.8:
-                event = desk.act(event, "demo_grid_worker", "verify", ok=True)
+                event = desk.verify_ok(event)
                 if rng.random() < 0.6:
                     event = desk.act(
                         event, "demo_grid_worker", "rate", satisfaction=rng.randint(1, 5)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +17,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from fengqiao.assessment import bulletin
+from fengqiao.analytics.query import Scope
+from fengqiao.assessment import bulletin, bulletin_export
 from fengqiao.assessment.models import Bulletin
 from fengqiao.auth.models import User
 from fengqiao.cli import app as cli_app
@@ -28,7 +30,7 @@ from fengqiao.outbox.models import Outbox
 from fengqiao.supervision.models import SupervisionOrder
 from fengqiao.worker import run_once
 from tests.assessment.conftest import app_state, local_day
-from tests.conftest import BoundDatabase, Seeded
+from tests.conftest import BoundDatabase, Seeded, make_settings
 
 Auth = Callable[[str], dict[str, str]]
 DAY = date(2027, 1, 5)
@@ -39,9 +41,30 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
+def overdue_in(events: list[Event], start: datetime, cutoff: datetime) -> list[Event]:
+    """Events past their deadline at some moment of [start, cutoff): open now with the
+    deadline before the cutoff, or closed after the deadline and after the start."""
+    return [
+        e
+        for e in events
+        if e.due_at is not None
+        and _aware(e.due_at) < cutoff
+        and (
+            e.status in OPEN_STATES
+            or (
+                e.status == "closed"
+                and e.closed_at is not None
+                and _aware(e.closed_at) > max(start, _aware(e.due_at))
+            )
+        )
+    ]
+
+
 def _expected_totals(events: list[Event], first: date, last: date) -> dict[str, int]:
     filed = [e for e in events if first <= local_day(e.created_at) <= last]
     done = [e for e in events if e.status == "closed" and first <= local_day(e.closed_at) <= last]
+    start = datetime.combine(first, datetime.min.time(), tzinfo=LOCAL_TZ)
+    cutoff = datetime.combine(last, datetime.min.time(), tzinfo=LOCAL_TZ) + timedelta(days=1)
     return {
         "new": len(filed),
         "done": len(done),
@@ -50,11 +73,11 @@ def _expected_totals(events: list[Event], first: date, last: date) -> dict[str, 
             for e in done
             if e.due_at is None or (e.closed_at is not None and e.closed_at <= e.due_at)
         ),
-        "overdue": sum(1 for e in filed if e.overdue_at is not None),
+        "overdue": len(overdue_in(events, start, cutoff)),
     }
 
 
-def test_a_days_bulletin_has_its_totals_red_list_and_orders(
+def test_a_days_bulletin_has_its_totals_overdue_list_and_orders(
     workload: list[Event], db: Session, settings: Settings
 ) -> None:
     now = AFTER.astimezone(LOCAL_TZ)
@@ -64,14 +87,20 @@ def test_a_days_bulletin_has_its_totals_red_list_and_orders(
         got = {k: content["totals"][span][k] for k in expected}
         assert got == expected, span
     assert content["totals"]["month"]["new"] > 0
-    # The red list: open events past their deadline at the end of that day, most overdue first.
+    # The 超期清单: open events past their deadline at the end of that day first, most overdue
+    # first, then the month's events closed after their deadline.
     cutoff = datetime(2027, 1, 6, tzinfo=LOCAL_TZ)
     late = sorted(
         (e for e in workload if e.status in OPEN_STATES and e.due_at and _aware(e.due_at) < cutoff),
         key=lambda e: (e.due_at, e.id),
     )
-    assert content["red_list"]["total"] == len(late)
-    assert [r["code"] for r in content["red_list"]["items"]] == [e.code for e in late][:50]
+    assert late
+    month = overdue_in(workload, datetime(2027, 1, 1, tzinfo=LOCAL_TZ), cutoff)
+    assert content["overdue"]["total"] == len(month) >= len(late)
+    assert content["overdue"]["open"] == len(late)
+    codes = [r["code"] for r in content["overdue"]["items"]]
+    assert codes[: len(late)] == [e.code for e in late][:50]
+    assert len(month) <= 50 and sorted(codes) == sorted(e.code for e in month)
     orders = db.scalar(
         select(func.count())
         .select_from(SupervisionOrder)
@@ -89,11 +118,12 @@ def test_a_day_without_events_makes_an_empty_bulletin(db: Session, settings: Set
     content = bulletin.build(db, day=date(2028, 2, 29), now=datetime(2028, 3, 1, 8, tzinfo=LOCAL_TZ),
                              settings=settings)  # fmt: skip
     assert content["totals"]["day"] == {
-        "new": 0, "done": 0, "done_on_time": 0, "overdue": 0, "on_time_rate": None
+        "new": 0, "done": 0, "done_on_time": 0, "overdue": 0, "overdue_open": 0,
+        "on_time_rate": None,
     }  # fmt: skip
-    assert content["red_list"]["total"] == 0
-    html = bulletin.render_html(content)
-    assert "2028-02-29" in html
+    assert content["overdue"]["total"] == 0
+    html = bulletin_export.render_html(content)
+    assert "2028年2月29日" in html and "本月无超期事件" in html
 
 
 def test_the_three_exports_carry_the_figures(
@@ -108,17 +138,17 @@ def test_the_three_exports_carry_the_figures(
     day = content["totals"]["day"]
     assert f'<tr data-key="new"><td>新增事件</td><td class="num">{day["new"]}</td>' in text
     assert town in text
-    for item in content["red_list"]["items"][:5]:
+    for item in content["overdue"]["items"][:5]:
         assert item["code"] in text
 
     xlsx = api.get(f"/api/v1/bulletins/{DAY}.xlsx", headers=auth("demo_district_leader"))
     assert xlsx.status_code == 200
     book = load_workbook(io.BytesIO(xlsx.content))
-    assert book.sheetnames == ["概况", "镇街排名", "单位排名", "超期事件", "督办单", "预警"]
+    assert book.sheetnames == ["概况", "镇街排名", "单位排名", "超期清单", "督办单", "预警"]
     summary = {row[0]: row[1:] for row in book["概况"].iter_rows(values_only=True) if row[0]}
     assert summary["新增事件"] == (day["new"], content["totals"]["month"]["new"])
     assert book["镇街排名"]["B2"].value == town
-    assert book["超期事件"].max_row == 1 + len(content["red_list"]["items"])
+    assert book["超期清单"].max_row == 1 + len(content["overdue"]["items"])
 
     pdf = api.get(f"/api/v1/bulletins/{DAY}.pdf", headers=auth("demo_district_leader"))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -202,7 +232,8 @@ def test_the_job_makes_each_days_bulletin_once_and_queues_it_to_subscribers(
         [("app", str(person.id))] + ([("email", person.email)] if person.email else [])
     )
     assert first["messages"] == len(queued) >= 1
-    stored = db.get(Bulletin, date(2026, 12, 1))
+    district = db.scalar(select(OrgUnit.id).where(OrgUnit.kind == "district"))
+    stored = db.get(Bulletin, (district, date(2026, 12, 1)))
     assert stored is not None and stored.recipients == len(queued)
     assert leader.json()["since"] is not None
     # Nobody unsubscribed is told.
@@ -225,7 +256,7 @@ def test_catch_up_is_bounded(bound: BoundDatabase, db: Session, settings: Settin
     made = run_once(bound, capped, datetime(2026, 12, 20, 8, tzinfo=LOCAL_TZ), names=["bulletin"])
     assert made["bulletin"]["made"] == 2
     db.expire_all()
-    assert sorted(db.scalars(select(Bulletin.day))) == [
+    assert sorted(set(db.scalars(select(Bulletin.day)))) == [
         date(2026, 12, 1), date(2026, 12, 18), date(2026, 12, 19)
     ]  # fmt: skip
 
@@ -263,19 +294,54 @@ def test_the_cli_writes_a_days_bulletin(
         get_settings.cache_clear()
 
 
-def test_the_red_list_reads_the_open_deadline_index(db: Session) -> None:
-    statement = (
-        select(Event.id)
-        .where(bulletin.overdue_open(datetime(2026, 12, 1, tzinfo=LOCAL_TZ)))
-        .order_by(Event.due_at, Event.id)
-        .limit(50)
-    )
+def _plan(db: Session, statement: Any) -> str:
     compiled = statement.compile(db.get_bind(), compile_kwargs={"literal_binds": True})
     if db.get_bind().dialect.name == "sqlite":
-        plan = " ".join(str(row[-1]) for row in db.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
-    else:
-        # The seeded tables are small enough for a sequential scan; ask whether the index serves.
-        db.execute(text("SET LOCAL enable_seqscan = off"))
-        plan = " ".join(str(row[0]) for row in db.execute(text(f"EXPLAIN {compiled}")))
-    # A partial index of the open events' deadlines (PostgreSQL may pick the one led by town).
-    assert re.search(r"ix_event_open_(town_)?due\b", plan), plan
+        return " ".join(str(row[-1]) for row in db.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+    # The seeded tables are small enough for a sequential scan; ask whether the index serves.
+    db.execute(text("SET LOCAL enable_seqscan = off"))
+    return " ".join(str(row[0]) for row in db.execute(text(f"EXPLAIN {compiled}")))
+
+
+@pytest.mark.parametrize("level", ["district", "town"])
+def test_the_overdue_list_reads_the_open_deadline_index(db: Session, level: str) -> None:
+    scope = bulletin.district_scope(db)
+    if level == "town":
+        town = db.scalars(select(OrgUnit).where(OrgUnit.kind == "town")).first()
+        assert town is not None
+        scope = Scope(level="town", org_id=town.id, name=town.name)
+    dialect = db.get_bind().dialect.name
+    still_open, closed_late = bulletin.overdue_during(
+        scope, datetime(2026, 11, 1, tzinfo=LOCAL_TZ), datetime(2026, 12, 1, tzinfo=LOCAL_TZ),
+        dialect,
+    )  # fmt: skip
+    # The district's: a partial index of the open events' deadlines (PostgreSQL may pick the one
+    # led by town, or the one with the id, migration 0024), walked in order: no sort. A town's: an index led by the town and the
+    # deadline (SQLite's planner on the seeded tables may take the event list's full one).
+    plan = _plan(db, select(Event.id).where(still_open).order_by(Event.due_at, Event.id).limit(50))
+    pattern = (
+        r"ix_event_open_(town_)?due(_id)?\b"
+        if level == "district"
+        else r"ix_event_(open_)?town_(sort_)?due\b"
+    )
+    assert re.search(pattern, plan), plan
+    assert "TEMP B-TREE" not in plan, plan
+    # The events closed late: the closings since the period's start, not every closed event.
+    late = _plan(db, select(func.count()).select_from(Event).where(closed_late))
+    assert ("ix_event_closed_at" in late) if dialect == "sqlite" else ("Seq Scan" not in late), late
+
+
+def test_a_database_without_a_district_makes_no_bulletin_and_logs_no_failure(
+    fresh_db: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fresh install runs its worker before anyone imports the org tree: the bulletin job has
+    nothing to make and says nothing, instead of a failure with a traceback every minute."""
+    at = datetime(2026, 12, 3, 8, tzinfo=LOCAL_TZ)
+    with caplog.at_level("ERROR"):
+        result = run_once(fresh_db, make_settings(fresh_db.url, tmp_path), at, names=["bulletin"])[
+            "bulletin"
+        ]
+    assert result == {"made": 0, "messages": 0, "skipped": 0, "failed": 0}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    with fresh_db.session() as db:
+        assert db.scalar(select(func.count()).select_from(Bulletin)) == 0

@@ -397,10 +397,10 @@ def test_the_reminder_goes_out_once(db: Session, bound: Database) -> None:
     db.commit()
     assert request.remind_at is not None
     # The seeded requests' reminders (due before this) go out first; this one is not due yet.
-    send_reminders(bound, request.remind_at - timedelta(minutes=1), base_url="http://t")
+    send_reminders(bound, request.remind_at - timedelta(minutes=1))
     db.expire_all()
     assert db.get(ProxyRequest, request.id).reminded_at is None  # type: ignore[union-attr]
-    counts = send_reminders(bound, request.remind_at + timedelta(minutes=5), base_url="http://t")
+    counts = send_reminders(bound, request.remind_at + timedelta(minutes=5))
     assert counts["reminded"] >= 1
     messages = db.scalars(
         select(Outbox).where(Outbox.template == "proxy_reminder", Outbox.dedupe_key.like(
@@ -410,7 +410,7 @@ def test_the_reminder_goes_out_once(db: Session, bound: Database) -> None:
     assert {m.channel for m in messages} == {"app", "sms"}
     assert {m.user_id for m in messages} == {worker.id}
     assert messages[0].payload["code"] == request.code
-    again = send_reminders(bound, request.remind_at + timedelta(hours=1), base_url="http://t")
+    again = send_reminders(bound, request.remind_at + timedelta(hours=1))
     assert again["reminded"] == 0
     db.expire_all()
     actions = [r.action for r in proxy.trail(db, request.id)]

@@ -4,21 +4,22 @@ the area, so a panel read stays cheap when the cache has to read it again."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from fengqiao.command import service
+from fengqiao.command import alarms, service
 from fengqiao.db import Database
 from fengqiao.events.models import Event
 from fengqiao.events.queries import EventFilters, change_mark, page
 from fengqiao.org.models import OrgUnit
 from fengqiao.scope import Principal
+from tests.conftest import KEQIAO_GROUP, KEQIAO_NOW, Keqiao
 
-NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+NOW = KEQIAO_NOW
 
 
 def _plans(database: Database, read: Any) -> list[tuple[str, str]]:
@@ -58,12 +59,9 @@ def _walks_a_table(plan: str) -> bool:
     )
 
 
-def test_the_panel_the_layer_and_the_change_mark_read_by_index(fresh_db: Database) -> None:
-    from fengqiao.demo.events import seed_events
-    from fengqiao.demo.seed import seed
-
-    seed(db=fresh_db, scale="keqiao", password="pw")
-    seed_events(db=fresh_db, count=8000, until=NOW)
+@KEQIAO_GROUP
+def test_the_panel_the_layer_and_the_change_mark_read_by_index(keqiao: Keqiao) -> None:
+    fresh_db = keqiao.database
     with fresh_db.session() as db:
         district = db.scalar(select(OrgUnit.id).where(OrgUnit.kind == "district"))
         town = db.scalar(select(Event.town_id).limit(1))
@@ -80,10 +78,14 @@ def test_the_panel_the_layer_and_the_change_mark_read_by_index(fresh_db: Databas
             partial(service.situation, principal=principal, now=NOW),
             partial(service.event_points, principal=principal, now=NOW),
             partial(page, filters=EventFilters(), principal=principal, now=NOW),
+            # The alarms waiting for 接警 (the live stream's and the dialog's reads).
+            partial(alarms.waiting, principal=principal, now=NOW),
+            partial(alarms.waiting_in_full, principal=principal, now=NOW),
         ]
+    reads.append(partial(alarms.due_to_climb, now=NOW, after=timedelta(minutes=5), limit=500))
     checked = 0
     for read in reads:
         for sql, plan in _plans(fresh_db, read):
             assert not _walks_a_table(plan), f"walks the table:\n{sql}\n{plan}"
             checked += 1
-    assert checked >= 15
+    assert checked >= 22

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from fengqiao.db import Database
+from fengqiao.demo import phrases
 from fengqiao.demo.events import seed_events
 from fengqiao.demo.seed import seed
 from fengqiao.events import workflow
@@ -22,6 +23,7 @@ from fengqiao.events.filing import route
 from fengqiao.events.models import Event, EventLog
 from fengqiao.events.trail import verify_all
 from fengqiao.geo.service import GridLocator
+from fengqiao.org.models import OrgUnit
 from fengqiao.taxonomy.snapshot import load_rules
 
 UNTIL = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -39,6 +41,7 @@ def test_seeded_events_resolve_route_and_chain(fresh_db: Database) -> None:
         for row in db.execute(select(EventLog).order_by(EventLog.event_id, EventLog.seq)):
             logs[row.EventLog.event_id].append(row.EventLog)
         rules = load_rules(db)
+        village_names = {row.id: row.name for row in db.execute(select(OrgUnit.id, OrgUnit.name))}
         locator = GridLocator(0)
         locator.refresh(db)
         broken = [link for _, link in verify_all(db) if link is not None]
@@ -47,6 +50,13 @@ def test_seeded_events_resolve_route_and_chain(fresh_db: Database) -> None:
     assert len(events) == 600 and trail_rows == report.trail_rows
     assert len({e.code for e in events}) == 600
     assert all(e.created_at <= UNTIL for e in events)
+    # Each says what was seen and where, as a reporter writes it (the list's 事件描述 column).
+    assert set(rules.categories) <= set(phrases.DESCRIPTIONS)
+    for event in events:
+        assert event.description in phrases.DESCRIPTIONS[event.category_code], event.code
+        village = village_names[event.village_id]
+        assert event.address.startswith(village) and event.address.endswith(" 号"), event.address
+    assert len({e.description for e in events}) > 40 and len({e.address for e in events}) > 100
     states = set(workflow.STATES)
     for event in events:
         place = locator.locate(event.lng, event.lat)

@@ -20,6 +20,7 @@ from fengqiao.demo.seed import demo_accounts, seed
 from fengqiao.geo.models import LayerFeature
 from fengqiao.migrate import upgrade
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
+from tests.conftest import KEQIAO_GROUP, Keqiao
 
 PASSWORD = "seed-test-password"
 
@@ -154,11 +155,12 @@ def test_demo_accounts_have_their_roles_and_the_password(fresh_db: Database) -> 
     assert villages and handlers == 12 * 4 + 5 + 4 + 12 + villages
 
 
-def test_keqiao_scale_matches_the_district(fresh_db: Database) -> None:
+@KEQIAO_GROUP
+def test_keqiao_scale_matches_the_district(keqiao: Keqiao) -> None:
     """The figures the issue names for `--scale keqiao`, counted from the stored rows."""
     from fengqiao.demo.keqiao import AGENCIES, DISTRICT_BBOX, TOWNS
 
-    report = seed(db=fresh_db, scale="keqiao", password=PASSWORD)
+    fresh_db, report = keqiao.database, keqiao.report
     rows = _org_units(fresh_db)
     kinds = Counter(row["kind"] for row in rows)
     assert kinds["district"] == 1 and kinds["town"] == 16 and kinds["grid"] == 1700

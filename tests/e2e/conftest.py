@@ -27,6 +27,7 @@ from fengqiao.db import Database
 from fengqiao.demo.events import default_until, seed_events
 from fengqiao.demo.seed import seed
 from fengqiao.migrate import upgrade
+from scripts.hls_stream import HlsStream
 from scripts.screenshot import DESKTOP, launch_chromium, log_in
 from tests.conftest import make_settings
 from tests.events.conftest import World, jpeg, make_world
@@ -40,6 +41,8 @@ PHONE: ViewportSize = {"width": 375, "height": 812}
 class LiveServer:
     base_url: str
     settings: Settings
+    # The loopback HLS "gateway" every camera plays from (segments rendered on first use).
+    stream: HlsStream | None = None
 
 
 @contextmanager
@@ -49,7 +52,10 @@ def serve_demo(tmp: Path, events: int = 3000) -> Iterator[LiveServer]:
     url = f"sqlite:///{tmp / 'e2e.db'}"
     upgrade(url)
     # Every browser test signs in from 127.0.0.1: the login limit is tests/test_ratelimit.py's.
-    settings = make_settings(url, tmp, rate_limit_login="10000/minute")
+    stream = HlsStream(tmp / "hls")
+    settings = make_settings(
+        url, tmp, rate_limit_login="10000/minute", video_playback_template=stream.template
+    )
     database = Database(url)
     seed(db=database, scale="small", password=settings.demo_password)
     # A year of history, so the map has open, late and closed events to show.
@@ -75,11 +81,12 @@ def serve_demo(tmp: Path, events: int = 3000) -> Iterator[LiveServer]:
             raise RuntimeError(f"the app did not come up on {base_url}")
         time.sleep(0.05)
     try:
-        yield LiveServer(base_url, settings)
+        yield LiveServer(base_url, settings, stream)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+        stream.close()
 
 
 @pytest.fixture(scope="session")
@@ -172,10 +179,9 @@ def phone_visit(browser: Browser, live_server: LiveServer) -> Iterator[Visit]:
     opened.page.context.close()
 
 
-@pytest.fixture(scope="session")
-def world(live_server: LiveServer) -> World:
-    """The demo people and places of the served database (see tests/events/conftest.py)."""
-    database = Database(live_server.settings.database_url)
+def world_of(server: LiveServer) -> World:
+    """The demo people and places of a served database (see tests/events/conftest.py)."""
+    database = Database(server.settings.database_url)
     try:
         with database.session() as db:
             return make_world(db)
@@ -183,8 +189,18 @@ def world(live_server: LiveServer) -> World:
         database.dispose()
 
 
+@pytest.fixture(scope="session")
+def world(live_server: LiveServer) -> World:
+    """The demo people and places of the shared server's database."""
+    return world_of(live_server)
+
+
 class Api:
-    """The served API as the demo users, for arranging what a test then does in the browser."""
+    """The served API as the demo users, for arranging what a test then does in the browser.
+    Every call waits up to TIMEOUT_S: the server shares two cores with the browsers and the other
+    pytest process, and httpx's own 5 s was seen to run out under that load."""
+
+    TIMEOUT_S = 30
 
     def __init__(self, live_server: LiveServer) -> None:
         self.base = live_server.base_url + "/api/v1"
@@ -194,19 +210,21 @@ class Api:
     def headers(self, user: str) -> dict[str, str]:
         if user not in self.tokens:
             form = {"username": user, "password": self.password}
-            response = httpx.post(f"{self.base}/auth/token", data=form)
+            response = httpx.post(f"{self.base}/auth/token", data=form, timeout=self.TIMEOUT_S)
             assert response.status_code == 200, response.text
             self.tokens[user] = response.json()["access_token"]
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
     def get(self, user: str, path: str, **params: Any) -> Any:
-        response = httpx.get(self.base + path, params=params, headers=self.headers(user))
+        response = httpx.get(
+            self.base + path, params=params, headers=self.headers(user), timeout=self.TIMEOUT_S
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
     def post(self, user: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
         headers = self.headers(user) | kwargs.pop("headers", {})
-        response = httpx.post(self.base + path, headers=headers, timeout=30, **kwargs)
+        response = httpx.post(self.base + path, headers=headers, timeout=self.TIMEOUT_S, **kwargs)
         assert response.status_code == expect, response.text
         return response.json() if response.content else None
 
@@ -231,6 +249,17 @@ def api(live_server: LiveServer) -> Api:
     return Api(live_server)
 
 
+@pytest.fixture(autouse=True)
+def no_alarm_waiting(request: pytest.FixtureRequest) -> None:
+    """An alarm a test leaves waiting for 接警 holds a modal dialog over every command-room page
+    (tests/e2e/test_alarms.py): before each test the district's operator takes any left over."""
+    if "live_server" not in request.fixturenames:
+        return
+    api: Api = request.getfixturevalue("api")
+    for alarm in api.get("demo_district_operator", "/command/alarms")["items"]:
+        api.post("demo_district_operator", f"/command/alarms/{alarm['id']}/ack")
+
+
 def phone_context_options(world: World) -> dict[str, Any]:
     """A phone held in demo_grid_worker's grid: touch, Chinese locale, GPS allowed there."""
     lat, lng = world.grid_point
@@ -251,6 +280,42 @@ def worker_phone(browser: Browser, live_server: LiveServer, world: World) -> Ite
     opened.page.locator("#app[data-state=ready]").wait_for()
     yield opened
     opened.page.context.close()
+
+
+def settle(page: Page, *, quiet: float = 0.5, timeout: float = 15.0) -> None:
+    """Wait until the page has loaded and no request it starts stays in flight for `quiet`
+    seconds (Playwright's "networkidle", but usable on a signed-in page: the page that starts the
+    browser's shared live connection (static/live.js, a SharedWorker) never reaches it, as
+    Playwright sees the worker's script request start in the page and finish in the worker)."""
+    page.wait_for_load_state("load")
+    pending: set[Request] = set()
+
+    def started(request: Request) -> None:
+        if request.resource_type != "eventsource" and "/static/live.js" not in request.url:
+            pending.add(request)
+
+    def ended(request: Request) -> None:
+        pending.discard(request)
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    try:
+        deadline = time.monotonic() + timeout
+        idle_since: float | None = None
+        while time.monotonic() < deadline:
+            page.wait_for_timeout(100)  # lets the request events arrive
+            if pending:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= quiet:
+                return
+        raise AssertionError(f"requests still in flight: {sorted(r.url for r in pending)}")
+    finally:
+        page.remove_listener("request", started)
+        page.remove_listener("requestfinished", ended)
+        page.remove_listener("requestfailed", ended)
 
 
 def desk_visit(browser: Browser, live_server: LiveServer, user: str, landing: str) -> Visit:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from playwright.sync_api import Browser, expect
 
@@ -28,7 +30,7 @@ def test_the_leader_sees_all_18_charts_and_the_grid_map(
         headers=api.headers("demo_district_leader"),
     ).json()
     compare = page.locator("[data-chart='daily_new_closed'] .chart-compare")
-    expect(compare).to_contain_text(f"本期 {body['compare']['current']['new']:,}")
+    expect(compare).to_contain_text(f"本期新增 {body['compare']['current']['new']:,} 件")
     expect(compare).to_contain_text("同比")
     expect(page.locator("[data-chart='hour_weekday'] .chart-note")).to_contain_text("按整月统计")
     leader.screenshot("analytics-district")
@@ -54,7 +56,9 @@ def test_the_leader_sees_all_18_charts_and_the_grid_map(
     # PNG of a chart, drawn by ECharts in the page.
     with page.expect_download() as picture:
         page.locator("[data-chart='sources'] .png-link").click()
-    assert picture.value.suggested_filename == "sources.png"
+    assert re.fullmatch(
+        r"sources-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.png", picture.value.suggested_filename
+    )
     assert picture.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     leader.screenshot("analytics-town")
     leader.assert_clean()

@@ -34,7 +34,9 @@ def test_the_leader_sorts_the_ranking_and_opens_a_trend(
     page.locator(".level-tabs .tab[data-level=village]").click()
     expect(page.locator("#assessment-table")).to_have_attribute("data-shown", "village -score")
     expect(rows).to_have_count(len(data["rows"]))
-    expect(page.locator("#period-note")).to_contain_text("按整月汇总")
+    # This month so far: said so, and compared with the same days of last month.
+    expect(page.locator("#period-note")).to_contain_text("本月未结束")
+    expect(page.locator("#period-note")).to_contain_text("与上月同期比较")
     # Sort by closure rate, descending first, then ascending.
     header = page.locator("#assessment-table th[data-key=closure_rate] button")
     header.click()

@@ -1,5 +1,6 @@
-"""Cameras in Chromium: the one-map's camera layer coloured by status with the stream in its
-popup, and 附近视频 with status on the one-map's event card and on the event page."""
+"""Cameras in Chromium: the one-map's camera layer coloured by status with 播放 in its
+popup (the camera plays in the page), and 附近视频 with status on the one-map's event card and
+on the event page."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from tests.e2e.conftest import Api, LiveServer, World, desk_visit
 pytestmark = pytest.mark.e2e
 
 COLOURS = {
-    "online": "rgb(24, 128, 56)",
+    "online": "rgb(0, 131, 143)",
     "offline": "rgb(154, 160, 166)",
-    "fault": "rgb(217, 48, 37)",
+    "fault": "rgb(74, 20, 140)",
 }
 WORDS = {"online": "在线", "offline": "离线", "fault": "故障"}
 
@@ -72,9 +73,15 @@ def test_the_camera_layer_shows_status_colours_and_the_stream(
     expect(popup).to_be_visible()
     expect(popup.locator(".cam-status")).to_have_text(WORDS[status])
     expect(popup.locator("code")).to_have_text(re.compile(r"^\d{20}$"))
-    expect(popup.locator("a", has_text="查看视频流")).to_have_attribute(
-        "href", re.compile("^rtsp://")
-    )
+    # No rtsp:// link no browser opens: 播放 plays it in the page, from the gateway.
+    expect(popup.locator("a", has_text="查看视频流")).to_have_count(0)
+    assert live_server.stream is not None
+    live_server.stream.render()
+    popup.locator("button.play", has_text="播放").click()
+    tile = page.locator("#video-dock.is-floating .video-tile")
+    expect(tile).to_have_count(1)
+    expect(tile).to_have_attribute("data-state", "playing", timeout=15_000)
+    assert tile.locator("video").evaluate("v => v.videoWidth") > 0
     visit.assert_clean()
     page.screenshot(path="test-artifacts/cameras-layer.png")
     page.context.close()
@@ -109,11 +116,9 @@ def test_nearby_cameras_with_status_on_the_card_and_the_event_page(
     expect(items.first).to_contain_text(f"{round(near[0]['distance_m'])} 米")
     for item, camera in zip(items.all(), near, strict=True):
         assert item.get_attribute("data-code") == camera["code"]
-    expect(items.first.locator("a", has_text="视频流")).to_have_attribute(
-        "href", near[0]["stream_url"]
-    )
+    expect(items.first.locator("button.play")).to_have_text("播放")
     # Drawn on the event's small map too, coloured by status.
-    expect(page.locator("#event-map path.leaflet-interactive[fill='#d93025']")).not_to_have_count(0)
+    expect(page.locator("#event-map path.leaflet-interactive[fill='#4a148c']")).not_to_have_count(0)
     visit.assert_clean()
     section.scroll_into_view_if_needed()
     page.locator(".detail-main .detail-card").first.screenshot(
@@ -125,6 +130,20 @@ def test_nearby_cameras_with_status_on_the_card_and_the_event_page(
     card = page.locator("#event-card #nearest-cameras li")
     expect(card).to_have_count(len(near))
     expect(card.first.locator(".cam-status")).to_have_text("故障")
+    # 全部播放 on the card: the nearest four play in the map's floating video panel.
+    assert live_server.stream is not None
+    live_server.stream.render()
+    page.locator("#event-card .video-play-all").click()
+    tiles = page.locator("#video-dock.is-floating .video-tile")
+    expect(tiles).to_have_count(min(4, len(near)))
+    expect(tiles.first.locator(".video-distance")).to_have_text(
+        f"{round(near[0]['distance_m'])} 米"
+    )
+    expect(tiles.first).to_have_attribute("data-state", "playing", timeout=15_000)
+    page.screenshot(path="test-artifacts/onemap-card-video.png")
+    page.locator("#video-dock .video-close-all").click()
+    expect(tiles).to_have_count(0)
+    expect(page.locator("#video-dock")).to_be_hidden()
     page.locator("#event-card").screenshot(path="test-artifacts/onemap-card-cameras.png")
     page.context.close()
 

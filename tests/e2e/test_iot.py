@@ -27,6 +27,8 @@ def test_an_iot_event_shows_its_device_and_alarm_count(
     ]
     assert [a["result"] for a in answers] == ["filed", "folded", "folded"]
     event_id = answers[0]["event_id"]
+    # A device's alarm is an alarm of the command room: taken (接警), its dialog closes.
+    api.post("demo_operator", f"/command/alarms/{event_id}/ack")
 
     visit = desk_visit(browser, live_server, "demo_operator", f"/events/{event_id}")
     page = visit.page
@@ -35,7 +37,10 @@ def test_an_iot_event_shows_its_device_and_alarm_count(
     expect(section).to_be_visible()
     expect(section.locator("[data-iot=设备]")).to_contain_text(device["code"])
     expect(section.locator("[data-iot=告警次数]")).to_have_text("3")
-    expect(section.locator("[data-iot=最近读数]")).to_contain_text("temperature=32")
+    expect(section.locator("[data-iot=最近读数]")).to_have_text("烟雾 是、温度 32")
+    expect(page.locator("#event-description")).to_contain_text(
+        "告警：烟感报警（烟雾为是）。读数：烟雾 是、温度 30"
+    )
     expect(section.locator("[data-iot=设备恢复]")).to_have_text("恢复后须人工核查结案")
     trail = page.locator("#event-trail")
     expect(trail).to_contain_text("设备告警")

@@ -110,6 +110,7 @@ def test_an_event_goes_round_the_whole_loop_in_the_browser(
     task = phone.locator(f".task[data-id='{event_id}']")
     expect(task).to_contain_text("已补装井盖并设置警示")
     task.locator("input[type=file]").set_input_files(photo("check.jpg"))
+    task.locator("input[name=confirmed]").check()  # 核查通过 needs the explicit confirmation
     worker_phone.screenshot("worker-verify")
     task.get_by_role("button", name="核查通过").click()
     expect(phone.locator(".toast-ok", has_text="核查通过").last).to_be_visible()

@@ -37,7 +37,7 @@ def test_the_catalogue_is_public_and_searchable(visit: Visit) -> None:
     expect(page.locator("#service-table tbody")).to_contain_text("没有找到相关事项")
     # The guide of the previous search's first item does not linger beside an empty list.
     expect(page.locator("#service-guide")).to_have_count(0)
-    expect(page.locator("#service-detail")).to_contain_text("点击左侧事项查看办事指南")
+    expect(page.locator("#service-detail")).to_contain_text("点击列表中的事项，查看办事指南")
     visit.screenshot("services-catalogue")
     visit.assert_clean()
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, expect
 from fengqiao.auth.cookies import SESSION_COOKIE
 from fengqiao.auth.security import issue_token
 from scripts.screenshot import DESKTOP, log_in
-from tests.e2e.conftest import LiveServer, Visit, World, open_visit, sign_in
+from tests.e2e.conftest import LiveServer, Visit, World, open_visit, settle, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -48,6 +48,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
             "/map",
             [
                 "一张图",
+                "驾驶舱",
                 "事件中心",
                 "代办",
                 "督办单",
@@ -55,6 +56,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
                 "考核",
                 "每日通报",
                 "预警",
+                "会商",
                 "消息",
                 "发送失败",
             ],
@@ -65,6 +67,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
             "/map",
             [
                 "一张图",
+                "驾驶舱",
                 "事件中心",
                 "代办",
                 "督办单",
@@ -72,11 +75,18 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
                 "考核",
                 "每日通报",
                 "预警",
+                "会商",
                 "消息",
             ],
             "领导",
         ),
-        ("demo_handler", "/events?task=inbox", ["事件中心", "督办单", "预警", "消息"], "处置人员"),
+        # A handler signs and feeds back on the phone too (签收, 反馈 with the camera).
+        (
+            "demo_handler",
+            "/events?task=inbox",
+            ["事件中心", "督办单", "预警", "消息", "手机版"],
+            "处置人员",
+        ),
         (
             "admin",
             "/map",
@@ -107,7 +117,7 @@ def test_each_role_lands_on_its_page_with_its_navigation(
     expect(page.locator("#user-roles")).to_contain_text(roles)
     expect(page.locator("#user-home")).to_contain_text("辖区：")
     expect(page.locator(".nav-link.is-current")).to_have_count(1)
-    page.wait_for_load_state("networkidle")
+    settle(page)
     visit.assert_clean()
 
 

@@ -3,11 +3,16 @@ one-click alarm reaching the command room live, patrol tracks, messages and inst
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Browser, expect
 
+from fengqiao.db import Database
+from fengqiao.worker import run_once
 from tests.e2e.conftest import Api, LiveServer, Visit, World, desk_visit
 
 pytestmark = pytest.mark.e2e
@@ -66,9 +71,8 @@ def test_a_report_without_a_class_says_so(worker_phone: Visit) -> None:
     page = worker_phone.page
     page.locator("#report-description").fill("没有选分类")
     page.locator("#report-submit").click()
-    expect(page.locator("#report-form .form-error")).to_have_text(
-        "请选择事件分类；category：请选择小类"
-    )
+    # No field code reaches the user (the form's own check names no field word).
+    expect(page.locator("#report-form .form-error")).to_have_text("请选择事件分类；请选择小类")
     expect(page.locator("#queue-card")).to_be_hidden()
 
 
@@ -99,6 +103,11 @@ def test_the_alarm_reaches_the_operators_page_live(
         command.locator("#today-cards .stat[data-key=urgent_open] .stat-value")
     ).not_to_have_text("0")
     operator.screenshot("onemap-alarm")
+    # The alarm stands as a dialog over the page until the operator takes it (接警).
+    dialog = command.locator("#alarm-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator(".alarm-item", has_text="一键报警").first.locator(".alarm-take").click()
+    expect(dialog).to_be_hidden(timeout=10_000)
     # The event is urgent, at the worker's position, and the command room was messaged.
     alarm_id = int(alarms.first.get_attribute("data-id") or 0)
     event = api.get("demo_operator", f"/events/{alarm_id}")
@@ -168,3 +177,39 @@ def test_the_app_is_installable(worker_phone: Visit, live_server: LiveServer, ap
     page.reload()
     expect(page.locator(".app-title")).to_have_text("枫桥 · 网格员")
     page.context.set_offline(False)
+
+
+def test_reading_a_message_takes_it_off_the_tab_badge(
+    worker_phone: Visit, live_server: LiveServer, world: World, api: Api
+) -> None:
+    """消息's badge counts the unread messages and goes down as soon as one is read."""
+    event = api.file(world, description="消息角标测试")
+    api.act(event, "demo_operator", "accept")  # the reporter is told: 已受理
+    database = Database(live_server.settings.database_url)
+    run_once(database, live_server.settings, datetime.now(UTC), names=["outbox"])
+    database.dispose()
+    page = worker_phone.page
+    page.reload()  # the app asks for its messages when it opens
+    page.locator(".tab-bar button[data-tab=messages]").click()
+    badge = page.locator("#messages-badge")
+    expect(badge).to_be_visible()
+    unread = api.get("demo_grid_worker", "/me/notifications", limit=1)["unread"]
+    assert unread >= 1
+    expect(badge).to_have_text(str(unread))
+    item = page.locator("#message-list li.message", has_text=event["code"])
+    expect(item).to_have_class(re.compile(r"\bis-unread\b"))
+
+    def shows(count: int) -> None:
+        if count:
+            expect(badge).to_have_text(str(count))
+        else:
+            expect(badge).to_be_hidden()
+
+    item.click()
+    shows(unread - 1)
+    item.click()  # read already: the count stays
+    shows(unread - 1)
+    deadline = time.monotonic() + 10  # the page marks it read on the server in the background
+    while api.get("demo_grid_worker", "/me/notifications", limit=1)["unread"] != unread - 1:
+        assert time.monotonic() < deadline, "the message was not marked read"
+        page.wait_for_timeout(100)

@@ -13,6 +13,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -102,10 +103,39 @@ def make_world(db: Session) -> World:
     )
 
 
-def jpeg(color: str = "red", size: tuple[int, int] = (64, 48)) -> bytes:
+def jpeg(
+    color: str = "red",
+    size: tuple[int, int] = (64, 48),
+    *,
+    taken_at: datetime | None = None,
+    lat: float | None = None,
+    lng: float | None = None,
+) -> bytes:
+    """A JPEG; with `taken_at` and/or a position, EXIF as a phone's camera writes it
+    (DateTimeOriginal in local time with OffsetTimeOriginal, GPS in degrees/minutes/seconds)."""
     buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "JPEG")
+    options: dict[str, Any] = {}
+    if taken_at is not None or lat is not None:
+        exif = Image.Exif()
+        exif[0x0110] = "Grid phone"  # Model, so IFD0 is never empty
+        if taken_at is not None:
+            local = taken_at.astimezone(LOCAL_TZ)
+            exif.get_ifd(0x8769)[0x9003] = local.strftime("%Y:%m:%d %H:%M:%S")
+            exif.get_ifd(0x8769)[0x9011] = "+08:00"
+        if lat is not None and lng is not None:
+            gps = exif.get_ifd(0x8825)
+            gps[1], gps[2] = ("N" if lat >= 0 else "S"), _dms(abs(lat))
+            gps[3], gps[4] = ("E" if lng >= 0 else "W"), _dms(abs(lng))
+        options["exif"] = exif
+    Image.new("RGB", size, color).save(buffer, "JPEG", **options)
     return buffer.getvalue()
+
+
+def _dms(degrees: float) -> tuple[IFDRational, IFDRational, IFDRational]:
+    whole = int(degrees)
+    minutes = int((degrees - whole) * 60)
+    seconds = ((degrees - whole) * 60 - minutes) * 60
+    return IFDRational(whole, 1), IFDRational(minutes, 1), IFDRational(round(seconds * 1e4), 10000)
 
 
 Auth = Callable[[str], dict[str, str]]
@@ -149,15 +179,57 @@ class Desk:
         assert response.status_code == expect, response.text
         return dict(response.json())
 
-    def photo(self, event: dict[str, Any], user: str, kind: str = "evidence") -> int:
-        response = self.api.post(
+    def photo(
+        self,
+        event: dict[str, Any],
+        user: str,
+        kind: str | None = "after",
+        *,
+        data: bytes | None = None,
+        form: dict[str, Any] | None = None,
+        expect: int = 201,
+    ) -> int:
+        """Upload one photo (the upload contract's `form` fields as given); its id."""
+        response = self.upload(event, user, kind, data=data, form=form)
+        assert response.status_code == expect, response.text
+        return int(response.json()[0]["id"]) if expect == 201 else 0
+
+    def upload(
+        self,
+        event: dict[str, Any],
+        user: str,
+        kind: str | None = "after",
+        *,
+        data: bytes | None = None,
+        form: dict[str, Any] | None = None,
+        count: int = 1,
+    ) -> Any:
+        return self.api.post(
             f"/api/v1/events/{event['id']}/attachments",
-            params={"kind": kind},
-            files=[("photos", ("after.jpg", jpeg("green"), "image/jpeg"))],
+            params={"kind": kind} if kind else {},
+            files=[("photos", (f"p{i}.jpg", data or jpeg("green"), "image/jpeg"))
+                   for i in range(count)],
+            data=form or {},
             headers=self.auth(user),
+        )  # fmt: skip
+
+    def on_site(self, event: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """The upload contract's fields of a phone standing at the event now (GPS at ±10 m)."""
+        now = self.api.app.state.clock.now()  # type: ignore[attr-defined]
+        return {
+            "origin": "camera", "device_lat": str(event["lat"]), "device_lng": str(event["lng"]),
+            "device_accuracy": "10", "device_at": now.astimezone(LOCAL_TZ).isoformat(), **fields,
+        }  # fmt: skip
+
+    def verify_ok(
+        self, event: dict[str, Any], user: str = "demo_grid_worker", **fields: Any
+    ) -> dict[str, Any]:
+        """核查通过 as the phone does it: an on-site photo taken now at the event, then the step
+        with the photo and the confirmation."""
+        photo = self.photo(event, user, "verify", form=self.on_site(event))
+        return self.act(
+            event, user, "verify", ok=True, confirmed=True, attachment_ids=[photo], **fields
         )
-        assert response.status_code == 201, response.text
-        return int(response.json()[0]["id"])
 
     def to_handled(self, event: dict[str, Any]) -> dict[str, Any]:
         """Accept, dispatch to the proposed unit, sign, and feed back with a photo."""

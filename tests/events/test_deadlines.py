@@ -92,7 +92,8 @@ def test_one_reminder_then_the_overdue_order_then_the_ladder(
     assert _handler_phones(db, desk.world.handler_unit) < sms  # plus the unit's duty phone
     assert {r.user_id for r in reminders if r.channel == "app"} >= {desk.world.ids["demo_handler"]}
     assert all(
-        r.payload["code"] == event["code"] and "/events/" in r.payload["link"] for r in reminders
+        r.payload["code"] == event["code"] and r.payload["path"] == f"/events/{event['id']}"
+        for r in reminders
     )
 
     assert sweep(bound, due_at, POLICY) == {"overdue": 1}

@@ -146,7 +146,7 @@ def test_multipart_filing_with_photos(
     assert response.status_code == 201, response.text
     event = response.json()
     detail = api.get(f"/api/v1/events/{event['id']}", headers=auth("demo_operator")).json()
-    assert [a["kind"] for a in detail["attachments"]] == ["before", "before"]
+    assert [a["kind"] for a in detail["attachments"]] == ["report", "report"]
     photo = api.get(detail["attachments"][0]["url"], headers=auth("demo_operator"))
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
     assert photo.content == jpeg("red")

@@ -112,8 +112,9 @@ def test_csv_export_uses_the_same_filters(
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     text = response.content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:3] == ["事件编号", "标题", "小类"]
+    assert rows[0][:3] == ["事件编号", "标题", "事件描述"]
     assert [r[0] for r in rows[1:]] == [first["code"]]
-    assert rows[1][8] == "已上报" and rows[1][9] == "绿"
+    column = {name: index for index, name in enumerate(rows[0])}
+    assert rows[1][column["状态"]] == "已上报" and rows[1][column["红黄绿灯"]] == "绿灯"
     platform = rows[0].index("平台")
     assert rows[1][platform] in {"综治工作", "市场监管", "综合执法", "便民服务"}

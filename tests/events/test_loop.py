@@ -22,10 +22,10 @@ def test_the_whole_loop_closes_only_when_the_reporter_verifies(desk: Desk, db: S
     for other in ("demo_operator", "demo_grid_leader", "demo_handler"):
         refused = desk.act(event, other, "verify", ok=True, expect=403)
         assert "上报该事件的网格员" in refused["detail_zh"]
-    closed = desk.act(event, "demo_grid_worker", "verify", ok=True)
+    closed = desk.verify_ok(event)
     assert closed["status"] == "closed" and closed["closed_at"]
     assert [r["action"] for r in closed["trail"]] == [
-        "report", "accept", "dispatch", "sign", "attach", "feedback", "verify",
+        "report", "accept", "dispatch", "sign", "attach", "feedback", "attach", "verify",
     ]  # fmt: skip
     assert closed["trail"][-1]["actor"]["code"] == "demo_grid_worker"
     rows = db.execute(
@@ -180,7 +180,7 @@ def test_void_needs_a_leader(desk: Desk) -> None:
 
 def test_the_reporter_rates_once(desk: Desk) -> None:
     event = desk.to_handled(desk.file())
-    closed = desk.act(event, "demo_grid_worker", "verify", ok=True)
+    closed = desk.verify_ok(event)
     assert desk.act(closed, "demo_operator", "rate", satisfaction=5, expect=403)["status"] == 403
     rated = desk.act(closed, "demo_grid_worker", "rate", satisfaction=4)
     assert rated["satisfaction"] == 4 and rated["status"] == "closed"

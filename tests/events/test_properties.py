@@ -8,6 +8,7 @@ event is dispatched again after a return.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from fengqiao.clock import FixedClock
 from fengqiao.errors import Problem
 from fengqiao.events import filing, service, steps, workflow
 from fengqiao.events.models import Event, EventLog
-from fengqiao.events.photos import PhotoInfo
+from fengqiao.events.photos import DeviceFix, PhotoInfo
 from fengqiao.events.schemas import EventCreate, TransitionIn
 from fengqiao.events.trail import verify_rows
 from fengqiao.geo.service import GridLocator
@@ -113,11 +114,14 @@ def _walk(db: Session, world: World, level: int, data: st.DataObject) -> set[str
         assert principal is not None
         before = _snapshot(current)
         attachment_ids: list[int] = []
-        if action in ("feedback", "close") and flag:
+        if action in ("feedback", "close", "verify") and flag:
+            # A photo of the handling, or the verifier's on-site photo (the phone at the event).
+            here = DeviceFix(lat=lat, lng=lng, accuracy_m=10.0, at=clock.now())
+            shot = dataclasses.replace(photo, device=here) if action == "verify" else photo
             with contextlib.suppress(Problem):
                 attachment_ids = [a.id for a in service.add_attachments(
-                    db=db, principal=principal, event=current, photos=[photo],
-                    kind="evidence", now=clock.now())]  # fmt: skip
+                    db=db, principal=principal, event=current, photos=[shot],
+                    kind="verify" if action == "verify" else "after", now=clock.now())]  # fmt: skip
             db.refresh(current)
             before = _snapshot(current)
         step = TransitionIn(
@@ -125,6 +129,7 @@ def _walk(db: Session, world: World, level: int, data: st.DataObject) -> set[str
             version=current.version - 1 if stale and current.version > 1 else current.version,
             note="理由" if flag else "",
             ok=flag,
+            confirmed=flag,
             result="已处理" if flag else None,
             satisfaction=number,
             level=min(number, 4) if action == "accept" and flag else None,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from fengqiao.auth.service import load_principal
 from fengqiao.events import filing, service, steps, workflow
 from fengqiao.events.models import Event, EventLog
-from fengqiao.events.photos import PhotoInfo
+from fengqiao.events.photos import DeviceFix, PhotoInfo
 from fengqiao.events.schemas import EventCreate, TransitionIn
 from fengqiao.geo.service import GridLocator
 from fengqiao.scope import Principal
@@ -99,7 +99,7 @@ class Desk:
             user = "demo_grid_worker" if action == "close" else "demo_handler"
             photos = service.add_attachments(
                 db=self.db, principal=self.principal(user), event=event, photos=[PHOTO],
-                kind="evidence", now=START,
+                kind="after", now=START,
             )  # fmt: skip
             return {"attachment_ids": [p.id for p in photos], "result": "已处理"}
         if action == "dispatch":
@@ -169,6 +169,13 @@ def test_a_data_dependent_target_is_the_handlers_word_within_the_row(
     if pending is not None:
         event.pending_action, event.pending_by, event.pending_note = pending, 1, "理由"
         desk.db.flush()
+    if fields.get("ok"):  # the verifier's on-site photo, taken at the event just now
+        here = DeviceFix(lat=event.lat, lng=event.lng, accuracy_m=10.0, at=NOW)
+        photos = service.add_attachments(
+            db=desk.db, principal=desk.principal("demo_grid_worker"), event=event,
+            photos=[dataclasses.replace(PHOTO, device=here)], kind="verify", now=NOW,
+        )  # fmt: skip
+        fields = {**fields, "confirmed": True, "attachment_ids": [p.id for p in photos]}
     assert desk.take(event, action, **fields).status == expected
 
 

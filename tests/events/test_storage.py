@@ -21,6 +21,7 @@ from fengqiao.events.schemas import EventCreate
 from fengqiao.geo.service import GridLocator
 from fengqiao.supervision import sweeper
 from fengqiao.taxonomy.snapshot import load_rules
+from tests.conftest import KEQIAO_GROUP, KEQIAO_NOW, Keqiao
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
@@ -98,16 +99,15 @@ def _plan(database: Database, statement: Any, params: dict[str, Any] | None = No
         return "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {sql}", params))
 
 
-def test_hot_queries_use_their_indexes(fresh_db: Database) -> None:
+@KEQIAO_GROUP
+def test_hot_queries_use_their_indexes(keqiao: Keqiao) -> None:
     """In the 16-town district with some thousands of events and fresh statistics, each hot
     query picks its index."""
-    from fengqiao.demo.events import seed_events
-    from fengqiao.demo.seed import seed
     from fengqiao.events.models import is_open
     from fengqiao.scope import Principal
 
-    seed(db=fresh_db, scale="keqiao", password="pw")
-    seed_events(db=fresh_db, count=8000, until=NOW)
+    fresh_db = keqiao.database
+    now = KEQIAO_NOW
     with fresh_db.session() as db:
         town = db.scalar(select(Event.town_id).limit(1))
         grid = db.scalar(select(Event.grid_id).limit(1))
@@ -119,7 +119,7 @@ def test_hot_queries_use_their_indexes(fresh_db: Database) -> None:
 
     def listing(principal: Principal, sort: Any = "-created_at", **filters: Any) -> Any:
         flt = queries.EventFilters(**filters)
-        return queries.list_query(flt, principal, NOW, sort=sort, cursor=None).limit(51)
+        return queries.list_query(flt, principal, now, sort=sort, cursor=None).limit(51)
 
     # A town's list may also walk the newest-first index and skip other towns' rows (PostgreSQL
     # does at this size, one town in 16); either way no full scan and no sort.
@@ -131,11 +131,11 @@ def test_hot_queries_use_their_indexes(fresh_db: Database) -> None:
             ("ix_event_open_town_due", "ix_event_open_due"),
         ),
         (listing(handler, task="inbox"), ("ix_event_owner_status",)),
-        (select(Event.id).where(is_open(), Event.due_at <= NOW), ("ix_event_open_due",)),
+        (select(Event.id).where(is_open(), Event.due_at <= now), ("ix_event_open_due",)),
         # The sweeper's three probes read indexes of only the rows still owed that step.
-        (sweeper.reminders_due(NOW, 500), ("ix_event_reminder_pending",)),
-        (sweeper.overdue_due(NOW, 500), ("ix_event_overdue_pending",)),
-        (sweeper.escalations_due(NOW, 500), ("ix_event_escalation_due",)),
+        (sweeper.reminders_due(now, 500), ("ix_event_reminder_pending",)),
+        (sweeper.overdue_due(now, 500), ("ix_event_overdue_pending",)),
+        (sweeper.escalations_due(now, 500), ("ix_event_escalation_due",)),
     ]
     for statement, indexes in expectations:
         plan = _plan(fresh_db, statement)
@@ -152,7 +152,7 @@ def test_hot_queries_use_their_indexes(fresh_db: Database) -> None:
         "category": sample.category_code, "lat": sample.lat, "lng": sample.lng,
         "lng_scale": 0.87, "lat_low": sample.lat - band, "lat_high": sample.lat + band,
         "lng_low": sample.lng - band, "lng_high": sample.lng + band,
-        "radius_squared": band * band, "since": NOW - timedelta(days=7), "event_id": 0,
+        "radius_squared": band * band, "since": now - timedelta(days=7), "event_id": 0,
         "limit": 10,
     }  # fmt: skip
     for statement, indexes in [(duplicates, ("ix_event_open_category_lat",))]:

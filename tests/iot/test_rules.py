@@ -9,6 +9,7 @@ import pytest
 
 from fengqiao.iot.rules import (
     OPS,
+    READING_ZH,
     REASONS,
     Alarm,
     FloodGate,
@@ -17,6 +18,7 @@ from fengqiao.iot.rules import (
     check_rule,
     evaluate,
     parse_payload,
+    readings_zh,
     shipped_rules,
     topic_parts,
 )
@@ -147,6 +149,23 @@ def test_shipped_rules_are_valid_and_name_existing_classes() -> None:
         check_rule({"op": "outside", "threshold": 9, "threshold_high": 6})[0][0] == "threshold_high"
     )
     assert check_rule({"op": "~"})[0][0] == "op"
+
+
+def test_every_shipped_reading_and_condition_is_said_in_chinese() -> None:
+    """What a user reads of an alarm (the event's description, 最近读数) names readings in
+    Chinese: every reading a shipped rule watches has a name, and conditions and values read as
+    words (是/否, 高于), not `smoke = true`."""
+    rules = {r.reading: r for r in _rules()}
+    assert set(rules) <= set(READING_ZH)
+    assert rules["smoke"].describe_zh() == "烟雾为是"
+    assert rules["cod"].describe_zh() == "化学需氧量高于 40"
+    assert rules["ph"].describe_zh() == "pH超出 6～9"
+    assert rules["temperature"].describe_zh() == "温度不低于 57"
+    assert (
+        readings_zh({"smoke": True, "temperature": 30.0, "do": 1.5})
+        == "烟雾 是、温度 30、溶解氧 1.5"
+    )
+    assert readings_zh({"open": False, "vendor_x": 2}) == "井盖开启 否、vendor_x 2"
 
 
 def test_flood_gate_refuses_beyond_the_burst_and_recovers_with_time() -> None:

@@ -241,7 +241,7 @@ def test_status_follows_the_workflow_in_public_words_only(
     event = desk.act(event, "demo_handler", "feedback", result=f"已清理占道摊位,{PRIVATE}",
                      attachment_ids=[photo])  # fmt: skip
     assert read(code)["status_notes"] == "已处置，待核查"
-    desk.act(event, "demo_grid_worker", "verify", ok=True, note=PRIVATE)
+    desk.verify_ok(event, note=PRIVATE)
     body = read(code)
     assert (body["status"], body["status_notes"]) == ("closed", "已办结")
 

@@ -25,7 +25,7 @@ from fengqiao.warnings.service import WarningRules
 
 # A Tuesday morning; every test's events lie before it.
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ)
-RULES = WarningRules(interval_minutes=0.0, base_url="http://fq.test")
+RULES = WarningRules(interval_minutes=0.0)
 _numbers = itertools.count(1)
 
 

@@ -114,18 +114,27 @@ def test_each_admin_section_loads_the_engine_then_its_own_script(
         assert f"SECTIONS.{section} = {{" in body.text
 
 
-def test_the_map_page_carries_the_basemap_setting(tiled: TestClient, seeded: Seeded) -> None:
+def test_the_map_offers_the_basemap_of_the_settings(tiled: TestClient, seeded: Seeded) -> None:
+    """Until an administrator sets one (系统管理 · 底图), FENGQIAO_BASEMAP_URL is the base."""
     log_in(tiled, "demo_operator", seeded.settings.demo_password)
-    page = tiled.get("/map").text
-    assert (
-        'data-basemap="https://t{s}.tianditu.gov.cn/vec_w/wmts?TILEMATRIX={z}&amp;tk=KEY"' in page
-    )
-    assert 'data-attribution="天地图"' in page
+    assert '<script src="/static/basemap.js' in tiled.get("/map").text
+    [base] = tiled.get("/api/v1/basemap/layers").json()["bases"]
+    assert base["tiles"] == [
+        {
+            "url": "https://t{s}.tianditu.gov.cn/vec_w/wmts?TILEMATRIX={z}&tk=KEY",
+            "subdomains": "01234567",
+        }
+    ]
+    assert base["attribution"] == "天地图"
 
 
 def test_without_a_basemap_the_map_loads_no_tiles(client: TestClient, seeded: Seeded) -> None:
     log_in(client, "demo_operator", seeded.settings.demo_password)
-    assert 'data-basemap=""' in client.get("/map").text
+    assert client.get("/api/v1/basemap/layers").json() == {
+        "bases": [],
+        "default": "local",
+        "local": "/api/v1/basemap/features",
+    }
 
 
 def test_the_worker_app_is_a_pwa(client: TestClient, seeded: Seeded) -> None:

@@ -184,7 +184,8 @@ NODE_CALLS = {"h", "FQ.h", "document.createElement", "document.createTextNode", 
 # Where ECharts draws a formatter's answer on the canvas, as text: no HTML sink.
 CANVAS_KEYS = {"label", "axisLabel", "endLabel", "edgeLabel", "detail", "pageFormatter"}
 # Server-built links (attachment, bulletin and tel: addresses the API writes itself).
-SERVER_LINKS = {"url", "html", "pdf", "xlsx", "tel"}
+# `path`: the page a message is about, written by the server (notify's inbox rows).
+SERVER_LINKS = {"url", "html", "pdf", "xlsx", "tel", "path"}
 
 
 class Checker:
@@ -425,7 +426,7 @@ def url_safe(expr: list[Token], defs: dict[str, list[Token]]) -> bool:
         )
     callee, _ = call(first)
     if callee in ("safeUrl", "FQ.safeUrl", "URL.createObjectURL") or (
-        callee and callee.endswith(".getDataURL")
+        callee and callee.endswith((".getDataURL", ".toDataURL"))
     ):
         return True
     name = joined(first)

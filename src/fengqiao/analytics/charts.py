@@ -1,7 +1,10 @@
 """The 18 charts of analysis (研判): each the series an ECharts option needs, and a table for CSV.
 
 Every chart is a function of a `Question` (scope, days, names) that reads only `aggregate`
-(the rollups, or a small scope's events). Charts with a time axis carry 同比/环比 totals.
+(the rollups, or a small scope's events). Charts with a time axis carry 同比/环比 totals and a
+headline: a count for a count chart, a rate (changing in percentage points) for a rate chart,
+and 无可比数据 where the base period is empty or below FENGQIAO_ANALYTICS_MIN_BASE
+(`compare.py`). CSV tables write days with their year.
 """
 
 from __future__ import annotations
@@ -14,6 +17,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fengqiao.analytics.compare import (
+    NO_BASE,
+    count_change,
+    count_headline,
+    rate,
+    rate_headline,
+)
 from fengqiao.analytics.query import Aggregate, Scope, aggregate, day_of, month_of
 from fengqiao.analytics.service import Names, comparison_ranges
 from fengqiao.events.sources import SOURCE_ZH
@@ -34,6 +44,14 @@ class Question:
     end: date
     names: Names
     today: date | None = None
+    min_base: int = 5  # FENGQIAO_ANALYTICS_MIN_BASE
+    history_start: date | None = None  # the area's first day with an event
+
+    def partial_from(self, low: date) -> str | None:
+        """The first day with data when a base period starting on `low` began before it."""
+        if self.history_start is not None and low < self.history_start:
+            return self.history_start.isoformat()
+        return None
 
     def sum(
         self,
@@ -60,7 +78,7 @@ class Question:
         return (self.end - self.start).days + 1 <= DAILY_UP_TO
 
     def axis(self) -> tuple[str, list[int], list[str]]:
-        """The time dimension, its keys in order and their labels."""
+        """The time dimension, its keys in order and their axis labels (12-05, or 2026-12)."""
         if self.daily:
             days = [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
             return "day", [_day_key(d) for d in days], [d.strftime("%m-%d") for d in days]
@@ -74,11 +92,22 @@ class Question:
             [m.strftime("%Y-%m") for m in months],
         )
 
-    def totals(self, counters: Sequence[str]) -> dict[str, dict[str, int]]:
+    def periods(self) -> list[str]:
+        """The axis's periods as a table (CSV) writes them: days with their year (2026-12-05),
+        months as 2026-12, so a spreadsheet never guesses the year."""
+        dim, keys, labels = self.axis()
+        if dim == "month":
+            return labels
+        return [f"{k // 10000:04d}-{k // 100 % 100:02d}-{k % 100:02d}" for k in keys]
+
+    def totals(
+        self, counters: Sequence[str], where: dict[str, Any] | None = None
+    ) -> dict[str, dict[str, int]]:
         """The counters over this range and the 同比/环比 ranges."""
-        result = {"current": _totals(self.sum((), counters), counters)}
+        result = {"current": _totals(self.sum((), counters, where=where), counters)}
         for name, (low, high) in comparison_ranges(self.start, self.end).items():
-            result[name] = _totals(self.sum((), counters, start=low, end=high), counters)
+            summed = self.sum((), counters, start=low, end=high, where=where)
+            result[name] = _totals(summed, counters)
         return result
 
 
@@ -90,28 +119,33 @@ def _totals(result: Aggregate, counters: Sequence[str]) -> dict[str, int]:
     return {name: result.total(name) for name in counters}
 
 
-def _change(current: float, previous: float) -> float | None:
-    """Change in percent, None when there is nothing to compare with."""
-    if not previous:
-        return None
-    return round((current - previous) / previous * 100, 1)
-
-
 def _rate(part: float, whole: float) -> float | None:
-    return round(part / whole * 100, 1) if whole else None
+    return rate(int(part), int(whole))
 
 
-def _comparison(question: Question, counters: Sequence[str]) -> dict[str, Any]:
-    totals = question.totals(counters)
+def _comparison(
+    question: Question, counters: Sequence[str], where: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The counters now, a year before (yoy) and in the period just before (mom), with each
+    counter's change in percent: None (无可比数据) when the base is below the smallest base or
+    began before the area's first event (`partial_from`)."""
+    totals = question.totals(counters, where)
     current = totals["current"]
     ranges = comparison_ranges(question.start, question.end)
     compared: dict[str, Any] = {"counters": list(counters), "current": current}
     for kind, (low, high) in ranges.items():
+        base, partial = totals[kind], question.partial_from(low)
         compared[kind] = {
             "from": low.isoformat(),
             "to": high.isoformat(),
-            "values": totals[kind],
-            "change_pct": {c: _change(current[c], totals[kind][c]) for c in counters},
+            "values": base,
+            "partial_from": partial,
+            "change_pct": {
+                c: count_change(
+                    current[c], base[c], min_base=question.min_base, partial_from=partial
+                ).change
+                for c in counters
+            },
         }
     return compared
 
@@ -134,14 +168,16 @@ def daily_new_closed(q: Question) -> dict[str, Any]:
     dim, keys, labels = q.axis()
     result = q.sum((dim,), ("new", "done"))
     new, done = _series_by(result, 0, "new", keys), _series_by(result, 0, "done", keys)
+    compare = _comparison(q, ("new", "done"))
     return {
         "kind": "line",
         "x": labels,
         "series": [{"name": "新增", "data": new}, {"name": "办结", "data": done}],
-        "compare": _comparison(q, ("new", "done")),
+        "compare": compare,
+        "headlines": [count_headline(compare, "new", "新增", min_base=q.min_base)],
         "table": (
             ["时间", "新增", "办结"],
-            [[x, a, b] for x, a, b in zip(labels, new, done, strict=True)],
+            [[x, a, b] for x, a, b in zip(q.periods(), new, done, strict=True)],
         ),
     }
 
@@ -320,6 +356,7 @@ def on_time_trend(q: Question) -> dict[str, Any]:
     on_time = _series_by(result, 0, "done_on_time", keys)
     rates = [_rate(a, b) for a, b in zip(on_time, done, strict=True)]
     compare = _comparison(q, ("done", "done_on_time"))
+    headline = rate_headline(compare, "done_on_time", "done", "按期结案率", min_base=q.min_base)
     for kind in ("current", "yoy", "mom"):
         values = compare[kind] if kind == "current" else compare[kind]["values"]
         values["rate"] = _rate(values["done_on_time"], values["done"])
@@ -328,9 +365,10 @@ def on_time_trend(q: Question) -> dict[str, Any]:
         "x": labels,
         "series": [{"name": "按期结案率（%）", "data": rates}, {"name": "办结", "data": done}],
         "compare": compare,
+        "headlines": [headline],
         "table": (
             ["时间", "办结", "按期办结", "按期结案率（%）"],
-            [list(r) for r in zip(labels, done, on_time, rates, strict=True)],
+            [list(r) for r in zip(q.periods(), done, on_time, rates, strict=True)],
         ),
     }
 
@@ -412,6 +450,8 @@ def worker_activity(q: Question) -> dict[str, Any]:
     reports = [row[1] for row in monthly.rows]
     active = [row[2] for row in monthly.rows]
     per_worker = [round(r / a, 1) if a else None for r, a in zip(reports, active, strict=True)]
+    # The headline compares what this chart counts: the grid workers' reports.
+    compare = _comparison(q, ("new",), where={"source": "grid_worker"})
     return {
         "kind": "bar",
         "x": labels,
@@ -420,7 +460,8 @@ def worker_activity(q: Question) -> dict[str, Any]:
             {"name": "网格员上报件数", "data": reports},
             {"name": "人均上报件数", "data": per_worker},
         ],
-        "compare": _comparison(q, ("new",)),
+        "compare": compare,
+        "headlines": [count_headline(compare, "new", "网格员上报", min_base=q.min_base)],
         "table": (
             ["月份", "上报网格员数", "上报件数", "人均上报件数"],
             [list(r) for r in zip(labels, active, reports, per_worker, strict=True)],
@@ -434,6 +475,7 @@ def class_changes(q: Question) -> dict[str, Any]:
     yoy = _by_one(q.sum(("major_code",), ("new",), start=ranges["yoy"][0], end=ranges["yoy"][1]))
     mom = _by_one(q.sum(("major_code",), ("new",), start=ranges["mom"][0], end=ranges["mom"][1]))
     names = q.names.majors()
+    yoy_partial, mom_partial = q.partial_from(ranges["yoy"][0]), q.partial_from(ranges["mom"][0])
     codes = sorted(
         set(current) | set(yoy) | set(mom), key=lambda c: (-current.get(c, {}).get("new", 0), c)
     )
@@ -447,11 +489,12 @@ def class_changes(q: Question) -> dict[str, Any]:
                 names.get(code, code),
                 now,
                 last_year,
-                _change(now, last_year),
+                count_change(now, last_year, min_base=q.min_base, partial_from=yoy_partial).change,
                 before,
-                _change(now, before),
+                count_change(now, before, min_base=q.min_base, partial_from=mom_partial).change,
             ]
         )
+    compare = _comparison(q, ("new",))
     return {
         "kind": "bar",
         "x": [r[0] for r in rows],
@@ -462,7 +505,13 @@ def class_changes(q: Question) -> dict[str, Any]:
         ],
         "changes": {"yoy_pct": [r[3] for r in rows], "mom_pct": [r[5] for r in rows]},
         "ranges": {k: [v[0].isoformat(), v[1].isoformat()] for k, v in ranges.items()},
-        "table": (["大类", "本期", "去年同期", "同比（%）", "上期", "环比（%）"], rows),
+        "compare": compare,
+        "headlines": [count_headline(compare, "new", "新增", min_base=q.min_base)],
+        # A change without a base large enough reads 无可比数据 in the CSV, not an empty cell.
+        "table": (
+            ["大类", "本期", "去年同期", "同比（%）", "上期", "环比（%）"],
+            [[NO_BASE if v is None and i in (3, 5) else v for i, v in enumerate(r)] for r in rows],
+        ),
     }
 
 
@@ -478,6 +527,7 @@ def return_rework(q: Question) -> dict[str, Any]:
         _rate(a, b) for a, b in zip(series["reworked_events"], series["closed"], strict=True)
     ]
     compare = _comparison(q, counters)
+    periods = q.periods()
     return {
         "kind": "line",
         "x": labels,
@@ -486,11 +536,15 @@ def return_rework(q: Question) -> dict[str, Any]:
             {"name": "返工率（%）", "data": reworked},
         ],
         "compare": compare,
+        "headlines": [
+            rate_headline(compare, "returned_events", "dispatched", "回退率", min_base=q.min_base),
+            rate_headline(compare, "reworked_events", "closed", "返工率", min_base=q.min_base),
+        ],
         "table": (
             ["时间", "交办", "回退件数", "回退率（%）", "结案", "返工件数", "返工率（%）"],
             [
                 [
-                    labels[i],
+                    periods[i],
                     series["dispatched"][i],
                     series["returned_events"][i],
                     returned[i],
@@ -562,11 +616,22 @@ CHART_BY_NAME = {chart.name: chart for chart in CHARTS}
 
 
 def draw(
-    chart: Chart, *, db: Session, scope: Scope, start: date, end: date, today: date | None = None
+    chart: Chart,
+    *,
+    db: Session,
+    scope: Scope,
+    start: date,
+    end: date,
+    today: date | None = None,
+    min_base: int = 5,
+    history_start: date | None = None,
 ) -> dict[str, Any]:
     """One chart's body for the API: its series, the range actually summed, its CSV table;
-    `today` (the local date) lets a range that reaches it read the current month whole."""
-    question = Question(db=db, scope=scope, start=start, end=end, names=Names(db), today=today)
+    `today` (the local date) lets a range that reaches it read the current month whole;
+    `min_base` is the smallest base a 同比/环比 is computed against, and none is computed
+    against a base period that began before `history_start` (the area's first event)."""
+    question = Question(db=db, scope=scope, start=start, end=end, names=Names(db), today=today,
+                        min_base=min_base, history_start=history_start)  # fmt: skip
     body = chart.function(question)
     effective_start = min([start, *(w[0] for w in question.widened)])
     effective_end = max([end, *(w[1] for w in question.widened)])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.analytics.query import Scope
@@ -43,6 +43,25 @@ def resolve_scope(db: Session, *, principal: Principal, org_id: int | None) -> S
             "scope", "pick a district, town, village or grid", "请选择区、镇街、村社或网格"
         )
     return Scope(level=row.kind, org_id=row.id, name=row.name)
+
+
+def history_start(db: Session, scope: Scope) -> date | None:
+    """The local day of the area's first event (None: it has none): a base period that began
+    before it holds only part of its days. One step down an index led by the area."""
+    from fengqiao.events.models import Event
+
+    column = {"town": Event.town_id, "village": Event.village_id, "grid": Event.grid_id}.get(
+        scope.level
+    )
+    statement = select(func.min(Event.created_at))
+    if column is not None:
+        statement = statement.where(column == scope.org_id)
+    first = db.scalar(statement)
+    if first is None:
+        return None
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)
+    return first.astimezone(LOCAL_TZ).date()
 
 
 def today(now: datetime) -> date:

@@ -10,8 +10,14 @@ from fastapi.responses import Response
 
 from fengqiao.analytics import charts
 from fengqiao.analytics.rollups import row_counts
-from fengqiao.analytics.service import ANALYSIS_ROLES, parse_range, resolve_scope, today
-from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
+from fengqiao.analytics.service import (
+    ANALYSIS_ROLES,
+    history_start,
+    parse_range,
+    resolve_scope,
+    today,
+)
+from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import invalid, not_found
 from fengqiao.exports import csv_download
 
@@ -54,6 +60,7 @@ def chart(
     name: str,
     principal: CurrentPrincipal,
     database: AppDatabase,
+    settings: AppSettings,
     clock: AppClock,
     scope: ScopeParam = None,
     start: FromParam = None,
@@ -62,7 +69,9 @@ def chart(
 ) -> Response:
     """The series an ECharts option needs (`x`, `series`, chart-specific extras), `effective`
     (the days actually summed: grid, village, worker and hour-of-week figures of a district or
-    town cover whole months) and `table` (the CSV)."""
+    town cover whole months), `headlines` of the charts with 同比/环比 (a rate chart's is a
+    rate, changing in percentage points; 无可比数据 below FENGQIAO_ANALYTICS_MIN_BASE) and
+    `table` (the CSV, days written with their year)."""
     found = charts.CHART_BY_NAME.get(name)
     if found is None:
         raise not_found(f"chart {name!r}", f"图表 {name}")
@@ -73,8 +82,9 @@ def chart(
     with database.session() as db:
         area = resolve_scope(db, principal=principal, org_id=scope)
         body = charts.draw(
-            found, db=db, scope=area, start=first, end=last, today=today(clock.now())
-        )
+            found, db=db, scope=area, start=first, end=last, today=today(clock.now()),
+            min_base=settings.analytics_min_base, history_start=history_start(db, area),
+        )  # fmt: skip
     if format == "json":
         return Response(orjson.dumps(body), media_type="application/json")
     filename = f"{name}-{area.org_id}-{first.isoformat()}-{last.isoformat()}.csv"

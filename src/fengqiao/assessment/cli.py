@@ -16,7 +16,8 @@ def bulletin(
     out: Annotated[Path, typer.Option("--out", help="File to write.")],
     format: Annotated[str, typer.Option("--format", help="html, pdf or xlsx.")] = "pdf",
 ) -> None:
-    """Export a day's bulletin (每日通报): the stored one, or one built now if not made yet."""
+    """Export the district's bulletin (每日通报) of a day: as issued (with its 文号), or a draft
+    built now if not issued yet."""
     from fengqiao.analytics.service import parse_day
     from fengqiao.assessment import bulletin as bulletins
     from fengqiao.errors import invalid
@@ -31,5 +32,11 @@ def bulletin(
             content, stored = bulletins.content_for(session, day=day, now=now, settings=settings)
         data = bulletins.export(content, fmt=format, settings=settings)
     out.write_bytes(data)
-    made = "stored" if stored is not None else "built now"
+    made = (
+        "a draft built now (not issued)"
+        if stored is None
+        else f"issued as {stored.number}"
+        if stored.number
+        else "stored"
+    )
     console.print(f"bulletin {day} ({made}) as {format}: {out} ({len(data):,} bytes)")

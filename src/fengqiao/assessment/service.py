@@ -6,7 +6,7 @@ Every formula is written out in docs/assessment.md; `indicators` is the one plac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.analytics.query import Aggregate, Scope, aggregate
+from fengqiao.assessment.asof import sums_as_of
+from fengqiao.assessment.periods import Period, period_of
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
@@ -53,7 +55,14 @@ INDICATORS: tuple[tuple[str, str, str], ...] = (
 INDICATOR_KEYS = tuple(key for key, _, _ in INDICATORS)
 SORT_KEYS = ("score", "name", "volume", *INDICATOR_KEYS)
 COMPONENTS = ("volume", "closure", "on_time", "rework")
+COMPONENT_ZH = {
+    "volume": "工作量",
+    "closure": "结案率",
+    "on_time": "按期结案率",
+    "rework": "无返工率（1 − 返工率）",
+}
 GRADES = (("A", 90.0), ("B", 75.0), ("C", 60.0), ("D", 40.0))
+GRADE_LETTERS = ("A", "B", "C", "D", "E")
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -89,6 +98,9 @@ class Weights:
     closure: float = 30.0
     on_time: float = 30.0
     rework: float = 30.0
+    # The best grade a row whose patrol coverage is 0 % may have (None: no such cap). It rides
+    # with the weights so every caller that scores (the page, the bulletin) caps alike.
+    zero_patrol_cap: str | None = "C"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Weights:
@@ -100,7 +112,11 @@ class Weights:
                 f"each >= 0 (got {given})"
             )
         defaults = cls()
-        return cls(**{name: float(given.get(name, getattr(defaults, name))) for name in COMPONENTS})
+        cap = settings.assessment_zero_patrol_grade_cap or None
+        return cls(
+            **{name: float(given.get(name, getattr(defaults, name))) for name in COMPONENTS},
+            zero_patrol_cap=cap,
+        )
 
     def as_dict(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in COMPONENTS}
@@ -139,6 +155,93 @@ def grade(score: float | None) -> str | None:
     return "E"
 
 
+def caps_of(values: Mapping[str, float | None], weights: Weights) -> list[tuple[str, str]]:
+    """The caps on a row's grade: (best grade allowed, why, in Chinese)."""
+    caps = []
+    coverage = values.get("patrol_coverage")
+    if weights.zero_patrol_cap and coverage is not None and coverage == 0:
+        cap = weights.zero_patrol_cap
+        caps.append((cap, f"巡查覆盖率为0%，等级不高于{cap}"))
+    return caps
+
+
+def capped(letter: str | None, caps: Iterable[tuple[str, str]]) -> str | None:
+    """`letter` lowered to the strictest cap (a row without a grade stays without one)."""
+    if letter is None:
+        return None
+    worst = max((GRADE_LETTERS.index(cap) for cap, _ in caps), default=0)
+    return GRADE_LETTERS[max(GRADE_LETTERS.index(letter), worst)]
+
+
+def points(parts: Mapping[str, float | None], weights: Weights) -> dict[str, float]:
+    """Each counted part's share of the score, in tenths that add up to the score exactly
+    (largest remainders), so the formula panel's column sums to the grade's score."""
+    counted = {
+        name: min(max(value, 0.0), 1.0)
+        for name in COMPONENTS
+        if (value := parts.get(name)) is not None and getattr(weights, name) > 0
+    }
+    weight_sum = sum(getattr(weights, name) for name in counted)
+    if not weight_sum:
+        return {}
+    raw = {name: 1000.0 * getattr(weights, name) * value / weight_sum
+           for name, value in counted.items()}  # fmt: skip
+    tenths = {name: int(value) for name, value in raw.items()}
+    score = composite(parts, weights)
+    short = round((score or 0.0) * 10) - sum(tenths.values())
+    for name in sorted(raw, key=lambda n: raw[n] - tenths[n], reverse=True)[: max(short, 0)]:
+        tenths[name] += 1
+    return {name: value / 10 for name, value in tenths.items()}
+
+
+def _amount(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def _basis(row: Row, name: str, best_volume: float) -> str:
+    """What a part of the score is made of, in Chinese."""
+    c = row.counts
+    valid = c["new"] - c["rejected"] - c["voided"] - c["merged"]
+    if name == "volume":
+        if row.parts.get("volume") is None:
+            return "同级均无上报，不计"
+        return f"{row.volume_basis} {_amount(row.volume)} ÷ 同级最高 {_amount(best_volume)}"
+    if name == "closure":
+        return f"结案 {c['closed']} 件 ÷ 应办 {valid} 件" if valid else "无应办事件，不计"
+    if name == "on_time":
+        closed = c["closed"]
+        return (
+            f"按期结案 {c['closed_on_time']} 件 ÷ 结案 {closed} 件"
+            if closed
+            else "尚无结案事件，不计"
+        )
+    handled = c["handled"]
+    return (
+        f"返工 {c['reworked_events']} 件 ÷ 已反馈 {handled} 件" if handled else "尚无反馈事件，不计"
+    )
+
+
+def breakdown(row: Row, weights: Weights, best_volume: float) -> list[dict[str, Any]]:
+    """The score's formula for one row: each part's value, what it is made of, its weight, the
+    weight's share among the parts counted and the points it adds (which sum to the score)."""
+    got = points(row.parts, weights)
+    counted_weight = sum(getattr(weights, name) for name in got)
+    return [
+        {
+            "key": name,
+            "name": COMPONENT_ZH[name],
+            "value": row.parts.get(name),
+            "basis": _basis(row, name, best_volume)
+            if getattr(weights, name) > 0
+            else "权重为0，不计",
+            "weight": getattr(weights, name),
+            "share": getattr(weights, name) / counted_weight if name in got else None,
+            "points": got.get(name),
+        }
+        for name in COMPONENTS
+    ]
+
+
 @dataclass
 class Row:
     """One assessed town, village, unit or grid worker."""
@@ -153,6 +256,10 @@ class Row:
     score: float | None = None
     grade: str | None = None
     rank: int | None = None
+    volume_basis: str = ""  # what the volume counts, in Chinese ("每千户上报数")
+    raw_grade: str | None = None  # the grade the score alone gives, before any cap
+    caps: list[tuple[str, str]] = field(default_factory=list)
+    previous: Row | None = None  # the same row in the compared period
 
 
 @dataclass
@@ -166,6 +273,10 @@ class Assessment:
     weights: Weights
     rows: list[Row]
     patrol_data: bool
+    best_volume: float = 0.0  # the largest volume among the rows (the volume part's divisor)
+    as_of: datetime | None = None  # counted as things stood then (None: as they stand now)
+    period: Period | None = None  # set by `assess_period`: its words and its comparison
+    compared: Assessment | None = None
 
     @property
     def widened(self) -> bool:
@@ -209,13 +320,16 @@ def _parent_at(path: str, depth: int) -> int | None:
     return int(parts[depth]) if len(parts) > depth else None
 
 
-def _patrolled(db: Session, path: str, start: date, end: date) -> dict[int, set[int]] | None:
-    """Grids each worker patrolled in the period (patrols started in it, by workers of the
-    area); None when the area has no patrol in the period at all."""
+def _patrolled(
+    db: Session, path: str, start: date, end: date, as_of: datetime | None = None
+) -> dict[int, set[int]] | None:
+    """Grids each worker patrolled in the period (patrols started in it, and before `as_of`,
+    by workers of the area); None when the area has no patrol in the period at all."""
+    until = _utc(end + timedelta(days=1))
     rows = db.execute(
         select(Patrol.user_id, Patrol.grids).where(
             Patrol.started_at >= _utc(start),
-            Patrol.started_at < _utc(end + timedelta(days=1)),
+            Patrol.started_at < (min(until, as_of) if as_of is not None else until),
             Patrol.home_path.startswith(path, autoescape=True),
         )
     ).all()
@@ -248,10 +362,29 @@ def _sums(result: Aggregate) -> dict[Any, dict[str, int]]:
     return {d[by]: {c: d[c] for c in COUNTERS} for d in result.dicts() if d[by]}
 
 
+# The counters of the period grouped by the given dimensions (the rollups, or events as of a
+# past moment).
+Sums = Callable[[tuple[str, ...]], Aggregate]
+
+
+def _rank_key(row: Row) -> tuple[int, float, str]:
+    """Best first: the grade (a capped grade ranks with its grade), then the score, then name."""
+    return (GRADE_LETTERS.index(row.grade or "E"), -(row.score or 0.0), row.name)
+
+
 def assess(
-    db: Session, *, scope: Scope, level: str, start: date, end: date, weights: Weights
+    db: Session,
+    *,
+    scope: Scope,
+    level: str,
+    start: date,
+    end: date,
+    weights: Weights,
+    today: date | None = None,
+    as_of: datetime | None = None,
 ) -> Assessment:
-    """Indicators, scores, grades and ranks of every town, village, unit or worker in scope."""
+    """Indicators, scores, grades and ranks of every town, village, unit or worker in scope;
+    with `as_of`, of the events of the period as they stood at that moment (see asof.py)."""
     if level not in LEVELS:
         raise invalid("level", f"one of {', '.join(LEVELS)}", f"应为 {'、'.join(LEVELS)} 之一")
     if level not in LEVELS_IN[scope.level]:
@@ -260,43 +393,73 @@ def assess(
         )
     path = scope_path(db, scope)
     grids = _grid_paths(db, path)
+
+    def sums(by: tuple[str, ...]) -> Aggregate:
+        if as_of is not None:
+            return sums_as_of(db, scope=scope, start=start, end=end, cutoff=as_of, by=by,
+                              counters=COUNTERS)  # fmt: skip
+        return aggregate(db, scope=scope, start=start, end=end, by=by, counters=COUNTERS,
+                         today=today)  # fmt: skip
+
     rows: list[Row]
     if level in ("town", "village"):
-        rows, result = _regions(db, scope, level, path, grids, start, end)
+        rows, result = _regions(db, sums, level, path, grids)
     elif level == "unit":
-        rows, result = _units(db, scope, start, end)
+        rows, result = _units(db, sums)
     else:
-        rows, result = _workers(db, scope, path, start, end)
-    walked = _patrolled(db, path, result.start, result.end)
+        rows, result = _workers(db, sums, path)
+    walked = _patrolled(db, path, result.start, result.end, as_of)
     _coverage(db, level, rows, grids, walked)
     best = max((row.volume for row in rows), default=0.0)
     for row in rows:
         share = row.volume / best if best > 0 else None
         row.parts = components(row.values, share)
         row.score = composite(row.parts, weights)
-        row.grade = grade(row.score)
-    ranked = sorted(
-        (r for r in rows if r.score is not None), key=lambda r: (-(r.score or 0.0), r.name)
-    )
-    for position, row in enumerate(ranked, start=1):
+        row.raw_grade = grade(row.score)
+        row.caps = caps_of(row.values, weights) if row.score is not None else []
+        row.grade = capped(row.raw_grade, row.caps)
+    for position, row in enumerate(
+        sorted((r for r in rows if r.score is not None), key=_rank_key), start=1
+    ):
         row.rank = position
     return Assessment(
         level=level, scope=scope, start=start, end=end, summed_start=result.start,
         summed_end=result.end, weights=weights, rows=rows, patrol_data=walked is not None,
+        best_volume=best, as_of=as_of,
     )  # fmt: skip
+
+
+def assess_period(
+    db: Session, *, scope: Scope, level: str, start: date, end: date, weights: Weights,
+    now: datetime,
+) -> Assessment:  # fmt: skip
+    """`assess`, with the period's words and each row beside itself in the compared period: the
+    same days of the month before, read as of the same moment of that month while the period
+    runs (five days against five days of equal age, never against a whole month)."""
+    period = period_of(start, end, now)
+    today = now.astimezone(LOCAL_TZ).date()
+    current = assess(db, scope=scope, level=level, start=start, end=end, weights=weights,
+                     today=today)  # fmt: skip
+    compared = assess(
+        db, scope=scope, level=level, start=period.compare_start, end=period.compare_end,
+        weights=weights, today=today, as_of=period.compare_as_of,
+    )  # fmt: skip
+    before = {row.id: row for row in compared.rows}
+    for row in current.rows:
+        row.previous = before.get(row.id)
+    current.period, current.compared = period, compared
+    return current
 
 
 def _regions(
     db: Session,
-    scope: Scope,
+    sums_of: Sums,
     level: str,
     path: str,
     grids: list[tuple[int, str, int]],
-    start: date,
-    end: date,
 ) -> tuple[list[Row], Aggregate]:
     column = f"{level}_id"
-    result = aggregate(db, scope=scope, start=start, end=end, by=(column,), counters=COUNTERS)
+    result = sums_of((column,))
     sums = _sums(result)
     depth = 1 if level == "town" else 2
     households: dict[int, int] = {}
@@ -330,15 +493,14 @@ def _regions(
                 counts,
                 indicators(counts),
                 volume,
+                volume_basis="每千户上报数" if homes else "上报数",
             )
         )
     return rows, result
 
 
-def _units(db: Session, scope: Scope, start: date, end: date) -> tuple[list[Row], Aggregate]:
-    result = aggregate(
-        db, scope=scope, start=start, end=end, by=("owner_unit_id",), counters=COUNTERS
-    )
+def _units(db: Session, sums_of: Sums) -> tuple[list[Row], Aggregate]:
+    result = sums_of(("owner_unit_id",))
     sums = _sums(result)
     units = db.execute(
         select(Unit.id, Unit.name, OrgUnit.name.label("area"))
@@ -354,18 +516,15 @@ def _units(db: Session, scope: Scope, start: date, end: date) -> tuple[list[Row]
             sums[u.id],
             indicators(sums[u.id]),
             float(sums[u.id]["dispatched"]),
+            volume_basis="接收交办数",
         )
         for u in sorted(units, key=lambda u: u.name)
     ]
     return rows, result
 
 
-def _workers(
-    db: Session, scope: Scope, path: str, start: date, end: date
-) -> tuple[list[Row], Aggregate]:
-    result = aggregate(
-        db, scope=scope, start=start, end=end, by=("reporter_id", "source"), counters=COUNTERS
-    )
+def _workers(db: Session, sums_of: Sums, path: str) -> tuple[list[Row], Aggregate]:
+    result = sums_of(("reporter_id", "source"))
     sums: dict[int, dict[str, int]] = {}
     for entry in result.dicts():
         if entry["source"] == "grid_worker" and entry["reporter_id"]:
@@ -399,6 +558,7 @@ def _workers(
                 counts,
                 indicators(counts),
                 float(counts["new"]),
+                volume_basis="上报数",
             )
         )
     return rows, result
@@ -449,6 +609,12 @@ class TrendPoint:
     end: date
     row: Row | None  # None: the entity was not assessed that month (a unit with no events)
     peers: int  # how many were ranked that month
+    label: str = ""  # "12月1日至5日，本月未结束" for the month still running
+    partial: bool = False
+    # The running month's like-for-like comparison: the same days of the month before, as they
+    # stood at the same moment of that month (None for whole months).
+    compared: Row | None = None
+    compare_label: str = ""
 
 
 def _month_end(first: date) -> date:
@@ -474,14 +640,28 @@ def trend(
     until: date,
     months: int,
     weights: Weights,
+    now: datetime | None = None,
 ) -> list[TrendPoint]:
-    """The entity's monthly scores (each month ranked among its peers of that month)."""
+    """The entity's monthly scores (each month ranked among its peers of that month). A month
+    still running at `now` says so and carries its like-for-like comparison with the same days
+    of the month before: a few days are never read as if they were a whole month."""
     points = []
-    for first, last in months_back(until, months):
-        result = assess(db, scope=scope, level=level, start=first, end=last, weights=weights)
+    spans = months_back(until, months)
+    for first, last in spans:
+        if now is not None and (first, last) == spans[-1] and period_of(first, last, now).partial:
+            result = assess_period(db, scope=scope, level=level, start=first, end=last,
+                                   weights=weights, now=now)  # fmt: skip
+        else:
+            result = assess(db, scope=scope, level=level, start=first, end=last, weights=weights)
         row = next((r for r in result.rows if r.id == entity_id), None)
         peers = sum(1 for r in result.rows if r.rank is not None)
-        points.append(TrendPoint(first.strftime("%Y-%m"), first, last, row, peers))
+        point = TrendPoint(first.strftime("%Y-%m"), first, last, row, peers)
+        period = result.period
+        if period is not None and period.partial:
+            point.label, point.partial = period.label, True
+            point.compared = row.previous if row is not None else None
+            point.compare_label = period.compare_label
+        points.append(point)
     return points
 
 
@@ -499,7 +679,10 @@ def sort_rows(rows: list[Row], key: str) -> list[Row]:
         if name == "name":
             return row.name
         if name == "score":
-            return row.score
+            # The ranking's order: a grade capped below its score's sorts with its grade.
+            if row.score is None:
+                return None
+            return (-GRADE_LETTERS.index(row.grade or "E"), row.score)
         if name == "volume":
             return row.volume
         return row.values.get(name)

@@ -11,11 +11,14 @@ from sqlalchemy import select
 
 from fengqiao.analytics.service import parse_day, parse_range, resolve_scope, today
 from fengqiao.assessment import bulletin, service
+from fengqiao.assessment.bulletin_schemas import BulletinIssueOut
 from fengqiao.assessment.models import Bulletin, BulletinSubscription
 from fengqiao.assessment.schemas import (
     AssessmentOut,
     AssessmentRowOut,
-    BulletinDayOut,
+    CapOut,
+    PreviousOut,
+    ScorePartOut,
     SubscriptionIn,
     SubscriptionOut,
     TrendOut,
@@ -24,7 +27,6 @@ from fengqiao.assessment.schemas import (
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import invalid, not_found
-from fengqiao.events.scope import sees_whole_district
 from fengqiao.exports import csv_download
 
 router = APIRouter(tags=["assessment"])
@@ -59,11 +61,20 @@ def _period(start: str | None, end: str | None, local_today: date) -> tuple[date
     )
 
 
-def _row_out(row: service.Row) -> AssessmentRowOut:
+def _previous(row: service.Row | None) -> PreviousOut | None:
+    if row is None:
+        return None
+    return PreviousOut(score=row.score, grade=row.grade, rank=row.rank, new=row.counts["new"])
+
+
+def _row_out(row: service.Row, result: service.Assessment) -> AssessmentRowOut:
     return AssessmentRowOut(
         id=row.id, name=row.name, area=row.area, rank=row.rank, score=row.score, grade=row.grade,
-        volume=round(row.volume, 3), indicators=row.values, components=row.parts,
-        counts=row.counts,
+        score_grade=row.raw_grade, caps=[CapOut(grade=g, reason=r) for g, r in row.caps],
+        breakdown=[ScorePartOut(**part)
+                   for part in service.breakdown(row, result.weights, result.best_volume)],
+        previous=_previous(row.previous), volume=round(row.volume, 3), indicators=row.values,
+        components=row.parts, counts=row.counts,
     )  # fmt: skip
 
 
@@ -80,11 +91,14 @@ def _assessed(
 ) -> service.Assessment:
     """The ranking a request asks for: the query parameters the list and its CSV share."""
     principal.require_role(*READERS)
-    first, last = _period(start, end, today(clock.now()))
+    now = clock.now()
+    first, last = _period(start, end, today(now))
     weights = service.Weights.from_settings(settings)
     with database.session() as db:
         area = resolve_scope(db, principal=principal, org_id=scope)
-        result = service.assess(db, scope=area, level=level, start=first, end=last, weights=weights)
+        result = service.assess_period(
+            db, scope=area, level=level, start=first, end=last, weights=weights, now=now
+        )
     result.rows = service.sort_rows(result.rows, sort)
     return result
 
@@ -95,14 +109,22 @@ Assessed = Annotated[service.Assessment, Depends(_assessed)]
 @router.get("/assessment", response_model=AssessmentOut, summary="Assessment ranking (考核)")
 def assessment(result: Assessed) -> AssessmentOut:
     """Indicators, composite score, grade and rank of every town, village, unit or grid worker
-    of the area over a period (see docs/assessment.md for every formula)."""
+    of the area over a period (see docs/assessment.md for every formula), each beside itself
+    in the same days of the month before; a period not yet over says so and is compared with
+    those days as they stood at the same moment of that month."""
+    period = result.period
+    assert period is not None
     return AssessmentOut(
         level=result.level,
         scope={"level": result.scope.level, "id": result.scope.org_id, "name": result.scope.name},
         start=result.start, end=result.end, summed_start=result.summed_start,
-        summed_end=result.summed_end, widened=result.widened, weights=result.weights.as_dict(),
-        patrol_data=result.patrol_data, indicator_names=INDICATOR_NAMES,
-        rows=[_row_out(r) for r in result.rows],
+        summed_end=result.summed_end, widened=result.widened, partial=period.partial,
+        period_label=period.label, compare_start=period.compare_start,
+        compare_end=period.compare_end, compare_as_of=period.compare_as_of,
+        compare_label=period.compare_label, weights=result.weights.as_dict(),
+        grade_floors=dict(service.GRADES), zero_patrol_cap=result.weights.zero_patrol_cap,
+        best_volume=round(result.best_volume, 3), patrol_data=result.patrol_data,
+        indicator_names=INDICATOR_NAMES, rows=[_row_out(r, result) for r in result.rows],
     )  # fmt: skip
 
 
@@ -151,14 +173,14 @@ def assessment_trend(
     """The row's score, grade and rank in each of the last months (each month ranked among its
     peers of that month in the same area)."""
     principal.require_role(*READERS)
-    day_now = today(clock.now())
-    until = parse_day(end, "to") if end else day_now
+    now = clock.now()
+    until = parse_day(end, "to") if end else today(now)
     weights = service.Weights.from_settings(settings)
     with database.session() as db:
         area = resolve_scope(db, principal=principal, org_id=scope)
         points = service.trend(
             db, scope=area, level=level, entity_id=id, until=until,
-            months=months or settings.assessment_trend_months, weights=weights,
+            months=months or settings.assessment_trend_months, weights=weights, now=now,
         )  # fmt: skip
     named = next((p.row for p in reversed(points) if p.row is not None), None)
     if named is None:
@@ -177,6 +199,10 @@ def assessment_trend(
                 grade=p.row.grade if p.row else None,
                 rank=p.row.rank if p.row else None,
                 indicators=p.row.values if p.row else {},
+                partial=p.partial,
+                label=p.label,
+                compared=_previous(p.compared),
+                compare_label=p.compare_label,
             )
             for p in points
         ],
@@ -190,34 +216,37 @@ def _links(day: date) -> dict[str, str]:
     return {fmt: f"/api/v1/bulletins/{day.isoformat()}.{fmt}" for fmt in bulletin.FORMATS}
 
 
-@router.get("/bulletins", response_model=list[BulletinDayOut], summary="Daily bulletins")
+@router.get("/bulletins", response_model=list[BulletinIssueOut], summary="Daily bulletins")
 def bulletins(
     principal: CurrentPrincipal,
     database: AppDatabase,
     clock: AppClock,
     days: Annotated[int, Query(ge=1, le=366, description="How many days back from today.")] = 30,
-) -> list[BulletinDayOut]:
-    """Today and the days before it, newest first; a day the job has made says when."""
+) -> list[BulletinIssueOut]:
+    """Today and the days before it, newest first, of the caller's own area (the district's,
+    or a town's): a day the job has issued says when, to how many, and its 文号."""
     principal.require_role(*bulletin.SUBSCRIBERS)
     day_now = today(clock.now())
     first = day_now - timedelta(days=days - 1)
     with database.session() as db:
-        # The stored bulletins are the district's: staff below it read theirs built on request.
-        made = (
-            {row.day: row for row in db.scalars(select(Bulletin).where(Bulletin.day >= first))}
-            if sees_whole_district(principal)
-            else {}
-        )
+        area = resolve_scope(db, principal=principal, org_id=None)
+        made = {
+            row.day: row
+            for row in db.scalars(
+                select(Bulletin).where(Bulletin.org_id == area.org_id, Bulletin.day >= first)
+            )
+        }
     listed = []
     for offset in range(days):
         day = day_now - timedelta(days=offset)
         row = made.get(day)
         listed.append(
-            BulletinDayOut(
+            BulletinIssueOut(
                 day=day,
                 generated_at=row.generated_at if row else None,
                 recipients=row.recipients if row else 0,
                 links=_links(day),
+                number=row.number if row else None,
             )
         )
     return listed
@@ -275,9 +304,10 @@ def bulletin_file(
     settings: AppSettings,
     clock: AppClock,
 ) -> Response:
-    """The caller's area's bulletin: the district's staff get the stored one (or one built now
-    when the job has not made it yet); staff of a town or below get their own area's, built
-    now from the same figures, so it never lists another area's events."""
+    """The caller's area's bulletin: the district's staff get the district's, a town's staff
+    their town's, each as issued (with its 文号) or, when not issued yet, a draft built now;
+    staff below a town get their own area's draft, so no one is listed another area's
+    events."""
     principal.require_role(*bulletin.SUBSCRIBERS)
     local_day = parse_day(day, "day")
     if fmt not in bulletin.FORMATS:

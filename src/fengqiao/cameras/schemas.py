@@ -18,7 +18,9 @@ class GridRef(BaseModel):
 
 class CameraOut(BaseModel):
     """A camera of the registry. `code` is its 20-digit GB/T 28181 id; `type` is `camera` (type
-    code 131) or `ip_camera` (132); `protocol` is `rtsp` or `hls`."""
+    code 131) or `ip_camera` (132); `protocol` is `rtsp` or `hls`. `playback_url` is where a
+    browser plays it (`playback_kind` `hls` or `whep`; see docs/video.md), null when neither
+    the gateway template nor the camera's own HLS address gives one."""
 
     id: int
     code: str
@@ -35,16 +37,20 @@ class CameraOut(BaseModel):
     last_seen_at: datetime | None
     status_at: datetime | None
     updated_at: datetime | None
+    playback_url: str | None = None
+    playback_kind: str | None = None
 
 
 class NearbyCameraOut(NearbyFeatureOut):
-    """A camera near a point, with its status and where it is installed."""
+    """A camera near a point, with its status, where it is installed and where it plays."""
 
     status: str
     status_zh: str
     last_seen_at: datetime | None
     install_place: str | None
     protocol: str | None
+    playback_url: str | None = None
+    playback_kind: str | None = None
 
 
 class CameraEdit(PatchModel):

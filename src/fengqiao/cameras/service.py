@@ -34,6 +34,7 @@ from fengqiao.geo.models import LayerFeature
 from fengqiao.geo.service import GridLocator
 from fengqiao.org.models import OrgUnit
 from fengqiao.org.service import bump_counter
+from fengqiao.playback import Playback, PlaybackTemplate
 from fengqiao.scope import Principal
 
 # Radius of a nearest search when the caller names none, and the most it may ask for.
@@ -74,6 +75,15 @@ class CameraRecord:
     @property
     def status_zh(self) -> str:
         return CAMERA_STATUS_ZH.get(self.status, self.status)
+
+    def playback(self, template: PlaybackTemplate | None) -> Playback | None:
+        """Where a browser plays the camera: its own HLS playlist when it has one (the
+        per-camera override), else the gateway template's URL for its id, else nowhere."""
+        if self.stream_url and self.protocol == "hls":
+            return Playback(self.stream_url, "hls")
+        if template is None:
+            return None
+        return template.render(gb_id=self.code, camera_id=self.id)
 
 
 def _records() -> Select[Any]:

@@ -47,6 +47,7 @@ from fengqiao.geo.deps import Locator
 from fengqiao.geo.service import org_path, wgs84_point
 from fengqiao.org.models import OrgUnit
 from fengqiao.paging import Page, Paging
+from fengqiao.playback import PlaybackTemplate, template_of
 from fengqiao.scope import STAFF_ROLES
 
 router = APIRouter(tags=["cameras"])
@@ -60,7 +61,15 @@ async def get_camera_locator(request: Request) -> CameraLocator:
 Cameras = Annotated[CameraLocator, Depends(get_camera_locator)]
 
 
-def camera_out(camera: service.CameraRecord) -> CameraOut:
+def playback_template(settings: AppSettings) -> PlaybackTemplate | None:
+    return template_of(settings.video_playback_template)
+
+
+Template = Annotated[PlaybackTemplate | None, Depends(playback_template)]
+
+
+def camera_out(camera: service.CameraRecord, template: PlaybackTemplate | None) -> CameraOut:
+    playback = camera.playback(template)
     grid = None
     if camera.grid_id is not None and camera.grid_code is not None:
         grid = GridRef(id=camera.grid_id, code=camera.grid_code, name=camera.grid_name or "")
@@ -69,7 +78,8 @@ def camera_out(camera: service.CameraRecord) -> CameraOut:
         lng=camera.lng, grid=grid, stream_url=camera.stream_url, protocol=camera.protocol,
         install_place=camera.install_place, status=camera.status, status_zh=camera.status_zh,
         last_seen_at=camera.last_seen_at, status_at=camera.status_at,
-        updated_at=camera.updated_at,
+        updated_at=camera.updated_at, playback_url=playback.url if playback else None,
+        playback_kind=playback.kind if playback else None,
     )  # fmt: skip
 
 
@@ -82,6 +92,7 @@ async def nearest_cameras(
     principal: CurrentPrincipal,
     database: AppDatabase,
     cameras: Cameras,
+    template: Template,
     lat: float,
     lng: float,
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
@@ -107,6 +118,7 @@ async def nearest_cameras(
             )  # fmt: skip
 
     found = await run_in_threadpool(search)
+    played = [n.camera.playback(template) for n in found]
     return [
         NearbyCameraOut(
             id=n.camera.id, kind="camera", name=n.camera.name, code=n.camera.code,
@@ -114,8 +126,9 @@ async def nearest_cameras(
             stream_url=n.camera.stream_url, status=n.camera.status,
             status_zh=n.camera.status_zh, last_seen_at=n.camera.last_seen_at,
             install_place=n.camera.install_place, protocol=n.camera.protocol,
+            playback_url=p.url if p else None, playback_kind=p.kind if p else None,
         )
-        for n in found
+        for n, p in zip(found, played, strict=True)
     ]  # fmt: skip
 
 
@@ -151,6 +164,7 @@ def list_cameras(
     principal: CurrentPrincipal,
     db: DbSession,
     paging: Paging,
+    template: Template,
     status: StatusQuery = None,
     org: OrgQuery = None,
     grid: GridQuery = None,
@@ -164,7 +178,10 @@ def list_cameras(
         limit=paging.size,
     )  # fmt: skip
     return Page(
-        items=[camera_out(c) for c in rows], total=total, page=paging.page, size=paging.size
+        items=[camera_out(c, template) for c in rows],
+        total=total,
+        page=paging.page,
+        size=paging.size,
     )
 
 
@@ -284,10 +301,12 @@ def push_statuses(
 
 
 @router.get("/cameras/{code}", response_model=CameraOut)
-def get_camera(code: str, principal: CurrentPrincipal, db: DbSession) -> CameraOut:
+def get_camera(
+    code: str, principal: CurrentPrincipal, db: DbSession, template: Template
+) -> CameraOut:
     """One camera by its GB/T 28181 id. Staff only."""
     principal.require_role(*STAFF_ROLES)
-    return camera_out(service.get_camera(db=db, principal=principal, code=code))
+    return camera_out(service.get_camera(db=db, principal=principal, code=code), template)
 
 
 @router.patch("/cameras/{code}", response_model=CameraOut)
@@ -299,6 +318,7 @@ def edit_camera(
     locator: Locator,
     cameras: Cameras,
     clock: AppClock,
+    template: Template,
 ) -> CameraOut:
     """Change a camera's name, point, stream, install place or status (administrators and
     operators); a status change is stamped now, and `online` counts as seen now."""
@@ -308,4 +328,4 @@ def edit_camera(
     )
     db.commit()
     cameras.invalidate()
-    return camera_out(camera)
+    return camera_out(camera, template)

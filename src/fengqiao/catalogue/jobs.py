@@ -1,4 +1,9 @@
-"""The proxy-request reminder: 24 h before a request's deadline, its grid worker is told once."""
+"""The proxy-request reminder: 24 h before a request's deadline, its grid worker is told once.
+
+A reminder says the deadline is near, so it is never queued once the deadline has passed (a
+worker that was down, a request filed late): the request is marked reminded and its trail says
+the reminder came too late. A queued reminder expires with the deadline (`expires_at`): the
+sender drops it rather than deliver it late (notify/sender.py)."""
 
 from __future__ import annotations
 
@@ -38,11 +43,9 @@ def _told(db: Session, request: ProxyRequest) -> list[Person]:
     return [Person(r.id, r.name, r.phone, r.email) for r in db.execute(query.order_by(User.id))]
 
 
-def send_reminders(
-    database: Database, now: datetime, *, base_url: str, batch: int = 500
-) -> dict[str, int]:
+def send_reminders(database: Database, now: datetime, *, batch: int = 500) -> dict[str, int]:
     """Queue a reminder for every open request whose reminder time has come, exactly once."""
-    counts = {"reminded": 0, "messages": 0}
+    counts = {"reminded": 0, "messages": 0, "late": 0}
     while True:
         with database.transaction() as db:
             statement = reminders_due(now, batch)
@@ -50,11 +53,20 @@ def send_reminders(
                 statement = statement.with_for_update(skip_locked=True)
             requests = list(db.scalars(statement))
             for request in requests:
+                if request.due_at <= now:  # "due soon" would be false: nothing is sent
+                    request.reminded_at = now
+                    append_trail(
+                        db, request, at=now, actor_id=None, action="remind",
+                        from_status=request.status,
+                        note=f"到期时间 {local_text(request.due_at)} 已过，不再发送到期提醒",
+                    )  # fmt: skip
+                    counts["late"] += 1
+                    continue
                 payload = {
                     "code": request.code, "item": request.item_name,
                     "status": PROXY_STATUS_ZH.get(request.status, request.status),
-                    "due": local_text(request.due_at),
-                    "link": f"{base_url}/proxy?id={request.id}",
+                    "due": local_text(request.due_at), "expires_at": request.due_at.isoformat(),
+                    "path": f"/proxy?id={request.id}",
                 }  # fmt: skip
                 drafts = drafts_for(
                     _told(db, request), channels=("sms", "app"), template="proxy_reminder",
@@ -75,9 +87,4 @@ def send_reminders(
 
 @job("proxy_reminders", "Proxy requests (代办): remind the grid worker 24 h before the deadline")
 def proxy_reminders(ctx: JobContext) -> dict[str, int]:
-    return send_reminders(
-        ctx.database,
-        ctx.now,
-        base_url=ctx.settings.public_base_url,
-        batch=ctx.settings.worker_batch,
-    )
+    return send_reminders(ctx.database, ctx.now, batch=ctx.settings.worker_batch)

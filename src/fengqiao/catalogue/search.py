@@ -247,8 +247,3 @@ def like_scan(db: Session, query: str, *, limit: int = 50) -> list[ServiceItem]:
     terms = terms_of(query) or [""]
     statement = select(ServiceItem).where(_any_has_all(terms, ilike=False)).limit(limit)
     return list(db.scalars(statement))
-
-
-def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Alembic's `include_name` hook: leave the hand-made search objects out of comparisons."""
-    return name not in SEARCH_OBJECTS

@@ -120,23 +120,6 @@ def alarm_out(row: Any, names: dict[int, str]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def alarms_after(db: Session, principal: Principal, after_id: int) -> list[dict[str, Any]]:
-    """Urgent events in scope filed after `after_id`, oldest first (the live stream)."""
-    rows = db.execute(
-        select(
-            Event.id, Event.code, Event.title, Event.category_name, Event.created_at, Event.lat,
-            Event.lng, Event.status, Event.address, Event.town_id,
-        )
-        .where(event_scope(principal), Event.id > after_id, Event.urgent.is_(True))
-        .order_by(Event.id)
-        .limit(50)
-    ).all()  # fmt: skip
-    if not rows:
-        return []
-    names = dict(db.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == "town")).all())
-    return [alarm_out(r._mapping, names) for r in rows]
-
-
 def event_points(
     db: Session, principal: Principal, now: datetime, *, limit: int = 50_000
 ) -> dict[str, Any]:

@@ -1,30 +1,25 @@
-"""The one-map's data: the situation panel, its live stream, the event layer and grid counts."""
+"""The one-map's data: the situation panel, the event layer, grid counts and the alarms waiting
+for 接警; `router` also carries the one live stream every page shares (live.py)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from functools import partial
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Header, Query, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from fengqiao.command import service
-from fengqiao.db import Database
-from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
-from fengqiao.events.queries import read_change_mark, scope_key
-from fengqiao.readcache import Answer, ReadCache, make_answer, respond
+from fengqiao.command import alarms, live, service
+from fengqiao.command.answers import answer_for, situation_answer
+from fengqiao.command.schemas import AlarmList, Place, TakenOut
+from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
+from fengqiao.events.service import get_event
+from fengqiao.readcache import respond
 from fengqiao.scope import Principal
 
-router = APIRouter(prefix="/command", tags=["command room"])
-COMMAND_ROLES = ("operator", "leader", "admin")
-STREAM_POLL_SECONDS = 2.0
-HEARTBEAT_SECONDS = 15.0
+room = APIRouter(prefix="/command", tags=["command room"])
+COMMAND_ROLES = live.COMMAND_ROLES
 
 
 def _require(principal: Principal) -> None:
@@ -34,52 +29,9 @@ def _require(principal: Principal) -> None:
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the ETag sent in If-None-Match still holds."}
 }
-Build = Callable[[Session, datetime], dict[str, Any]]
 
 
-async def answer_for(
-    request: Request,
-    database: Database,
-    principal: Principal,
-    now: datetime,
-    key: tuple[Any, ...],
-    build: Build,
-    media_type: str = "application/json",
-) -> Answer:
-    """The answer of `build` for the caller's scope, from the read cache while no event changed.
-
-    Keyed by the scope's SQL (callers who read the same events share it, no one else does). The
-    ETag leaves out `at`, the moment the answer was made, so a poll gets 304 while it holds."""
-    cache: ReadCache = request.app.state.read_cache
-    mark = await cache.mark("events", partial(read_change_mark, database))
-    scoped = (*key, scope_key(principal))
-    answer = cache.peek(scoped, mark, now)  # a hit costs no thread hop and no session
-    if answer is not None:
-        return answer
-
-    def make() -> Answer:
-        with database.session() as db:
-            value = build(db, now)
-        # orjson straight to bytes: the event layer of a district is thousands of features.
-        body = orjson.dumps(value)
-        basis = orjson.dumps({k: v for k, v in value.items() if k != "at"})
-        return make_answer(
-            value, body, media_type=media_type, made_at=now, mark=mark, etag_basis=basis
-        )
-
-    return await run_in_threadpool(cache.get_or_make, scoped, mark, now, make)
-
-
-async def situation_answer(
-    request: Request, database: Database, principal: Principal, now: datetime
-) -> Answer:
-    def build(db: Session, at: datetime) -> dict[str, Any]:
-        return service.situation(db, principal, at)
-
-    return await answer_for(request, database, principal, now, ("situation",), build)
-
-
-@router.get(
+@room.get(
     "/situation",
     summary="Today's counts, overdue events and alarms in your area",
     responses=NOT_MODIFIED,
@@ -95,7 +47,7 @@ async def situation(
     return respond(request, await situation_answer(request, database, principal, clock.now()))
 
 
-@router.get(
+@room.get(
     "/events.geojson",
     summary="Open events and today's closed ones as map points",
     responses=NOT_MODIFIED,
@@ -116,7 +68,7 @@ async def event_layer(
     return respond(request, answer)
 
 
-@router.get(
+@room.get(
     "/grid-stats",
     summary="Per-grid open, red, yellow and recent event counts",
     responses=NOT_MODIFIED,
@@ -138,60 +90,42 @@ async def grid_stats(
     return respond(request, answer)
 
 
-@router.get(
-    "/stream", summary="The situation and new alarms as server-sent events",
-    response_class=StreamingResponse,
-)  # fmt: skip
-async def stream(
-    request: Request,
-    principal: CurrentPrincipal,
-    database: AppDatabase,
-    clock: AppClock,
-    last_event_id: Annotated[str | None, Header()] = None,
-) -> StreamingResponse:
-    """`text/event-stream`: an `alarm` event for every new urgent event in the area (its id is
-    the event id, so a reconnecting page resumes with `Last-Event-ID`), and a `situation` event
-    with the panel's data whenever the counts change. Checked every 2 s; a comment every 15 s
-    keeps proxies from closing an idle stream."""
+@room.get("/alarms", response_model=AlarmList, summary="Alarms in your area waiting for 接警")
+def waiting_alarms(
+    principal: CurrentPrincipal, database: AppDatabase, clock: AppClock, settings: AppSettings
+) -> dict[str, Any]:
+    """What the alarm dialog of every command-room page shows: the urgent and IoT events of the
+    last 24 hours in the caller's area that are open and nobody has taken yet, the longest
+    waiting first, each with its reporter and the number to call back, its grid and place, and
+    whether it has climbed to the district already (after `FENGQIAO_ALARM_CLIMB_MINUTES`)."""
     _require(principal)
+    with database.session() as db:
+        items = alarms.waiting_in_full(db, principal, clock.now())
+    return {"items": items, "climb_minutes": settings.alarm_climb_minutes}
 
-    answer = await situation_answer(request, database, principal, clock.now())
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-    after, last_etag = after or int(answer.value["newest_id"]), answer.etag
 
-    def read_alarms(after_id: int) -> list[dict[str, Any]]:
-        with database.session() as db:
-            return service.alarms_after(db, principal, after_id)
+@room.post("/alarms/{event_id}/ack", response_model=TakenOut, summary="Take an alarm (接警)")
+def take_alarm(
+    event_id: int, principal: CurrentPrincipal, database: AppDatabase, clock: AppClock
+) -> dict[str, Any]:
+    """接警: the caller takes the alarm; it is on the event's trail (`alarm_ack`, who and when)
+    and the dialog closes on every screen that shows it. Taken before, the answer names who took
+    it (`already: true`) and nothing is written. 404 outside the caller's area, 409
+    `not-an-alarm` for an event that is neither urgent nor an IoT alarm."""
+    _require(principal)
+    with database.transaction() as db:
+        event = get_event(db=db, principal=principal, event_id=event_id, lock=True)
+        done = alarms.acknowledge(db=db, event=event, principal=principal, now=clock.now())
+    return {
+        "event_id": done.event_id,
+        "acked_at": done.acked_at,
+        "acked_by": Place(id=done.acked_by, name=done.acked_by_name),
+        "climbed_at": done.climbed_at,
+        "already": done.already,
+    }
 
-    async def events() -> AsyncIterator[bytes]:
-        nonlocal after, last_etag
-        yield b"retry: 3000\n\n"
-        quiet = 0.0
-        while not await request.is_disconnected():
-            # Every open stream reads the panel through the shared cache: one change mark per
-            # round of polls, the panel itself read once per change and area, not per screen.
-            answer = await situation_answer(request, database, principal, clock.now())
-            newest = int(answer.value["newest_id"])
-            alarms = await run_in_threadpool(read_alarms, after) if newest > after else []
-            for alarm in alarms:
-                after = max(after, alarm["id"])
-                yield b"id: %d\nevent: alarm\ndata: %s\n\n" % (alarm["id"], orjson.dumps(alarm))
-            after = max(after, newest)
-            if answer.etag != last_etag:
-                last_etag = answer.etag
-                yield b"event: situation\ndata: " + answer.body + b"\n\n"
-                quiet = 0.0
-            elif alarms:
-                quiet = 0.0
-            else:
-                quiet += STREAM_POLL_SECONDS
-                if quiet >= HEARTBEAT_SECONDS:
-                    yield b": keep-alive\n\n"
-                    quiet = 0.0
-            await asyncio.sleep(STREAM_POLL_SECONDS)
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+# The command room's routes and the live stream, as api.py includes them.
+router = APIRouter()
+router.include_router(room)
+router.include_router(live.router)

@@ -29,8 +29,9 @@ from sqlalchemy import func, insert, select, text
 from fengqiao.analytics.rollups import rebuild as rebuild_rollups
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.clock import LOCAL_TZ
+from fengqiao.command.alarms import settle_history
 from fengqiao.db import Database
-from fengqiao.demo import rhythms
+from fengqiao.demo import phrases, rhythms
 from fengqiao.demo.anomalies import Background, PlantedAnomaly, PlantedEvent
 from fengqiao.demo.anomalies import plan as plan_anomalies
 from fengqiao.events.filing import deadline_for, route
@@ -135,6 +136,9 @@ def seed_events(
         totals["open"] += sum(1 for e in events if e[_STATUS] not in _FINAL)
         report("events", done, count)
     writer.finish(planner.sequences)
+    # The history's alarms were answered at the time: a fresh demo has none waiting for 接警.
+    with db.transaction() as session:
+        settle_history(session, until=until)
     # The bulk path bypasses the per-event rollup upkeep: sum the rollups once at the end.
     report("rollups", 0, 1)
     rebuild_rollups(db)
@@ -167,7 +171,7 @@ def _planner(db: Database, until: datetime, seed: int, people: _People | None) -
         places = {
             row.id: row
             for row in session.execute(
-                select(OrgUnit.id, OrgUnit.households, OrgUnit.area_type).where(
+                select(OrgUnit.id, OrgUnit.households, OrgUnit.area_type, OrgUnit.name).where(
                     OrgUnit.kind.in_(("grid", "village"))
                 )
             )
@@ -197,6 +201,7 @@ class _Planner:
         codes = sorted(c for c, cat in rules.categories.items() if cat.active)
         self.codes = codes
         density = np.array([float(places[int(g)].households or 1) for g in self.index.grid_ids])
+        self.village_names = {i: p.name for i, p in places.items() if p.name}
         self.accept_share = density / density.max()
         bounds = shapely.bounds(self.index.geometries)
         self.bounds = (
@@ -362,6 +367,9 @@ class _Planner:
             "status": "reported", "owner": None, "accepted": None, "dispatched": None,
             "signed": None, "handled": None, "closed": None, "returns": 0, "reworks": 0,
             "satisfaction": None, "result": None, "due": deadline, "start": created,
+            # What the reporter wrote and where: a phrase of the class, a street of the village.
+            "description": phrases.description(code, float(fate[4])),
+            "address": phrases.address(self.village_names.get(village_id, ""), float(fate[3])),
         }  # fmt: skip
         now = self.until
         due_span = (deadline.due_at - created) if deadline else timedelta(days=3)
@@ -484,9 +492,9 @@ class _Planner:
         deadline = row["due"]
         last = trail.rows[-1]
         return (
-            event_id, event_code, category.name_zh, "", code, category.name_zh, category.major_code,
-            category.major_name, category.platform, level, urgent, source, reporter, None, lat, lng,
-            "", *place, row["status"], row["owner"],
+            event_id, event_code, category.name_zh, row["description"], code, category.name_zh,
+            category.major_code, category.major_name, category.platform, level, urgent, source,
+            reporter, None, lat, lng, row["address"], *place, row["status"], row["owner"],
             proposal.unit_id, proposal.rule_id,
             "proposed" if proposal.unit_id is not None else "unrouted", 0, policy_id,
             row["start"] if deadline else None,

@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import Connection, func, insert, select, text, update
 
 from fengqiao.auth.models import GridAssignment, User, UserRole
+from fengqiao.basemap.models import BaseFeature
 from fengqiao.cameras.models import Camera
 from fengqiao.clock import Clock
 from fengqiao.db import Database
@@ -23,9 +24,11 @@ from fengqiao.demo import patrols as demo_patrols
 from fengqiao.demo import services as demo_services
 from fengqiao.demo.boundaries import org_rows, plan_district
 from fengqiao.demo.devices import seed_devices
+from fengqiao.demo.landmarks import plan_landmarks
 from fengqiao.demo.layers import plan_camera_statuses, plan_devices, plan_features, plan_patrols
 from fengqiao.demo.people import plan_units, plan_users
 from fengqiao.demo.plan import CREATED_AT, SCALES, Progress, Row
+from fengqiao.demo.roads import plan_base_features
 from fengqiao.geo.models import LayerFeature
 from fengqiao.intake.service import import_intake
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
@@ -107,6 +110,7 @@ def seed(
     report_progress("people and places", 1, 3)
     features = plan_features(spec, grids, rng)
     features += plan_devices(spec, grids, rng, first_id=len(features) + 1)
+    features += plan_landmarks(grids, seed, first_id=len(features) + 1)
     report_progress("people and places", 3, 3)
     patrols = plan_patrols(grids, users, assignments, rng, now or Clock().now())
     camera_rows = plan_camera_statuses(features, seed, now or Clock().now())
@@ -119,6 +123,7 @@ def seed(
         ("users", GridAssignment, assignments),
         ("map layers", LayerFeature, features),
         ("map layers", Camera, camera_rows),
+        ("map layers", BaseFeature, plan_base_features(district)),
     ]
     with db.transaction() as session:
         conn = session.connection()

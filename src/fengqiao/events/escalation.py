@@ -19,7 +19,7 @@ from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
 from fengqiao.events.models import Event
 from fengqiao.org.models import OrgUnit, Unit
-from fengqiao.outbox.service import Directory, Draft, Person, drafts_for, enqueue
+from fengqiao.outbox.service import Directory, Person
 
 TOP_RUNG = 3
 RUNG_ZH = ("责任单位", "镇街平台协调组", "镇街领导", "区级（区信访局/区综合信息指挥中心）")
@@ -37,7 +37,6 @@ class EscalationPolicy:
     overdue_hours: tuple[float, ...] = (24.0, 72.0, 168.0)
     returns: int = 2
     reply_hours: float = 24.0
-    base_url: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EscalationPolicy:
@@ -45,7 +44,6 @@ class EscalationPolicy:
             overdue_hours=tuple(settings.escalation_overdue_hours),
             returns=settings.escalation_returns,
             reply_hours=settings.supervision_reply_hours,
-            base_url=settings.public_base_url.rstrip("/"),
         )
 
     def escalate_at(self, event: Event) -> datetime | None:
@@ -59,7 +57,7 @@ def local_text(at: datetime | None) -> str:
     return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if at else ""
 
 
-def message_payload(people: Directory, event: Event, policy: EscalationPolicy) -> dict[str, Any]:
+def message_payload(people: Directory, event: Event) -> dict[str, Any]:
     """The fields every deadline template may use, about one event."""
     names = people.org_names(event.town_id, event.village_id)
     unit = people.unit(event.owner_unit_id) if event.owner_unit_id else None
@@ -71,7 +69,9 @@ def message_payload(people: Directory, event: Event, policy: EscalationPolicy) -
         + (f" {event.address}" if event.address else ""),
         "unit": unit.name if unit else "指挥室",
         "due": local_text(event.due_at),
-        "link": f"{policy.base_url}/events/{event.id}",
+        # A path: the sender puts the configured public address in front when it sends, so a
+        # stored message never pins an address (notify/templates.py `absolute`).
+        "path": f"/events/{event.id}",
     }
 
 
@@ -115,36 +115,19 @@ def climb(
     now: datetime,
     reason: str,
     policy: EscalationPolicy,
-    people: Directory | None = None,
-    queue: list[Draft] | None = None,
 ) -> dict[str, Any] | None:
-    """Move the event one rung up and queue the messages to that rung's people; the payload for
-    the trail row, or None when it is already at the top."""
+    """Move the event one rung up; the payload for the trail row, or None when it is already at
+    the top. The new rung's people are told by the step that climbed (events/notices.py); `db`
+    is the transaction it happens in."""
     if event.escalation_rung >= TOP_RUNG:
         return None
     event.escalation_rung += 1
     rung = event.escalation_rung
     if event.overdue_at is not None:
         event.escalate_at = policy.escalate_at(event)
-    people = people or Directory(db)
-    payload = message_payload(people, event, policy)
-    payload.update(rung=RUNG_ZH[rung], reason=REASON_ZH.get(reason, reason))
-    drafts = drafts_for(
-        rung_people(people, event, rung),
-        channels=("sms", "app"),
-        template="escalation",
-        payload=payload,
-        key=f"escalate:{event.id}:{rung}",
-        event_id=event.id,
-    )
-    if queue is None:
-        enqueue(db, drafts, now=now)
-    else:
-        queue.extend(drafts)  # the caller queues a whole batch at once
     return {
         "rung": rung,
         "rung_name": RUNG_ZH[rung],
         "reason": reason,
-        "messages": len(drafts),
         "escalate_at": event.escalate_at.isoformat() if event.escalate_at else None,
     }

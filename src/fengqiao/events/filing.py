@@ -240,7 +240,6 @@ def create_event(
     idempotency_key: str | None = None,
     duplicate_radius_m: float = 100.0,
     duplicate_days: float = 7.0,
-    base_url: str = "",
 ) -> tuple[Event, list[Duplicate]]:
     """File one event: resolve, route, start its deadline, write it with its first trail row;
     an urgent one alerts the command room at once."""
@@ -306,7 +305,7 @@ def create_event(
     event_id = connection.execute(statements.insert_event, values).scalar_one()
     event = _transient_event(id=event_id, **values)
     attachment_ids = insert_attachments(
-        db, event_id=event_id, photos=photos, kind="before", by=principal.user_id, now=now
+        db, event_id=event_id, photos=photos, kind="report", by=principal.user_id, now=now
     )
     payload: dict[str, Any] = {
         "source": data.source,
@@ -337,9 +336,8 @@ def create_event(
     changes.queue_change(db, event_id=event_id, before=None, now=now)
     if urgent:
         alert_command_room(
-            db, event, place=place, district_id=rules.district_id, reporter=principal, now=now,
-            base_url=base_url,
-        )  # fmt: skip
+            db, event, place=place, district_id=rules.district_id, reporter=principal, now=now
+        )
     duplicates = find_duplicates(
         db,
         event=event,
@@ -357,7 +355,6 @@ def alert_command_room(
     district_id: int | None,
     reporter: Principal,
     now: datetime,
-    base_url: str,
 ) -> int:
     """Tell the operators of the event's town and of the district, by SMS and in the app, in the
     filing's own transaction: an urgent event (a one-click alarm, say) must not wait for a
@@ -376,7 +373,8 @@ def alert_command_room(
         "reporter": reporter.name,
         "lat": f"{place.lat:.5f}",
         "lng": f"{place.lng:.5f}",
-        "link": f"{base_url}/events/{event.id}",
+        # A path: the sender puts the public address in front when it sends (notify.templates).
+        "path": f"/events/{event.id}",
     }
     drafts = drafts_for(
         operators, channels=("app", "sms"), template="urgent", payload=payload,
@@ -434,28 +432,32 @@ def file_or_replay(
 def insert_attachments(
     db: Session, *, event_id: int, photos: Sequence[PhotoInfo], kind: str, by: int, now: datetime
 ) -> list[int]:
-    """Insert the photos' attachment rows; their ids, in order."""
+    """Insert the photos' attachment rows (with how each was captured); their ids, in order."""
     statement, connection = _statements(db).insert_attachment, db.connection()
-    return [
-        connection.execute(
-            statement,
-            {
-                "event_id": event_id,
-                "kind": kind,
-                "sha256": photo.sha256,
-                "mime": photo.mime,
-                "bytes": photo.bytes,
-                "width": photo.width,
-                "height": photo.height,
-                "taken_at": photo.taken_at,
-                "lat": photo.lat,
-                "lng": photo.lng,
-                "uploaded_by": by,
-                "created_at": now,
-            },
-        ).scalar_one()
-        for photo in photos
-    ]
+    ids = []
+    for photo in photos:
+        device = photo.device
+        values = {
+            "event_id": event_id,
+            "kind": kind,
+            "sha256": photo.sha256,
+            "mime": photo.mime,
+            "bytes": photo.bytes,
+            "width": photo.width,
+            "height": photo.height,
+            "taken_at": photo.taken_at,
+            "lat": photo.lat,
+            "lng": photo.lng,
+            "origin": photo.origin,
+            "device_lat": device.lat if device else None,
+            "device_lng": device.lng if device else None,
+            "device_accuracy": device.accuracy_m if device else None,
+            "device_at": device.at if device else None,
+            "uploaded_by": by,
+            "created_at": now,
+        }
+        ids.append(connection.execute(statement, values).scalar_one())
+    return ids
 
 
 def find_duplicates(

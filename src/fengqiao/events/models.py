@@ -49,6 +49,10 @@ def is_open() -> TextClause:
     return text(OPEN_STATES_SQL)
 
 
+# Indexes one backend has and the other has not: autogenerate leaves them out of comparisons.
+POSTGRES_ONLY_INDEXES = frozenset({"ix_event_open_due_id"})
+
+
 class Event(Base):
     """One reported problem, denormalised so lists and deadlines are indexed comparisons."""
 
@@ -103,6 +107,27 @@ class Event(Base):
             sqlite_where=text(OPEN_STATES_SQL),
             postgresql_where=text(OPEN_STATES_SQL),
         ),
+        # The urgency order of the district (events/queries.py `segments`) on PostgreSQL: the
+        # open deadlines with the id, so a page walks them in order instead of sorting every open
+        # event ahead (migration 0024). Not on SQLite, whose planner would read the sweeper's
+        # overdue probe from it instead of its smaller overdue-pending index.
+        Index(
+            "ix_event_open_due_id",
+            "due_at",
+            "id",
+            postgresql_where=text(OPEN_STATES_SQL),
+        ).ddl_if(dialect="postgresql"),
+        # The event center's sortable columns (events/queries.py `segments`): (key, id) for the
+        # district, (town, key, id) for a town (migration 0021).
+        Index("ix_event_sort_category", "category_code", "id"),
+        Index("ix_event_sort_status", "status", "id"),
+        Index("ix_event_sort_unit", "owner_unit_id", "id"),
+        Index("ix_event_sort_town", "town_id", "id"),
+        Index("ix_event_sort_due", "due_at", "id"),
+        Index("ix_event_town_sort_category", "town_id", "category_code", "id"),
+        Index("ix_event_town_sort_status", "town_id", "status", "id"),
+        Index("ix_event_town_sort_unit", "town_id", "owner_unit_id", "id"),
+        Index("ix_event_town_sort_due", "town_id", "due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -194,12 +219,16 @@ class EventLog(Base):
 
 
 class Attachment(Base):
-    """A photo of an event, stored on disk by content hash."""
+    """A photo of an event, stored on disk by content hash, with where and when it was taken as
+    its EXIF says and as the phone said when it uploaded it (both kept: the proof checks say
+    which they used)."""
 
     __tablename__ = "attachment"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    # report | before | after | verify (older rows may say evidence, near or far):
+    # schemas.AttachmentKind, with its words in PHOTO_KIND_ZH.
     kind: Mapped[str] = mapped_column(String(16))
     sha256: Mapped[str] = mapped_column(String(64))
     mime: Mapped[str] = mapped_column(String(32))
@@ -209,6 +238,13 @@ class Attachment(Base):
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
+    # camera | album (as the phone app says) | unknown (older rows, other clients).
+    origin: Mapped[str] = mapped_column(String(8), default="unknown", server_default="unknown")
+    # The phone's position when it uploaded the photo (WGS-84), its accuracy and the fix's time.
+    device_lat: Mapped[float | None] = mapped_column(Float)
+    device_lng: Mapped[float | None] = mapped_column(Float)
+    device_accuracy: Mapped[float | None] = mapped_column(Float)
+    device_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -67,8 +67,25 @@ class PhotoLimits:
 
 
 @dataclass(frozen=True)
+class DeviceFix:
+    """Where the phone said it was when it uploaded a photo: WGS-84, the fix's accuracy in
+    metres and its time (each as the phone reported it; the proof checks decide what counts)."""
+
+    lat: float
+    lng: float
+    accuracy_m: float | None = None
+    at: datetime | None = None
+
+
+# Where a photo came from, as the uploading app says: taken through its camera input, chosen
+# from the album, or not said (other clients, rows from before the app said).
+ORIGINS = ("camera", "album", "unknown")
+
+
+@dataclass(frozen=True)
 class PhotoInfo:
-    """What a checked photo is: its hash, type, size and the place and time it was taken."""
+    """What a checked photo is: its hash, type, size and the place and time it was taken (EXIF),
+    and how it reached us (origin, the phone's position at upload) when the upload said."""
 
     sha256: str
     mime: str
@@ -78,6 +95,8 @@ class PhotoInfo:
     taken_at: datetime | None
     lat: float | None
     lng: float | None
+    origin: str = "unknown"
+    device: DeviceFix | None = None
 
 
 def inspect_photo(data: bytes, *, field: str, limits: PhotoLimits) -> PhotoInfo:

@@ -12,9 +12,12 @@ from fengqiao.bounds import Answers, RequestModel
 
 Source = Literal["grid_worker", "resident", "hotline", "iot", "video", "inspection", "open311"]
 SOURCES: tuple[str, ...] = Source.__args__  # type: ignore[attr-defined]
-AttachmentKind = Literal["before", "after", "evidence", "near", "far"]
-PHOTO_KIND_ZH = {"before": "处置前", "after": "处置后", "evidence": "处置凭证", "near": "近景",
-                 "far": "远景"}  # fmt: skip
+# 上报 (filed with the report), 处置前, 处置后, 核查 (the verifier's on-site photo); the older kinds
+# evidence, near and far stay readable (migration 0019 relabelled what it could).
+AttachmentKind = Literal["report", "before", "after", "verify", "evidence", "near", "far"]
+PHOTO_KIND_ZH = {"report": "上报", "before": "处置前", "after": "处置后", "verify": "核查",
+                 "evidence": "处置凭证", "near": "近景", "far": "远景"}  # fmt: skip
+PhotoOrigin = Literal["camera", "album", "unknown"]
 
 
 class EventCreate(RequestModel):
@@ -70,9 +73,14 @@ class AttachmentOut(BaseModel):
     bytes: int
     width: int
     height: int
-    taken_at: datetime | None
-    lat: float | None
+    taken_at: datetime | None = Field(description="When it was taken, from its EXIF.")
+    lat: float | None = Field(description="Where it was taken, from its EXIF (WGS-84).")
     lng: float | None
+    origin: PhotoOrigin = Field("unknown", description="camera, album, or unknown (not said).")
+    device_lat: float | None = Field(None, description="The phone's position at upload.")
+    device_lng: float | None = None
+    device_accuracy: float | None = Field(None, description="... its accuracy in metres.")
+    device_at: datetime | None = Field(None, description="... the time of that position fix.")
     url: str
 
 
@@ -148,6 +156,7 @@ class EventOut(BaseModel):
     result: str | None
     version: int
     actions: list[str] = Field(description="What the caller may do now.")
+    supervised: bool = Field(False, description="An open supervision order (督办) waits on it.")
 
 
 class EventCreated(EventOut):
@@ -168,19 +177,22 @@ class EventDetail(EventOut):
     answers: list[AnswerOut] = []
 
 
-class TransitionIn(RequestModel):
-    """One step of the workflow; which fields count depends on the action."""
+class StepFields(RequestModel):
+    """What one step of the workflow says, without the version it was read at; which fields
+    count depends on the action."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     action: str = Field(max_length=32)
-    version: int = Field(ge=1, description="The version you read; a stale one is refused (409).")
     note: str = Field("", max_length=2000, description="Reason or remark (required by some).")
     category: str | None = Field(None, max_length=16, description="accept: reclassify.")
     level: int | None = Field(None, ge=1, le=4, description="accept: set the level.")
     urgent: bool | None = Field(None, description="accept: set the urgent flag.")
     unit_id: int | None = Field(None, description="dispatch: another unit than proposed.")
     ok: bool | None = Field(None, description="verify: true closes, false sends back.")
+    confirmed: bool | None = Field(
+        None, description="verify with ok: true: the verifier confirms on site (must be true)."
+    )
     result: str | None = Field(None, max_length=4000, description="feedback: what was done.")
     into: int | None = Field(None, description="merge: id of the event to merge into.")
     satisfaction: int | None = Field(None, ge=1, le=5, description="rate: 1-5.")
@@ -189,6 +201,55 @@ class TransitionIn(RequestModel):
         max_length=50,
         description="Photos uploaded before, as evidence of this step (at most 50).",
     )
+
+
+class TransitionIn(StepFields):
+    """One step of the workflow, taken on the version the caller read."""
+
+    version: int = Field(ge=1, description="The version you read; a stale one is refused (409).")
+
+
+class TransitionChainIn(RequestModel):
+    """Steps taken one after the other in one transaction (受理并交办 from the map): all of them
+    land or none does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, description="The version you read; a stale one is refused (409).")
+    steps: list[StepFields] = Field(min_length=1, max_length=3)
+
+
+class BatchItem(RequestModel):
+    """One selected event and the version the caller read it at."""
+
+    id: int = Field(ge=1)
+    version: int = Field(ge=1)
+
+
+class BatchIn(RequestModel):
+    """One step taken on several selected events (the event center's batch 受理 and 交办, to
+    each event's proposed unit); each event is its own transaction with its own result."""
+
+    action: Literal["accept", "dispatch"]
+    items: list[BatchItem] = Field(
+        min_length=1, max_length=500, description="At most FENGQIAO_EVENT_BATCH_MAX events."
+    )
+    note: str = Field("", max_length=2000)
+
+
+class BatchResult(BaseModel):
+    id: int
+    ok: bool
+    status: int = Field(description="The status the single step would have answered.")
+    event: EventOut | None = Field(None, description="The event after the step (when ok).")
+    problem: dict[str, Any] | None = Field(None, description="Why not (problem+json body).")
+
+
+class BatchOut(BaseModel):
+    action: str
+    done: int
+    refused: int
+    results: list[BatchResult]
 
 
 class EventListOut(BaseModel):

@@ -19,10 +19,12 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from fengqiao.errors import FieldError, Problem, check_version, conflict, forbidden, invalid
-from fengqiao.events import changes, workflow
+from fengqiao.events import changes, proof, workflow
 from fengqiao.events.escalation import EscalationPolicy, climb
 from fengqiao.events.filing import check_serves, deadline_for, iso, route, routing_payload
 from fengqiao.events.models import Attachment, Event
+from fengqiao.events.notices import announce
+from fengqiao.events.proof import ProofPolicy
 from fengqiao.events.schemas import TransitionIn
 from fengqiao.events.service import facts, get_event
 from fengqiao.events.trail import append_log, record_step
@@ -32,6 +34,7 @@ from fengqiao.sla.deadlines import Deadline, extend_for_pause
 from fengqiao.taxonomy.snapshot import Rules
 
 DEFAULT_ESCALATION = EscalationPolicy()
+DEFAULT_PROOF = ProofPolicy()
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class StepInput:
     rules: Rules | None = None
     facts: EventFacts | None = None
     escalation: EscalationPolicy = DEFAULT_ESCALATION
+    proof: ProofPolicy = DEFAULT_PROOF
     given: dict[str, Any] = field(default_factory=dict)  # the system's own trail payload
 
     @property
@@ -123,8 +127,10 @@ def transition(
     data: TransitionIn,
     now: datetime,
     escalation: EscalationPolicy = DEFAULT_ESCALATION,
+    proof: ProofPolicy = DEFAULT_PROOF,
 ) -> Event:
-    """Take one step of the workflow, or refuse with why (403 who, 409 state or version)."""
+    """Take one step of the workflow, or refuse with why (403 who, 409 state or version, 422
+    what the step lacks: its fields, its proof)."""
     step = workflow.BY_ACTION.get(data.action)
     if step is None:
         raise invalid(
@@ -150,7 +156,7 @@ def transition(
     check_version(data.version, event.version, what="event", what_zh="事件")
     given = StepInput(
         db=db, event=event, data=data, now=now, principal=principal, rules=rules, facts=known,
-        escalation=escalation,
+        escalation=escalation, proof=proof,
     )  # fmt: skip
     outcome = HANDLERS[data.action](given)
     land(db, event, step, outcome, actor_id=principal.user_id, note=data.note, now=now)
@@ -159,6 +165,9 @@ def transition(
         climbed = climb(db, event, now=now, reason="returns", policy=escalation)
         if climbed is not None:
             record_step(db, event, now=now, action="escalate", payload=climbed)
+    # Whoever the step hands the event to is told, in this transaction (events/notices.py).
+    announce(db, event, action=data.action, actor_id=principal.user_id, note=data.note,
+             now=now, policy=escalation)  # fmt: skip
     db.flush()
     return event
 
@@ -293,11 +302,18 @@ def _self_handle(step: StepInput) -> Outcome:
 
 @handles("close")
 def _close(step: StepInput) -> Outcome:
-    photos = _own_attachments(step, required=True, kinds=("after", "evidence"))
+    photos = _named_photos(step)
+    if not any(photo.kind in proof.HANDLING_KINDS for photo in photos):
+        raise Problem(
+            422, "evidence-required", "Evidence photo required", "须上传处置照片",
+            "close needs at least one photo of the handling (upload it with kind=after to "
+            "/events/{id}/attachments first)", "请先上传处置后照片，再办结",
+            [FieldError("attachment_ids", "a photo of the handling is required", "须附处置后照片")],
+        )  # fmt: skip
     changed: dict[str, Any] = {"handled_at": step.now, "closed_at": step.now}
     if step.data.result is not None:
         changed["result"] = step.data.result
-    return Outcome(None, {"attachment_ids": photos}, changed)
+    return Outcome(None, _label(photos, "after", proof.HANDLING_KINDS), changed)
 
 
 @handles("dispatch")
@@ -350,11 +366,15 @@ def _return(step: StepInput) -> Outcome:
 @handles("feedback")
 def _feedback(step: StepInput) -> Outcome:
     data = step.data
-    if not data.result:
-        raise invalid("result", "feedback needs the result: what was done", "请填写处置结果")
-    photos = _own_attachments(step, required=True, kinds=("evidence", "after"))
+    photos = _named_photos(step)
+    category = step.table.categories.get(step.event.category_code)
+    proof.check_feedback(
+        result=data.result, kinds=[photo.kind for photo in photos],
+        photo_required=category is None or category.feedback_photo_required,
+    )  # fmt: skip
     changed = {"result": data.result, "handled_at": step.now}
-    return Outcome(step.event.owner_unit_id, {"attachment_ids": photos}, changed)
+    payload = _label(photos, "after", proof.HANDLING_KINDS)
+    return Outcome(step.event.owner_unit_id, payload, changed)
 
 
 @handles("verify")
@@ -363,7 +383,8 @@ def _verify(step: StepInput) -> Outcome:
     if data.ok is None:
         raise invalid("ok", "verify needs ok: true (closes) or false (rework)", "请选择核查结果")
     if data.ok:
-        return Outcome(event.owner_unit_id, {"ok": True}, {"closed_at": step.now}, "closed")
+        return _verify_passed(step)
+    # Sending it back for rework needs only the reason (photos, if named, are kept as named).
     _need_note(data, "what is still wrong", "核查不通过的原因")
     reworks = event.rework_count + 1
     payload = {"ok": False, "rework_count": reworks}
@@ -516,30 +537,74 @@ def facts_of(step: StepInput) -> EventFacts:
     return step.facts
 
 
-def _own_attachments(step: StepInput, *, required: bool, kinds: tuple[str, ...]) -> list[int]:
-    """The attachments named by the step; they must be this event's photos of a fitting kind."""
-    data = step.data
-    ids = sorted(set(data.attachment_ids))
-    rows = (
-        step.db.execute(
-            select(Attachment.id, Attachment.kind).where(
-                and_(Attachment.id.in_(ids), Attachment.event_id == step.event.id)
-            )
-        ).all()
-        if ids
-        else []
+def _verify_passed(step: StepInput) -> Outcome:
+    """核查通过: the verifier's own photo, uploaded since the feedback, taken recently near the
+    event, and their confirmation (events/proof.py); the photo is labelled 核查."""
+    event, data = step.event, step.data
+    named = _named_photos(step) if data.attachment_ids else _photos_since_feedback(step)
+    mine = [
+        photo
+        for photo in named
+        if photo.kind in proof.VERIFY_KINDS
+        and photo.uploaded_by == step.who.user_id
+        and (event.handled_at is None or photo.created_at >= event.handled_at)
+    ]
+    reading = proof.check_verify(
+        photos=[_photo_facts(photo) for photo in mine], confirmed=data.confirmed,
+        lat=event.lat, lng=event.lng, now=step.now, policy=step.proof,
+    )  # fmt: skip
+    payload = {"ok": True, "confirmed": True, **_label(mine, "verify", proof.VERIFY_KINDS)}
+    payload["proof"] = reading.payload()
+    return Outcome(event.owner_unit_id, payload, {"closed_at": step.now}, "closed")
+
+
+def _named_photos(step: StepInput) -> list[Attachment]:
+    """The photos the step names; each must be one of this event's."""
+    ids = sorted(set(step.data.attachment_ids))
+    if not ids:
+        return []
+    rows = list(
+        step.db.scalars(
+            select(Attachment)
+            .where(and_(Attachment.id.in_(ids), Attachment.event_id == step.event.id))
+            .order_by(Attachment.id)
+        )
     )
     if len(rows) != len(ids):
         raise invalid("attachment_ids", "not photos of this event", "附件不属于该事件")
-    if required and not any(kind in kinds for _id, kind in rows):
-        raise Problem(
-            422, "evidence-required", "Evidence photo required", "须上传处置照片",
-            f"{data.action} needs at least one photo of kind {' or '.join(kinds)} "
-            "(upload it to /events/{id}/attachments first)",
-            "请先上传处置后照片，再提交此操作",
-            [FieldError("attachment_ids", "an evidence photo is required", "须附处置照片")],
-        )  # fmt: skip
-    return ids
+    return rows
+
+
+def _photos_since_feedback(step: StepInput) -> list[Attachment]:
+    """A verification that names no photo: the verifier's photos uploaded since the feedback."""
+    query = select(Attachment).where(
+        Attachment.event_id == step.event.id, Attachment.uploaded_by == step.who.user_id
+    )
+    if step.event.handled_at is not None:
+        query = query.where(Attachment.created_at >= step.event.handled_at)
+    return list(step.db.scalars(query.order_by(Attachment.id)))
+
+
+def _label(photos: list[Attachment], kind: str, takes: tuple[str, ...]) -> dict[str, Any]:
+    """Label the step's photos of the kinds it takes as `kind` (an older client's `evidence`
+    after a feedback is 处置后); the trail payload names them all, and those relabelled."""
+    relabelled = [photo.id for photo in photos if photo.kind in takes and photo.kind != kind]
+    for photo in photos:
+        if photo.kind in takes:
+            photo.kind = kind
+    payload: dict[str, Any] = {"attachment_ids": [photo.id for photo in photos]}
+    if relabelled:
+        payload["labelled"] = {kind: relabelled}
+    return payload
+
+
+def _photo_facts(photo: Attachment) -> proof.PhotoFacts:
+    return proof.PhotoFacts(
+        id=photo.id, kind=photo.kind, uploaded_by=photo.uploaded_by, uploaded_at=photo.created_at,
+        origin=photo.origin, taken_at=photo.taken_at, lat=photo.lat, lng=photo.lng,
+        device_lat=photo.device_lat, device_lng=photo.device_lng,
+        device_accuracy=photo.device_accuracy, device_at=photo.device_at,
+    )  # fmt: skip
 
 
 if set(HANDLERS) != set(workflow.ACTIONS):  # every row of the table has its handler

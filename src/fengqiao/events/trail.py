@@ -35,6 +35,11 @@ TRAIL_ACTION_ZH = {
     "iot_alarm": "设备告警",
     "iot_repeat": "设备重复告警",
     "iot_recovery": "设备报告恢复",
+    # The command room's alarms (command/alarms.py): taken by an operator, or climbed unanswered.
+    "alarm_ack": "接警",
+    "alarm_climb": "报警超时升级",
+    # A video call placed from the event (calls/service.py): who, when, how long.
+    "video_call": "视频通话",
 }
 
 

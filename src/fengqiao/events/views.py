@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from functools import partial
@@ -20,15 +21,19 @@ from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import Problem, from_pydantic, invalid, not_found
-from fengqiao.events import filing, queries, service, steps
+from fengqiao.events import filing, proof, queries, service, steps, uploads
 from fengqiao.events import trail as event_trail
 from fengqiao.events.escalation import RUNG_ZH, EscalationPolicy
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.photos import PhotoInfo, PhotoStore
+from fengqiao.events.proof import ProofPolicy
 from fengqiao.events.schemas import (
     AnswerOut,
     AttachmentKind,
     AttachmentOut,
+    BatchIn,
+    BatchOut,
+    BatchResult,
     DuplicateOut,
     EventCreate,
     EventCreated,
@@ -37,6 +42,7 @@ from fengqiao.events.schemas import (
     EventOut,
     Ref,
     TrailRow,
+    TransitionChainIn,
     TransitionIn,
 )
 from fengqiao.events.sources import SOURCE_ZH
@@ -47,7 +53,9 @@ from fengqiao.geo.service import Place
 from fengqiao.org.models import PLATFORM_ZH, OrgUnit, Unit
 from fengqiao.readcache import Answer, ReadCache, make_answer, respond
 from fengqiao.scope import Principal, mask_phone
+from fengqiao.sla.deadlines import LIGHT_ZH
 from fengqiao.taxonomy.deps import app_rules
+from fengqiao.taxonomy.models import EVENT_LEVEL_SHORT_ZH
 from fengqiao.taxonomy.questions import describe
 from fengqiao.taxonomy.snapshot import Rules
 
@@ -68,6 +76,8 @@ async def _read_submission(request: Request, limit: int) -> tuple[dict[str, Any]
         fields: dict[str, Any] = {
             k: v for k, v in form.multi_items() if k != "photos" and isinstance(v, str)
         }
+        if "origin" in fields:  # one per photo (the upload contract, events/uploads.py)
+            fields["origin"] = [v for v in form.getlist("origin") if isinstance(v, str)]
         if len(files) > limit:
             raise invalid(
                 "photos", f"at most {limit} photos at once", f"一次最多上传 {limit} 张照片"
@@ -115,6 +125,7 @@ async def create_event(
     proposes the owner unit, the deadline starts; likely duplicates nearby are listed.
     """
     fields, files = await _read_submission(request, settings.photos_per_event)
+    capture = uploads.take_capture(fields, photos=len(files), now=clock.now())
     try:
         data = EventCreate.model_validate(fields)
     except ValidationError as exc:
@@ -127,7 +138,7 @@ async def create_event(
                 filing.check_filing(app_rules(request, db), principal, data)
 
         await run_in_threadpool(precheck)  # refuse before any photo is stored
-    photos = await _save_photos(_photos(request), files)
+    photos = capture.apply(await _save_photos(_photos(request), files))
     now = clock.now()
 
     def write() -> tuple[EventCreated, bool]:
@@ -137,9 +148,12 @@ async def create_event(
                 db=db, rules=rules, place=place, principal=principal, data=data, now=now,
                 photos=photos, idempotency_key=idempotency_key,
                 duplicate_radius_m=settings.duplicate_radius_m,
-                duplicate_days=settings.duplicate_days, base_url=settings.public_base_url,
+                duplicate_days=settings.duplicate_days,
             )  # fmt: skip
-            out = event_out(db, rules, event, principal, now, place=place if created else None)
+            out = event_out(
+                db, rules, event, principal, now, place=place if created else None,
+                supervised=None if not created else set(),  # a new event has no order yet
+            )  # fmt: skip
             # `out` is validated already; only the duplicates are new.
             return EventCreated.model_construct(
                 **out.__dict__,
@@ -151,6 +165,17 @@ async def create_event(
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/events/{created_out.id}"
     return created_out
+
+
+SortParam = Annotated[
+    str | None,
+    Query(
+        max_length=32,
+        description="Order: " + ", ".join(queries.SORTS) + " (`-`: descending). Default "
+        "`-created_at`; with `task` `urgency` (red, then yellow, then the nearest deadline). "
+        "Ties go by id; the cursor keeps the order.",
+    ),
+]
 
 
 @router.get(
@@ -165,15 +190,17 @@ async def list_events(
     clock: AppClock,
     database: AppDatabase,
     filters: Annotated[queries.EventFilters, Depends(queries.event_filters)],
-    sort: queries.Sort = "-created_at",
+    sort: SortParam = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
     count: Annotated[bool, Query(description="Also count all matching events.")] = False,
 ) -> Response:
-    """Events the caller may read, newest first unless `sort` says otherwise. Answers carry an
-    ETag (`If-None-Match` gets a 304 while nothing changed) and are cached for a few seconds
-    per caller and query; a filing or a step shows in the next read (docs/api.md, caching)."""
+    """Events the caller may read, newest first unless `sort` says otherwise (a task list: the
+    most urgent first). Answers carry an ETag (`If-None-Match` gets a 304 while nothing
+    changed) and are cached for a few seconds per caller and query; a filing or a step shows in
+    the next read (docs/api.md, caching)."""
     now = clock.now()
+    order = queries.parse_sort(sort, filters.task)
     cache: ReadCache = request.app.state.read_cache
     # The caller whole (scope, roles, unit: the actions and masked phones differ) and the query.
     key = ("events", principal, tuple(sorted(request.query_params.multi_items())))
@@ -186,7 +213,7 @@ async def list_events(
         with database.session() as db:
             rules = app_rules(request, db)
             rows, next_cursor = queries.page(
-                db, filters, principal, now, sort=sort, cursor=cursor, size=size
+                db, filters, principal, now, sort=order, cursor=cursor, size=size
             )
             items = event_outs(db, rules, rows, principal, now)
             total = queries.count(db, filters, principal, now) if count else None
@@ -199,12 +226,13 @@ async def list_events(
 
 
 CSV_COLUMNS = (
-    ("code", "事件编号"), ("title", "标题"), ("category_name", "小类"), ("major_name", "大类"),
-    ("platform", "平台"), ("level", "等级"), ("urgent", "紧急"), ("source", "来源"),
-    ("status", "状态"), ("light", "红黄绿灯"), ("town", "镇街"), ("village", "村社"),
-    ("grid", "网格"), ("address", "地址"), ("owner_unit", "责任单位"), ("created_at", "上报时间"),
-    ("due_at", "处置时限"), ("closed_at", "结案时间"), ("rework_count", "返工次数"),
-    ("return_count", "回退次数"), ("satisfaction", "满意度"),
+    ("code", "事件编号"), ("title", "标题"), ("description", "事件描述"),
+    ("category_name", "小类"), ("major_name", "大类"), ("platform", "平台"), ("level", "等级"),
+    ("urgent", "紧急"), ("source", "来源"), ("status", "状态"), ("light", "红黄绿灯"),
+    ("town", "镇街"), ("village", "村社"), ("grid", "网格"), ("address", "地址"),
+    ("owner_unit", "责任单位"), ("created_at", "上报时间"), ("due_at", "处置时限"),
+    ("handled_at", "反馈时间"), ("result", "处置结果"), ("closed_at", "结案时间"),
+    ("rework_count", "返工次数"), ("return_count", "回退次数"), ("satisfaction", "满意度"),
 )  # fmt: skip
 
 
@@ -221,38 +249,91 @@ def export_events(
     database: AppDatabase,
     settings: AppSettings,
     filters: Annotated[queries.EventFilters, Depends(queries.event_filters)],
-    sort: queries.Sort = "-created_at",
+    sort: SortParam = None,
 ) -> StreamingResponse:
-    """The same filters as the list, as a UTF-8 CSV with Chinese headers (opens in Excel)."""
+    """The same filters and order as the list, as a UTF-8 CSV with Chinese headers and Chinese
+    words for every code (opens in Excel)."""
     now = clock.now()
+    order = queries.parse_sort(sort, filters.task)
 
     def rows() -> Iterator[list[Any]]:
         with database.session() as db:
             names = _names(db)
             for event in queries.stream(
-                db, filters, principal, now, sort=sort, limit=settings.export_max_rows
+                db, filters, principal, now, sort=order, limit=settings.export_max_rows
             ):
                 yield _csv_row(event, names, now)
 
     return csv_download([zh for _key, zh in CSV_COLUMNS], rows(), filename=stamped("events", now))
 
 
+@router.post(
+    "/events/batch",
+    response_model=BatchOut,
+    summary="Take one step (受理 or 交办) on several selected events, each with its own result",
+)
+def post_batch(
+    body: BatchIn,
+    request: Request,
+    principal: CurrentPrincipal,
+    clock: AppClock,
+    database: AppDatabase,
+    settings: AppSettings,
+) -> BatchOut:
+    """`accept` or `dispatch` (to each event's proposed unit) on at most
+    `FENGQIAO_EVENT_BATCH_MAX` events, in the order given. Each event is checked and stored as
+    `POST /events/{id}/transitions` would (scope, actor, state, version) in a transaction of its
+    own: one refusal never undoes or stops the others, and each result says what happened."""
+    limit = settings.event_batch_max
+    if len(body.items) > limit:
+        raise invalid("items", f"at most {limit} events at once", f"一次最多处理 {limit} 件事件")
+    ids = [item.id for item in body.items]
+    if len(set(ids)) != len(ids):
+        raise invalid("items", "an event is named twice", "同一事件出现了两次")
+    now = clock.now()
+    escalation = EscalationPolicy.from_settings(settings)
+    results = []
+    for item in body.items:
+        data = TransitionIn(action=body.action, version=item.version, note=body.note)
+        try:
+            with database.transaction() as db:
+                rules = app_rules(request, db)
+                event = steps.transition(
+                    db=db, rules=rules, principal=principal, event_id=item.id, data=data,
+                    now=now, escalation=escalation,
+                )  # fmt: skip
+                out = event_out(db, rules, event, principal, now)
+        except Problem as problem:
+            results.append(
+                BatchResult(id=item.id, ok=False, status=problem.status, problem=problem.body())
+            )
+            continue
+        results.append(BatchResult(id=item.id, ok=True, status=200, event=out))
+    done = sum(result.ok for result in results)
+    return BatchOut(action=body.action, done=done, refused=len(results) - done, results=results)
+
+
 def _csv_row(event: Event, names: dict[str, dict[int, str]], now: datetime) -> list[Any]:
+    """One event in words: every code as its Chinese name, every time with its year."""
+
     def local(at: datetime | None) -> str:
         return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if at else ""
 
     values = {
-        "code": event.code, "title": event.title, "category_name": event.category_name,
-        "major_name": event.major_name, "platform": PLATFORM_ZH.get(event.platform, event.platform), "level": event.level,
-        "urgent": "是" if event.urgent else "", "source": SOURCE_ZH[event.source],
-        "status": STATUS_ZH[event.status],
-        "light": {"green": "绿", "yellow": "黄", "red": "红"}.get(service.light_of(event, now) or "", ""),
+        "code": event.code, "title": event.title, "description": event.description,
+        "category_name": event.category_name, "major_name": event.major_name,
+        "platform": PLATFORM_ZH.get(event.platform, "其他"),
+        "level": EVENT_LEVEL_SHORT_ZH.get(event.level, ""), "urgent": "是" if event.urgent else "否",
+        "source": SOURCE_ZH.get(event.source, "其他"), "status": STATUS_ZH.get(event.status, ""),
+        "light": LIGHT_ZH.get(service.light_of(event, now) or "", ""),
         "town": names["org"].get(event.town_id, ""), "village": names["org"].get(event.village_id, ""),
         "grid": names["org"].get(event.grid_id, ""), "address": event.address,
         "owner_unit": names["unit"].get(event.owner_unit_id or 0, ""),
         "created_at": local(event.created_at), "due_at": local(event.due_at),
+        "handled_at": local(event.handled_at), "result": event.result or "",
         "closed_at": local(event.closed_at), "rework_count": event.rework_count,
-        "return_count": event.return_count, "satisfaction": event.satisfaction or "",
+        "return_count": event.return_count,
+        "satisfaction": f"{event.satisfaction} 分" if event.satisfaction else "",
     }  # fmt: skip
     return [values[key] for key, _zh in CSV_COLUMNS]
 
@@ -312,7 +393,54 @@ def post_transition(
         event = steps.transition(
             db=db, rules=rules, principal=principal, event_id=event_id, data=body, now=now,
             escalation=EscalationPolicy.from_settings(settings),
+            proof=ProofPolicy.from_settings(settings),
         )  # fmt: skip
+        return detail_out(db, rules, event, principal, now)
+
+
+@router.post(
+    "/events/{event_id}/transitions/chain",
+    response_model=EventDetail,
+    summary="Take several steps at once (e.g. accept and dispatch), all or none",
+    responses={
+        403: {"description": "Not yours to do"},
+        409: {"description": "Wrong state or stale version"},
+    },
+)
+def post_transition_chain(
+    event_id: int,
+    body: TransitionChainIn,
+    request: Request,
+    principal: CurrentPrincipal,
+    clock: AppClock,
+    database: AppDatabase,
+    settings: AppSettings,
+) -> EventDetail:
+    """Up to three steps, each checked as if taken alone on the version the one before left; a
+    refusal of any step stores none of them (the refusal names the step: `steps[i]`)."""
+    now = clock.now()
+    with database.transaction() as db:
+        rules = app_rules(request, db)
+        version = body.version
+        event = None
+        for index, fields in enumerate(body.steps):
+            data = TransitionIn(**fields.model_dump(), version=version)
+            try:
+                event = steps.transition(
+                    db=db, rules=rules, principal=principal, event_id=event_id, data=data,
+                    now=now, escalation=EscalationPolicy.from_settings(settings),
+                    proof=ProofPolicy.from_settings(settings),
+                )  # fmt: skip
+            except Problem as problem:
+                # Name the step the refusal is about; nothing of the chain is stored.
+                problem.errors = [
+                    dataclasses.replace(e, field=f"steps[{index}].{e.field}")
+                    for e in problem.errors
+                ]
+                problem.extra = {**(problem.extra or {}), "step": index}
+                raise
+            version = event.version
+        assert event is not None  # steps has at least one item
         return detail_out(db, rules, event, principal, now)
 
 
@@ -330,34 +458,44 @@ async def add_attachments(
     database: AppDatabase,
     settings: AppSettings,
     kind: Annotated[
-        AttachmentKind, Query(description="before, after, evidence, near, far.")
-    ] = "evidence",
+        AttachmentKind | None,
+        Query(
+            description="report, before, after or verify (evidence, near, far: older kinds). "
+            "Left out: report until the event is dispatched, verify while it waits for "
+            "verification, after otherwise."
+        ),
+    ] = None,
 ) -> list[AttachmentOut]:
-    """Photos checked by content, stored by hash; the upload is on the event's trail."""
+    """Photos checked by content, stored by hash; the upload is on the event's trail. Besides
+    the `photos` files the form may say, per photo and in order, `origin` (camera or album),
+    and once the phone's position at upload: `device_lat`, `device_lng`, `device_accuracy`
+    (metres), `device_at` (ISO time with offset)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Problem(
             415, "unsupported-media-type", "Send multipart/form-data", "请以 multipart/form-data 上传",
             "upload photos as multipart/form-data files named `photos`",
             "请以 multipart/form-data 方式上传，字段名为 photos",
         )  # fmt: skip
-    _fields, files = await _read_submission(request, settings.photos_per_event)
+    fields, files = await _read_submission(request, settings.photos_per_event)
     if not files:
         raise invalid("photos", "no photo in the upload", "未上传照片")
     now = clock.now()
+    capture = uploads.take_capture(fields, photos=len(files), now=now)
 
     def check() -> None:
         with database.session() as db:
             service.get_event(db=db, principal=principal, event_id=event_id)
 
     await run_in_threadpool(check)  # 404 before the files are stored
-    photos = await _save_photos(_photos(request), files)
+    photos = capture.apply(await _save_photos(_photos(request), files))
 
     def write() -> list[AttachmentOut]:
         with database.transaction() as db:
             event = service.get_event(db=db, principal=principal, event_id=event_id, lock=True)
             rows = service.add_attachments(
-                db=db, principal=principal, event=event, photos=photos, kind=kind, now=now
-            )
+                db=db, principal=principal, event=event, photos=photos,
+                kind=kind or proof.default_kind(event.status), now=now,
+            )  # fmt: skip
             return [attachment_out(a) for a in rows]
 
     return await run_in_threadpool(write)
@@ -401,8 +539,9 @@ def get_attachment(
 def attachment_out(a: Attachment) -> AttachmentOut:
     return AttachmentOut(
         id=a.id, kind=a.kind, sha256=a.sha256, mime=a.mime, bytes=a.bytes, width=a.width,
-        height=a.height, taken_at=a.taken_at, lat=a.lat, lng=a.lng,
-        url=f"/api/v1/events/{a.event_id}/attachments/{a.id}",
+        height=a.height, taken_at=a.taken_at, lat=a.lat, lng=a.lng, origin=a.origin,
+        device_lat=a.device_lat, device_lng=a.device_lng, device_accuracy=a.device_accuracy,
+        device_at=a.device_at, url=f"/api/v1/events/{a.event_id}/attachments/{a.id}",
     )  # fmt: skip
 
 
@@ -414,9 +553,13 @@ def event_outs(
     now: datetime,
     *,
     place: Place | None = None,
+    supervised: set[int] | None = None,
 ) -> list[EventOut]:
     """Events shaped for the API. Names come from the rules snapshot (active units) and from
-    `place` when the caller just located it; the rest are read in one query per table."""
+    `place` when the caller just located it; the rest are read in one query per table, and
+    which are supervised (督办) in one more, unless the caller knows (`supervised`)."""
+    if supervised is None:
+        supervised = queries.supervised(db, [e.id for e in events])
     orgs: dict[int, Ref] = {}
     if place is not None:
         orgs[place.grid_id] = Ref(id=place.grid_id, code=place.grid_code, name=place.grid_name)
@@ -496,6 +639,7 @@ def event_outs(
                 result=e.result,
                 version=e.version,
                 actions=service.allowed_actions(e, principal, rules),
+                supervised=e.id in supervised,
             )
         )
     return out
@@ -509,8 +653,9 @@ def event_out(
     now: datetime,
     *,
     place: Place | None = None,
+    supervised: set[int] | None = None,
 ) -> EventOut:
-    return event_outs(db, rules, [event], principal, now, place=place)[0]
+    return event_outs(db, rules, [event], principal, now, place=place, supervised=supervised)[0]
 
 
 def detail_out(

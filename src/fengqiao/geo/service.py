@@ -219,7 +219,7 @@ def outside_district(lng: float, lat: float, swapped_inside: bool) -> Problem:
         "Point outside the district",
         "位置不在辖区内",
         f"({lng}, {lat}): {reason}",
-        f"({lng}, {lat}):{reason_zh}",
+        f"位置（经度 {lng}，纬度 {lat}）：{reason_zh}",
         [FieldError("lat,lng", reason, reason_zh)],
     )
 

@@ -233,7 +233,6 @@ def submit_checklist(
     now: datetime,
     patrol_id: int | None = None,
     idempotency_key: str | None = None,
-    base_url: str = "",
 ) -> tuple[ChecklistRun, bool]:
     """Store one checklist run and file one event per failed item; (run, created). A retry with
     the same key returns the first run and files nothing again."""
@@ -284,7 +283,6 @@ def submit_checklist(
                     item=item, subject=subject, note=outcome.note.strip(), now=now,
                     answers=outcome.answers,
                     key=f"{idempotency_key}:{code}" if idempotency_key else None,
-                    base_url=base_url,
                 )  # fmt: skip
             except Problem as problem:
                 # Say which item's answers are wrong; the whole run is refused (rolled back).
@@ -332,7 +330,6 @@ def _file_problem(
     now: datetime,
     answers: dict[str, str | list[str]],
     key: str | None,
-    base_url: str,
 ) -> int:
     """File the event of one failed checklist item; the run's subject answers the class's
     subject question (the river reach for 河长通) when the class asks it."""
@@ -357,7 +354,7 @@ def _file_problem(
     )
     event, _, _ = filing.file_or_replay(
         db=db, idempotency_key=key, principal=principal, rules=rules, place=place, data=data,
-        now=now, base_url=base_url,
+        now=now,
     )  # fmt: skip
     return event.id
 

@@ -162,7 +162,6 @@ async def post_checklist(
                     service.ItemOutcome(i.code, i.ok, i.note, i.answers) for i in body.items
                 ],
                 now=now, patrol_id=body.patrol_id, idempotency_key=idempotency_key,
-                base_url=settings.public_base_url,
             )  # fmt: skip
             return run_out(run, _module_names(db)), created
 

@@ -37,6 +37,7 @@ from fengqiao.iot.rules import (
     Verdict,
     evaluate,
     parse_payload,
+    readings_zh,
 )
 from fengqiao.iot.service import load_rules
 from fengqiao.scope import Principal
@@ -366,7 +367,7 @@ class AlarmProcessor:
         if self.locator.needs_check():
             self.locator.refresh(db)
         what = rule.name_zh if rule else "设备告警"
-        readings = "、".join(f"{k}={_reading_text(v)}" for k, v in alarm.readings.items())
+        readings = readings_zh(alarm.readings)
         try:
             place = self.locator.locate(device.lng, device.lat)
             data = EventCreate(
@@ -375,7 +376,7 @@ class AlarmProcessor:
                 title=f"{what}：{device.name}"[:200],
                 description=(
                     f"物联设备 {device.name}（{device.code}）告警：{what}"
-                    + (f"({rule.describe()})" if rule else "")
+                    + (f"（{rule.describe_zh()}）" if rule else "")
                     + (f"。读数：{readings}" if readings else "")
                 )[:4000],
                 lat=place.lat,
@@ -547,12 +548,6 @@ def _event_head(event_id: int, status: str, seq: int, digest: str) -> Event:
 
 def _filing_refused(detail: str, detail_zh: str) -> Outcome:
     return Outcome("quarantined", "filing_refused", detail[:400], detail_zh[:400])
-
-
-def _reading_text(value: float | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f"{value:g}"
 
 
 def quarantine_one(

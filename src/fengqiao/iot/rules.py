@@ -34,6 +34,13 @@ OPS: dict[str, tuple[str, str]] = {
     "outside": ("outside the range", "超出范围"),
     "true": ("is true", "为真"),
 }
+# The readings of the rules' device types as a user reads them (a reading a device sends under
+# another name is shown by its own name).
+READING_ZH: dict[str, str] = {
+    "cod": "化学需氧量", "ammonia_n": "氨氮", "tp": "总磷", "do": "溶解氧", "ph": "pH",
+    "smoke": "烟雾", "temperature": "温度", "fire": "火警", "gas_lel": "可燃气体浓度",
+    "open": "井盖开启", "tilt_deg": "倾斜角度", "battery": "电量", "signal": "信号强度",
+}  # fmt: skip
 NUMERIC_OPS = frozenset({">", ">=", "<", "<=", "outside"})
 MAX_READINGS = 64
 
@@ -157,6 +164,19 @@ def parse_payload(raw: bytes, *, max_bytes: int, recovery: bool = False) -> Alar
     )
 
 
+def reading_zh(name: str) -> str:
+    """A reading's Chinese name (its own name when the table has none)."""
+    return READING_ZH.get(name, name)
+
+
+def readings_zh(readings: Mapping[str, float | bool]) -> str:
+    """Readings as a user reads them: `烟雾 是、温度 30`."""
+    return "、".join(
+        f"{reading_zh(k)} {('是' if v else '否') if isinstance(v, bool) else f'{v:g}'}"
+        for k, v in readings.items()
+    )
+
+
 def _shown(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)[:40]
 
@@ -213,6 +233,15 @@ class Rule:
         if self.op == "outside":
             return f"{self.reading} outside [{self.threshold:g}, {self.threshold_high:g}]"
         return f"{self.reading} {self.op} {self.threshold:g}"
+
+    def describe_zh(self) -> str:
+        """The condition as a user reads it, e.g. `化学需氧量高于 40`, `烟雾为是`."""
+        name = reading_zh(self.reading)
+        if self.op == "true":
+            return f"{name}为是"
+        if self.op == "outside":
+            return f"{name}超出 {self.threshold:g}～{self.threshold_high:g}"
+        return f"{name}{OPS[self.op][1]} {self.threshold:g}"
 
     def as_payload(self) -> dict[str, Any]:
         return {

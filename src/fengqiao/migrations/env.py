@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from alembic import context
 
-import fengqiao.models  # noqa: F401  (registers every table on Base.metadata)
-from fengqiao.catalogue.search import include_name
 from fengqiao.config import get_settings
 from fengqiao.db import Base, make_engine
+from fengqiao.models import (
+    include_name,
+    include_object,
+)  # (also registers every table on Base.metadata)
 
 config = context.config
 url = config.attributes.get("database_url") or get_settings().database_url
@@ -20,8 +22,9 @@ def run(connection_: object) -> None:
         target_metadata=Base.metadata,
         render_as_batch=True,
         compare_type=True,
-        # The search index objects made by hand in 0012 have no model: autogenerate skips them.
+        # Objects without a model on this backend (fengqiao.models.UNMODELLED): skipped.
         include_name=include_name,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -29,7 +29,7 @@ class Message:
     template: str
     subject: str
     text: str
-    link: str
+    link: str  # on the configured public address (FENGQIAO_PUBLIC_BASE_URL), at send time
     event_id: int | None
     payload: dict[str, Any] = field(default_factory=dict)
     # The same on every send of this message: channels pass it on (an `Idempotency-Key` header,
@@ -37,6 +37,8 @@ class Message:
     idempotency_key: str = ""
     # The request that queued the message, if one did: its sends are logged under that id.
     request_id: str | None = None
+    # The page the link opens, without the address ("/events/12"): what the inbox stores.
+    path: str = ""
 
 
 class ChannelError(Exception):

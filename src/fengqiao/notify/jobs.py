@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fengqiao.jobs import JobContext, job
-from fengqiao.notify.sender import send_due
+from fengqiao.notify.sender import anything_due, send_due
 
 
 @job(
@@ -12,5 +12,8 @@ from fengqiao.notify.sender import send_due
     needs_channels=True,
 )
 def outbox_job(ctx: JobContext) -> dict[str, int]:
-    """Deliver every message due at the run's clock reading."""
+    """Deliver every message due at the run's clock reading (the worker runs it every
+    `outbox_poll_seconds`, in a lane of its own: fengqiao/worker.py)."""
+    if not anything_due(ctx.database, ctx.now):
+        return {}
     return send_due(ctx.database, ctx.channels, ctx.now, ctx.settings)

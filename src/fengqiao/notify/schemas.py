@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class NotificationOut(BaseModel):
     id: int
     title: str
     body: str
-    link: str
+    link: str = Field(description="The page it is about, on the server's public address.")
+    path: str = Field(description='The same page as a path on this server ("/events/12").')
     event_id: int | None
     created_at: datetime
     read_at: datetime | None

@@ -13,7 +13,10 @@ the lane's next message share one transaction. Delivery itself runs outside any 
 
 A failed message is retried after `outbox_backoff_seconds`, doubling each attempt, and
 dead-lettered after `outbox_max_attempts` attempts or a permanent refusal; a message claimed that
-many times without any result (each claim ended by its worker dying) is dead-lettered too.
+many times without any result (each claim ended by its worker dying) is dead-lettered too. A
+time-bound message (a reminder, `expires_at` in its payload) claimed after its moment is not
+sent but marked `expired` with the reason. Links are put on FENGQIAO_PUBLIC_BASE_URL here, when
+a message is rendered (notify/templates.py), never when it is queued.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from fengqiao.db import Database
 from fengqiao.errors import Problem, not_found
 from fengqiao.logs import bound_request
 from fengqiao.notify.channels import Channel, ChannelError, Message
-from fengqiao.notify.templates import render
+from fengqiao.notify.templates import path_of, render_for
 from fengqiao.outbox.models import OUTBOX_PENDING_SQL, Outbox
 
 log = logging.getLogger("fengqiao.outbox")
@@ -45,7 +48,7 @@ MAX_ROUNDS = 200  # a run sends at most MAX_ROUNDS × worker_batch messages, so 
 # repeat after a kill; the others wait for the lease to end and go out once.
 CLAIM_AHEAD = 8
 _OUTBOX = cast(Table, Outbox.__table__)
-COUNTS = ("sent", "retried", "dead", "fenced")
+COUNTS = ("sent", "retried", "dead", "fenced", "expired")
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,14 @@ def idempotency_key(dedupe_key: str) -> str:
     return hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
 
 
-def to_message(row: Any) -> Message:
-    """An outbox row (ORM object or result row), rendered."""
-    subject, body = render(row.template, row.payload)
+def to_message(row: Any, base_url: str) -> Message:
+    """An outbox row (ORM object or result row), rendered, its link on the configured public
+    address (`base_url`). An in-app message's text leaves the link out: the inbox shows it as
+    a button, and its row keeps only the path."""
+    path = path_of(row.payload, base_url)
+    subject, body, link = render_for(
+        row.template, row.payload, base_url=base_url, with_link=row.channel != "app"
+    )
     return Message(
         id=row.id,
         channel=row.channel,
@@ -81,11 +89,33 @@ def to_message(row: Any) -> Message:
         template=row.template,
         subject=subject,
         text=body,
-        link=str(row.payload.get("link", "")),
+        link=link,
+        path=path,
         event_id=row.event_id,
-        payload=dict(row.payload),
+        payload={**row.payload, "link": link},
         idempotency_key=idempotency_key(row.dedupe_key),
         request_id=row.request_id,
+    )
+
+
+def expired(payload: dict[str, Any], now: datetime) -> str | None:
+    """Why a time-bound message (a reminder of a deadline) must not go out at `now`, or None.
+
+    A queuer gives such a message `expires_at` (ISO 8601): "due soon" is false after it, and
+    whatever happens after a deadline is said by its own message (the overdue order). The
+    sender then drops it and records why, visible on the outbox page."""
+    raw = payload.get("expires_at")
+    if not raw:
+        return None
+    try:
+        until = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return None
+    if until.tzinfo is None or until > now:
+        return None
+    return (
+        f"已过期未发送：所提醒的时限（{payload.get('due') or raw}）在发出前已过；"
+        f"expired: its moment ({raw}) passed before it could be sent"
     )
 
 
@@ -153,7 +183,17 @@ class Lease:
                 )
 
 
-def claim(db: Session, now: datetime, lease: Lease, settings: Settings, limit: int) -> list[Claim]:
+@dataclass(frozen=True)
+class Claimed:
+    """What one claim took: the messages to send, and how many it settled without sending
+    (`expired`: their moment had passed; `worn`: dead after too many claims)."""
+
+    claims: list[Claim]
+    expired: int = 0
+    worn: int = 0
+
+
+def claim(db: Session, now: datetime, lease: Lease, settings: Settings, limit: int) -> Claimed:
     """Up to `limit` messages due at `now` whose lease (if any) has ended, leased to this worker
     under one token, oldest first. One statement: UPDATE ... WHERE id IN (SELECT ... LIMIT n,
     on PostgreSQL FOR UPDATE SKIP LOCKED) RETURNING."""
@@ -189,7 +229,21 @@ def claim(db: Session, now: datetime, lease: Lease, settings: Settings, limit: i
             .values(status="dead", claim_token=None, leased_until=None,
                     error="no result after every attempt: the worker stopped while sending")
         )  # fmt: skip
-    return [Claim(to_message(r), r.attempts, token) for r in rows if r.id not in worn]
+    # A reminder whose moment has passed is not sent late: it is dropped, with the reason.
+    stale = {r.id: why for r in rows if r.id not in worn and (why := expired(r.payload, now))}
+    if stale:
+        connection.execute(
+            update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
+            .values(status="expired", error=bindparam("why"), claim_token=None, leased_until=None),
+            [{"row_id": row_id, "why": why} for row_id, why in stale.items()],
+        )  # fmt: skip
+    base_url = settings.public_base_url
+    claims = [
+        Claim(to_message(r, base_url), r.attempts, token)
+        for r in rows
+        if r.id not in worn and r.id not in stale
+    ]
+    return Claimed(claims, expired=len(stale), worn=len(worn))
 
 
 def deliver(channels: dict[str, Channel], claim: Claim) -> Outcome:
@@ -260,6 +314,18 @@ def record(db: Session, outcome: Outcome, now: datetime, settings: Settings) -> 
     return kind
 
 
+def anything_due(database: Database, now: datetime) -> bool:
+    """Whether a message waits to be sent at `now`: one read of the pending index, so a sender
+    polling every half second takes no write lock while the outbox is empty."""
+    with database.session() as db:
+        found = db.scalar(
+            select(_OUTBOX.c.id)
+            .where(text(OUTBOX_PENDING_SQL), _OUTBOX.c.next_attempt_at <= now)
+            .limit(1)
+        )
+    return found is not None
+
+
 def send_due(
     database: Database,
     channels: dict[str, Channel],
@@ -277,6 +343,7 @@ def send_due(
         queue: list[Claim] = []
         outcome: Outcome | None = None
         while True:
+            settled = 0  # rows a claim took and settled without sending
             with database.transaction() as db:
                 if outcome is not None:
                     kind = record(db, outcome, now, settings)
@@ -285,13 +352,19 @@ def send_due(
                     with guard:
                         take = min(CLAIM_AHEAD, budget[0])
                         budget[0] -= take
-                    queue = claim(db, now, lease, settings, take) if take else []
+                    taken = claim(db, now, lease, settings, take) if take else Claimed([])
+                    queue, settled = taken.claims, taken.expired + taken.worn
                     for claimed in queue:
                         lease.hold(claimed)
-            if outcome is not None:
-                with guard:
+            with guard:
+                if outcome is not None:
                     totals[kind] += 1
+                if settled:
+                    totals["expired"] += taken.expired
+            outcome = None
             if not queue:
+                if settled:
+                    continue  # a claim of only stale rows: there may be more behind them
                 return
             outcome = deliver(channels, queue.pop(0))
 
@@ -309,6 +382,12 @@ def resend(db: Session, outbox_id: int, now: datetime) -> Outbox:
     row = db.get(Outbox, outbox_id, with_for_update=True)
     if row is None:
         raise not_found("message", "消息")
+    if row.status == "expired":
+        raise Problem(
+            409, "expired", "Its moment has passed", "提醒时限已过",
+            f"message {row.id} reminds of a moment that has passed; it is not sent late",
+            f"消息 {row.id} 所提醒的时限已过，不再补发",
+        )  # fmt: skip
     if row.status == "sent":
         raise Problem(
             409, "already-sent", "Already sent", "已发送",

@@ -21,10 +21,11 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User
-from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
+from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import forbidden, not_found
 from fengqiao.events.models import Event
 from fengqiao.events.scope import event_scope, sees_whole_district
+from fengqiao.notify.inbox import message_out, newer_messages
 from fengqiao.notify.models import Notification
 from fengqiao.notify.schemas import NotificationList, NotificationOut, OutboxOut
 from fengqiao.notify.sender import resend
@@ -37,17 +38,11 @@ STREAM_POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 
 
-def _out(n: Notification) -> NotificationOut:
-    return NotificationOut(
-        id=n.id, title=n.title, body=n.body, link=n.link, event_id=n.event_id,
-        created_at=n.created_at, read_at=n.read_at,
-    )  # fmt: skip
-
-
 @router.get("/me/notifications", response_model=NotificationList, summary="My in-app inbox")
 def my_notifications(
     principal: CurrentPrincipal,
     database: AppDatabase,
+    settings: AppSettings,
     unread: Annotated[bool, Query(description="Only unread messages.")] = False,
     before: Annotated[int | None, Query(description="`next_before` of the last page.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -67,7 +62,7 @@ def my_notifications(
     more = len(rows) > limit
     rows = rows[:limit]
     return NotificationList(
-        items=[_out(n) for n in rows],
+        items=[message_out(n, settings.public_base_url) for n in rows],
         unread=count or 0,
         next_before=rows[-1].id if more and rows else None,
     )
@@ -79,7 +74,11 @@ def my_notifications(
     summary="Mark one message read",
 )
 def read_one(
-    notification_id: int, principal: CurrentPrincipal, database: AppDatabase, clock: AppClock
+    notification_id: int,
+    principal: CurrentPrincipal,
+    database: AppDatabase,
+    clock: AppClock,
+    settings: AppSettings,
 ) -> NotificationOut:
     with database.transaction() as db:
         row = db.get(Notification, notification_id)
@@ -87,7 +86,7 @@ def read_one(
             raise not_found("message", "消息")
         if row.read_at is None:
             row.read_at = clock.now()
-        return _out(row)
+        return message_out(row, settings.public_base_url)
 
 
 @router.post("/me/notifications/read-all", summary="Mark every message read")
@@ -101,17 +100,6 @@ def read_all(principal: CurrentPrincipal, database: AppDatabase, clock: AppClock
         return {"marked": int(getattr(result, "rowcount", 0) or 0)}
 
 
-def _newer(database: Any, user_id: int, after: int) -> list[NotificationOut]:
-    with database.session() as db:
-        rows = db.scalars(
-            select(Notification)
-            .where(Notification.user_id == user_id, Notification.id > after)
-            .order_by(Notification.id)
-            .limit(100)
-        )
-        return [_out(n) for n in rows]
-
-
 @router.get(
     "/me/notifications/stream",
     summary="My new messages as server-sent events",
@@ -121,6 +109,7 @@ async def stream(
     request: Request,
     principal: CurrentPrincipal,
     database: AppDatabase,
+    settings: AppSettings,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """`text/event-stream`: one `notification` event per new message (its id is the event id,
@@ -139,12 +128,16 @@ async def stream(
             )
         after = newest or 0
 
+    base_url = settings.public_base_url
+
     async def events() -> AsyncIterator[bytes]:
         nonlocal after
         yield b"retry: 3000\n\n"
         quiet = 0.0
         while not await request.is_disconnected():
-            fresh = await run_in_threadpool(_newer, database, principal.user_id, after)
+            fresh = await run_in_threadpool(
+                newer_messages, database, principal.user_id, after, base_url
+            )
             for item in fresh:
                 after = item.id
                 data = orjson.dumps(item.model_dump(mode="json")).decode()
@@ -228,7 +221,7 @@ def _message_in_scope(db: Session, principal: Principal, outbox_id: int) -> None
 def list_outbox(
     principal: CurrentPrincipal,
     database: AppDatabase,
-    status: Annotated[Literal["pending", "sent", "dead"] | None, Query()] = None,
+    status: Annotated[Literal["pending", "sent", "dead", "expired"] | None, Query()] = None,
     channel: Annotated[str | None, Query(max_length=16)] = None,
     template: Annotated[str | None, Query(max_length=32)] = None,
     event_id: Annotated[int | None, Query()] = None,

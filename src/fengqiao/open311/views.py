@@ -308,7 +308,7 @@ async def post_request(
                 submission=submission, hidden=_hidden(rules, settings), now=now,
                 idempotency_key=idempotency_key,
                 duplicate_radius_m=settings.duplicate_radius_m,
-                duplicate_days=settings.duplicate_days, base_url=settings.public_base_url,
+                duplicate_days=settings.duplicate_days,
             )  # fmt: skip
             return {
                 "service_request_id": event.code,

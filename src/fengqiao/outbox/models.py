@@ -10,8 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fengqiao.db import Base, UTCDateTime
 
-OUTBOX_STATUSES = ("pending", "sent", "dead")
-OUTBOX_STATUS_ZH = {"pending": "待发送", "sent": "已发送", "dead": "发送失败"}
+# expired: a time-bound message (a reminder) whose moment passed before it could be sent; the
+# sender drops it and says why in `error` (notify/sender.py).
+OUTBOX_STATUSES = ("pending", "sent", "dead", "expired")
+OUTBOX_STATUS_ZH = {
+    "pending": "待发送",
+    "sent": "已发送",
+    "dead": "发送失败",
+    "expired": "已过期未发",
+}
 # A row's channel: the kind of message a plugin delivers (see notify/channels.py).
 CHANNEL_ZH = {"sms": "短信", "email": "邮件", "app": "站内消息", "log": "日志"}
 # Rows the sender still has to try; its partial index holds only these.

@@ -12,7 +12,7 @@ from sqlalchemy import Table, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.models import User, UserRole
+from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.logs import current_request_id
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.outbox.models import Outbox
@@ -124,6 +124,7 @@ class Directory:
         self._people: dict[tuple[Any, ...], list[Person]] = {}
         self._units: dict[int, Unit | None] = {}
         self._orgs: dict[int, str] = {}
+        self._roles: dict[int, frozenset[str]] = {}
 
     def _query(self, key: tuple[Any, ...], *conditions: Any) -> list[Person]:
         if key not in self._people:
@@ -192,6 +193,29 @@ class Directory:
         """Holders of `role` whose home is exactly this org unit (a town's operators, say)."""
         return self._query(
             ("org", org_id, role), and_(User.home_org_id == org_id, UserRole.role == role)
+        )
+
+    def person(self, user_id: int) -> tuple[Person, frozenset[str]] | None:
+        """An active user and their roles (a reporter, a dispatcher), or None."""
+        key = ("user", user_id)
+        if key not in self._people:
+            with self.db.no_autoflush:
+                rows = self.db.execute(
+                    select(User.id, User.name, User.phone, User.email, UserRole.role)
+                    .join(UserRole, UserRole.user_id == User.id)
+                    .where(User.id == user_id, User.is_active.is_(True))
+                ).all()
+            self._people[key] = [Person(r.id, r.name, r.phone, r.email) for r in rows[:1]]
+            self._roles[user_id] = frozenset(r.role for r in rows)
+        people = self._people[key]
+        return (people[0], self._roles[user_id]) if people else None
+
+    def grid_workers(self, grid_id: int) -> list[Person]:
+        """The grid workers assigned to a grid."""
+        return self._query(
+            ("grid", grid_id),
+            User.id.in_(select(GridAssignment.user_id).where(GridAssignment.grid_id == grid_id)),
+            UserRole.role == "grid_worker",
         )
 
     def org_names(self, *org_ids: int) -> dict[int, str]:

@@ -41,6 +41,7 @@ class OrderOut(BaseModel):
     reply: str | None
     replied_by: Ref | None
     replied_at: datetime | None
+    can_reply: bool = Field(False, description="Whether the caller may reply to it now.")
 
 
 class OrderList(BaseModel):

@@ -20,6 +20,7 @@ from fengqiao.supervision.models import ORDER_KIND_ZH, SupervisionOrder
 
 # Old names of the models' tables, still read by supervision/views.py.
 ISSUERS = frozenset({"operator", "leader", "admin"})
+REPLIERS = ("handler", "unit_leader")
 
 
 def issue_order(
@@ -63,7 +64,7 @@ def issue_order(
     db.add(order)
     db.flush()
     people = people or Directory(db)
-    payload = message_payload(people, event, policy)
+    payload = message_payload(people, event)
     payload.update(
         order=order.code, kind=ORDER_KIND_ZH[kind], requirement=requirement,
         reply_due=local_text(due_at),
@@ -95,7 +96,7 @@ def reply_order(
     order = db.get(SupervisionOrder, order_id, with_for_update=True)
     if order is None or not may_read(principal, order):
         raise not_found("supervision order", "督办单")
-    if principal.unit_id != order.unit_id or not principal.has_any("handler", "unit_leader"):
+    if principal.unit_id != order.unit_id or not principal.has_any(*REPLIERS):
         raise forbidden(
             "only the supervised unit's handlers or head may reply",
             "只有被督办单位的处置人员或负责人可以回复",
@@ -141,6 +142,15 @@ def order_scope(principal: Principal) -> ColumnElement[bool]:
         elif column is not None:
             clauses.append(column == ids[-1])
     return or_(*clauses) if clauses else SupervisionOrder.id.is_(None)
+
+
+def may_reply(principal: Principal, order: SupervisionOrder) -> bool:
+    """Whether the caller may answer the order now: the supervised unit's people, once."""
+    return (
+        order.status == "open"
+        and principal.unit_id == order.unit_id
+        and principal.has_any(*REPLIERS)
+    )
 
 
 def may_read(principal: Principal, order: SupervisionOrder) -> bool:

@@ -30,6 +30,7 @@ from fengqiao.db import Database
 from fengqiao.events.changes import queue_change, state_of
 from fengqiao.events.escalation import EscalationPolicy, climb, local_text, message_payload
 from fengqiao.events.models import OPEN_STATES_SQL, OVERDUE_PENDING_SQL, REMINDER_PENDING_SQL, Event
+from fengqiao.events.notices import announce
 from fengqiao.events.trail import buffered_trail, record_step
 from fengqiao.outbox.service import Directory, Draft, drafts_for, enqueue
 from fengqiao.supervision.service import default_reply_due, issue_order
@@ -90,9 +91,11 @@ def remind(batch: Batch, event: Event) -> str:
         if event.owner_unit_id
         else people.org_people(event.town_id, "operator")
     )
+    # "Due soon" is true only until the deadline: a reminder still queued then (the sender was
+    # down) is dropped by the sender with its reason, never sent late (notify/sender.py).
+    payload = message_payload(people, event) | {"expires_at": event.due_at.isoformat()}
     drafts = drafts_for(
-        told, channels=("sms", "app"), template="reminder",
-        payload=message_payload(people, event, batch.policy),
+        told, channels=("sms", "app"), template="reminder", payload=payload,
         key=f"remind:{event.id}:{event.due_at.isoformat()}", event_id=event.id,
     )  # fmt: skip
     batch.queue.extend(drafts)
@@ -121,7 +124,7 @@ def mark_overdue(batch: Batch, event: Event) -> str:
     told = people.org_people(event.town_id, "operator")
     if event.owner_unit_id is not None:
         told += people.unit_leaders(event.owner_unit_id)
-    payload = message_payload(people, event, policy)
+    payload = message_payload(people, event)
     payload.update(order=order_code or "", reply_due=local_text(default_reply_due(now, policy)))
     drafts = drafts_for(
         told, channels=("sms", "app"), template="overdue", payload=payload,
@@ -140,16 +143,18 @@ def mark_overdue(batch: Batch, event: Event) -> str:
 
 
 def escalate(batch: Batch, event: Event) -> str:
-    payload = climb(
-        batch.db, event, now=batch.now, reason="overdue", policy=batch.policy,
-        people=batch.people, queue=batch.queue,
-    )  # fmt: skip
+    """An overdue event climbs a rung by itself; the rung is told as any climb's is."""
+    payload = climb(batch.db, event, now=batch.now, reason="overdue", policy=batch.policy)
     if payload is None:
         event.escalate_at = None
         return "top"
     record_step(
         batch.db, event, now=batch.now, action="escalate", unit_id=event.owner_unit_id,
         payload=payload,
+    )  # fmt: skip
+    announce(
+        batch.db, event, action="escalate", actor_id=None, now=batch.now, policy=batch.policy,
+        reason="overdue", people=batch.people, queue=batch.queue,
     )  # fmt: skip
     return "escalated"
 

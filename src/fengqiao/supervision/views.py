@@ -19,6 +19,7 @@ from fengqiao.events.escalation import EscalationPolicy, local_text
 from fengqiao.events.models import Event
 from fengqiao.events.schemas import Ref
 from fengqiao.exports import csv_download, stamped
+from fengqiao.scope import Principal
 from fengqiao.supervision import service
 from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_STATUS_ZH, SupervisionOrder
 from fengqiao.supervision.schemas import OrderIn, OrderList, OrderOut, ReplyIn
@@ -26,7 +27,12 @@ from fengqiao.supervision.schemas import OrderIn, OrderList, OrderOut, ReplyIn
 router = APIRouter(tags=["supervision"])
 
 
-def _outs(db: Session, orders: Sequence[SupervisionOrder], now: datetime) -> list[OrderOut]:
+def _outs(
+    db: Session,
+    orders: Sequence[SupervisionOrder],
+    now: datetime,
+    principal: Principal | None = None,
+) -> list[OrderOut]:
     units = service.unit_names(db, {o.unit_id for o in orders})
     user_ids = {i for o in orders for i in (o.issued_by, o.replied_by) if i}
     users = (
@@ -64,6 +70,7 @@ def _outs(db: Session, orders: Sequence[SupervisionOrder], now: datetime) -> lis
             reply=o.reply,
             replied_by=person(o.replied_by),
             replied_at=o.replied_at,
+            can_reply=principal is not None and service.may_reply(principal, o),
         )
         for o in orders
     ]
@@ -101,7 +108,7 @@ def issue_order(
             db, event, kind=body.kind, requirement=body.requirement, due_at=due_at, now=now,
             policy=policy, issued_by=principal.user_id,
         )  # fmt: skip
-        return _outs(db, [order], now)[0]
+        return _outs(db, [order], now, principal)[0]
 
 
 def _filters(
@@ -142,7 +149,8 @@ def list_orders(
         more = len(orders) > limit
         orders = orders[:limit]
         return OrderList(
-            items=_outs(db, orders, now), next_before=orders[-1].id if more and orders else None
+            items=_outs(db, orders, now, principal),
+            next_before=orders[-1].id if more and orders else None,
         )
 
 
@@ -191,7 +199,7 @@ def get_order(
         order = db.get(SupervisionOrder, order_id)
         if order is None or not service.may_read(principal, order):
             raise not_found("supervision order", "督办单")
-        return _outs(db, [order], clock.now())[0]
+        return _outs(db, [order], clock.now(), principal)[0]
 
 
 @router.post(
@@ -212,4 +220,4 @@ def reply(
         order = service.reply_order(
             db, order_id=order_id, principal=principal, reply=body.reply, now=now
         )
-        return _outs(db, [order], now)[0]
+        return _outs(db, [order], now, principal)[0]

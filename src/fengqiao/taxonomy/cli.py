@@ -32,3 +32,27 @@ def taxonomy_import(
         f"taxonomy: {report.majors} major classes, {report.categories} classes, "
         f"{report.rules} routing rules, {report.policies} SLA policies"
     )
+
+
+@taxonomy_app.command("feedback-photo")
+def taxonomy_feedback_photo(
+    code: Annotated[str, typer.Argument(help="Class code, e.g. 0101.")],
+    required: Annotated[
+        bool,
+        typer.Option(
+            "--required/--optional",
+            help="Whether 反馈 on this class's events needs a photo of the handling.",
+        ),
+    ],
+) -> None:
+    """Say whether 反馈 (feedback) on events of one class needs at least one photo of the
+    handling (on for every class by default)."""
+    from fengqiao.taxonomy.service import update_category
+
+    with problems_exit(), open_database().transaction() as session:
+        category = update_category(
+            db=session, code=code, changes={"feedback_photo_required": required}
+        )
+        name = category.name_zh
+    word = "required" if required else "optional"
+    console.print(f"taxonomy: class {code} ({name}): a photo with feedback is {word}")

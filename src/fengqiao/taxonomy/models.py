@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fengqiao.db import Base, UTCDateTime, utcnow
@@ -49,6 +49,11 @@ class Category(Base):
     closing_condition: Mapped[str] = mapped_column(Text, default="")
     national_code: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # 反馈 needs at least one photo of the handling (a class whose work leaves nothing to
+    # photograph, a consultation say, turns it off).
+    feedback_photo_required: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

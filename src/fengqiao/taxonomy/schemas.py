@@ -30,6 +30,9 @@ class CategoryOut(BaseModel):
     closing_condition: str
     national_code: str | None
     active: bool
+    feedback_photo_required: bool = Field(
+        description="反馈 needs at least one photo of the handling (kind after)."
+    )
 
 
 class CategoryList(BaseModel):
@@ -53,6 +56,9 @@ class CategoryPatch(PatchModel):
     closing_condition: str | None = Field(None, max_length=2000)
     national_code: str | None = Field(None, max_length=32)
     active: bool | None = None
+    feedback_photo_required: bool | None = Field(
+        None, description="Whether 反馈 needs at least one photo of the handling."
+    )
 
 
 class CategoryCreate(RequestModel):
@@ -67,6 +73,9 @@ class CategoryCreate(RequestModel):
     filing_condition: str = Field("", max_length=2000)
     closing_condition: str = Field("", max_length=2000)
     national_code: str | None = Field(None, max_length=32)
+    feedback_photo_required: bool = Field(
+        True, description="Whether 反馈 needs at least one photo of the handling."
+    )
 
 
 class RuleIn(PatchModel):

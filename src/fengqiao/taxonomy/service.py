@@ -95,6 +95,10 @@ def import_taxonomy(
         category.closing_condition = row.get("closing_condition", "")
         category.national_code = row.get("national_code")
         category.active = row.get("active", True)
+        if "feedback_photo_required" in row:  # else a class keeps what an admin set
+            category.feedback_photo_required = bool(row["feedback_photo_required"])
+        elif category.feedback_photo_required is None:
+            category.feedback_photo_required = True
         category.updated_at = now
         db.add(category)
     db.flush()

@@ -37,6 +37,7 @@ class CategoryRef:
     platform: str
     default_level: int
     active: bool
+    feedback_photo_required: bool = True  # 反馈 needs a photo of the handling
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def load_rules(db: Session) -> Rules:
             platform=c.platform,
             default_level=c.default_level,
             active=c.active,
+            feedback_photo_required=c.feedback_photo_required,
         )
         for c in db.scalars(select(Category))
     }

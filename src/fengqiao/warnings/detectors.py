@@ -57,6 +57,7 @@ class Finding:
     lng: float | None = None
     p_value: float | None = None
     event_ids: tuple[int, ...] = field(default=())
+    baseline: int | None = None  # a spike's count in the weeks before its window (unscaled)
 
     def overlaps(self, other: Finding) -> bool:
         """The same condition: same kind, place and class, with touching windows."""
@@ -135,7 +136,7 @@ def spikes(
                 kind="spike", org_id=village, village_id=village, town_id=towns.get(village),
                 category_code=code, window_start=window_start, window_end=window_end,
                 observed=observed, expected=round(expected, 3), p_value=tail,
-                score=round(-math.log10(max(tail, 1e-300)), 2),
+                score=round(-math.log10(max(tail, 1e-300)), 2), baseline=baseline.get(key, 0),
             )  # fmt: skip
     minors = {(village, code[:2]) for village, code in found if len(code) > 2}
     return [f for key, f in found.items() if len(key[1]) > 2 or key not in minors]

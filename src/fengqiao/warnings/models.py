@@ -26,6 +26,15 @@ WARNING_KIND_SHORT_ZH = {
     "backlog": "积压",
 }
 WARNING_STATUS_ZH = {"open": "待签收", "acknowledged": "已签收"}
+# Who a warning is with: the town first; unacknowledged, it climbs to the district.
+WARNING_LEVELS = ("town", "district")
+WARNING_LEVEL_ZH = {"town": "镇街", "district": "区级"}
+# What a warning's history records (beside its raising and its acknowledgement).
+WARNING_STEP_ZH = {
+    "reminded": "未签收提醒",
+    "climbed": "升级至区级",
+    "lapsed": "已过跟进期限，不再提醒",
+}
 
 
 class EarlyWarning(Base):
@@ -38,6 +47,9 @@ class EarlyWarning(Base):
         Index("ix_warning_condition", "kind", "org_id", "category_code", "window_end"),
         Index("ix_warning_town_created", "town_id", "created_at"),
         Index("ix_warning_unit_status", "unit_id", "status"),
+        # The follow-up job's stored due times (cleared once done, or on acknowledgement).
+        Index("ix_warning_remind_at", "remind_at"),
+        Index("ix_warning_climb_at", "climb_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -68,6 +80,15 @@ class EarlyWarning(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+    # Follow-ups of an unacknowledged warning: when it is reminded and when it climbs (stored
+    # due times the `warning_followups` job selects; None once done or acknowledged), which
+    # level has it now, and what was done ({"at", "step", "told"} rows, oldest first).
+    level: Mapped[str] = mapped_column(String(16), default="town", server_default="town")
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    climb_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    climbed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class WarningScan(Base):

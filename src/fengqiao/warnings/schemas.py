@@ -14,6 +14,15 @@ class AckIn(RequestModel):
     note: str = Field("", max_length=2000, description="What the town or unit will do (optional).")
 
 
+class WarningStepOut(BaseModel):
+    """One follow-up on a warning's history."""
+
+    at: datetime
+    step: str = Field(description="reminded, climbed (to the district) or lapsed.")
+    step_name: str
+    told: int = Field(description="How many people were told.")
+
+
 class WarningOut(BaseModel):
     id: int
     kind: str = Field(description="spike, cluster, repeat or backlog.")
@@ -31,8 +40,16 @@ class WarningOut(BaseModel):
     expected: float
     score: float
     p_value: float | None
-    message: str
-    event_ids: list[int]
+    message: str = Field(description="The warning in plain Chinese, as pushed.")
+    statistics: str = Field(
+        description="A details line for analysts: a spike's expectation and tail probability, "
+        "or the line a count crossed."
+    )
+    event_ids: list[int] = Field(description="The related events' ids (at most 100 kept).")
+    events: list[Ref] = Field(
+        description="The first related events the caller may read, by code (at most 20)."
+    )
+    event_count: int = Field(description="How many related events there were.")
     created_at: datetime
     status: str = Field(description="open or acknowledged.")
     status_name: str
@@ -40,3 +57,10 @@ class WarningOut(BaseModel):
     acknowledged_at: datetime | None
     note: str | None
     pushed_to: int = Field(description="How many people the warning was pushed to.")
+    level: str = Field(description="town, or district once it climbed.")
+    level_name: str
+    remind_at: datetime | None = Field(description="When it is reminded unless acknowledged.")
+    climb_at: datetime | None = Field(description="When it climbs unless acknowledged.")
+    reminded_at: datetime | None
+    climbed_at: datetime | None
+    history: list[WarningStepOut]

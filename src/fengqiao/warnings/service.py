@@ -8,21 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, Table, column, func, or_, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fengqiao.config import Settings
-from fengqiao.db import Database
+from fengqiao.db import Database, UTCDateTime
 from fengqiao.errors import Problem, not_found
 from fengqiao.events.escalation import local_text
 from fengqiao.events.filing import route
-from fengqiao.events.models import Event, is_open
+from fengqiao.events.models import OPEN_STATES_SQL, Event, is_open
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.outbox.service import Directory, Person, drafts_for, enqueue
 from fengqiao.scope import Principal, in_scope
 from fengqiao.taxonomy.snapshot import Rules, load_rules
-from fengqiao.warnings import detectors
+from fengqiao.warnings import detectors, wording
 from fengqiao.warnings.detectors import Finding, Seen
 from fengqiao.warnings.models import WARNING_KIND_ZH, EarlyWarning, WarningScan
 
@@ -34,6 +34,8 @@ MIN_LOOKBACK = timedelta(days=1)
 SCAN_NAME = "detectors"
 READERS = frozenset({"operator", "leader", "admin"})
 UNIT_READERS = frozenset({"handler", "unit_leader"})
+# How many related events a warning keeps (its count says how many there were).
+RELATED_KEPT = 100
 _WARNING = cast(Table, EarlyWarning.__table__)
 
 
@@ -53,7 +55,8 @@ class WarningRules:
     backlog_overdue: int = 5
     catch_up_days: float = 14.0
     interval_minutes: float = 60.0
-    base_url: str = "http://127.0.0.1:8000"
+    remind_days: float = 1.0
+    climb_days: float = 3.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WarningRules:
@@ -68,7 +71,7 @@ class WarningRules:
             backlog_overdue=settings.warning_backlog_overdue,
             catch_up_days=settings.warning_catch_up_days,
             interval_minutes=settings.warning_interval_minutes,
-            base_url=settings.public_base_url.rstrip("/"),
+            remind_days=settings.warning_remind_days, climb_days=settings.warning_climb_days,
         )  # fmt: skip
 
     def is_stability(self, code: str) -> bool:
@@ -189,15 +192,35 @@ def _seen(db: Session, start: datetime, end: datetime) -> list[Seen]:
     return [Seen(*row) for row in rows]
 
 
+def _open_overdue(db: Session, now: datetime) -> list[tuple[int, int | None, datetime]]:
+    """(id, owner unit, deadline) of the open events past their deadline, most overdue first,
+    read through the open-deadline partial index. SQLite is told to (INDEXED BY): with the event
+    list's sort index on status beside it, its planner walks every open event by status instead."""
+    if db.get_bind().dialect.name != "sqlite":
+        statement = (
+            select(Event.id, Event.owner_unit_id, Event.due_at)
+            .where(is_open(), Event.due_at < now)
+            .order_by(Event.due_at, Event.id)
+        )
+        return [(r[0], r[1], r[2]) for r in db.execute(statement) if r[2] is not None]
+    due = column("due_at", UTCDateTime())
+    statement = (
+        select(column("id"), column("owner_unit_id"), due)
+        .select_from(text("event INDEXED BY ix_event_open_due"))
+        .where(text(OPEN_STATES_SQL), due < now)
+        .order_by(due, column("id"))
+    )
+    rows: list[Any] = list(db.execute(statement))
+    return [(int(r[0]), r[1], r[2]) for r in rows]
+
+
 def _loads(db: Session, now: datetime) -> list[detectors.UnitLoad]:
     """Units with open overdue events (through the open-deadline partial index)."""
     # Rows, summed here: a GROUP BY (or any condition on the unit) leads SQLite to the owner
     # index, a scan of nearly every event, instead of the partial index of open deadlines.
     count: Counter[int] = Counter()
     oldest: dict[int, datetime] = {}
-    for unit, due_at in db.execute(
-        select(Event.owner_unit_id, Event.due_at).where(is_open(), Event.due_at < now)
-    ):
+    for _id, unit, due_at in _open_overdue(db, now):
         if unit is not None and due_at is not None:
             count[unit] += 1
             oldest[unit] = min(due_at, oldest.get(unit, due_at))
@@ -317,6 +340,16 @@ def _store(
         town = orgs.get(finding.town_id) if finding.town_id else None
         where = (town.name if town and town.id != place.id else "") + place.name
         name = _category_name(catalogue, finding.category_code)
+        related = _related(db, finding, now)
+        text = wording.message(
+            finding, where=where, category=name, unit=unit_name,
+            classes=_class_names(db, related) if finding.kind == "cluster" else "",
+            weeks=rules.spike_weeks,
+            cluster_days=rules.cluster_days, radius_m=rules.repeat_radius_m,
+            backlog_min=rules.backlog_overdue,
+        )  # fmt: skip
+        # A warning with no town (a district unit's backlog) is the district's from the start.
+        level = "town" if finding.town_id is not None else "district"
         row = {
             "kind": finding.kind, "org_id": finding.org_id, "org_path": place.path,
             "town_id": finding.town_id, "village_id": finding.village_id,
@@ -324,12 +357,16 @@ def _store(
             "category_name": name, "lat": finding.lat, "lng": finding.lng,
             "window_start": finding.window_start, "window_end": finding.window_end,
             "observed": finding.observed, "expected": finding.expected, "score": finding.score,
-            "message": message(finding, where=where, category=name, unit=unit_name, rules=rules),
-            "details": {"event_ids": list(finding.event_ids[:100]), "p_value": finding.p_value,
+            "message": text,
+            "details": {"event_ids": related[:RELATED_KEPT], "event_count": len(related),
+                        "p_value": finding.p_value, "baseline": finding.baseline,
                         "units": units},
             "dedupe_key": _dedupe_key(finding), "created_at": now,
             "pushed_to": sorted({p.user_id for p in told if p.user_id is not None}),
-            "status": "open",
+            "status": "open", "level": level,
+            "remind_at": now + timedelta(days=rules.remind_days),
+            "climb_at": now + timedelta(days=rules.climb_days) if level == "town" else None,
+            "history": [],
         }  # fmt: skip
         warning_id = _insert(db, row)
         if warning_id is None:  # another worker stored this very condition first
@@ -337,7 +374,7 @@ def _store(
         counts[finding.kind] += 1
         payload = {
             "warning_id": warning_id, "kind": WARNING_KIND_ZH[finding.kind], "place": where,
-            "message": row["message"], "link": f"{rules.base_url}/warnings?id={warning_id}",
+            "message": row["message"], "path": f"/warnings?id={warning_id}",
         }  # fmt: skip
         drafts = drafts_for(
             told, channels=("sms", "app"), template="warning", payload=payload,
@@ -397,6 +434,41 @@ def _units_concerned(db: Session, finding: Finding, catalogue: Rules) -> list[in
     return units
 
 
+def _related(db: Session, finding: Finding, now: datetime) -> list[int]:
+    """The events a warning is about, oldest first: a cluster's or a repeat's own, a spike's
+    class in its village over its window, a backlog's open overdue events (most overdue first)."""
+    if finding.event_ids:
+        return list(finding.event_ids)
+    if finding.kind == "spike" and finding.village_id is not None and finding.category_code:
+        code = finding.category_code
+        of_class = Event.category_code == code if len(code) > 2 else Event.major_code == code
+        return list(
+            db.scalars(
+                select(Event.id)
+                .where(
+                    Event.created_at >= finding.window_start,
+                    Event.created_at < finding.window_end,
+                    Event.village_id == finding.village_id,
+                    of_class,
+                )
+                .order_by(Event.created_at, Event.id)
+            )
+        )
+    if finding.kind == "backlog" and finding.unit_id is not None:
+        return [i for i, unit, _ in _open_overdue(db, now) if unit == finding.unit_id]
+    return []
+
+
+def _class_names(db: Session, event_ids: list[int]) -> str:
+    """The classes of the events, in the order first seen ("群体性事件苗头、劳资纠纷")."""
+    if not event_ids:
+        return "涉稳类"
+    names = db.scalars(
+        select(Event.category_name).where(Event.id.in_(event_ids[:RELATED_KEPT])).order_by(Event.id)
+    )
+    return "、".join(dict.fromkeys(names))
+
+
 def _category_name(catalogue: Rules, code: str | None) -> str:
     if code is None:
         return "涉稳类"
@@ -406,33 +478,6 @@ def _category_name(catalogue: Rules, code: str | None) -> str:
         if category.major_code == code:
             return category.major_name
     return code
-
-
-def message(finding: Finding, *, where: str, category: str, unit: str, rules: WarningRules) -> str:
-    """The warning in Chinese, as pushed and shown."""
-    span = f"{local_text(finding.window_start)}至{local_text(finding.window_end)}"
-    if finding.kind == "spike":
-        hours = round((finding.window_end - finding.window_start).total_seconds() / 3600)
-        ratio = finding.observed / finding.expected if finding.expected else 0
-        return (
-            f"{where}近{hours}小时上报{category}{finding.observed}件，为前{rules.spike_weeks}周"
-            f"同期均值{finding.expected:.1f}件的{ratio:.1f}倍（泊松检验 p={finding.p_value:.1e}），"
-            f"请研判原因并部署处置。"
-        )
-    if finding.kind == "cluster":
-        return (
-            f"{where}{span}发生涉稳类事件（信访维稳、劳资纠纷）{finding.observed}件，"
-            f"{rules.cluster_days:g}天内达{rules.cluster_min}件以上，请综治、信访部门提前介入化解。"
-        )
-    if finding.kind == "repeat":
-        return (
-            f"{where}同一地点（{rules.repeat_radius_m:g}米内）{span}重复发生{category}"
-            f"{finding.observed}件，请{unit or '责任单位'}查找根源、长效治理。"
-        )
-    return (
-        f"{unit or where}有{finding.observed}件事件超期未办结（最早于{local_text(finding.window_start)}"
-        f"到期），达到积压预警线{rules.backlog_overdue}件，请督促加快处置。"
-    )
 
 
 # --- acknowledging and reading -----------------------------------------------------------------
@@ -479,6 +524,7 @@ def acknowledge(
         now,
     )
     warning.note = note.strip() or None
+    warning.remind_at = warning.climb_at = None  # signed for: no more follow-ups
     db.flush()
     return warning
 

@@ -16,18 +16,50 @@ from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, CurrentPrincipal
 from fengqiao.errors import invalid, not_found
 from fengqiao.events.escalation import local_text
+from fengqiao.events.models import Event
 from fengqiao.events.schemas import Ref
+from fengqiao.events.scope import event_scope
 from fengqiao.exports import csv_download, stamped
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.paging import Page, Paging
-from fengqiao.warnings import service
-from fengqiao.warnings.models import WARNING_KIND_ZH, WARNING_STATUS_ZH, EarlyWarning
-from fengqiao.warnings.schemas import AckIn, WarningOut
+from fengqiao.scope import Principal
+from fengqiao.warnings import service, wording
+from fengqiao.warnings.models import (
+    WARNING_KIND_ZH,
+    WARNING_LEVEL_ZH,
+    WARNING_STATUS_ZH,
+    WARNING_STEP_ZH,
+    EarlyWarning,
+)
+from fengqiao.warnings.schemas import AckIn, WarningOut, WarningStepOut
 
 router = APIRouter(tags=["warnings"])
+# Related events shown per warning (by code, linking to the event).
+RELATED_SHOWN = 20
 
 
-def _outs(db: Session, warnings: Sequence[EarlyWarning]) -> list[WarningOut]:
+def _related(db: Session, principal: Principal, warnings: Sequence[EarlyWarning]) -> dict[int, Ref]:
+    """The first related events of each warning that the caller may read, by id."""
+    ids = {i for w in warnings for i in (w.details or {}).get("event_ids", [])[:RELATED_SHOWN]}
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Event.id, Event.code, Event.category_name).where(
+            Event.id.in_(ids), event_scope(principal)
+        )
+    )
+    return {r.id: Ref(id=r.id, code=r.code, name=r.category_name) for r in rows}
+
+
+def _history(w: EarlyWarning) -> list[WarningStepOut]:
+    return [
+        WarningStepOut(at=datetime.fromisoformat(h["at"]), step=h["step"],
+                       step_name=WARNING_STEP_ZH.get(h["step"], ""), told=h.get("told", 0))
+        for h in w.history or []
+    ]  # fmt: skip
+
+
+def _outs(db: Session, warnings: Sequence[EarlyWarning], principal: Principal) -> list[WarningOut]:
     org_ids = {i for w in warnings for i in (w.org_id, w.town_id) if i}
     orgs = (
         dict(db.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(org_ids))).all())
@@ -46,6 +78,7 @@ def _outs(db: Session, warnings: Sequence[EarlyWarning]) -> list[WarningOut]:
         if user_ids
         else {}
     )  # fmt: skip
+    related = _related(db, principal, warnings)
     return [
         WarningOut(
             id=w.id,
@@ -65,7 +98,18 @@ def _outs(db: Session, warnings: Sequence[EarlyWarning]) -> list[WarningOut]:
             score=w.score,
             p_value=(w.details or {}).get("p_value"),
             message=w.message,
+            statistics=wording.statistics(
+                w.kind, expected=w.expected, p_value=(w.details or {}).get("p_value")
+            ),
             event_ids=list((w.details or {}).get("event_ids", [])),
+            events=[
+                related[i]
+                for i in (w.details or {}).get("event_ids", [])[:RELATED_SHOWN]
+                if i in related
+            ],
+            event_count=int(
+                (w.details or {}).get("event_count", len((w.details or {}).get("event_ids", [])))
+            ),
             created_at=w.created_at,
             status=w.status,
             status_name=WARNING_STATUS_ZH.get(w.status, w.status),
@@ -81,6 +125,13 @@ def _outs(db: Session, warnings: Sequence[EarlyWarning]) -> list[WarningOut]:
             acknowledged_at=w.acknowledged_at,
             note=w.note,
             pushed_to=len(w.pushed_to or []),
+            level=w.level,
+            level_name=WARNING_LEVEL_ZH.get(w.level, ""),
+            remind_at=w.remind_at,
+            climb_at=w.climb_at,
+            reminded_at=w.reminded_at,
+            climbed_at=w.climbed_at,
+            history=_history(w),
         )
         for w in warnings
     ]
@@ -132,11 +183,14 @@ def list_warnings(
         query = service.list_query(filters, principal)
         total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
         rows = list(db.scalars(query.offset(paging.offset).limit(paging.size)))
-        return Page(items=_outs(db, rows), total=total, page=paging.page, size=paging.size)
+        return Page(
+            items=_outs(db, rows, principal), total=total, page=paging.page, size=paging.size
+        )
 
 
 CSV_HEADER = ["编号", "类型", "地点", "镇街", "相关单位", "类别", "时段开始", "时段结束", "实际数",
-              "期望数", "强度", "预警内容", "发布时间", "状态", "签收人", "签收时间", "签收意见"]  # fmt: skip
+              "期望数", "强度", "预警内容", "发布时间", "状态", "签收人", "签收时间", "签收意见",
+              "统计说明", "相关事件", "当前层级"]  # fmt: skip
 
 
 @router.get(
@@ -155,14 +209,15 @@ def export_warnings(
                 page = list(db.scalars(query))
                 if not page:
                     break
-                for w in _outs(db, page):
+                for w in _outs(db, page, principal):
                     yield [
                         w.id, w.kind_name, w.place.name, w.town.name if w.town else "",
                         w.unit.name if w.unit else "", w.category_name, local_text(w.window_start),
                         local_text(w.window_end), w.observed, w.expected, w.score, w.message,
                         local_text(w.created_at), w.status_name,
                         w.acknowledged_by.name if w.acknowledged_by else "",
-                        local_text(w.acknowledged_at), w.note or "",
+                        local_text(w.acknowledged_at), w.note or "", w.statistics,
+                        "、".join(e.code or "" for e in w.events), w.level_name,
                     ]  # fmt: skip
                 offset += len(page)
 
@@ -175,7 +230,7 @@ def get_warning(warning_id: int, principal: CurrentPrincipal, database: AppDatab
         warning = db.get(EarlyWarning, warning_id)
         if warning is None or not service.may_read(principal, warning):
             raise not_found("warning", "预警")
-        return _outs(db, [warning])[0]
+        return _outs(db, [warning], principal)[0]
 
 
 @router.post(
@@ -195,4 +250,4 @@ def acknowledge(
         warning = service.acknowledge(
             db=db, warning_id=warning_id, principal=principal, note=body.note, now=clock.now()
         )
-        return _outs(db, [warning])[0]
+        return _outs(db, [warning], principal)[0]

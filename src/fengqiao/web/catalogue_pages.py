@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from fengqiao.auth.cookies import SESSION_COOKIE
 from fengqiao.catalogue import access
 from fengqiao.scope import Principal
 from fengqiao.web import views as web
@@ -16,19 +15,9 @@ from fengqiao.web import views as web
 router = APIRouter(include_in_schema=False, route_class=web.PageRoute)
 
 
-async def _optional_principal(request: Request) -> Principal | None:
-    """The signed-in user when there is one: the public page shows the navigation to them."""
-    if not request.cookies.get(SESSION_COOKIE):
-        return None
-    try:
-        return await web.page_principal(request)
-    except web.LoginRequired:
-        return None
-
-
 @router.get("/services", response_class=HTMLResponse)
 def catalogue_page(
-    request: Request, principal: Annotated[Principal | None, Depends(_optional_principal)]
+    request: Request, principal: Annotated[Principal | None, Depends(web.optional_principal)]
 ) -> HTMLResponse:
     """办事指南: the public catalogue, no login (JSON twin: /api/v1/public/services)."""
     return web.render(request, "services.html", principal, page="services")

@@ -8,18 +8,21 @@ import base64
 import hashlib
 import re
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fengqiao.assessment.bulletin import DOCUMENT as BULLETIN_DOCUMENT
+from fengqiao.basemap.service import BasemapCache, tile_origin
 from fengqiao.config import Settings
+from fengqiao.db import Database
 
 # Standalone documents (the daily bulletin is downloaded, mailed and printed, so it carries its
 # own stylesheet) may keep one fixed <style> block: it is allowed by its hash, never inline
 # styles in general. A template's style block must be fixed text for its hash to hold.
 STANDALONE_DOCUMENTS = (BULLETIN_DOCUMENT,)
+__all__ = ["tile_origin"]  # kept importable from here, where it was
 _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
 
 
@@ -35,39 +38,21 @@ def style_hashes() -> list[str]:
     return sources
 
 
-def tile_origin(url: str) -> str | None:
-    """The CSP source a basemap's tiles come from: `https://t{s}.host/...` → `https://*.host`.
-
-    None for no basemap or a basemap on this site ('self' covers it)."""
-    if not url or url.startswith("/"):
-        return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if not parts.scheme or not host:
-        return None
-    labels = host.split(".")
-    if any("{" in label for label in labels[1:]):
-        return f"{parts.scheme}:"  # a placeholder past the first label: only the scheme holds
-    if "{" in labels[0]:
-        labels[0] = "*"  # Leaflet's {s} subdomains: CSP allows a wildcard leftmost label
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{'.'.join(labels)}{port}"
-
-
-def content_security_policy(settings: Settings) -> str:
-    """The one policy of every response."""
-    images = ["'self'", "data:", "blob:"]
-    origin = tile_origin(settings.basemap_url)
-    if origin:
-        images.append(origin)
+def content_security_policy(settings: Settings, tile_origins: tuple[str, ...] = ()) -> str:
+    """The one policy of every response; `tile_origins` are the base map's (stored setting)."""
+    images = ["'self'", "data:", "blob:", *tile_origins]
+    # Cameras play from the media gateway: hls.js fetches the playlist and segments (connect)
+    # and feeds them to the video through a blob: Media Source; native HLS and WHEP reach the
+    # gateway directly.
+    video = settings.video_origins()
     directives = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'", *style_hashes()],
         "img-src": images,
         "font-src": ["'self'"],
-        "connect-src": ["'self'"],
-        "media-src": ["'self'"],
+        "connect-src": ["'self'", *video],
+        "media-src": ["'self'", "blob:", *video],
         "worker-src": ["'self'"],
         "manifest-src": ["'self'"],
         "object-src": ["'none'"],
@@ -78,10 +63,12 @@ def content_security_policy(settings: Settings) -> str:
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
-def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+def security_headers(
+    settings: Settings, tile_origins: tuple[str, ...] = ()
+) -> list[tuple[bytes, bytes]]:
     """Every header this module sets, as ASGI header pairs."""
     values = {
-        "content-security-policy": content_security_policy(settings),
+        "content-security-policy": content_security_policy(settings, tile_origins),
         "x-content-type-options": "nosniff",
         "referrer-policy": "strict-origin-when-cross-origin",
         "x-frame-options": "DENY",
@@ -91,37 +78,62 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
 
 
 class SecurityHeaders:
-    """ASGI middleware: replaces any of its headers a response set with the policy's own."""
+    """ASGI middleware: replaces any of its headers a response set with the policy's own. The
+    img-src follows the base map stored in the database (`BasemapCache`, re-read at most every
+    few seconds and at once after a save in this process)."""
 
-    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, basemap: BasemapCache, db: Database
+    ) -> None:
         self.app = app
-        self.headers = headers
-        self.names = {name for name, _ in headers}
+        self.settings = settings
+        self.basemap = basemap
+        self.db = db
+        self.built: dict[tuple[str, ...], list[tuple[bytes, bytes]]] = {}
+        self.names = {name for name, _ in security_headers(settings)}
+
+    def _read_origins(self) -> tuple[str, ...]:
+        with self.db.session() as session:
+            return self.basemap.origins(db=session, settings=self.settings)
+
+    async def headers(self) -> list[tuple[bytes, bytes]]:
+        origins = (
+            await run_in_threadpool(self._read_origins)
+            if self.basemap.stale()
+            else self.basemap.peek()
+        )
+        headers = self.built.get(origins)
+        if headers is None:
+            if len(self.built) > 16:
+                self.built.clear()
+            headers = self.built[origins] = security_headers(self.settings, origins)
+        return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        headers = await self.headers()
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 kept = [
                     (k, v) for k, v in message.get("headers", []) if k.lower() not in self.names
                 ]
-                message["headers"] = kept + self.headers
+                message["headers"] = kept + headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+def install(app: FastAPI, settings: Settings, basemap: BasemapCache, db: Database) -> None:
     """Wrap the whole middleware stack, so even a response another middleware or the server
     error handler writes (a 413 before the body is read, a 500) carries the headers, whatever
     order the other middlewares were added in."""
-    headers = security_headers(settings)
     build: Callable[[], ASGIApp] = app.build_middleware_stack
 
     def build_with_headers() -> ASGIApp:
-        return SecurityHeaders(build(), headers)
+        return SecurityHeaders(build(), settings, basemap, db)
 
     app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]

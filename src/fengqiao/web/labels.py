@@ -12,6 +12,9 @@ from fastapi import APIRouter
 from markupsafe import Markup
 
 from fengqiao.assessment.service import RANK_LEVEL_ZH
+from fengqiao.basemap.models import PROVIDER_ZH as BASEMAP_PROVIDER_ZH
+from fengqiao.basemap.models import SOURCE_ZH as BASEMAP_SOURCE_ZH
+from fengqiao.calls.models import CALL_OUTCOME_ZH
 from fengqiao.cameras.models import CAMERA_STATUS_ZH
 from fengqiao.catalogue.models import SERVICE_LEVEL_ZH
 from fengqiao.catalogue.proxy import PROXY_ACTION_ZH, PROXY_STATUS_ZH
@@ -23,6 +26,7 @@ from fengqiao.events.sources import SOURCE_ZH
 from fengqiao.events.trail import TRAIL_ACTION_ZH
 from fengqiao.events.workflow import ACTOR_ZH, STATUS_ZH, TRANSITIONS
 from fengqiao.iot.alarms import OUTCOME_ZH as ALARM_OUTCOME_ZH
+from fengqiao.iot.rules import READING_ZH
 from fengqiao.iot.service import DEVICE_TYPES_ZH
 from fengqiao.notify.templates import TEMPLATE_ZH
 from fengqiao.org.models import (
@@ -84,10 +88,14 @@ def vocabularies() -> dict[str, Any]:
         "cameraStatus": dict(CAMERA_STATUS_ZH),
         "deviceTypes": dict(DEVICE_TYPES_ZH),
         "alarmOutcomes": dict(ALARM_OUTCOME_ZH),
+        "iotReadings": dict(READING_ZH),
         "questionTypes": dict(DATATYPE_ZH),
         "proxyStatus": dict(PROXY_STATUS_ZH),
         "proxyActions": dict(PROXY_ACTION_ZH),
         "serviceLevels": dict(SERVICE_LEVEL_ZH),
+        "callOutcomes": dict(CALL_OUTCOME_ZH),
+        "basemapProviders": dict(BASEMAP_PROVIDER_ZH),
+        "basemapSources": dict(BASEMAP_SOURCE_ZH),
     }
 
 

@@ -10,6 +10,8 @@ from fengqiao.scope import Principal
 
 STAFF = ("operator", "leader", "admin")
 EVENT_READERS = ("operator", "leader", "admin", "handler", "unit_leader", "grid_leader")
+# Who gets the phone app /m/: grid workers report and verify there, handlers sign and feed back.
+PHONE_ROLES = ("grid_worker", "grid_leader", "handler")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,9 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/map", "一张图", STAFF, "map"),
+    # The wall is for the room's screens: in the navigation of those who staff the room. An
+    # administrator may open /wall too, but their header (twelve entries) would not fit one line.
+    NavItem("/wall", "驾驶舱", ("operator", "leader"), "wall"),
     NavItem("/events", "事件中心", (*EVENT_READERS, "grid_worker", "resident"), "events"),
     NavItem("/proxy", "代办", (*STAFF, "grid_leader", "grid_worker", "resident"), "proxy"),
     NavItem("/supervision", "督办单", (*STAFF, "handler", "unit_leader"), "supervision"),
@@ -29,9 +34,12 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/assessment", "考核", STAFF, "assessment"),
     NavItem("/bulletins", "每日通报", STAFF, "bulletins"),
     NavItem("/warnings", "预警", (*STAFF, "handler", "unit_leader"), "warnings"),
+    # Not for administrators: their header (with 发送失败 and 系统管理) would wrap at 1280 px;
+    # they reach 会商 from the map's head like everyone in the command room.
+    NavItem("/rooms", "会商", ("operator", "leader"), "rooms"),
     NavItem("/messages", "消息", (*EVENT_READERS, "grid_worker", "resident"), "messages"),
     NavItem("/outbox", "发送失败", ("operator", "admin"), "outbox"),
-    NavItem("/m/", "网格员 App", ("grid_worker", "grid_leader"), "worker"),
+    NavItem("/m/", "手机版", PHONE_ROLES, "worker"),
     NavItem("/admin", "系统管理", ("admin",), "admin"),
 )
 

@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fengqiao import __version__
+from fengqiao import __version__, errors
 from fengqiao.analytics.service import ANALYSIS_ROLES, today
 from fengqiao.auth import service as auth_service
 from fengqiao.auth.cookies import (
@@ -35,15 +37,24 @@ from fengqiao.auth.security import TokenError, issue_token
 from fengqiao.auth.sessions import end_session_token
 from fengqiao.db import Database
 from fengqiao.deps import AppClock, AppDatabase, AppSettings
-from fengqiao.errors import Problem
+from fengqiao.errors import Problem, http_problem
 from fengqiao.events import service as event_service
 from fengqiao.org.models import OrgUnit
 from fengqiao.scope import Principal
 from fengqiao.web import STATIC_DIR, TEMPLATES_DIR, labels, nav
 
 
+def no_such_page() -> Problem:
+    """404 for an address that names no page (mistyped, or an id that is not a number)."""
+    return Problem(
+        404, "not-found", "Page not found", "页面不存在", "there is no page at this address",
+        "您访问的页面不存在：地址可能输错了，或页面已经移动。",
+    )  # fmt: skip
+
+
 class PageRoute(APIRoute):
-    """A page route: a refusal (403, 404) is an HTML page in the shell, not problem+json."""
+    """A page route: a refusal (403, 404) is an HTML page in the shell, not problem+json; so is
+    an address the route cannot read (/events/abc)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -52,10 +63,9 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except Problem as problem:
-                return render(
-                    request, "error.html", getattr(request.state, "principal", None),
-                    status_code=problem.status, problem=problem,
-                )  # fmt: skip
+                return await error_page(request, problem)
+            except RequestValidationError:
+                return await error_page(request, no_such_page())
 
         return page_handler
 
@@ -76,6 +86,7 @@ ADMIN_SECTIONS = {
     "rules": "流转规则",
     "sla": "时限策略",
     "holidays": "节假日",
+    "basemap": "底图",
 }
 
 
@@ -106,6 +117,49 @@ async def page_principal(request: Request) -> Principal:
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    """The signed-in user when there is one (a public page or an error page shows them the
+    navigation), else None."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return None
+    try:
+        return await page_principal(request)
+    except LoginRequired:
+        return None
+
+
+# Paths whose callers expect problem+json (or a format of their own), never a page.
+NOT_PAGES = ("/api/", "/open311/", "/static/", "/docs", "/openapi.json", "/healthz", "/metrics")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page: GET or HEAD of a non-API path, accepting HTML."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.url.path.startswith(NOT_PAGES)
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _back_link(request: Request) -> str | None:
+    """The page the user came from on this site (返回上一页), if the browser said so."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or referer.path == request.url.path:
+        return None
+    return _safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+
+
+async def error_page(request: Request, problem: Problem) -> HTMLResponse:
+    """`problem` as a page in the shell: its Chinese title and detail, the way home and back."""
+    principal = getattr(request.state, "principal", None) or await optional_principal(request)
+    response = render(
+        request, "error.html", principal, status_code=problem.status, problem=problem,
+        back=_back_link(request),
+    )  # fmt: skip
+    response.headers.update(problem.headers or {})
+    return response
 
 
 def _home_name(database: Database, org_id: int) -> str:
@@ -160,6 +214,17 @@ def install(app: FastAPI) -> None:
         return response
 
     app.add_exception_handler(LoginRequired, to_login)
+
+    # A mistyped address under a page path (/evnets, /m/xyz) is a page too; every other request
+    # keeps problem+json (errors.install_handlers registered these first).
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if wants_page(request) and exc.status_code in (403, 404):
+            problem = no_such_page() if exc.status_code == 404 else http_problem(exc)
+            return await error_page(request, problem)
+        return await errors.on_http(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, on_http)
 
 
 def _safe_next(value: str | None) -> str | None:
@@ -276,6 +341,22 @@ def one_map(request: Request, principal: PagePrincipal) -> HTMLResponse:
     )  # fmt: skip
 
 
+WALL_PANELS = 6  # the 3×2 wall: /wall?panel=1..6, one screen each (docs/wall.md)
+
+
+@router.get("/wall", response_class=HTMLResponse)
+def command_wall(
+    request: Request,
+    principal: PagePrincipal,
+    panel: Annotated[int | None, Query(ge=1, le=WALL_PANELS)] = None,
+) -> HTMLResponse:
+    """驾驶舱: the command wall, every panel on one 1920×1080 screen, or one panel per screen."""
+    _require(principal, *nav.STAFF)
+    return render(
+        request, "wall.html", principal, page="wall", panel=panel or 0,
+    )  # fmt: skip
+
+
 @router.get("/events", response_class=HTMLResponse)
 def events_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
     """事件中心: the filterable list."""
@@ -347,8 +428,8 @@ def outbox_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
 
 @router.get("/m/", response_class=HTMLResponse)
 def worker_app(request: Request, principal: PagePrincipal) -> HTMLResponse:
-    """The grid worker's mobile app (a PWA scoped to /m/)."""
-    _require(principal, "grid_worker", "grid_leader")
+    """The phone app (a PWA scoped to /m/): grid workers' and unit handlers' tabs."""
+    _require(principal, *nav.PHONE_ROLES)
     return render(
         request,
         "worker.html",
@@ -390,6 +471,17 @@ def service_worker() -> FileResponse:
     )
 
 
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    # What a browser asks for where no page names an icon (a JSON answer, /docs, /healthz):
+    # static/favicon.ico, made from icon-192.png at 16, 32 and 48 px.
+    return FileResponse(
+        STATIC_DIR / "favicon.ico",
+        media_type="image/vnd.microsoft.icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 @router.get("/admin", response_class=HTMLResponse)
 def admin_home() -> Response:
     return RedirectResponse("/admin/grids", status_code=303)
@@ -400,7 +492,10 @@ def admin_page(section: str, request: Request, principal: PagePrincipal) -> HTML
     """Administration: forms over the same APIs."""
     _require(principal, "admin")
     if section not in ADMIN_SECTIONS:
-        raise Problem(404, "not-found", "No such page", "页面不存在", section, section)
+        raise Problem(
+            404, "not-found", "No such page", "页面不存在", f"no admin section {section!r}",
+            "系统管理中没有这一栏目，请从左侧的栏目中选择。",
+        )  # fmt: skip
     return render(
         request, "admin.html", principal, page="admin", section=section, sections=ADMIN_SECTIONS
     )

@@ -37,7 +37,9 @@ class AppChannel:
                     "outbox_id": message.id,
                     "title": message.subject,
                     "body": message.text,
-                    "link": message.link,
+                    # The path only: the inbox puts the public address in front when it is
+                    # read (notify/views.py), so a changed address never strands a message.
+                    "link": message.path or message.link,
                     "event_id": message.event_id,
                     "created_at": datetime.now(UTC),
                 },

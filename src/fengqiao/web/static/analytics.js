@@ -1,5 +1,7 @@
 // 分析研判: the 18 charts of /api/v1/analytics for an area and a range, drawn with ECharts; the
-// grid choropleth on a Leaflet map of the caller's grids. The address keeps scope/from/to.
+// grid choropleth on a Leaflet map of the caller's grids. The address keeps scope/from/to. A
+// chart's headline (a count or a rate, with 同比/环比 or 无可比数据) comes from the API; an
+// exported picture carries the chart's title, area and range drawn into it.
 (function () {
   "use strict";
   const { api, h, esc, number, problemText, showErrors, clearErrors, chartTip } = window.FQ;
@@ -52,7 +54,7 @@
     for (const chart of charts) {
       const body = h("div", { class: "chart-body", id: "chart-" + chart.name });
       const csv = h("a", { href: "#", class: "csv-link", download: "" }, "导出CSV");
-      const png = h("a", { href: "#", class: "png-link" }, "导出图片");
+      const png = h("a", { href: "#", class: "png-link", title: "导出带标题、区域和时间范围的图片" }, "导出图片");
       const card = h("article", {
         class: "card chart-card" + (WIDE.has(chart.name) ? " is-wide" : ""),
         "data-chart": chart.name,
@@ -64,15 +66,12 @@
       h("div", { class: "chart-note" }));
       grid.append(card);
       const instance = chart.name === "grid_map" ? null : echarts.init(body, null, { renderer: "canvas" });
+      const entry = { card, body, csv, instance, chart, data: null };
       png.addEventListener("click", (e) => {
         e.preventDefault();
-        if (!instance) return;
-        const link = document.createElement("a");
-        link.href = instance.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#fff" });
-        link.download = chart.name + ".png";
-        link.click();
+        exportPicture(entry).catch((error) => FQ.toast(problemText(error), "error"));
       });
-      cards.set(chart.name, { card, body, csv, instance, chart });
+      cards.set(chart.name, entry);
     }
     window.addEventListener("resize", () => cards.forEach((c) => c.instance && c.instance.resize()));
   }
@@ -181,17 +180,95 @@
     }),
   };
 
-  function compareLine(compare) {
-    if (!compare) return [];
-    const first = compare.counters[0];
+  // The headline of a chart with 同比/环比, as the API words it: 本期新增 1,234 件 · 同比 +3.2%, or
+  // 按期结案率 91.2% · 环比 -1.5个百分点; a base too small to compare with says 无可比数据 (the
+  // hover says why). Counts rising show red, falling green; a rate's change is not coloured.
+  function compareLine(data) {
     const parts = [];
-    for (const [kind, label] of [["yoy", "同比"], ["mom", "环比"]]) {
-      const pct = compare[kind].change_pct[first];
-      const cls = pct == null ? "" : pct > 0 ? "up" : pct < 0 ? "down" : "";
-      parts.push(h("span", { class: cls, title: compare[kind].from + " 至 " + compare[kind].to },
-        label + " " + (pct == null ? "—" : (pct > 0 ? "+" : "") + pct + "%")));
+    for (const head of data.headlines || []) {
+      parts.push(h("span", { class: "headline", dataset: { kind: head.kind } }, head.text));
+      for (const period of ["yoy", "mom"]) {
+        const c = head[period];
+        const cls = c.change == null ? "no-base" : head.kind !== "count" || c.change === 0 ? ""
+          : c.change > 0 ? "up" : "down";
+        parts.push(h("span", { class: cls, dataset: { period: period },
+          title: c.from + " 至 " + c.to + (c.why_not ? "：" + c.why_not : "") }, c.text));
+      }
     }
-    return [h("span", {}, "本期 " + number(compare.current[first])), ...parts];
+    return parts;
+  }
+
+  // --- pictures that say what they are ------------------------------------------------------
+
+  // A chart's own picture, as ECharts draws it.
+  function loadImage(instance, options) {
+    return new Promise((resolve, reject) => {
+      const image = new Image();
+      image.onload = () => resolve(image);
+      image.onerror = () => reject(new Error("图片生成失败"));
+      image.src = instance.getDataURL(options);
+    });
+  }
+
+  // The grid map's polygons (Leaflet's canvas renderer) as one picture; basemap tiles come from
+  // another site and cannot be read back, so the picture holds the grids only.
+  function mapPicture(entry, ratio) {
+    const box = entry.body.getBoundingClientRect();
+    const out = document.createElement("canvas");
+    out.width = Math.round(box.width * ratio);
+    out.height = Math.round(box.height * ratio);
+    const context = out.getContext("2d");
+    context.fillStyle = "#eef2f5";
+    context.fillRect(0, 0, out.width, out.height);
+    for (const layer of entry.body.querySelectorAll(".leaflet-pane canvas")) {
+      const r = layer.getBoundingClientRect();
+      context.drawImage(layer, (r.left - box.left) * ratio, (r.top - box.top) * ratio, r.width * ratio, r.height * ratio);
+    }
+    return out;
+  }
+
+  // A chart's picture with a header drawn into it: number and title, area and date range (and
+  // the whole months actually summed), the headline; and who made it when, in a footer.
+  async function exportPicture(entry) {
+    const { chart, data } = entry;
+    if (!data) return;
+    const ratio = 2;
+    const picture = entry.instance
+      ? await loadImage(entry.instance, { type: "png", pixelRatio: ratio, backgroundColor: "#fff" })
+      : mapPicture(entry, ratio);
+    const family = getComputedStyle(document.body).fontFamily || "sans-serif";
+    const pad = 16 * ratio;
+    const titleSize = 20 * ratio;
+    const lineSize = 13 * ratio;
+    const lines = [data.scope.name + " · " + data.from + " 至 " + data.to];
+    if (data.effective && data.effective.widened) {
+      lines.push("按整月统计：" + data.effective.from + " 至 " + data.effective.to);
+    }
+    for (const head of data.headlines || []) lines.push([head.text, head.yoy.text, head.mom.text].join("　"));
+    const top = pad + titleSize + 10 * ratio + lines.length * (lineSize + 6 * ratio);
+    const bottom = lineSize + pad;
+    const canvas = document.createElement("canvas");
+    canvas.width = picture.width;
+    canvas.height = top + picture.height + bottom;
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#ffffff";
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.textBaseline = "top";
+    context.fillStyle = "#1f2933";
+    context.font = "bold " + titleSize + "px " + family;
+    context.fillText(chart.number + "．" + chart.title, pad, pad, canvas.width - 2 * pad);
+    context.font = lineSize + "px " + family;
+    context.fillStyle = "#52606d";
+    lines.forEach((line, i) => context.fillText(line, pad, pad + titleSize + 10 * ratio + i * (lineSize + 6 * ratio),
+      canvas.width - 2 * pad));
+    context.drawImage(picture, 0, top);
+    context.fillStyle = "#9aa5b1";
+    context.fillText("枫桥 · 分析研判 · 导出于 " + FQ.time(new Date().toISOString()), pad, top + picture.height + pad / 2,
+      canvas.width - 2 * pad);
+    const link = document.createElement("a");
+    link.href = canvas.toDataURL("image/png");
+    link.download = chart.name + "-" + data.from + "-" + data.to + ".png";
+    link.click();
   }
 
   function note(data) {
@@ -249,7 +326,8 @@
     csv.href = "/api/v1/analytics/charts/" + chart.name + query + "&format=csv";
     try {
       const data = await api("/analytics/charts/" + chart.name + query);
-      card.querySelector(".chart-compare").replaceChildren(...compareLine(data.compare));
+      entry.data = data;
+      card.querySelector(".chart-compare").replaceChildren(...compareLine(data));
       card.querySelector(".chart-note").textContent = note(data);
       card.dataset.rows = String(data.table.rows.length);
       if (chart.name === "grid_map") await drawGridMap(entry, data);

@@ -38,7 +38,10 @@
       maxlength: 4000 })), photos("处置照片（至少一张）", true), note(false)],
     verify: () => [field("核查结果", h("select", { name: "ok", dataset: { bool: "" } },
       h("option", { value: "true" }, "通过，结案"), h("option", { value: "false" }, "不通过，退回返工"))),
-      photos("现场核查照片", false), note(false, "核查意见（不通过时必填）")],
+      photos("现场核查照片（通过时必填）", false),
+      field("", h("span", {}, h("input", { type: "checkbox", name: "confirmed", dataset: { bool: "" },
+        value: "true" }), " 我已到现场核实（通过时必填）")),
+      note(false, "核查意见（不通过时必填）")],
     request_suspend: () => [note(true, "挂起原因（必填）")],
     request_void: () => [note(true, "作废原因（必填）")],
     approve: () => [note(false)],
@@ -54,7 +57,18 @@
       h("option", { value: "leader" }, "领导督办"), h("option", { value: "important" }, "重要事项督办"))),
       field("督办要求（必填）", h("textarea", { name: "requirement", required: true, maxlength: 2000 }))],
   };
-  const PHOTO_KIND = { close: "after", feedback: "evidence", verify: "after" };
+  const PHOTO_KIND = { close: "after", feedback: "after", verify: "verify" };
+
+  // Where the browser says this device is, as the upload's device fields; null when it has no
+  // fix within ten seconds or the user refused.
+  function here() {
+    if (!navigator.geolocation) return Promise.resolve(null);
+    return new Promise((resolve) => navigator.geolocation.getCurrentPosition(
+      (p) => resolve({ device_lat: p.coords.latitude, device_lng: p.coords.longitude,
+        device_accuracy: Math.round(p.coords.accuracy * 10) / 10,
+        device_at: new Date(p.timestamp).toISOString() }),
+      () => resolve(null), { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 }));
+  }
 
   // The workflow table as served (web/labels.py `steps`): the loop's next step from each state
   // and who takes it. When the caller may not take it, the page shows the step disabled and says
@@ -150,6 +164,9 @@
   function renderMap() {
     if (!map) {
       map = FQ.leafletMap("event-map", { zoomControl: true, attributionControl: false }).setView([event.lat, event.lng], 16);
+      // The roads and their names around the event (static/basemap.js): the base map's API
+      // serves staff; a resident's small map shows their grid and the event.
+      if (page.dataset.staff === "true") FQ.basemap.add(map);
       marker = L.circleMarker([event.lat, event.lng], { radius: 8, color: "#fff", weight: 2,
         fillColor: "#d93025", fillOpacity: 1 }).addTo(map);
       api("/grids/geojson").then((g) => {
@@ -246,6 +263,11 @@
       if (files && files.files.length) {
         const upload = new FormData();
         for (const file of files.files) upload.append("photos", file);
+        // Proof photos carry where this device is: a photo without GPS of its own is placed by
+        // it (核查通过 needs a photo taken near the event). No fix, no fields: the server says why.
+        if (PHOTO_KIND[action]) {
+          for (const [key, value] of Object.entries(await here() || {})) upload.append(key, String(value));
+        }
         const stored = await api("/events/" + id + "/attachments?kind=" + (PHOTO_KIND[action] || "evidence"),
           { method: "POST", body: upload });
         data.attachment_ids = stored.map((a) => a.id);
@@ -278,12 +300,97 @@
   async function load() {
     event = await api("/events/" + id);
     render();
+    await renderSupervision();
+  }
+
+  // 督办: the event's open supervision orders (kind, requirement, reply due, status), each with
+  // the reply form when the caller may answer it (the API says: can_reply); the replied ones
+  // folded away below. Only those who may read orders see any (the API's scope), so the block
+  // stays hidden for everyone else.
+  const LIST = { listStyle: "none", padding: "0", margin: "0" };
+  const ITEM = { padding: "8px 0", borderBottom: "1px dashed var(--line)" };
+
+  function supervisionBlock() {
+    let block = document.getElementById("event-supervision");
+    if (!block) {
+      block = h("div", { class: "card detail-card", id: "event-supervision", hidden: true });
+      const trail = document.querySelector(".detail-card-next");
+      trail.parentNode.insertBefore(block, trail);
+    }
+    return block;
+  }
+
+  function orderFacts(o) {
+    const fact = (label, ...value) => [h("dt", {}, label), h("dd", {}, ...value)];
+    return h("dl", { class: "facts" },
+      ...fact("督办要求", o.requirement),
+      ...fact("回复期限", time(o.due_at), " ", o.status === "open"
+        ? h("span", { class: o.overdue ? "badge-urgent" : "muted" }, o.overdue ? "已逾期" : remaining(o.due_at)) : ""),
+      ...fact("下发", (o.issued_by ? o.issued_by.name : "系统") + " · " + time(o.issued_at)),
+      ...(o.reply ? fact("回复", o.reply) : []),
+      ...(o.replied_at ? fact("回复时间", (o.replied_by ? o.replied_by.name + " · " : "") + time(o.replied_at)) : []));
+  }
+
+  function orderHead(o) {
+    return h("div", { class: "order-head" }, h("strong", {}, FQ.label("orderKinds", o.kind) + "督办"), " ",
+      h("code", {}, o.code), " ", h("span", { class: o.status === "open" ? "badge-supervised" : "tag" },
+        FQ.label("orderStatus", o.status)));
+  }
+
+  function replyForm(o) {
+    const form = h("form", { class: "action-form reply-form", dataset: { order: o.id }, novalidate: true },
+      h("h3", {}, "回复督办"),
+      field("回复内容（必填）", h("textarea", { name: "reply", required: true, maxlength: 4000,
+        placeholder: "已采取的措施、办结时限" })),
+      h("p", { class: "form-error", role: "alert", hidden: true }),
+      h("div", { class: "buttons" }, h("button", { type: "submit", class: "btn btn-primary" }, "提交回复")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      FQ.clearErrors(form);
+      if (!form.reportValidity()) return;
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        await api("/supervision-orders/" + o.id + "/reply", { method: "POST", json: FQ.formData(form) });
+        toast("督办单已回复", "ok");
+        await load(); // the reply is on the trail: the version moved
+      } catch (error) {
+        FQ.showErrors(form, error);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  async function renderSupervision() {
+    const block = supervisionBlock();
+    let orders;
+    try {
+      orders = (await api("/supervision-orders" + FQ.query({ event: id, limit: 50 }))).items;
+    } catch (_err) {
+      block.hidden = true;
+      return;
+    }
+    const open = orders.filter((o) => o.status === "open");
+    const done = orders.filter((o) => o.status !== "open");
+    FQ.fill(block,
+      h("h2", {}, "督办 ", h("span", { class: "muted" }, open.length ? open.length + " 件待回复" : "暂无待回复")),
+      h("ul", { class: "supervision-orders", id: "open-orders", style: LIST }, open.map((o) =>
+        h("li", { class: "supervision-order", dataset: { code: o.code }, style: ITEM }, orderHead(o),
+          orderFacts(o), o.can_reply ? replyForm(o) : null))),
+      done.length ? h("details", { class: "replied-orders" },
+        h("summary", {}, "已回复的督办单（" + done.length + "）"),
+        h("ul", { class: "supervision-orders", style: LIST }, done.map((o) =>
+          h("li", { class: "supervision-order", dataset: { code: o.code }, style: ITEM }, orderHead(o),
+            orderFacts(o))))) : null);
+    block.hidden = orders.length === 0;
   }
 
   // 附近视频: the nearest cameras within 1 km, listed and drawn on the small map by status.
   // Staff only (the API's rule too): for anyone else the section stays hidden.
   async function renderCameras() {
-    if (page.dataset.seesCameras !== "true") return;
+    if (page.dataset.staff !== "true") return;
     let rows;
     try {
       rows = await api("/layers/cameras/nearest" + FQ.query({ lat: event.lat, lng: event.lng,
@@ -291,8 +398,10 @@
     } catch (_err) {
       return;
     }
-    FQ.fill(document.getElementById("nearest-cameras"), ...(rows.length ? rows.map(FQ.cameraItem)
+    const list = document.getElementById("nearest-cameras");
+    FQ.fill(list, ...(rows.length ? rows.map(FQ.cameraItem)
       : [h("li", { class: "muted" }, "1 公里内暂无视频")]));
+    if (FQ.video && rows.length) list.after(FQ.video.playAllButton(rows));
     document.getElementById("event-cameras").hidden = false;
     for (const c of rows) {
       L.circleMarker([c.lat, c.lng], { radius: 6, color: "#fff", weight: 2,
@@ -310,7 +419,8 @@
     } catch (_err) {
       return;
     }
-    const readings = Object.entries(fold.last_readings || {}).map(([k, v]) => k + "=" + v).join(",");
+    const readings = Object.entries(fold.last_readings || {}).map(([k, v]) =>
+      FQ.label("iotReadings", k) + " " + (typeof v === "boolean" ? (v ? "是" : "否") : String(v))).join("、");
     const rows = [["设备", fold.device.name + "（" + fold.device.code + "）"],
       ["告警次数", String(fold.alarm_count)], ["首次告警", time(fold.first_at)],
       ["最近告警", time(fold.last_at)], ["最近读数", readings || "—"],

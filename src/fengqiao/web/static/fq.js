@@ -66,7 +66,7 @@
         const parts = [head || p.detail || ("请求失败（" + error.status + "）")];
         for (const e of p.errors || []) {
           const reason = e.reason_zh || e.reason || "";
-          if (!parts[0].includes(reason)) parts.push((e.field || "") + "：" + reason);
+          if (!parts[0].includes(reason)) parts.push(e.field_zh ? e.field_zh + "：" + reason : reason);
         }
         return parts.join("；");
       }
@@ -365,9 +365,47 @@
     return { load, prepend };
   }
 
+  // Column heads that order a list: each <th data-sort="key"> becomes a button; a click orders by
+  // its key ascending, a second click descending. The order lives in `input` (a hidden field of
+  // the list's filter form, so it travels in the address with the filters; empty: the server's
+  // default, which `fallback()` names). The head in force shows an arrow and aria-sort.
+  // options: {fallback() (the order when the field is empty), onChange(order)}.
+  function sortable(table, input, options) {
+    const o = Object.assign({ fallback: () => "", onChange: () => {} }, options);
+    const heads = [...table.querySelectorAll("th[data-sort]")];
+
+    function show() {
+      const order = input.value || o.fallback();
+      const key = order.replace(/^-/, "");
+      const down = order.startsWith("-");
+      for (const th of heads) {
+        const on = th.dataset.sort === key;
+        th.setAttribute("aria-sort", on ? (down ? "descending" : "ascending") : "none");
+        th.classList.toggle("is-sorted", on);
+        th.querySelector(".sort-arrow").textContent = on ? (down ? "↓" : "↑") : "";
+      }
+    }
+
+    for (const th of heads) {
+      const button = h("button", { type: "button", class: "sort-head", title: th.title || "点击排序" },
+        th.textContent.trim(), h("span", { class: "sort-arrow", "aria-hidden": "true" }));
+      th.removeAttribute("title");
+      th.replaceChildren(button);
+      button.addEventListener("click", () => {
+        const key = th.dataset.sort;
+        input.value = (input.value || o.fallback()) === key ? "-" + key : key;
+        show();
+        o.onChange(input.value);
+      });
+    }
+    show();
+    return { show };
+  }
+
   // Cameras (视频监控): the colour of each status, and one camera of a "附近视频" list (the
   // one-map's event card and the event page show the same).
-  const CAMERA_COLOURS = { online: "#188038", offline: "#9aa0a6", fault: "#d93025" };
+  // Cameras' own colours: never the red/yellow/green an event's light uses on the same map.
+  const CAMERA_COLOURS = { online: "#00838f", offline: "#9aa0a6", fault: "#4a148c" };
   const CAMERA_STATUS = T.cameraStatus || {};
 
   function cameraBadge(status) {
@@ -379,8 +417,9 @@
     return h("li", { class: "camera-item", dataset: { code: c.code, status: c.status } },
       cameraBadge(c.status), " ", h("strong", {}, c.name), " ",
       h("span", { class: "muted" }, Math.round(c.distance_m) + " 米" + seen),
-      safeUrl(c.stream_url) ? h("a", { class: "btn btn-small call", href: safeUrl(c.stream_url), target: "_blank",
-        rel: "noopener", title: c.code }, "视频流") : null);
+      // 播放 in the page (video.js, on the pages that load it), not a stream link no browser opens.
+      window.FQ.video ? h("button", { type: "button", class: "btn btn-small play", title: c.code,
+        onclick: () => window.FQ.video.play(c) }, "播放") : null);
   }
 
   // A Leaflet map (Leaflet loads after this file, on the pages that draw maps) whose controls speak
@@ -397,7 +436,7 @@
   window.FQ = {
     T, API, CSRF, ApiError, api, problemText, showErrors, clearErrors, esc, h, fill, safeUrl,
     chartTip, time, short,
-    remaining, number, lightBadge, statusBadge, toast, formData, query, filterValues, list,
+    remaining, number, lightBadge, statusBadge, toast, formData, query, filterValues, list, sortable,
     CAMERA_COLOURS, CAMERA_STATUS, cameraBadge, cameraItem, leafletMap,
   };
 })();

@@ -58,7 +58,8 @@
           OUTBOX_STATUS[m.status] || m.status)),
         h("td", { class: "num" }, m.attempts),
         h("td", { class: "description" }, m.error || ""),
-        h("td", {}, m.status === "sent" ? "" : h("button", { type: "button", class: "btn btn-small",
+        // A sent message is not sent twice; an expired reminder is not sent late.
+        h("td", {}, m.status === "sent" || m.status === "expired" ? "" : h("button", { type: "button", class: "btn btn-small",
           onclick: async () => {
             try {
               await api("/outbox/" + m.id + "/resend", { method: "POST" });
@@ -90,7 +91,8 @@
     const item = h("li", { class: "message" + (n.read_at ? "" : " is-unread"), dataset: { id: n.id } },
       h("div", { class: "message-head" }, h("strong", {}, n.title), h("span", { class: "muted" }, short(n.created_at))),
       h("div", { class: "description" }, n.body),
-      n.event_id ? h("a", { href: "/events/" + n.event_id, class: "btn btn-small" }, "查看事件") : null);
+      // The page it is about, on this server (a 代办 request, a warning, a bulletin, an event).
+      /^\/(?!\/)/.test(n.path || "") ? h("a", { href: n.path, class: "btn btn-small" }, n.event_id ? "查看事件" : "查看") : null);
     item.addEventListener("click", async () => {
       if (item.classList.contains("is-unread")) {
         item.classList.remove("is-unread");
@@ -112,10 +114,8 @@
       await api("/me/notifications/read-all", { method: "POST" });
       list.load(true);
     });
-    // New messages arrive live.
-    const source = new EventSource("/api/v1/me/notifications/stream");
-    source.addEventListener("notification", (e) => {
-      const n = JSON.parse(e.data);
+    // New messages arrive live (the browser's one stream, shared with every tab: live.js).
+    FQ.live.on("notification", (n) => {
       list.prepend(n);
       unread += 1;
       showUnread();

@@ -15,16 +15,20 @@
   ];
   const LIGHT_FILL = { red: "#d93025", yellow: "#f2a600", green: "#34a853", none: "#9aa0a6" };
   const DENSITY = ["#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d", "#a63603"];
+  // Point layers have colours of their own, never the red/yellow/green of events' lights; their
+  // clusters are squares in the layer's colour (events' clusters are round).
   const POINT_LAYERS = [
-    ["hospital", "医院", "#d93025", "医"],
-    ["school", "学校", "#1a73e8", "学"],
-    ["emergency_resource", "应急资源", "#e37400", "应"],
-    ["enterprise", "企业", "#5f6368", "企"],
-    ["camera", "视频监控", "#188038", "摄"],
-    ["iot_device", "物联设备", "#9334e6", "感"],
+    ["hospital", "医院", "#ad1457", "医"],
+    ["school", "学校", "#3949ab", "学"],
+    ["emergency_resource", "应急资源", "#6d4c41", "应"],
+    ["enterprise", "企业", "#455a64", "企"],
+    ["camera", "视频监控", "#00838f", "摄"],
+    ["iot_device", "物联设备", "#0277bd", "感"],
   ];
+  const WORKER_COLOURS = { patrol: "#1a73e8", idle: "#5f6368" };
 
   let map = null;
+  let base = null;
   let grids = null;
   let gridFeatures = [];
   let stats = { grids: {} };
@@ -38,13 +42,8 @@
 
   function makeMap() {
     map = FQ.leafletMap("map", { zoomSnap: 0.25, maxZoom: 19, minZoom: 5 });
-    const basemap = root.dataset.basemap;
-    if (basemap) {
-      // A configured basemap (Tianditu WMTS with a key); without one the grids are the map.
-      L.tileLayer(basemap, {
-        subdomains: "01234567", maxZoom: 18, attribution: FQ.esc(root.dataset.attribution || ""),
-      }).addTo(map);
-    }
+    // The base (static/basemap.js): the local roads and rivers, and the tiles set in 系统管理.
+    base = FQ.basemap.add(map, { switcher: false });
     return map;
   }
 
@@ -158,23 +157,56 @@
     } catch (_err) {
       return; // the live layer is a help; the map works without it
     }
-    const layer = workerLayer || L.layerGroup();
+    // A district has hundreds of workers on duty: they cluster until the map is close in.
+    const layer = workerLayer || workerCluster();
     layer.clearLayers();
-    for (const f of geojson.features || []) {
+    layer.addLayers((geojson.features || []).map((f) => {
       const [lng, lat] = f.geometry.coordinates;
       const p = f.properties;
-      L.marker([lat, lng], {
+      return L.marker([lat, lng], {
         icon: L.divIcon({ className: "worker-icon" + (p.on_patrol ? " on-patrol" : ""),
-          html: "<span>员</span>", iconSize: [22, 22] }),
-        title: p.name,
+          html: h("span", {}, "员"), iconSize: [22, 22] }),
+        title: p.name, onPatrol: Boolean(p.on_patrol),
       }).bindPopup(() => h("div", { class: "worker-popup" },
         h("strong", {}, p.name), h("br"), "网格 ", p.grid || "—", h("br"),
         "定位 ", short(p.at), p.accuracy ? " · ±" + Math.round(p.accuracy) + " 米" : "",
-        p.phone ? h("div", {}, h("a", { class: "btn btn-small", href: "tel:" + p.phone }, "呼叫 " + p.phone)) : null,
-      )).addTo(layer);
-    }
+        p.phone || FQ.call ? h("div", {},
+          p.phone ? h("a", { class: "btn btn-small", href: "tel:" + p.phone }, "呼叫 " + p.phone) : null,
+          FQ.call ? FQ.call.button({ id: f.id, name: p.name }) : null) : null,
+      ));
+    }));
     workerLayer = layer;
     root.dataset.workers = String((geojson.features || []).length);
+  }
+
+  function workerCluster() {
+    return L.markerClusterGroup({
+      chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50,
+      disableClusteringAtZoom: 16,
+      iconCreateFunction: (cluster) => {
+        const children = cluster.getAllChildMarkers();
+        const patrolling = children.filter((m) => m.options.onPatrol).length;
+        return L.divIcon({
+          className: "worker-cluster",
+          html: h("span", { title: children.length + " 名网格员，其中 " + patrolling + " 名正在巡查" },
+            "员", h("b", {}, String(children.length))),
+          iconSize: [40, 26],
+        });
+      },
+    });
+  }
+
+  function pointCluster(kind, label, colour, glyph) {
+    return L.markerClusterGroup({
+      chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 60,
+      disableClusteringAtZoom: 17,
+      iconCreateFunction: (cluster) => L.divIcon({
+        className: "poi-cluster poi-cluster-" + kind,
+        html: h("span", { style: { background: colour }, title: label },
+          glyph, h("b", {}, String(cluster.getChildCount()))),
+        iconSize: [40, 24],
+      }),
+    });
   }
 
   function today() {
@@ -217,8 +249,7 @@
   }
 
   function pointLayer(kind, label, colour, glyph) {
-    const group = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false,
-      maxClusterRadius: 60, disableClusteringAtZoom: 17 });
+    const group = pointCluster(kind, label, colour, glyph);
     group.on("add", async () => {
       if (group.loaded) return;
       group.loaded = true;
@@ -255,7 +286,19 @@
       camera && props.install_place ? h("div", { class: "muted" }, "安装位置：" + props.install_place) : null,
       props.phone ? h("div", {}, h("a", { href: "tel:" + props.phone }, props.phone)) : null,
       props.device_type ? h("div", {}, props.device_type + " · " + (props.status || "")) : null,
-      stream ? h("div", {}, h("a", { href: stream, target: "_blank", rel: "noopener" }, "查看视频流")) : null);
+      // A camera plays in the page (播放) instead of a stream link no browser opens.
+      stream && !camera ? h("div", {}, h("a", { href: stream, target: "_blank", rel: "noopener" }, "查看视频流")) : null,
+      camera && FQ.video ? h("div", {}, h("button", { type: "button", class: "btn btn-small play",
+        onclick: () => playCamera(p.code) }, "播放")) : null);
+  }
+
+  // 播放 in a camera's popup: the registry's record says where it plays (video.js).
+  async function playCamera(code) {
+    try {
+      FQ.video.play(await api("/cameras/" + encodeURIComponent(code)));
+    } catch (error) {
+      toast("视频：" + FQ.problemText(error), "error");
+    }
   }
 
   let layers = null;
@@ -264,7 +307,7 @@
     const overlays = {
       "网格": grids,
       "事件（按红黄绿灯）": eventLayer,
-      "网格员实时位置": workerLayer || L.layerGroup(),
+      "网格员实时位置": workerLayer || workerCluster(),
       "今日巡查轨迹": tracksOnDemand(),
     };
     for (const [kind, label, colour, glyph] of POINT_LAYERS) {
@@ -275,22 +318,44 @@
     const toggle = layers.getContainer().querySelector(".leaflet-control-layers-toggle");
     if (toggle) toggle.title = "图层";
     if (workerLayer) workerLayer.addTo(map);
+    base.attach(layers);
   }
 
+  // Every glyph the map can show, drawn the way the map draws it.
   function renderLegend() {
     const mode = $("grid-colour").value;
     const entry = (colour, text, cls) => h("li", { class: cls || "" },
       h("span", { class: "swatch", style: { background: colour } }), h("span", {}, text));
-    const items = [];
+    const glyph = (node, text) => h("li", { class: "glyph" }, node, h("span", {}, text));
+    const group = (text) => h("li", { class: "legend-group" }, text);
+    const items = [group("网格")];
     if (mode === "light") {
       items.push(entry(LIGHT_FILL.red, "有超期事件"), entry(LIGHT_FILL.yellow, "有临期事件"),
         entry(LIGHT_FILL.green, "在办均正常"), entry("#dfe3e8", "无在办事件"));
     } else if (mode === "density") {
       items.push(entry(DENSITY[0], "事件较少"), entry(DENSITY[5], "事件较多（近30天）"));
+    } else {
+      items.push(entry(PALETTE[0], "每个镇街一种颜色"));
     }
-    items.push(entry("#d93025", "事件 · 红灯", "dot"), entry("#f2a600", "事件 · 黄灯", "dot"),
-      entry("#34a853", "事件 · 绿灯", "dot"), h("li", {}, h("span", { class: "ev-dot light-red is-urgent legend-pulse" }), h("span", {}, "紧急事件（闪烁）")),
-      ...Object.entries(FQ.CAMERA_STATUS).map(([status, word]) => entry(FQ.CAMERA_COLOURS[status], "视频 · " + word)));
+    items.push(group("事件"),
+      entry(LIGHT_FILL.red, "红灯：已超期", "dot"), entry(LIGHT_FILL.yellow, "黄灯：临近期限", "dot"),
+      entry(LIGHT_FILL.green, "绿灯：期限内", "dot"),
+      glyph(h("span", { class: "ev-dot light-red is-urgent legend-pulse" }), "紧急事件（闪烁）"),
+      glyph(h("span", { class: "ev-cluster legend-cluster" }, h("span", {}, "12")), "多个事件（数字为件数）"),
+      glyph(h("span", { class: "ev-cluster has-red legend-cluster" }, h("span", {}, "12")), "其中有超期事件"),
+      group("人员"),
+      glyph(h("span", { class: "worker-icon on-patrol" }, h("span", {}, "员")), "网格员（巡查中）"),
+      glyph(h("span", { class: "worker-icon" }, h("span", {}, "员")), "网格员（在岗未巡查）"),
+      glyph(h("span", { class: "worker-cluster" }, h("span", {}, "员", h("b", {}, "8"))), "多名网格员"),
+      glyph(h("span", { class: "legend-line" }), "今日巡查轨迹"),
+      group("点位（图层中打开）"),
+      ...POINT_LAYERS.filter(([kind]) => kind !== "camera").map(([kind, label, colour, g]) =>
+        glyph(h("span", { class: "poi-icon" }, h("span", { style: { background: colour } }, g)), label)),
+      ...Object.entries(FQ.CAMERA_STATUS).map(([status, word]) =>
+        glyph(h("span", { class: "poi-icon" }, h("span", { style: { background: FQ.CAMERA_COLOURS[status] } }, "摄")),
+          "视频监控 · " + word)),
+      glyph(h("span", { class: "poi-cluster" }, h("span", { style: { background: POINT_LAYERS[0][2] } }, "医", h("b", {}, "5"))),
+        "同类点位聚合（方块）"));
     FQ.fill($("legend"), ...items);
   }
 
@@ -332,13 +397,12 @@
     loadEvents().catch(() => {});
   }
 
+  // The browser's one live stream, shared with every other tab (live.js).
   function connect() {
-    const source = new EventSource("/api/v1/command/stream");
-    source.addEventListener("open", () => $("live-state").classList.add("is-live"));
-    source.addEventListener("error", () => $("live-state").classList.remove("is-live"));
-    source.addEventListener("alarm", (e) => onAlarm(JSON.parse(e.data)));
-    source.addEventListener("situation", (e) => {
-      renderSituation(JSON.parse(e.data));
+    FQ.live.on("state", (live) => $("live-state").classList.toggle("is-live", live));
+    FQ.live.on("alarm", (alarm) => onAlarm(alarm));
+    FQ.live.on("situation", (situation) => {
+      renderSituation(situation);
       refreshStats();
     });
   }
@@ -381,7 +445,7 @@
     const workersBox = h("ul", { class: "mini-list", id: "nearest-workers" }, h("li", { class: "muted" }, "查询中…"));
     const camerasBox = h("ul", { class: "mini-list", id: "nearest-cameras" }, h("li", { class: "muted" }, "查询中…"));
     const photos = event.attachments.map((a) => h("a", { href: a.url, target: "_blank" },
-      h("img", { src: a.url, alt: a.kind, loading: "lazy" })));
+      h("img", { src: a.url, alt: FQ.label("photoKinds", a.kind), loading: "lazy" })));
     const trail = event.trail.slice(-6).map((r) => h("li", {},
       h("span", { class: "when" }, short(r.at)), " ",
       h("strong", {}, (T.actions || {})[r.action] || r.action), " ",
@@ -398,6 +462,7 @@
         h("dt", {}, "处置时限"), h("dd", {}, time(event.due_at), " ", h("span", { class: "muted" }, remaining(event.due_at))),
         h("dt", {}, "协调层级"), h("dd", {}, event.escalation_rung_name)),
       photos.length ? h("div", { class: "photos" }, photos) : null,
+      cardActions(event),
       h("h4", {}, "最近流转"), h("ol", { class: "timeline compact" }, trail),
       h("h4", {}, "附近在岗网格员"), workersBox,
       h("h4", {}, "附近视频"), camerasBox,
@@ -406,13 +471,99 @@
     api("/positions/nearest?" + near).then((rows) => {
       FQ.fill(workersBox, ...(rows.length ? rows.map((w) => h("li", {},
         h("strong", {}, w.name), " ", h("span", { class: "muted" }, Math.round(w.distance_m) + " 米 · " + short(w.at)),
-        w.tel ? h("a", { class: "btn btn-small call", href: w.tel }, "一键呼叫") : null))
+        w.tel ? h("a", { class: "btn btn-small call", href: w.tel }, "一键呼叫") : null,
+        FQ.call ? FQ.call.button({ id: w.user_id, name: w.name }, event.id) : null))
         : [h("li", { class: "muted" }, "附近暂无在岗网格员")]));
     }).catch(() => FQ.fill(workersBox, h("li", { class: "muted" }, "暂不可用")));
     api("/layers/cameras/nearest?" + near + "&radius_m=1000").then((rows) => {
       FQ.fill(camerasBox, ...(rows.length ? rows.map(FQ.cameraItem)
         : [h("li", { class: "muted" }, "1 公里内暂无视频")]));
+      if (FQ.video && rows.length) camerasBox.before(FQ.video.playAllButton(rows));
     }).catch(() => FQ.fill(camerasBox, h("li", { class: "muted" }, "暂不可用")));
+  }
+
+  // --- taking the event on from the card ---------------------------------------------------
+
+  let units = null; // active units, read once when a card first offers 交办
+
+  function loadUnits() {
+    if (!units) {
+      units = api("/units?size=500").then((p) => p.items.filter((u) => u.active))
+        .catch((error) => { units = null; throw error; });
+    }
+    return units;
+  }
+
+  // 受理, 交办 and 受理并交办 without leaving the map: one request each (受理并交办 is one chain
+  // of two steps, stored together or not at all).
+  function cardActions(event) {
+    const canAccept = event.actions.includes("accept");
+    const canDispatch = event.actions.includes("dispatch");
+    if (!canAccept && !canDispatch) return null;
+    const proposed = event.proposed_unit;
+    const select = h("select", { name: "unit_id", id: "card-unit" },
+      proposed ? h("option", { value: proposed.id }, proposed.name + "（系统建议）")
+        : h("option", { value: "" }, "请选择责任单位"));
+    const noteBox = h("input", { type: "text", name: "note", maxlength: 2000, id: "card-note",
+      placeholder: proposed ? "改派其他单位时须说明理由" : "说明（选填）" });
+    const error = h("p", { class: "form-error", role: "alert", hidden: true });
+    const form = h("form", { class: "card-actions", id: "card-actions", novalidate: true },
+      h("h4", {}, "受理交办"),
+      h("label", { class: "field" }, "责任单位", select),
+      h("label", { class: "field" }, "说明", noteBox),
+      error,
+      h("div", { class: "buttons" },
+        canAccept ? h("button", { type: "button", class: "btn btn-secondary", dataset: { step: "accept" } }, "受理") : null,
+        canAccept ? h("button", { type: "button", class: "btn btn-primary", dataset: { step: "accept,dispatch" } }, "受理并交办") : null,
+        canDispatch ? h("button", { type: "button", class: "btn btn-primary", dataset: { step: "dispatch" } }, "交办") : null));
+    loadUnits().then((list) => {
+      for (const u of list) {
+        if (proposed && u.id === proposed.id) continue;
+        select.append(h("option", { value: u.id }, u.name));
+      }
+    }).catch(() => {});
+    form.addEventListener("submit", (e) => e.preventDefault());
+    for (const button of form.querySelectorAll("button[data-step]")) {
+      button.addEventListener("click", () => takeSteps(event, form, button.dataset.step.split(",")));
+    }
+    return form;
+  }
+
+  async function takeSteps(event, form, actions) {
+    FQ.clearErrors(form);
+    const unit = form.querySelector("#card-unit").value;
+    const note = form.querySelector("#card-note").value.trim();
+    const steps = actions.map((action) => {
+      const step = { action: action };
+      if (action === "dispatch") {
+        if (unit && !(event.proposed_unit && Number(unit) === event.proposed_unit.id)) step.unit_id = Number(unit);
+        if (note) step.note = note;
+      }
+      return step;
+    });
+    if (actions.includes("dispatch") && !unit) {
+      FQ.showErrors(form, new FQ.ApiError(422, { detail_zh: "请选择责任单位",
+        errors: [{ field: "unit_id", reason_zh: "请选择责任单位" }] }));
+      return;
+    }
+    for (const b of form.querySelectorAll("button")) b.disabled = true;
+    try {
+      const path = "/events/" + event.id + "/transitions" + (steps.length > 1 ? "/chain" : "");
+      const body = steps.length > 1 ? { version: event.version, steps: steps }
+        : Object.assign({ version: event.version }, steps[0]);
+      await api(path, { method: "POST", json: body });
+      toast(actions.map((a) => T.actions[a] || a).join("并") + "成功", "ok");
+      await openEvent(event.id);
+      loadEvents().catch(() => {});
+    } catch (error) {
+      for (const b of form.querySelectorAll("button")) b.disabled = false;
+      FQ.showErrors(form, error);
+      if (error instanceof FQ.ApiError && error.status === 409) {
+        // Someone else took it on meanwhile: show what it is now, with the reason.
+        await openEvent(event.id);
+        toast(FQ.problemText(error), "error");
+      }
+    }
   }
 
   // --- start -------------------------------------------------------------------------------
@@ -420,6 +571,10 @@
   async function start() {
     $("map").dataset.state = "loading";
     makeMap();
+    // The one search box: a pick flies there; an event's opens its card too.
+    FQ.placeSearch($("place-search"), {
+      map: map, onPick: (item) => { if (item.kind === "event") openEvent(item.id, false); },
+    });
     try {
       // Every request at once; each part is drawn as soon as what it needs has arrived.
       const grid = Promise.all([api("/grids/geojson"), api("/command/grid-stats?days=30")]);
@@ -440,6 +595,7 @@
     setInterval(() => loadWorkers(), 30000);
     const linked = /event=(\d+)/.exec(location.hash);
     if (linked) openEvent(Number(linked[1]), true);
+    else FQ.placeSearch.focusFromHash(map);
   }
 
   $("grid-colour").addEventListener("change", restyleGrids);

@@ -9,6 +9,9 @@
   const filters = $("filters");
   const target = document.querySelector("#proxy-table tbody");
   const detail = $("proxy-detail");
+  // On a phone the rows are cards and a request opens over the list, where the finger is.
+  const sheet = FQPhone.sheet($("proxy-sheet"));
+  FQPhone.cards($("proxy-table"));
   const params = new URLSearchParams(location.search);
   let wanted = params.get("id");
 
@@ -97,6 +100,7 @@
   async function open(id) {
     try {
       render(await api("/proxy-requests/" + id));
+      sheet.open();
     } catch (error) {
       toast(FQ.problemText(error), "error");
     }
@@ -173,6 +177,7 @@
         $("create-card").open = false;
         await list.load(true);
         render(created);
+        sheet.open();
       } catch (error) {
         FQ.showErrors(createForm, error);
       }

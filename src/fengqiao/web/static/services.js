@@ -7,6 +7,9 @@
   const form = document.getElementById("service-search");
   const target = document.querySelector("#service-table tbody");
   const detail = document.getElementById("service-detail");
+  // On a phone the rows are cards and a tapped item's guide opens over the list, where the finger is.
+  const sheet = FQPhone.sheet(document.getElementById("service-sheet"));
+  FQPhone.cards(document.getElementById("service-table"));
 
   function levelTags(item) {
     return h("span", { class: "levels" }, item.level_names.map((name) => h("span", { class: "tag" }, name)));
@@ -30,7 +33,7 @@
   }
 
   function row(item) {
-    return h("tr", { dataset: { id: item.id }, onclick: () => show(item) },
+    return h("tr", { dataset: { id: item.id }, onclick: () => { show(item); sheet.open(); } },
       h("td", {}, h("strong", {}, item.name), item.proxy_allowed ? [" ", h("span", { class: "tag" }, "可代办")] : null),
       h("td", {}, item.category),
       h("td", {}, levelTags(item)),
@@ -45,7 +48,7 @@
     onLoad: (data, params, reset) => {
       if (reset && data.items.length && params.q) show(data.items[0]);
       // Nothing found: the guide of an item from the previous search must not stay on screen.
-      else if (reset && !data.items.length) FQ.fill(detail, h("p", { class: "muted" }, "点击左侧事项查看办事指南。"));
+      else if (reset && !data.items.length) FQ.fill(detail, h("p", { class: "muted" }, "点击列表中的事项，查看办事指南。"));
     },
   });
 

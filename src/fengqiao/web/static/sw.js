@@ -1,14 +1,21 @@
 // The grid worker app's service worker (scope /m/): the app shell is cached so the app opens
 // without a network; API calls always go to the network (the page keeps unsent reports in
 // IndexedDB and sends them itself when the network returns).
-const CACHE = "fengqiao-worker-v4";
+const CACHE = "fengqiao-worker-v7";
 const SHELL = [
   "/m/",
   "/static/fq.js",
   "/static/labels.js",
+  "/static/live.js",
   "/static/intake.js",
+  "/static/worker_photos.js",
+  "/static/worker_verify.js",
+  "/static/worker_inbox.js",
   "/static/worker.js",
   "/static/worker_proxy.js",
+  "/static/basemap.js",
+  "/static/basemap.css",
+  "/static/worker_place.js",
   "/static/app.css",
   "/static/worker.css",
   "/static/vendor/leaflet.js",

@@ -1,5 +1,7 @@
 // 预警: the early warnings of the caller's area or unit, filtered, paged, exported, and signed
-// for (签收) with a note by the town or unit concerned.
+// for (签收) with a note by the town or unit concerned. Each says in plain words what happened
+// (the statistics in a details line beneath), names its events by code, and shows its
+// reminders and its climb to the district.
 (function () {
   "use strict";
 
@@ -25,19 +27,37 @@
     return f;
   }
 
+  function events(w) {
+    const links = w.events.map((e) => h("a", { href: "/events/" + e.id, class: "event-code", title: e.name }, e.code));
+    if (!links.length) return w.event_count ? "共 " + w.event_count + " 起" : "—";
+    const more = w.event_count - links.length;
+    return h("div", { class: "event-codes" }, links, more > 0 ? h("span", { class: "muted" }, "等 " + w.event_count + " 起") : null);
+  }
+
+  // Where the warning stands: its status, the level that has it, what was done and what comes.
+  function standing(w) {
+    const lines = w.history.map((step) => h("div", { class: "muted history-step", dataset: { step: step.step } },
+      step.step_name + " " + short(step.at) + (step.told ? "（" + step.told + " 人）" : "")));
+    if (w.status === "open") {
+      if (w.remind_at) lines.push(h("div", { class: "muted" }, short(w.remind_at) + " 未签收将再次提醒"));
+      if (w.climb_at) lines.push(h("div", { class: "muted" }, short(w.climb_at) + " 未签收将升级至区级"));
+    }
+    return [h("span", { class: "status" + (w.status === "acknowledged" ? " status-closed" : "") }, w.status_name),
+      w.level === "district" ? h("span", { class: "status light-red level-badge" }, w.level_name) : null, ...lines];
+  }
+
   function row(w) {
-    const events = w.event_ids.slice(0, 5).map((id) => h("a", { href: "/events/" + id }, "#" + id));
     const tr = h("tr", { dataset: { id: w.id }, class: String(w.id) === wanted ? "is-selected" : "" },
       h("td", {}, short(w.created_at)),
       h("td", {}, h("span", { class: "status" + (w.status === "open" ? " light-red" : "") }, w.kind_name)),
       h("td", {}, (w.town && w.town.id !== w.place.id ? w.town.name : "") + w.place.name,
         w.unit ? h("div", { class: "muted" }, w.unit.name) : null),
       h("td", {}, w.category_name || "—"),
-      h("td", { class: "description" }, w.message,
-        h("div", { class: "muted" }, short(w.window_start) + " — " + short(w.window_end))),
-      h("td", { class: "num" }, w.observed + " / " + w.expected),
-      h("td", {}, events.length ? events.flatMap((a, i) => (i ? [" ", a] : [a])) : "—"),
-      h("td", {}, h("span", { class: "status" + (w.status === "acknowledged" ? " status-closed" : "") }, w.status_name)),
+      h("td", { class: "description" }, h("div", { class: "warning-message" }, w.message),
+        h("div", { class: "muted statistics" }, w.statistics),
+        h("div", { class: "muted" }, "时段：" + short(w.window_start) + " 至 " + short(w.window_end))),
+      h("td", { class: "related" }, events(w)),
+      h("td", { class: "standing" }, standing(w)),
       h("td", { class: "description" }, w.status === "acknowledged"
         ? [w.note || "已签收", h("div", { class: "muted" },
           (w.acknowledged_by ? w.acknowledged_by.name : "") + " " + short(w.acknowledged_at))]

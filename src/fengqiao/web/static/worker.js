@@ -1,6 +1,8 @@
-// The grid worker's app: report with photos and GPS (kept in an offline queue and sent with
-// idempotency keys when the network returns), verify tasks, messages, patrol with a recorded
-// track, and the one-click alarm. Installable as a PWA (manifest + service worker under /m/).
+// The phone app of grid workers and unit handlers: report with stamped photos and GPS (kept in
+// an offline queue and sent with idempotency keys when the network returns; a report refused as
+// outside the district can be moved and sent again), tasks (worker_verify.js, worker_inbox.js),
+// messages, patrol with a recorded track, and the one-click alarm. The tabs are the role's (the
+// template renders them). Installable as a PWA (manifest + service worker under /m/).
 (function () {
   "use strict";
 
@@ -12,9 +14,53 @@
   const PATROL_BATCH = Number(app.dataset.patrolBatch);
   const ALARM_CATEGORY = app.dataset.alarmCategory;
   const POSITIONS_KEY = "fq.positions." + USER_ID;
+  const REPORTING = Boolean($("report-form")); // grid workers report; handlers do not
 
   let fix = null; // the latest GPS fix: {lat, lng, accuracy, at}
-  let photos = [];
+  let picker = null; // the report form's photos (FQPhotos.attach)
+
+  // Metres between two {lat, lng} (equirectangular: exact enough within a district).
+  function metres(a, b) {
+    const rad = Math.PI / 180;
+    const x = (b.lng - a.lng) * rad * Math.cos(((a.lat + b.lat) / 2) * rad);
+    const y = (b.lat - a.lat) * rad;
+    return Math.sqrt(x * x + y * y) * 6371008.8;
+  }
+
+  // The base (static/basemap.js): the local roads and rivers of my area, and the tiles set in
+  // 系统管理 · 底图 when there are any.
+  function basemap(map) {
+    FQ.basemap.add(map, { switcher: false });
+    return map;
+  }
+
+  // The grids of my area drawn on a map (read once): where the grid lines run, without a base map.
+  let gridShapes = null;
+
+  function drawGrids(map) {
+    if (!gridShapes) gridShapes = api("/grids/geojson").catch(() => { gridShapes = null; return null; });
+    gridShapes.then((g) => g && L.geoJSON(g, { style: { color: "#b22222", weight: 1.5, fillOpacity: 0.05 },
+      interactive: false }).addTo(map));
+    return map;
+  }
+
+  // What the task scripts share with this one.
+  window.FQWorker = {
+    drawGrids: drawGrids,
+    position: () => fix, currentFix: () => currentFix(), metres: metres, basemap: basemap,
+    // The last fix shown again (a script loaded after the fix came, worker_place.js, says it).
+    showFix: () => renderFix(),
+    home: () => ($("user-home") ? $("user-home").textContent : ""), grid: () => gridHere(),
+    // A refusal found before asking the server, shown on the form as the server's would be.
+    refuse: (form, text, field) => FQ.showErrors(form, new FQ.ApiError(422, { detail_zh: text,
+      errors: [{ field: field, reason_zh: text }] })),
+    // The 任务/待办 tab's badge: the cards waiting in either list.
+    taskBadge: () => {
+      const waiting = document.querySelectorAll("#task-list > li.task, #inbox-list > li.task").length;
+      $("tasks-badge").hidden = waiting === 0;
+      $("tasks-badge").textContent = String(waiting);
+    },
+  };
 
   // --- tabs ---------------------------------------------------------------------------------
 
@@ -22,7 +68,7 @@
     for (const section of document.querySelectorAll(".app-view")) {
       section.hidden = section.dataset.view !== view;
     }
-    for (const button of document.querySelectorAll(".tab-bar button")) {
+    for (const button of document.querySelectorAll(".tab-bar button[data-tab]")) {
       if (button.dataset.tab === view) button.setAttribute("aria-current", "page");
       else button.removeAttribute("aria-current");
     }
@@ -34,9 +80,15 @@
 
   // --- GPS ----------------------------------------------------------------------------------
 
+  function gpsText(text, bad) {
+    if (!$("gps-text")) return;
+    $("gps-text").textContent = text;
+    $("gps-card").classList.toggle("is-bad", bad);
+  }
+
   function watchGps() {
     if (!navigator.geolocation) {
-      $("gps-text").textContent = "此设备不支持定位";
+      gpsText("此设备不支持定位", true);
       return;
     }
     navigator.geolocation.watchPosition((pos) => {
@@ -47,28 +99,52 @@
       if (patrolTimer && metresFromLast() > 25) record();
     }, (err) => {
       if (fix && err.code !== 1) return; // a passing hiccup: keep the last fix
-      $("gps-text").textContent = "无法定位：" + (err.code === 1 ? "请允许本应用使用位置信息" : err.message);
-      $("gps-card").classList.add("is-bad");
+      gpsText("无法定位：" + (err.code === 1 ? "请允许本应用使用位置信息" : err.message), true);
     }, { enableHighAccuracy: true, maximumAge: 10000, timeout: 30000 });
   }
 
   function renderFix() {
     if (!fix) return;
+    document.dispatchEvent(new CustomEvent("fq:fix")); // the verify cards move the worker's marker
     const accuracy = Math.round(fix.accuracy || 0);
-    $("gps-text").textContent = fix.lat.toFixed(6) + ", " + fix.lng.toFixed(6) + " · 精度 ±" + accuracy + " 米";
-    $("gps-card").classList.toggle("is-bad", accuracy > 100);
-    $("gps-card").dataset.accuracy = String(accuracy);
+    // In words on the report form (worker_place.js); raw coordinates only where it is absent.
+    if (window.FQWorkerPlace) FQWorkerPlace.onFix(fix, accuracy, gpsText);
+    else gpsText(fix.lat.toFixed(6) + ", " + fix.lng.toFixed(6) + " · 精度 ±" + accuracy + " 米", accuracy > 100);
+    if ($("gps-card")) $("gps-card").dataset.accuracy = String(accuracy);
+    locateHere();
+  }
+
+  // The grid the phone stands in, for the photo stamps: asked again after a move of 50 m; the
+  // user's home area when offline or outside every grid.
+  let here = null; // {lat, lng, grid}
+
+  async function locateHere() {
+    if (!fix || !navigator.onLine || (here && metres(here, fix) < 50)) return;
+    const at = { lat: fix.lat, lng: fix.lng, grid: null };
+    here = at;
+    try {
+      const place = await api("/grids/locate" + FQ.query({ lat: at.lat, lng: at.lng }), { noRedirect: true });
+      at.grid = place.grid.name;
+    } catch (_err) { /* outside the district, or offline: the home name serves */ }
+  }
+
+  function gridHere() {
+    return (here && here.grid) || ($("user-home") ? $("user-home").textContent : "");
   }
 
   function currentFix() {
     return new Promise((resolve) => {
       if (!navigator.geolocation) return resolve(fix);
+      // While the watch runs its latest fix is current: a one-off request gets two seconds to
+      // improve on it (Chromium may hold a one-off request as long as a watch is open).
+      const fallback = fix ? setTimeout(() => resolve(fix), 2000) : null;
       navigator.geolocation.getCurrentPosition((pos) => {
+        clearTimeout(fallback);
         fix = { lat: pos.coords.latitude, lng: pos.coords.longitude, accuracy: pos.coords.accuracy,
           speed: pos.coords.speed, at: new Date(pos.timestamp || Date.now()) };
         renderFix();
         resolve(fix);
-      }, () => resolve(fix), { enableHighAccuracy: true, maximumAge: 5000, timeout: 8000 });
+      }, () => { clearTimeout(fallback); resolve(fix); }, { enableHighAccuracy: true, maximumAge: 5000, timeout: 8000 });
     });
   }
 
@@ -109,13 +185,18 @@
   }
 
   async function renderQueue() {
+    if (!REPORTING) return;
     const items = await queued();
     $("queue-card").hidden = items.length === 0;
     $("queue-count").textContent = String(items.length);
-    FQ.fill($("queue-list"), ...items.map((item) => h("li", { class: item.error ? "failed" : "" },
+    FQ.fill($("queue-list"), ...items.map((item) => h("li", { class: item.error ? "failed" : "", dataset: { key: item.key } },
       h("span", {}, (item.alarm ? "【报警】" : "") + item.label + " · " + short(item.createdAt)),
-      item.error ? h("span", {}, item.error, " ", h("button", { type: "button", class: "btn btn-small",
-        onclick: async () => { await dequeue(item.key); renderQueue(); } }, "删除")) : h("span", { class: "muted" }, "待发送"))));
+      item.error ? h("span", { class: "queue-error" }, h("span", { class: "queue-reason" }, item.error), " ",
+        // A point outside the district is corrected on a map, then sent again.
+        item.errorType === "outside-district" ? h("button", { type: "button", class: "btn btn-small btn-primary",
+          onclick: () => openCorrection(item) }, "修正位置") : null, " ",
+        h("button", { type: "button", class: "btn btn-small",
+          onclick: async () => { await dequeue(item.key); renderQueue(); } }, "删除")) : h("span", { class: "muted" }, "待发送"))));
   }
 
   let flushing = false;
@@ -136,6 +217,7 @@
           if (error instanceof FQ.ApiError && error.status >= 400 && error.status < 500 &&
               ![401, 408, 429].includes(error.status)) {
             item.error = FQ.problemText(error);
+            item.errorType = String((error.problem && error.problem.type) || "").split("/").pop();
             await enqueue(item);
           } else {
             break; // offline or the server is busy: try again later
@@ -158,8 +240,73 @@
     for (const [key, value] of Object.entries(item.fields)) {
       body.append(key, typeof value === "object" ? JSON.stringify(value) : String(value));
     }
-    item.photos.forEach((blob, i) => body.append("photos", blob, "photo-" + i + ".jpg"));
+    // The photos with their origins, and where the phone was when the report was made.
+    FQPhotos.append(body, item.photos, item.device);
     return api("/events", { method: "POST", body: body, headers: headers, noRedirect: true });
+  }
+
+  // --- correcting a queued report's point ------------------------------------------------------
+
+  let correcting = null; // {item, point, map, marker}
+
+  async function openCorrection(item) {
+    const dialog = $("fix-dialog");
+    correcting = { item: item, point: { lat: item.fields.lat, lng: item.fields.lng } };
+    $("fix-title").textContent = item.label + " · " + short(item.createdAt);
+    dialog.showModal();
+    if (!fixMap) {
+      const map = basemap(FQ.leafletMap("fix-map", { attributionControl: Boolean(app.dataset.basemap) }));
+      drawGrids(map);
+      const marker = L.marker([0, 0], { draggable: true, title: "上报位置", alt: "上报位置" }).addTo(map);
+      marker.on("dragend", () => movePoint(marker.getLatLng()));
+      map.on("click", (e) => movePoint(e.latlng));
+      fixMap = { map: map, marker: marker };
+    }
+    fixMap.map.invalidateSize();
+    await movePoint(correcting.point, true);
+  }
+
+  let fixMap = null;
+
+  // Put the report's point at `latlng` and say which grid it lies in (or why none).
+  async function movePoint(latlng, first) {
+    const point = { lat: latlng.lat, lng: latlng.lng };
+    correcting.point = point;
+    fixMap.marker.setLatLng([point.lat, point.lng]);
+    if (first) fixMap.map.setView([point.lat, point.lng], 15);
+    else fixMap.map.panTo([point.lat, point.lng]);
+    const status = $("fix-status");
+    status.textContent = point.lat.toFixed(6) + ", " + point.lng.toFixed(6) + " · 正在核对…";
+    status.classList.remove("is-bad", "is-ok");
+    try {
+      const place = await api("/grids/locate" + FQ.query({ lat: point.lat, lng: point.lng }), { noRedirect: true });
+      if (correcting.point !== point) return; // moved again meanwhile
+      status.textContent = "位于" + place.town.name + " " + place.grid.name;
+      status.classList.add("is-ok");
+    } catch (error) {
+      if (correcting.point !== point) return;
+      status.textContent = error.status === 0 ? "离线：恢复网络后发送时再核对" : FQ.problemText(error);
+      status.classList.toggle("is-bad", error.status !== 0);
+    }
+  }
+
+  async function relocate() {
+    const position = await currentFix();
+    if (position) await movePoint(position);
+    else toast("无法定位，请在地图上点选位置", "error");
+  }
+
+  async function resend() {
+    const item = correcting.item;
+    item.fields.lat = correcting.point.lat;
+    item.fields.lng = correcting.point.lng;
+    delete item.error;
+    delete item.errorType;
+    await enqueue(item); // the same idempotency key: the refused try stored nothing
+    $("fix-dialog").close();
+    correcting = null;
+    await renderQueue();
+    await flush();
   }
 
   // --- reporting ----------------------------------------------------------------------------
@@ -201,9 +348,9 @@
         } }, c.name_zh)));
   }
 
-  function onPhotos() {
-    photos = Array.from($("report-photos").files || []);
-    FQ.fill($("report-thumbs"), ...photos.map((file) => h("img", { src: URL.createObjectURL(file), alt: file.name })));
+  // What a photo of the report is stamped with: where the phone is, the address typed so far.
+  function reportContext() {
+    return { position: fix, address: $("report-form").elements.address.value.trim(), grid: gridHere() };
   }
 
   async function report(e) {
@@ -225,14 +372,16 @@
     const minor = classes.categories.find((c) => c.code === category);
     const fields = { source: "grid_worker", category: category, description: data.description || "",
       address: data.address || "", lat: position.lat, lng: position.lng };
+    const corrected = window.FQWorkerPlace && FQWorkerPlace.point();
+    if (corrected) Object.assign(fields, { lat: corrected.lat, lng: corrected.lng });
     const answers = FQIntake.answers();
     if (Object.keys(answers).length) fields.answers = answers;
     const item = { key: newKey(), createdAt: new Date().toISOString(), fields: fields,
-      photos: photos.slice(), label: minor ? minor.name_zh : category };
+      photos: await picker.ready(), device: FQPhotos.device(position), label: minor ? minor.name_zh : category };
     await enqueue(item); // first on the phone, then to the server: nothing is lost offline
     form.reset();
-    photos = [];
-    FQ.fill($("report-thumbs"), );
+    picker.clear();
+    if (window.FQWorkerPlace) FQWorkerPlace.reset();
     FQ.fill($("minor-chips"), );
     FQIntake.clearQuestions();
     for (const chip of $("major-chips").children) chip.setAttribute("aria-checked", "false");
@@ -242,76 +391,20 @@
   }
 
   async function loadMine() {
+    if (!REPORTING) return;
     try {
       const page = await api("/events" + FQ.query({ reporter: USER_ID, size: 10 }));
-      FQ.fill($("my-reports"), ...page.items.map((e) => h("li", { class: "task" },
+      FQ.fill($("my-reports"), ...page.items.map((e) => h("li", { class: "task mine", dataset: { event: e.id, status: e.status } },
         h("div", {}, FQ.statusBadge(e.status), " ", e.urgent ? h("span", { class: "badge-urgent" }, "紧急") : null,
           " ", h("a", { href: "/events/" + e.id }, e.title)),
         h("div", { class: "muted" }, e.code + " · " + short(e.created_at)))));
     } catch (_err) { /* offline */ }
   }
 
-  // --- verification tasks -------------------------------------------------------------------
+  // --- tasks (worker_verify.js: 核查; worker_inbox.js: a handler's 待办) -----------------------
 
-  async function loadTasks() {
-    let page;
-    try {
-      page = await api("/events" + FQ.query({ task: "verify", size: 50 }));
-    } catch (_err) {
-      return;
-    }
-    $("task-count").textContent = page.items.length ? page.items.length + " 件" : "";
-    $("tasks-badge").hidden = page.items.length === 0;
-    $("tasks-badge").textContent = String(page.items.length);
-    FQ.fill($("task-list"), ...(page.items.length ? page.items.map(task)
-      : [h("li", { class: "muted" }, "没有待核查的事件")]));
-  }
-
-  function task(e) {
-    const error = h("p", { class: "form-error", role: "alert", hidden: true });
-    const note = h("textarea", { name: "note", maxlength: 2000, placeholder: "核查意见（退回时必填）" });
-    const thumbs = h("div", { class: "thumbs" });
-    const picked = h("span", { class: "muted" }, "未选择");
-    const file = h("input", { type: "file", accept: "image/*", capture: "environment", name: "photos", hidden: true,
-      onchange: () => { picked.textContent = file.files.length ? "已选 " + file.files.length + " 张" : "未选择"; } });
-    const form = h("form", { class: "task-form" },
-      h("label", { class: "photo-pick btn btn-secondary btn-small" }, "拍摄现场照片", file), " ", picked, note, error);
-    const item = h("li", { class: "task", dataset: { id: e.id } },
-      h("h3", {}, e.title), h("div", { class: "muted" }, e.code + " · " + (e.owner_unit ? e.owner_unit.name : "")),
-      e.result ? h("p", {}, "处置结果：" + e.result) : null, thumbs, form,
-      h("div", { class: "buttons" },
-        h("button", { type: "button", class: "btn btn-primary", dataset: { ok: "true" }, onclick: () => verify(e, true, item) }, "核查通过"),
-        h("button", { type: "button", class: "btn btn-secondary", dataset: { ok: "false" }, onclick: () => verify(e, false, item) }, "退回返工")));
-    api("/events/" + e.id).then((detail) => FQ.fill(thumbs, ...detail.attachments.map((a) =>
-      h("a", { href: a.url, target: "_blank" }, h("img", { src: a.url, alt: a.kind }))))).catch(() => {});
-    return item;
-  }
-
-  async function verify(e, ok, item) {
-    const form = item.querySelector("form");
-    FQ.clearErrors(form);
-    const note = form.querySelector("textarea").value.trim();
-    const buttons = item.querySelectorAll("button");
-    buttons.forEach((b) => { b.disabled = true; });
-    try {
-      const fresh = await api("/events/" + e.id);
-      const body = { action: "verify", version: fresh.version, ok: ok, note: note };
-      const file = form.querySelector("input[type=file]");
-      if (file.files.length) {
-        const upload = new FormData();
-        for (const f of file.files) upload.append("photos", f);
-        const stored = await api("/events/" + e.id + "/attachments?kind=after", { method: "POST", body: upload });
-        body.attachment_ids = stored.map((a) => a.id);
-        body.version = (await api("/events/" + e.id)).version;
-      }
-      const done = await api("/events/" + e.id + "/transitions", { method: "POST", json: body });
-      toast(ok ? "核查通过，事件已结案：" + done.code : "已退回责任单位返工", "ok");
-      loadTasks();
-    } catch (error) {
-      FQ.showErrors(form, error);
-    } finally {
-      buttons.forEach((b) => { b.disabled = false; });
-    }
+  function loadTasks() {
+    document.dispatchEvent(new CustomEvent("fq:tasks"));
   }
 
   // --- messages -----------------------------------------------------------------------------
@@ -323,12 +416,20 @@
     } catch (_err) {
       return;
     }
-    $("messages-badge").hidden = !data.unread;
-    $("messages-badge").textContent = String(data.unread);
+    let unread = data.unread;
+    const count = () => {
+      $("messages-badge").hidden = !unread;
+      $("messages-badge").textContent = String(unread);
+    };
+    count();
     FQ.fill($("message-list"), ...(data.items.length ? data.items.map((n) => h("li", {
       class: "message" + (n.read_at ? "" : " is-unread"),
       onclick: async (ev) => {
-        ev.currentTarget.classList.remove("is-unread");
+        const item = ev.currentTarget;
+        if (!item.classList.contains("is-unread")) return;
+        item.classList.remove("is-unread");
+        unread = Math.max(0, unread - 1); // the tab's badge follows at once
+        count();
         await api("/me/notifications/" + n.id + "/read", { method: "POST" }).catch(() => {});
       },
     }, h("div", { class: "message-head" }, h("strong", {}, n.title), h("span", { class: "muted" }, short(n.created_at))),
@@ -347,11 +448,7 @@
   function metresFromLast() {
     const points = buffered();
     const last = points[points.length - 1] || lastSent;
-    if (!last || !fix) return Infinity;
-    const rad = Math.PI / 180;
-    const x = (fix.lng - last.lng) * rad * Math.cos(((fix.lat + last.lat) / 2) * rad);
-    const y = (fix.lat - last.lat) * rad;
-    return Math.sqrt(x * x + y * y) * 6371008.8;
+    return last && fix ? metres(last, fix) : Infinity;
   }
 
   let lastSent = null;
@@ -446,8 +543,7 @@
     if (!trackMap) {
       trackMap = FQ.leafletMap("track-map", { attributionControl: false });
       trackLine = L.layerGroup().addTo(trackMap);
-      api("/grids/geojson").then((g) => L.geoJSON(g, { style: { color: "#b22222", weight: 1.5,
-        fillOpacity: 0.05 }, interactive: false }).addTo(trackMap)).catch(() => {});
+      drawGrids(trackMap);
     }
     trackLine.clearLayers();
     const local = buffered().map((p) => [p.lat, p.lng]);
@@ -512,9 +608,7 @@
   }
 
   function liveMessages() {
-    const source = new EventSource("/api/v1/me/notifications/stream");
-    source.addEventListener("notification", (e) => {
-      const n = JSON.parse(e.data);
+    FQ.live.on("notification", (n) => {
       toast("新消息：" + n.title);
       const badge = $("messages-badge");
       badge.hidden = false;
@@ -526,17 +620,9 @@
 
   // --- start --------------------------------------------------------------------------------
 
-  for (const button of document.querySelectorAll(".tab-bar button")) {
+  for (const button of document.querySelectorAll(".tab-bar button[data-tab]")) {
     button.addEventListener("click", () => show(button.dataset.tab));
   }
-  $("report-form").addEventListener("submit", report);
-  $("report-photos").addEventListener("change", onPhotos);
-  $("gps-refresh").addEventListener("click", () => currentFix());
-  $("patrol-toggle").addEventListener("click", togglePatrol);
-  $("alarm-button").addEventListener("click", alarm);
-  $("alarm-form").addEventListener("submit", (e) => {
-    if (e.submitter && e.submitter.value === "confirm") confirmAlarm(e);
-  });
   $("read-all").addEventListener("click", async () => {
     await api("/me/notifications/read-all", { method: "POST" }).catch(() => {});
     loadMessages();
@@ -546,20 +632,34 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" }).catch(() => {});
   }
-  $("checklist-form").addEventListener("submit", async (e) => {
-    if (e.submitter && e.submitter.value === "confirm") FQIntake.submitChecklist(e, fix || (await currentFix()));
-  });
-  document.addEventListener("fq:reported", () => loadMine());
+  if (REPORTING) {
+    picker = FQPhotos.attach($("report-picker"), reportContext);
+    $("report-form").addEventListener("submit", report);
+    $("gps-refresh").addEventListener("click", () => currentFix());
+    $("patrol-toggle").addEventListener("click", togglePatrol);
+    $("alarm-button").addEventListener("click", alarm);
+    $("alarm-form").addEventListener("submit", (e) => {
+      if (e.submitter && e.submitter.value === "confirm") confirmAlarm(e);
+    });
+    $("checklist-form").addEventListener("submit", async (e) => {
+      if (e.submitter && e.submitter.value === "confirm") FQIntake.submitChecklist(e, fix || (await currentFix()));
+    });
+    $("fix-relocate").addEventListener("click", relocate);
+    $("fix-send").addEventListener("click", resend);
+    $("fix-cancel").addEventListener("click", () => { $("fix-dialog").close(); correcting = null; });
+    document.addEventListener("fq:reported", () => loadMine());
+    FQIntake.load(renderMajors);
+    loadClasses();
+    renderQueue().then(flush);
+    loadMine();
+  }
   watchGps();
-  FQIntake.load(renderMajors);
-  loadClasses();
-  renderQueue().then(flush);
-  loadMine();
   loadTasks();
   loadMessages();
   liveMessages();
   netState();
   const start = location.hash.slice(1);
-  show(["report", "tasks", "messages", "patrol"].includes(start) ? start : "report");
+  const tabs = Array.from(document.querySelectorAll(".tab-bar button[data-tab]"), (b) => b.dataset.tab);
+  show(tabs.includes(start) && start !== "proxy" ? start : tabs[0]); // worker_proxy.js opens #proxy
   app.dataset.state = "ready";
 })();

@@ -6,6 +6,7 @@
 
   const { api, h, short, time, remaining, lightBadge, query, toast } = FQ;
   const $ = (id) => document.getElementById(id);
+  if (!$("view-proxy")) return; // a handler's app has no 代办 tab
   const ACTIONS = FQ.labels("proxyActions");
   let segment = "waiting";
 

@@ -6,8 +6,8 @@
   const { api, h } = FQ;
   const A = FQAdmin;
   const SECTIONS = A.sections;
-  const { PLATFORMS, LEVELS, LEVEL_SHORT, UNIT_TYPE_PATTERN, entries, tag, state, code, forget,
-    categoryData, unitTypes, unitTypeName, nameUnitTypes } = A;
+  const { PLATFORMS, LEVELS, LEVEL_SHORT, ZH_ORDER, entries, tag, state, code, forget,
+    categoryData, unitTypes, unitTypeName } = A;
 
   SECTIONS.categories = {
     noun: "分类",
@@ -17,7 +17,7 @@
       { label: "大类", cell: (c) => (SECTIONS.categories.majors.get(c.major_code) || {}).name_zh || c.major_code },
       { label: "小类名称", cell: (c) => c.name_zh, cls: "strong" },
       { label: "平台", cell: (c) => tag(PLATFORMS[c.platform] || c.platform, c.platform) },
-      { label: "默认单位类型", cell: (c) => h("span", { title: c.default_unit_type }, unitTypeName(c.default_unit_type)) },
+      { label: "默认单位类型", cell: (c) => unitTypeName(c.default_unit_type) },
       { label: "默认等级", cell: (c) => h("span", { title: LEVELS[c.default_level] }, LEVEL_SHORT[c.default_level] || c.default_level) },
       { label: "状态", cell: (c) => state(c.active) },
     ],
@@ -48,7 +48,7 @@
         known.add(cat.default_unit_type);
         types.push([cat.default_unit_type, unitTypeName(cat.default_unit_type)]);
       }
-      SECTIONS.categories.types = types;
+      types.sort((a, b) => ZH_ORDER.compare(a[1], b[1]));
       return [
         mode === "edit"
           ? { name: "code", label: "分类编码", type: "static", value: c.code }
@@ -61,8 +61,8 @@
         { name: "name_zh", label: "小类名称", required: true, maxlength: 64 },
         { name: "name_en", label: "英文名称", maxlength: 100, empty: "" },
         ...(mode === "edit" ? [{ name: "platform", label: "平台", type: "select", required: true, options: entries(PLATFORMS) }] : []),
-        { name: "default_unit_type", label: "默认单位类型", required: true, pattern: UNIT_TYPE_PATTERN,
-          maxlength: 48, list: "unit-types", title: "小写字母开头，字母、数字、下划线" },
+        { name: "default_unit_type", label: "默认单位类型", type: "select", required: true,
+          options: [["", "请选择"], ...types] },
         { name: "default_level", label: "默认等级", type: "select", kind: "int", required: true, options: entries(LEVELS) },
         { name: "filing_condition", label: "立案条件", type: "textarea", wide: true, empty: "" },
         { name: "closing_condition", label: "结案条件", type: "textarea", wide: true, empty: "" },
@@ -70,7 +70,6 @@
         ...(mode === "edit" ? [{ name: "active", label: "启用（停用后不能再以此分类上报）", type: "checkbox" }] : []),
       ];
     },
-    afterBuild: async () => nameUnitTypes(SECTIONS.categories.types),
     body: (v, mode) => {
       const body = {
         name_zh: v.name_zh, name_en: v.name_en, default_unit_type: v.default_unit_type,

@@ -28,7 +28,8 @@
   // type not listed there is shown by its code.
   const UNIT_TYPES = FQ.labels("unitTypes");
   const PHONE = "\\+?[0-9][0-9 \\-]{2,30}";
-  const UNIT_TYPE_PATTERN = "[a-z][a-z0-9_]{1,47}";
+  // Lists of Chinese names read in pinyin order (派出所 before 司法所), never by their codes.
+  const ZH_ORDER = new Intl.Collator("zh-Hans-CN");
 
   const entries = (words) => Object.entries(words);
   const unitTypeName = (type) => (type ? UNIT_TYPES[type] || type : "—");
@@ -80,12 +81,14 @@
       (await api("/org/units" + query({ kind: "grid", within: villageCode, size: 500 }))).items),
   };
 
-  // The unit types that exist, as options: Chinese names, with the code where one must type it.
-  async function unitTypes(withCode) {
+  // Unit types as options [code, 中文] in the order of their Chinese names: those units have (a
+  // filter), or with `all` every served standard type too (a form picks from these; a type outside
+  // the served table has no Chinese name and is shown by its code).
+  async function unitTypes(all) {
     const units = await Ref.units();
-    const types = [...new Set(units.map((u) => u.unit_type))].sort();
-    const label = (t) => (UNIT_TYPES[t] ? (withCode ? UNIT_TYPES[t] + "（" + t + "）" : UNIT_TYPES[t]) : t);
-    return types.map((t) => [t, label(t)]);
+    const types = new Set(units.map((u) => u.unit_type));
+    if (all) Object.keys(UNIT_TYPES).forEach((t) => types.add(t));
+    return [...types].map((t) => [t, unitTypeName(t)]).sort((a, b) => ZH_ORDER.compare(a[1], b[1]));
   }
 
   function categoryOptions(data, withMajors) {
@@ -308,7 +311,7 @@
     fill(form,
       h("div", { class: "admin-form-head" },
         h("h2", { id: "admin-form-title" }, S.title(mode, row)),
-        mode === "edit"
+        mode === "edit" && !S.single
           ? h("button", { type: "button", class: "btn btn-small", onclick: () => newRecord() }, "＋ " + S.noun)
           : null),
       S.formNote ? h("p", { class: "muted admin-form-note" }, S.formNote(mode, row)) : null,
@@ -551,18 +554,6 @@
     ...(withGrid ? [{ name: prefix + "_grid", label: "网格", type: "select", dynamic: true }] : []),
   ];
 
-  // A unit-type box takes the code; the Chinese name of what was typed shows beside it.
-  function nameUnitTypes(types) {
-    form.append(h("datalist", { id: "unit-types" }, optionNodes(types)));
-    form.querySelectorAll('input[list="unit-types"]').forEach((box) => {
-      const shown = h("span", { class: "type-name", "aria-live": "polite" });
-      const update = () => { shown.textContent = UNIT_TYPES[box.value.trim()] ? "即：" + UNIT_TYPES[box.value.trim()] : ""; };
-      box.insertAdjacentElement("afterend", shown);
-      box.addEventListener("input", update);
-      update();
-    });
-  }
-
   // --- start: once every section file has registered ---------------------------------------------
 
   const sections = {};
@@ -572,7 +563,9 @@
     if (!S) return;
     fill(actions,
       ...(S.toolbar ? S.toolbar() : []),
-      h("button", { type: "button", class: "btn btn-primary", id: "admin-new", onclick: () => newRecord() }, "＋ 新增" + S.noun),
+      // A single setting (底图) is edited, never added to.
+      S.single ? null
+        : h("button", { type: "button", class: "btn btn-primary", id: "admin-new", onclick: () => newRecord() }, "＋ 新增" + S.noun),
     );
     try {
       await buildFilters();
@@ -580,15 +573,16 @@
       toast(FQ.problemText(error), "error");
     }
     await refresh();
-    await newRecord().catch((error) => toast(FQ.problemText(error), "error"));
+    const first = S.single && view.rows.length ? openRow(view.rows[0]) : newRecord();
+    await first.catch((error) => toast(FQ.problemText(error), "error"));
     page.dataset.ready = "true";
   }
 
   window.FQAdmin = {
     sections, form, PAGE_SIZE, PLATFORMS, ROLES, LEVELS, LEVEL_SHORT, UNIT_TYPES, PHONE,
-    UNIT_TYPE_PATTERN, entries, unitTypeName, dash, tag, state, code, forget, Ref, unitTypes,
+    ZH_ORDER, entries, unitTypeName, dash, tag, state, code, forget, Ref, unitTypes,
     categoryOptions, categoryData, optionNodes, input, refresh, townFilter, villageFilter,
-    orgCascade, orgFields, nameUnitTypes,
+    orgCascade, orgFields,
   };
   // The section files are plain scripts after this one: they have run when the document is parsed.
   document.addEventListener("DOMContentLoaded", start);

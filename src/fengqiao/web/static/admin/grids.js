@@ -39,7 +39,7 @@
     if (data && data.type === "FeatureCollection") data = (data.features || [])[0];
     if (data && data.type === "Feature") data = data.geometry;
     if (!data || !["Polygon", "MultiPolygon"].includes(data.type)) {
-      throw { field: "geometry", reason_zh: "须为面（Polygon 或 MultiPolygon）" };
+      throw { field: "geometry", reason_zh: "须为面或多面几何" };
     }
     return data;
   }
@@ -90,7 +90,7 @@
       { name: "households", label: "户数", type: "number", kind: "int", min: 0, max: 100000, step: 1 },
       { name: "population", label: "人口", type: "number", kind: "int", min: 0, max: 1000000, step: 1 },
       { name: "geometry", label: "边界（GeoJSON 面）", type: "textarea", wide: true, rows: 4, spellcheck: false,
-        required: mode === "create", get: () => "", placeholder: '{"type": "Polygon", "coordinates": [...]}' },
+        required: mode === "create", get: () => "", placeholder: "粘贴边界的 GeoJSON 几何（面或多面），坐标系在下方选择" },
       { name: "crs", label: "边界坐标系", type: "select", options: entries(CRS), get: () => "wgs84" },
     ],
     errorField: gridField,

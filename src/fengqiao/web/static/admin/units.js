@@ -5,8 +5,8 @@
   const { api, h, query } = FQ;
   const A = FQAdmin;
   const SECTIONS = A.sections;
-  const { Ref, PAGE_SIZE, PLATFORMS, PHONE, UNIT_TYPE_PATTERN, entries, dash, tag, state, code, forget,
-    unitTypes, unitTypeName, nameUnitTypes, townFilter, villageFilter, orgCascade, orgFields } = A;
+  const { Ref, PAGE_SIZE, PLATFORMS, PHONE, entries, dash, tag, state, code, forget,
+    unitTypes, unitTypeName, townFilter, villageFilter, orgCascade, orgFields } = A;
 
   const UNIT_CATEGORIES = FQ.labels("unitCategories");
 
@@ -17,7 +17,7 @@
       { label: "单位编码", cell: (x) => code(x.code) },
       { label: "单位名称", cell: (x) => x.name, cls: "strong" },
       { label: "所在区划", cell: (x) => x.org.name },
-      { label: "单位类型", cell: (x) => h("span", { title: x.unit_type }, unitTypeName(x.unit_type)) },
+      { label: "单位类型", cell: (x) => unitTypeName(x.unit_type) },
       { label: "平台", cell: (x) => (x.platform ? tag(PLATFORMS[x.platform] || x.platform, x.platform) : "—") },
       { label: "值班电话", cell: (x) => dash(x.duty_phone), cls: "nowrap" },
       { label: "状态", cell: (x) => state(x.active) },
@@ -48,14 +48,13 @@
         : orgFields("org", "所在区划", false)),
       { name: "category", label: "单位类别", type: "select", required: true, options: [["", "请选择"], ...entries(UNIT_CATEGORIES)] },
       { name: "platform", label: "平台", type: "select", options: [["", "（不属于平台）"], ...entries(PLATFORMS)] },
-      { name: "unit_type", label: "单位类型", required: true, pattern: UNIT_TYPE_PATTERN, maxlength: 48,
-        list: "unit-types", hint: "英文标识，如 police_station；流转规则按类型找单位", title: "小写字母开头，字母、数字、下划线", wide: true },
+      { name: "unit_type", label: "单位类型", type: "select", required: true, wide: true,
+        options: [["", "请选择"], ...await unitTypes(true)], hint: "流转规则按单位类型找承办单位" },
       { name: "phone", label: "电话", type: "tel", pattern: PHONE, maxlength: 32, title: "数字，可含 + - 和空格" },
       { name: "duty_phone", label: "值班电话", type: "tel", pattern: PHONE, maxlength: 32, title: "数字，可含 + - 和空格" },
       ...(mode === "edit" ? [{ name: "active", label: "启用（停用后不再参与流转）", type: "checkbox" }] : []),
     ],
     afterBuild: async (mode) => {
-      nameUnitTypes(await unitTypes(true));
       if (mode === "create") SECTIONS.units.org = await orgCascade("org", "", false);
     },
     errorField: (e) => ({ org_code: "org_town" })[String(e.field)],

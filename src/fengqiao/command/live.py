@@ -1,0 +1,197 @@
+"""The one live stream of a browser: everything its pages follow, multiplexed over one
+server-sent-event connection that live.js shares among all the browser's tabs (a SharedWorker,
+or a leader tab), so a command room with many tabs open holds one connection, not one per tab
+(six HTTP/1.1 connections per host are all a browser opens; docs/operations.md).
+
+Kinds: `notification` (the caller's new messages), and for the command room (operators, leaders,
+administrators) `situation` (the one-map's panel when its figures change), `alarm` (an alarm in
+the caller's area waiting for 接警, sent when it starts waiting and again when it climbs) and
+`ack` (an alarm that stopped waiting: taken, or its event closed). Each frame's id is the cursor
+`<last message id>.<last alarm id>`, so a reconnecting EventSource resumes where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from fengqiao.command import alarms
+from fengqiao.command.answers import situation_answer, waiting_alarms_answer
+from fengqiao.db import Database
+from fengqiao.deps import (
+    AppClock,
+    AppDatabase,
+    AppSettings,
+    CurrentPrincipal,
+    api_key_scheme,
+    current_principal,
+    oauth2_scheme,
+)
+from fengqiao.errors import Problem
+from fengqiao.notify.inbox import newer_messages
+from fengqiao.notify.models import Notification
+from fengqiao.scope import Principal
+
+router = APIRouter(prefix="/live", tags=["live"])
+COMMAND_ROLES = ("operator", "leader", "admin")
+KINDS = ("notification", "situation", "alarm", "ack")
+MESSAGE_POLL_SECONDS = 1.0
+ROOM_POLL_SECONDS = 2.0
+HEARTBEAT_SECONDS = 15.0
+# A stream outlives the page that opened it (a shared one, every tab): every so often it checks
+# that its caller is still signed in with the same roles and area, and ends if not.
+RECHECK_SECONDS = 30.0
+_CURSOR = re.compile(r"^(\d+)\.(\d+)$")
+
+
+def parse_cursor(value: str | None) -> tuple[int, int] | None:
+    """(message id, alarm id) of a `Last-Event-ID`, or None for a fresh stream."""
+    found = _CURSOR.match(value or "")
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def _newest_message(database: Database, user_id: int) -> int:
+    with database.session() as db:
+        newest = db.scalar(
+            select(Notification.id)
+            .where(Notification.user_id == user_id)
+            .order_by(Notification.id.desc())
+            .limit(1)
+        )
+    return newest or 0
+
+
+def _taken(database: Database, event_ids: list[int]) -> dict[int, dict[str, Any]]:
+    with database.session() as db:
+        return alarms.taken(db, event_ids)
+
+
+async def _same_caller(request: Request, principal: Principal) -> bool:
+    """Whether the stream's caller is still signed in, with the same roles and area."""
+    try:
+        again = await current_principal(
+            request, await oauth2_scheme(request), await api_key_scheme(request)
+        )
+    except Problem:
+        return False
+    return again == principal
+
+
+@router.get(
+    "/stream",
+    summary="Everything your pages follow live, in one server-sent-event stream",
+    response_class=StreamingResponse,
+)
+async def stream(
+    request: Request,
+    principal: CurrentPrincipal,
+    database: AppDatabase,
+    clock: AppClock,
+    settings: AppSettings,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """`text/event-stream` multiplexing what the pages follow, for one browser (live.js shares
+    it among every tab):
+
+    - `notification`: each new message of the caller's inbox, checked every second;
+    - for operators, leaders and administrators, checked every 2 s: `situation` (the one-map's
+      panel, as `GET /api/v1/command/situation`, whenever its figures change), `alarm` (an
+      alarm in the caller's area waiting for 接警, the fields of the panel's alarm list plus
+      `source`, `urgent` and `climbed`; sent when it starts waiting, on a fresh stream for every
+      alarm already waiting, and again when it climbs to the district) and `ack` (`{"id",
+      "acked", "by", "at"}`: the alarm stopped waiting, taken by `by` or, with `acked: false`,
+      because its event closed).
+
+    Every frame's id is `<message id>.<alarm id>`; a reconnecting browser sends it back as
+    `Last-Event-ID` and neither messages nor alarms it saw are sent again. A comment every 15 s
+    keeps proxies from closing an idle stream; the stream ends when the caller signs out."""
+    room = principal.has_any(*COMMAND_ROLES)
+    base_url = settings.public_base_url
+    cursor = parse_cursor(last_event_id)
+    if cursor is None:
+        after_message = await run_in_threadpool(_newest_message, database, principal.user_id)
+        resumed_alarm = 0
+    else:
+        after_message, resumed_alarm = cursor
+    after_alarm = resumed_alarm
+    loop = asyncio.get_running_loop()
+
+    def frame(kind: str, data: bytes) -> bytes:
+        head = f"id: {after_message}.{after_alarm}\nevent: {kind}\ndata: ".encode()
+        return head + data + b"\n\n"
+
+    async def events() -> AsyncIterator[bytes]:
+        nonlocal after_message, after_alarm
+        yield b"retry: 3000\n\n"
+        shown: dict[int, bool] = {}  # alarm id -> climbed, as the browser last heard
+        last_etag: str | None = None
+        first_round = True
+        next_round = checked = quiet_since = loop.time()
+        while not await request.is_disconnected():
+            sent = False
+            if room and loop.time() >= next_round:
+                next_round = loop.time() + ROOM_POLL_SECONDS
+                now = clock.now()
+                # Through the shared read cache, as the panel below: one read per change and
+                # area, not per screen or stream.
+                waiting = await waiting_alarms_answer(request, database, principal, now)
+                current = {a["id"]: a for a in waiting.value["items"]}
+                for alarm_id, alarm in current.items():
+                    if first_round and alarm_id <= resumed_alarm:
+                        shown[alarm_id] = alarm["climbed"]  # seen before the reconnect
+                    elif shown.get(alarm_id) != alarm["climbed"]:
+                        shown[alarm_id] = alarm["climbed"]
+                        after_alarm = max(after_alarm, alarm_id)
+                        yield frame("alarm", orjson.dumps(alarm))
+                        sent = True
+                gone = [alarm_id for alarm_id in shown if alarm_id not in current]
+                if gone:
+                    who = await run_in_threadpool(_taken, database, gone)
+                    for alarm_id in gone:
+                        del shown[alarm_id]
+                        taken = who.get(alarm_id)
+                        ack = {"id": alarm_id, "acked": taken is not None} | (
+                            taken or {"by": None, "at": None}
+                        )
+                        yield frame("ack", orjson.dumps(ack))
+                        sent = True
+                # The panel after the alarms (as the one-map's own stream did): a page that heard
+                # of an alarm first says so, before the panel lists it.
+                panel = await situation_answer(request, database, principal, now)
+                if last_etag is not None and panel.etag != last_etag:
+                    yield frame("situation", panel.body)
+                    sent = True
+                last_etag = panel.etag
+                first_round = False
+            fresh = await run_in_threadpool(
+                newer_messages, database, principal.user_id, after_message, base_url
+            )
+            for item in fresh:
+                after_message = item.id
+                yield frame("notification", orjson.dumps(item.model_dump(mode="json")))
+                sent = True
+            if loop.time() - checked >= RECHECK_SECONDS:
+                checked = loop.time()
+                if not await _same_caller(request, principal):
+                    return
+            if sent:
+                quiet_since = loop.time()
+            elif loop.time() - quiet_since >= HEARTBEAT_SECONDS:
+                quiet_since = loop.time()
+                yield b": keep-alive\n\n"
+            if not fresh:
+                await asyncio.sleep(MESSAGE_POLL_SECONDS)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,5 @@
+"""The rooms' fixtures: the event center's app on a stopped clock, the demo people, the desk."""
+
+from tests.events.conftest import api, clock, desk, world
+
+__all__ = ["api", "clock", "desk", "world"]
