@@ -104,6 +104,30 @@ def test_a_network_drop_shows_the_reconnect_state_and_the_wall_recovers_by_itsel
     page.context.close()
 
 
+def test_a_stream_blip_does_not_flash_the_notice_but_a_lasting_drop_does(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    wall = open_wall(browser, live_server, "demo_operator")
+    page = wall.page
+    expect(page.locator("#wall")).to_have_attribute("data-stream", "live", timeout=10_000)
+    # The stream drops and the browser reopens it 2 s later: no notice, nothing re-read.
+    page.evaluate("FQ.wall.feed('state', false)")
+    page.wait_for_timeout(2_000)
+    expect(page.locator("#wall-conn")).to_be_hidden()
+    page.evaluate("FQ.wall.feed('state', true)")
+    page.wait_for_timeout(7_000)  # past the moment the first drop would have counted
+    expect(page.locator("#wall-conn")).to_be_hidden()
+    expect(page.locator("#wall")).not_to_have_attribute("data-recovered", "1")
+    # A drop that lasts is said, and the wall comes back when the stream does.
+    page.evaluate("FQ.wall.feed('state', false)")
+    expect(page.locator("#wall-conn")).to_be_visible(timeout=12_000)
+    page.evaluate("FQ.wall.feed('state', true)")
+    expect(page.locator("#wall-conn")).to_be_hidden(timeout=5_000)
+    expect(page.locator("#wall")).to_have_attribute("data-recovered", "1")
+    wall.assert_clean()
+    page.context.close()
+
+
 def test_each_screen_of_the_three_by_two_wall_shows_its_panel(
     browser: Browser, live_server: LiveServer
 ) -> None:

@@ -32,6 +32,12 @@
   // or when it has not opened in GRACE_MS.
   let everLive = false;
   const GRACE_MS = 10000;
+  // A stream that was live and dropped counts only when it has not come back in DROP_MS: the
+  // browser reopens it within 3 s (a restart, a proxy's idle cut, a network blip), and the wall
+  // must not flash 连接中断 for that. A failed read or the browser's offline event still says so
+  // at once.
+  const DROP_MS = 8000;
+  let droppedAt = 0;
   const startedAt = Date.now();
   let reachable = true; // the last read of the server succeeded
   let down = false;
@@ -52,8 +58,20 @@
     }
   }
 
+  function onStreamState(live) {
+    if (!live && liveUp !== false) {
+      droppedAt = Date.now();
+      setTimeout(judge, DROP_MS + 100);
+    }
+    everLive = everLive || live;
+    liveUp = live;
+    root.dataset.stream = live ? "live" : "dropped";
+    judge();
+  }
+
   function judge() {
-    const streamDown = liveUp === false && (everLive || Date.now() - startedAt > GRACE_MS);
+    const streamDown = liveUp === false &&
+      (everLive ? Date.now() - droppedAt >= DROP_MS : Date.now() - startedAt > GRACE_MS);
     setDown(!reachable || streamDown);
   }
 
@@ -421,11 +439,7 @@
     for (const slot of slots) showChart(slot);
     setInterval(() => { if (!down && shows(4)) loadWarnings().catch(() => {}); }, 60000);
     schedule(PROBE_MS);
-    FQ.live.on("state", (live) => {
-      everLive = everLive || live;
-      liveUp = live;
-      judge();
-    });
+    FQ.live.on("state", onStreamState);
     setTimeout(judge, GRACE_MS + 500);
     FQ.live.on("situation", (s) => { renderSituation(s); refreshSoon(); });
     FQ.live.on("alarm", onAlarm);
@@ -435,7 +449,8 @@
   // What the stream delivers, callable directly: the memory benchmark (bench/bench_wall.py)
   // drives hours of frames through the same handlers in minutes.
   window.FQ.wall = {
-    feed: (kind, data) => ({ situation: renderSituation, alarm: onAlarm, ack: onAck })[kind](data),
+    feed: (kind, data) => ({ situation: renderSituation, alarm: onAlarm, ack: onAck,
+      state: onStreamState })[kind](data),
     rotate: rotate,
     counters: counters,
   };
