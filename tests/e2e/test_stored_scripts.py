@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page
 from playwright.sync_api import Error as PlaywrightError
 
+from fengqiao.web.views import ADMIN_SECTIONS
 from scripts.screenshot import DESKTOP
 from tests.e2e.conftest import (
     ARTIFACTS,
@@ -44,9 +45,8 @@ LINK_PAYLOAD = "javascript:window.__xss=5"
 # Every page of the site, each opened by every role (a refused one still renders the shell).
 PAGES = (
     "/wall", "/map", "/events", "/events/{event}", "/supervision", "/analytics", "/assessment",
-    "/bulletins", "/warnings", "/messages", "/outbox", "/services", "/proxy",
-    "/admin/grids", "/admin/users", "/admin/units", "/admin/categories", "/admin/rules",
-    "/admin/sla", "/admin/holidays", "/docs",
+    "/bulletins", "/warnings", "/messages", "/outbox", "/services", "/proxy", "/rooms",
+    *(f"/admin/{section}" for section in ADMIN_SECTIONS), "/docs",
 )  # fmt: skip
 ROLES = {
     "admin": "admin",

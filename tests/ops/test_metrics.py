@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy import insert
 
 from fengqiao.app import create_app
 from fengqiao.clock import FixedClock
+from fengqiao.ops.middleware import OpsMiddleware
 from fengqiao.outbox.models import Outbox
 from fengqiao.worker import run_forever
 from tests.events.conftest import START
@@ -74,3 +78,40 @@ def test_the_worker_times_each_job_and_its_lag(copy: Copy) -> None:
     run_forever(copy.database, settings, FixedClock(START), stop=stop, on_round=on_round)
     assert sample("fengqiao_job_duration_seconds_count", job="sla", outcome="ok") == before + 2
     assert sample("fengqiao_job_lag_seconds_count", job="sla") >= lag_before + 1
+
+
+def _ops_app(copy: Copy, seen: list[float]) -> FastAPI:
+    """A bare app behind the same middleware: a route that fails and a stream that reads the
+    open-streams gauge while it is open."""
+    bare = FastAPI()
+    bare.state.db = copy.database
+    bare.state.clock = FixedClock(START)
+
+    @bare.get("/boom/{n}")
+    def boom(n: int) -> None:
+        raise RuntimeError(f"boom {n}")
+
+    @bare.get("/tick")
+    def tick() -> StreamingResponse:
+        def frames() -> Iterator[str]:
+            seen.append(sample("fengqiao_open_streams", route="/tick"))
+            yield "data: 1\n\n"
+
+        return StreamingResponse(frames(), media_type="text/event-stream")
+
+    bare.add_middleware(OpsMiddleware, state=bare.state)
+    return bare
+
+
+def test_server_errors_and_open_streams_are_counted(copy: Copy) -> None:
+    seen: list[float] = []
+    labels = {"method": "GET", "route": "/boom/{n}", "status": "500"}
+    before = sample("fengqiao_http_errors_total", **labels)
+    with TestClient(_ops_app(copy, seen), raise_server_exceptions=False) as client:
+        for n in (1, 2):
+            assert client.get(f"/boom/{n}").status_code == 500
+        assert client.get("/tick").text == "data: 1\n\n"
+    # By the route's template, not the raw path; a stream counts while open, and not after.
+    assert sample("fengqiao_http_errors_total", **labels) == before + 2
+    assert seen == [1.0]
+    assert sample("fengqiao_open_streams", route="/tick") == 0.0
