@@ -102,6 +102,52 @@ def test_a_batch_accept_reports_each_event(operator_desk: Visit, api: Api, world
     operator_desk.assert_clean()
 
 
+def test_a_batch_supervision_orders_each_dispatched_event_and_exports_the_selection(
+    operator_desk: Visit, api: Api, world: World
+) -> None:
+    marker, events = _file_marked(api, world, 3)
+    for event in events[:2]:  # the third stays unaccepted: no unit to supervise
+        api.act(event, "demo_operator", "accept")
+        api.act(event, "demo_operator", "dispatch")
+    page = operator_desk.page
+    page.goto(f"{operator_desk.base_url}/events?q={marker}&sort=created_at")
+    _wait_for_query(page, marker)
+    expect(page.locator("#events-table tbody tr[data-id]")).to_have_count(3)
+    page.locator("#select-page").check()
+    # 导出 takes exactly the selected rows, in the list's order.
+    href = page.locator("#batch-export").get_attribute("href")
+    assert href and "ids=" in href
+    csv = page.request.get(operator_desk.base_url + href)
+    assert csv.ok, csv.status
+    body = csv.text()
+    assert [line for line in body.splitlines()[1:] if line] and all(
+        e["code"] in body for e in events
+    )
+    assert len([line for line in body.splitlines()[1:] if line.strip()]) == 3
+    page.locator("#batch-supervise").click()
+    form = page.locator("#supervise-form")
+    expect(form).to_be_visible()
+    expect(page.locator("#supervise-count")).to_have_text("共 3 件")
+    form.locator("[name=requirement]").fill("请三日内处置到位并回复")
+    form.locator("[type=submit]").click()
+    expect(page.locator("#batch-results-head")).to_have_text("督办：成功 2 件，未成功 1 件")
+    lines = page.locator("#batch-results-list li")
+    expect(lines).to_have_count(3)
+    expect(lines.nth(0)).to_contain_text("已督办，督办单 DB-")
+    expect(lines.nth(2)).to_contain_text("尚未交办责任单位")
+    for event in events[:2]:
+        expect(page.locator(f"tr[data-id='{event['id']}'] .badge-supervised")).to_be_visible()
+    expect(page.locator(f"tr[data-id='{events[2]['id']}'] .badge-supervised")).to_have_count(0)
+    rows = api.get("demo_operator", "/events", q=marker, size=10)["items"]
+    assert sorted(e["id"] for e in rows if e["supervised"]) == sorted(e["id"] for e in events[:2])
+    operator_desk.screenshot("events-batch-supervise")
+    # The one refusal is the browser's console line for the 409 the form reported.
+    assert operator_desk.errors == [
+        "Failed to load resource: the server responded with a status of 409 (Conflict)"
+    ]
+    assert operator_desk.foreign_requests == []
+
+
 def test_the_keyboard_works_the_queue_and_moves_on_after_a_step(
     operator_desk: Visit, api: Api, world: World
 ) -> None:
