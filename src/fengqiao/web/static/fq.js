@@ -17,6 +17,13 @@
     minute: "2-digit", hour12: false,
   });
 
+  // Set when a sign-out form is sent (every page's 退出 is a form posting to /logout).
+  let signingOut = false;
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.getAttribute("action") === "/logout") signingOut = true;
+  }, true);
+
   class ApiError extends Error {
     constructor(status, problem) {
       super((problem && (problem.detail_zh || problem.detail)) || "HTTP " + status);
@@ -46,8 +53,12 @@
       throw new ApiError(0, null);
     }
     if (response.status === 401 && !opts.noRedirect) {
-      const next = location.pathname + location.search;
-      location.assign("/login?reason=expired&next=" + encodeURIComponent(next));
+      // Signing out revokes the session before the page leaves: a read answered 401 meanwhile
+      // must not send the browser to 登录已过期 instead of the logout's own 您已安全退出.
+      if (!signingOut) {
+        const next = location.pathname + location.search;
+        location.assign("/login?reason=expired&next=" + encodeURIComponent(next));
+      }
       throw new ApiError(401, null);
     }
     if (opts.raw) return response;

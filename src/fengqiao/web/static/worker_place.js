@@ -80,9 +80,10 @@
     if (fix) onFix(fix, accuracy, say);
   }
 
-  // 重新定位 gives the point back to the GPS (worker.js asks for a fix on the same click).
+  // 重新定位 gives the point back to the GPS at once (the marker returns to the last fix and its
+  // words are asked again); worker.js asks for a fresh fix on the same click, which follows.
   const refresh = document.getElementById("gps-refresh");
-  if (refresh) refresh.addEventListener("click", () => { chosen = null; described = null; });
+  if (refresh) refresh.addEventListener("click", reset);
 
   window.FQWorkerPlace = { onFix: onFix, point: () => chosen, reset: reset };
   // A fix that came while this script was still loading was shown as coordinates: in words now.
