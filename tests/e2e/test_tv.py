@@ -7,6 +7,7 @@ the focus is on an element of the screen, in view, ringed. A screenshot per scre
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -137,6 +138,9 @@ def check(visit: Visit, name: str) -> None:
     finally:
         page.keyboard.press("F10")
     assert "fetch" in (page.locator("html").get_attribute("data-removed") or "")
+    # Chinese only: no Latin word reaches the screen (digits and dashes of codes are data).
+    text = page.locator("body").inner_text()
+    assert not re.search(r"[A-Za-z]", text), text
     visit.screenshot(f"tv-{name}")
 
 
@@ -279,3 +283,35 @@ def test_a_report_by_its_code_with_the_digit_keys(
     # The unknown code's 404 is the browser's only complaint.
     assert [e for e in tv.errors if "404" not in e] == [] and len(tv.errors) == 1
     assert tv.foreign_requests == []
+
+
+def test_a_long_category_turns_its_pages_with_the_arrows(
+    tv: Visit, live_server: LiveServer
+) -> None:
+    base = live_server.base_url
+    categories = httpx.get(f"{base}/api/v1/public/services/categories").json()
+    counts = {
+        name: httpx.get(f"{base}/api/v1/public/services", params={"category": name}).json()["total"]
+        for name in categories
+    }
+    name = max(counts, key=lambda n: counts[n])
+    assert counts[name] > 6  # more than one page of 2 × 3 tiles
+    page = tv.page
+    press(page, "Enter")
+    expect(page.locator("#category-grid .tv-tile").first).to_be_visible()
+    place = categories.index(name)
+    press(page, *["ArrowDown"] * (place // 4), *["ArrowRight"] * (place % 4))
+    press(page, "Enter")
+    expect(page.locator("#item-grid .tv-tile")).to_have_count(6)
+    pages = -(-counts[name] // 6)
+    expect(page.locator("#item-pager")).to_contain_text(f"第 1 / {pages} 页")
+    first = focused(page)["text"]
+    press(page, "ArrowDown", "ArrowDown", "ArrowDown")  # past the last row: the next page
+    expect(page.locator("#item-pager")).to_contain_text(f"第 2 / {pages} 页")
+    expect(page.locator("#item-grid .tv-tile")).to_have_count(min(6, counts[name] - 6))
+    assert focused(page)["text"] != first
+    check(tv, "items-page-2")
+    press(page, "ArrowUp")  # past the first row: back to the previous page, its last row
+    expect(page.locator("#item-pager")).to_contain_text(f"第 1 / {pages} 页")
+    assert focused(page)["text"] != first
+    tv.assert_clean()

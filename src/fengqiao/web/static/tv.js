@@ -250,8 +250,9 @@
 
   function pagerText(node, page, count, noun) {
     var pages = Math.max(1, Math.ceil(count / (noun === "类" ? CATEGORY_PAGE : ITEM_PAGE)));
+    var hint = page < pages - 1 ? " · 在最后一行按下键看下一页" : " · 在第一行按上键回到上一页";
     node.textContent = pages > 1
-      ? "第 " + (page + 1) + " / " + pages + " 页 · 共 " + count + " " + noun + " · 在最后一行按下键翻页"
+      ? "第 " + (page + 1) + " / " + pages + " 页 · 共 " + count + " " + noun + hint
       : "共 " + count + " " + noun;
   }
 
