@@ -432,6 +432,7 @@
     say("正在查询……", "");
     getJSON("/api/v1/public/report-lookup/" + state.digits, function (status, body) {
       state.busy = false;
+      if (state.screen !== "lookup") return; // the viewer left before the answer came
       if (status === 200 && body) {
         say("", "");
         showReport(body);
