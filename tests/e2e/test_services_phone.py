@@ -40,7 +40,7 @@ def test_the_catalogue_fills_a_phone_without_sideways_scroll(
 
     form_x, form_width = width_of(page, "#service-search")
     assert form_x <= 16 and form_x + form_width >= 390 - 16, (form_x, form_width)
-    box_x, box_width = width_of(page, "#service-search [name=q]")
+    _, box_width = width_of(page, "#service-search [name=q]")
     assert box_width >= form_width - 2 * 20, (box_width, form_width)  # the form's padding only
     for name in ("level", "category"):  # the two filters side by side, each half the form
         _, select_width = width_of(page, f"#service-search [name={name}]")
