@@ -28,7 +28,7 @@ from fengqiao.sla import views as sla_views
 from fengqiao.supervision import views as supervision_views
 from fengqiao.taxonomy import views as taxonomy_views
 from fengqiao.warnings import views as warning_views
-from fengqiao.web import labels
+from fengqiao.web import labels, tv_pages
 
 API_PREFIX = "/api/v1"
 
@@ -43,6 +43,8 @@ public_router.include_router(open311_views.router)
 public_router.include_router(iot_views.public, prefix=API_PREFIX)
 # The calls' signalling socket signs itself in (cookie or bearer token; no CSRF header on a socket).
 public_router.include_router(call_views.socket_router, prefix=API_PREFIX)
+# A report's public status by its complete code, for the TV set-top box (/tv).
+public_router.include_router(tv_pages.public, prefix=API_PREFIX)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])

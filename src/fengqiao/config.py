@@ -408,6 +408,11 @@ class Settings(BaseSettings):
     rate_limit_open311_post: str = Field(
         "30/minute;300/hour", description="Open311 requests filed per client address."
     )
+    rate_limit_lookup: str = Field(
+        "20/minute;200/hour",
+        description="Report codes looked up without login (the TV set-top box) per client "
+        "address: codes are not secret, so this keeps anyone from walking through them.",
+    )
     rate_limit_iot: str = Field(
         "1200/minute",
         description="IoT webhook alarms per client address (a gateway may speak for many devices).",

@@ -40,9 +40,11 @@ RULE_TABLE: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"^/login$"), "login"),
     ("POST", re.compile(r"^/api/v1/users/me/password$"), "login"),
     ("POST", re.compile(r"^/open311/v2/requests\.[a-z]+$"), "open311_post"),
+    ("GET", re.compile(r"^/api/v1/public/report-lookup/"), "lookup"),
     ("GET", re.compile(r"^/open311/v2/"), "public"),
     ("GET", re.compile(r"^/api/v1/public/"), "public"),
     ("GET", re.compile(r"^/services$"), "public"),
+    ("GET", re.compile(r"^/tv$"), "public"),
     ("POST", re.compile(r"^/api/v1/iot/alarms$"), "iot"),
 )
 
@@ -100,6 +102,7 @@ class RateLimits:
             "public": parse_many(settings.rate_limit_public),
             "open311_post": parse_many(settings.rate_limit_open311_post),
             "iot": parse_many(settings.rate_limit_iot),
+            "lookup": parse_many(settings.rate_limit_lookup),
         }
         self.enabled = settings.rate_limit_enabled
         self.trusted = parse_networks(settings.trusted_proxies)

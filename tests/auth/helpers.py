@@ -17,6 +17,7 @@ NO_RATE_LIMITS: dict[str, Any] = {
     "rate_limit_public": "10000/minute",
     "rate_limit_open311_post": "10000/minute",
     "rate_limit_iot": "10000/minute",
+    "rate_limit_lookup": "10000/minute",
 }
 
 
