@@ -196,7 +196,9 @@ def test_a_message_at_each_public_step_sms_only_when_asked(desk: Desk, db: Sessi
         assert {row.channel for row in rows} == channels
         for row in rows:
             assert row.payload["path"] == f"/r/reports/{event['code']}"
-        steps = [row.payload.get("step") for row in rows if row.template == "resident_progress"]
+        steps = [
+            str(row.payload.get("step")) for row in rows if row.template == "resident_progress"
+        ]
         assert steps[0].startswith("交办至") and steps[-1] == "处置完成，待核查"
         assert all("王师傅" not in json.dumps(row.payload, ensure_ascii=False) for row in rows)
 
