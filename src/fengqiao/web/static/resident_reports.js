@@ -66,7 +66,7 @@
     if (report.closed_at) rows.push(["办结时间", day(report.closed_at)]);
     if (report.me_too) rows.push(["也遇到的人", report.me_too + " 人"]);
     rows.push(["编号", report.code]);
-    return h("dl", { class: "r-facts" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    return h("dl", { class: "r-facts", id: "r-facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
   }
 
   function timeline(report) {
