@@ -20,6 +20,7 @@ from tests.e2e.conftest import (
     open_visit,
     sign_in,
 )
+from tests.e2e.test_language_walk import Walk
 from tests.events.conftest import World, jpeg
 
 PHONE_390: ViewportSize = {"width": 390, "height": 844}
@@ -54,6 +55,13 @@ def _whole(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def _speaks_chinese(page: Page) -> None:
+    """No Latin word and no half-width punctuation beside Chinese (the language walk's rule)."""
+    walk = Walk(frozenset({RESIDENT}))
+    walk.read(page, RESIDENT)
+    assert not walk.report(), walk.report()
+
+
 def _timeline(page: Page) -> list[str]:
     return page.locator("#r-timeline .r-step-words").all_inner_texts()
 
@@ -81,6 +89,7 @@ def test_a_resident_follows_a_report_round_the_loop_and_rates_it(
         expect(mine).to_contain_text("楼下路灯坏了")
         expect(mine).to_contain_text("已提交")
         _no_sideways_scroll(page)
+        _speaks_chinese(page)
         phone.screenshot("resident-reports-list")
 
         mine.click()
@@ -148,6 +157,7 @@ def test_a_resident_follows_a_report_round_the_loop_and_rates_it(
         page.locator("#r-rating .r-star[data-stars='4']").click()
         page.locator("#r-rating textarea[name=comment]").fill("修得很快，谢谢！")
         page.locator("#r-rating").scroll_into_view_if_needed()
+        _speaks_chinese(page)
         phone.screenshot("resident-report-rating-form")
         page.get_by_role("button", name="提交评价").click()
         rated = page.locator("#r-rating")
@@ -159,6 +169,7 @@ def test_a_resident_follows_a_report_round_the_loop_and_rates_it(
         _whole(page, "resident-report-rated")
         assert api.get("demo_operator", f"/events/{event_id}")["satisfaction"] == 4
         _no_sideways_scroll(page)
+        _speaks_chinese(page)
         phone.assert_clean()
     finally:
         phone.page.context.close()
