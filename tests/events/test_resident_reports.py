@@ -258,3 +258,25 @@ def test_a_rating_with_a_comment_once_by_the_reporter_counted_in_satisfaction(
     assert counted() == (rated_before + 1, sum_before + 4)
     trail = desk.get(event)["trail"]
     assert trail[-1]["action"] == "rate" and trail[-1]["payload"]["comment"] == "路灯修好了，谢谢！"
+
+
+def test_a_merged_or_rejected_report_tells_the_resident_in_its_public_words(
+    desk: Desk, api: TestClient, auth: Auth, db: Session
+) -> None:
+    resident = desk.world.ids[RESIDENT]
+    first, second = _filed(desk), _filed(desk)
+    merged = desk.act(second, "demo_operator", "merge", into=first["id"])
+    assert merged["status"] == "merged"
+    told = [r for r in _to_resident(db, second["id"], resident) if r.channel == "app"]
+    assert [r.payload["step"] for r in told] == [f"已合并至{first['code']}"]
+    report = _mine(api, auth, second["code"])
+    assert (
+        report["status_zh"] == "已合并"
+        and report["timeline"][-1]["words"] == told[0].payload["step"]
+    )
+    rejected = _filed(desk)
+    desk.act(rejected, "demo_operator", "reject", note="重复反映，已在处理")
+    told = [r for r in _to_resident(db, rejected["id"], resident) if r.channel == "app"]
+    assert [r.template for r in told] == ["resident_rejected"]
+    assert told[0].payload["note"] == "重复反映，已在处理"
+    assert told[0].payload["path"] == f"/r/reports/{rejected['code']}"
