@@ -54,6 +54,8 @@ EXEMPT: dict[str, str] = {
     "/api/v1/me/patrol": "the caller's own patrol",
     "/api/v1/me/notifications": "the caller's own inbox (rows of user_id = the caller)",
     "/api/v1/me/notifications/stream": "the caller's own inbox as a stream",
+    "/api/v1/resident/reports": "the caller's own reports (reporter = the caller), like the "
+    "inbox: another resident's and staff's are judged absent in tests/events/test_resident_reports.py",
     "/api/v1/bulletins/subscription": "the caller's own subscription",
     "/api/v1/public/services": "the public service catalogue",
     "/api/v1/public/services/categories": "the public service catalogue",

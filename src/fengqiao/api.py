@@ -75,3 +75,7 @@ api_router.include_router(search_views.router)
 api_router.include_router(labels.router)
 api_router.include_router(call_views.router)
 api_router.include_router(room_views.router)
+# Issue 19, 我的上报: a resident's own reports in plain words (and staff's 公开给上报人).
+from fengqiao.events import resident_views as resident_report_views  # noqa: E402
+
+api_router.include_router(resident_report_views.router)

@@ -52,6 +52,9 @@ FIELD_ZH: dict[str, str] = {
     # Meeting rooms (rooms/schemas.py).
     "session_id": "会商", "org_id": "区域", "title": "标题", "invited_org_ids": "邀请的会商室",
     "event_ids": "关联事件", "warning_ids": "关联预警",
+    # A resident's own reports (events/resident_views.py).
+    "stars": "评分", "comment": "评价留言", "public": "公开给上报人", "photo_id": "照片",
+    "notify_sms": "短信通知",
     "accuracy": "定位精度", "action": "操作", "active": "启用", "address": "地址",
     "answers": "补充信息", "area_type": "城乡类型", "at": "时间", "attachment_id": "附件",
     "attachment_ids": "照片", "auto_close": "自动结案", "bbox": "地图范围", "before": "翻页位置",

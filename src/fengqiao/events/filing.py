@@ -271,6 +271,7 @@ def create_event(
         "source": data.source,
         "reporter_id": principal.user_id,
         "contact_phone": data.contact_phone,
+        "notify_sms": data.notify_sms,
         "lat": place.lat,
         "lng": place.lng,
         "address": data.address,

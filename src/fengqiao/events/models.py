@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -185,6 +186,10 @@ class Event(Base):
     return_count: Mapped[int] = mapped_column(Integer, default=0)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
     satisfaction: Mapped[int | None] = mapped_column(Integer)
+    # What the resident wrote with their stars (the `rate` step's comment).
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    # The resident asked for a text message at each public step (the app inbox is always told).
+    notify_sms: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     result: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
@@ -247,6 +252,9 @@ class Attachment(Base):
     device_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Staff marked it 公开给上报人: the reporter sees it on their report, the public map may show
+    # it. The reporter's own report photos are theirs to see whatever this says.
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class EventSequence(Base):

@@ -7,6 +7,10 @@ the change or not at all. Nobody is told about their own step. A notice is keyed
 place on the event's trail (`<template>:<event>:<trail seq>`), so a step taken again later (a
 second dispatch after a return) tells people again, while a retried request, refused with a
 stale version, queues nothing; a new rung is told once (`escalate:<event>:<rung>`).
+
+A resident who reported is told at each public step of events/public.py, in its words, with a
+link to their report in the residents' app (`/r/reports/<code>`): in the app inbox always, by
+text message only when they asked for it when filing (`event.notify_sms`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sqlalchemy.orm import Session
 from fengqiao.events.escalation import REASON_ZH, RUNG_ZH, EscalationPolicy, message_payload
 from fengqiao.events.escalation import rung_people as _rung_people
 from fengqiao.events.models import Event, EventLog
+from fengqiao.events.public import public_note, public_step, public_words
 from fengqiao.outbox.service import Directory, Draft, Person, drafts_for, enqueue
 
 SMS_AND_APP = ("sms", "app")
@@ -55,6 +60,9 @@ class Notice:
     channels: tuple[str, ...] = SMS_AND_APP
     when: Callable[[Event, Step], bool] = lambda _event, _step: True
     per_rung: bool = False  # keyed by the rung reached, not the step: a rung is told once
+    # To the reporting resident: their report's link and the step's public words; SMS only when
+    # they asked for it (`event.notify_sms`).
+    resident: bool = False
 
 
 # --- who ------------------------------------------------------------------------------------
@@ -128,9 +136,17 @@ def _nth_return(event: Event, step: Step) -> bool:
     return event.return_count == step.policy.returns
 
 
+def _public(event: Event, step: Step) -> bool:
+    """The step the event just took is one a resident sees (events/public.py)."""
+    return public_step(step.action, event.status) is not None
+
+
+_RESIDENT = reporter(resident=True)
+# A public step without a wording of its own: "有新进展：<the step's public words>".
+_PROGRESS = Notice("resident_progress", _RESIDENT, when=_public, resident=True)
 _TOLD_CLOSED = (
     Notice("closed", reporter(resident=False), APP_ONLY, when=_closed),
-    Notice("resident_closed", reporter(resident=True), when=_closed),
+    Notice("resident_closed", _RESIDENT, when=_closed, resident=True),
 )
 _RUNG = Notice("escalation", new_rung, per_rung=True)
 
@@ -138,20 +154,24 @@ _RUNG = Notice("escalation", new_rung, per_rung=True)
 NOTICES: dict[str, tuple[Notice, ...]] = {
     "accept": (
         Notice("accepted", reporter(resident=False), APP_ONLY),
-        Notice("resident_accepted", reporter(resident=True)),
+        Notice("resident_accepted", _RESIDENT, resident=True),
     ),
     "reject": (
         Notice("rejected", reporter(resident=False), APP_ONLY),
-        Notice("resident_rejected", reporter(resident=True)),
+        Notice("resident_rejected", _RESIDENT, resident=True),
     ),
-    "dispatch": (Notice("dispatched", owner_unit),),
+    "dispatch": (Notice("dispatched", owner_unit), _PROGRESS),
     "return": (Notice("returned", dispatchers), replace(_RUNG, when=_nth_return)),
-    "feedback": (Notice("to_verify", verifiers),),
+    "feedback": (Notice("to_verify", verifiers), _PROGRESS),
     "verify": (Notice("rework", unit_handlers, when=_reworked), *_TOLD_CLOSED),
     "close": _TOLD_CLOSED,
     "recover": _TOLD_CLOSED,
     "request_escalation": (_RUNG,),
     "escalate": (_RUNG,),
+    "self_handle": (_PROGRESS,),
+    "approve": (_PROGRESS,),  # voided or suspended (both public); nothing else is approved
+    "resume": (_PROGRESS,),
+    "merge": (_PROGRESS,),
 }
 
 
@@ -189,6 +209,7 @@ def announce(
     people = people or Directory(db)
     drafts: list[Draft] = []
     base: dict[str, Any] | None = None
+    told_resident: dict[str, Any] | None = None
     for notice in notices:
         if not notice.when(event, step):
             continue
@@ -202,13 +223,20 @@ def announce(
             continue
         if base is None:
             base = _payload(people, event, step, reason)
+        payload, channels = base, notice.channels
+        if notice.resident:
+            if told_resident is None:
+                told_resident = _resident_payload(db, base, event, step)
+            payload = told_resident
+            if not event.notify_sms:
+                channels = tuple(channel for channel in channels if channel != "sms")
         key = (
             f"escalate:{event.id}:{event.escalation_rung}"
             if notice.per_rung
             else f"{notice.template}:{event.id}:{event.trail_seq}"
         )
         drafts += drafts_for(
-            told, channels=notice.channels, template=notice.template, payload=base, key=key,
+            told, channels=channels, template=notice.template, payload=payload, key=key,
             event_id=event.id,
         )  # fmt: skip
     if queue is not None:
@@ -228,3 +256,26 @@ def _payload(people: Directory, event: Event, step: Step, reason: str | None) ->
     why = reason or CLIMB_REASON.get(step.action, "")
     payload.update(rung=RUNG_ZH[event.escalation_rung], reason=REASON_ZH.get(why, why))
     return payload
+
+
+def _resident_payload(
+    db: Session, base: dict[str, Any], event: Event, step: Step
+) -> dict[str, Any]:
+    """What a resident's message says: the step's public words, only the note a resident may
+    read (a rejection's reason), and the link to their report in the residents' app."""
+    public = public_step(step.action, event.status)
+    into: dict[str, Any] = {}
+    if step.action == "merge" and event.duplicate_of_id is not None:
+        with db.no_autoflush:
+            into["into_code"] = db.scalar(
+                select(Event.code).where(Event.id == event.duplicate_of_id)
+            )
+    words = (
+        public_words(public, unit_name=str(base.get("unit") or ""), payload=into) if public else ""
+    )
+    return {
+        **base,
+        "note": public_note(step.action, step.note),
+        "step": words,
+        "path": f"/r/reports/{event.code}",
+    }

@@ -89,6 +89,21 @@ PUBLIC_STATUS_KEYS_ZH: dict[str, str] = {
 }
 
 
+# The kinds of photo a resident may see, in their words (a verifier's photo stays inside unless
+# staff mark it public; it then reads as 处理后).
+PUBLIC_PHOTO_KIND_ZH: dict[str, str] = {
+    "report": "您拍的照片",
+    "before": "处理前",
+    "after": "处理后",
+    "verify": "处理后",
+    "evidence": "处理后",
+    "near": "处理后",
+    "far": "处理后",
+}
+# Which side of the before/after pair a photo stands on.
+PHOTO_SIDE: dict[str, str] = {"report": "before", "before": "before"}
+
+
 def public_step(action: str, to_status: str) -> PublicStep | None:
     """The public step a trail row stands for, or None when the row stays inside."""
     return PUBLIC_STEPS.get((action, to_status)) or PUBLIC_STEPS.get((action, None))

@@ -36,6 +36,11 @@ class EventCreate(RequestModel):
     level: int | None = Field(None, ge=1, le=4, description="Only staff sources may set it.")
     urgent: bool | None = Field(None, description="Only staff sources may set it.")
     contact_phone: str | None = Field(None, max_length=32)
+    notify_sms: bool = Field(
+        False,
+        description="Also tell the reporter by text message at each public step (the app inbox "
+        "is always told); residents choose it when they file.",
+    )
     answers: Answers = Field(
         default_factory=dict,
         description="Answers to the class's extra questions (GET /api/v1/intake/classes), by "
@@ -82,6 +87,22 @@ class AttachmentOut(BaseModel):
     device_accuracy: float | None = Field(None, description="... its accuracy in metres.")
     device_at: datetime | None = Field(None, description="... the time of that position fix.")
     url: str
+    public: bool = Field(False, description="Staff marked it 公开给上报人.")
+
+
+class PhotoPublicIn(RequestModel):
+    """公开给上报人: show a photo to the reporter (and on the public map), or stop showing it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    public: bool
+    version: int = Field(ge=1, description="The event's version you read; stale is refused (409).")
+
+
+class PhotoPublicOut(BaseModel):
+    id: int
+    public: bool
+    version: int = Field(description="The event's version after the change.")
 
 
 class TrailRow(BaseModel):
@@ -196,6 +217,9 @@ class StepFields(RequestModel):
     result: str | None = Field(None, max_length=4000, description="feedback: what was done.")
     into: int | None = Field(None, description="merge: id of the event to merge into.")
     satisfaction: int | None = Field(None, ge=1, le=5, description="rate: 1-5.")
+    comment: str | None = Field(
+        None, max_length=500, description="rate: what the resident says with their stars."
+    )
     attachment_ids: list[int] = Field(
         default_factory=list,
         max_length=50,

@@ -498,9 +498,17 @@ def _rate(step: StepInput) -> Outcome:
         raise invalid("satisfaction", "rate needs satisfaction 1-5", "请选择满意度（1-5）")
     if not workflow.not_rated(facts_of(step)):
         raise conflict(
-            "already-rated", "Already rated", "已评价", "this event was rated before", "该事件已评价过",
+            "already-rated", "Already rated", "已评价",
+            "this event was rated before; a rating is given once",
+            "您已经评价过了，每件只能评价一次",
         )  # fmt: skip
-    return Outcome(None, {"satisfaction": satisfaction}, {"satisfaction": satisfaction})
+    payload: dict[str, Any] = {"satisfaction": satisfaction}
+    changed: dict[str, Any] = {"satisfaction": satisfaction}
+    comment = (step.data.comment or "").strip()
+    if comment:
+        # Shown on the report as the resident wrote it; the trail keeps it with the stars.
+        payload["comment"] = changed["rating_comment"] = comment
+    return Outcome(None, payload, changed)
 
 
 @handles("request_escalation", "escalate")

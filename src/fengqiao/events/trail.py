@@ -32,6 +32,8 @@ TRAIL_ACTION_ZH = {
     "overdue": "超期亮红灯",
     "supervise": "督办",
     "attach": "补充照片",
+    # Staff marked a photo 公开给上报人 or took it back (events/resident.py).
+    "photo_public": "照片公开设置",
     "iot_alarm": "设备告警",
     "iot_repeat": "设备重复告警",
     "iot_recovery": "设备报告恢复",

@@ -542,6 +542,7 @@ def attachment_out(a: Attachment) -> AttachmentOut:
         height=a.height, taken_at=a.taken_at, lat=a.lat, lng=a.lng, origin=a.origin,
         device_lat=a.device_lat, device_lng=a.device_lng, device_accuracy=a.device_accuracy,
         device_at=a.device_at, url=f"/api/v1/events/{a.event_id}/attachments/{a.id}",
+        public=a.public,
     )  # fmt: skip
 
 

@@ -29,6 +29,7 @@ TEMPLATE_ZH = {
     "resident_accepted": "群众：已受理",
     "resident_rejected": "群众：不予受理",
     "resident_closed": "群众：已办结",
+    "resident_progress": "群众：新进展",
     "reminder": "到期提醒",
     "overdue": "超期",
     "supervision": "督办",

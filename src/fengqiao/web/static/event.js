@@ -146,9 +146,7 @@
       ...(event.rework_count || event.return_count ? fact("返工/回退", event.rework_count + " / " + event.return_count) : []),
       ...(event.satisfaction ? fact("满意度", "★".repeat(event.satisfaction)) : []));
     document.getElementById("event-description").textContent = event.description || "（无描述）";
-    FQ.fill(document.getElementById("event-photos"), ...event.attachments.map((a) =>
-      h("a", { href: a.url, target: "_blank", title: FQ.label("photoKinds", a.kind) },
-        h("img", { src: a.url, alt: FQ.label("photoKinds", a.kind), loading: "lazy" }))));
+    FQ.fill(document.getElementById("event-photos"), ...event.attachments.map(photoItem));
     FQ.fill(document.getElementById("event-trail"), ...event.trail.map((r) => h("li", {},
       h("div", {}, h("span", { class: "when" }, time(r.at)), " ",
         h("strong", {}, T.actions[r.action] || r.action), " ",
@@ -159,6 +157,30 @@
     document.getElementById("trail-state").textContent = "共 " + event.trail.length + " 条，哈希链存证";
     renderMap();
     renderActions();
+  }
+
+  // A photo, and for an operator or the owner unit's handler the 公开给上报人 switch: the
+  // reporter sees the photos marked public on their report (the resident app's 我的上报).
+  function photoItem(a) {
+    const link = h("a", { href: a.url, target: "_blank", title: FQ.label("photoKinds", a.kind) },
+      h("img", { src: a.url, alt: FQ.label("photoKinds", a.kind), loading: "lazy" }));
+    const mayPublish = page.dataset.operator === "true" ||
+      (event.owner_unit && String(event.owner_unit.id) === page.dataset.unitId);
+    if (!mayPublish) return link;
+    const box = h("input", { type: "checkbox", class: "photo-public", checked: a.public,
+      dataset: { photo: String(a.id) } });
+    box.addEventListener("change", async () => {
+      box.disabled = true;
+      try {
+        await api("/events/" + id + "/attachments/" + a.id + "/public",
+          { method: "PUT", json: { public: box.checked, version: event.version } });
+        toast(box.checked ? "已公开给上报人" : "已取消公开");
+      } catch (err) {
+        toast(FQ.problemText(err), "error");
+      }
+      await load(); // the change is on the trail: the version moved
+    });
+    return h("figure", { class: "photo-item" }, link, h("label", { class: "photo-public-label" }, box, "公开给上报人"));
   }
 
   function renderMap() {
