@@ -280,3 +280,31 @@ def test_a_merged_or_rejected_report_tells_the_resident_in_its_public_words(
     assert [r.template for r in told] == ["resident_rejected"]
     assert told[0].payload["note"] == "重复反映，已在处理"
     assert told[0].payload["path"] == f"/r/reports/{rejected['code']}"
+
+
+def test_the_staff_detail_keeps_the_inside_from_a_resident_too(
+    desk: Desk, api: TestClient, auth: Auth, db: Session
+) -> None:
+    """A resident reading their report through the events API (the staff detail) gets the same
+    public steps and photos as 我的上报: no names, notes, payloads or hashes of the trail."""
+    event, (shown, kept) = _through_the_loop(desk, _filed(desk))
+    staff = api.get(f"/api/v1/events/{event['id']}", headers=auth("demo_operator")).json()
+    assert any(row["hash"] for row in staff["trail"]) and any(
+        row["actor"] for row in staff["trail"]
+    )
+    seen = api.get(f"/api/v1/events/{event['id']}", headers=auth(RESIDENT))
+    assert seen.status_code == 200, seen.text
+    detail = seen.json()
+    assert [row["action"] for row in detail["trail"]] == [
+        "report", "accept", "dispatch", "feedback", "verify"
+    ]  # fmt: skip
+    assert all(row["actor"] is None and row["hash"] == "" and row["note"] == ""
+               and row["payload"] == {} for row in detail["trail"])  # fmt: skip
+    text = json.dumps(detail, ensure_ascii=False)
+    assert "王师傅" not in text
+    photos = {a["id"] for a in detail["attachments"]}
+    assert shown in photos and kept not in photos
+    base = f"/api/v1/events/{event['id']}/attachments"
+    assert api.get(f"{base}/{shown}", headers=auth(RESIDENT)).status_code == 200
+    assert api.get(f"{base}/{kept}", headers=auth(RESIDENT)).status_code == 404
+    assert api.get(f"{base}/{kept}", headers=auth("demo_operator")).status_code == 200

@@ -27,6 +27,7 @@ from fengqiao.events.public import (
     public_step,
     public_words,
 )
+from fengqiao.events.schemas import EventDetail
 from fengqiao.events.service import facts
 from fengqiao.events.trail import append_log
 from fengqiao.org.models import Unit
@@ -124,6 +125,36 @@ def my_report(db: Session, principal: Principal, code: str, *, lock: bool = Fals
     if event is None:
         raise not_found("report", "上报")
     return event
+
+
+def may_see(principal: Principal, event: Event, photo: Attachment) -> bool:
+    """Staff see every photo of an event they may read; anyone else (the resident who reported
+    it) those staff marked public and their own."""
+    return principal.is_staff() or photo.public or photo.uploaded_by == event.reporter_id
+
+
+def for_reporter(db: Session, detail: EventDetail, event: Event) -> EventDetail:
+    """The staff detail of an event as a caller who is not staff may have it (a resident reading
+    their own report through the events API): the public steps only, with no one's name, no
+    note but a rejection's public reason, no payload and no hash, not the handler's result
+    text; the photos they may see.
+    The residents' app reads /api/v1/resident/reports/{code}, which says the same in words."""
+    trail = [
+        row.model_copy(
+            update={
+                "actor": None,
+                "note": public_note(row.action, row.note),
+                "payload": {},
+                "hash": "",
+                "unit_id": None,
+            }
+        )
+        for row in detail.trail
+        if public_step(row.action, row.to_status)
+    ]
+    visible = {a.id for a in visible_photos(db, event)}
+    photos = [a for a in detail.attachments if a.id in visible]
+    return detail.model_copy(update={"trail": trail, "attachments": photos, "result": None})
 
 
 def visible_photos(db: Session, event: Event) -> list[Attachment]:

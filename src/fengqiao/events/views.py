@@ -21,7 +21,7 @@ from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import Problem, from_pydantic, invalid, not_found
-from fengqiao.events import filing, proof, queries, service, steps, uploads
+from fengqiao.events import filing, proof, queries, resident, service, steps, uploads
 from fengqiao.events import trail as event_trail
 from fengqiao.events.escalation import RUNG_ZH, EscalationPolicy
 from fengqiao.events.models import Attachment, Event
@@ -515,13 +515,13 @@ def get_attachment(
     database: AppDatabase,
 ) -> Response:
     with database.session() as db:
-        service.get_event(db=db, principal=principal, event_id=event_id)
+        event = service.get_event(db=db, principal=principal, event_id=event_id)
         attachment = db.scalar(
             select(Attachment).where(
                 Attachment.id == attachment_id, Attachment.event_id == event_id
             )
         )
-        if attachment is None:
+        if attachment is None or not resident.may_see(principal, event, attachment):
             raise not_found("photo", "照片")
     store = _photos(request)
     if not store.exists(attachment.sha256):
@@ -664,11 +664,7 @@ def detail_out(
 ) -> EventDetail:
     rows = event_trail.trail(db, event.id)
     actor_ids = {r.actor_id for r in rows if r.actor_id}
-    actors = (
-        {u.id: u for u in db.execute(select(User.id, User.username, User.name).where(User.id.in_(actor_ids)))}
-        if actor_ids
-        else {}
-    )  # fmt: skip
+    actors = {u.id: u for u in db.execute(select(User.id, User.username, User.name).where(User.id.in_(actor_ids)))} if actor_ids else {}  # fmt: skip
     trail = [
         TrailRow(
             seq=r.seq,
@@ -687,7 +683,7 @@ def detail_out(
         for r in rows
     ]
     filed = trail[0].payload.get("answers", {}) if trail else {}
-    return EventDetail(
+    detail = EventDetail(
         **event_out(db, rules, event, principal, now).model_dump(),
         trail=trail,
         attachments=[attachment_out(a) for a in service.attachments(db, event.id)],
@@ -698,3 +694,4 @@ def detail_out(
             )
         ],
     )
+    return detail if principal.is_staff() else resident.for_reporter(db, detail, event)
