@@ -22,6 +22,7 @@ from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
 from fengqiao.patrol import views as patrol_views
+from fengqiao.residents import views as resident_views
 from fengqiao.rooms import views as room_views
 from fengqiao.search import views as search_views
 from fengqiao.sla import views as sla_views
@@ -43,6 +44,8 @@ public_router.include_router(open311_views.router)
 public_router.include_router(iot_views.public, prefix=API_PREFIX)
 # The calls' signalling socket signs itself in (cookie or bearer token; no CSRF header on a socket).
 public_router.include_router(call_views.socket_router, prefix=API_PREFIX)
+# Residents ask for an SMS sign-in code and read nearby reports without an account.
+public_router.include_router(resident_views.public, prefix=API_PREFIX)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
@@ -73,3 +76,4 @@ api_router.include_router(search_views.router)
 api_router.include_router(labels.router)
 api_router.include_router(call_views.router)
 api_router.include_router(room_views.router)
+api_router.include_router(resident_views.router)
