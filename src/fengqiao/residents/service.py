@@ -158,12 +158,15 @@ def me_too(
             "the report is closed; file a new one if the problem is back",
             "该上报已办结或已关闭；如问题仍然存在，请重新上报",
         )  # fmt: skip
-    result = db.execute(
-        _insert(db)
-        .values(event_id=event.id, user_id=principal.user_id, created_at=now)
-        .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+    added = (
+        db.execute(
+            _insert(db)
+            .values(event_id=event.id, user_id=principal.user_id, created_at=now)
+            .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+            .returning(EventMeToo.event_id)
+        ).first()
+        is not None
     )
-    added = bool(result.rowcount)  # type: ignore[attr-defined]
     db.flush()
     return me_too_counts(db, [event.id]).get(event.id, 0), added
 
