@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ViewportSize, expect
+from playwright.sync_api import Browser, FilePayload, ViewportSize, expect
 from sqlalchemy import select
 
 from fengqiao.db import Database
@@ -129,11 +129,10 @@ def test_a_new_resident_signs_in_by_code_and_files_with_a_photo_and_a_dragged_po
     resident_signs_in(resident, live_server, new_number())
     # Residents see their four tabs, never the staff navigation.
     expect(page.locator(".r-tabs a")).to_have_count(4)
-    assert page.locator("nav.nav, .topbar, #nav").count() == 0
+    assert page.locator(".site-header, nav.main-nav").count() == 0
     pick_class(resident, world.handler_category)
-    page.set_input_files(
-        "#r-album", files=[{"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": JPEG_PHOTO}]
-    )
+    photo: FilePayload = {"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": JPEG_PHOTO}
+    page.set_input_files("#r-album", files=[photo])
     expect(page.locator("#r-thumbs img")).to_have_count(1)
     locate_me(resident)
     # Drag the marker a little to where the problem really is.
