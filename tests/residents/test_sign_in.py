@@ -212,3 +212,23 @@ def test_the_password_login_still_works(api: TestClient, seeded: Any) -> None:
     assert got.status_code == 200, got.text
     half = api.post("/api/v1/auth/token", data={"username": "demo_resident"})
     assert half.status_code == 422
+
+
+def test_the_demo_sms_channel_writes_the_code_to_the_log(
+    api: TestClient, db: Session, caplog: Any
+) -> None:
+    """The demo sends no SMS: the `log` plugin writes the message to the worker's log, where a
+    demo user reads the code (docs/residents.md)."""
+    import logging
+
+    from fengqiao.notify.plugins.log import LogChannel
+    from fengqiao.notify.sender import to_message
+
+    _send(api)
+    row = db.scalars(select(Outbox).where(Outbox.template == "sms_code")).one()
+    message = to_message(row, "http://127.0.0.1:8000")
+    with caplog.at_level(logging.INFO, logger="fengqiao.outbox"):
+        state = api.app.state  # type: ignore[attr-defined]
+        LogChannel(settings=state.settings, database=state.db).send(message)
+    assert f"您的登录验证码是{row.payload['code']}" in caplog.text
+    assert "5分钟内有效" in caplog.text
