@@ -147,11 +147,14 @@ def main() -> None:
                 kind = response.json().get("type", "").rsplit("/", 1)[-1]
                 outcomes[f"{response.status_code} {kind}"] += 1
 
+            bare_during: list[float] = []
+
             def others() -> None:
                 n = 0
                 while not stop.is_set():
                     phone = f"137{n:08d}"
                     during.append(timed(lambda phone=phone: ask(phone)))
+                    bare_during.append(timed(lambda: client.get("/r/manifest.webmanifest")))
                     n += 1
 
             watcher = threading.Thread(target=others)
@@ -177,9 +180,15 @@ def main() -> None:
     for outcome, count in sorted(outcomes.items()):
         print(f"  {outcome}: {count}")
     during_p50 = statistics.median(during) if during else float("nan")
+    bare_during_p50 = statistics.median(bare_during) if bare_during else float("nan")
     print(
         f"other numbers' code requests during the flood: p50 {during_p50:.1f} ms "
         f"({len(during)} requests; {during_p50 / sms_p50:.2f}× without the flood)"
+    )
+    print(
+        f"the bare route during the flood: p50 {bare_during_p50:.1f} ms; other numbers' requests "
+        f"{during_p50 / bare_during_p50:.1f}× the bare route (before the flood: "
+        f"{sms_p50 / bare_p50:.1f}×)"
     )
 
 
