@@ -149,6 +149,8 @@ def test_a_new_resident_signs_in_by_code_and_files_with_a_photo_and_a_dragged_po
     page.fill("#r-description", "小区门口人行道被占用，行人只能走机动车道")
     no_horizontal_scroll(resident)
     resident.screenshot("resident-report-form")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    resident.screenshot("resident-report-top")
     page.click("#r-submit")
     expect(page.locator("#r-receipt")).to_be_visible()
     code = page.locator("#r-receipt-code").inner_text()
