@@ -47,6 +47,7 @@ PAGES = (
     "/bulletins", "/warnings", "/messages", "/outbox", "/services", "/proxy",
     "/admin/grids", "/admin/users", "/admin/units", "/admin/categories", "/admin/rules",
     "/admin/sla", "/admin/holidays", "/docs",
+    "/r/",  # the residents' app (issue 19): its class chips are names staff edit
 )  # fmt: skip
 ROLES = {
     "admin": "admin",
