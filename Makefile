@@ -88,6 +88,8 @@ demo: install
 	@echo "verifies it under 任务 and it closes."
 	@echo "demo_district_leader sees 分析研判 (/analytics), 考核 (/assessment), 每日通报 (/bulletins) and 预警 (/warnings)."
 	@echo "Residents: the service catalogue (最多跑一次) at /services needs no login; demo_resident follows 代办 at /proxy."
+	@echo "Residents' app 随手拍 at /r/ (a phone-sized window): sign in with any phone number by SMS code; the demo sends no SMS,"
+	@echo "the code is in var/worker.log (grep 验证码 var/worker.log); demo_resident's number is printed above."
 	@echo "Integrations (docs/integrations.md): Open311 at /open311/v2/discovery.json, IoT alarms by MQTT or"
 	@echo "POST /api/v1/iot/alarms (the first seed printed a key per device type), cameras (fengqiao cameras import), 河长通 checklists in /m/ 巡查."
 	@echo "The worker (reminders, overdue orders, rollups, warnings, bulletins, messages, MQTT alarms) logs to var/worker.log"

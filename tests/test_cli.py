@@ -35,6 +35,8 @@ def test_seed_then_demo_logins(cli_db: Database) -> None:
     # Printed whole on a narrow terminal, since they are typed into the login form.
     assert "demo_district_operator" in logins and "demo_district_leader" in logins
     assert "cli-demo-password" in logins
+    # Residents: how the demo resident signs in by SMS code and where the code is read.
+    assert "/r/" in logins and "var/worker.log" in logins
 
 
 def test_users_list_without_a_tree_says_so(cli_db: Database) -> None:

@@ -60,6 +60,9 @@ EXEMPT: dict[str, str] = {
     "/api/v1/public/services": "the public service catalogue",
     "/api/v1/public/services/categories": "the public service catalogue",
     "/api/v1/services/search": "the service catalogue (no area's rows)",
+    "/api/v1/public/report-classes": PUBLIC_TAXONOMY + " (the residents' classes)",
+    "/api/v1/public/reports/nearby": "public words of open reports near a point (no names, no "
+    "text, no exact point): judged in tests/residents/test_reports.py",
     "/api/v1/search": "needs q; events and cameras within scope are judged in tests/search",
     "/api/v1/search/reverse": "one point's words, not a list (tests/search)",
     "/api/v1/categories": PUBLIC_TAXONOMY,

@@ -14,6 +14,7 @@ from fengqiao.cameras import views as camera_views
 from fengqiao.catalogue import views as service_views
 from fengqiao.command import views as command_views
 from fengqiao.deps import current_principal
+from fengqiao.events import resident_views as resident_report_views
 from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
 from fengqiao.intake import views as intake_views
@@ -22,6 +23,7 @@ from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
 from fengqiao.patrol import views as patrol_views
+from fengqiao.residents import views as resident_views
 from fengqiao.rooms import views as room_views
 from fengqiao.search import views as search_views
 from fengqiao.sla import views as sla_views
@@ -45,6 +47,8 @@ public_router.include_router(iot_views.public, prefix=API_PREFIX)
 public_router.include_router(call_views.socket_router, prefix=API_PREFIX)
 # A report's public status by its complete code, for the TV set-top box (/tv).
 public_router.include_router(tv_pages.public, prefix=API_PREFIX)
+# Residents ask for an SMS sign-in code and read nearby reports without an account.
+public_router.include_router(resident_views.public, prefix=API_PREFIX)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
@@ -75,7 +79,6 @@ api_router.include_router(search_views.router)
 api_router.include_router(labels.router)
 api_router.include_router(call_views.router)
 api_router.include_router(room_views.router)
-# Issue 19, 我的上报: a resident's own reports in plain words (and staff's 公开给上报人).
-from fengqiao.events import resident_views as resident_report_views  # noqa: E402
-
+# 我的上报: a resident's own reports in plain words (and staff's 公开给上报人).
 api_router.include_router(resident_report_views.router)
+api_router.include_router(resident_views.router)

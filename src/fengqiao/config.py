@@ -634,6 +634,25 @@ class Settings(BaseSettings):
 
     # (end of issue 18, video)
 
+    # --- residents' SMS sign-in (issue 19, item 1; docs/residents.md) ---
+    sms_code_minutes: int = Field(
+        5, ge=1, le=60, description="Minutes a one-time SMS sign-in code stays valid."
+    )
+    sms_code_failures: int = Field(
+        5, ge=1, description="Wrong codes for one phone number before it is locked."
+    )
+    sms_code_lock_seconds: int = Field(
+        900, ge=1, description="How long a phone number stays locked after too many wrong codes."
+    )
+    rate_limit_sms_phone: str = Field(
+        "1/minute;5/hour;10/day",
+        description="SMS sign-in codes sent per phone number (the `limits` notation).",
+    )
+    rate_limit_sms_address: str = Field(
+        "10/minute;60/hour",
+        description="SMS sign-in codes requested per client address (the `limits` notation).",
+    )
+
     def photo_dir(self) -> Path:
         """Where photos are stored."""
         return self.upload_dir if self.upload_dir is not None else self.data_dir / "photos"

@@ -2,7 +2,7 @@
 
 from fengqiao.analytics.models import TABLES as ROLLUP_TABLES
 from fengqiao.assessment.models import Bulletin, BulletinSubscription
-from fengqiao.auth.models import ApiKey, GridAssignment, User, UserRole
+from fengqiao.auth.models import ApiKey, GridAssignment, SmsCode, User, UserRole
 from fengqiao.basemap.models import BaseFeature, BasemapSetting
 from fengqiao.calls.models import VideoCall
 from fengqiao.cameras.models import Camera
@@ -14,6 +14,7 @@ from fengqiao.events.models import (
     Attachment,
     Event,
     EventLog,
+    EventMeToo,
     EventSequence,
     RollupPending,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "EarlyWarning",
     "Event",
     "EventLog",
+    "EventMeToo",
     "EventSequence",
     "GridAssignment",
     "IntakeModule",
@@ -83,6 +85,7 @@ __all__ = [
     "RoutingRule",
     "ServiceItem",
     "SlaPolicy",
+    "SmsCode",
     "SupervisionOrder",
     "Unit",
     "User",

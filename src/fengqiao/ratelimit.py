@@ -103,6 +103,9 @@ class RateLimits:
             "open311_post": parse_many(settings.rate_limit_open311_post),
             "iot": parse_many(settings.rate_limit_iot),
             "lookup": parse_many(settings.rate_limit_lookup),
+            # Counted by the SMS sign-in route itself (the number is in the body).
+            "sms_phone": parse_many(settings.rate_limit_sms_phone),
+            "sms_address": parse_many(settings.rate_limit_sms_address),
         }
         self.enabled = settings.rate_limit_enabled
         self.trusted = parse_networks(settings.trusted_proxies)

@@ -47,6 +47,7 @@ PAGES = (
     "/wall", "/map", "/events", "/events/{event}", "/supervision", "/analytics", "/assessment",
     "/bulletins", "/warnings", "/messages", "/outbox", "/services", "/proxy", "/rooms",
     *(f"/admin/{section}" for section in ADMIN_SECTIONS), "/docs",
+    "/r/",  # the residents' app (issue 19): its class chips are names staff edit
 )  # fmt: skip
 ROLES = {
     "admin": "admin",

@@ -86,6 +86,15 @@ def _print_demo_accounts(
         if username in users:
             table.add_row(username, account_role, users[username][1].name, description)
     console.print(table)
+    resident = users.get("demo_resident")
+    if resident is not None and resident[0].phone:
+        # Residents sign in by SMS code at /r/login (issue 19); the demo's SMS go to the log.
+        console.print(
+            f"随手拍 /r/：demo_resident 也可用手机号 [bold]{resident[0].phone}[/bold] 短信验证码登录"
+            "（任何新手机号亦可注册）；演示环境不发真短信，验证码见 var/worker.log"
+            "（grep 验证码 var/worker.log） / residents sign in at /r/login by SMS code; "
+            "the demo writes the code to var/worker.log"
+        )
     admin = users.get("admin")
     if admin is not None and verify_password(admin[0].password_hash, settings.demo_password):
         console.print(

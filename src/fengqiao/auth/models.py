@@ -107,3 +107,19 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SmsCode(Base):
+    """A one-time sign-in code sent by SMS: only its keyed hash is stored. A code is used once,
+    lives until `expires_at`, and dies after a few wrong tries; a new code for a number ends the
+    ones before it."""
+
+    __tablename__ = "sms_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wrong_tries: Mapped[int] = mapped_column(Integer, default=0)

@@ -217,6 +217,16 @@ def install_sessions(app: Any) -> None:
         ),
         app.state.clock,
     )
+    # Wrong SMS sign-in codes (auth/sms.py): per number and per address, the same table.
+    app.state.sms_logins = LoginThrottle(
+        app.state.db,
+        LockoutPolicy(
+            account_failures=settings.sms_code_failures,
+            address_failures=settings.login_lockout_address_failures,
+            seconds=settings.sms_code_lock_seconds,
+        ),
+        app.state.clock,
+    )
     configure_hash_pool(
         size=settings.password_hash_concurrency, wait_seconds=settings.password_hash_wait_seconds
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from fengqiao.auth import service
+from fengqiao.auth import service, sms
 from fengqiao.auth.models import User
 from fengqiao.auth.schemas import (
     ApiKeyCreate,
@@ -24,6 +24,7 @@ from fengqiao.auth.schemas import (
 )
 from fengqiao.auth.security import TokenClaims, TokenError, issue_token, token_claims
 from fengqiao.auth.sessions import LoginThrottle, revoke_token
+from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.deps import AppSettings, CurrentPrincipal, DbSession, WriteSession, get_database
 from fengqiao.errors import Problem, invalid
@@ -60,6 +61,30 @@ async def _check_password(
     return await run_in_threadpool(check)
 
 
+async def _check_sms_code(
+    request: Request, database: Database, settings: Settings, form: LoginForm
+) -> int:
+    """The id of the resident signed in by `form.phone` and `form.code`, or a refusal."""
+    if form.phone is None or form.code is None:
+        raise invalid(
+            "code" if form.phone is not None else "phone",
+            "send both phone and code",
+            "请同时填写手机号和短信验证码",
+        )
+    phone = sms.normalize_phone(form.phone)
+    code, address = form.code.strip(), _client_address()
+    now = request.app.state.clock.now()
+
+    def check() -> int:
+        return sms.verify_code(
+            database=database, phone=phone, code=code, key=settings.resolved_secret_key(),
+            now=now, throttle=getattr(request.app.state, "sms_logins", None), address=address,
+            max_tries=settings.sms_code_failures,
+        ).id  # fmt: skip
+
+    return await run_in_threadpool(check)
+
+
 _LOGIN_REFUSALS: dict[int | str, dict[str, object]] = {
     401: {"description": "Wrong username or password, or the account is disabled."},
     429: {"description": "Too many attempts: rate-limited, or the account or address is locked "
@@ -73,15 +98,26 @@ class LoginForm:
 
     def __init__(
         self,
-        username: Annotated[str, Form(min_length=1, max_length=64)],
-        password: Annotated[str, Form(min_length=1, max_length=128)],
-        grant_type: Annotated[str | None, Form(max_length=16, pattern="^password$")] = None,
+        username: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
+        password: Annotated[str | None, Form(min_length=1, max_length=128)] = None,
+        grant_type: Annotated[
+            str | None, Form(max_length=16, pattern="^(password|sms_code)$")
+        ] = None,
         scope: Annotated[str, Form(max_length=256)] = "",
         client_id: Annotated[str | None, Form(max_length=128)] = None,
         client_secret: Annotated[str | None, Form(max_length=128)] = None,
+        phone: Annotated[
+            str | None, Form(min_length=1, max_length=32, description="SMS sign-in: the number.")
+        ] = None,
+        code: Annotated[
+            str | None,
+            Form(min_length=1, max_length=16, description="SMS sign-in: the code it was sent."),
+        ] = None,
     ) -> None:
         self.username = username
         self.password = password
+        self.phone = phone
+        self.code = code
         self.scopes = scope.split()
 
 
@@ -98,7 +134,23 @@ async def login(
     database: Annotated[Database, Depends(get_database)],
 ) -> TokenOut:
     """Trade a username and password for a bearer token. Wrong passwords lock the account, and
-    the client address, for a while after a few; a locked login is refused with 429."""
+    the client address, for a while after a few; a locked login is refused with 429.
+
+    Residents send `phone` and `code` instead (the code from `POST /api/v1/auth/sms-code`): a
+    new number gets a resident account. A wrong, expired or used code is 401; wrong codes lock
+    the number and the address like wrong passwords (docs/residents.md)."""
+    if form.phone is not None or form.code is not None:
+        user_id = await _check_sms_code(request, database, settings, form)
+        token = issue_token(
+            user_id=user_id, key=settings.resolved_secret_key(), minutes=settings.token_minutes
+        )
+        return TokenOut(access_token=token, expires_in=settings.token_minutes * 60)
+    if form.username is None or form.password is None:
+        raise invalid(
+            "username" if form.username is None else "password",
+            "send username and password, or phone and code",
+            "请填写用户名和密码，或手机号和验证码",
+        )
     user = await _check_password(request, database, form.username, form.password)
     if user is None:
         raise Problem(

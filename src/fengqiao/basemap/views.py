@@ -59,8 +59,8 @@ def put_basemap(
 @router.get("/basemap/layers", summary="The base layers the map offers")
 def basemap_layers(request: Request, principal: CurrentPrincipal, db: DbSession) -> dict[str, Any]:
     """The switcher's tile layers (URLs with the key in them, as the browser must fetch them)
-    and where the local base is read. Staff only."""
-    principal.require_role(*STAFF_ROLES)
+    and where the local base is read. Staff and residents."""
+    principal.require_role(*STAFF_ROLES, "resident")  # residents place their 随手拍 on it
     basemap = service.current(db=db, settings=request.app.state.settings)
     layers = service.base_layers(basemap)
     return {
@@ -85,8 +85,9 @@ def basemap_features(
     """Roads, rivers and lakes meeting the box of the caller's area (or of org unit `org` in
     it): a FeatureCollection with `kind` (road, river, lake), `name` and `rank` (1 labelled from
     zoom 12, 2 from zoom 14), gzip-compressed when accepted. Built once per area and kept
-    FENGQIAO_BASEMAP_CHECK_SECONDS; its ETag answers If-None-Match with a 304. Staff only."""
-    principal.require_role(*STAFF_ROLES)
+    FENGQIAO_BASEMAP_CHECK_SECONDS; its ETag answers If-None-Match with a 304. Staff and
+    residents."""
+    principal.require_role(*STAFF_ROLES, "resident")  # residents place their 随手拍 on it
     path = org_path(db, principal, org)
 
     def build() -> dict[str, Any]:

@@ -8,7 +8,7 @@ the transaction and commits.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -32,6 +32,7 @@ from fengqiao.geo.service import Place
 from fengqiao.outbox.service import Directory, drafts_for, enqueue
 from fengqiao.scope import Principal
 from fengqiao.sla.deadlines import Deadline, compute_deadline
+from fengqiao.taxonomy.public import hidden_codes
 from fengqiao.taxonomy.questions import Answer, check_answers
 from fengqiao.taxonomy.routing import Proposal, UnitRef, propose
 from fengqiao.taxonomy.snapshot import CategoryRef, Rules
@@ -68,12 +69,17 @@ def check_source(principal: Principal, data: EventCreate) -> None:
 
 
 def check_filing(
-    rules: Rules, principal: Principal, data: EventCreate
+    rules: Rules, principal: Principal, data: EventCreate, *, hidden: Collection[str] = ()
 ) -> tuple[CategoryRef, dict[str, Answer]]:
     """The checks that need no write: source, fields, class and the answers to its extra
-    questions (run before photos are stored); the class and the answers as stored."""
+    questions (run before photos are stored); the class and the answers as stored. A resident
+    source cannot file in a class `hidden` names (`open311_hidden_majors`, the rule of
+    taxonomy/public.py): refused as an unknown one, so a hidden class cannot be told apart."""
     check_source(principal, data)
     category = rules.categories.get(data.category)
+    public = not SOURCES[data.source].staff and not SOURCES[data.source].machine
+    if public and hidden and data.category in hidden_codes(rules, hidden):
+        category = None
     if category is None or not category.active:
         raise invalid(
             "category",
@@ -240,10 +246,11 @@ def create_event(
     idempotency_key: str | None = None,
     duplicate_radius_m: float = 100.0,
     duplicate_days: float = 7.0,
+    hidden: Collection[str] = (),
 ) -> tuple[Event, list[Duplicate]]:
     """File one event: resolve, route, start its deadline, write it with its first trail row;
     an urgent one alerts the command room at once."""
-    category, answers = check_filing(rules, principal, data)
+    category, answers = check_filing(rules, principal, data, hidden=hidden)
     if SOURCES[data.source].staff and not _serves_town(principal, place, rules):
         raise forbidden(
             "the place lies outside your area", "事发地点不在您的辖区内，请由属地人员上报"
@@ -465,17 +472,36 @@ def find_duplicates(
     db: Session, *, event: Event, radius_m: float, since: datetime, limit: int = 10
 ) -> list[Duplicate]:
     """Open events of the same class within `radius_m` of `event`, filed since `since`."""
+    return find_near(
+        db, category_code=event.category_code, lat=event.lat, lng=event.lng, radius_m=radius_m,
+        since=since, limit=limit, exclude_id=event.id,
+    )  # fmt: skip
+
+
+def find_near(
+    db: Session,
+    *,
+    category_code: str,
+    lat: float,
+    lng: float,
+    radius_m: float,
+    since: datetime,
+    limit: int = 10,
+    exclude_id: int = 0,
+) -> list[Duplicate]:
+    """Open events of a class within `radius_m` of a point, filed since `since`, nearest first
+    (a new event's likely duplicates; the reports a resident is offered before filing)."""
     if radius_m <= 0:
         return []
-    south, north, west, east = bounding_box(event.lat, event.lng, radius_m)
-    dlat = north - event.lat
-    scale = max(math.cos(math.radians(event.lat)), 1e-6)
+    south, north, west, east = bounding_box(lat, lng, radius_m)
+    dlat = north - lat
+    scale = max(math.cos(math.radians(lat)), 1e-6)
     rows = db.connection().execute(
         _statements(db).duplicates,
         {
-            "category": event.category_code,
-            "lat": event.lat,
-            "lng": event.lng,
+            "category": category_code,
+            "lat": lat,
+            "lng": lng,
             "lng_scale": scale,
             "lat_low": south,
             "lat_high": north,
@@ -483,14 +509,14 @@ def find_duplicates(
             "lng_high": east,
             "radius_squared": dlat * dlat,
             "since": since,
-            "event_id": event.id,
+            "event_id": exclude_id,
             "limit": limit,
         },
     )
     found = [
         Duplicate(row.id, row.code, row.title, row.status, round(distance, 1), row.created_at)
         for row in rows
-        if (distance := haversine_m(event.lat, event.lng, row.lat, row.lng)) <= radius_m
+        if (distance := haversine_m(lat, lng, row.lat, row.lng)) <= radius_m
     ]
     found.sort(key=lambda d: (d.distance_m, d.id))
     return found

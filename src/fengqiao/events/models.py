@@ -282,3 +282,16 @@ class RollupPending(Base):
     # The state the rollups hold for the event (`changes.encode_state`); NULL: not counted yet.
     before: Mapped[str | None] = mapped_column(Text)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventMeToo(Base):
+    """我也遇到: a resident says they meet the problem of an open event too, instead of filing it
+    again; one row per resident and event (the primary key makes a second press a no-op)."""
+
+    __tablename__ = "event_me_too"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -131,11 +131,12 @@ async def create_event(
     except ValidationError as exc:
         raise from_pydantic(exc.errors()) from exc
     place = locator.locate(data.lng, data.lat, data.crs)
+    hidden = settings.open311_hidden_majors  # classes a resident may not file in
     if files:
 
         def precheck() -> None:
             with database.session() as db:
-                filing.check_filing(app_rules(request, db), principal, data)
+                filing.check_filing(app_rules(request, db), principal, data, hidden=hidden)
 
         await run_in_threadpool(precheck)  # refuse before any photo is stored
     photos = capture.apply(await _save_photos(_photos(request), files))
@@ -148,7 +149,7 @@ async def create_event(
                 db=db, rules=rules, place=place, principal=principal, data=data, now=now,
                 photos=photos, idempotency_key=idempotency_key,
                 duplicate_radius_m=settings.duplicate_radius_m,
-                duplicate_days=settings.duplicate_days,
+                duplicate_days=settings.duplicate_days, hidden=hidden,
             )  # fmt: skip
             out = event_out(
                 db, rules, event, principal, now, place=place if created else None,

@@ -40,6 +40,7 @@ TEMPLATE_ZH = {
     "warning_reminder": "预警提醒",
     "warning_climb": "预警升级",
     "room_invite": "会商邀请",
+    "sms_code": "登录验证码",
 }
 
 

@@ -39,6 +39,7 @@ from fengqiao.open311.parsing import (
 from fengqiao.open311.render import iso
 from fengqiao.scope import Principal
 from fengqiao.taxonomy.models import Category, CategoryMajor
+from fengqiao.taxonomy.public import hidden_codes as public_hidden_codes
 from fengqiao.taxonomy.snapshot import Rules
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -52,15 +53,8 @@ CLOSED_STATES = frozenset({"closed", "rejected", "voided", "merged"})
 # --- services ---------------------------------------------------------------------------------
 
 
-def hidden_codes(rules: Rules, hidden_classes: Collection[str]) -> frozenset[str]:
-    """The minor classes the public surface never shows: those named, and every minor class
-    of a major class named (setting `open311_hidden_majors`; retired classes included, since
-    events filed under them stay)."""
-    named = set(hidden_classes)
-    return frozenset(
-        code for code, category in rules.categories.items()
-        if code in named or category.major_code in named
-    )  # fmt: skip
+# The one rule of hidden classes (taxonomy/public.py), shared with the residents' app.
+hidden_codes = public_hidden_codes
 
 
 def _unknown_service(service_code: str) -> Open311Error:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0030_public_reports"
-down_revision: str | None = "0028_meeting_rooms"
+down_revision: str | None = "0029_resident_sign_in"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -322,7 +322,17 @@
   async function load() {
     event = await api("/events/" + id);
     render();
+    renderMeToo();
     await renderSupervision();
+  }
+
+  // 我也遇到: how many residents said they meet this problem too (issue 19), after the facts.
+  async function renderMeToo() {
+    const count = await api("/events/" + id + "/me-too").then((r) => r.me_too, () => 0);
+    const facts = document.getElementById("event-facts");
+    if (count > 0 && !document.getElementById("event-me-too")) {
+      facts.append(h("dt", {}, "我也遇到"), h("dd", { id: "event-me-too" }, count + " 位群众"));
+    }
   }
 
   // 督办: the event's open supervision orders (kind, requirement, reply due, status), each with

@@ -31,7 +31,8 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      // Only its own old caches: the residents' app (/r/sw.js) keeps "fengqiao-resident-*".
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("fengqiao-worker-") && k !== CACHE).map((k) => caches.delete(k))))
       .then(() => self.clients.claim()),
   );
 });
