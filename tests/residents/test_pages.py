@@ -70,6 +70,12 @@ def test_a_resident_signs_in_on_the_page_and_gets_the_app(api: TestClient, db: S
     assert app.status_code == 200 and 'id="r-app"' in app.text
     assert "site-header" not in app.text and 'aria-current="page"' in app.text
     assert "r-logout" in app.text  # signed in: the header offers 退出
+    # 退出 ends the session and comes back to the app's own sign-in page, which says so.
+    out = api.post("/logout", data={"csrf_token": _token(app), "app": "resident"},
+                   follow_redirects=False)  # fmt: skip
+    assert out.status_code == 303 and out.headers["location"] == "/r/login?reason=logout"
+    assert "您已安全退出" in api.get(out.headers["location"]).text
+    assert api.get("/r/", follow_redirects=False).status_code == 303
 
 
 def test_the_sign_in_page_refuses_bad_input_in_chinese(api: TestClient) -> None:

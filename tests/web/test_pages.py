@@ -59,7 +59,7 @@ def test_login_sets_a_session_and_lands_on_the_roles_page(
         ("demo_operator", "/map"),
         ("demo_grid_worker", "/m/"),
         ("demo_handler", "/events?task=inbox"),
-        ("demo_resident", "/events"),
+        ("demo_resident", "/r/"),
     ):
         client.cookies.clear()
         response = log_in(client, user, password)

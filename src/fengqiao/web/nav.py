@@ -57,5 +57,5 @@ def landing(principal: Principal) -> str:
     if principal.has_any("handler", "unit_leader"):
         return "/events?task=inbox"
     if principal.has_any("resident"):
-        return "/events"
+        return "/r/"  # the residents' app: 随手拍, 我的上报, 身边事, 通知
     return "/messages"

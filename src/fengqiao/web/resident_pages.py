@@ -76,6 +76,7 @@ async def report_page(request: Request) -> Response:
 LOGIN_REASONS = {
     "expired": "登录已过期，请重新登录",
     "invalid": "登录已失效，请重新登录",
+    "logout": "您已安全退出",
 }
 
 

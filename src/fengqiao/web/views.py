@@ -313,7 +313,9 @@ async def logout(request: Request) -> Response:
                 database=request.app.state.db, token=token, key=request.app.state.signing_key
             )
         )
-    response = RedirectResponse("/login?reason=logout", status_code=303)
+    # The residents' app signs out to its own sign-in page (the form says so; only /r/ paths).
+    then = "/r/login?reason=logout" if form.get("app") == "resident" else "/login?reason=logout"
+    response = RedirectResponse(then, status_code=303)
     end_session(response)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
