@@ -22,6 +22,7 @@ from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
 from fengqiao.patrol import views as patrol_views
+from fengqiao.publicmap import views as publicmap_views
 from fengqiao.rooms import views as room_views
 from fengqiao.search import views as search_views
 from fengqiao.sla import views as sla_views
@@ -43,6 +44,8 @@ public_router.include_router(open311_views.router)
 public_router.include_router(iot_views.public, prefix=API_PREFIX)
 # The calls' signalling socket signs itself in (cookie or bearer token; no CSRF header on a socket).
 public_router.include_router(call_views.socket_router, prefix=API_PREFIX)
+# The public map of reports (身边事): no sign-in, rounded points, no personal data.
+public_router.include_router(publicmap_views.router, prefix=API_PREFIX)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
