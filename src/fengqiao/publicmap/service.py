@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -80,11 +81,16 @@ class MapQuery:
 def snap(lat: float, lng: float) -> tuple[float, float]:
     """The centre of the ~50 m cell holding the point: rows of LAT_STEP degrees, and in each row
     columns as wide as 50 m are at the row's centre. The same point always gives the same cell."""
-    row = math.floor(lat / LAT_STEP)
-    centre_lat = (row + 0.5) * LAT_STEP
-    lng_step = LAT_STEP / max(math.cos(math.radians(centre_lat)), 0.01)
-    column = math.floor(lng / lng_step)
-    return round(centre_lat, 6), round((column + 0.5) * lng_step, 6)
+    lats, lngs = snap_many(np.array([lat]), np.array([lng]))
+    return float(lats[0]), float(lngs[0])
+
+
+def snap_many(lats: Any, lngs: Any) -> tuple[Any, Any]:
+    """`snap` of arrays of points at once (a year of a district is 100,000 points)."""
+    centre_lat = (np.floor(lats / LAT_STEP) + 0.5) * LAT_STEP
+    lng_step = LAT_STEP / np.maximum(np.cos(np.radians(centre_lat)), 0.01)
+    centre_lng = (np.floor(lngs / lng_step) + 0.5) * lng_step
+    return np.round(centre_lat, 6), np.round(centre_lng, 6)
 
 
 def public_text(description: str, title: str = "", *, names: Iterable[str] = ()) -> str:
@@ -156,16 +162,25 @@ def _read(
         statement = statement.where(
             Event.lat.between(south - pad, north + pad), Event.lng.between(west - pad, east + pad)
         )
+    rows = db.execute(statement).all()
     read = _Read()
-    for event_id, lat, lng, status in db.execute(statement):
-        point = snap(lat, lng)
-        if query.bbox is not None:
-            west, south, east, north = query.bbox
-            if not (south <= point[0] <= north and west <= point[1] <= east):
-                continue
-        read.ids.append(event_id)
-        read.points.append(point)
-        read.statuses.append(PUBLIC_STATUS_OF_STATE.get(status, "submitted"))
+    if not rows:
+        return read
+    ids, lats, lngs, states = (list(column) for column in zip(*rows, strict=True))
+    snapped_lats, snapped_lngs = snap_many(np.array(lats), np.array(lngs))
+    keep = np.ones(len(rows), dtype=bool)
+    if query.bbox is not None:
+        west, south, east, north = query.bbox
+        keep = (
+            (snapped_lats >= south) & (snapped_lats <= north)
+            & (snapped_lngs >= west) & (snapped_lngs <= east)
+        )  # fmt: skip
+    kept = np.flatnonzero(keep).tolist()
+    lat_list, lng_list = snapped_lats.tolist(), snapped_lngs.tolist()
+    public = PUBLIC_STATUS_OF_STATE
+    read.ids = [ids[i] for i in kept]
+    read.points = [(lat_list[i], lng_list[i]) for i in kept]
+    read.statuses = [public.get(states[i], "submitted") for i in kept]
     return read
 
 

@@ -15,6 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from fengqiao.config import Settings
+from fengqiao.db import Database
 from fengqiao.deps import AppClock, AppDatabase, AppSettings
 from fengqiao.errors import invalid
 from fengqiao.events.public import PUBLIC_STATUS_KEYS_ZH
@@ -71,7 +73,7 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
         west, south, east, north = (float(p) for p in parts)
     except ValueError:
         raise invalid(
-            "bbox", "four numbers: west,south,east,north", "地图范围应为四个数：西,南,东,北"
+            "bbox", "four numbers: west,south,east,north", "地图范围应为四个数（西、南、东、北）"
         ) from None
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise invalid("bbox", "west < east and south < north, within the globe", "地图范围不正确")
@@ -142,13 +144,9 @@ async def public_reports(
     return respond(request, answer)
 
 
-@router.get("/reports/meta", summary="What the public map filters by, and the district's box")
-def public_reports_meta(
-    request: Request, database: AppDatabase, settings: AppSettings
-) -> dict[str, Any]:
-    """No sign-in. `classes` (the visible active classes, with their major class), `statuses`
-    (public status keys in order; their words are the `publicStatus` labels), `bounds`
-    ([west, south, east, north] of the district, or null), `days` and `max_days`."""
+def map_meta(request: Request, database: Database, settings: Settings) -> dict[str, Any]:
+    """What the public map filters by and where it opens (the meta route and the page's own
+    embedded copy, so the page draws without waiting for it)."""
     with database.session() as db:
         rules = app_rules(request, db)
         hidden = hidden_codes(rules, settings.open311_hidden_majors)
@@ -165,3 +163,13 @@ def public_reports_meta(
         "days": service.DEFAULT_DAYS,
         "max_days": service.MAX_DAYS,
     }
+
+
+@router.get("/reports/meta", summary="What the public map filters by, and the district's box")
+def public_reports_meta(
+    request: Request, database: AppDatabase, settings: AppSettings
+) -> dict[str, Any]:
+    """No sign-in. `classes` (the visible active classes, with their major class), `statuses`
+    (public status keys in order; their words are the `publicStatus` labels), `bounds`
+    ([west, south, east, north] of the district, or null), `days` and `max_days`."""
+    return map_meta(request, database, settings)
