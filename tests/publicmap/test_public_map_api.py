@@ -278,3 +278,15 @@ def test_meta_lists_visible_classes_and_statuses(api: TestClient) -> None:
     assert meta["statuses"] == ["submitted", "accepted", "in_progress", "fixed", "closed_unfixed"]
     west, south, east, north = meta["bounds"]
     assert west < east and south < north
+
+
+def test_the_page_opens_signed_out_with_its_filters(api: TestClient) -> None:
+    response = api.get("/r/map", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    page = response.text
+    assert 'id="pm"' in page and "data-meta=" in page and 'href="/r/login' in page
+    assert "/static/public_map.js" in page and "/static/vendor/leaflet.js" in page
+    # Signed out, the staff's base map is not asked for.
+    assert "/static/basemap.js" not in page
+    assert '"code":"0101"' in page.replace("&#34;", '"')
+    assert f'"code":"{HIDDEN_CLASS}"' not in page.replace("&#34;", '"')
