@@ -31,9 +31,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, ViewportSize, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,7 +45,7 @@ from scripts.screenshot import launch_chromium  # noqa: E402
 
 PASSWORD = "bench-pubmap-password"
 READY = "performance.getEntriesByName('fq-pubmap-ready')[0]"
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 BARE_PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="/leaflet.css"><style>html,body,#map{height:100%;margin:0}</style>
@@ -75,7 +76,7 @@ def gzip_get(base: str, params: dict[str, str]) -> tuple[int, bytes, float]:
     return len(compressed), gzip.decompress(compressed) if encoded else compressed, seconds
 
 
-def bare_rows(db_path: Path, days: int) -> bytes:
+def bare_rows(db_path: Path, days: int, box: Any = None) -> bytes:
     """The same reports as plain GeoJSON points with their status only (the bare limit), read
     with the map's own reading so the rows are exactly the same."""
     from datetime import UTC, datetime
@@ -91,7 +92,9 @@ def bare_rows(db_path: Path, days: int) -> bytes:
         with database.session() as db:
             rules = load_rules(db)
             hidden = hidden_codes(rules, Settings().open311_hidden_majors)
-            read = service._read(db, rules, service.MapQuery(days=days), hidden, datetime.now(UTC))
+            read = service._read(
+                db, rules, service.MapQuery(days=days, bbox=box), hidden, datetime.now(UTC)
+            )
     finally:
         database.dispose()
     features = [
@@ -160,23 +163,32 @@ def run(args: argparse.Namespace, data: Path, scale: str) -> None:
             page.wait_for_function(f"() => !!{READY}", timeout=60_000)
             context.close()
             zoom = httpx.URL(first[0]).params.get("zoom", "13")
-            sizes = {}
-            for name, params in (
-                ("page", {"zoom": zoom}), ("year", {"zoom": zoom, "days": "366"}),
-            ):  # fmt: skip
+            sizes: dict[str, tuple[int, bytes]] = {}
+            cases: list[tuple[str, int, dict[str, str], Any]] = [
+                ("page", 90, {"zoom": zoom}, None),
+                ("year", 366, {"zoom": zoom, "days": "366"}, None),
+            ]
+            for index, (name, days, params, box) in enumerate(cases):
                 compressed, body, _ = gzip_get(base, params)
                 answer = json.loads(body)
-                days = 90 if name == "page" else 366
-                bare = bare_rows(args.db, days)
+                bare = bare_rows(args.db, days, box)
                 bare_gz = len(gzip.compress(bare, 6))
                 sizes[name] = (compressed, body)
                 print(
-                    f"GeoJSON {name} ({days} days, zoom {zoom}): {answer['total']} reports in "
+                    f"GeoJSON {name} ({days} days, zoom {params['zoom']}"
+                    f"{', a street-sized box' if box else ''}): {answer['total']} reports in "
                     f"{len(answer['features'])} features, {compressed / 1024:.1f} KB gzip "
                     f"({len(body) / 1024:.0f} KB raw), target <= 500 KB; bare points of the same "
                     f"rows {bare_gz / 1024:.0f} KB gzip ({len(bare) / 1024:.0f} KB raw); "
                     f"ratio {compressed / bare_gz:.3f}x"
                 )
+                if index == 1 and answer["features"]:
+                    # Zoomed in (16) on the densest place of the year: reports one by one.
+                    densest = max(answer["features"], key=lambda f: f["properties"].get("count", 1))
+                    lng, lat = densest["geometry"]["coordinates"]
+                    box = (lng - 0.01, lat - 0.008, lng + 0.01, lat + 0.008)
+                    text = ",".join(f"{v:.5f}" for v in box)
+                    cases.append(("street", 366, {"zoom": "16", "days": "366", "bbox": text}, box))
             # The cold answer: a query nobody asked yet (a status filter that keeps everything).
             cold = gzip_get(
                 base,

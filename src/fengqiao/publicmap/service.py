@@ -18,6 +18,7 @@ coarser until few enough), so a whole year of a district stays a few hundred kil
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections import Counter, defaultdict
@@ -27,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -119,6 +121,28 @@ def visible_classes(rules: Rules, hidden: Collection[str]) -> list[dict[str, str
         for code, c in sorted(rules.categories.items())
         if c.active and code not in hidden
     ]
+
+
+def town_outlines(db: Session) -> dict[str, Any]:
+    """The towns' outlines and names, simplified to ~80 m: the ground the public map draws its
+    reports on when no base map is shown (public administrative boundaries, a few kilobytes)."""
+    features = []
+    rows = db.execute(
+        select(OrgUnit.name, OrgUnit.geometry).where(OrgUnit.kind == "town").order_by(OrgUnit.code)
+    )
+    for name, geometry in rows:
+        if not geometry:
+            continue
+        shape = shapely.from_geojson(json.dumps(geometry))
+        simple = shapely.set_precision(shape.simplify(0.0008, preserve_topology=True), 0.00001)
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"name": name},
+                "geometry": json.loads(shapely.to_geojson(simple)),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
 
 
 def _codes_of(rules: Rules, wanted: Iterable[str], hidden: Collection[str]) -> list[str]:

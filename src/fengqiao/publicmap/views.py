@@ -155,11 +155,13 @@ def map_meta(request: Request, database: Database, settings: Settings) -> dict[s
             .where(OrgUnit.kind == "district")
             .limit(1)
         ).first()
+        areas = service.town_outlines(db)
     bounds = list(district) if district is not None and None not in district else None
     return {
         "classes": service.visible_classes(rules, hidden),
         "statuses": list(PUBLIC_STATUS_KEYS_ZH),
         "bounds": bounds,
+        "areas": areas,
         "days": service.DEFAULT_DAYS,
         "max_days": service.MAX_DAYS,
     }
@@ -171,5 +173,6 @@ def public_reports_meta(
 ) -> dict[str, Any]:
     """No sign-in. `classes` (the visible active classes, with their major class), `statuses`
     (public status keys in order; their words are the `publicStatus` labels), `bounds`
-    ([west, south, east, north] of the district, or null), `days` and `max_days`."""
+    ([west, south, east, north] of the district, or null), `areas` (the towns' outlines and
+    names, simplified, as GeoJSON), `days` and `max_days`."""
     return map_meta(request, database, settings)

@@ -66,13 +66,28 @@
   // --- the map -----------------------------------------------------------------------------
 
   const map = leafletMap("pm-map", { minZoom: 8, maxZoom: 18 });
-  if (meta.bounds) {
+  // Town names under the markers (a tooltip's own pane is above them).
+  map.createPane("pmLabels").style.zIndex = 450;
+  const areas = meta.areas && meta.areas.features.length ? L.geoJSON(meta.areas, {
+    interactive: false,
+    style: { className: "pm-area", weight: 1.5, fillOpacity: 1 },
+    onEachFeature: (feature, area) => area.bindTooltip(esc(feature.properties.name), {
+      permanent: true, direction: "center", className: "pm-area-label", interactive: false,
+      pane: "pmLabels",
+    }),
+  }) : null;
+  // Open on the towns there are (a demo district may hold fewer than its box), else the box.
+  if (areas && areas.getBounds().isValid()) {
+    map.fitBounds(areas.getBounds());
+  } else if (meta.bounds) {
     const [west, south, east, north] = meta.bounds;
     map.fitBounds([[south, west], [north, east]]);
   } else {
     map.setView([30.08, 120.49], 12);
   }
   if (root.dataset.signedIn === "true" && FQ.basemap) FQ.basemap.add(map, {});
+  // The towns' outlines and names: the ground under the reports when no base map is drawn.
+  if (areas) areas.addTo(map);
   const layer = L.layerGroup().addTo(map);
 
   function boxParam(bounds) {
