@@ -99,8 +99,8 @@ def bare_rows(db_path: Path, days: int, box: Any = None) -> bytes:
         database.dispose()
     features = [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lng, lat]},
-         "properties": {"status": status}}
-        for (lat, lng), status in zip(read.points, read.statuses, strict=True)
+         "properties": {"status": service.STATUS_KEYS[status]}}
+        for (lat, lng), status in zip(read.points, read.statuses.tolist(), strict=True)
     ]  # fmt: skip
     return json.dumps({"type": "FeatureCollection", "features": features}).encode()
 

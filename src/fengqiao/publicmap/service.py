@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
-from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -60,6 +58,7 @@ TEXT_CHARS = 60
 _DIGIT_RUN = re.compile(r"\d(?:[\s\-]?\d){6,}[Xx]?")
 MASK = "＊＊＊"
 
+STATUS_KEYS: tuple[str, ...] = tuple(PUBLIC_STATUS_KEYS_ZH)
 STATES_OF_PUBLIC: dict[str, tuple[str, ...]] = {
     key: tuple(state for state, public in PUBLIC_STATUS_OF_STATE.items() if public == key)
     for key in PUBLIC_STATUS_KEYS_ZH
@@ -157,9 +156,17 @@ def _codes_of(rules: Rules, wanted: Iterable[str], hidden: Collection[str]) -> l
 
 @dataclass
 class _Read:
-    ids: list[int] = field(default_factory=list)
-    points: list[tuple[float, float]] = field(default_factory=list)  # snapped (lat, lng)
-    statuses: list[str] = field(default_factory=list)  # public status keys
+    """The matching reports as columns: ids, snapped points, public status (index into
+    STATUS_KEYS)."""
+
+    ids: Any = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    lats: Any = field(default_factory=lambda: np.zeros(0))
+    lngs: Any = field(default_factory=lambda: np.zeros(0))
+    statuses: Any = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def points(self) -> list[tuple[float, float]]:
+        return list(zip(self.lats.tolist(), self.lngs.tolist(), strict=True))
 
 
 def _read(
@@ -186,42 +193,48 @@ def _read(
         statement = statement.where(
             Event.lat.between(south - pad, north + pad), Event.lng.between(west - pad, east + pad)
         )
-    rows = db.execute(statement).all()
+    # A year of a district is 100,000 rows of four plain columns (no result processing): read
+    # from the driver's cursor, which halves the time SQLAlchemy's rows take.
+    result = db.connection().execute(statement)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
     read = _Read()
     if not rows:
         return read
     ids, lats, lngs, states = (list(column) for column in zip(*rows, strict=True))
     snapped_lats, snapped_lngs = snap_many(np.array(lats), np.array(lngs))
-    keep = np.ones(len(rows), dtype=bool)
+    status_index = {state: STATUS_KEYS.index(key) for state, key in PUBLIC_STATUS_OF_STATE.items()}
+    statuses = np.array([status_index.get(state, 0) for state in states], dtype=np.int64)
+    ids_array = np.array(ids, dtype=np.int64)
     if query.bbox is not None:
         west, south, east, north = query.bbox
         keep = (
             (snapped_lats >= south) & (snapped_lats <= north)
             & (snapped_lngs >= west) & (snapped_lngs <= east)
         )  # fmt: skip
-    kept = np.flatnonzero(keep).tolist()
-    lat_list, lng_list = snapped_lats.tolist(), snapped_lngs.tolist()
-    public = PUBLIC_STATUS_OF_STATE
-    read.ids = [ids[i] for i in kept]
-    read.points = [(lat_list[i], lng_list[i]) for i in kept]
-    read.statuses = [public.get(states[i], "submitted") for i in kept]
-    return read
+        ids_array, snapped_lats, snapped_lngs, statuses = (
+            ids_array[keep], snapped_lats[keep], snapped_lngs[keep], statuses[keep]
+        )  # fmt: skip
+    return _Read(ids_array, snapped_lats, snapped_lngs, statuses)
 
 
 def _cell_degrees(zoom: int) -> float:
     return CELL_PX * 360.0 / (256 * 2**zoom)
 
 
-def _clusters(read: _Read, zoom: int) -> dict[tuple[int, int], list[int]]:
-    """Indexes of `read` by cell: cells of CELL_PX pixels at `zoom`, doubled until at most
-    MAX_CELLS cells hold reports."""
+def _clusters(read: _Read, zoom: int) -> tuple[Any, Any]:
+    """Each report's cell (an index from 0) and the number of cells: cells of CELL_PX pixels at
+    `zoom`, doubled until at most MAX_CELLS cells hold reports."""
     size = _cell_degrees(zoom)
     while True:
-        cells: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for index, (lat, lng) in enumerate(read.points):
-            cells[(math.floor(lat / size), math.floor(lng / size))].append(index)
+        rows = np.floor(read.lats / size).astype(np.int64)
+        columns = np.floor(read.lngs / size).astype(np.int64)
+        keys = rows * (1 << 32) + columns
+        cells, inverse = np.unique(keys, return_inverse=True)
         if len(cells) <= MAX_CELLS:
-            return cells
+            return inverse.reshape(-1), len(cells)
         size *= 2
 
 
@@ -280,41 +293,59 @@ def public_reports(
     total = len(read.ids)
     points_wanted = total <= FEW or (query.zoom >= POINT_ZOOM and total <= MAX_POINTS)
     features: list[dict[str, Any]] = []
-    singles: list[int] = []
-    groups: list[list[int]] = []
+    clustered = False
     if points_wanted:
-        singles = list(range(total))
+        singles = np.arange(total)
     else:
-        for members in _clusters(read, query.zoom).values():
-            if len(members) == 1:
-                singles.append(members[0])
-            else:
-                groups.append(members)
-    details = _details(db, [read.ids[i] for i in singles], ref_key)
-    for index in sorted(singles, key=lambda i: -read.ids[i]):
-        lat, lng = read.points[index]
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [lng, lat]},
-                "properties": {"status": read.statuses[index], **details[read.ids[index]]},
+        cell_of, cells = _clusters(read, query.zoom)
+        counts = np.bincount(cell_of, minlength=cells)
+        alone = counts[cell_of] == 1
+        singles = np.flatnonzero(alone)
+        grouped = ~alone
+        clustered = bool(grouped.any())
+        lat_sum = np.bincount(cell_of, weights=read.lats, minlength=cells)
+        lng_sum = np.bincount(cell_of, weights=read.lngs, minlength=cells)
+        by_status = [
+            np.bincount(cell_of[read.statuses == k], minlength=cells).tolist()
+            for k in range(len(STATUS_KEYS))
+        ]
+        for cell in np.flatnonzero(counts > 1).tolist():
+            count = int(counts[cell])
+            statuses = {
+                key: by_status[k][cell] for k, key in enumerate(STATUS_KEYS) if by_status[k][cell]
             }
-        )
-    for members in groups:
-        lat = sum(read.points[i][0] for i in members) / len(members)
-        lng = sum(read.points[i][1] for i in members) / len(members)
-        by_status = Counter(read.statuses[i] for i in members)
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [round(lng, 5), round(lat, 5)]},
-                "properties": {"cluster": True, "count": len(members), "statuses": dict(by_status)},
-            }
-        )
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [
+                            round(float(lng_sum[cell]) / count, 5),
+                            round(float(lat_sum[cell]) / count, 5),
+                        ],
+                    },
+                    "properties": {"cluster": True, "count": count, "statuses": statuses},
+                }
+            )
+    chosen = sorted(singles.tolist(), key=lambda i: -int(read.ids[i]))
+    details = _details(db, [int(read.ids[i]) for i in chosen], ref_key)
+    lats, lngs = read.lats.tolist(), read.lngs.tolist()
+    points = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lngs[i], lats[i]]},
+            "properties": {
+                "status": STATUS_KEYS[int(read.statuses[i])],
+                **details[int(read.ids[i])],
+            },
+        }
+        for i in chosen
+    ]
+    features = points + features
     return {
         "type": "FeatureCollection",
         "total": total,
-        "clustered": bool(groups),
+        "clustered": clustered,
         "days": query.days,
         "features": features,
     }
