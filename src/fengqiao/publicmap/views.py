@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from functools import partial
 from typing import Annotated, Any
 
@@ -144,9 +145,23 @@ async def public_reports(
     return respond(request, answer)
 
 
+# The meta changes only when classes or town boundaries do: kept per app for a few minutes, so
+# opening the page never waits for the towns' outlines to be simplified again.
+META_SECONDS = 300.0
+
+
 def map_meta(request: Request, database: Database, settings: Settings) -> dict[str, Any]:
     """What the public map filters by and where it opens (the meta route and the page's own
     embedded copy, so the page draws without waiting for it)."""
+    kept: tuple[float, dict[str, Any]] | None = getattr(request.app.state, "public_map_meta", None)
+    if kept is not None and time.monotonic() - kept[0] < META_SECONDS:
+        return kept[1]
+    meta = _read_meta(request, database, settings)
+    request.app.state.public_map_meta = (time.monotonic(), meta)
+    return meta
+
+
+def _read_meta(request: Request, database: Database, settings: Settings) -> dict[str, Any]:
     with database.session() as db:
         rules = app_rules(request, db)
         hidden = hidden_codes(rules, settings.open311_hidden_majors)

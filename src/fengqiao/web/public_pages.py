@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from fengqiao.publicmap.views import map_meta
-from fengqiao.scope import Principal
+from fengqiao.scope import STAFF_ROLES, Principal
 from fengqiao.web import views as web
 
 router = APIRouter(include_in_schema=False, route_class=web.PageRoute)
@@ -26,5 +26,6 @@ def public_map_page(
     embedded = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
     return web.render(
         request, "public_map.html", principal, tab="map", meta=embedded,
-        signed_in=principal is not None,
+        # The base map's data is for staff (STAFF_ROLES): a resident's page does not ask for it.
+        with_basemap=principal is not None and principal.has_any(*STAFF_ROLES),
     )  # fmt: skip

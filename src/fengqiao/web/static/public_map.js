@@ -70,7 +70,8 @@
   map.createPane("pmLabels").style.zIndex = 450;
   const areas = meta.areas && meta.areas.features.length ? L.geoJSON(meta.areas, {
     interactive: false,
-    style: { className: "pm-area", weight: 1.5, fillOpacity: 1 },
+    // Filled when they are the only ground; with a base map under them, outlines only.
+    style: { className: "pm-area", weight: 1.5, fillOpacity: root.dataset.basemap === "true" ? 0 : 1 },
     onEachFeature: (feature, area) => area.bindTooltip(esc(feature.properties.name), {
       permanent: true, direction: "center", className: "pm-area-label", interactive: false,
       pane: "pmLabels",
@@ -85,7 +86,7 @@
   } else {
     map.setView([30.08, 120.49], 12);
   }
-  if (root.dataset.signedIn === "true" && FQ.basemap) FQ.basemap.add(map, {});
+  if (root.dataset.basemap === "true" && FQ.basemap) FQ.basemap.add(map, {});
   // The towns' outlines and names: the ground under the reports when no base map is drawn.
   if (areas) areas.addTo(map);
   const layer = L.layerGroup().addTo(map);
