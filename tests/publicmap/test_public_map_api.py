@@ -169,6 +169,9 @@ def test_no_personal_data_reaches_the_answer(
     props = _features(api)[0]["properties"]
     assert set(props) == {"ref", "status", "category", "category_name", "date", "text", "place"}
     assert props["text"].startswith("我是") and "＊＊＊" in props["text"]
+    # `ref` names the event without its code or id: a keyed hash the server can recompute.
+    key = service.ref_key(api.app.state.signing_key)  # type: ignore[attr-defined]
+    assert props["ref"] == service.public_ref(event.id, key) != str(event.id)
     assert len(props["text"]) <= service.TEXT_CHARS
 
 

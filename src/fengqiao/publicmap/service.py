@@ -106,6 +106,11 @@ def public_text(description: str, title: str = "", *, names: Iterable[str] = ())
     return text if len(text) <= TEXT_CHARS else text[: TEXT_CHARS - 1] + "…"
 
 
+def ref_key(signing_key: str) -> str:
+    """The key of `public_ref`, derived from the app's signing key (`app.state.signing_key`)."""
+    return hashlib.blake2b(signing_key.encode(), person=b"fq-public-ref").hexdigest()
+
+
 def public_ref(event_id: int, key: str) -> str:
     """An opaque, stable reference of an event for the public (the code would tell how many
     events a town had that day)."""

@@ -4,7 +4,6 @@ statuses to filter by, the district's box). Rate-limited as every `/api/v1/publi
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from functools import partial
@@ -125,9 +124,7 @@ async def public_reports(
     key = query.key()
     answer = cache.peek(key, mark, now)
     if answer is None:
-        ref_key = hashlib.blake2b(
-            request.app.state.signing_key.encode(), person=b"fq-public-ref"
-        ).hexdigest()
+        ref_key = service.ref_key(request.app.state.signing_key)
 
         def make() -> Any:
             with database.session() as db:
