@@ -60,7 +60,7 @@
     meta.statuses.map((key) => h("span", { class: "pm-legend-item pm-s-" + key },
       h("span", { class: "pm-dot", "aria-hidden": "true" }), label("publicStatus", key))),
     h("span", { class: "pm-legend-item" },
-      h("span", { class: "pm-legend-cluster", "aria-hidden": "true" }, "12"), "该处上报件数（点击放大）"));
+      h("span", { class: "pm-legend-cluster", "aria-hidden": "true" }, "12"), "该处上报件数，圈色为多数上报的状态（点击放大）"));
   document.getElementById("pm-days").textContent = String(meta.days);
 
   // --- the map -----------------------------------------------------------------------------
@@ -163,6 +163,13 @@
       h("div", { class: "pm-card-meta" }, "上报于 " + p.date, p.place ? " · " + p.place : ""));
   }
 
+  // The status most of a cluster's reports are in: its ring's colour.
+  function dominant(statuses) {
+    let best = "submitted";
+    for (const key of meta.statuses) if ((statuses[key] || 0) > (statuses[best] || 0)) best = key;
+    return best;
+  }
+
   function clusterSize(count) {
     return count < 10 ? 32 : count < 100 ? 38 : count < 1000 ? 46 : 54;
   }
@@ -179,7 +186,9 @@
       if (p.cluster) {
         const size = clusterSize(p.count);
         const marker = L.marker([lat, lng], {
-          icon: L.divIcon({ className: "pm-cluster", html: esc(number(p.count)), iconSize: [size, size] }),
+          icon: L.divIcon({
+            className: "pm-cluster pm-s-" + dominant(p.statuses), html: esc(number(p.count)), iconSize: [size, size],
+          }),
           title: number(p.count) + " 件上报，点击放大",
         });
         marker.on("click", () => map.setView([lat, lng], Math.min(map.getZoom() + 2, map.getMaxZoom())));
