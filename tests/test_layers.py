@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "supervision", "notify", "analytics", "warnings", "assessment", "patrol", "command",
             "intake", "iot", "cameras", "catalogue", "open311", "ops", "calls", "search",
             "residents",
+            "publicmap",
         }),
     ),
     (

@@ -59,6 +59,9 @@ EXEMPT: dict[str, str] = {
     "/api/v1/bulletins/subscription": "the caller's own subscription",
     "/api/v1/public/services": "the public service catalogue",
     "/api/v1/public/services/categories": "the public service catalogue",
+    "/api/v1/public/reports": "the public map: every area's reports for anyone, rounded and "
+    "without personal data (tests/publicmap/test_public_map_api.py)",
+    "/api/v1/public/reports/meta": "the visible classes and the district's box, for anyone",
     "/api/v1/services/search": "the service catalogue (no area's rows)",
     "/api/v1/public/report-classes": PUBLIC_TAXONOMY + " (the residents' classes)",
     "/api/v1/public/reports/nearby": "public words of open reports near a point (no names, no "

@@ -23,6 +23,7 @@ from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
 from fengqiao.patrol import views as patrol_views
+from fengqiao.publicmap import views as publicmap_views
 from fengqiao.residents import views as resident_views
 from fengqiao.rooms import views as room_views
 from fengqiao.search import views as search_views
@@ -49,6 +50,8 @@ public_router.include_router(call_views.socket_router, prefix=API_PREFIX)
 public_router.include_router(tv_pages.public, prefix=API_PREFIX)
 # Residents ask for an SMS sign-in code and read nearby reports without an account.
 public_router.include_router(resident_views.public, prefix=API_PREFIX)
+# The public map of reports (身边事): no sign-in, rounded points, no personal data.
+public_router.include_router(publicmap_views.router, prefix=API_PREFIX)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])

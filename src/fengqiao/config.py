@@ -402,8 +402,8 @@ class Settings(BaseSettings):
     )
     rate_limit_public: str = Field(
         "300/minute",
-        description="Reads per client address of the public catalogue (page and API) and "
-        "Open311's GET routes.",
+        description="Reads per client address of the public catalogue (page and API), the "
+        "public map (page and API) and Open311's GET routes.",
     )
     rate_limit_open311_post: str = Field(
         "30/minute;300/hour", description="Open311 requests filed per client address."

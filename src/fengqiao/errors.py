@@ -114,6 +114,8 @@ FIELD_ZH: dict[str, str] = {
     # The base map (系统管理 · 底图).
     "provider": "底图来源", "url_template": "瓦片地址模板", "api_key": "天地图密钥",
     "attribution": "注记", "max_zoom": "最大级别", "subdomains": "子域轮换",
+    # The public map (身边事).
+    "zoom": "缩放级别",
 }  # fmt: skip
 _FIELD_PART = re.compile(r"[^.\[\]]+")
 

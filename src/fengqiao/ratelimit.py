@@ -45,6 +45,7 @@ RULE_TABLE: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"^/api/v1/public/"), "public"),
     ("GET", re.compile(r"^/services$"), "public"),
     ("GET", re.compile(r"^/tv$"), "public"),
+    ("GET", re.compile(r"^/r/map$"), "public"),
     ("POST", re.compile(r"^/api/v1/iot/alarms$"), "iot"),
 )
 

@@ -21,6 +21,7 @@ from fengqiao.catalogue.proxy import PROXY_ACTION_ZH, PROXY_STATUS_ZH
 from fengqiao.crs import CRS_ZH
 from fengqiao.events.escalation import REASON_ZH as ESCALATION_REASON_ZH
 from fengqiao.events.escalation import RUNG_ZH
+from fengqiao.events.public import PUBLIC_STATUS_KEYS_ZH
 from fengqiao.events.schemas import PHOTO_KIND_ZH
 from fengqiao.events.sources import SOURCE_ZH
 from fengqiao.events.trail import TRAIL_ACTION_ZH
@@ -96,6 +97,7 @@ def vocabularies() -> dict[str, Any]:
         "callOutcomes": dict(CALL_OUTCOME_ZH),
         "basemapProviders": dict(BASEMAP_PROVIDER_ZH),
         "basemapSources": dict(BASEMAP_SOURCE_ZH),
+        "publicStatus": dict(PUBLIC_STATUS_KEYS_ZH),
     }
 
 
