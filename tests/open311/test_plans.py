@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.open311.parsing import RequestQuery
-from fengqiao.open311.service import hidden_codes, list_requests
+from fengqiao.open311.service import id_lookups, hidden_codes, list_requests
 from fengqiao.taxonomy.snapshot import load_rules
 from tests.conftest import BoundDatabase
 
@@ -61,11 +61,15 @@ def test_the_list_walks_the_open311_index_by_time(
     assert "TEMP B-TREE" not in plan, plan  # the index gives the order
 
 
-def test_ids_are_found_by_the_event_code(bound: BoundDatabase, seeded: Any) -> None:
+def test_ids_are_found_by_public_id_and_by_event_code(bound: BoundDatabase, seeded: Any) -> None:
     if seeded.backend != "sqlite":
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
-    plan = _plan(bound, RequestQuery(ids=("001-20261201-0001", "001-20261201-0002")))
-    assert "SEARCH event USING INDEX" in plan and "(code=?)" in plan, plan
-    assert "SEARCH open311_request USING INTEGER PRIMARY KEY" in plan or (
-        "SEARCH open311_request USING INDEX" in plan
-    ), plan
+    by_public, by_code = id_lookups(("R7K3M9X2PQA4", "001-20261201-0002"))
+    plans = []
+    for statement in (by_public, by_code):
+        compiled = statement.compile(bound.connection, compile_kwargs={"literal_binds": True})
+        rows = bound.connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+        plans.append(" | ".join(str(row[-1]) for row in rows))
+    assert "SEARCH open311_request USING" in plans[0] and "INDEX" in plans[0], plans
+    assert "(public_id=?)" in plans[0], plans
+    assert "SEARCH event USING" in plans[1] and "(code=?)" in plans[1], plans

@@ -1,0 +1,179 @@
+"""What Open311 publishes of an event's trail: `servicerequestupdates` (the mySociety extension
+FixMyStreet polls) and the timeline of `extensions=true`. Which trail rows are public, their
+words and their extended statuses come from `events.public` and nowhere else; this module only
+reads the rows and shapes them.
+
+Ids: `update_id` is an HMAC of the trail row's id under the instance's secret (stable across
+polls, so FixMyStreet does not record an update twice, and saying nothing about how many rows
+the trail table holds); `service_request_id` is the request's public id (or, for a request
+filed before public ids, its event code); a merged request names the request it joined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import String, Table, and_, func, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from fengqiao.events.models import Event, EventLog
+from fengqiao.events.public import PUBLIC_STEPS, public_note, public_step, public_words
+from fengqiao.open311.models import Open311Request
+from fengqiao.open311.render import iso
+from fengqiao.taxonomy.snapshot import Rules
+
+_log = cast(Table, EventLog.__table__)
+_requests = cast(Table, Open311Request.__table__)
+_events = cast(Table, Event.__table__)
+
+_COLUMNS = (
+    _log.c.id,
+    _log.c.event_id,
+    type_coerce(_log.c.at, String()).label("at"),
+    _log.c.action,
+    _log.c.to_status,
+    _log.c.unit_id,
+    _log.c.note,
+    _log.c.payload,
+    func.coalesce(_requests.c.public_id, _events.c.code).label("service_request_id"),
+)
+
+
+def public_rows() -> Any:
+    """The clause that keeps the public trail rows: `PUBLIC_STEPS`' actions, and for the steps
+    whose target the handler decides, only the state that makes them public."""
+    plain = sorted({action for (action, state) in PUBLIC_STEPS if state is None})
+    decided = [
+        and_(_log.c.action == action, _log.c.to_status == state)
+        for (action, state) in sorted(PUBLIC_STEPS, key=lambda k: (k[0], k[1] or ""))
+        if state is not None
+    ]
+    return or_(_log.c.action.in_(plain), *decided)
+
+
+def update_id(secret: bytes, log_id: int) -> str:
+    """An opaque, stable id of one public trail row."""
+    return hmac.new(secret, f"open311-update:{log_id}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def _merged_into(db: Session, rows: Sequence[Any]) -> dict[str, str]:
+    """Event code → the id the public knows it by (its Open311 public id, else its code)."""
+    codes = {
+        str(row.payload["into_code"])
+        for row in rows
+        if row.action == "merge" and isinstance(row.payload, dict) and row.payload.get("into_code")
+    }
+    if not codes:
+        return {}
+    named = dict(
+        db.execute(
+            select(_events.c.code, _requests.c.public_id)
+            .select_from(_events)
+            .join(_requests, _requests.c.event_id == _events.c.id)
+            .where(_events.c.code.in_(sorted(codes)), _requests.c.public_id.is_not(None))
+        ).all()
+    )
+    return {code: named.get(code) or code for code in codes}
+
+
+def _shape(rules: Rules, row: Any, merged: dict[str, str]) -> dict[str, Any] | None:
+    step = public_step(row.action, row.to_status)
+    if step is None:
+        return None
+    unit = rules.units.by_id.get(row.unit_id) if row.unit_id is not None else None
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    into = merged.get(str(payload.get("into_code") or ""), "")
+    words = public_words(step, unit_name=unit.name if unit else "", payload={"into_code": into})
+    reason = public_note(row.action, row.note or "")
+    attributes: dict[str, Any] = {"step": step.key, "open311_status": step.open311}
+    if into:
+        attributes["merged_into"] = into
+    return {
+        "service_request_id": row.service_request_id,
+        "status": step.extended,
+        "updated_datetime": iso(row.at),
+        "description": f"{words}：{reason}" if reason else words,
+        "media_url": None,
+        "external_status_code": step.key,
+        "extended_attributes": attributes,
+    }
+
+
+def _statement(hidden: Collection[str]) -> Any:
+    statement = (
+        select(*_COLUMNS)
+        .select_from(_log)
+        .join(_requests, _requests.c.event_id == _log.c.event_id)
+        .join(_events, _events.c.id == _log.c.event_id)
+        .where(public_rows())
+    )
+    if hidden:
+        statement = statement.where((_events.c.category_code + "").not_in(sorted(hidden)))
+    return statement
+
+
+def list_updates(
+    *,
+    db: Session,
+    rules: Rules,
+    secret: bytes,
+    start: datetime,
+    end: datetime,
+    hidden: Collection[str],
+    page: int,
+    page_size: int,
+) -> list[dict[str, Any]]:
+    """The public updates of Open311 requests (classes not hidden) made from `start` to `end`,
+    oldest first (the order FixMyStreet applies them in); a page after the last is empty."""
+    rows = db.execute(
+        _statement(hidden)
+        .where(_log.c.at >= start, _log.c.at <= end)
+        .order_by(_log.c.at, _log.c.id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    merged = _merged_into(db, rows)
+    out = []
+    for row in rows:
+        shaped = _shape(rules, row, merged)
+        if shaped is not None:
+            out.append({"update_id": update_id(secret, row.id), **shaped})
+    return out
+
+
+def timelines(
+    *, db: Session, rules: Rules, event_ids: Collection[int]
+) -> dict[int, dict[str, Any]]:
+    """`extended_attributes` of each event: its public steps (oldest first), the extended
+    status of the latest one, and the request a merged one joined."""
+    if not event_ids:
+        return {}
+    rows = db.execute(
+        _statement(())
+        .where(_log.c.event_id.in_(sorted(event_ids)))
+        .order_by(_log.c.event_id, _log.c.seq)
+    ).all()
+    merged = _merged_into(db, rows)
+    out: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        shaped = _shape(rules, row, merged)
+        if shaped is None:
+            continue
+        entry = out.setdefault(row.event_id, {"extended_status": "OPEN", "timeline": []})
+        entry["extended_status"] = shaped["status"]
+        entry["external_status_code"] = shaped["external_status_code"]
+        if "merged_into" in shaped["extended_attributes"]:
+            entry["merged_into"] = shaped["extended_attributes"]["merged_into"]
+        entry["timeline"].append(
+            {
+                "step": shaped["external_status_code"],
+                "status": shaped["status"],
+                "description": shaped["description"],
+                "datetime": shaped["updated_datetime"],
+            }
+        )
+    return out
