@@ -31,7 +31,7 @@ CHILD = {
     "endpoints": "endpoint",
     "formats": "format",
     "errors": "error",
-    "service_request_updates": "request_update",
+    "service_requests_updates": "request_update",
     "timeline": "step",
 }
 # Characters XML 1.0 cannot carry at all (controls other than tab, newline, carriage return).

@@ -554,7 +554,7 @@ def get_updates(
             db=db, rules=rules, secret=secret, start=query.start, end=query.end,
             hidden=_hidden(rules, settings), page=query.page, page_size=query.page_size,
         )  # fmt: skip
-    return _reply(format, "service_request_updates", rows)
+    return _reply(format, "service_requests_updates", rows)
 
 
 @router.get(
