@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.open311.parsing import RequestQuery
-from fengqiao.open311.service import id_lookups, hidden_codes, list_requests
+from fengqiao.open311.service import hidden_codes, id_lookups, list_requests
 from fengqiao.taxonomy.snapshot import load_rules
 from tests.conftest import BoundDatabase
 
