@@ -190,9 +190,10 @@ def description_of(submission: Submission) -> str:
     return f"{description}\n{line}" if description else line
 
 
-def resident_description(description: str, media_urls: Sequence[str]) -> str:
+def resident_description(description: str, media_urls: str | Sequence[str] | None) -> str:
     """The resident's own text of an event's description (without the photo lines we added)."""
-    for media_url in reversed(media_urls):
+    urls = [media_urls] if isinstance(media_urls, str) else list(media_urls or ())
+    for media_url in reversed(urls):
         for label in (MEDIA_LINE, LEGACY_MEDIA_LINE):
             line = f"{label}{media_url}"
             if description.endswith(line):

@@ -3,7 +3,7 @@ FixMyStreet polls) and the timeline of `extensions=true`. Which trail rows are p
 words and their extended statuses come from `events.public` and nowhere else; this module only
 reads the rows and shapes them.
 
-Ids: `update_id` is an HMAC of the trail row's id under the instance's secret (stable across
+Ids: `update_id` is a MAC (keyed BLAKE2b) of the trail row's id under the instance's secret (stable across
 polls, so FixMyStreet does not record an update twice, and saying nothing about how many rows
 the trail table holds); `service_request_id` is the request's public id (or, for a request
 filed before public ids, its event code); a merged request names the request it joined.
@@ -12,7 +12,6 @@ filed before public ids, its event code); a merged request names the request it 
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -55,9 +54,15 @@ def public_rows() -> Any:
     return or_(_log.c.action.in_(plain), *decided)
 
 
-def update_id(secret: bytes, log_id: int) -> str:
-    """An opaque, stable id of one public trail row."""
-    return hmac.new(secret, f"open311-update:{log_id}".encode(), hashlib.sha256).hexdigest()[:20]
+def update_key(secret: bytes) -> bytes:
+    """The key of update ids, derived from the instance's secret (BLAKE2 takes 64 bytes)."""
+    return hashlib.sha256(b"open311-update:" + secret).digest()
+
+
+def update_id(key: bytes, log_id: int) -> str:
+    """An opaque, stable id of one public trail row: keyed BLAKE2b (a MAC; one call a row,
+    several times cheaper than building an HMAC per row on a page of thousands)."""
+    return hashlib.blake2b(str(log_id).encode(), key=key, digest_size=10).hexdigest()
 
 
 def _merged_into(db: Session, rows: Sequence[Any]) -> dict[str, str]:
@@ -132,16 +137,17 @@ def list_updates(
     rows = db.execute(
         _statement(hidden)
         .where(_log.c.at >= start, _log.c.at <= end)
-        .order_by(_log.c.at, _log.c.id)
+        .order_by(_log.c.at, _log.c.event_id, _log.c.id)
         .limit(page_size)
         .offset((page - 1) * page_size)
     ).all()
     merged = _merged_into(db, rows)
+    key = update_key(secret)
     out = []
     for row in rows:
         shaped = _shape(rules, row, merged)
         if shaped is not None:
-            out.append({"update_id": update_id(secret, row.id), **shaped})
+            out.append({"update_id": update_id(key, row.id), **shaped})
     return out
 
 
