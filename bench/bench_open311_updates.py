@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import random
 import sqlite3
@@ -33,7 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, time as dtime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any, cast
 
@@ -43,20 +45,23 @@ from fastapi import FastAPI, Response
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy import event as sa_event
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_open311 import grid_points, hidden, p, plain_codes, timed  # noqa: E402
+from fengqiao.app import create_app
+from fengqiao.auth.models import User
+from fengqiao.auth.service import create_api_key, load_principal
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.config import Settings
+from fengqiao.db import Database
+from fengqiao.events.models import EventLog
+from fengqiao.geo.service import GridLocator
+from fengqiao.open311 import parsing, service
+from fengqiao.open311.models import Open311Request
+from fengqiao.taxonomy.snapshot import load_rules
 
-from fengqiao.app import create_app  # noqa: E402
-from fengqiao.auth.models import User  # noqa: E402
-from fengqiao.auth.service import create_api_key, load_principal  # noqa: E402
-from fengqiao.clock import LOCAL_TZ  # noqa: E402
-from fengqiao.config import Settings  # noqa: E402
-from fengqiao.db import Database  # noqa: E402
-from fengqiao.events.models import EventLog  # noqa: E402
-from fengqiao.geo.service import GridLocator  # noqa: E402
-from fengqiao.open311 import parsing, service  # noqa: E402
-from fengqiao.open311.models import Open311Request  # noqa: E402
-from fengqiao.taxonomy.snapshot import load_rules  # noqa: E402
+# The Open311 bench's helpers (points in grids, the classes offered, percentiles, timing).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+_open311_bench = importlib.import_module("bench_open311")
+grid_points, hidden, p = _open311_bench.grid_points, _open311_bench.hidden, _open311_bench.p
+plain_codes, timed = _open311_bench.plain_codes, _open311_bench.timed
 
 
 def seed_file(file: str, events: int) -> None:
@@ -97,7 +102,7 @@ def fill_day(database: Database, updates: int, day_start: datetime, rng: random.
     for chunk in range(0, len(moments), 100):
         with database.transaction() as db:
             rules = load_rules(db)
-            accepts = []
+            accepts: list[dict[str, Any]] = []
             for at in moments[chunk : chunk + 100]:
                 lat, lng = rng.choice(points)
                 submission = parsing.read_submission(
