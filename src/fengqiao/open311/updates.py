@@ -16,6 +16,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import String, Table, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,8 @@ _COLUMNS = (
     _log.c.to_status,
     _log.c.unit_id,
     _log.c.note,
-    _log.c.payload,
+    # As stored: only a merge's payload is read (orjson), not every row's through json.loads.
+    type_coerce(_log.c.payload, String()).label("payload"),
     func.coalesce(_requests.c.public_id, _events.c.code).label("service_request_id"),
 )
 
@@ -65,12 +67,18 @@ def update_id(key: bytes, log_id: int) -> str:
     return hashlib.blake2b(str(log_id).encode(), key=key, digest_size=10).hexdigest()
 
 
+def _payload(row: Any) -> dict[str, Any]:
+    """A trail row's payload: JSON text (SQLite) or already a dict (PostgreSQL's driver)."""
+    value = row.payload
+    if isinstance(value, str | bytes):
+        value = orjson.loads(value)
+    return value if isinstance(value, dict) else {}
+
+
 def _merged_into(db: Session, rows: Sequence[Any]) -> dict[str, str]:
     """Event code → the id the public knows it by (its Open311 public id, else its code)."""
-    codes = {
-        str(row.payload["into_code"])
-        for row in rows
-        if row.action == "merge" and isinstance(row.payload, dict) and row.payload.get("into_code")
+    codes = {str(_payload(row).get("into_code") or "") for row in rows if row.action == "merge"} - {
+        ""
     }
     if not codes:
         return {}
@@ -90,8 +98,9 @@ def _shape(rules: Rules, row: Any, merged: dict[str, str]) -> dict[str, Any] | N
     if step is None:
         return None
     unit = rules.units.by_id.get(row.unit_id) if row.unit_id is not None else None
-    payload = row.payload if isinstance(row.payload, dict) else {}
-    into = merged.get(str(payload.get("into_code") or ""), "")
+    into = (
+        merged.get(str(_payload(row).get("into_code") or ""), "") if row.action == "merge" else ""
+    )
     words = public_words(step, unit_name=unit.name if unit else "", payload={"into_code": into})
     reason = public_note(row.action, row.note or "")
     attributes: dict[str, Any] = {"step": step.key, "open311_status": step.open311}
