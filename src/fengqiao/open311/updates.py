@@ -93,28 +93,44 @@ def _merged_into(db: Session, rows: Sequence[Any]) -> dict[str, str]:
     return {code: named.get(code) or code for code in codes}
 
 
-def _shape(rules: Rules, row: Any, merged: dict[str, str]) -> dict[str, Any] | None:
-    step = public_step(row.action, row.to_status)
-    if step is None:
+Memo = dict[tuple[Any, ...], dict[str, Any] | None]
+
+
+def _shape(rules: Rules, row: Any, merged: dict[str, str], memo: Memo) -> dict[str, Any] | None:
+    """The public fields of one trail row (None: the row stays inside)."""
+    fixed = _fixed(rules, row, merged, memo)
+    if fixed is None:
         return None
-    unit = rules.units.by_id.get(row.unit_id) if row.unit_id is not None else None
+    return {"service_request_id": row.service_request_id, **fixed, "updated_datetime": iso(row.at)}
+
+
+def _fixed(rules: Rules, row: Any, merged: dict[str, str], memo: Memo) -> dict[str, Any] | None:
+    """The fields a row shares with every row of the same step, unit, reason and merge target
+    (a day's page repeats a few dozen of them thousands of times: `_memo` keeps them)."""
     into = (
         merged.get(str(_payload(row).get("into_code") or ""), "") if row.action == "merge" else ""
     )
-    words = public_words(step, unit_name=unit.name if unit else "", payload={"into_code": into})
     reason = public_note(row.action, row.note or "")
-    attributes: dict[str, Any] = {"step": step.key, "open311_status": step.open311}
-    if into:
-        attributes["merged_into"] = into
-    return {
-        "service_request_id": row.service_request_id,
-        "status": step.extended,
-        "updated_datetime": iso(row.at),
-        "description": f"{words}：{reason}" if reason else words,
-        "media_url": None,
-        "external_status_code": step.key,
-        "extended_attributes": attributes,
-    }
+    memo_key = (row.action, row.to_status, row.unit_id, reason, into)
+    if memo_key in memo:
+        return memo[memo_key]
+    step = public_step(row.action, row.to_status)
+    fixed: dict[str, Any] | None = None
+    if step is not None:
+        unit = rules.units.by_id.get(row.unit_id) if row.unit_id is not None else None
+        words = public_words(step, unit_name=unit.name if unit else "", payload={"into_code": into})
+        attributes: dict[str, Any] = {"step": step.key, "open311_status": step.open311}
+        if into:
+            attributes["merged_into"] = into
+        fixed = {
+            "status": step.extended,
+            "description": f"{words}：{reason}" if reason else words,
+            "media_url": None,
+            "external_status_code": step.key,
+            "extended_attributes": attributes,
+        }
+    memo[memo_key] = fixed
+    return fixed
 
 
 def _statement(hidden: Collection[str]) -> Any:
@@ -152,9 +168,10 @@ def list_updates(
     ).all()
     merged = _merged_into(db, rows)
     key = update_key(secret)
+    memo: Memo = {}
     out = []
     for row in rows:
-        shaped = _shape(rules, row, merged)
+        shaped = _shape(rules, row, merged, memo)
         if shaped is not None:
             out.append({"update_id": update_id(key, row.id), **shaped})
     return out
@@ -174,8 +191,9 @@ def timelines(
     ).all()
     merged = _merged_into(db, rows)
     out: dict[int, dict[str, Any]] = {}
+    memo: Memo = {}
     for row in rows:
-        shaped = _shape(rules, row, merged)
+        shaped = _shape(rules, row, merged, memo)
         if shaped is None:
             continue
         entry = out.setdefault(row.event_id, {"extended_status": "OPEN", "timeline": []})
