@@ -248,7 +248,7 @@ _POST_BODY: dict[str, Any] = {
 ApiKeyHeader = Annotated[
     str | None,
     Header(
-        alias="X-Api-Key",
+        alias="x-api-key",
         max_length=200,
         description="The API key (preferred to api_key in the body or query string, which "
         "proxies may log).",
