@@ -317,6 +317,17 @@ class Settings(BaseSettings):
         description="Classes the public Open311 surface never offers or shows (JSON list): two "
         "digits name a major class (02 社会治安, 03 信访维稳), four a minor one (0203).",
     )
+    open311_jurisdiction_id: str = Field(
+        "",
+        max_length=64,
+        description="The Open311 `jurisdiction_id` this district answers to; when set, a request "
+        "naming another one is refused (400). Empty: any or none is accepted.",
+    )
+    open311_cors_origins: list[str] = Field(
+        [],
+        description="Browser origins (JSON list, e.g. [\"https://portal.example.cn\"]) allowed "
+        "to call /open311/v2/ from their pages (CORS). Empty: no CORS headers.",
+    )
 
     camera_divisions: list[str] = Field(
         ["330603"],

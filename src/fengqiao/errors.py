@@ -77,6 +77,7 @@ FIELD_ZH: dict[str, str] = {
     "fmt": "格式", "format": "格式", "from": "开始", "geometry": "边界", "grant_type": "授权方式",
     "grid": "网格", "grid_codes": "服务网格", "grid_id": "网格", "grid_type": "网格类型",
     "home_org_code": "所属区划", "households": "户数", "id": "编号", "ids": "编号",
+    "x-api-key": "接口密钥", "extensions": "扩展信息",
     "idempotency-key": "请求标识", "include_inactive": "含已停用", "install_place": "安装位置",
     "into": "合并到的事件", "is_active": "启用", "is_working": "是否工作日",
     "issued_from": "下发日期（起）", "issued_to": "下发日期（止）", "item": "事项",

@@ -12,11 +12,14 @@ import pytest
 from defusedxml import ElementTree
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fengqiao.app import create_app
 from fengqiao.auth.service import create_api_key
 from fengqiao.clock import LOCAL_TZ, FixedClock
+from fengqiao.events.models import Event
+from fengqiao.open311.models import Open311Request
 from tests.events.conftest import World, make_world
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ)
@@ -89,6 +92,18 @@ class App:
 @pytest.fixture
 def app311(api: TestClient, api_key: str, world: World) -> App:
     return App(api, api_key, world)
+
+
+def event_of(db: Session, service_request_id: str) -> Event:
+    """The event of a service_request_id (an opaque public id, or an old event code)."""
+    by_public = select(Open311Request.event_id).where(
+        Open311Request.public_id == service_request_id
+    )
+    event = db.scalars(
+        select(Event).where(or_(Event.id.in_(by_public), Event.code == service_request_id))
+    ).one()
+    db.refresh(event)
+    return event
 
 
 def xml(response: Response) -> Element:

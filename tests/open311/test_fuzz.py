@@ -44,7 +44,7 @@ def test_no_server_error(open311_schema: OpenApiSchema, api_key: str) -> None:
     for result in open311_schema.get_all_operations():
         assert isinstance(result, Ok), result.err()
         operations.append(result.ok())
-    assert len(operations) == 7  # requests.{format} has GET and POST
+    assert len(operations) == 8  # requests.{format} has GET and POST; servicerequestupdates
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 

@@ -22,7 +22,7 @@ from fengqiao.open311.service import hidden_codes
 from fengqiao.taxonomy.models import Category
 from fengqiao.taxonomy.service import update_category
 from fengqiao.taxonomy.snapshot import load_rules
-from tests.open311.conftest import BASE, App, spec_error, xml
+from tests.open311.conftest import BASE, App, event_of, spec_error, xml
 
 SENSITIVE = ("0203", "0204", "0301", "0302", "0303")
 
@@ -78,7 +78,7 @@ def test_requests_in_hidden_classes_are_never_returned(
     # Filed before the setting hid its class, or reclassified by staff into a hidden one.
     db.execute(
         update(Event)
-        .where(Event.code == hidden["service_request_id"])
+        .where(Event.id == event_of(db, hidden["service_request_id"]).id)
         .values(category_code="0203", category_name="黄赌毒线索", major_code="02")
     )
     db.flush()

@@ -98,6 +98,12 @@ def _seed_events(database: Database, count: int, random_seed: int) -> None:
         f"seeded {result.events} events ({result.open_events} open) with "
         f"{result.trail_rows} trail rows in {result.seconds:.1f} s"
     )
+    # A few Open311 requests by demo_device (docs/open311.md), at the end of the history.
+    from fengqiao.demo.open311 import seed_open311
+
+    filed = seed_open311(database=database, now=default_until())
+    if filed:
+        console.print(f"seeded {filed} Open311 requests (/open311/v2/requests.json)")
     if result.planted:
         from fengqiao.demo.anomalies import to_json
 

@@ -206,6 +206,8 @@ class EventLog(Base):
         UniqueConstraint("event_id", "seq", name="uq_event_log_event_seq"),
         # The events a handler acted on (events/scope.py `acted_on`).
         Index("ix_event_log_actor_event", "actor_id", "event_id"),
+        # A window of trail rows by time (Open311 servicerequestupdates, migration 0031).
+        Index("ix_event_log_at", "at", "event_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

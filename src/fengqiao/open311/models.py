@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fengqiao.db import Base, UTCDateTime
@@ -37,6 +38,12 @@ class Open311Request(Base):
     account_id: Mapped[str | None] = mapped_column(String(200))
     address_id: Mapped[str | None] = mapped_column(String(200))
     address_string: Mapped[str | None] = mapped_column(Text)
+    # The id handed out (NULL: filed before migration 0031, its id is the event's code).
+    public_id: Mapped[str | None] = mapped_column(String(24), unique=True)
+    media_urls: Mapped[list[str] | None] = mapped_column(JSON)
+    # Fields and attribute answers the service's definition does not know: kept, not refused.
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    located_by: Mapped[str | None] = mapped_column(String(16))  # lat_long|address_string|address_id
 
 
 class Open311Refusal(Base):

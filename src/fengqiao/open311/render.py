@@ -31,6 +31,8 @@ CHILD = {
     "endpoints": "endpoint",
     "formats": "format",
     "errors": "error",
+    "service_requests_updates": "request_update",
+    "timeline": "step",
 }
 # Characters XML 1.0 cannot carry at all (controls other than tab, newline, carriage return).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")

@@ -3,6 +3,8 @@ fields) and of the operators' refusal counts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -53,17 +55,37 @@ class ServiceRequest(BaseModel):
     expected_datetime: str | None
     address: str
     address_id: str | None
+    account_id: str | None = Field(
+        None, description="Echoed only to the key that filed the request (X-Api-Key)."
+    )
     zipcode: str | None
     lat: float
     long: float
     media_url: str | None
+    extended_attributes: dict[str, Any] | None = Field(
+        None, description="With extensions=true: extended_status, timeline, merged_into."
+    )
 
 
 class PostedRequest(BaseModel):
-    service_request_id: str
+    service_request_id: str = Field(description="Opaque; the request's id from now on.")
     token: str = Field(description="Also resolvable at tokens/{token}.")
     service_notice: str
     account_id: str | None
+    address_id: str | None
+
+
+class RequestUpdate(BaseModel):
+    """One public step of a request (servicerequestupdates)."""
+
+    update_id: str = Field(description="Opaque and stable across polls.")
+    service_request_id: str
+    status: str = Field(description="Extended status: OPEN, INVESTIGATING, FIXED, DUPLICATE, …")
+    updated_datetime: str | None
+    description: str = Field(description="The step's public words (Chinese).")
+    media_url: str | None
+    external_status_code: str = Field(description="The public step: accepted, rejected, merged, …")
+    extended_attributes: dict[str, Any]
 
 
 class TokenRequest(BaseModel):

@@ -23,9 +23,11 @@ from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import from_pydantic, invalid
 from fengqiao.events.filing import file_or_replay
 from fengqiao.events.models import Event
+from fengqiao.events.photos import PhotoInfo
 from fengqiao.events.schemas import EventCreate
 from fengqiao.events.scope import event_scope, sees_whole_district
 from fengqiao.geo.service import Place
+from fengqiao.open311 import updates
 from fengqiao.open311.models import Open311Refusal, Open311Request
 from fengqiao.open311.parsing import (
     REFUSAL_REASONS,
@@ -57,7 +59,7 @@ CLOSED_STATES = frozenset({"closed", "rejected", "voided", "merged"})
 hidden_codes = public_hidden_codes
 
 
-def _unknown_service(service_code: str) -> Open311Error:
+def unknown_service(service_code: str) -> Open311Error:
     """The refusal of a POST to an unknown or hidden class: the same words for both, so a
     hidden class cannot be told from one that does not exist."""
     return from_problem(
@@ -166,13 +168,12 @@ DESCRIPTION_MAX = 4000  # the event's description (events.schemas.EventCreate)
 
 
 def description_of(submission: Submission) -> str:
-    """The event's description: the resident's text, and the photo's link as its last line
+    """The event's description: the resident's text, and each photo's link as a last line
     (staff read the event, not the Open311 row)."""
     description = submission.get("description") or ""
-    media_url = submission.get("media_url")
-    if not media_url:
+    if not submission.media_urls:
         return description
-    line = f"{MEDIA_LINE}{media_url}"
+    line = "\n".join(f"{MEDIA_LINE}{url}" for url in submission.media_urls)
     if len(description) + 1 + len(line) > DESCRIPTION_MAX:
         most = max(0, DESCRIPTION_MAX - 1 - len(line))
         raise refuse(
@@ -183,30 +184,34 @@ def description_of(submission: Submission) -> str:
     return f"{description}\n{line}" if description else line
 
 
-def resident_description(description: str, media_url: str | None) -> str:
-    """The resident's own text of an event's description (without the photo line we added)."""
-    if media_url:
+def resident_description(description: str, media_urls: str | Sequence[str] | None) -> str:
+    """The resident's own text of an event's description (without the photo lines we added)."""
+    urls = [media_urls] if isinstance(media_urls, str) else list(media_urls or ())
+    for media_url in reversed(urls):
         for label in (MEDIA_LINE, LEGACY_MEDIA_LINE):
             line = f"{label}{media_url}"
             if description.endswith(line):
-                return description[: -len(line)].rstrip("\n")
+                description = description[: -len(line)].rstrip("\n")
+                break
     return description
 
 
-def event_data(submission: Submission, rules: Rules) -> EventCreate:
-    """What the event center files for this submission (the resident's name, e-mail and ids
-    stay out of the event; the phone is the event's contact phone, masked to most staff; the
-    photo's link is the description's last line)."""
+def event_data(submission: Submission, rules: Rules, place: Place) -> EventCreate:
+    """What the event center files for this submission at its place (the resident's name,
+    e-mail and ids stay out of the event; the phone is the event's contact phone, masked to
+    most staff; the photos' links are the description's last lines; answers to questions the
+    class does not ask stay in the Open311 row)."""
+    answers, _unasked = answers_of(submission, rules)
     try:
         return EventCreate(
             source="open311",
             category=submission.service_code,
             description=description_of(submission),
-            lat=submission.lat,
-            lng=submission.lng,
+            lat=place.lat,
+            lng=place.lng,
             address=submission.get("address_string") or "",
             contact_phone=submission.get("phone"),
-            answers=answers_of(submission, rules),
+            answers=answers,
         )
     except ValidationError as exc:
         raise from_problem(from_pydantic(exc.errors())) from exc
@@ -214,6 +219,16 @@ def event_data(submission: Submission, rules: Rules) -> EventCreate:
 
 def new_token() -> str:
     return secrets.token_urlsafe(12)
+
+
+# Crockford's base 32 without I, L, O, U: read aloud and typed without confusion.
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_public_id() -> str:
+    """An opaque request id, e.g. `R7K3M9X2PQA4`: 55 random bits, so it says nothing about how
+    many events were filed (the event code counts a town's events of the day)."""
+    return "R" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(11))
 
 
 def submit(
@@ -228,23 +243,36 @@ def submit(
     idempotency_key: str | None = None,
     duplicate_radius_m: float = 100.0,
     duplicate_days: float = 7.0,
-) -> tuple[Event, str]:
-    """File the submission as an event and keep its Open311 row; (event, token). A retry with
-    the same Idempotency-Key returns the first event and its token. A hidden class is refused
-    as an unknown one."""
+    photos: Sequence[PhotoInfo] = (),
+    located_by: str = "lat_long",
+) -> tuple[Event, str, str]:
+    """File the submission as an event (with its uploaded photos) and keep its Open311 row;
+    (event, public id, token). A retry with the same Idempotency-Key returns the first. A
+    hidden class is refused as an unknown one."""
     if submission.service_code in hidden:
-        raise _unknown_service(submission.service_code)
-    data = event_data(submission, rules)
+        raise unknown_service(submission.service_code)
+    data = event_data(submission, rules, place)
     event, _duplicates, created = file_or_replay(
         db=db, rules=rules, place=place, principal=principal, data=data, now=now,
         idempotency_key=idempotency_key, duplicate_radius_m=duplicate_radius_m,
-        duplicate_days=duplicate_days,
+        duplicate_days=duplicate_days, photos=list(photos),
     )  # fmt: skip
     if not created:
-        token = db.scalar(select(Open311Request.token).where(Open311Request.event_id == event.id))
-        if token is not None:
-            return event, token
+        first = db.execute(
+            select(Open311Request.public_id, Open311Request.token).where(
+                Open311Request.event_id == event.id
+            )
+        ).first()
+        if first is not None:
+            return event, first.public_id or event.code, first.token
     token = new_token()
+    public_id = new_public_id()
+    _answers, unasked = answers_of(submission, rules)
+    extra: dict[str, Any] = {}
+    if submission.extra:
+        extra["fields"] = submission.extra
+    if unasked:
+        extra["attributes"] = unasked
     db.execute(
         insert(Open311Request),
         {
@@ -253,7 +281,11 @@ def submit(
             "created_at": event.created_at,
             "service_code": submission.service_code,
             "api_key_prefix": api_key_prefix(submission.api_key) or "",
-            "media_url": submission.get("media_url"),
+            "media_url": submission.media_url,
+            "media_urls": submission.media_urls or None,
+            "public_id": public_id,
+            "extra": extra or None,
+            "located_by": located_by,
             "jurisdiction_id": submission.get("jurisdiction_id"),
             "email": submission.get("email"),
             "first_name": submission.get("first_name"),
@@ -265,7 +297,7 @@ def submit(
             "address_string": submission.get("address_string"),
         },
     )
-    return event, token
+    return event, public_id, token
 
 
 def service_notice(due_at: datetime | None) -> str:
@@ -297,6 +329,11 @@ _COLUMNS = (
     _events.c.lat,
     _events.c.lng,
     _requests.c.media_url,
+    _requests.c.media_urls,
+    _requests.c.public_id,
+    _requests.c.address_id,
+    _requests.c.account_id,
+    _requests.c.api_key_prefix,
 )
 
 # What the public reads of each state: fixed words, the owner unit's name at most. Never the
@@ -326,40 +363,55 @@ def status_notes(state: str, unit: str) -> str:
     return STATUS_NOTES.get(state, "处理中").format(unit=unit)
 
 
-def request_rows(rules: Rules, rows: Sequence[Any]) -> list[dict[str, Any]]:
+def request_rows(
+    rules: Rules, rows: Sequence[Any], *, key_prefix: str | None = None
+) -> list[dict[str, Any]]:
     """Spec-shaped requests for rows of `_COLUMNS`: status, a public note of the state, the
-    owner unit, the deadline; never the resident's personal data nor staff's free text."""
+    owner unit, the deadline, what the filing client sent as address_id; never the resident's
+    personal data nor staff's free text. `account_id` is echoed only to the key that filed it
+    (`key_prefix`): it is the client's id of its user."""
     names = {unit_id: unit.name for unit_id, unit in rules.units.by_id.items()}
     out = []
     # Unpacked in `_COLUMNS` order: a Row's attribute access cost more than the rest of the loop.
     for row in rows:
         (_event_id, code, state, category_code, category_name, description, owner_unit_id,
-         created_at, updated_at, due_at, address, lat, lng, media_url) = row  # fmt: skip
+         created_at, updated_at, due_at, address, lat, lng, media_url, media_urls, public_id,
+         address_id, account_id, filed_by) = row  # fmt: skip
         unit = names.get(owner_unit_id, "") if owner_unit_id is not None else ""
+        urls = media_urls or ([media_url] if media_url else [])
         # Open311 knows open and closed; closed, rejected, voided and merged are over for
         # the resident.
+        closed = state in CLOSED_STATES
         out.append(
             {
-                "service_request_id": code,
-                "status": "closed" if state in CLOSED_STATES else "open",
+                "service_request_id": public_id or code,
+                "status": "closed" if closed else "open",
                 "status_notes": status_notes(state, unit),
                 "service_name": category_name,
                 "service_code": category_code,
-                "description": resident_description(description, media_url),
+                "description": resident_description(description, urls),
                 "agency_responsible": unit,
-                "service_notice": "",
+                "service_notice": "" if closed else service_notice(_due(due_at)),
                 "requested_datetime": iso(created_at),
                 "updated_datetime": iso(updated_at),
                 "expected_datetime": iso(due_at),
                 "address": address,
-                "address_id": None,
+                "address_id": address_id,
+                "account_id": account_id if key_prefix and key_prefix == filed_by else None,
                 "zipcode": None,
                 "lat": lat,
                 "long": lng,
-                "media_url": media_url,
+                "media_url": urls[0] if urls else None,
             }
         )
     return out
+
+
+def _due(due_at: datetime | str | None) -> datetime | None:
+    if due_at is None or isinstance(due_at, datetime):
+        return due_at
+    moment = datetime.fromisoformat(due_at)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _visible(hidden: Collection[str]) -> Any:
@@ -379,25 +431,51 @@ def _base(hidden: Collection[str]) -> Any:
     return statement if visible is None else statement.where(visible)
 
 
+def event_ids_of(db: Session, ids: Collection[str]) -> list[int]:
+    """The events of service_request_ids: opaque public ids, and event codes (the ids of
+    requests filed before the public ids, and the receipts residents hold)."""
+    by_public, by_code = id_lookups(ids)
+    return sorted(set(db.scalars(by_public)) | set(db.scalars(by_code)))
+
+
+def id_lookups(ids: Collection[str]) -> tuple[Any, Any]:
+    """The two unique-index lookups of service_request_ids: by public id, by event code."""
+    return (
+        select(_requests.c.event_id).where(_requests.c.public_id.in_(list(ids))),
+        select(_events.c.id).where(_events.c.code.in_(list(ids))),
+    )
+
+
 def get_request(
-    *, db: Session, rules: Rules, service_request_id: str, hidden: Collection[str]
+    *,
+    db: Session,
+    rules: Rules,
+    service_request_id: str,
+    hidden: Collection[str],
+    key_prefix: str | None = None,
+    extensions: bool = False,
 ) -> dict[str, Any]:
     """One request filed through Open311 in a class not hidden, by its service_request_id
-    (our event code)."""
-    row = db.execute(_base(hidden).where(_events.c.code == service_request_id)).first()
+    (its public id, or the event's code)."""
+    event_ids = event_ids_of(db, [service_request_id])
+    row = (
+        db.execute(_base(hidden).where(_requests.c.event_id.in_(event_ids))).first()
+        if event_ids
+        else None
+    )
     if row is None:
         raise refuse(
             404, "not_found", f"no request with service_request_id {service_request_id!r}",
             f"不存在编号为 {service_request_id} 的诉求",
         )  # fmt: skip
-    return request_rows(rules, [row])[0]
+    return with_extensions(db, rules, [row], key_prefix=key_prefix, extensions=extensions)[0]
 
 
 def request_of_token(*, db: Session, token: str, hidden: Collection[str]) -> dict[str, Any]:
     """`{service_request_id, token}` of a token handed out by POST requests (404 when its
     event's class is hidden)."""
     statement = (
-        select(Event.code)
+        select(func.coalesce(_requests.c.public_id, _events.c.code))
         .select_from(_requests)
         .join(_events, _events.c.id == _requests.c.event_id)
         .where(_requests.c.token == token)
@@ -418,12 +496,14 @@ def _status_clause(statuses: tuple[str, ...]) -> Any:
     return closed if statuses == ("closed",) else ~closed
 
 
-def list_requests_statement(query: RequestQuery, hidden: Collection[str]) -> Any:
-    """The SELECT of one page (hidden classes left out): ids by the event's unique code;
+def list_requests_statement(
+    query: RequestQuery, hidden: Collection[str], event_ids: Collection[int] = ()
+) -> Any:
+    """The SELECT of one page (hidden classes left out): the events of the ids asked for;
     otherwise the Open311 rows by time (their own narrow index), each event read by its key."""
     statement = _base(hidden)
     if query.ids:
-        statement = statement.where(_events.c.code.in_(query.ids))
+        statement = statement.where(_requests.c.event_id.in_(sorted(event_ids)))
     else:
         assert query.start is not None and query.end is not None
         statement = statement.where(
@@ -439,21 +519,38 @@ def list_requests_statement(query: RequestQuery, hidden: Collection[str]) -> Any
 
 
 def list_requests(
-    *, db: Session, rules: Rules, query: RequestQuery, hidden: Collection[str]
+    *,
+    db: Session,
+    rules: Rules,
+    query: RequestQuery,
+    hidden: Collection[str],
+    key_prefix: str | None = None,
+    extensions: bool = False,
 ) -> list[dict[str, Any]]:
     """One page of requests in classes not hidden, newest first; a page after the last one is
-    refused (404)."""
+    an empty list (as the spec's clients page until they get one)."""
     offset = (query.page - 1) * query.page_size
-    statement = list_requests_statement(query, hidden)
+    event_ids = event_ids_of(db, query.ids) if query.ids else []
+    if query.ids and not event_ids:
+        return []
+    statement = list_requests_statement(query, hidden, event_ids)
     rows = db.execute(statement.limit(query.page_size).offset(offset)).all()
-    if not rows and query.page > 1:
-        total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-        last = max(1, -(-int(total or 0) // query.page_size))
-        raise refuse(
-            404, "page_beyond_end", f"page {query.page} is beyond the last page ({last})",
-            f"第 {query.page} 页超出范围（共 {last} 页）",
-        )  # fmt: skip
-    return request_rows(rules, rows)
+    return with_extensions(db, rules, rows, key_prefix=key_prefix, extensions=extensions)
+
+
+def with_extensions(
+    db: Session, rules: Rules, rows: Sequence[Any], *, key_prefix: str | None, extensions: bool
+) -> list[dict[str, Any]]:
+    """`request_rows`, each with its public timeline as `extended_attributes` when asked
+    (`extensions=true`, the mySociety extension)."""
+    shaped = request_rows(rules, rows, key_prefix=key_prefix)
+    if extensions:
+        found = updates.timelines(db=db, rules=rules, event_ids=[row[0] for row in rows])
+        for row, request in zip(rows, shaped, strict=True):
+            request["extended_attributes"] = found.get(
+                row[0], {"extended_status": "OPEN", "timeline": []}
+            )
+    return shaped
 
 
 # --- refusals ---------------------------------------------------------------------------------

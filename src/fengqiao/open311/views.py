@@ -11,22 +11,27 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fengqiao.auth.requests import principal_of_api_key
+from fengqiao.auth.security import api_key_prefix
 from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database, DatabaseBusy
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import Problem, add_refusal_renderer, database_busy, from_pydantic
+from fengqiao.events import filing
+from fengqiao.events.photos import PhotoInfo, PhotoStore
 from fengqiao.geo.deps import Locator
-from fengqiao.open311 import parsing, render, service
+from fengqiao.open311 import cors, geocode, parsing, render, service, updates
 from fengqiao.open311.parsing import Open311Error, refuse
 from fengqiao.open311.schemas import (
     Discovery,
     Open311Stats,
     PostedRequest,
+    RequestUpdate,
     Service,
     ServiceDefinition,
     ServiceRequest,
@@ -211,7 +216,7 @@ _POST_BODY: dict[str, Any] = {
         "application/x-www-form-urlencoded": {
             "schema": {
                 "type": "object",
-                "required": ["api_key", "service_code", "lat", "long"],
+                "required": ["service_code"],
                 "properties": {
                     "api_key": {"type": "string"},
                     "jurisdiction_id": {"type": "string"},
@@ -227,38 +232,65 @@ _POST_BODY: dict[str, Any] = {
                     "last_name": {"type": "string"},
                     "phone": {"type": "string"},
                     "description": {"type": "string", "maxLength": 4000},
-                    "media_url": {"type": "string"},
+                    "media_url": {"type": "string", "description": "Repeat it for several."},
                 },
                 "additionalProperties": {"type": "string"},
                 "description": "GeoReport v2 fields; extra questions as attribute[CODE]=value "
-                "(repeat it for a multivaluelist).",
+                "(repeat it for a multivaluelist); lat/long, or address_string or address_id; "
+                "multipart/form-data may carry photos as files (any field name). The key is "
+                "best sent as the X-Api-Key header.",
             }
         }
     },
 }
 
 
-@router.post(
-    "/requests.{format}",
-    response_class=Response,
-    responses=_responses(list[PostedRequest], 400, 403, 404),
-    summary="File a request (form-encoded, with api_key); it becomes an event at once",
-    openapi_extra={"requestBody": _POST_BODY},
-)
-async def post_request(
-    request: Request,
-    format: Format,
-    locator: Locator,
-    settings: AppSettings,
-    clock: AppClock,
-    database: AppDatabase,
-    idempotency_key: Annotated[
-        str | None,
-        Header(max_length=128, description="Retries with the same key return the first request."),
-    ] = None,
-) -> Response:
-    """The api_key's account files the event (source `open311`); the point resolves to its
-    grid. The reply carries the service_request_id and a token (both work at once)."""
+ApiKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="x-api-key",
+        max_length=200,
+        description="The API key (preferred to api_key in the body or query string, which "
+        "proxies may log).",
+    ),
+]
+
+
+def _check_jurisdiction(settings: Settings, given: str | None) -> None:
+    """A jurisdiction_id other than the configured one is refused (none given is fine)."""
+    wanted = settings.open311_jurisdiction_id
+    if wanted and given and given.strip() != wanted:
+        raise refuse(
+            400, "bad_jurisdiction",
+            f"jurisdiction_id {given[:64]!r} is not served here; this endpoint serves {wanted!r}",
+            f"jurisdiction_id {given[:64]} 不属于本辖区；本接口服务于 {wanted}",
+        )  # fmt: skip
+
+
+async def _key_prefix(request: Request, header_key: str | None) -> str | None:
+    """The prefix of a valid key sent with a read (header or query), so the request's filing
+    client gets its own account_id back; None without a valid key."""
+    key = (header_key or request.query_params.get("api_key") or "").strip()
+    if not key or await principal_of_api_key(request.app.state, key) is None:
+        return None
+    return api_key_prefix(key)
+
+
+def _extensions(value: str | None) -> bool:
+    if value in (None, "", "false"):
+        return False
+    if value == "true":
+        return True
+    raise refuse(
+        400, "bad_request", "extensions must be true or false", "extensions 须为 true 或 false"
+    )
+
+
+async def _read_form(
+    request: Request, settings: Settings
+) -> tuple[list[tuple[str, str]], list[UploadFile]]:
+    """The form's fields and its files (photos), each refused in both languages when it is
+    not what Open311 takes."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in FORM_TYPES:
         # A JSON body or fields in the query string would otherwise read as an empty form
@@ -270,51 +302,124 @@ async def post_request(
             f"请求体须为 application/x-www-form-urlencoded（或 multipart/form-data），而非 "
             f"{media or '空'};api_key、service_code、lat、long 等以表单字段提交",
         )  # fmt: skip
-    form = await request.form(max_files=0)
-    items = []
+    most = settings.photos_per_event
+    try:
+        form = await request.form(max_files=most, max_fields=1000)
+    except StarletteHTTPException as exc:  # Starlette's English "Maximum number of files …"
+        raise refuse(
+            400, "bad_media",
+            f"the form could not be read ({exc.detail}); send at most {most} photos and "
+            "1,000 fields",
+            f"无法读取表单：最多上传 {most} 张照片、1000 个字段",
+        ) from None  # fmt: skip
+    items: list[tuple[str, str]] = []
+    files: list[UploadFile] = []
     for name, value in form.multi_items():
         if isinstance(value, UploadFile):
-            raise refuse(
-                400, "bad_request", "upload the photo elsewhere and send its media_url",
-                "不接收文件上传，请提供照片网址 media_url",
-            )  # fmt: skip
-        items.append((name, value))
+            files.append(value)
+        else:
+            items.append((name, value))
+    return items, files
+
+
+async def _save_photos(request: Request, files: list[UploadFile]) -> list[PhotoInfo]:
+    """Check and store uploaded photos as staff photos are (events.photos: content, size,
+    pixels); the first refused one is the spec's 400 naming the file."""
+    store: PhotoStore = request.app.state.photos
+    saved = []
+    for index, upload in enumerate(files):
+        data = await upload.read(store.limits.max_bytes + 1)
+        saved.append(await run_in_threadpool(store.save, data, field=f"media[{index}]"))
+    return saved
+
+
+@router.post(
+    "/requests.{format}",
+    response_class=Response,
+    responses=_responses(list[PostedRequest], 400, 403, 404),
+    summary="File a request (form or multipart with photos, with a key); it becomes an event",
+    openapi_extra={"requestBody": _POST_BODY},
+)
+async def post_request(
+    request: Request,
+    format: Format,
+    locator: Locator,
+    settings: AppSettings,
+    clock: AppClock,
+    database: AppDatabase,
+    x_api_key: ApiKeyHeader = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=128, description="Retries with the same key return the first request."),
+    ] = None,
+) -> Response:
+    """The api_key's account files the event (source `open311`); the point (or the address,
+    geocoded) resolves to its grid. The reply carries the service_request_id and a token."""
+    items, files = await _read_form(request, settings)
     # The key first: a caller without a valid one learns nothing about the rest of its form.
-    # The spec puts it in the body; the query string is accepted too (once, in one place).
+    # A header is preferred; the body (the spec) and the query string are read too, once.
     keys = [value.strip() for name, value in items if name == "api_key"]
     keys += [value.strip() for value in request.query_params.getlist("api_key")]
+    keys += [x_api_key.strip()] if x_api_key else []
     if len(keys) > 1:
         raise refuse(
             400, "bad_request", "api_key is given more than once; send it once",
             "字段 api_key 重复，只能提交一次",
         )  # fmt: skip
     api_key = keys[0] if keys else ""
-    if keys and not any(name == "api_key" for name, _ in items):
-        items.append(("api_key", api_key))
+    items = [(name, value) for name, value in items if name != "api_key"]
+    items.append(("api_key", api_key))
+    # Some clients (the `open311` package) send jurisdiction_id in the query string.
+    if not any(name == "jurisdiction_id" for name, _ in items):
+        items += [("jurisdiction_id", v) for v in request.query_params.getlist("jurisdiction_id")]
     if not api_key:
         raise refuse(403, "invalid_api_key", "api_key is required", "缺少 api_key")
     principal = await principal_of_api_key(request.app.state, api_key)
     if principal is None:
         raise refuse(403, "invalid_api_key", "invalid api_key", "api_key 无效")
     submission = parsing.read_submission(items)
-    place = locator.locate(submission.lng, submission.lat)
+    _check_jurisdiction(settings, submission.get("jurisdiction_id"))
+    hidden_of: dict[str, frozenset[str]] = {}
+
+    def place_and_check() -> geocode.Located:
+        # Everything that needs no write, before any photo is stored.
+        with database.session() as db:
+            rules = app_rules(request, db)
+            hidden = hidden_of.setdefault("codes", _hidden(rules, settings))
+            if submission.service_code in hidden:
+                raise service.unknown_service(submission.service_code)
+            located = geocode.locate(
+                db=db, locator=locator, submission=submission, principal=principal
+            )
+            try:
+                filing.check_filing(
+                    rules, principal, service.event_data(submission, rules, located.place)
+                )
+            except Problem as problem:
+                raise parsing.from_problem(problem) from None
+            return located
+
+    located = await run_in_threadpool(place_and_check)
+    photos = await _save_photos(request, files)
     now = clock.now()
 
     def write() -> dict[str, Any]:
         with database.transaction() as db:
             rules = app_rules(request, db)
-            event, token = service.submit(
-                db=db, rules=rules, place=place, principal=principal,
+            event, public_id, token = service.submit(
+                db=db, rules=rules, place=located.place, principal=principal,
                 submission=submission, hidden=_hidden(rules, settings), now=now,
                 idempotency_key=idempotency_key,
                 duplicate_radius_m=settings.duplicate_radius_m,
-                duplicate_days=settings.duplicate_days,
+                duplicate_days=settings.duplicate_days, photos=photos,
+                located_by=located.located_by,
             )  # fmt: skip
             return {
-                "service_request_id": event.code,
+                "service_request_id": public_id,
                 "token": token,
                 "service_notice": service.service_notice(event.due_at),
-                "account_id": None,
+                "account_id": submission.get("account_id"),
+                "address_id": submission.get("address_id"),
             }
 
     posted = await database.run_write(write)
@@ -327,12 +432,13 @@ async def post_request(
     responses=_responses(list[ServiceRequest], 400, 404),
     summary="Requests filed through Open311, newest first (the spec's filters and caps)",
 )
-def get_requests(
+async def get_requests(
     request: Request,
     format: Format,
     database: AppDatabase,
     clock: AppClock,
     settings: AppSettings,
+    x_api_key: ApiKeyHeader = None,
     service_request_id: Annotated[
         str | None, Query(description="Comma-separated; overrides the other filters.")
     ] = None,
@@ -347,18 +453,29 @@ def get_requests(
     status: Annotated[str | None, Query(description="open, closed or both.")] = None,
     page: Annotated[str | None, Query(description="Extension: page number from 1.")] = None,
     page_size: Annotated[str | None, Query(description="Extension: 1-1000 (default).")] = None,
+    extensions: Annotated[
+        str | None, Query(description="true: each request's public timeline.")
+    ] = None,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
+    parsing.refuse_repeated(request.query_params.multi_items())
+    _check_jurisdiction(settings, jurisdiction_id)
     query = parsing.parse_query(
         service_request_id=service_request_id, service_code=service_code, status=status,
         start_date=start_date, end_date=end_date, page=page, page_size=page_size, now=clock.now(),
     )  # fmt: skip
-    with database.session() as db:
-        rules = app_rules(request, db)
-        rows = service.list_requests(
-            db=db, rules=rules, query=query, hidden=_hidden(rules, settings)
-        )
-    return _reply(format, "service_requests", rows)
+    extended = _extensions(extensions)
+    key_prefix = await _key_prefix(request, x_api_key)
+
+    def read() -> list[dict[str, Any]]:
+        with database.session() as db:
+            rules = app_rules(request, db)
+            return service.list_requests(
+                db=db, rules=rules, query=query, hidden=_hidden(rules, settings),
+                key_prefix=key_prefix, extensions=extended,
+            )  # fmt: skip
+
+    return _reply(format, "service_requests", await run_in_threadpool(read))
 
 
 @router.get(
@@ -367,21 +484,77 @@ def get_requests(
     responses=_responses(list[ServiceRequest], 400, 404),
     summary="One request by its service_request_id",
 )
-def get_request(
+async def get_request(
     request: Request,
     service_request_id: str,
     format: Format,
     database: AppDatabase,
     settings: AppSettings,
+    x_api_key: ApiKeyHeader = None,
+    extensions: Annotated[
+        str | None, Query(description="true: the request's public timeline.")
+    ] = None,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
+    parsing.refuse_repeated(request.query_params.multi_items())
+    _check_jurisdiction(settings, jurisdiction_id)
+    extended = _extensions(extensions)
+    key_prefix = await _key_prefix(request, x_api_key)
+
+    def read() -> dict[str, Any]:
+        with database.session() as db:
+            rules = app_rules(request, db)
+            return service.get_request(
+                db=db, rules=rules, service_request_id=service_request_id,
+                hidden=_hidden(rules, settings), key_prefix=key_prefix, extensions=extended,
+            )  # fmt: skip
+
+    return _reply(format, "service_requests", [await run_in_threadpool(read)])
+
+
+@router.get(
+    "/servicerequestupdates.{format}",
+    response_class=Response,
+    responses=_responses(list[RequestUpdate], 400, 404),
+    summary="Public updates of requests in a window (the mySociety extension FixMyStreet polls)",
+)
+def get_updates(
+    request: Request,
+    format: Format,
+    database: AppDatabase,
+    clock: AppClock,
+    settings: AppSettings,
+    start_date: Annotated[
+        str | None, Query(description="ISO-8601; default end_date - 1 day.")
+    ] = None,
+    end_date: Annotated[str | None, Query(description="ISO-8601; default now.")] = None,
+    page: Annotated[str | None, Query(description="Page number from 1.")] = None,
+    page_size: Annotated[str | None, Query(description="1-5000 (default).")] = None,
+    jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
+    api_key: Annotated[
+        str | None,
+        Query(max_length=200, description="Accepted and not needed: updates are public."),
+    ] = None,
+) -> Response:
+    """Each public step of a request (events.public) made in the window, oldest first: the
+    extended status (FIXED, DUPLICATE, NOT_RESPONSIBLE, …) in `status`, the step's key in
+    `external_status_code`; a merged request names the one it joined. At most 7 days."""
+    parsing.refuse_repeated(request.query_params.multi_items())
+    _check_jurisdiction(settings, jurisdiction_id)
+    query = parsing.parse_update_query(
+        start_date=start_date, end_date=end_date, page=page, page_size=page_size, now=clock.now()
+    )
+    state = request.app.state
+    secret = getattr(state, "open311_update_secret", None)
+    if secret is None:
+        secret = state.open311_update_secret = settings.resolved_secret_key().encode()
     with database.session() as db:
         rules = app_rules(request, db)
-        row = service.get_request(
-            db=db, rules=rules, service_request_id=service_request_id,
-            hidden=_hidden(rules, settings),
+        rows = updates.list_updates(
+            db=db, rules=rules, secret=secret, start=query.start, end=query.end,
+            hidden=_hidden(rules, settings), page=query.page, page_size=query.page_size,
         )  # fmt: skip
-    return _reply(format, "service_requests", [row])
+    return _reply(format, "service_requests_updates", rows)
 
 
 @router.get(
@@ -420,6 +593,7 @@ def install(app: FastAPI) -> None:
     """The Open311 surface's own OpenAPI description (for clients and fuzzers), and spec-shaped
     404s for any other path under /open311/v2/ and for refusals made before any route runs."""
     add_refusal_renderer(app, f"{PREFIX}/", door_refusal)
+    cors.install(app, PREFIX)
     described: dict[str, Any] = {}
 
     @app.get(f"{PREFIX}/openapi.json", include_in_schema=False)
