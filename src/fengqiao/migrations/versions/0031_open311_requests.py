@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0031_open311_requests"
-down_revision: str | None = "0028_meeting_rooms"
+down_revision: str | None = "0030_public_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
