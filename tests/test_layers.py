@@ -38,6 +38,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         frozenset({
             "supervision", "notify", "analytics", "warnings", "assessment", "patrol", "command",
             "intake", "iot", "cameras", "catalogue", "open311", "ops", "calls", "search",
+            "notices",
         }),
     ),
     (

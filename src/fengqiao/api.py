@@ -18,6 +18,7 @@ from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
 from fengqiao.intake import views as intake_views
 from fengqiao.iot import views as iot_views
+from fengqiao.notices import views as notice_views
 from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
@@ -43,6 +44,8 @@ public_router.include_router(open311_views.router)
 public_router.include_router(iot_views.public, prefix=API_PREFIX)
 # The calls' signalling socket signs itself in (cookie or bearer token; no CSRF header on a socket).
 public_router.include_router(call_views.socket_router, prefix=API_PREFIX)
+# Today's notices to residents (宣传): read without an account, like the catalogue.
+public_router.include_router(notice_views.public, prefix=API_PREFIX)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
@@ -73,3 +76,4 @@ api_router.include_router(search_views.router)
 api_router.include_router(labels.router)
 api_router.include_router(call_views.router)
 api_router.include_router(room_views.router)
+api_router.include_router(notice_views.router)

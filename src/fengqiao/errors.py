@@ -52,6 +52,10 @@ FIELD_ZH: dict[str, str] = {
     # Meeting rooms (rooms/schemas.py).
     "session_id": "会商", "org_id": "区域", "title": "标题", "invited_org_ids": "邀请的会商室",
     "event_ids": "关联事件", "warning_ids": "关联预警",
+    # Notices and leaflets (notices/schemas.py).
+    "text": "正文", "valid_from": "有效期开始", "valid_to": "有效期结束", "publish": "立即发布",
+    "notice_id": "通知", "copies": "份数", "household": "户（门牌）", "images": "图片",
+    "campaign_id": "宣传折页发放", "index": "图片序号",
     "accuracy": "定位精度", "action": "操作", "active": "启用", "address": "地址",
     "answers": "补充信息", "area_type": "城乡类型", "at": "时间", "attachment_id": "附件",
     "attachment_ids": "照片", "auto_close": "自动结案", "bbox": "地图范围", "before": "翻页位置",
