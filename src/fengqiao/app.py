@@ -32,7 +32,7 @@ from fengqiao.ops import views as ops_views
 from fengqiao.ratelimit import install_rate_limits
 from fengqiao.readcache import ReadCache
 from fengqiao.taxonomy.snapshot import RulesCache
-from fengqiao.web import STATIC_DIR, catalogue_pages, room_pages
+from fengqiao.web import STATIC_DIR, catalogue_pages, notice_pages, room_pages
 from fengqiao.web import headers as security_headers
 from fengqiao.web import views as web_views
 
@@ -111,6 +111,7 @@ def create_app(
     app.include_router(web_views.router)
     app.include_router(catalogue_pages.router)
     app.include_router(room_pages.router)
+    app.include_router(notice_pages.router)
     open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

@@ -26,10 +26,9 @@ def village_of(db: Session, world: World, user: str) -> OrgUnit:
     """The village of a demo user's home (a grid's parent, or the village itself)."""
     home = db.get(OrgUnit, db.get(User, world.ids[user]).home_org_id)  # type: ignore[union-attr]
     assert home is not None
-    if home.kind == "grid":
-        home = db.get(OrgUnit, home.parent_id)
-    assert home is not None and home.kind == "village", home.kind
-    return home
+    village = db.get(OrgUnit, home.parent_id) if home.kind == "grid" else home
+    assert village is not None and village.kind == "village", village
+    return village
 
 
 def notice(api: TestClient, auth: Auth, org_id: int, *, user: str = "demo_operator",

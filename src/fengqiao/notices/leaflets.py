@@ -222,21 +222,21 @@ def coverage(db: Session, principal: Principal, campaign: LeafletCampaign) -> di
     """Per grid of the caller's part of the campaign's area: households reached of the
     households the grid has, and the totals."""
     prefix = _prefix(principal, campaign)
-    reached = dict(db.execute(
+    reached: dict[int, int] = dict(db.execute(
         select(LeafletDelivery.grid_id, func.count()).where(
             LeafletDelivery.campaign_id == campaign.id,
             LeafletDelivery.grid_path.startswith(prefix, autoescape=True),
         ).group_by(LeafletDelivery.grid_id)
-    ).tuples().all())  # fmt: skip
+    ).all())  # fmt: skip
     grids = db.execute(
         select(OrgUnit.id, OrgUnit.name, OrgUnit.households, OrgUnit.parent_id)
         .where(OrgUnit.kind == "grid", OrgUnit.path.startswith(prefix, autoescape=True),
                or_(OrgUnit.valid_to.is_(None), OrgUnit.id.in_(list(reached) or [0])))
         .order_by(OrgUnit.code)
     ).all()  # fmt: skip
-    villages = dict(db.execute(
+    villages: dict[int, str] = dict(db.execute(
         select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_({g.parent_id for g in grids} or {0}))
-    ).tuples().all())  # fmt: skip
+    ).all())  # fmt: skip
     rows: list[dict[str, Any]] = []
     for g in grids:
         count, total = reached.get(g.id, 0), g.households or 0

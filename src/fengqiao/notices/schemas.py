@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from fengqiao.bounds import PatchModel, RequestModel
 
 RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 TITLE_MAX = 100
@@ -16,8 +18,7 @@ HOUSEHOLD_MAX = 100
 COPIES_MAX = 10_000_000
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Strict = RequestModel
 
 
 def _period(valid_from: date | None, valid_to: date | None) -> None:
@@ -42,7 +43,7 @@ class NoticeIn(Strict):
         return self
 
 
-class NoticePatch(Strict):
+class NoticePatch(PatchModel):
     """Change a draft or published notice; a field left out is kept (null is refused)."""
 
     title: str | None = Field(None, min_length=1, max_length=TITLE_MAX, pattern=r"\S")
