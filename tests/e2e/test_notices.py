@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from playwright.sync_api import Browser, ViewportSize, expect
+from playwright.sync_api import Browser, FilePayload, ViewportSize, expect
 from sqlalchemy import select
 
 from fengqiao.auth.models import User
@@ -17,6 +17,7 @@ from fengqiao.clock import LOCAL_TZ
 from fengqiao.db import Database
 from fengqiao.org.models import OrgUnit
 from tests.e2e.conftest import (
+    JPEG_PHOTO,
     Api,
     LiveServer,
     desk_visit,
@@ -63,6 +64,9 @@ def test_an_operator_publishes_and_a_resident_sees_it_on_the_phone(
         "请勿私拉电线给电动自行车充电。\n如发现隐患请拨打网格员电话。"
     )
     form.locator("input[name=valid_from]").fill(today(-1))
+    poster: FilePayload = {"name": "poster.jpg", "mimeType": "image/jpeg", "buffer": JPEG_PHOTO}
+    page.locator("#notice-images").set_input_files([poster])
+    expect(page.locator("#notice-images-chosen")).to_have_text("已选择 1 张图片")
     page.locator("#notice-submit").click()
     row = page.locator("#notice-table tbody tr", has_text="冬季用电安全提醒")
     expect(row).to_contain_text("已发布")
@@ -78,6 +82,11 @@ def test_an_operator_publishes_and_a_resident_sees_it_on_the_phone(
     card = phone.page.locator("#notice-list li", has_text="冬季用电安全提醒")
     expect(card).to_be_visible()
     expect(card).to_contain_text("请勿私拉电线")
+    image = card.locator(".r-notice-images img")
+    expect(image).to_have_count(1)
+    image.scroll_into_view_if_needed()
+    expect(image).to_have_js_property("complete", True)
+    assert image.evaluate("(img) => img.naturalWidth") == 320
     expect(phone.page.locator(".r-tabs a[aria-current=page]")).to_have_text("✉通知")
     width = phone.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width

@@ -18,9 +18,6 @@ HOUSEHOLD_MAX = 100
 COPIES_MAX = 10_000_000
 
 
-Strict = RequestModel
-
-
 def _period(valid_from: date | None, valid_to: date | None) -> None:
     if valid_from is not None and valid_to is not None:
         if valid_to < valid_from:
@@ -29,7 +26,7 @@ def _period(valid_from: date | None, valid_to: date | None) -> None:
             raise ValueError(f"a notice is valid at most {VALID_DAYS_MAX} days")
 
 
-class NoticeIn(Strict):
+class NoticeIn(RequestModel):
     org_id: RowId = Field(description="The area: a district, town, village or grid in scope.")
     title: str = Field(min_length=1, max_length=TITLE_MAX, pattern=r"\S")
     text: str = Field(min_length=1, max_length=BODY_MAX, pattern=r"\S", description="Plain text.")
@@ -53,7 +50,7 @@ class NoticePatch(PatchModel):
     version: int = Field(ge=1, le=2**31 - 1, description="The version read; a stale one is 409.")
 
 
-class NoticeStep(Strict):
+class NoticeStep(RequestModel):
     version: int = Field(ge=1, le=2**31 - 1)
     reason: str | None = Field(None, max_length=500, description="Why it is withdrawn.")
 
@@ -127,7 +124,7 @@ class TownPlaces(BaseModel):
     villages: list[PlaceOut]
 
 
-class CampaignIn(Strict):
+class CampaignIn(RequestModel):
     org_id: RowId = Field(description="The area the leaflets go to (in scope).")
     name: str | None = Field(None, min_length=1, max_length=TITLE_MAX, pattern=r"\S")
     notice_id: RowId | None = Field(None, description="The notice the leaflets go with.")
@@ -140,7 +137,7 @@ class CampaignIn(Strict):
         return self
 
 
-class DeliveryIn(Strict):
+class DeliveryIn(RequestModel):
     grid_id: RowId
     household: str = Field(
         min_length=1, max_length=HOUSEHOLD_MAX, pattern=r"\S",

@@ -149,7 +149,7 @@
   }
 
   function rate(value) {
-    return value == null ? "—" : (value * 100).toFixed(1) + "%";
+    return value == null ? "—" : (value * 100).toFixed(value < 0.01 ? 2 : 1) + "%";
   }
 
   async function showCoverage(c) {
