@@ -18,7 +18,7 @@ def test_the_staff_page_is_for_the_command_room(client: TestClient, seeded: Seed
     log_in(client, "demo_operator", seeded.settings.demo_password)
     page = client.get("/notices/manage")
     assert page.status_code == 200
-    assert '/static/notices.js' in page.text and 'id="notice-form"' in page.text
+    assert "/static/notices.js" in page.text and 'id="notice-form"' in page.text
     assert 'href="/notices/manage"' in page.text  # in the operator's navigation
     client.cookies.clear()
     log_in(client, "demo_leader", seeded.settings.demo_password)
