@@ -126,7 +126,7 @@ def field_zh(name: str) -> str:
         return "、".join(field_zh(part.strip()) for part in name.split(","))
     parts = _FIELD_PART.findall(name)
     words = [FIELD_ZH[part] for part in parts if part in FIELD_ZH]
-    numbers = [int(part) for part in parts if part.isdigit()]
+    numbers = [int(part) for part in parts if part.isdecimal()]  # not "²": a digit, no number
     word = words[-1] if words else "此项"
     return f"{word}（第 {numbers[-1] + 1} 项）" if numbers else word
 
