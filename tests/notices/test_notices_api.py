@@ -229,3 +229,27 @@ def test_the_village_chooser_lists_towns_with_their_villages(
     places = api.get("/api/v1/public/notices/places").json()
     village = village_of(db, world, "demo_grid_worker")
     assert any(v["id"] == village.id for town in places for v in town["villages"])
+
+
+def test_a_notice_is_edited_with_the_version_read(
+    api: TestClient, auth: Auth, db: Session, world: World
+) -> None:
+    village = village_of(db, world, "demo_grid_worker")
+    made = notice(api, auth, village.id, title="旧标题")
+    url = f"/api/v1/notices/{made['id']}"
+    edited = api.patch(url, json={"title": "新标题", "version": made["version"]},
+                       headers=auth("demo_operator"))  # fmt: skip
+    assert edited.status_code == 200, edited.text
+    assert (
+        edited.json()["title"] == "新标题" and edited.json()["trail"][-1]["action_name"] == "修改"
+    )
+    stale = api.patch(url, json={"title": "再改", "version": made["version"]},
+                      headers=auth("demo_operator"))  # fmt: skip
+    assert stale.status_code == 409
+    null = api.patch(url, json={"title": None, "version": edited.json()["version"]},
+                     headers=auth("demo_operator"))  # fmt: skip
+    assert null.status_code == 422 and null.json()["errors"][0]["field"] == "title"
+    backwards = api.patch(url, headers=auth("demo_operator"), json={
+        "valid_to": str(TODAY - timedelta(days=1)), "version": edited.json()["version"]})  # fmt: skip
+    assert backwards.status_code == 422
+    assert db.get(Notice, made["id"]).title == "新标题"  # type: ignore[union-attr]
