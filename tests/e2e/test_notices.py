@@ -71,6 +71,7 @@ def test_an_operator_publishes_and_a_resident_sees_it_on_the_phone(
     row = page.locator("#notice-table tbody tr", has_text="冬季用电安全提醒")
     expect(row).to_contain_text("已发布")
     expect(row).to_contain_text(village.name)
+    row.scroll_into_view_if_needed()
     desk.screenshot("notices-manage")
     desk.assert_clean()
     page.context.close()
