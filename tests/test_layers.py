@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "intake", "iot", "cameras", "catalogue", "open311", "ops", "calls", "search",
             "residents",
             "publicmap",
+            "notices",
         }),
     ),
     (

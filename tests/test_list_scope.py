@@ -39,9 +39,12 @@ JUDGED: dict[str, dict[str, Any]] = {
     "/api/v1/tracks/geojson": {},
     "/api/v1/positions/latest": {},
     "/api/v1/command/alarms": {},
+    "/api/v1/notices": {"size": 100},
+    "/api/v1/leaflets/campaigns": {},
+    "/api/v1/leaflets/grids": {},
 }
 # Rows above the town (the district node, its departments) that town staff may look up.
-ANCESTORS_ALLOWED = {"/api/v1/units", "/api/v1/org/units"}
+ANCESTORS_ALLOWED = {"/api/v1/units", "/api/v1/org/units", "/api/v1/leaflets/campaigns"}
 SAME_QUERY = "the same scoped query as its list, which is judged here"
 PUBLIC_TAXONOMY = "the taxonomy and its rules are the same for all staff: no area's rows"
 EXEMPT: dict[str, str] = {
@@ -111,6 +114,9 @@ EXEMPT: dict[str, str] = {
     "/api/v1/layers/cameras/nearest": "needs a point; cameras near it (map layer)",
     "/api/v1/ops/personal-data-access": "administrators only",
     "/api/v1/metrics": "administrators' view of the running system",
+    "/api/v1/public/notices": "public: today's published notices of one area and those above it "
+    "(tests/notices/test_notices_api.py)",
+    "/api/v1/public/notices/places": "public: the names of towns and villages (the chooser)",
 }
 
 

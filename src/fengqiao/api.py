@@ -19,6 +19,7 @@ from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
 from fengqiao.intake import views as intake_views
 from fengqiao.iot import views as iot_views
+from fengqiao.notices import views as notice_views
 from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
 from fengqiao.org import views as org_views
@@ -52,6 +53,8 @@ public_router.include_router(tv_pages.public, prefix=API_PREFIX)
 public_router.include_router(resident_views.public, prefix=API_PREFIX)
 # The public map of reports (身边事): no sign-in, rounded points, no personal data.
 public_router.include_router(publicmap_views.router, prefix=API_PREFIX)
+# Today's notices to residents (宣传): read without an account, like the catalogue.
+public_router.include_router(notice_views.public, prefix=API_PREFIX)
 
 # Authenticated by default: the dependency sits on the router, so a new route cannot forget it.
 api_router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
@@ -85,3 +88,4 @@ api_router.include_router(room_views.router)
 # 我的上报: a resident's own reports in plain words (and staff's 公开给上报人).
 api_router.include_router(resident_report_views.router)
 api_router.include_router(resident_views.router)
+api_router.include_router(notice_views.router)

@@ -112,7 +112,9 @@ IMPORT_PATHS = re.compile(
     r"/api/v1/(org/import|cameras/import|cameras/status|services/items/import)"
 )
 # Routes that take photos in a multipart form (a report, evidence of a step).
-PHOTO_PATHS = re.compile(r"/api/v1/events(/\d+/attachments)?|/open311/v2/requests\.(json|xml)")
+PHOTO_PATHS = re.compile(
+    r"/api/v1/(events(/\d+/attachments)?|notices/\d+/images)|/open311/v2/requests\.(json|xml)"
+)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 

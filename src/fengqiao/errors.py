@@ -55,6 +55,10 @@ FIELD_ZH: dict[str, str] = {
     # A resident's own reports (events/resident_views.py).
     "stars": "评分", "comment": "评价留言", "public": "公开给上报人", "photo_id": "照片",
     "notify_sms": "短信通知",
+    # Notices and leaflets (notices/schemas.py).
+    "text": "正文", "valid_from": "有效期开始", "valid_to": "有效期结束", "publish": "立即发布",
+    "notice_id": "通知", "copies": "份数", "household": "户（门牌）", "images": "图片",
+    "campaign_id": "宣传折页发放", "index": "图片序号",
     "accuracy": "定位精度", "action": "操作", "active": "启用", "address": "地址",
     "answers": "补充信息", "area_type": "城乡类型", "at": "时间", "attachment_id": "附件",
     "attachment_ids": "照片", "auto_close": "自动结案", "bbox": "地图范围", "before": "翻页位置",
@@ -128,7 +132,7 @@ def field_zh(name: str) -> str:
         return "、".join(field_zh(part.strip()) for part in name.split(","))
     parts = _FIELD_PART.findall(name)
     words = [FIELD_ZH[part] for part in parts if part in FIELD_ZH]
-    numbers = [int(part) for part in parts if part.isdigit()]
+    numbers = [int(part) for part in parts if part.isdecimal()]  # not "²": a digit, no number
     word = words[-1] if words else "此项"
     return f"{word}（第 {numbers[-1] + 1} 项）" if numbers else word
 

@@ -21,6 +21,7 @@ from fengqiao.events.models import (
 from fengqiao.geo.models import LayerFeature
 from fengqiao.intake.models import ChecklistRun
 from fengqiao.iot.models import Device, IotFold, IotInbox, IotQuarantine, IotRule
+from fengqiao.notices.models import LeafletCampaign, LeafletDelivery, Notice, NoticeLog
 from fengqiao.notify.models import Notification
 from fengqiao.open311.models import Open311Refusal, Open311Request
 from fengqiao.ops.models import PersonalDataAccess
@@ -69,6 +70,10 @@ __all__ = [
     "IotQuarantine",
     "IotRule",
     "LayerFeature",
+    "LeafletCampaign",
+    "LeafletDelivery",
+    "Notice",
+    "NoticeLog",
     "Notification",
     "Open311Refusal",
     "Open311Request",

@@ -20,6 +20,7 @@ from fengqiao.basemap.models import BaseFeature
 from fengqiao.cameras.models import Camera
 from fengqiao.clock import Clock
 from fengqiao.db import Database
+from fengqiao.demo import notices as demo_notices
 from fengqiao.demo import patrols as demo_patrols
 from fengqiao.demo import services as demo_services
 from fengqiao.demo.boundaries import org_rows, plan_district
@@ -58,6 +59,8 @@ class SeedReport:
     positions: int = 0
     service_items: int = 0
     proxy_requests: int = 0
+    notices: int = 0
+    leaflet_deliveries: int = 0
 
 
 # (username, role, description): the accounts a demo visitor logs in with.
@@ -150,6 +153,8 @@ def seed(
         import_intake(db=session)
         # The IoT registry: the map's sensors as devices, and the shipped alarm rules.
         devices = seed_devices(db=session, features=features, users=users, created_at=CREATED_AT)
+        # Notices to residents and a leaflet campaign with some households reached (宣传).
+        notices = demo_notices.seed_notices(db=session, now=now or Clock().now())
 
     cameras = sum(1 for f in features if f["kind"] == "camera")
     return SeedReport(
@@ -170,6 +175,8 @@ def seed(
         proxy_requests=services.requests,
         iot_devices=devices.count,
         device_keys=devices.keys,
+        notices=notices.notices,
+        leaflet_deliveries=notices.deliveries,
     )
 
 

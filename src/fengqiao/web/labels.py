@@ -29,6 +29,7 @@ from fengqiao.events.workflow import ACTOR_ZH, STATUS_ZH, TRANSITIONS
 from fengqiao.iot.alarms import OUTCOME_ZH as ALARM_OUTCOME_ZH
 from fengqiao.iot.rules import READING_ZH
 from fengqiao.iot.service import DEVICE_TYPES_ZH
+from fengqiao.notices.models import NOTICE_ACTION_ZH, NOTICE_STATUS_ZH
 from fengqiao.notify.templates import TEMPLATE_ZH
 from fengqiao.org.models import (
     AREA_TYPE_ZH,
@@ -98,6 +99,8 @@ def vocabularies() -> dict[str, Any]:
         "basemapProviders": dict(BASEMAP_PROVIDER_ZH),
         "basemapSources": dict(BASEMAP_SOURCE_ZH),
         "publicStatus": dict(PUBLIC_STATUS_KEYS_ZH),
+        "noticeStatus": dict(NOTICE_STATUS_ZH),
+        "noticeActions": dict(NOTICE_ACTION_ZH),
     }
 
 

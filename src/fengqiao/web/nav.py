@@ -37,6 +37,9 @@ NAV: tuple[NavItem, ...] = (
     # Not for administrators: their header (with 发送失败 and 系统管理) would wrap at 1280 px;
     # they reach 会商 from the map's head like everyone in the command room.
     NavItem("/rooms", "会商", ("operator", "leader"), "rooms"),
+    # Notices and leaflets (宣传); not for administrators, whose header is full (they open
+    # /notices/manage from 系统管理's page head or by address).
+    NavItem("/notices/manage", "宣传", ("operator", "leader"), "notices"),
     NavItem("/messages", "消息", (*EVENT_READERS, "grid_worker", "resident"), "messages"),
     NavItem("/outbox", "发送失败", ("operator", "admin"), "outbox"),
     NavItem("/m/", "手机版", PHONE_ROLES, "worker"),
