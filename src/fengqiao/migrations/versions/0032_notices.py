@@ -5,7 +5,7 @@ published / withdrawn, who published or withdrew it); `notice_log` its trail.
 `leaflet_campaign` is a run of printed leaflets; `leaflet_delivery` one household of a grid it
 reached, unique per campaign, grid and household.
 
-Revision ID: 0033_notices
+Revision ID: 0032_notices
 Revises: 0028_meeting_rooms
 Create Date: 2026-12-05 23:59:00.000000
 """
