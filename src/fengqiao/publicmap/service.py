@@ -1,7 +1,7 @@
 """The public map of reports (身边事): recent events of classes residents may see, as GeoJSON
 anyone can read, with nothing in it that names or places a person.
 
-Privacy, in one place (docs/residents-map.md):
+Privacy, in one place (docs/residents.md, 身边事):
 - a point is snapped to the centre of a fixed ~50 m cell (`snap`), never jittered, so reading it
   again and again teaches nothing more; the box filter and the clusters work on the snapped
   points only, so narrowing a box cannot find the true point either;
