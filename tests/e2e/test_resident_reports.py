@@ -11,6 +11,8 @@ from urllib.parse import quote
 import httpx
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from fengqiao.db import Database
+from fengqiao.worker import run_once
 from tests.e2e.conftest import (
     ARTIFACTS,
     JPEG_PHOTO,
@@ -170,6 +172,23 @@ def test_a_resident_follows_a_report_round_the_loop_and_rates_it(
         assert api.get("demo_operator", f"/events/{event_id}")["satisfaction"] == 4
         _no_sideways_scroll(page)
         _speaks_chinese(page)
+
+        # 通知 holds the resident's messages: each public step, newest first; a tap opens it.
+        # The worker delivers what the steps queued (the app inbox is one of its channels).
+        database = Database(live_server.settings.database_url)
+        run_once(database, live_server.settings, datetime.now(UTC), names=["outbox"])
+        database.dispose()
+        page.locator(".r-tabs a[href='/r/notices']").click()
+        inbox = page.locator(f"#r-message-list li:has(a[href='/r/reports/{code}'])")
+        expect(inbox.first).to_be_visible()
+        words = " ".join(inbox.all_inner_texts())
+        assert f"交办至{unit}" in words and "处置完成，待核查" in words, words
+        _no_sideways_scroll(page)
+        _speaks_chinese(page)
+        phone.screenshot("resident-messages")
+        with page.expect_navigation():
+            inbox.first.locator("a").click()
+        assert page.url.endswith(f"/r/reports/{code}")
         phone.assert_clean()
     finally:
         phone.page.context.close()

@@ -48,7 +48,43 @@
     }
   }
 
+  // 我的消息 (signed in only): the resident's inbox, each step of their reports in plain words;
+  // a tap marks it read and opens the report.
+  const inbox = $("r-message-list");
+
+  function message(m) {
+    const item = h("li", { class: "r-card r-message" + (m.read_at ? "" : " is-unread"), dataset: { id: m.id } },
+      h("a", { href: m.path || "/r/reports" },
+        h("strong", {}, m.title), h("p", {}, m.body), h("span", { class: "r-muted" }, FQ.time(m.created_at))));
+    item.querySelector("a").addEventListener("click", async (event) => {
+      if (m.read_at) return;
+      event.preventDefault();
+      try {
+        await api("/me/notifications/" + m.id + "/read", { method: "POST" });
+      } catch (_error) {
+        // Opening the report matters more than the mark.
+      }
+      location.assign(m.path || "/r/reports");
+    });
+    return item;
+  }
+
+  async function messages() {
+    let data;
+    try {
+      data = await api("/me/notifications?limit=20");
+    } catch (_error) {
+      fill(inbox, h("li", { class: "r-card r-muted" }, "消息加载失败，请稍后重试"));
+      return;
+    }
+    const badge = $("r-unread");
+    badge.hidden = !data.unread;
+    badge.textContent = data.unread ? data.unread + " 条未读" : "";
+    fill(inbox, data.items.length ? data.items.map(message) : h("li", { class: "r-card r-muted empty" }, "暂无消息"));
+  }
+
   chooser.addEventListener("change", load);
   places();
   load();
+  if (inbox) messages();
 })();
