@@ -325,7 +325,7 @@ class Settings(BaseSettings):
     )
     open311_cors_origins: list[str] = Field(
         [],
-        description="Browser origins (JSON list, e.g. [\"https://portal.example.cn\"]) allowed "
+        description='Browser origins (JSON list, e.g. ["https://portal.example.cn"]) allowed '
         "to call /open311/v2/ from their pages (CORS). Empty: no CORS headers.",
     )
 
