@@ -159,6 +159,10 @@ def walk_role(
         extra = ["/admin/grids" if "/admin" not in pages else "/m/"]
         if user == "admin":
             extra += ["/services", "/evnets"]
+        if user == "demo_resident":  # the residents' app: its four tabs and a report
+            extra += ["/r/", "/r/reports", "/r/map", "/r/notices"]
+            mine = api.get(user, "/resident/reports")["items"]
+            extra += [f"/r/reports/{mine[0]['code']}"] if mine else []
         event = one_event_path(api, user)
         for path in [*pages, *([event] if event else []), *extra]:
             page.goto(base + path)
@@ -224,7 +228,7 @@ def test_every_page_as_every_role_speaks_chinese(browser: Browser, own_server: S
     settle(page)
     assert page.locator("#demo-hint").count() == 0
     walk.read(page, "signed out")
-    for path in ("/services", "/evnets", "/m/xyz"):
+    for path in ("/services", "/evnets", "/m/xyz", "/r/login", "/r/map", "/r/notices", "/tv"):
         page.goto(live_server.base_url + path)
         settle(page)
         walk.read(page, "signed out")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -48,6 +50,7 @@ PAGES = (
     "/bulletins", "/warnings", "/messages", "/outbox", "/services", "/proxy", "/rooms",
     *(f"/admin/{section}" for section in ADMIN_SECTIONS), "/docs",
     "/r/",  # the residents' app (issue 19): its class chips are names staff edit
+    "/r/reports", "/r/map", "/r/notices", "/notices/manage", "/tv",
 )  # fmt: skip
 ROLES = {
     "admin": "admin",
@@ -182,6 +185,14 @@ def plant(api: Api, world: World) -> Stored:
     if rules:
         path = f"/iot/rules/{rules[0]['id']}"
         s.attempt("iot rule name", send, api, admin, "PATCH", path, {"name_zh": payload(2)})
+    # A notice to the operator's town, published: the residents' 通知 and the staff's 宣传.
+    towns = s.attempt("towns listed", api.get, op, "/org/units", kind="town", size=1)
+    if towns:
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        body = {"org_id": items(towns)[0]["id"], "title": payload(0), "text": payload(1),
+                "valid_from": str(today), "valid_to": str(today + timedelta(days=7)),
+                "publish": True}  # fmt: skip
+        s.attempt("notice", send, api, op, "POST", "/notices", body)
     return s
 
 
@@ -205,7 +216,7 @@ def test_the_payloads_were_stored(planted: tuple[Stored, World]) -> None:
     print("refused:", stored.refused)
     names = " ".join(stored.stored)
     for needed in ("camera", "event title", "unit 0", "user name demo_handler", "grid name",
-                   "class name", "supervision requirement"):  # fmt: skip
+                   "class name", "supervision requirement", "notice"):  # fmt: skip
         assert needed in names, (needed, stored.refused)
 
 

@@ -26,6 +26,7 @@ def public_map_page(
     embedded = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
     return web.render(
         request, "public_map.html", principal, tab="map", meta=embedded,
-        # The base map's data is for staff (STAFF_ROLES): a resident's page does not ask for it.
-        with_basemap=principal is not None and principal.has_any(*STAFF_ROLES),
+        # The base map's data is for those signed in (staff and residents, basemap/views.py);
+        # signed out, the map stands on the towns' outlines.
+        with_basemap=principal is not None and principal.has_any(*STAFF_ROLES, "resident"),
     )  # fmt: skip
