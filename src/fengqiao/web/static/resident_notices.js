@@ -54,7 +54,7 @@
 
   function message(m) {
     const item = h("li", { class: "r-card r-message" + (m.read_at ? "" : " is-unread"), dataset: { id: m.id } },
-      h("a", { href: m.path || "/r/reports" },
+      h("a", { href: m.path ? m.path : "/r/reports" },
         h("strong", {}, m.title), h("p", {}, m.body), h("span", { class: "r-muted" }, FQ.time(m.created_at))));
     item.querySelector("a").addEventListener("click", async (event) => {
       if (m.read_at) return;
@@ -64,7 +64,7 @@
       } catch (_error) {
         // Opening the report matters more than the mark.
       }
-      location.assign(m.path || "/r/reports");
+      location.assign(m.path ? m.path : "/r/reports");
     });
     return item;
   }
