@@ -253,6 +253,9 @@ def test_a_report_by_its_code_with_the_digit_keys(
     expect(page.locator("#lookup-message")).to_have_text(f"编号不完整，还差 {15 - 10} 位")
     check(tv, "lookup")
     press(page, *digits[10:])
+    # The whole code typed: OK now searches (the focus is on 查询, whatever key typed the last digit).
+    expect(page.locator("#lookup-message")).to_have_text("编号已输完，按确认键查询")
+    assert focused(page)["text"] == "查询"
     press(page, "Enter")
 
     expect(page.locator("#screen-report")).to_be_visible()

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.residents.conftest import code_in_outbox
+from fengqiao.clock import FixedClock
+from tests.residents.conftest import code_in_outbox, make_app
 
 PHONE = "13955501234"
 
@@ -96,3 +97,20 @@ def test_staff_are_not_residents(api: TestClient, seeded: Any) -> None:
     )  # fmt: skip
     refused = api.get("/r/")
     assert refused.status_code == 403 and "随手拍供群众使用" in refused.text
+
+
+def test_a_code_asked_for_again_too_soon_keeps_the_code_box(
+    bound: Any, seeded: Any, clock: FixedClock, tmp_path: Any, db: Session
+) -> None:
+    """With the limits on (1 a minute per number): the second ask is refused for now, but the
+    code box stays for the code already sent, and that code signs in."""
+    with TestClient(make_app(bound, seeded, clock, tmp_path)) as api:
+        token = _token(api.get("/r/login?next=/r/"))
+        sent = _post(api, token, step="send", phone=PHONE)
+        assert sent.status_code == 200 and 'id="r-code"' in sent.text
+        again = _post(api, _token(sent), step="send", phone=PHONE)
+        assert again.status_code == 429 and "过于频繁" in again.text
+        assert 'id="r-code"' in again.text and "139****1234" in again.text
+        signed = _post(api, _token(again), step="verify", phone=PHONE,
+                       code=code_in_outbox(db, PHONE))  # fmt: skip
+        assert signed.status_code == 303 and signed.headers["location"] == "/r/"

@@ -141,7 +141,11 @@ async def login_submit(request: Request, settings: AppSettings, database: AppDat
 
         user_id = await run_in_threadpool(check)
     except Problem as refusal:
-        sent = step == "verify" and refusal.status != 422
+        # A code asked for again too soon: the one sent a moment ago still works, so the code
+        # box stays (a resident holding the SMS need not wait out the limit to type it).
+        sent = (step == "verify" and refusal.status != 422) or (
+            step != "verify" and refusal.status == 429
+        )
         masked = mask_phone(sms.normalize_phone(raw_phone), _NOBODY) if sent else None
         refused = again(
             refusal.detail_zh or refusal.title_zh, refusal.status, sent=sent, masked=masked

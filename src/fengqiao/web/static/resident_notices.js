@@ -55,7 +55,7 @@
   function message(m) {
     const item = h("li", { class: "r-card r-message" + (m.read_at ? "" : " is-unread"), dataset: { id: m.id } },
       h("a", { href: m.path ? m.path : "/r/reports" },
-        h("strong", {}, m.title), h("p", {}, m.body), h("span", { class: "r-muted" }, FQ.time(m.created_at))));
+        h("strong", {}, m.title), h("p", {}, m.body.replace(/^【枫桥】/, "")), h("span", { class: "r-muted" }, FQ.time(m.created_at))));
     item.querySelector("a").addEventListener("click", async (event) => {
       if (m.read_at) return;
       event.preventDefault();

@@ -409,6 +409,12 @@
     state.digits += digit;
     say("", "");
     renderCode();
+    // A whole code typed: the focus moves to 查询, so the next OK searches instead of adding
+    // another digit (a longer code can still be typed with the remote's digit keys).
+    if (state.digits.length === CODE_MIN) {
+      focusOn(byId("pad-search"));
+      say("编号已输完，按确认键查询", "");
+    }
   }
 
   function deleteDigit() {
