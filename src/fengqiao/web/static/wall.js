@@ -40,6 +40,7 @@
   let droppedAt = 0;
   const startedAt = Date.now();
   let reachable = true; // the last read of the server succeeded
+  let lostAt = 0; // when the server was last found unreachable (performance.now())
   let down = false;
   let probeTimer = null;
   const counters = { recovered: 0, situations: 0, alarms: 0, acks: 0 };
@@ -80,12 +81,15 @@
     const sent = performance.now();
     try {
       const data = await api(path);
-      if (!reachable) { reachable = true; judge(); }
+      // Only a read sent after the network was lost proves it is back: one already on its way
+      // when the browser went offline may still land, and must not bring the wall up early.
+      if (!reachable && sent >= lostAt) { reachable = true; judge(); }
       return data;
     } catch (error) {
       // A read that failed while the network was still down, answered after it came back, does
       // not cut the wall off again (it would flash 连接中断 once more).
       if (error instanceof FQ.ApiError && error.status === 0 && sent >= upSince) {
+        if (reachable) lostAt = performance.now();
         reachable = false;
         judge();
         schedule(RETRY_MS);
@@ -422,7 +426,12 @@
       for (const slot of slots) slot.chart.resize();
     });
     // The browser says when it loses the network: the wall says so at once and keeps trying.
-    window.addEventListener("offline", () => { reachable = false; judge(); schedule(RETRY_MS); });
+    window.addEventListener("offline", () => {
+      if (reachable) lostAt = performance.now();
+      reachable = false;
+      judge();
+      schedule(RETRY_MS);
+    });
     window.addEventListener("online", () => schedule(0));
     try {
       const first = [read("/command/situation").then(renderSituation)];
