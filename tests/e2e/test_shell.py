@@ -168,7 +168,10 @@ def test_logout_ends_the_session(visit: Visit, live_server: LiveServer) -> None:
     assert not [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
     page.goto(live_server.base_url + "/events")
     assert "/login" in page.url
-    visit.assert_clean()
+    # A read of the page still on its way when the session ended is answered 401 (Chromium logs
+    # it as a failed resource); the page stays on 您已安全退出 all the same.
+    assert all("401" in message for message in visit.errors), visit.errors
+    assert visit.foreign_requests == []
 
 
 def _form_session(live_server: LiveServer, user: str) -> httpx.Client:

@@ -444,9 +444,40 @@
     return map;
   }
 
+  // An offline queue of reports in IndexedDB (photos kept as blobs), one database per app:
+  // the worker app's and the residents' 随手拍. Items carry their own `key`.
+  function offlineQueue(name) {
+    let opened = null;
+    function idb() {
+      if (!opened) {
+        opened = new Promise((resolve, reject) => {
+          const open = indexedDB.open(name, 1);
+          open.onupgradeneeded = () => open.result.createObjectStore("reports", { keyPath: "key" });
+          open.onsuccess = () => resolve(open.result);
+          open.onerror = () => reject(open.error);
+        });
+      }
+      return opened;
+    }
+    async function store(mode, fn) {
+      const db = await idb();
+      return new Promise((resolve, reject) => {
+        const tx = db.transaction("reports", mode);
+        const request = fn(tx.objectStore("reports"));
+        tx.oncomplete = () => resolve(request ? request.result : undefined);
+        tx.onerror = () => reject(tx.error);
+      });
+    }
+    return {
+      all: () => store("readonly", (s) => s.getAll()),
+      put: (item) => store("readwrite", (s) => s.put(item)),
+      remove: (key) => store("readwrite", (s) => s.delete(key)),
+    };
+  }
+
   window.FQ = {
     T, API, CSRF, ApiError, api, problemText, showErrors, clearErrors, esc, h, fill, safeUrl,
-    chartTip, time, short,
+    chartTip, time, short, offlineQueue,
     remaining, number, lightBadge, statusBadge, toast, formData, query, filterValues, list, sortable,
     CAMERA_COLOURS, CAMERA_STATUS, cameraBadge, cameraItem, leafletMap,
   };

@@ -198,36 +198,12 @@
       h("div", { class: "r-nearby-foot" }, count, button));
   }
 
-  // --- the offline queue (IndexedDB keeps the photos as blobs) ------------------------------
+  // --- the offline queue (IndexedDB keeps photos as blobs: FQ.offlineQueue) -------------------
 
-  const DB_NAME = "fengqiao-resident";
-  let dbPromise = null;
-
-  function idb() {
-    if (!dbPromise) {
-      dbPromise = new Promise((resolve, reject) => {
-        const open = indexedDB.open(DB_NAME, 1);
-        open.onupgradeneeded = () => open.result.createObjectStore("reports", { keyPath: "key" });
-        open.onsuccess = () => resolve(open.result);
-        open.onerror = () => reject(open.error);
-      });
-    }
-    return dbPromise;
-  }
-
-  async function store(mode, fn) {
-    const db = await idb();
-    return new Promise((resolve, reject) => {
-      const tx = db.transaction("reports", mode);
-      const request = fn(tx.objectStore("reports"));
-      tx.oncomplete = () => resolve(request ? request.result : undefined);
-      tx.onerror = () => reject(tx.error);
-    });
-  }
-
-  const queued = async () => (await store("readonly", (s) => s.getAll())).filter((i) => i.user === USER_ID);
-  const enqueue = (item) => store("readwrite", (s) => s.put(item));
-  const dequeue = (key) => store("readwrite", (s) => s.delete(key));
+  const offline = FQ.offlineQueue("fengqiao-resident");
+  const queued = async () => (await offline.all()).filter((i) => i.user === USER_ID);
+  const enqueue = offline.put;
+  const dequeue = offline.remove;
 
   function newKey() {
     if (crypto.randomUUID) return crypto.randomUUID();
