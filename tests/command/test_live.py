@@ -5,12 +5,14 @@ room for anyone else."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,7 +44,19 @@ def frames(api: TestClient, headers: dict[str, str], count: int) -> list[dict[st
                 current = {}
                 if len(got) == count:
                     break
+    _wait_for_the_stream_to_end()
     return got
+
+
+def _wait_for_the_stream_to_end(timeout: float = 10.0) -> None:
+    """Closing the client's side does not stop the server's generator at once: it may still be
+    reading (situation, messages) on the test's one shared connection, and a savepoint of ours
+    taken meanwhile would be rolled back under us (PostgreSQL: `savepoint ... does not exist`).
+    The open-streams gauge drops when the response has really ended."""
+    deadline = time.monotonic() + timeout
+    while REGISTRY.get_sample_value("fengqiao_open_streams", {"route": LIVE}):
+        assert time.monotonic() < deadline, "the live stream did not end after its client left"
+        time.sleep(0.02)
 
 
 def _lines(lines: Iterator[str]) -> Iterator[str]:
