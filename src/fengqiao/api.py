@@ -14,6 +14,7 @@ from fengqiao.cameras import views as camera_views
 from fengqiao.catalogue import views as service_views
 from fengqiao.command import views as command_views
 from fengqiao.deps import current_principal
+from fengqiao.events import part_views
 from fengqiao.events import resident_views as resident_report_views
 from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
@@ -66,6 +67,7 @@ api_router.include_router(basemap_views.router)
 api_router.include_router(patrol_views.router)
 api_router.include_router(command_views.router)
 api_router.include_router(event_views.router)
+api_router.include_router(part_views.router)  # 协办 to-do lists (issue 20)
 api_router.include_router(camera_views.router)
 api_router.include_router(auth_views.router)
 api_router.include_router(auth_views.org_router)
