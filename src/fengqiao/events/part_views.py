@@ -69,7 +69,7 @@ def joint_fields(db: Session, rules: Rules, event: Event, now: datetime) -> dict
                 result=event.result,
                 overdue_at=event.overdue_at,
                 version=event.version,
-            )  # fmt: skip
+            )
         )
     out += [part_out(p, refs.get(p.unit_id), now) for p in parts]
     return {
@@ -145,17 +145,7 @@ def list_parts(
         ).all()
         rules = app_rules(request, db)
         refs = _unit_refs(db, rules, {part.unit_id for part, _ in rows})
-        items = [
-            PartItem(
-                **part_out(part, refs.get(part.unit_id), now).model_dump(),
-                event_id=event.id,
-                event_code=event.code,
-                event_title=event.title,
-                event_status=event.status,
-                town_id=event.town_id,
-            )  # fmt: skip
-            for part, event in rows
-        ]
+        items = [_item(part, event, refs.get(part.unit_id), now) for part, event in rows]
     return {"items": items, "total": total, "page": paging.page, "size": paging.size}
 
 
