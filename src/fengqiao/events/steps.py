@@ -380,8 +380,8 @@ def _return(step: StepInput) -> Outcome:
 def _feedback(step: StepInput) -> Outcome:
     data = step.data
     if not workflow.parts_done(facts_of(step)):
-        raise conflict(
-            "parts-open", "Assisting units have not fed back", "协办单位尚未全部反馈",
+        raise Problem(
+            409, "parts-open", "Assisting units have not fed back", "协办单位尚未全部反馈",
             f"{step.event.assist_open} assisting part(s) are open: each must feed back or be "
             "waived by an operator first",
             f"还有{step.event.assist_open}个协办单位未反馈，须全部反馈或由坐席免除后，主办单位才能反馈",
