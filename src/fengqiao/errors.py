@@ -123,7 +123,7 @@ FIELD_ZH: dict[str, str] = {
     "zoom": "缩放级别",
     # Co-handling and joint operations (联合执法, issue 20).
     "assist_unit_ids": "协办单位", "assist_unit_types": "协办单位类型", "parts": "协办",
-    "event_ids": "关联事件", "unit_ids": "参与单位", "lead_unit_id": "牵头单位",
+    "unit_ids": "参与单位", "lead_unit_id": "牵头单位",
     "people": "出动人数", "place": "行动地点", "area": "行动区域", "starts_at": "开始时间",
     "ends_at": "结束时间", "quantities": "成效数量", "results": "行动成效",
 }  # fmt: skip
