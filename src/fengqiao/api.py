@@ -20,6 +20,7 @@ from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
 from fengqiao.intake import views as intake_views
 from fengqiao.iot import views as iot_views
+from fengqiao.jointops import views as jointops_views
 from fengqiao.notices import views as notice_views
 from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
@@ -68,6 +69,7 @@ api_router.include_router(patrol_views.router)
 api_router.include_router(command_views.router)
 api_router.include_router(event_views.router)
 api_router.include_router(part_views.router)  # 协办 to-do lists (issue 20)
+api_router.include_router(jointops_views.router)  # 联合行动 (issue 20)
 api_router.include_router(camera_views.router)
 api_router.include_router(auth_views.router)
 api_router.include_router(auth_views.org_router)
