@@ -231,7 +231,9 @@ def operation_out(
 ) -> dict[str, Any]:
     """The operation as the API answers it (linked events and trail on the detail)."""
     unit_ids = [operation.lead_unit_id, *operation.unit_ids]
-    names = dict(db.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).tuples().all())
+    names = {
+        r.id: r.name for r in db.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids)))
+    }
     org = db.get(OrgUnit, operation.org_id)
     events = db.execute(
         select(Event.id, Event.code, Event.title, Event.status)
