@@ -13,7 +13,8 @@
   const ACTIONS = FQ.labels("jointOpActions");
   let units = [];
 
-  const iso = (local) => (local ? new Date(local).toISOString() : "");
+  // A datetime-local field is read as Beijing time (the district's), whatever the browser's zone.
+  const iso = (local) => (local ? local + (local.length === 16 ? ":00" : "") + "+08:00" : "");
   const names = (op) => [op.lead_unit.name + "（牵头）", ...op.units.map((u) => u.name)].join("、");
   const counted = (op) => op.quantities.map((q) => q.name + " " + q.value + " " + q.unit).join("，");
 
