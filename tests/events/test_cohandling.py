@@ -10,7 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fengqiao.analytics.query import Scope
+from fengqiao.assessment.parts import part_counts
+from fengqiao.assessment.service import Weights, assess
 from fengqiao.auth.models import User, UserRole
+from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import Problem
 from fengqiao.events.models import Event, EventLog, EventPart
 from fengqiao.events.parts import check_assists
@@ -18,7 +22,7 @@ from fengqiao.events.trail import verify_rows
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.taxonomy.snapshot import load_rules, rules_changed
 
-from .conftest import Auth, Desk, World
+from .conftest import START, Auth, Desk, World
 
 
 def _town_of(db: Session, username: str) -> int:
@@ -190,3 +194,27 @@ def test_routing_proposes_assisting_units(desk: Desk, db: Session, world: World)
     event = desk.act(desk.file(category=(asked or joint)[0]), "demo_operator", "accept")
     proposed = event["proposed_assist_units"]
     assert proposed and all(p["id"] != event["proposed_unit"]["id"] for p in proposed)
+
+
+def test_a_units_assessment_counts_its_assisting_parts_as_parts(
+    desk: Desk, db: Session, world: World
+) -> None:
+    unit, assistant = helper(db, world)
+    event = desk.act(dispatched_jointly(desk, unit), assistant, "sign_part")
+    mine = desk.photo(event, assistant)
+    event = desk.get(event)
+    desk.act(event, assistant, "feedback_part", result="已配合", attachment_ids=[mine])
+    town = _town_of(db, "demo_grid_worker")
+    day = START.astimezone(LOCAL_TZ).date()
+    result = assess(db, scope=Scope("town", town), level="unit", start=day, end=day,
+                    weights=Weights())  # fmt: skip
+    row = next(r for r in result.rows if r.id == unit)
+    assert row.counts["dispatched"] >= 1 and row.counts["closed"] >= 1
+    assert row.counts["closed_on_time"] >= 1
+    counted = part_counts(
+        db, path=f"/{db.get(OrgUnit, town).parent_id}/{town}/", start=day, end=day
+    )  # type: ignore[union-attr]
+    assert counted[unit] == {"new": 1, "accepted": 1, "dispatched": 1, "handled": 1, "closed": 1,
+                             "handle_seconds": 0, "closed_on_time": 1}  # fmt: skip
+    # The region counts the event once: parts never enter the rollups' region counters.
+    assert world.handler_unit not in counted
