@@ -79,11 +79,13 @@ def measure(events: int) -> dict[str, Any]:
         ).first()  # fmt: skip
         operator = load_principal(db=db, user_id=users["demo_operator"])
         handler = load_principal(db=db, user_id=users["demo_handler"])
+        assert operator is not None and handler is not None and grid is not None
+        village_id = grid.parent_id or 0
         assistant = load_principal(db=db, user_id=helper.id) if helper else None
     category = next(
         code for code, c in sorted(rules.categories.items())
         if c.default_level == 2 and filing.route(
-            rules, category_code=code, level=2, place_ids=(grid.parent_id, town_id)  # type: ignore[union-attr]
+            rules, category_code=code, level=2, place_ids=(village_id, town_id)
         ).unit_id == handler_unit
     )  # fmt: skip
     place = locator.locate(point.x, point.y)

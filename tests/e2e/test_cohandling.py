@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Api, LiveServer, Visit, World, desk_visit
 from tests.e2e.test_loop import act_in_page, photo, status_is
+from tests.e2e.test_worker_proof import PHONE_375, phone
 
 pytestmark = pytest.mark.e2e
 
@@ -130,3 +131,28 @@ def test_joint_operations_page_plans_and_records_results(
     operator.screenshot("joint-operations")
     operator.assert_clean()
     operator.page.context.close()
+
+
+def test_an_assisting_handler_signs_and_feeds_back_its_part_on_the_phone(
+    browser: Browser, live_server: LiveServer, world: World, api: Api
+) -> None:
+    event = api.act(api.file(world), "demo_operator", "accept")
+    unit, helper = assistant(api, world, event)
+    event = api.act(event, "demo_operator", "dispatch", assist_unit_ids=[unit])
+    visit = phone(browser, live_server, world, helper, PHONE_375)
+    page = visit.page
+    card = page.locator(f".part-card[data-id='{event['id']}']")
+    expect(card).to_contain_text("协办")
+    card.get_by_role("button", name="协办签收").click()
+    expect(page.locator(".toast-ok", has_text="已签收协办").last).to_be_visible()
+    card = page.locator(f".part-card[data-id='{event['id']}'][data-part='signed']")
+    form = card.locator(".feedback-form")
+    form.locator("[name=result]").fill("已配合劝离摊贩")
+    form.locator("input[data-origin=camera]").set_input_files(photo("part.jpg"))
+    expect(form.locator(".thumbs img")).to_have_count(1)
+    form.get_by_role("button", name="提交协办反馈").click()
+    expect(page.locator(".toast-ok", has_text="已反馈协办").last).to_be_visible()
+    parts = api.get("demo_operator", f"/events/{event['id']}")["parts"]
+    assert parts[1]["status"] == "fed_back" and parts[1]["result"] == "已配合劝离摊贩"
+    visit.screenshot("joint-part-phone")
+    page.context.close()

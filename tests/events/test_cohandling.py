@@ -211,9 +211,9 @@ def test_a_units_assessment_counts_its_assisting_parts_as_parts(
     row = next(r for r in result.rows if r.id == unit)
     assert row.counts["dispatched"] >= 1 and row.counts["closed"] >= 1
     assert row.counts["closed_on_time"] >= 1
-    counted = part_counts(
-        db, path=f"/{db.get(OrgUnit, town).parent_id}/{town}/", start=day, end=day
-    )  # type: ignore[union-attr]
+    home = db.get(OrgUnit, town)
+    assert home is not None
+    counted = part_counts(db, path=home.path, start=day, end=day)
     assert counted[unit] == {"new": 1, "accepted": 1, "dispatched": 1, "handled": 1, "closed": 1,
                              "handle_seconds": 0, "closed_on_time": 1}  # fmt: skip
     # The region counts the event once: parts never enter the rollups' region counters.

@@ -96,6 +96,8 @@ class PartItem(PartOut):
     event_code: str
     event_title: str
     event_status: str
+    event_version: int
+    event_address: str
     town_id: int
 
 
@@ -152,5 +154,6 @@ def list_parts(
 def _item(part: EventPart, event: Event, unit: Ref | None, now: datetime) -> PartItem:
     return PartItem(
         **part_out(part, unit, now).model_dump(), event_id=event.id, event_code=event.code,
-        event_title=event.title, event_status=event.status, town_id=event.town_id,
+        event_title=event.title, event_status=event.status, event_version=event.version,
+        event_address=event.address, town_id=event.town_id,
     )  # fmt: skip

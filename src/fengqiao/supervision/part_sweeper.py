@@ -112,7 +112,7 @@ def sweep_parts(
                 if not database.is_sqlite:
                     statement = statement.with_for_update(skip_locked=True, of=Event)
                 events = list(db.scalars(statement))
-                people, queue = Directory(db), []
+                people, queue = Directory(db), list[Draft]()
                 with buffered_trail(db):
                     for event in events:
                         parts = db.scalars(

@@ -267,7 +267,8 @@ def save_rule(*, db: Session, values: dict[str, Any], rule_id: int | None = None
         known = db.scalar(select(Unit.id).where(Unit.unit_type == merged["unit_type"]).limit(1))
         if known is None:
             raise invalid("unit_type", "no unit has this type", "没有此类型的责任单位")
-    for assist in merged["assist_unit_types"]:
+    assists: list[str] = merged["assist_unit_types"] or []
+    for assist in assists:
         if db.scalar(select(Unit.id).where(Unit.unit_type == assist).limit(1)) is None:
             raise invalid("assist_unit_types", f"no unit has type {assist}", "协办单位类型不存在")
         if assist == merged["unit_type"]:
