@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -135,6 +136,7 @@ def measure(events: int) -> dict[str, Any]:
             part.append(time.perf_counter() - started)
     database.dispose()
     bare = bare_limit(Path(folder) / "bare.db", events)
+    shutil.rmtree(folder, ignore_errors=True)
     ms = lambda xs: round(statistics.median(xs) * 1000, 3) if xs else None  # noqa: E731
     return {"file_ms": ms(filed), "dispatch_sign_ms": ms(moved), "joint_dispatch_sign_ms": ms(joint),
             "sign_part_ms": ms(part), "bare_insert_ms": bare}  # fmt: skip
@@ -177,6 +179,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.events, args.rounds = 20, 1
+        if not args.one:
+            print("# smoke mode: 20 events, one round; the figures mean nothing")
     if args.one:
         print(json.dumps(measure(args.events)))
         return

@@ -117,3 +117,16 @@ def test_another_towns_operator_sees_nothing_and_cannot_link_its_events(
                        json={"version": op["version"], "event_ids": [10**9]},
                        headers=auth("demo_operator"))  # fmt: skip
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "event_ids"
+
+
+def test_codes_follow_the_years_highest(
+    api: TestClient, auth: Auth, clock: FixedClock, db: Session, world: World
+) -> None:
+    town = _town(db, world)
+    units = _units(db, town)
+    first = plan(api, auth, clock, town, units)
+    stored = db.get(JointOperation, first["id"])
+    assert stored is not None
+    stored.code = "LH-2026-0041"  # a seeded history numbers its own
+    db.flush()
+    assert plan(api, auth, clock, town, units)["code"] == "LH-2026-0042"

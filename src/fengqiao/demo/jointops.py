@@ -136,6 +136,7 @@ def _operations(session: Any, rng: np.random.Generator, until: datetime,
         ).all()
     )
     serial = 0
+    per_year: dict[int, int] = defaultdict(int)
     for town in towns:
         units = units_at.get(town.id, [])
         creator = operators.get(town.id)
@@ -149,10 +150,11 @@ def _operations(session: Any, rng: np.random.Generator, until: datetime,
                 picked = rng.choice(units, size=min(3, len(units)), replace=False).tolist()
                 done = starts < until
                 serial += 1
+                per_year[starts.year] += 1
                 kind = int(rng.integers(len(RESULTS)))
                 amount = int(rng.integers(3, 40))
                 operation = {
-                    "code": f"LH-{starts.year}-{serial:04d}",
+                    "code": f"LH-{starts.year}-{per_year[starts.year]:04d}",
                     "name": NAMES[int(rng.integers(len(NAMES)))],
                     "org_id": town.id, "org_path": town.path, "town_id": town.id,
                     "lead_unit_id": picked[0], "unit_ids": picked[1:],

@@ -102,11 +102,16 @@ def _link(db: Session, principal: Principal, operation: JointOperation, events: 
 
 
 def _code(db: Session, year: int) -> str:
+    """LH-<year>-<serial>: one more than the year's highest (zero-padded, so text order works)."""
     prefix = f"LH-{year}-"
-    count = db.scalar(
-        select(func.count()).where(JointOperation.code.startswith(prefix, autoescape=True))
+    last = db.scalar(
+        select(JointOperation.code)
+        .where(JointOperation.code.startswith(prefix, autoescape=True))
+        .order_by(JointOperation.code.desc())
+        .limit(1)
     )
-    return f"{prefix}{(count or 0) + 1:04d}"
+    serial = int(last.removeprefix(prefix)) if last and last.removeprefix(prefix).isdigit() else 0
+    return f"{prefix}{serial + 1:04d}"
 
 
 def plan_operation(
