@@ -7,7 +7,7 @@ rounds alternating, next to the bare limit (one raw sqlite3 insert in its own tr
 
 `--base` is the `src` folder of a checkout of the commit before the change (e.g.
 `git worktree add --detach /tmp/base d98d9ae`); without it only this checkout is measured.
-Each round runs each side in a subprocess of its own (PYTHONPATH puts that side's `fengqiao`
+Each round runs each side in a subprocess of its own (which goes first alternates) (PYTHONPATH puts that side's `fengqiao`
 first): a fresh SQLite file, migrated by that side's migrations, the small demo district, then
 `events` events filed through `filing.create_event` as the town's operator (hotline), each then
 dispatched (to the proposed unit) and signed through `steps.transition`, one transaction per
@@ -186,10 +186,13 @@ def main() -> None:
         return
     after_src = ROOT / "src"
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
-    for _ in range(args.rounds):
-        if args.base is not None:
+    for number in range(args.rounds):
+        # The order alternates, so neither side always runs second (after the other's writes).
+        if args.base is not None and number % 2 == 0:
             runs["before"].append(side(args.base, args.events))
         runs["after"].append(side(after_src, args.events))
+        if args.base is not None and number % 2 == 1:
+            runs["before"].append(side(args.base, args.events))
     keys = (
         "file_ms",
         "dispatch_sign_ms",
