@@ -7,9 +7,9 @@ rounds alternating, next to the bare limit (one raw sqlite3 insert in its own tr
 
 `--base` is the `src` folder of a checkout of the commit before the change (e.g.
 `git worktree add --detach /tmp/base d98d9ae`); without it only this checkout is measured.
-Each round runs each side in a subprocess of its own (which goes first alternates) (PYTHONPATH puts that side's `fengqiao`
-first): a fresh SQLite file, migrated by that side's migrations, the small demo district, then
-`events` events filed through `filing.create_event` as the town's operator (hotline), each then
+Each round runs each side in a subprocess of its own, the two taking turns going first
+(PYTHONPATH puts that side's `fengqiao` first): a fresh SQLite file, migrated by that side's
+migrations, the small demo district, then `events` events filed through `filing.create_event` as the town's operator (hotline), each then
 dispatched (to the proposed unit) and signed through `steps.transition`, one transaction per
 step as the API does. Then, on this side only, half as many more events get a joint dispatch
 (one assisting unit) and the assisting unit's `sign_part`, measured apart. Prints the medians per side, the ratios after/before, and the
