@@ -14,11 +14,13 @@ from fengqiao.cameras import views as camera_views
 from fengqiao.catalogue import views as service_views
 from fengqiao.command import views as command_views
 from fengqiao.deps import current_principal
+from fengqiao.events import part_views
 from fengqiao.events import resident_views as resident_report_views
 from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
 from fengqiao.intake import views as intake_views
 from fengqiao.iot import views as iot_views
+from fengqiao.jointops import views as jointops_views
 from fengqiao.notices import views as notice_views
 from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
@@ -66,6 +68,8 @@ api_router.include_router(basemap_views.router)
 api_router.include_router(patrol_views.router)
 api_router.include_router(command_views.router)
 api_router.include_router(event_views.router)
+api_router.include_router(part_views.router)  # 协办 to-do lists (issue 20)
+api_router.include_router(jointops_views.router)  # 联合行动 (issue 20)
 api_router.include_router(camera_views.router)
 api_router.include_router(auth_views.router)
 api_router.include_router(auth_views.org_router)

@@ -121,6 +121,11 @@ FIELD_ZH: dict[str, str] = {
     "attribution": "注记", "max_zoom": "最大级别", "subdomains": "子域轮换",
     # The public map (身边事).
     "zoom": "缩放级别",
+    # Co-handling and joint operations (联合执法, issue 20).
+    "assist_unit_ids": "协办单位", "assist_unit_types": "协办单位类型", "parts": "协办",
+    "unit_ids": "参与单位", "lead_unit_id": "牵头单位",
+    "people": "出动人数", "place": "行动地点", "area": "行动区域", "starts_at": "开始时间",
+    "ends_at": "结束时间", "quantities": "成效数量", "results": "行动成效",
 }  # fmt: skip
 _FIELD_PART = re.compile(r"[^.\[\]]+")
 

@@ -15,12 +15,14 @@ from fengqiao.events.models import (
     Event,
     EventLog,
     EventMeToo,
+    EventPart,
     EventSequence,
     RollupPending,
 )
 from fengqiao.geo.models import LayerFeature
 from fengqiao.intake.models import ChecklistRun
 from fengqiao.iot.models import Device, IotFold, IotInbox, IotQuarantine, IotRule
+from fengqiao.jointops.models import JointOperation, JointOperationEvent, JointOperationLog
 from fengqiao.notices.models import LeafletCampaign, LeafletDelivery, Notice, NoticeLog
 from fengqiao.notify.models import Notification
 from fengqiao.open311.models import Open311Refusal, Open311Request
@@ -61,6 +63,7 @@ __all__ = [
     "Event",
     "EventLog",
     "EventMeToo",
+    "EventPart",
     "EventSequence",
     "GridAssignment",
     "IntakeModule",
@@ -69,6 +72,9 @@ __all__ = [
     "IotInbox",
     "IotQuarantine",
     "IotRule",
+    "JointOperation",
+    "JointOperationEvent",
+    "JointOperationLog",
     "LayerFeature",
     "LeafletCampaign",
     "LeafletDelivery",

@@ -51,6 +51,7 @@ PAGES = (
     *(f"/admin/{section}" for section in ADMIN_SECTIONS), "/docs",
     "/r/",  # the residents' app (issue 19): its class chips are names staff edit
     "/r/reports", "/r/map", "/r/notices", "/notices/manage", "/tv",
+    "/joint-operations",  # 联合行动 (issue 20): names and places staff type
 )  # fmt: skip
 ROLES = {
     "admin": "admin",

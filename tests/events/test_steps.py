@@ -11,12 +11,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fengqiao.auth.models import User, UserRole
 from fengqiao.auth.service import load_principal
 from fengqiao.events import filing, service, steps, workflow
 from fengqiao.events.models import Event, EventLog
+from fengqiao.events.parts import add_parts, parts_of
 from fengqiao.events.photos import DeviceFix, PhotoInfo
 from fengqiao.events.schemas import EventCreate, TransitionIn
 from fengqiao.geo.service import GridLocator
+from fengqiao.org.models import Unit
 from fengqiao.scope import Principal
 from fengqiao.taxonomy.snapshot import Rules, load_rules
 
@@ -30,6 +33,9 @@ ACTOR_USER = {
     "reporter_worker": "demo_grid_worker",
     "verifier": "demo_grid_worker",
     "reporter": "demo_grid_worker",
+    # A handler of another unit of the town, assisting (协办; Desk finds one).
+    "assist_signer": "assistant",
+    "assist_handler": "assistant",
 }
 PHOTO = PhotoInfo(sha256="b" * 64, mime="image/jpeg", bytes=10, width=1, height=1,
                   taken_at=None, lat=None, lng=None)  # fmt: skip
@@ -51,6 +57,19 @@ class Desk:
         self.rules: Rules = load_rules(db)
         self.locator = GridLocator(0)
         self.locator.refresh(db)
+        helper = db.execute(
+            select(User.id, User.unit_id)
+            .join(UserRole, UserRole.user_id == User.id)
+            .join(Unit, Unit.id == User.unit_id)
+            .where(
+                UserRole.role == "handler",
+                User.unit_id != world.handler_unit,
+                Unit.org_unit_id == self.rules.units.by_id[world.handler_unit].org_unit_id,
+            )
+            .order_by(User.id)
+        ).first()
+        assert helper is not None
+        self.world.ids["assistant"], self.assist_unit = helper.id, helper.unit_id
 
     def principal(self, user: str) -> Principal:
         principal = load_principal(db=self.db, user_id=self.world.ids[user])
@@ -78,7 +97,7 @@ class Desk:
 
     def take(self, event: Event, action: str, **fields: object) -> Event:
         step = workflow.BY_ACTION[action]
-        known = service.facts(event, self.rules)
+        known = service.facts(event, self.rules, parts_of(self.db, event))
         kinds = workflow.actors_for(step, known)
         user = next(
             ACTOR_USER[kind]
@@ -104,6 +123,10 @@ class Desk:
             return {"attachment_ids": [p.id for p in photos], "result": "已处理"}
         if action == "dispatch":
             return {"unit_id": self.world.handler_unit}
+        if action == "add_assist":
+            return {"assist_unit_ids": [self.assist_unit]}
+        if action in ("sign_part", "feedback_part", "waive_part"):
+            return self.part_for(event, action)
         if action == "rate":
             return {"satisfaction": 5}
         if action == "merge":
@@ -112,6 +135,22 @@ class Desk:
             event.pending_action, event.pending_by, event.pending_note = "suspend", 1, "理由"
             self.db.flush()
         return {}
+
+    def part_for(self, event: Event, action: str) -> dict[str, object]:
+        """An assisting part waiting for the step (signed for a feedback, with its photo)."""
+        (part,) = add_parts(db=self.db, rules=self.rules, event=event,
+                            unit_ids=[self.assist_unit], actor_id=None, now=START)  # fmt: skip
+        event.assist_count, event.assist_open = 1, 1
+        if action == "feedback_part":
+            part.status = "signed"
+            photos = service.add_attachments(
+                db=self.db, principal=self.principal("assistant"), event=event, photos=[PHOTO],
+                kind="after", now=START,
+            )  # fmt: skip
+            self.db.flush()
+            return {"attachment_ids": [p.id for p in photos], "result": "已配合"}
+        self.db.flush()
+        return {"unit_id": self.assist_unit} if action == "waive_part" else {}
 
 
 @pytest.fixture

@@ -133,7 +133,10 @@ def test_versions_and_shapes() -> None:
     for category in _categories()["categories"]:
         assert set(category) == CATEGORY_KEYS, category
     for rule in _rules():
-        assert set(rule) == RULE_KEYS, rule
+        # 联合执法: a rule may name the unit types that assist its lead (issue 20).
+        assert set(rule) - {"assist_unit_types"} == RULE_KEYS, rule
+        assists = rule.get("assist_unit_types", [])
+        assert all(isinstance(t, str) and t != rule["unit_type"] for t in assists), rule
 
 
 def test_majors_are_design_section_6() -> None:

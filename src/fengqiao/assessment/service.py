@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.analytics.query import Aggregate, Scope, aggregate
 from fengqiao.assessment.asof import sums_as_of
+from fengqiao.assessment.parts import part_counts, with_parts
 from fengqiao.assessment.periods import Period, period_of
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.clock import LOCAL_TZ
@@ -405,7 +406,7 @@ def assess(
     if level in ("town", "village"):
         rows, result = _regions(db, sums, level, path, grids)
     elif level == "unit":
-        rows, result = _units(db, sums)
+        rows, result = _units(db, sums, path, as_of)
     else:
         rows, result = _workers(db, sums, path)
     walked = _patrolled(db, path, result.start, result.end, as_of)
@@ -499,9 +500,12 @@ def _regions(
     return rows, result
 
 
-def _units(db: Session, sums_of: Sums) -> tuple[list[Row], Aggregate]:
+def _units(
+    db: Session, sums_of: Sums, path: str, as_of: datetime | None
+) -> tuple[list[Row], Aggregate]:
     result = sums_of(("owner_unit_id",))
-    sums = _sums(result)
+    parts = part_counts(db, path=path, start=result.start, end=result.end, as_of=as_of)
+    sums = with_parts(_sums(result), parts, COUNTERS)  # 协办 parts (assessment/parts.py)
     units = db.execute(
         select(Unit.id, Unit.name, OrgUnit.name.label("area"))
         .join(OrgUnit, OrgUnit.id == Unit.org_unit_id)

@@ -31,6 +31,7 @@ from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.command.alarms import settle_history
 from fengqiao.db import Database
+from fengqiao.demo import jointops as demo_jointops
 from fengqiao.demo import phrases, rhythms
 from fengqiao.demo.anomalies import Background, PlantedAnomaly, PlantedEvent
 from fengqiao.demo.anomalies import plan as plan_anomalies
@@ -139,6 +140,10 @@ def seed_events(
     # The history's alarms were answered at the time: a fresh demo has none waiting for 接警.
     with db.transaction() as session:
         settle_history(session, until=until)
+    # 联合执法: assisting parts on a share of the level-3/4 events, the towns' joint operations.
+    report("joint", 0, 1)
+    demo_jointops.seed_joint(db=db, until=until, seed=seed)
+    report("joint", 1, 1)
     # The bulk path bypasses the per-event rollup upkeep: sum the rollups once at the end.
     report("rollups", 0, 1)
     rebuild_rollups(db)

@@ -196,6 +196,11 @@ class Event(Base):
     # Head of the trail: the last row's sequence number and hash (a cut-off tail shows up).
     trail_seq: Mapped[int] = mapped_column(Integer, default=0)
     trail_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Co-handling (协办): how many assisting units' parts the event has, and how many are open
+    # (neither fed back nor waived); the lead's feedback waits for 0 (events/parts.py). Events
+    # without parts read nothing more on a step.
+    assist_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    assist_open: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class EventLog(Base):
@@ -297,3 +302,58 @@ class EventMeToo(Base):
         ForeignKey("user_account.id"), primary_key=True, index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The states of an assisting unit's part: waiting for its signature, signed, fed back, waived.
+PART_STATUSES = ("dispatched", "signed", "fed_back", "waived")
+PART_OPEN_SQL = "status IN ('dispatched', 'signed')"
+
+
+class EventPart(Base):
+    """An assisting unit's part (协办) of a joint event: its own signature, feedback, deadline and
+    light. The lead's (主办) part is the event's own row (its owner unit, deadline and steps)."""
+
+    __tablename__ = "event_part"
+    __table_args__ = (
+        UniqueConstraint("event_id", "unit_id", name="uq_event_part_event_unit"),
+        Index("ix_event_part_unit_status", "unit_id", "status"),
+        # What the sweeper still owes the open parts (as the event's partial indexes).
+        Index(
+            "ix_event_part_open_remind",
+            "remind_at",
+            sqlite_where=text(f"{PART_OPEN_SQL} AND reminded_at IS NULL"),
+            postgresql_where=text(f"{PART_OPEN_SQL} AND reminded_at IS NULL"),
+        ),
+        Index(
+            "ix_event_part_open_due",
+            "due_at",
+            sqlite_where=text(f"{PART_OPEN_SQL} AND overdue_at IS NULL"),
+            postgresql_where=text(f"{PART_OPEN_SQL} AND overdue_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    role: Mapped[str] = mapped_column(String(8), default="assist")  # 协办 (the lead is the event)
+    status: Mapped[str] = mapped_column(String(12), default="dispatched")
+    # Denormalised from the event, so the part lists filter and scope without a join.
+    town_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dispatched_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    fed_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fed_back_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    result: Mapped[str | None] = mapped_column(Text)
+    photo_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    waived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    waived_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    waive_reason: Mapped[str | None] = mapped_column(Text)
+    sla_policy_id: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    yellow_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)

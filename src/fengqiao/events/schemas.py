@@ -192,10 +192,38 @@ class AnswerOut(BaseModel):
     answer: str
 
 
+class PartOut(BaseModel):
+    """One unit's part of a joint event: the lead's (主办, the event itself) or an assisting
+    unit's (协办) with its own state, deadline and light."""
+
+    unit: Ref | None
+    role: Literal["lead", "assist"]
+    status: str = Field(description="lead: the event's state; assist: dispatched, signed, "
+                        "fed_back or waived.")  # fmt: skip
+    light: str | None
+    due_at: datetime | None
+    signed_at: datetime | None = None
+    fed_back_at: datetime | None = None
+    result: str | None = None
+    photo_ids: list[int] = []
+    waived_at: datetime | None = None
+    waive_reason: str | None = None
+    overdue_at: datetime | None = None
+    version: int | None = None
+
+
 class EventDetail(EventOut):
     trail: list[TrailRow]
     attachments: list[AttachmentOut]
     answers: list[AnswerOut] = []
+    assist_count: int = Field(0, description="How many assisting units (协办) the event has.")
+    assist_open: int = Field(0, description="... of them still open (not fed back nor waived).")
+    parts: list[PartOut] = Field(
+        default_factory=list, description="A joint event's parts: the lead first, then 协办."
+    )
+    proposed_assist_units: list[Ref] = Field(
+        default_factory=list, description="The assisting units routing proposes (dispatch)."
+    )
 
 
 class StepFields(RequestModel):
@@ -209,7 +237,15 @@ class StepFields(RequestModel):
     category: str | None = Field(None, max_length=16, description="accept: reclassify.")
     level: int | None = Field(None, ge=1, le=4, description="accept: set the level.")
     urgent: bool | None = Field(None, description="accept: set the urgent flag.")
-    unit_id: int | None = Field(None, description="dispatch: another unit than proposed.")
+    unit_id: int | None = Field(
+        None, description="dispatch: another unit than proposed; waive_part: the part's unit."
+    )
+    assist_unit_ids: list[int] | None = Field(
+        None,
+        max_length=8,
+        description="dispatch, add_assist: assisting units (协办) of the event's town or district "
+        "departments; each gets its own part and deadline (at most 8).",
+    )
     ok: bool | None = Field(None, description="verify: true closes, false sends back.")
     confirmed: bool | None = Field(
         None, description="verify with ok: true: the verifier confirms on site (must be true)."

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 
-from fengqiao.events.models import Event, EventLog
+from fengqiao.events.models import Event, EventLog, EventPart
 from fengqiao.scope import STAFF_ROLES, Principal
 
 # Column of the event that holds the org unit at each depth of a home path.
@@ -45,12 +45,23 @@ def acted_on(principal: Principal) -> ColumnElement[bool]:
     return Event.id.in_(select(EventLog.event_id).where(EventLog.actor_id == principal.user_id))
 
 
+def assisted(principal: Principal) -> ColumnElement[bool]:
+    """Events the caller's unit assists (协办; an index on event_part(unit_id, status) serves it)."""
+    return Event.id.in_(
+        select(EventPart.event_id).where(EventPart.unit_id == (principal.unit_id or -1))
+    )
+
+
 def event_scope(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause admitting exactly the events `principal` may read."""
     if not is_staff(principal):
         return Event.reporter_id == principal.user_id
     if unit_scoped(principal):
-        return or_(Event.owner_unit_id == (principal.unit_id or -1), acted_on(principal))
+        return or_(
+            Event.owner_unit_id == (principal.unit_id or -1),
+            assisted(principal),
+            acted_on(principal),
+        )
     ids = home_ids(principal)
     if len(ids) <= 1:
         return true()

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from fengqiao.errors import conflict, forbidden, not_found
 from fengqiao.events import workflow
 from fengqiao.events.filing import insert_attachments
-from fengqiao.events.models import Attachment, Event, EventLog
+from fengqiao.events.models import Attachment, Event, EventLog, EventPart
+from fengqiao.events.parts import assists, part_facts
 from fengqiao.events.photos import PhotoInfo
 from fengqiao.events.scope import grid_path, is_staff, may_read, unit_scoped
 
@@ -44,6 +45,7 @@ def get_event(*, db: Session, principal: Principal, event_id: int, lock: bool = 
             owner_unit_id=event.owner_unit_id,
         )
         or is_owner_handler(principal, event)
+        or assists(db, principal, event)
         or (unit_scoped(principal) and _acted_on(db, principal, event.id))
     ):
         # Outside the caller's scope reads as "no such event": ids are not secrets, contents are.
@@ -90,8 +92,10 @@ def light_of(event: Event, now: datetime) -> str | None:
     return light(deadline=deadline, now=at)
 
 
-def facts(event: Event, rules: Rules) -> workflow.EventFacts:
-    """What the transition table's checks and guards need to know about the event."""
+def facts(event: Event, rules: Rules, parts: Sequence[EventPart] = ()) -> workflow.EventFacts:
+    """What the transition table's checks and guards need to know about the event (and its
+    assisting parts, for a joint event: `parts.parts_of`)."""
+    known = part_facts(parts)
     return workflow.EventFacts(
         status=event.status,
         grid_path=grid_path(
@@ -106,12 +110,17 @@ def facts(event: Event, rules: Rules) -> workflow.EventFacts:
         pending_action=event.pending_action,
         level=event.level,
         satisfaction=event.satisfaction,
+        to_sign=known.to_sign,
+        to_feed=known.to_feed,
+        parts_open=event.assist_open,
     )
 
 
-def allowed_actions(event: Event, principal: Principal, rules: Rules) -> list[str]:
+def allowed_actions(
+    event: Event, principal: Principal, rules: Rules, parts: Sequence[EventPart] = ()
+) -> list[str]:
     """The actions the caller could take on the event now (what the UI offers)."""
-    known = facts(event, rules)
+    known = facts(event, rules, parts)
     result = []
     for action in workflow.available(event.status):
         transition = workflow.BY_ACTION[action]
@@ -141,6 +150,7 @@ def add_attachments(
     if not (
         principal.user_id == event.reporter_id
         or is_owner_handler(principal, event)
+        or assists(db, principal, event)
         or (is_staff(principal) and not principal.roles <= {"leader"})
     ):
         raise forbidden("you may not add photos to this event", "您不能为该事件上传照片")

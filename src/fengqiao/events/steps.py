@@ -24,6 +24,7 @@ from fengqiao.events.escalation import EscalationPolicy, climb
 from fengqiao.events.filing import check_serves, deadline_for, iso, route, routing_payload
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.notices import announce
+from fengqiao.events.parts import add_parts, check_assists, parts_of
 from fengqiao.events.proof import ProofPolicy
 from fengqiao.events.schemas import TransitionIn
 from fengqiao.events.service import facts, get_event
@@ -146,7 +147,7 @@ def transition(
             f"possible now: {', '.join(workflow.available(event.status)) or 'nothing'}",
             f"事件当前状态为「{STATUS_ZH.get(event.status, event.status)}」，不能执行「{step.name_zh}」",
         )  # fmt: skip
-    known = facts(event, rules)
+    known = facts(event, rules, parts_of(db, event))
     kinds = workflow.actors_for(step, known)
     if not any(workflow.is_actor(kind, principal, known) for kind in kinds):
         raise forbidden(
@@ -324,6 +325,9 @@ def _dispatch(step: StepInput) -> Outcome:
         rules, event, category_code=event.category_code, level=event.level, payload=payload
     )
     unit_id = data.unit_id if data.unit_id is not None else proposed
+    assisting = list(data.assist_unit_ids or [])
+    if assisting:
+        check_assists(rules, event, assisting, lead=unit_id)  # a joint event needs its lead
     if unit_id is None:
         raise conflict(
             "unrouted", "No unit to dispatch to", "未匹配到责任单位",
@@ -337,6 +341,15 @@ def _dispatch(step: StepInput) -> Outcome:
         payload["override"] = {"proposed": proposed, "chosen": unit_id}
     redispatch = event.dispatched_at is not None
     changed.update(owner_unit_id=unit_id, dispatched_at=now)
+    if assisting:
+        made = add_parts(
+            db=step.db, rules=rules, event=event, unit_ids=assisting, actor_id=step.who.user_id,
+            now=now,
+        )  # fmt: skip
+        changed.update(
+            assist_count=event.assist_count + len(made), assist_open=event.assist_open + len(made)
+        )
+        payload["assist_unit_ids"] = assisting
     if redispatch:
         # After a return the unit that takes it over gets the full time again.
         policy_id, deadline = deadline_for(
@@ -366,6 +379,14 @@ def _return(step: StepInput) -> Outcome:
 @handles("feedback")
 def _feedback(step: StepInput) -> Outcome:
     data = step.data
+    if not workflow.parts_done(facts_of(step)):
+        raise Problem(
+            409, "parts-open", "Assisting units have not fed back", "协办单位尚未全部反馈",
+            f"{step.event.assist_open} assisting part(s) are open: each must feed back or be "
+            "waived by an operator first",
+            f"还有{step.event.assist_open}个协办单位未反馈，须全部反馈或由坐席免除后，主办单位才能反馈",
+            [FieldError("parts", "assisting parts are open", "协办未完成")],
+        )  # fmt: skip
     photos = _named_photos(step)
     category = step.table.categories.get(step.event.category_code)
     proof.check_feedback(
@@ -614,6 +635,10 @@ def _photo_facts(photo: Attachment) -> proof.PhotoFacts:
         device_accuracy=photo.device_accuracy, device_at=photo.device_at,
     )  # fmt: skip
 
+
+named_photos, label_photos = _named_photos, _label
+# The co-handling rows' handlers register themselves (they use this module's helpers).
+from fengqiao.events import part_steps  # noqa: E402, F401
 
 if set(HANDLERS) != set(workflow.ACTIONS):  # every row of the table has its handler
     raise RuntimeError(f"no handler for {set(workflow.ACTIONS) - set(HANDLERS)}")

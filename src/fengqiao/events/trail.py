@@ -42,6 +42,9 @@ TRAIL_ACTION_ZH = {
     "alarm_climb": "报警超时升级",
     # A video call placed from the event (calls/service.py): who, when, how long.
     "video_call": "视频通话",
+    # An assisting unit's part (协办) nearing or past its own deadline (supervision/part_sweeper.py).
+    "part_remind": "协办到期提醒",
+    "part_overdue": "协办超期亮红灯",
 }
 
 

@@ -25,6 +25,7 @@ from fengqiao.events import filing, proof, queries, resident, service, steps, up
 from fengqiao.events import trail as event_trail
 from fengqiao.events.escalation import RUNG_ZH, EscalationPolicy
 from fengqiao.events.models import Attachment, Event
+from fengqiao.events.part_views import joint_fields, parts_by_event
 from fengqiao.events.photos import PhotoInfo, PhotoStore
 from fengqiao.events.proof import ProofPolicy
 from fengqiao.events.schemas import (
@@ -383,9 +384,8 @@ def post_transition(
     database: AppDatabase,
     settings: AppSettings,
 ) -> EventDetail:
-    """accept, reject, self_handle, close, dispatch, sign, return, feedback, verify,
-    request_suspend, request_void, approve, deny, resume, merge, rate, request_escalation,
-    escalate (see docs/workflow.md).
+    """Any action of docs/workflow.md's table, the co-handling parts' (add_assist, sign_part,
+    feedback_part, waive_part) included.
     Send the `version` you read; a stale one is a 409 and nothing changes.
     """
     now = clock.now()
@@ -562,6 +562,7 @@ def event_outs(
     which are supervised (督办) in one more, unless the caller knows (`supervised`)."""
     if supervised is None:
         supervised = queries.supervised(db, [e.id for e in events])
+    joint = parts_by_event(db, events)  # a joint event's parts say who may act on them
     orgs: dict[int, Ref] = {}
     if place is not None:
         orgs[place.grid_id] = Ref(id=place.grid_id, code=place.grid_code, name=place.grid_name)
@@ -640,7 +641,7 @@ def event_outs(
                 satisfaction=e.satisfaction,
                 result=e.result,
                 version=e.version,
-                actions=service.allowed_actions(e, principal, rules),
+                actions=service.allowed_actions(e, principal, rules, joint.get(e.id, ())),
                 supervised=e.id in supervised,
             )
         )
@@ -686,6 +687,7 @@ def detail_out(
     filed = trail[0].payload.get("answers", {}) if trail else {}
     detail = EventDetail(
         **event_out(db, rules, event, principal, now).model_dump(),
+        **joint_fields(db, rules, event, now),
         trail=trail,
         attachments=[attachment_out(a) for a in service.attachments(db, event.id)],
         answers=[

@@ -49,6 +49,8 @@ Actor = Literal[
     "reporter",  # whoever reported it (residents rate their own reports)
     "leader",  # a leader whose scope covers the event
     "system",  # the worker itself (an IoT device's recovery); never a person
+    "assist_signer",  # a handler of an assisting unit (协办) whose part waits for its signature
+    "assist_handler",  # a handler of an assisting unit whose signed part waits for its feedback
 ]
 
 ACTOR_ZH: dict[str, str] = {
@@ -59,6 +61,8 @@ ACTOR_ZH: dict[str, str] = {
     "reporter": "事件上报人",
     "leader": "辖区领导",
     "system": "系统（物联设备恢复后自动执行）",
+    "assist_signer": "待签收的协办单位处置人员",
+    "assist_handler": "已签收的协办单位处置人员",
 }
 
 
@@ -123,6 +127,19 @@ TRANSITIONS: tuple[Transition, ...] = (
                "closed", ("system",), "设备恢复自动结案",
                "IoT events only: the device reported recovery and the rule that filed it allows "
                "closing by itself"),
+    # 联合执法 / co-handling: the assisting units' parts (协办). The event's state stands still;
+    # each part has its own state, deadline and light (events/parts.py), and the lead's
+    # `feedback` waits until no part is open (its guard).
+    Transition("add_assist", frozenset({"dispatched", "signed"}), "same", ("operator",), "增加协办",
+               "`assist_unit_ids`: units of the event's town or district departments, not the lead; "
+               "each gets its own part and deadline"),
+    Transition("sign_part", frozenset({"dispatched", "signed"}), "same", ("assist_signer",),
+               "协办签收", "the caller's unit signs its own part"),
+    Transition("feedback_part", frozenset({"dispatched", "signed"}), "same", ("assist_handler",),
+               "协办反馈", "the caller's unit's part: result and an `after` photo, as the lead's "
+               "feedback needs"),
+    Transition("waive_part", frozenset({"dispatched", "signed"}), "same", ("operator",),
+               "免除协办", "`unit_id` of an open part and a reason; the lead may then feed back"),
 )  # fmt: skip
 
 BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
@@ -153,6 +170,11 @@ class EventFacts:
     pending_action: str | None = None
     level: int | None = None
     satisfaction: int | None = None
+    # Co-handling: the assisting units whose part waits for a signature, for a feedback, and how
+    # many parts are open (neither fed back nor waived). Empty for an event with no parts.
+    to_sign: frozenset[int] = frozenset()
+    to_feed: frozenset[int] = frozenset()
+    parts_open: int = 0
 
 
 # What else must hold, beyond the state, for a step to be offered; its handler refuses the same
@@ -172,11 +194,23 @@ def not_rated(event: EventFacts) -> bool:
     return event.satisfaction is None
 
 
+def parts_done(event: EventFacts) -> bool:
+    """feedback: every assisting unit's part has fed back or been waived."""
+    return event.parts_open == 0
+
+
+def has_open_part(event: EventFacts) -> bool:
+    """waive_part: some assisting unit's part is still open."""
+    return event.parts_open > 0
+
+
 GUARDS: dict[str, Callable[[EventFacts], bool]] = {
     "approve": has_request,
     "deny": has_request,
     "self_handle": is_level_1,
     "rate": not_rated,
+    "feedback": parts_done,
+    "waive_part": has_open_part,
 }
 
 
@@ -211,6 +245,10 @@ def is_actor(kind: Actor, principal: Principal, event: EventFacts) -> bool:
         return principal.has_any("grid_worker") and principal.covers(event.grid_path)
     if kind == "reporter":
         return principal.user_id == event.reporter_id
+    if kind == "assist_signer":
+        return principal.has_any("handler") and principal.unit_id in event.to_sign
+    if kind == "assist_handler":
+        return principal.has_any("handler") and principal.unit_id in event.to_feed
     if kind == "system":
         return False  # only the worker takes these steps, through its own service function
     raise ValueError(f"unknown actor kind {kind!r}")
@@ -226,8 +264,8 @@ def actors_for(transition: Transition, event: EventFacts) -> tuple[Actor, ...]:
 def workflow_markdown() -> str:
     """The transition table as a Markdown table (docs/workflow.md embeds this output)."""
     lines = [
-        "| action | 操作 | from | to | who | notes |",
-        "|---|---|---|---|---|---|",
+        "| action | 操作 | from | to | who | guard | notes |",
+        "|---|---|---|---|---|---|---|",
     ]
     order = [s for s in ("reported", "accepted", "dispatched", "signed", "handled",
                          "self_handled", "suspended", "closed")]  # fmt: skip
@@ -237,5 +275,9 @@ def workflow_markdown() -> str:
         who = " or ".join(t.actors)
         if t.action in ("approve", "deny"):
             who = "operator (suspend request) / leader (void request)"
-        lines.append(f"| `{t.action}` | {t.name_zh} | {sources} | {target} | {who} | {t.note} |")
+        guard = GUARDS.get(t.action)
+        when = f"`{guard.__name__}`" if guard is not None else ""
+        lines.append(
+            f"| `{t.action}` | {t.name_zh} | {sources} | {target} | {who} | {when} | {t.note} |"
+        )
     return "\n".join(lines) + "\n"

@@ -20,6 +20,9 @@ TEMPLATES_FILE = Path(__file__).with_name("templates.json")
 # What the outbox page calls the templates people look for there (the others show their name).
 TEMPLATE_ZH = {
     "dispatched": "新交办",
+    "assist_dispatched": "新协办",
+    "assist_reminder": "协办到期提醒",
+    "assist_overdue": "协办超期",
     "returned": "回退",
     "to_verify": "待核查",
     "rework": "返工",

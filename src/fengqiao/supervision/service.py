@@ -35,10 +35,13 @@ def issue_order(
     issued_by: int | None = None,
     people: Directory | None = None,
     queue: list[Draft] | None = None,
+    unit_id: int | None = None,
 ) -> SupervisionOrder:
-    """Issue an order to the event's owner unit, tell the unit (SMS and app) and put it on the
-    event's trail. The caller owns the transaction."""
-    if event.owner_unit_id is None:
+    """Issue an order to the event's owner unit (or to `unit_id`, an assisting unit whose part
+    ran late), tell the unit (SMS and app) and put it on the event's trail. The caller owns the
+    transaction."""
+    unit_id = unit_id or event.owner_unit_id
+    if unit_id is None:
         raise conflict(
             "no-owner-unit", "No unit to supervise", "尚无责任单位",
             f"event {event.code} has not been dispatched to a unit",
@@ -51,7 +54,7 @@ def issue_order(
         code=f"DB-{event.code}-{number}",
         event_id=event.id,
         kind=kind,
-        unit_id=event.owner_unit_id,
+        unit_id=unit_id,
         town_id=event.town_id,
         village_id=event.village_id,
         grid_id=event.grid_id,
@@ -70,7 +73,7 @@ def issue_order(
         reply_due=local_text(due_at),
     )  # fmt: skip
     drafts = drafts_for(
-        people.unit_handlers(event.owner_unit_id), channels=("sms", "app"),
+        people.unit_handlers(unit_id), channels=("sms", "app"),
         template="supervision", payload=payload, key=f"order:{order.code}", event_id=event.id,
     )  # fmt: skip
     if queue is None:

@@ -33,6 +33,7 @@ from fengqiao.events.models import OPEN_STATES_SQL, OVERDUE_PENDING_SQL, REMINDE
 from fengqiao.events.notices import announce
 from fengqiao.events.trail import buffered_trail, record_step
 from fengqiao.outbox.service import Directory, Draft, drafts_for, enqueue
+from fengqiao.supervision.part_sweeper import sweep_parts
 from fengqiao.supervision.service import default_reply_due, issue_order
 
 REMINDER_DUE = text(f"{OPEN_STATES_SQL} AND {REMINDER_PENDING_SQL}")
@@ -191,4 +192,7 @@ def sweep(
                 enqueue(db, work.queue, now=now)
             if not events:  # every step takes its row out of the query, so this ends
                 break
+    # The assisting units' parts (协办) of joint events: their own reminders and red lights.
+    for outcome, count in sweep_parts(database, now, policy).items():
+        counts[outcome] = counts.get(outcome, 0) + count
     return counts

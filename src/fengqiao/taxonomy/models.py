@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fengqiao.db import Base, UTCDateTime, utcnow
@@ -73,6 +83,11 @@ class RoutingRule(Base):
     level: Mapped[int | None] = mapped_column(Integer)
     unit_type: Mapped[str | None] = mapped_column(String(48))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    # 联合执法: the unit types that assist the lead (协办), each resolved near the event as the
+    # lead's type is; empty for a rule that names one unit.
+    assist_unit_types: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
     note: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

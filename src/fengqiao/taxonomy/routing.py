@@ -20,6 +20,8 @@ class Rule:
     level: int | None
     unit_type: str | None
     unit_id: int | None
+    # 联合执法: unit types that assist the lead (协办), resolved near the event as `unit_type` is.
+    assist_unit_types: tuple[str, ...] = ()
 
     def matches(self, *, category_code: str, major_code: str, town_id: int, level: int) -> bool:
         return (
@@ -49,6 +51,8 @@ class Proposal:
     rule_id: int | None
     unit_id: int | None
     reason: str
+    # The assisting units the rule proposes (协办), each found near the event; the lead excluded.
+    assist_unit_ids: tuple[int, ...] = ()
 
 
 def first_match(
@@ -103,17 +107,35 @@ def propose(
     )
     if rule is None:
         return Proposal(None, None, "no routing rule matches this class, town and level")
+    places = (village_id, town_id, district_id)
     if rule.unit_id is not None:
         if rule.unit_id not in units.by_id:
             return Proposal(rule.id, None, f"rule {rule.position} names an inactive unit")
-        return Proposal(rule.id, rule.unit_id, f"rule {rule.position}")
+        helpers = assisting(rule, units, lead=rule.unit_id, places=places, platform=platform)
+        return Proposal(rule.id, rule.unit_id, f"rule {rule.position}", helpers)
     assert rule.unit_type is not None
-    unit = units.nearest(rule.unit_type, (village_id, town_id, district_id), platform)
+    unit = units.nearest(rule.unit_type, places, platform)
     if unit is None:
         return Proposal(
             rule.id, None, f"rule {rule.position}: no {rule.unit_type} unit serves this place"
         )
-    return Proposal(rule.id, unit.id, f"rule {rule.position}")
+    return Proposal(
+        rule.id, unit.id, f"rule {rule.position}",
+        assisting(rule, units, lead=unit.id, places=places, platform=platform),
+    )  # fmt: skip
+
+
+def assisting(
+    rule: Rule, units: UnitIndex, *, lead: int, places: Sequence[int], platform: str
+) -> tuple[int, ...]:
+    """The units of the rule's assisting types nearest the event (a type no unit near the event
+    has is left out, as is the lead itself), in the rule's order."""
+    found: list[int] = []
+    for unit_type in rule.assist_unit_types:
+        unit = units.nearest(unit_type, places, platform)
+        if unit is not None and unit.id != lead and unit.id not in found:
+            found.append(unit.id)
+    return tuple(found)
 
 
 def rules_sorted(rules: Iterable[Rule]) -> list[Rule]:

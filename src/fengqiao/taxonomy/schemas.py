@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from fengqiao.bounds import PatchModel, RequestModel
@@ -94,6 +96,9 @@ class RuleIn(PatchModel):
     level: int | None = Field(None, ge=1, le=4)
     unit_type: str | None = Field(None, max_length=48)
     unit_id: int | None = None
+    assist_unit_types: list[Annotated[str, Field(min_length=1, max_length=48)]] | None = Field(
+        None, max_length=8, description="联合执法: unit types that assist the lead (协办)."
+    )
     note: str | None = Field(None, max_length=200)
     active: bool | None = None
 
@@ -109,5 +114,6 @@ class RuleOut(BaseModel):
     level: int | None
     unit_type: str | None
     unit_id: int | None
+    assist_unit_types: list[str] = []
     note: str
     active: bool

@@ -128,6 +128,7 @@ def import_taxonomy(
                     town_id=town_id,
                     level=row.get("level"),
                     unit_type=row.get("unit_type"),
+                    assist_unit_types=list(row.get("assist_unit_types", [])),
                     note=row.get("note_zh", ""),
                 )
             )
@@ -235,9 +236,10 @@ def save_rule(*, db: Session, values: dict[str, Any], rule_id: int | None = None
         key: values.get(key, getattr(rule, key, None))
         for key in (
             "position", "category_code", "major_code", "town_id", "level", "unit_type",
-            "unit_id", "note", "active",
+            "unit_id", "note", "active", "assist_unit_types",
         )
     }  # fmt: skip
+    merged["assist_unit_types"] = list(merged["assist_unit_types"] or [])
     if merged["position"] is None:
         raise invalid("position", "a rule needs a position", "规则须有顺序号")
     if (merged["unit_type"] is None) == (merged["unit_id"] is None):
@@ -265,6 +267,16 @@ def save_rule(*, db: Session, values: dict[str, Any], rule_id: int | None = None
         known = db.scalar(select(Unit.id).where(Unit.unit_type == merged["unit_type"]).limit(1))
         if known is None:
             raise invalid("unit_type", "no unit has this type", "没有此类型的责任单位")
+    assists: list[str] = merged["assist_unit_types"] or []
+    for assist in assists:
+        if db.scalar(select(Unit.id).where(Unit.unit_type == assist).limit(1)) is None:
+            raise invalid("assist_unit_types", f"no unit has type {assist}", "协办单位类型不存在")
+        if assist == merged["unit_type"]:
+            raise invalid(
+                "assist_unit_types",
+                "the lead's type cannot assist itself",
+                "协办单位类型不能与主办相同",
+            )
     clash = db.scalar(
         select(RoutingRule.id).where(
             RoutingRule.position == merged["position"], RoutingRule.id != (rule.id or 0)

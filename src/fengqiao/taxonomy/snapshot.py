@@ -116,6 +116,7 @@ def load_rules(db: Session) -> Rules:
             level=r.level,
             unit_type=r.unit_type,
             unit_id=r.unit_id,
+            assist_unit_types=tuple(r.assist_unit_types or ()),
         )
         for r in db.scalars(select(RoutingRule).where(RoutingRule.active.is_(True)))
     )

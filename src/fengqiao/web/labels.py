@@ -21,6 +21,7 @@ from fengqiao.catalogue.proxy import PROXY_ACTION_ZH, PROXY_STATUS_ZH
 from fengqiao.crs import CRS_ZH
 from fengqiao.events.escalation import REASON_ZH as ESCALATION_REASON_ZH
 from fengqiao.events.escalation import RUNG_ZH
+from fengqiao.events.parts import PART_ROLE_ZH, PART_STATUS_ZH
 from fengqiao.events.public import PUBLIC_STATUS_KEYS_ZH
 from fengqiao.events.schemas import PHOTO_KIND_ZH
 from fengqiao.events.sources import SOURCE_ZH
@@ -29,6 +30,7 @@ from fengqiao.events.workflow import ACTOR_ZH, STATUS_ZH, TRANSITIONS
 from fengqiao.iot.alarms import OUTCOME_ZH as ALARM_OUTCOME_ZH
 from fengqiao.iot.rules import READING_ZH
 from fengqiao.iot.service import DEVICE_TYPES_ZH
+from fengqiao.jointops.models import OPERATION_ACTION_ZH, OPERATION_STATUS_ZH
 from fengqiao.notices.models import NOTICE_ACTION_ZH, NOTICE_STATUS_ZH
 from fengqiao.notify.templates import TEMPLATE_ZH
 from fengqiao.org.models import (
@@ -101,6 +103,10 @@ def vocabularies() -> dict[str, Any]:
         "publicStatus": dict(PUBLIC_STATUS_KEYS_ZH),
         "noticeStatus": dict(NOTICE_STATUS_ZH),
         "noticeActions": dict(NOTICE_ACTION_ZH),
+        "partStatus": dict(PART_STATUS_ZH),
+        "partRoles": dict(PART_ROLE_ZH),
+        "jointOpStatus": dict(OPERATION_STATUS_ZH),
+        "jointOpActions": dict(OPERATION_ACTION_ZH),
     }
 
 

@@ -40,6 +40,8 @@ NAV: tuple[NavItem, ...] = (
     # Notices and leaflets (宣传); not for administrators, whose header is full (they open
     # /notices/manage from 系统管理's page head or by address).
     NavItem("/notices/manage", "宣传", ("operator", "leader"), "notices"),
+    # 联合执法 (issue 20): joint operations of the area; operators plan, leaders read.
+    NavItem("/joint-operations", "联合行动", ("operator", "leader"), "jointops"),
     NavItem("/messages", "消息", (*EVENT_READERS, "grid_worker", "resident"), "messages"),
     NavItem("/outbox", "发送失败", ("operator", "admin"), "outbox"),
     NavItem("/m/", "手机版", PHONE_ROLES, "worker"),

@@ -31,7 +31,15 @@
     reject: () => [note(true, "不予受理的原因（必填）")],
     self_handle: () => [note(false)],
     close: () => [photos("处置后照片（必填）", true), note(false)],
-    dispatch: () => [unitField(), note(false, "说明（改派其他单位时必填）")],
+    dispatch: () => [unitField(), assistField(), note(false, "说明（改派其他单位时必填）")],
+    // 联合执法: the assisting units' parts (协办), each unit signing and feeding back its own.
+    add_assist: () => [assistField(), note(false)],
+    sign_part: () => [note(false)],
+    feedback_part: () => [field("协办情况（必填）", h("textarea", { name: "result", required: true,
+      maxlength: 4000 })), photos("协办处置照片（至少一张）", true), note(false)],
+    waive_part: () => [field("免除的协办单位", h("select", { name: "unit_id", dataset: { int: "" } },
+      openParts().map((p) => h("option", { value: p.unit.id }, p.unit.name)))),
+      note(true, "免除理由（必填）")],
     sign: () => [note(false)],
     return: () => [note(true, "回退原因（必填，如非本单位职责）")],
     feedback: () => [field("处置结果（必填）", h("textarea", { name: "result", required: true,
@@ -57,7 +65,44 @@
       h("option", { value: "leader" }, "领导督办"), h("option", { value: "important" }, "重要事项督办"))),
       field("督办要求（必填）", h("textarea", { name: "requirement", required: true, maxlength: 2000 }))],
   };
-  const PHOTO_KIND = { close: "after", feedback: "after", verify: "verify" };
+  const PHOTO_KIND = { close: "after", feedback: "after", feedback_part: "after", verify: "verify" };
+
+  const openParts = () => (event.parts || []).filter((p) => p.role === "assist" &&
+    (p.status === "dispatched" || p.status === "signed"));
+
+  // 协办单位: units of the event's village or town, or district departments (the API refuses
+  // others); the routing rule's proposal ticked, the lead and units already assisting left out.
+  function assistField() {
+    const lead = event.owner_unit ? event.owner_unit.id : (event.proposed_unit ? event.proposed_unit.id : null);
+    const taken = new Set((event.parts || []).map((p) => p.unit && p.unit.id));
+    const proposed = new Set((event.proposed_assist_units || []).map((u) => u.id));
+    const places = new Set([event.town.id, event.village.id]);
+    const near = (units || []).filter((u) => u.id !== lead && !taken.has(u.id) &&
+      (places.has(u.org.id) || u.org.kind === "district"));
+    near.sort((a, b) => Number(proposed.has(b.id)) - Number(proposed.has(a.id)));
+    const box = (u) => h("label", { class: "assist-unit" }, h("input", { type: "checkbox",
+      value: u.id, dataset: { assist: "" }, checked: proposed.has(u.id) || null }), " ",
+      u.name, proposed.has(u.id) ? h("span", { class: "muted" }, "（系统建议）") : "");
+    return h("fieldset", { class: "field assist-units" }, h("legend", {}, "协办单位（联合执法，可多选）"),
+      h("div", { class: "assist-list", style: { maxHeight: "10em", overflowY: "auto" } }, near.map(box)),
+      near.length ? null : h("span", { class: "muted" }, "暂无可选单位"));
+  }
+
+  // 主办/协办: each unit's part with its state, deadline and light.
+  function renderParts() {
+    const block = document.getElementById("event-parts");
+    const parts = event.parts || [];
+    block.hidden = parts.length === 0;
+    FQ.fill(document.getElementById("part-list"), ...parts.map((p) => h("li", {
+      class: "part-item", dataset: { role: p.role, unit: p.unit ? String(p.unit.id) : "" } },
+      h("span", { class: "tag" }, FQ.label("partRoles", p.role)), " ",
+      h("strong", {}, p.unit ? p.unit.name : "—"), " ", lightBadge(p.light), " ",
+      p.role === "lead" ? statusBadge(p.status) : h("span", { class: "tag part-status" }, FQ.label("partStatus", p.status)),
+      h("div", { class: "muted" }, "时限 " + time(p.due_at),
+        p.fed_back_at ? " · 反馈于 " + time(p.fed_back_at) : "",
+        p.waive_reason ? " · 免除理由：" + p.waive_reason : ""),
+      p.role === "assist" && p.result ? h("div", {}, "协办情况：" + p.result) : null)));
+  }
 
   // Where the browser says this device is, as the upload's device fields; null when it has no
   // fix within ten seconds or the user refused.
@@ -156,6 +201,7 @@
       h("div", { class: "hash", title: r.hash }, "#" + r.seq + " " + r.hash.slice(0, 12)))));
     document.getElementById("trail-state").textContent = "共 " + event.trail.length + " 条，哈希链存证";
     renderMap();
+    renderParts();
     renderActions();
   }
 
@@ -216,7 +262,7 @@
       classes = false;
       api("/categories").then((c) => { classes = c; renderActions(); }).catch(() => {});
     }
-    if (actions.includes("dispatch") && units === null) {
+    if ((actions.includes("dispatch") || actions.includes("add_assist")) && units === null) {
       units = [];
       api("/units?size=500").then((p) => {
         units = p.items.filter((u) => u.active);
@@ -265,6 +311,8 @@
     button.disabled = true;
     try {
       const data = FQ.formData(form);
+      const ticked = form.querySelectorAll("input[data-assist]:checked");
+      if (ticked.length) data.assist_unit_ids = Array.from(ticked, (x) => Number(x.value));
       if (action === "supervise") {
         await api("/events/" + id + "/supervision-orders", { method: "POST", json: data });
         toast("督办单已下发", "ok");

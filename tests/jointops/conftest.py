@@ -1,0 +1,5 @@
+"""The joint operations' fixtures: the event center's app on a stopped clock, the demo people."""
+
+from tests.events.conftest import api, clock, desk, world
+
+__all__ = ["api", "clock", "desk", "world"]
