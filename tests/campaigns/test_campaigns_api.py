@@ -55,7 +55,7 @@ def test_bad_campaigns_are_refused_naming_the_field_and_nothing_is_stored(
                   {"name": "清理", "unit": "处", "classes": [code], "target": 2}]  # fmt: skip
     same_name = [{"name": "整治", "unit": "处", "classes": [code], "target": 1},
                  {"name": "整治", "unit": "处", "classes": [code], "target": 2}]  # fmt: skip
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"measures": same_class}, "measures[1].classes", "overlapping-measures"),
         ({"measures": same_name}, "measures[1].name", "overlapping-measures"),
         ({"end_date": str(TODAY - timedelta(days=20))}, "end_date", "invalid-input"),

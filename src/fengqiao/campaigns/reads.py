@@ -143,7 +143,7 @@ def dashboard(
             "expected_by_now": summary["expected_by_now"], "days": days,
         })  # fmt: skip
     names = names_of(db, towns)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for town in towns:
         for measure in measures:
             share = town_share(measure.target, measure.town_targets, campaign.town_ids, town)
