@@ -64,7 +64,10 @@
     const form = $("campaign-form");
     const tree = await api("/org/tree?depth=1");
     const areas = [h("option", { value: tree.id }, tree.name)];
-    for (const town of tree.children || []) areas.push(h("option", { value: town.id }, town.name));
+    // The district (all its towns) or one town: a town's caller has only their own.
+    if (tree.kind === "district") {
+      for (const town of tree.children || []) areas.push(h("option", { value: town.id }, town.name));
+    }
     fill($("campaign-area"), areas);
     classes = (await api("/categories")).categories;
     measureRow();
