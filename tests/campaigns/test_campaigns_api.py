@@ -163,3 +163,36 @@ def test_town_callers_see_their_town_part_and_edit_and_end(
     own = post(api, auth, body(db, world, org_id=town.id, name="镇街整治"),
                user="demo_operator")  # fmt: skip
     assert [t["id"] for t in own["towns"]] == [town.id]
+
+
+def test_the_event_page_reads_its_campaigns_and_the_handler_enters_quantities(
+    api: TestClient, auth: Auth, db: Session, bound: Any, desk: Desk, world: World,
+    clock: FixedClock,
+) -> None:  # fmt: skip
+    clear_campaigns(db)
+    campaign = post(api, auth, body(db, world))
+    event = desk.to_handled(desk.file())  # the handler fed back: now the quantities
+    run(bound, now=clock.now())
+    tags = api.get(f"/api/v1/campaigns/event-tags/{event['id']}", headers=auth("demo_handler"))
+    assert tags.status_code == 200, tags.text
+    (item,) = tags.json()["items"]
+    assert tags.json()["code"] == event["code"] and item["campaign_id"] == campaign["id"]
+    assert [(m["name"], m["applies"], m["quantity"]) for m in item["measures"]] == [
+        ("拆除违建", True, None), ("拆除面积", True, None)]  # fmt: skip
+    area = item["measures"][1]["id"]
+    put = api.put(f"/api/v1/campaigns/{campaign['id']}/events/{event['code']}",
+                  json={"quantities": [{"measure_id": area, "quantity": 320}]},
+                  headers=auth("demo_handler"))  # fmt: skip
+    assert put.status_code == 200, put.text
+    # A grid worker may not; another town's operator sees nothing of it.
+    assert api.get(f"/api/v1/campaigns/event-tags/{event['id']}",
+                   headers=auth("demo_grid_worker")).status_code == 403  # fmt: skip
+    closed = desk.verify_ok(desk.get(event))
+    assert closed["status"] == "closed"
+    run(bound, now=clock.now())
+    dash = api.get(f"/api/v1/campaigns/{campaign['id']}/dashboard",
+                   headers=auth("demo_district_operator")).json()  # fmt: skip
+    assert {s["name"]: s["done"] for s in dash["measures"]} == {
+        "拆除违建": 1.0,
+        "拆除面积": 320.0,
+    }

@@ -205,3 +205,32 @@ def csv_rows(dash: dict[str, Any]) -> list[list[Any]]:
 
 
 CSV_HEADER = ["镇街", "措施", "单位", "目标", "完成", "按进度应完成", "完成率"]
+
+
+def event_campaigns(db: Session, principal: Principal, event_id: int) -> dict[str, Any]:
+    """The running or ended campaigns an event is tagged to (that the caller may see), each
+    with its measures and the quantities recorded for the event (for the event page)."""
+    event = db.get(Event, event_id)
+    if event is None:
+        return {"code": "", "items": []}
+    tags = list(db.execute(
+        select(CampaignEvent, Campaign).join(Campaign, Campaign.id == CampaignEvent.campaign_id)
+        .where(CampaignEvent.event_id == event_id, CampaignEvent.removed_at.is_(None))
+        .order_by(Campaign.id)
+    ).all())  # fmt: skip
+    visible = [(tag, c) for tag, c in tags if event.town_id in visible_towns(principal, c)]
+    ids = [c.id for _, c in visible]
+    measures = measures_of(db, ids)
+    entered = {
+        (q.campaign_id, q.measure_id): q.quantity
+        for q in db.scalars(select(CampaignQuantity).where(CampaignQuantity.event_id == event_id))
+    }
+    items = [{
+        "campaign_id": c.id, "name": c.name, "status": c.status, "counted": tag.counted,
+        "measures": [{
+            "id": m.id, "name": m.name, "unit": m.unit, "unit_name": MEASURE_UNIT_ZH[m.unit],
+            "applies": event.category_code in m.classes, "default_quantity": m.default_quantity,
+            "quantity": entered.get((c.id, m.id)),
+        } for m in measures[c.id]],
+    } for tag, c in visible]  # fmt: skip
+    return {"code": event.code if items else "", "items": items}

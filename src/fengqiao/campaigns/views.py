@@ -61,6 +61,15 @@ def create_campaign(
         return _one(db, principal, campaign.id, clock)
 
 
+@router.get("/campaigns/event-tags/{event_id}", summary="The campaigns an event is tagged to")
+def event_tags(event_id: int, principal: CurrentPrincipal, database: AppDatabase) -> dict[str, Any]:
+    """For the event page: each campaign the event counts for, with its measures (whether the
+    event's class counts for each) and the quantities recorded; empty when none."""
+    principal.require_role(*service.QUANTITY_ROLES, "unit_leader")
+    with database.session() as db:
+        return reads.event_campaigns(db, principal, event_id)
+
+
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut, summary="One campaign")
 def read_campaign(
     campaign_id: int, principal: CurrentPrincipal, database: AppDatabase, clock: AppClock
