@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from fengqiao.campaigns.models import (
@@ -97,8 +97,6 @@ def list_campaigns(
     parts = [int(p) for p in principal.home_path.strip("/").split("/") if p]
     condition = inside
     if len(parts) >= 2:  # a town's (or lower) caller also sees the district's campaigns
-        from sqlalchemy import literal
-
         condition = or_(inside, literal(principal.home_path).startswith(Campaign.org_path))
     query = select(Campaign).where(condition)
     if status:
