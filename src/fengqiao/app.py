@@ -34,6 +34,7 @@ from fengqiao.readcache import ReadCache
 from fengqiao.taxonomy.snapshot import RulesCache
 from fengqiao.web import (
     STATIC_DIR,
+    campaign_pages,
     catalogue_pages,
     jointops_pages,
     notice_pages,
@@ -127,6 +128,7 @@ def create_app(
     app.include_router(public_pages.router)
     app.include_router(notice_pages.router)
     app.include_router(jointops_pages.router)  # 联合行动 (issue 20)
+    app.include_router(campaign_pages.router)
     open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

@@ -33,6 +33,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/analytics", "分析研判", (*STAFF, "unit_leader"), "analytics"),
     NavItem("/assessment", "考核", STAFF, "assessment"),
     NavItem("/bulletins", "每日通报", STAFF, "bulletins"),
+    # Campaigns (专项整治); not for administrators, whose header is full (they open /campaigns).
+    NavItem("/campaigns", "专项整治", ("operator", "leader"), "campaigns"),
     NavItem("/warnings", "预警", (*STAFF, "handler", "unit_leader"), "warnings"),
     # Not for administrators: their header (with 发送失败 and 系统管理) would wrap at 1280 px;
     # they reach 会商 from the map's head like everyone in the command room.
