@@ -32,6 +32,7 @@ from fengqiao.rooms.models import RoomParticipant, RoomSession
 from fengqiao.search.index import SEARCH_OBJECTS as PLACE_SEARCH_OBJECTS
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
 from fengqiao.supervision.models import SupervisionOrder
+from fengqiao.tasks.models import TrackedTask, TrackedTaskPhoto, TrackedTaskTrail
 from fengqiao.taxonomy.models import (
     Category,
     CategoryMajor,
@@ -92,6 +93,9 @@ __all__ = [
     "SlaPolicy",
     "SmsCode",
     "SupervisionOrder",
+    "TrackedTask",
+    "TrackedTaskPhoto",
+    "TrackedTaskTrail",
     "Unit",
     "User",
     "UserRole",
