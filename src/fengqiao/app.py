@@ -40,6 +40,7 @@ from fengqiao.web import (
     resident_pages,
     resident_reports_pages,
     room_pages,
+    task_pages,
     tv_pages,
 )
 from fengqiao.web import headers as security_headers
@@ -125,6 +126,7 @@ def create_app(
     app.include_router(resident_pages.router)
     app.include_router(public_pages.router)
     app.include_router(notice_pages.router)
+    app.include_router(task_pages.router)
     open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

@@ -57,6 +57,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
                 "每日通报",
                 "预警",
                 "会商",
+                "研判会商",
                 "宣传",
                 "消息",
                 "发送失败",
@@ -77,6 +78,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
                 "每日通报",
                 "预警",
                 "会商",
+                "研判会商",
                 "宣传",
                 "消息",
             ],
@@ -86,7 +88,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
         (
             "demo_handler",
             "/events?task=inbox",
-            ["事件中心", "督办单", "预警", "消息", "手机版"],
+            ["事件中心", "督办单", "督办事项", "预警", "消息", "手机版"],
             "处置人员",
         ),
         (

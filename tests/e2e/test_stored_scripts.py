@@ -51,6 +51,7 @@ PAGES = (
     *(f"/admin/{section}" for section in ADMIN_SECTIONS), "/docs",
     "/r/",  # the residents' app (issue 19): its class chips are names staff edit
     "/r/reports", "/r/map", "/r/notices", "/notices/manage", "/tv",
+    "/tasks", "/meetings",  # issue 20: tracked tasks and analysis meetings
 )  # fmt: skip
 ROLES = {
     "admin": "admin",
