@@ -42,6 +42,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "publicmap",
             "notices",
             "tasks",
+            "campaigns",
+            "meetings",
         }),
     ),
     (

@@ -6,6 +6,15 @@ from fengqiao.auth.models import ApiKey, GridAssignment, SmsCode, User, UserRole
 from fengqiao.basemap.models import BaseFeature, BasemapSetting
 from fengqiao.calls.models import VideoCall
 from fengqiao.cameras.models import Camera
+from fengqiao.campaigns.models import (
+    Campaign,
+    CampaignCursor,
+    CampaignEvent,
+    CampaignLog,
+    CampaignMeasure,
+    CampaignProgress,
+    CampaignQuantity,
+)
 from fengqiao.catalogue.models import ProxyRequest, ProxyRequestLog, ServiceItem
 from fengqiao.catalogue.search import SEARCH_OBJECTS
 from fengqiao.command.models import AlarmState
@@ -53,6 +62,13 @@ __all__ = [
     "BulletinSubscription",
     "CalendarOverride",
     "Camera",
+    "Campaign",
+    "CampaignCursor",
+    "CampaignEvent",
+    "CampaignLog",
+    "CampaignMeasure",
+    "CampaignProgress",
+    "CampaignQuantity",
     "Category",
     "CategoryMajor",
     "ChangeCounter",

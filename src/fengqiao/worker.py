@@ -20,6 +20,7 @@ from typing import IO
 
 from fengqiao.analytics import jobs as analytics_jobs
 from fengqiao.assessment import jobs as assessment_jobs
+from fengqiao.campaigns import jobs as campaign_jobs
 from fengqiao.catalogue import jobs as catalogue_jobs
 from fengqiao.clock import Clock
 from fengqiao.command import jobs as command_jobs
@@ -40,6 +41,7 @@ JOB_MODULES = (
     task_jobs,
     analytics_jobs,
     warnings_jobs,
+    campaign_jobs,
     assessment_jobs,
     catalogue_jobs,
     iot_jobs,

@@ -6,7 +6,7 @@ trail; `tracked_task_photo` its checked evidence photos. Two partial indexes hol
 tasks still owed a reminder or an overdue mark, for the `tasks.sweep` job.
 
 Revision ID: 0035_tracked_tasks
-Revises: 0032_notices
+Revises: 0034_campaigns
 Create Date: 2026-12-06 03:00:00.000000
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import fengqiao.db
 
 revision: str = "0035_tracked_tasks"
-down_revision: str | None = "0032_notices"
+down_revision: str | None = "0034_campaigns"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
