@@ -20,6 +20,7 @@ from fengqiao.basemap.models import BaseFeature
 from fengqiao.cameras.models import Camera
 from fengqiao.clock import Clock
 from fengqiao.db import Database
+from fengqiao.demo import meetings as demo_meetings
 from fengqiao.demo import notices as demo_notices
 from fengqiao.demo import patrols as demo_patrols
 from fengqiao.demo import services as demo_services
@@ -61,6 +62,8 @@ class SeedReport:
     proxy_requests: int = 0
     notices: int = 0
     leaflet_deliveries: int = 0
+    meetings: int = 0
+    meeting_decisions: int = 0
 
 
 # (username, role, description): the accounts a demo visitor logs in with.
@@ -155,6 +158,8 @@ def seed(
         devices = seed_devices(db=session, features=features, users=users, created_at=CREATED_AT)
         # Notices to residents and a leaflet campaign with some households reached (宣传).
         notices = demo_notices.seed_notices(db=session, now=now or Clock().now())
+        # A year of analysis meetings (研判会商) with their decisions as tracked tasks.
+        meetings = demo_meetings.seed_meetings(db=session, now=now or Clock().now(), seed=seed)
 
     cameras = sum(1 for f in features if f["kind"] == "camera")
     return SeedReport(
@@ -177,6 +182,8 @@ def seed(
         device_keys=devices.keys,
         notices=notices.notices,
         leaflet_deliveries=notices.deliveries,
+        meetings=meetings.meetings,
+        meeting_decisions=meetings.decisions,
     )
 
 

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from fengqiao.auth.models import User
+from fengqiao.auth.models import User, UserRole
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import Problem, check_version, conflict, invalid, not_found
 from fengqiao.meetings.agenda import draft_agenda
@@ -370,3 +370,36 @@ def decisions_on_time(*, db: Session, year: int) -> dict[int, float]:
         .group_by(TrackedTask.town_id)
     ).all()  # fmt: skip
     return {town: float(done or 0) / count for town, count, done in rows if town and count}
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[: n + 1]) + "/" for n in range(len(parts))]
+
+
+def candidates(db: Session, meeting: Meeting) -> dict[str, list[dict[str, Any]]]:
+    """Who may attend and own decisions: the units and staff of the area and the orgs above it."""
+    inside_or_above = [
+        OrgUnit.path.startswith(meeting.org_path, autoescape=True),
+        OrgUnit.path.in_(_ancestor_paths(meeting.org_path)),
+    ]
+    units = db.execute(
+        select(Unit.id, Unit.name, OrgUnit.name.label("org"))
+        .join(OrgUnit, OrgUnit.id == Unit.org_unit_id)
+        .where(Unit.active.is_(True), or_(*inside_or_above))
+        .order_by(OrgUnit.path, Unit.name).limit(300)
+    ).all()  # fmt: skip
+    roles = ["operator", "leader", "handler", "unit_leader", "grid_leader"]
+    if meeting.level == "village":
+        roles.append("grid_worker")
+    users = db.execute(
+        select(User.id, User.name, OrgUnit.name.label("org"))
+        .join(OrgUnit, OrgUnit.id == User.home_org_id)
+        .where(User.is_active.is_(True), or_(*inside_or_above),
+               User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(roles))))
+        .order_by(OrgUnit.path, User.name).limit(300)
+    ).all()  # fmt: skip
+    return {
+        "units": [{"id": u.id, "name": u.name, "org": u.org} for u in units],
+        "users": [{"id": u.id, "name": u.name, "org": u.org} for u in users],
+    }

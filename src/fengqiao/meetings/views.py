@@ -98,6 +98,15 @@ def agenda_draft(
         return {"sections": with_lights(db, draft_agenda(db=db, meeting=meeting, now=now), now)}
 
 
+@router.get("/meetings/{meeting_id}/people", summary="Who may attend and own decisions")
+def meeting_people(
+    meeting_id: MeetingId, principal: CurrentPrincipal, database: AppDatabase
+) -> dict[str, Any]:
+    """The units and staff of the meeting's area and of the orgs above it (at most 300 each)."""
+    with database.session() as db:
+        return service.candidates(db, service.get_meeting(db, principal, meeting_id))
+
+
 @router.put("/meetings/{meeting_id}/agenda", response_model=MeetingOut, summary="Save the agenda")
 def save_agenda(
     meeting_id: MeetingId, body: AgendaIn, principal: CurrentPrincipal, database: AppDatabase,

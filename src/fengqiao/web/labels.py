@@ -29,6 +29,7 @@ from fengqiao.events.workflow import ACTOR_ZH, STATUS_ZH, TRANSITIONS
 from fengqiao.iot.alarms import OUTCOME_ZH as ALARM_OUTCOME_ZH
 from fengqiao.iot.rules import READING_ZH
 from fengqiao.iot.service import DEVICE_TYPES_ZH
+from fengqiao.meetings.models import MEETING_ACTION_ZH, MEETING_LEVEL_ZH, MEETING_STATUS_ZH
 from fengqiao.notices.models import NOTICE_ACTION_ZH, NOTICE_STATUS_ZH
 from fengqiao.notify.templates import TEMPLATE_ZH
 from fengqiao.org.models import (
@@ -107,6 +108,9 @@ def vocabularies() -> dict[str, Any]:
         "taskStatus": dict(TASK_STATUS_ZH),
         "taskLight": dict(TASK_LIGHT_ZH),
         "taskActions": dict(TASK_ACTION_ZH),
+        "meetingLevel": dict(MEETING_LEVEL_ZH),
+        "meetingStatus": dict(MEETING_STATUS_ZH),
+        "meetingActions": dict(MEETING_ACTION_ZH),
     }
 
 
