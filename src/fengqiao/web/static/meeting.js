@@ -47,7 +47,12 @@
       const head = h("h3", {}, section.title);
       if (editable()) {
         const add = h("button", { type: "button", class: "btn btn-small btn-secondary" }, "添加一项");
-        add.addEventListener("click", () => { section.items.push({ text: "" }); renderAgenda(); });
+        add.addEventListener("click", () => {
+          // The draft says 无 for an empty section: the first item of the operator's replaces it.
+          if (section.items.length === 1 && section.items[0].text === "无" && !section.items[0].task) section.items = [];
+          section.items.push({ text: "" });
+          renderAgenda();
+        });
         return h("section", { class: "agenda-section", "data-key": section.key }, head, list, add);
       }
       return h("section", { class: "agenda-section", "data-key": section.key }, head, list);
