@@ -190,3 +190,28 @@ def test_the_yearly_figures_count_town_meetings_and_decisions_on_time(
     assert meetings_held(db=db, year=year) == {town.id: (2, 3)}
     assert decisions_on_time(db=db, year=year) == {town.id: 1 / 3}
     assert meetings_held(db=db, year=year + 1) == {}
+
+
+def test_the_draft_lists_the_areas_overdue_and_escalated_events(
+    api: TestClient, auth: Auth, db: Session, world: World, clock: FixedClock
+) -> None:
+    from fengqiao.events.models import Event
+    from tests.events.conftest import Desk
+
+    desk = Desk(api, auth, world)
+    filed = desk.file()
+    event = db.get(Event, filed["id"])
+    assert event is not None
+    event.overdue_at, event.escalation_rung = clock.now(), 1
+    db.commit()
+    made = arrange(api, auth, town_of(db, world).id, clock.now() + timedelta(days=1))
+    sections = {s["key"]: s["items"] for s in made["agenda"]}
+    assert any(i.get("event") == event.id and event.code in i["text"] for i in sections["overdue"])
+    assert any(i.get("event") == event.id for i in sections["escalated"])
+    # A village's meeting elsewhere does not see it.
+    other = db.scalars(select(OrgUnit).where(
+        OrgUnit.kind == "village", OrgUnit.id != event.village_id)).first()  # fmt: skip
+    assert other is not None
+    elsewhere = arrange(api, auth, other.id, clock.now() + timedelta(days=1))
+    assert not any(i.get("event") == event.id
+                   for s in elsewhere["agenda"] for i in s["items"])  # fmt: skip
