@@ -215,3 +215,27 @@ def test_the_draft_lists_the_areas_overdue_and_escalated_events(
     elsewhere = arrange(api, auth, other.id, clock.now() + timedelta(days=1))
     assert not any(i.get("event") == event.id
                    for s in elsewhere["agenda"] for i in s["items"])  # fmt: skip
+
+
+def test_a_cancelled_meeting_takes_no_minutes_and_a_stale_version_is_refused(
+    api: TestClient, auth: Auth, db: Session, world: World, clock: FixedClock
+) -> None:
+    made = arrange(api, auth, town_of(db, world).id, clock.now() + timedelta(days=2))
+    url = f"/api/v1/meetings/{made['id']}"
+    edited = api.patch(url, headers=auth("demo_operator"),
+                       json={"place": "街道三楼会议室", "version": made["version"]})  # fmt: skip
+    assert edited.status_code == 200 and edited.json()["place"] == "街道三楼会议室"
+    stale = api.post(f"{url}/cancel", headers=auth("demo_operator"),
+                     json={"reason": "台风停会", "version": made["version"]})  # fmt: skip
+    assert stale.status_code == 409
+    cancelled = api.post(f"{url}/cancel", headers=auth("demo_operator"),
+                         json={"reason": "台风停会", "version": edited.json()["version"]})  # fmt: skip
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    late = api.post(f"{url}/hold", headers=auth("demo_operator"), json={
+        "minutes_text": "纪要", "version": cancelled.json()["version"]})  # fmt: skip
+    assert late.status_code == 409
+    assert late.json()["type"].endswith("meeting-wrong-state")
+    listed = api.get("/api/v1/meetings", headers=auth("demo_operator"),
+                     params={"status": "cancelled", "size": 100}).json()  # fmt: skip
+    assert made["id"] in {m["id"] for m in listed["items"]}
+    assert api.get(url, headers=auth("demo_handler")).status_code == 403  # not a meeting reader
