@@ -42,7 +42,9 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "publicmap",
             "notices",
             "jointops",
+            "tasks",
             "campaigns",
+            "meetings",
         }),
     ),
     (

@@ -22,6 +22,7 @@ from fengqiao.geo import views as geo_views
 from fengqiao.intake import views as intake_views
 from fengqiao.iot import views as iot_views
 from fengqiao.jointops import views as jointops_views
+from fengqiao.meetings import views as meeting_views
 from fengqiao.notices import views as notice_views
 from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
@@ -33,6 +34,7 @@ from fengqiao.rooms import views as room_views
 from fengqiao.search import views as search_views
 from fengqiao.sla import views as sla_views
 from fengqiao.supervision import views as supervision_views
+from fengqiao.tasks import views as task_views
 from fengqiao.taxonomy import views as taxonomy_views
 from fengqiao.warnings import views as warning_views
 from fengqiao.web import labels, tv_pages
@@ -95,3 +97,5 @@ api_router.include_router(room_views.router)
 api_router.include_router(resident_report_views.router)
 api_router.include_router(resident_views.router)
 api_router.include_router(notice_views.router)
+api_router.include_router(task_views.router)
+api_router.include_router(meeting_views.router)

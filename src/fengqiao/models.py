@@ -32,6 +32,7 @@ from fengqiao.geo.models import LayerFeature
 from fengqiao.intake.models import ChecklistRun
 from fengqiao.iot.models import Device, IotFold, IotInbox, IotQuarantine, IotRule
 from fengqiao.jointops.models import JointOperation, JointOperationEvent, JointOperationLog
+from fengqiao.meetings.models import Meeting, MeetingAttendee, MeetingLog
 from fengqiao.notices.models import LeafletCampaign, LeafletDelivery, Notice, NoticeLog
 from fengqiao.notify.models import Notification
 from fengqiao.open311.models import Open311Refusal, Open311Request
@@ -43,6 +44,7 @@ from fengqiao.rooms.models import RoomParticipant, RoomSession
 from fengqiao.search.index import SEARCH_OBJECTS as PLACE_SEARCH_OBJECTS
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
 from fengqiao.supervision.models import SupervisionOrder
+from fengqiao.tasks.models import TrackedTask, TrackedTaskPhoto, TrackedTaskTrail
 from fengqiao.taxonomy.models import (
     Category,
     CategoryMajor,
@@ -94,6 +96,9 @@ __all__ = [
     "LayerFeature",
     "LeafletCampaign",
     "LeafletDelivery",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingLog",
     "Notice",
     "NoticeLog",
     "Notification",
@@ -114,6 +119,9 @@ __all__ = [
     "SlaPolicy",
     "SmsCode",
     "SupervisionOrder",
+    "TrackedTask",
+    "TrackedTaskPhoto",
+    "TrackedTaskTrail",
     "Unit",
     "User",
     "UserRole",

@@ -32,6 +32,7 @@ from fengqiao.iot.alarms import OUTCOME_ZH as ALARM_OUTCOME_ZH
 from fengqiao.iot.rules import READING_ZH
 from fengqiao.iot.service import DEVICE_TYPES_ZH
 from fengqiao.jointops.models import OPERATION_ACTION_ZH, OPERATION_STATUS_ZH
+from fengqiao.meetings.models import MEETING_ACTION_ZH, MEETING_LEVEL_ZH, MEETING_STATUS_ZH
 from fengqiao.notices.models import NOTICE_ACTION_ZH, NOTICE_STATUS_ZH
 from fengqiao.notify.templates import TEMPLATE_ZH
 from fengqiao.org.models import (
@@ -46,6 +47,8 @@ from fengqiao.outbox.models import CHANNEL_ZH, OUTBOX_STATUS_ZH
 from fengqiao.scope import ROLE_ZH
 from fengqiao.sla.deadlines import LIGHT_ZH, LIMIT_UNIT_ZH
 from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_STATUS_ZH
+from fengqiao.tasks.answers import TASK_LIGHT_ZH
+from fengqiao.tasks.models import TASK_ACTION_ZH, TASK_KIND_ZH, TASK_STATUS_ZH
 from fengqiao.taxonomy.models import EVENT_LEVEL_SHORT_ZH, EVENT_LEVEL_ZH
 from fengqiao.taxonomy.questions import DATATYPE_ZH
 from fengqiao.warnings.models import WARNING_KIND_ZH, WARNING_STATUS_ZH
@@ -111,6 +114,13 @@ def vocabularies() -> dict[str, Any]:
         "campaignStatus": dict(CAMPAIGN_STATUS_ZH),
         "measureUnits": dict(MEASURE_UNIT_ZH),
         "campaignTagHow": dict(TAG_HOW_ZH),
+        "taskKind": dict(TASK_KIND_ZH),
+        "taskStatus": dict(TASK_STATUS_ZH),
+        "taskLight": dict(TASK_LIGHT_ZH),
+        "taskActions": dict(TASK_ACTION_ZH),
+        "meetingLevel": dict(MEETING_LEVEL_ZH),
+        "meetingStatus": dict(MEETING_STATUS_ZH),
+        "meetingActions": dict(MEETING_ACTION_ZH),
     }
 
 
