@@ -26,6 +26,9 @@ from fengqiao.events.schemas import PHOTO_KIND_ZH
 from fengqiao.events.sources import SOURCE_ZH
 from fengqiao.events.trail import TRAIL_ACTION_ZH
 from fengqiao.events.workflow import ACTOR_ZH, STATUS_ZH, TRANSITIONS
+from fengqiao.inspections.models import LOG_ACTION_ZH as INSPECTION_ACTION_ZH
+from fengqiao.inspections.models import RESULT_ZH as INSPECTION_RESULT_ZH
+from fengqiao.inspections.models import SELF_STATUS_ZH
 from fengqiao.iot.alarms import OUTCOME_ZH as ALARM_OUTCOME_ZH
 from fengqiao.iot.rules import READING_ZH
 from fengqiao.iot.service import DEVICE_TYPES_ZH
@@ -42,6 +45,12 @@ from fengqiao.org.service import UNIT_CATEGORY_ZH
 from fengqiao.outbox.models import CHANNEL_ZH, OUTBOX_STATUS_ZH
 from fengqiao.scope import ROLE_ZH
 from fengqiao.sla.deadlines import LIGHT_ZH, LIMIT_UNIT_ZH
+from fengqiao.standards.models import (
+    ASPECT_ZH,
+    EVIDENCE_ZH,
+    STANDARD_ACTION_ZH,
+    STANDARD_STATUS_ZH,
+)
 from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_STATUS_ZH
 from fengqiao.taxonomy.models import EVENT_LEVEL_SHORT_ZH, EVENT_LEVEL_ZH
 from fengqiao.taxonomy.questions import DATATYPE_ZH
@@ -101,6 +110,13 @@ def vocabularies() -> dict[str, Any]:
         "publicStatus": dict(PUBLIC_STATUS_KEYS_ZH),
         "noticeStatus": dict(NOTICE_STATUS_ZH),
         "noticeActions": dict(NOTICE_ACTION_ZH),
+        "standardAspects": dict(ASPECT_ZH),
+        "standardEvidence": dict(EVIDENCE_ZH),
+        "standardStatus": dict(STANDARD_STATUS_ZH),
+        "standardActions": dict(STANDARD_ACTION_ZH),
+        "inspectionResults": dict(INSPECTION_RESULT_ZH),
+        "inspectionActions": dict(INSPECTION_ACTION_ZH),
+        "selfAssessmentStatus": dict(SELF_STATUS_ZH),
     }
 
 
