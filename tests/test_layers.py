@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "residents",
             "publicmap",
             "notices",
+            "tasks",
             "standards", "inspections",
         }),
     ),

@@ -32,6 +32,7 @@ from fengqiao.search import views as search_views
 from fengqiao.sla import views as sla_views
 from fengqiao.standards import views as standard_views
 from fengqiao.supervision import views as supervision_views
+from fengqiao.tasks import views as task_views
 from fengqiao.taxonomy import views as taxonomy_views
 from fengqiao.warnings import views as warning_views
 from fengqiao.web import labels, tv_pages
@@ -91,6 +92,7 @@ api_router.include_router(room_views.router)
 api_router.include_router(resident_report_views.router)
 api_router.include_router(resident_views.router)
 api_router.include_router(notice_views.router)
+api_router.include_router(task_views.router)
 # Supervision rounds, rectification and the eight-aspect standard (督查整改, 标准化).
 api_router.include_router(standard_views.router)
 api_router.include_router(inspection_views.router)

@@ -43,6 +43,7 @@ from fengqiao.search.index import SEARCH_OBJECTS as PLACE_SEARCH_OBJECTS
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
 from fengqiao.standards.models import StandardItem, StandardLog, StandardVersion
 from fengqiao.supervision.models import SupervisionOrder
+from fengqiao.tasks.models import TrackedTask, TrackedTaskPhoto, TrackedTaskTrail
 from fengqiao.taxonomy.models import (
     Category,
     CategoryMajor,
@@ -114,6 +115,9 @@ __all__ = [
     "StandardLog",
     "StandardVersion",
     "SupervisionOrder",
+    "TrackedTask",
+    "TrackedTaskPhoto",
+    "TrackedTaskTrail",
     "Unit",
     "User",
     "UserRole",

@@ -31,11 +31,13 @@ from fengqiao.metrics import timed_job
 from fengqiao.notify import jobs as notify_jobs
 from fengqiao.notify.channels import Channel, load_channels
 from fengqiao.supervision import jobs as supervision_jobs
+from fengqiao.tasks import jobs as task_jobs
 from fengqiao.warnings import jobs as warnings_jobs
 
 # The domains whose jobs the worker runs, in the order one round runs them.
 JOB_MODULES = (
     supervision_jobs,
+    task_jobs,
     analytics_jobs,
     warnings_jobs,
     assessment_jobs,

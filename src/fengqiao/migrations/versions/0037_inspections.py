@@ -9,7 +9,7 @@ task). `self_assessment` and `self_assessment_item` are a town's own assessment 
 `inspection_log` is the trail of groups, rounds and self-assessments.
 
 Revision ID: 0037_inspections
-Revises: 0032_notices
+Revises: 0035_tracked_tasks
 Create Date: 2026-12-06 03:10:00.000000
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 import fengqiao.db
 
 revision: str = "0037_inspections"
-down_revision: str | None = "0032_notices"
+down_revision: str | None = "0035_tracked_tasks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
