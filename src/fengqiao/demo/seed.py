@@ -20,6 +20,7 @@ from fengqiao.basemap.models import BaseFeature
 from fengqiao.cameras.models import Camera
 from fengqiao.clock import Clock
 from fengqiao.db import Database
+from fengqiao.demo import inspections as demo_inspections
 from fengqiao.demo import notices as demo_notices
 from fengqiao.demo import patrols as demo_patrols
 from fengqiao.demo import services as demo_services
@@ -61,6 +62,8 @@ class SeedReport:
     proxy_requests: int = 0
     notices: int = 0
     leaflet_deliveries: int = 0
+    inspection_rounds: int = 0
+    rectifications: int = 0
 
 
 # (username, role, description): the accounts a demo visitor logs in with.
@@ -155,6 +158,10 @@ def seed(
         devices = seed_devices(db=session, features=features, users=users, created_at=CREATED_AT)
         # Notices to residents and a leaflet campaign with some households reached (宣传).
         notices = demo_notices.seed_notices(db=session, now=now or Clock().now())
+        # The standard, five supervision groups, a year of rounds with rectifications (督查整改).
+        inspections = demo_inspections.seed_inspections(
+            db=session, now=now or Clock().now(), seed=seed
+        )
 
     cameras = sum(1 for f in features if f["kind"] == "camera")
     return SeedReport(
@@ -177,6 +184,8 @@ def seed(
         device_keys=devices.keys,
         notices=notices.notices,
         leaflet_deliveries=notices.deliveries,
+        inspection_rounds=inspections.rounds,
+        rectifications=inspections.rectifications,
     )
 
 

@@ -79,14 +79,16 @@ def _check_owner_units(db: Session, town: OrgUnit, scores: Sequence[ItemScoreIn]
                           f"单位 {score.owner_unit_id} 不是{town.name}的单位")  # fmt: skip
 
 
-def create_round(*, db: Session, principal: Principal, data: RoundIn,
-                 now: datetime) -> InspectionRound:  # fmt: skip
+def create_round(*, db: Session, principal: Principal, data: RoundIn, now: datetime,
+                 notify: bool = True) -> InspectionRound:  # fmt: skip
     """Score a town for a month: the caller is a member of the group, the town is the group's,
     the month has no round yet and is not in the future, every item is scored once; each item
     not met becomes a rectification."""
     group = db.get(InspectionGroup, data.group_id)
     if group is None:
-        raise invalid("group_id", f"no group with id {data.group_id}", f"督查组 {data.group_id} 不存在")
+        raise invalid(
+            "group_id", f"no group with id {data.group_id}", f"督查组 {data.group_id} 不存在"
+        )
     if not groups.is_member(db, group.id, principal.user_id):
         raise forbidden(f"only members of {group.name} score its rounds",
                         f"只有{group.name}的成员可以评分")  # fmt: skip
@@ -146,6 +148,7 @@ def create_round(*, db: Session, principal: Principal, data: RoundIn,
                 owner_user_id=None if score.owner_unit_id else fallback_owner,
                 limit=float(score.deadline_days or DEADLINE_DAYS), limit_unit="working_days",
                 evidence_required=True, actor_id=principal.user_id, now=now, calendar=calendar,
+                notify=notify,
             )  # fmt: skip
             row.task_id = task.id
         db.add(row)
@@ -211,8 +214,12 @@ def _people(db: Session, ids: Sequence[int | None]) -> dict[int, str]:
 
 def rectification_out(task: TrackedTask, now: datetime) -> dict[str, Any]:
     return {
-        "code": task.code, "status": task.status, "light": task_light(task, now),
-        "due_at": task.due_at, "done_at": task.done_at, "title": task.title,
+        "code": task.code,
+        "status": task.status,
+        "light": task_light(task, now),
+        "due_at": task.due_at,
+        "done_at": task.done_at,
+        "title": task.title,
     }
 
 

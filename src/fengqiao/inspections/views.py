@@ -143,9 +143,7 @@ def missing_rounds(
     return {"month": f"{year:04d}-{number:02d}", "towns": towns}
 
 
-@router.get(
-    "/inspections/summary", response_model=list[TownSummaryOut], summary="Rounds per town"
-)
+@router.get("/inspections/summary", response_model=list[TownSummaryOut], summary="Rounds per town")
 def town_summary(
     principal: CurrentPrincipal, database: AppDatabase, clock: AppClock, year: Year = None
 ) -> list[dict[str, Any]]:
@@ -169,9 +167,7 @@ def read_round(
 # --- rectifications ---------------------------------------------------------------------------
 
 
-@router.get(
-    "/rectifications", response_model=Page[RectificationOut], summary="Rectification items"
-)
+@router.get("/rectifications", response_model=Page[RectificationOut], summary="Rectification items")
 def list_rectifications(
     principal: CurrentPrincipal, database: AppDatabase, clock: AppClock, paging: Paging,
     town_id: Id = None, round_id: Id = None,

@@ -38,7 +38,7 @@ ITEMS: tuple[tuple[str, str, float, str], ...] = (
     ("signage", "网格公示牌（网格员姓名、电话、职责）设置到位", 4, "photo"),
     ("ledger", "事件受理、交办、处置、反馈全流程台账完整", 4, "document"),
     ("ledger", "督查发现问题的整改台账齐全，限期整改到位", 4, "document"),
-    ("ledger", "“四个平台”宣传折页入户发放有台账", 2, "document"),
+    ("ledger", "“四个平台”宣传折页入户发放有台账", 3, "document"),
 )  # fmt: skip
 assert sum(weight for _, _, weight, _ in ITEMS) == 100
 
@@ -51,7 +51,7 @@ def ensure_default(*, db: Session, now: datetime) -> StandardVersion:
         return existing
     data = StandardIn(
         title=TITLE,
-        items=[ItemIn(aspect=a, text=t, weight=w, evidence=e)  # type: ignore[arg-type]
+        items=[ItemIn(aspect=a, text=t, weight=w, evidence=e)
                for a, t, w, e in ITEMS],
     )  # fmt: skip
     version = service.create_version(db=db, principal=None, data=data, now=now)

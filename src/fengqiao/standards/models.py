@@ -20,7 +20,12 @@ EVIDENCE_ZH = {"photo": "照片", "document": "文件资料", "none": "无需佐
 STANDARD_STATUSES = ("draft", "published", "superseded")
 STANDARD_STATUS_ZH = {"draft": "草稿", "published": "现行", "superseded": "已废止"}
 STANDARD_ACTIONS = ("create", "edit", "publish", "supersede")
-STANDARD_ACTION_ZH = {"create": "起草", "edit": "修改", "publish": "发布", "supersede": "被新版本替代"}
+STANDARD_ACTION_ZH = {
+    "create": "起草",
+    "edit": "修改",
+    "publish": "发布",
+    "supersede": "被新版本替代",
+}
 
 
 class StandardVersion(Base):

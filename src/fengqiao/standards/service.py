@@ -111,7 +111,7 @@ def create_version(*, db: Session, principal: Principal | None, data: StandardIn
     if data.items is None:
         base = require_current(db)
         items = [
-            ItemIn(aspect=i.aspect, text=i.text, weight=i.weight, evidence=i.evidence)  # type: ignore[arg-type]
+            ItemIn(aspect=i.aspect, text=i.text, weight=i.weight, evidence=i.evidence)
             for i in items_of(db, base.id)
         ]
     else:
@@ -183,7 +183,7 @@ def publish_version(*, db: Session, principal: Principal | None, version: Standa
         raise _draft_only(version)
     items = items_of(db, version.id)
     check_weights([
-        ItemIn(aspect=i.aspect, text=i.text, weight=i.weight, evidence=i.evidence)  # type: ignore[arg-type]
+        ItemIn(aspect=i.aspect, text=i.text, weight=i.weight, evidence=i.evidence)
         for i in items
     ])  # fmt: skip
     actor = principal.user_id if principal is not None else None

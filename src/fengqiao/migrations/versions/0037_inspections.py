@@ -148,9 +148,7 @@ def upgrade() -> None:
         _fk("inspection_round", "standard_version_id", "standard_version"),
         _fk("inspection_round", "created_by", "user_account"),
         _pk("inspection_round"),
-        sa.UniqueConstraint(
-            "town_id", "year", "month", name=op.f("uq_inspection_round_town_id")
-        ),
+        sa.UniqueConstraint("town_id", "year", "month", name=op.f("uq_inspection_round_town_id")),
     )
     op.create_index(op.f("ix_inspection_round_group_id"), "inspection_round", ["group_id"])
     op.create_index(op.f("ix_inspection_round_town_path"), "inspection_round", ["town_path"])
@@ -168,13 +166,9 @@ def upgrade() -> None:
         _fk("inspection_round_item", "item_id", "standard_item"),
         _fk("inspection_round_item", "task_id", "tracked_task"),
         _pk("inspection_round_item"),
-        sa.UniqueConstraint(
-            "round_id", "item_id", name=op.f("uq_inspection_round_item_round_id")
-        ),
+        sa.UniqueConstraint("round_id", "item_id", name=op.f("uq_inspection_round_item_round_id")),
     )
-    op.create_index(
-        op.f("ix_inspection_round_item_task_id"), "inspection_round_item", ["task_id"]
-    )
+    op.create_index(op.f("ix_inspection_round_item_task_id"), "inspection_round_item", ["task_id"])
     op.create_table(
         "self_assessment",
         _id(),

@@ -8,7 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const page = $("inspections-page");
   if (!page) return;
-  const TASK_STATUS = { open: "整改中", done: "已完成", cancelled: "已取消" };
+  const TASK_STATUS = FQ.labels("taskStatus");
 
   function rate(value) {
     return value == null ? "—" : (value * 100).toFixed(1) + "%";
