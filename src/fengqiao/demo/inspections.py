@@ -123,7 +123,7 @@ def seed_inspections(*, db: Session, now: datetime, seed: int) -> InspectionsRep
                     else "not_met"
                 )
                 note = None if result == "met" else "督查发现未落实到位，请限期整改"
-                scores.append(ItemScoreIn(item_id=item.id, result=result, note=note))  # type: ignore[arg-type]
+                scores.append(ItemScoreIn(item_id=item.id, result=result, note=note))
             inspector = principal(member_ids[int(rng.integers(0, len(member_ids)))])
             if inspector is None:
                 continue

@@ -209,7 +209,7 @@ def _people(db: Session, ids: Sequence[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(db.execute(select(User.id, User.name).where(User.id.in_(wanted))).tuples().all())
+    return dict(db.execute(select(User.id, User.name).where(User.id.in_(wanted))).all())
 
 
 def rectification_out(task: TrackedTask, now: datetime) -> dict[str, Any]:
@@ -231,8 +231,8 @@ def rounds_out(db: Session, rounds: Sequence[InspectionRound], now: datetime, *,
         return []
     ids = [r.id for r in rounds]
     places = dict(db.execute(select(OrgUnit.id, OrgUnit.name).where(
-        OrgUnit.id.in_({r.town_id for r in rounds}))).tuples().all())  # fmt: skip
-    group_names = dict(db.execute(select(InspectionGroup.id, InspectionGroup.name)).tuples().all())
+        OrgUnit.id.in_({r.town_id for r in rounds}))).all())  # fmt: skip
+    group_names = dict(db.execute(select(InspectionGroup.id, InspectionGroup.name)).all())
     versions = {v.id: v for v in db.scalars(select(StandardVersion).where(
         StandardVersion.id.in_({r.standard_version_id for r in rounds})))}  # fmt: skip
     items = db.execute(

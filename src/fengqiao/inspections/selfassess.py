@@ -106,11 +106,11 @@ def sheets_out(db: Session, sheets: Sequence[SelfAssessment], *, detail: bool = 
     if not sheets:
         return []
     towns = dict(db.execute(select(OrgUnit.id, OrgUnit.name).where(
-        OrgUnit.id.in_({s.town_id for s in sheets}))).tuples().all())  # fmt: skip
+        OrgUnit.id.in_({s.town_id for s in sheets}))).all())  # fmt: skip
     versions = {v.id: v for v in db.scalars(select(StandardVersion).where(
         StandardVersion.id.in_({s.standard_version_id for s in sheets})))}  # fmt: skip
     ids = {u for s in sheets for u in (s.created_by, s.submitted_by) if u is not None}
-    people = dict(db.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples().all())
+    people = dict(db.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
     rows = db.execute(
         select(SelfAssessmentItem, StandardItem)
         .join(StandardItem, StandardItem.id == SelfAssessmentItem.item_id)

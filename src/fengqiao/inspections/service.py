@@ -83,7 +83,7 @@ def summary(*, db: Session, principal: Principal, year: int) -> list[dict[str, A
     rounds = dict(db.execute(
         select(InspectionRound.town_id, func.count()).where(InspectionRound.year == year)
         .group_by(InspectionRound.town_id)
-    ).tuples().all())  # fmt: skip
+    ).all())  # fmt: skip
     tallies: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for town, status, _, _ in db.execute(_rectifications_of_year(year)):
         tallies[town][0] += 1
