@@ -58,7 +58,6 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
                 "预警",
                 "会商",
                 "宣传",
-                "督查",
                 "消息",
                 "发送失败",
             ],

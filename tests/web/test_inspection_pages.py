@@ -22,7 +22,8 @@ def test_the_pages_are_for_the_command_room(client: TestClient, seeded: Seeded) 
     log_in(client, "demo_operator", seeded.settings.demo_password)
     page = client.get("/inspections")
     assert page.status_code == 200 and "/static/inspections.js" in page.text
-    assert 'href="/inspections"' in page.text and 'href="/inspections/self-assessment"' in page.text
+    assert 'href="/inspections/self-assessment"' in page.text
+    assert 'href="/inspections"' in client.get("/supervision").text  # from the head of 督办单
     form = client.get("/inspections/new")
     assert form.status_code == 200 and 'data-mode="round"' in form.text
     assert client.get("/inspections/self-assessment").status_code == 200
