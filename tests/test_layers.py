@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "tasks",
             "campaigns",
             "meetings",
+            "standards", "inspections",
         }),
     ),
     (

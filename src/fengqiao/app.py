@@ -38,6 +38,7 @@ from fengqiao.web import (
     catalogue_pages,
     jointops_pages,
     meeting_pages,
+    inspection_pages,
     notice_pages,
     public_pages,
     resident_pages,
@@ -133,6 +134,7 @@ def create_app(
     app.include_router(campaign_pages.router)
     app.include_router(task_pages.router)
     app.include_router(meeting_pages.router)
+    app.include_router(inspection_pages.router)
     open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

@@ -139,6 +139,10 @@ FIELD_ZH: dict[str, str] = {
     "unit_ids": "参与单位", "lead_unit_id": "牵头单位",
     "people": "出动人数", "place": "行动地点", "area": "行动区域", "starts_at": "开始时间",
     "ends_at": "结束时间", "quantities": "成效数量", "results": "行动成效",
+    # The standard, supervision rounds and self-assessments (standards/, inspections/).
+    "weight": "分值", "aspect": "方面", "member_ids": "督查组成员", "town_ids": "联系镇街",
+    "scores": "评分", "held_on": "督查日期", "deadline_days": "整改期限", "group_id": "督查组",
+    "submit": "提交", "round_id": "督查记录", "sheet_id": "自评", "version_id": "标准版本",
 }  # fmt: skip
 _FIELD_PART = re.compile(r"[^.\[\]]+")
 

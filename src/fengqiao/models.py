@@ -29,6 +29,16 @@ from fengqiao.events.models import (
     RollupPending,
 )
 from fengqiao.geo.models import LayerFeature
+from fengqiao.inspections.models import (
+    InspectionGroup,
+    InspectionGroupMember,
+    InspectionGroupTown,
+    InspectionLog,
+    InspectionRound,
+    InspectionRoundItem,
+    SelfAssessment,
+    SelfAssessmentItem,
+)
 from fengqiao.intake.models import ChecklistRun
 from fengqiao.iot.models import Device, IotFold, IotInbox, IotQuarantine, IotRule
 from fengqiao.jointops.models import JointOperation, JointOperationEvent, JointOperationLog
@@ -43,6 +53,7 @@ from fengqiao.patrol.models import Patrol, Position
 from fengqiao.rooms.models import RoomParticipant, RoomSession
 from fengqiao.search.index import SEARCH_OBJECTS as PLACE_SEARCH_OBJECTS
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
+from fengqiao.standards.models import StandardItem, StandardLog, StandardVersion
 from fengqiao.supervision.models import SupervisionOrder
 from fengqiao.tasks.models import TrackedTask, TrackedTaskPhoto, TrackedTaskTrail
 from fengqiao.taxonomy.models import (
@@ -84,6 +95,12 @@ __all__ = [
     "EventPart",
     "EventSequence",
     "GridAssignment",
+    "InspectionGroup",
+    "InspectionGroupMember",
+    "InspectionGroupTown",
+    "InspectionLog",
+    "InspectionRound",
+    "InspectionRoundItem",
     "IntakeModule",
     "IntakeQuestion",
     "IotFold",
@@ -115,9 +132,14 @@ __all__ = [
     "RoomParticipant",
     "RoomSession",
     "RoutingRule",
+    "SelfAssessment",
+    "SelfAssessmentItem",
     "ServiceItem",
     "SlaPolicy",
     "SmsCode",
+    "StandardItem",
+    "StandardLog",
+    "StandardVersion",
     "SupervisionOrder",
     "TrackedTask",
     "TrackedTaskPhoto",

@@ -84,6 +84,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
                 "研判会商",
                 "宣传",
                 "联合行动",
+                "督查",
                 "消息",
             ],
             "领导",

@@ -54,6 +54,7 @@ PAGES = (
     "/joint-operations",  # 联合行动 (issue 20): names and places staff type
     "/campaigns", "/campaigns/{campaign}",  # issue 20: campaigns and a campaign's dashboard
     "/tasks", "/meetings",  # issue 20: tracked tasks and analysis meetings
+    "/standards", "/inspections", "/inspections/new", "/inspections/self-assessment",
 )  # fmt: skip
 ROLES = {
     "admin": "admin",
@@ -218,7 +219,32 @@ def plant(api: Api, world: World) -> Stored:
                                    "owner_unit_id": world.handler_unit}]}  # fmt: skip
             s.attempt("meeting decision", send, api, op, "POST",
                       f"/meetings/{meeting['id']}/hold", held)  # fmt: skip
+    plant_inspections(api, s)
     return s
+
+
+def plant_inspections(api: Api, s: Stored) -> None:
+    """A published standard with a payload item, a group named by a payload, and a round with
+    payload notes whose failed item becomes a rectification (督查整改, 标准化)."""
+    boss = "demo_district_leader"
+    body = {"title": payload(0), "note": payload(1),
+            "items": [{"aspect": "system", "text": payload(2), "weight": 100, "evidence": "photo"}]}  # fmt: skip
+    draft = s.attempt("standard draft", send, api, boss, "POST", "/standards", body)
+    if draft:
+        s.attempt("standard published", send, api, boss, "POST",
+                  f"/standards/{draft['id']}/publish", {"version": draft["version"]})  # fmt: skip
+    groups = s.attempt("groups listed", api.get, boss, "/inspections/groups") or []
+    mine = next((g for g in groups if g["towns"]), None)
+    if mine is None or not draft:
+        return
+    s.attempt("group name", send, api, "admin", "PATCH", f"/inspections/groups/{mine['id']}",
+              {"name": payload(3)[:50], "version": mine["version"]})  # fmt: skip
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    item = draft["aspects"][0]["items"][0]["id"]
+    s.attempt("round", send, api, boss, "POST", "/inspections", {
+        "group_id": mine["id"], "town_id": mine["towns"][0]["id"], "month": month,
+        "note": payload(0), "scores": [{"item_id": item, "result": "not_met", "note": payload(1)}],
+    })  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -242,6 +268,8 @@ def test_the_payloads_were_stored(planted: tuple[Stored, World]) -> None:
     names = " ".join(stored.stored)
     for needed in ("camera", "event title", "unit 0", "user name demo_handler", "grid name",
                    "class name", "supervision requirement", "notice", "meeting decision"):  # fmt: skip
+                   "class name", "supervision requirement", "notice", "standard published",
+                   "group name", "round"):  # fmt: skip
         assert needed in names, (needed, stored.refused)
 
 
