@@ -39,11 +39,12 @@ DEPARTMENT_PARTS: tuple[tuple[str, str], ...] = (
 )
 BENCHMARK_PARTS: tuple[tuple[str, str], ...] = (
     ("self_assessment", "标准化自评"),
-    ("rounds", "督查组评分"),
+    ("rounds", "督查评分"),
     ("effect", "工作成效明显"),
     ("satisfaction", "基层群众满意"),
 )
-PART_ZH = {key: name for parts in (TOWN_PARTS, DEPARTMENT_PARTS, BENCHMARK_PARTS)
+# One name per key (the benchmark's `rounds` is the towns' `rounds`, 督查评分).
+PART_ZH = {key: name for parts in (BENCHMARK_PARTS, DEPARTMENT_PARTS, TOWN_PARTS)
            for key, name in parts}  # fmt: skip
 DEFAULT_WEIGHTS = {
     "events": 40.0, "rounds": 20.0, "rectification": 10.0, "campaigns": 10.0,
