@@ -41,6 +41,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "residents",
             "publicmap",
             "notices",
+            "campaigns",
+            "tasks",
         }),
     ),
     (

@@ -31,6 +31,7 @@ from fengqiao.rooms import views as room_views
 from fengqiao.search import views as search_views
 from fengqiao.sla import views as sla_views
 from fengqiao.supervision import views as supervision_views
+from fengqiao.tasks import views as task_views
 from fengqiao.taxonomy import views as taxonomy_views
 from fengqiao.warnings import views as warning_views
 from fengqiao.web import labels, tv_pages
@@ -91,3 +92,4 @@ api_router.include_router(room_views.router)
 api_router.include_router(resident_report_views.router)
 api_router.include_router(resident_views.router)
 api_router.include_router(notice_views.router)
+api_router.include_router(task_views.router)

@@ -113,7 +113,7 @@ IMPORT_PATHS = re.compile(
 )
 # Routes that take photos in a multipart form (a report, evidence of a step).
 PHOTO_PATHS = re.compile(
-    r"/api/v1/(events(/\d+/attachments)?|notices/\d+/images)|/open311/v2/requests\.(json|xml)"
+    r"/api/v1/(events(/\d+/attachments)?|notices/\d+/images|tasks/[A-Z0-9]+/photos)|/open311/v2/requests\.(json|xml)"
 )
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 

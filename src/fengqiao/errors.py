@@ -55,6 +55,13 @@ FIELD_ZH: dict[str, str] = {
     # A resident's own reports (events/resident_views.py).
     "stars": "评分", "comment": "评价留言", "public": "公开给上报人", "photo_id": "照片",
     "notify_sms": "短信通知",
+    # Tracked tasks and meetings (tasks/, meetings/schemas.py).
+    "owner": "责任单位或责任人", "evidence": "佐证照片", "owner_unit_id": "责任单位",
+    "owner_user_id": "责任人", "source_type": "来源类型", "source_id": "来源", "detail": "具体要求",
+    "deadline": "办理时限", "scheduled_at": "会商时间", "place": "地点", "attendee_ids": "参会人员",
+    "agenda": "议程", "minutes_text": "会议纪要", "decisions": "决定事项", "room_id": "会商室",
+    "present_ids": "实到人员", "meeting_id": "会商", "year": "年份", "month": "月份",
+    "limit_days": "办理时限（天）", "cancel_reason": "取消原因",
     # Notices and leaflets (notices/schemas.py).
     "text": "正文", "valid_from": "有效期开始", "valid_to": "有效期结束", "publish": "立即发布",
     "notice_id": "通知", "copies": "份数", "household": "户（门牌）", "images": "图片",

@@ -7,6 +7,15 @@ from fengqiao.auth.models import ApiKey, GridAssignment, SmsCode, User, UserRole
 from fengqiao.basemap.models import BaseFeature, BasemapSetting
 from fengqiao.calls.models import VideoCall
 from fengqiao.cameras.models import Camera
+from fengqiao.campaigns.models import (
+    Campaign,
+    CampaignCursor,
+    CampaignEvent,
+    CampaignLog,
+    CampaignMeasure,
+    CampaignProgress,
+    CampaignQuantity,
+)
 from fengqiao.catalogue.models import ProxyRequest, ProxyRequestLog, ServiceItem
 from fengqiao.catalogue.search import SEARCH_OBJECTS
 from fengqiao.command.models import AlarmState
@@ -33,6 +42,7 @@ from fengqiao.rooms.models import RoomParticipant, RoomSession
 from fengqiao.search.index import SEARCH_OBJECTS as PLACE_SEARCH_OBJECTS
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
 from fengqiao.supervision.models import SupervisionOrder
+from fengqiao.tasks.models import TrackedTask, TrackedTaskPhoto, TrackedTaskTrail
 from fengqiao.taxonomy.models import (
     Category,
     CategoryMajor,
@@ -56,6 +66,13 @@ __all__ = [
     "BulletinSubscription",
     "CalendarOverride",
     "Camera",
+    "Campaign",
+    "CampaignCursor",
+    "CampaignEvent",
+    "CampaignLog",
+    "CampaignMeasure",
+    "CampaignProgress",
+    "CampaignQuantity",
     "Category",
     "CategoryMajor",
     "ChangeCounter",
@@ -96,6 +113,9 @@ __all__ = [
     "SlaPolicy",
     "SmsCode",
     "SupervisionOrder",
+    "TrackedTask",
+    "TrackedTaskPhoto",
+    "TrackedTaskTrail",
     "Unit",
     "UnitEvaluation",
     "User",

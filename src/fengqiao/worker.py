@@ -20,6 +20,7 @@ from typing import IO
 
 from fengqiao.analytics import jobs as analytics_jobs
 from fengqiao.assessment import jobs as assessment_jobs
+from fengqiao.campaigns import jobs as campaign_jobs
 from fengqiao.catalogue import jobs as catalogue_jobs
 from fengqiao.clock import Clock
 from fengqiao.command import jobs as command_jobs
@@ -31,13 +32,16 @@ from fengqiao.metrics import timed_job
 from fengqiao.notify import jobs as notify_jobs
 from fengqiao.notify.channels import Channel, load_channels
 from fengqiao.supervision import jobs as supervision_jobs
+from fengqiao.tasks import jobs as task_jobs
 from fengqiao.warnings import jobs as warnings_jobs
 
 # The domains whose jobs the worker runs, in the order one round runs them.
 JOB_MODULES = (
     supervision_jobs,
+    task_jobs,
     analytics_jobs,
     warnings_jobs,
+    campaign_jobs,
     assessment_jobs,
     catalogue_jobs,
     iot_jobs,

@@ -41,6 +41,9 @@ TEMPLATE_ZH = {
     "warning_climb": "预警升级",
     "room_invite": "会商邀请",
     "sms_code": "登录验证码",
+    "task_assigned": "督办事项交办",
+    "task_reminder": "督办事项到期提醒",
+    "task_overdue": "督办事项超期",
 }
 
 

@@ -43,6 +43,8 @@ from fengqiao.outbox.models import CHANNEL_ZH, OUTBOX_STATUS_ZH
 from fengqiao.scope import ROLE_ZH
 from fengqiao.sla.deadlines import LIGHT_ZH, LIMIT_UNIT_ZH
 from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_STATUS_ZH
+from fengqiao.tasks.answers import TASK_LIGHT_ZH
+from fengqiao.tasks.models import TASK_ACTION_ZH, TASK_KIND_ZH, TASK_STATUS_ZH
 from fengqiao.taxonomy.models import EVENT_LEVEL_SHORT_ZH, EVENT_LEVEL_ZH
 from fengqiao.taxonomy.questions import DATATYPE_ZH
 from fengqiao.warnings.models import WARNING_KIND_ZH, WARNING_STATUS_ZH
@@ -101,6 +103,10 @@ def vocabularies() -> dict[str, Any]:
         "publicStatus": dict(PUBLIC_STATUS_KEYS_ZH),
         "noticeStatus": dict(NOTICE_STATUS_ZH),
         "noticeActions": dict(NOTICE_ACTION_ZH),
+        "taskKind": dict(TASK_KIND_ZH),
+        "taskStatus": dict(TASK_STATUS_ZH),
+        "taskLight": dict(TASK_LIGHT_ZH),
+        "taskActions": dict(TASK_ACTION_ZH),
     }
 
 

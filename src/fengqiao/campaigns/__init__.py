@@ -1,0 +1,1 @@
+"""Campaigns (专项整治): targeted drives over classes of events in an area and a period."""
