@@ -20,7 +20,7 @@ from alembic import op
 import fengqiao.db
 
 revision: str = "0035_tracked_tasks"
-down_revision: str | None = "0032_notices"
+down_revision: str | None = "0034_campaigns"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
