@@ -34,6 +34,7 @@ from fengqiao.readcache import ReadCache
 from fengqiao.taxonomy.snapshot import RulesCache
 from fengqiao.web import (
     STATIC_DIR,
+    annual_pages,
     catalogue_pages,
     notice_pages,
     public_pages,
@@ -125,6 +126,7 @@ def create_app(
     app.include_router(resident_pages.router)
     app.include_router(public_pages.router)
     app.include_router(notice_pages.router)
+    app.include_router(annual_pages.router)
     open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

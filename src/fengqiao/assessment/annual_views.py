@@ -5,17 +5,14 @@ town and the agencies dispatched to it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
-from fengqiao.analytics.query import Scope
 from fengqiao.analytics.service import today
-from fengqiao.assessment import annual, annual_service, benchmark, service
-from fengqiao.assessment.annual_inputs import gather
+from fengqiao.assessment import annual, annual_service
 from fengqiao.assessment.annual_models import BenchmarkList
 from fengqiao.assessment.annual_schemas import (
     AnnualOut,
@@ -27,6 +24,7 @@ from fengqiao.assessment.annual_schemas import (
     SchemeOut,
     YearStep,
 )
+from fengqiao.assessment.annual_year import Year, compute
 from fengqiao.config import Settings
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import invalid, not_found
@@ -40,46 +38,11 @@ YearQuery = Annotated[
 ]
 
 
-@dataclass
-class Year:
-    """Everything a year's pages are made of, before the caller's scope is applied."""
-
-    year: int
-    partial: bool
-    months: int
-    inputs: annual.Inputs
-    scheme: dict[str, Any]
-    towns: list[annual.Report]
-    departments: list[annual.Report]
-    benchmarks: list[annual.Report]
-
-
 def _year(year: int | None, local_today: date) -> int:
     chosen = year or local_today.year
     if chosen > local_today.year:
         raise invalid("year", "a year still to come has no assessment", "未来年度尚无考核")
     return chosen
-
-
-def compute(db: Session, *, principal: Principal, year: int, local_today: date,
-            settings: Settings) -> Year:  # fmt: skip
-    """The year's town, department and benchmark reports (all of them, ranked)."""
-    district = annual_service.district_of(db)
-    scope = Scope(level="district", org_id=district.id, name=district.name)
-    cut = min(local_today, date(year, 12, 31))
-    monthly = annual.monthly(db, district=scope, year=year, today=cut,
-                             weights=service.Weights.from_settings(settings))  # fmt: skip
-    inputs = gather(db, year=year)
-    stored = annual_service.get_scheme(db, year)
-    weights, department, benchmark_weights, _ = annual_service.scheme_weights(stored)
-    return Year(
-        year=year, partial=cut < date(year, 12, 31), months=len(monthly.months), inputs=inputs,
-        scheme=annual_service.scheme_out(db, principal, year, stored),
-        towns=annual.town_reports(db, inputs=inputs, monthly=monthly, weights=weights),
-        departments=annual.department_reports(db, year=year, monthly=monthly, weights=department),
-        benchmarks=benchmark.benchmark_reports(db, inputs=inputs, monthly=monthly,
-                                               weights=benchmark_weights),
-    )  # fmt: skip
 
 
 def report_out(report: annual.Report, principal: Principal | None = None) -> dict[str, Any]:

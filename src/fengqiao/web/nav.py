@@ -32,6 +32,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/supervision", "督办单", (*STAFF, "handler", "unit_leader"), "supervision"),
     NavItem("/analytics", "分析研判", (*STAFF, "unit_leader"), "analytics"),
     NavItem("/assessment", "考核", STAFF, "assessment"),
+    # 年度考核 (with 标杆镇街 in its page head); not for administrators, whose header is full.
+    NavItem("/assessment/annual", "年度考核", ("operator", "leader"), "annual"),
     NavItem("/bulletins", "每日通报", STAFF, "bulletins"),
     NavItem("/warnings", "预警", (*STAFF, "handler", "unit_leader"), "warnings"),
     # Not for administrators: their header (with 发送失败 and 系统管理) would wrap at 1280 px;
