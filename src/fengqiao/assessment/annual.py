@@ -322,4 +322,8 @@ def department_reports(
                             "entered_at": judged.entered_at, "version": judged.version}  # fmt: skip
         reports.append(report)
     finish(reports, group=lambda r: r.area_id)
+    # The district's departments first, then each town's agencies, each area best first.
+    order = {area_id: index for index, area_id in enumerate(dict.fromkeys(
+        r.area_id for r in sorted(reports, key=lambda r: r.kind != "district_department")))}  # fmt: skip
+    reports.sort(key=lambda r: (order[r.area_id], r.rank is None, r.rank or 0, r.name))
     return reports

@@ -60,6 +60,9 @@ def benchmark_reports(
         .where(OrgUnit.kind == "town")
         .order_by(OrgUnit.code)
     ).all()
+    district = dict(
+        db.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == "district")).all()
+    )
     reports = []
     for town in towns:
         parts = []
@@ -75,7 +78,15 @@ def benchmark_reports(
         parts[-1].key = "effect"
         parts.append(satisfaction_part(monthly.year_rows.get(town.id), weights["satisfaction"]))
         reports.append(
-            Report("town", town.id, town.name, "", town.parent_id or 0, town.path, parts)
+            Report(
+                "town",
+                town.id,
+                town.name,
+                district.get(town.parent_id, ""),
+                town.parent_id or 0,
+                town.path,
+                parts,
+            )
         )
     finish(reports)
     return reports

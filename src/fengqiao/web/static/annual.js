@@ -213,7 +213,8 @@
       }
       const form = $("confirm-form");
       form.hidden = !answer.can_confirm || !answer.proposed.length;
-      $("confirm-text").textContent = "按排名前" + answer.proposed.length + "名确认" + year + "年度标杆镇街名单";
+      $("confirm-text").textContent = (answer.confirmed ? "名单已确认；如排名有变，可按前" : "按排名前")
+        + answer.proposed.length + "名" + (answer.confirmed ? "重新确认" : "确认") + year + "年度标杆镇街名单";
       form.onsubmit = async (event) => {
         event.preventDefault();
         clearErrors(form);
