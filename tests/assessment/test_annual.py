@@ -114,10 +114,10 @@ def _agency(db: Session, world: World) -> Unit:
 def test_town_and_agency_reports_by_hand(
     api: TestClient, auth: Auth, db: Session, world: World, year_of_events: None
 ) -> None:
-    """The town: events (100 + 85) ÷ 2 = 92.5, the other inputs not wired here, total 92.5.
-    Its law-enforcement squadron: evaluated 80 by the town's leader, its events 100 in both
+    """The town, on a scheme weighing the events only: (100 + 85) ÷ 2 = 92.5. Its
+    law-enforcement squadron: evaluated 80 by the town's leader, its events 100 in both
     months: (60 × 80 + 40 × 100) ÷ 100 = 88."""
-    _scheme(api, auth)
+    _scheme(api, auth, weights={key: 100 if key == "events" else 0 for key in TOWN_WEIGHTS})
     unit = _agency(db, world)
     put = api.put(f"/api/v1/assessment/annual/evaluations/{unit.id}",
                   json={"year": 2026, "score": 80, "note": "配合联合执法积极"},
@@ -127,13 +127,13 @@ def test_town_and_agency_reports_by_hand(
     answer = api.get("/api/v1/assessment/annual", params={"year": 2026},
                      headers=auth("demo_district_leader")).json()  # fmt: skip
     assert answer["months"] == 6 and answer["partial"] is True
-    assert set(answer["missing_inputs"]) >= set() and answer["scheme"]["stored"] is True
+    assert answer["scheme"]["stored"] is True
     town = next(t for t in answer["towns"] if t["total"] is not None)
     events = town["parts"][0]
     assert (events["key"], events["score"], events["points"]) == ("events", 92.5, 92.5)
     assert events["basis"] == "2个月综合得分平均：（100 + 85）÷ 2"
     assert town["total"] == 92.5 and town["grade"] == "A" and town["rank"] == 1
-    assert town["formula"].startswith("总分 =（40 × 92.5）÷ 40 = 92.5")
+    assert town["formula"] == "总分 =（100 × 92.5）÷ 100 = 92.5"
     agency = next(d for d in answer["departments"] if d["id"] == unit.id)
     assert [p["score"] for p in agency["parts"]] == [80.0, 100.0]
     assert [p["points"] for p in agency["parts"]] == [48.0, 40.0]
@@ -259,3 +259,27 @@ def test_benchmark_towns_ranked_and_confirmed(
                         headers=auth(_leader_of(db, other))).json()  # fmt: skip
     assert [s["id"] for s in town_view["standings"]] == [other.id]
     assert town_view["confirmed_names"] == [best["name"]]
+
+
+def test_the_monthly_scores_are_the_assessment_pages(db: Session, year_of_events: None) -> None:
+    """月度事件考核 reads the rollups itself (no patrols: they only cap grades), and gets for every
+    town and unit of every month the score the 考核 page's ranking gives."""
+    from fengqiao.analytics.query import Scope
+    from fengqiao.assessment import annual, service
+    from fengqiao.assessment.annual_service import district_of
+
+    district = district_of(db)
+    scope = Scope("district", district.id, district.name)
+    weights = service.Weights()
+    today = datetime(2026, 6, 2, tzinfo=LOCAL_TZ).date()
+    got = annual.monthly(db, district=scope, year=2026, today=today, weights=weights)
+    assert len(got.months) == 6
+    scored = 0
+    for index, (first, last) in enumerate(got.months):
+        for level, mine in (("town", got.towns), ("unit", got.units)):
+            page = service.assess(db, scope=scope, level=level, start=first, end=last,
+                                  weights=weights, today=today)  # fmt: skip
+            for row in page.rows:
+                assert mine.get(row.id, [None] * 6)[index] == row.score, (level, first, row.name)
+                scored += row.score is not None
+    assert scored == 4  # the town and the squadron, in March and in June

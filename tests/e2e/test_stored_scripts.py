@@ -51,6 +51,7 @@ PAGES = (
     *(f"/admin/{section}" for section in ADMIN_SECTIONS), "/docs",
     "/r/",  # the residents' app (issue 19): its class chips are names staff edit
     "/r/reports", "/r/map", "/r/notices", "/notices/manage", "/tv",
+    "/assessment/annual", "/assessment/benchmarks",  # issue 20: 年度考核, 标杆镇街
 )  # fmt: skip
 ROLES = {
     "admin": "admin",
@@ -193,6 +194,15 @@ def plant(api: Api, world: World) -> Stored:
                 "valid_from": str(today), "valid_to": str(today + timedelta(days=7)),
                 "publish": True}  # fmt: skip
         s.attempt("notice", send, api, op, "POST", "/notices", body)
+    # A town leader's evaluation of an agency of the town (年度考核), its note shown as text.
+    annual = s.attempt("annual listed", api.get, leader, "/assessment/annual")
+    judged = [d for d in (annual or {}).get("departments", []) if d["can_evaluate"]]
+    if judged:
+        year = annual["year"]
+        for n, unit in enumerate(judged[:2]):
+            body = {"year": year, "score": 80, "note": payload(n)}
+            path = f"/assessment/annual/evaluations/{unit['id']}"
+            s.attempt(f"evaluation note {n}", send, api, leader, "PUT", path, body)
     return s
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.analytics.query import Scope
+from fengqiao.analytics.query import Scope, aggregate
 from fengqiao.assessment import service
 from fengqiao.assessment.annual_models import UnitEvaluation
 from fengqiao.assessment.periods import month_end
@@ -130,25 +130,61 @@ def months_of(year: int, today: date) -> list[tuple[date, date]]:
     return spans
 
 
+def _scores(sums: Mapping[int, Mapping[str, int]], ids: list[int],
+            volume: Callable[[int, Mapping[str, int]], float],
+            weights: service.Weights) -> dict[int, float | None]:  # fmt: skip
+    """The 考核 page's composite score of each row (service.components and composite: the
+    volume relative to the best row, closure, on-time closure, no rework)."""
+    zero = dict.fromkeys(service.COUNTERS, 0)
+    volumes = {i: volume(i, sums.get(i, zero)) for i in ids}
+    best = max(volumes.values(), default=0.0)
+    scores = {}
+    for i in ids:
+        share = volumes[i] / best if best > 0 else None
+        parts = service.components(service.indicators(sums.get(i, zero)), share)
+        scores[i] = service.composite(parts, weights)
+    return scores
+
+
 def monthly(
     db: Session, *, district: Scope, year: int, today: date, weights: service.Weights
 ) -> Monthly:
-    """Each town's and unit's composite score of each month of the year so far, from the
-    rollups (the same score the 考核 page shows for that month), and the year's town rows."""
+    """Each town's and unit's composite score of each month of the year so far (the score the
+    考核 page shows for that month; its grade caps, which need the patrols, play no part in a
+    score), and the year's counters and indicators per town: two grouped rollup reads a month."""
     spans = months_of(year, today)
-    towns: dict[int, list[float | None]] = {}
+    path = service.scope_path(db, district)
+    households: dict[int, int] = {}
+    for _grid, grid_path, homes in service._grid_paths(db, path):
+        town = service._parent_at(grid_path, 1)
+        if town is not None:
+            households[town] = households.get(town, 0) + homes
+    town_ids = list(db.scalars(select(OrgUnit.id).where(
+        OrgUnit.kind == "town", OrgUnit.path.startswith(path, autoescape=True))))  # fmt: skip
+
+    def per_household(town: int, counts: Mapping[str, int]) -> float:
+        homes = households.get(town, 0)
+        return counts["new"] * 1000 / homes if homes else float(counts["new"])
+
+    def sums(first: date, last: date, by: str) -> dict[int, dict[str, int]]:
+        return service._sums(aggregate(db, scope=district, start=first, end=last, by=(by,),
+                                       counters=service.COUNTERS, today=today))  # fmt: skip
+
+    towns: dict[int, list[float | None]] = {t: [None] * len(spans) for t in town_ids}
     units: dict[int, list[float | None]] = {}
     for index, (first, last) in enumerate(spans):
-        for level, into in (("town", towns), ("unit", units)):
-            result = service.assess(db, scope=district, level=level, start=first, end=last,
-                                    weights=weights, today=today)  # fmt: skip
-            for row in result.rows:
-                into.setdefault(row.id, [None] * len(spans))[index] = row.score
+        for town, score in _scores(sums(first, last, "town_id"), town_ids, per_household,
+                                   weights).items():  # fmt: skip
+            towns[town][index] = score
+        by_unit = sums(first, last, "owner_unit_id")
+        for unit, score in _scores(by_unit, list(by_unit), lambda _u, c: float(c["dispatched"]),
+                                   weights).items():  # fmt: skip
+            units.setdefault(unit, [None] * len(spans))[index] = score
     year_rows: dict[int, service.Row] = {}
     if spans:
-        whole = service.assess(db, scope=district, level="town", start=spans[0][0],
-                               end=spans[-1][1], weights=weights, today=today)  # fmt: skip
-        year_rows = {row.id: row for row in whole.rows}
+        for town, counts in sums(spans[0][0], spans[-1][1], "town_id").items():
+            year_rows[town] = service.Row(town, "", "", counts, service.indicators(counts),
+                                          per_household(town, counts))  # fmt: skip
     return Monthly(spans, towns, units, year_rows)
 
 
@@ -246,7 +282,7 @@ def weigh(parts: list[Part]) -> tuple[float | None, str]:
         part.points = tenths[part.key] / 10
     terms = " + ".join(f"{_num(p.weight)} × {_num(p.score or 0.0)}" for p in counted)
     formula = f"总分 =（{terms}）÷ {_num(weight_sum)} = {_num(total)}"
-    left_out = [p.name for p in parts if p not in counted]
+    left_out = [p.name for p in parts if p.score is None and p.weight > 0]
     if left_out:
         formula += f"；{'、'.join(left_out)}无数据不计，其余权重按其和 {_num(weight_sum)} 折算"
     return total, formula
