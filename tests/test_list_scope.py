@@ -54,6 +54,9 @@ EXEMPT: dict[str, str] = {
     "/api/v1/basemap/features": "roads and rivers meeting the box of the caller's area: shared "
     "geography, no area's records (tests/basemap/test_basemap_api.py)",
     "/healthz": "not a list",
+    "/api/v1/campaigns": "the district's campaigns are shown to a town's callers cut to their "
+    "own town (towns, targets, done): tests/campaigns/test_campaigns_api.py::"
+    "test_town_callers_see_their_town_part_and_edit_and_end",
     "/api/v1/users/me": "the caller themselves",
     "/api/v1/me/patrol": "the caller's own patrol",
     "/api/v1/me/notifications": "the caller's own inbox (rows of user_id = the caller)",

@@ -12,6 +12,7 @@ from fengqiao.auth import views as auth_views
 from fengqiao.basemap import views as basemap_views
 from fengqiao.calls import views as call_views
 from fengqiao.cameras import views as camera_views
+from fengqiao.campaigns import views as campaign_views
 from fengqiao.catalogue import views as service_views
 from fengqiao.command import views as command_views
 from fengqiao.deps import current_principal
@@ -79,6 +80,7 @@ api_router.include_router(supervision_views.router)
 api_router.include_router(notify_views.router)
 api_router.include_router(annual_views.router)
 api_router.include_router(assessment_views.router)
+api_router.include_router(campaign_views.router)
 api_router.include_router(warning_views.router)
 api_router.include_router(service_views.router)
 api_router.include_router(analytics_views.router)

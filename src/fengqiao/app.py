@@ -35,6 +35,7 @@ from fengqiao.taxonomy.snapshot import RulesCache
 from fengqiao.web import (
     STATIC_DIR,
     annual_pages,
+    campaign_pages,
     catalogue_pages,
     notice_pages,
     public_pages,
@@ -127,6 +128,7 @@ def create_app(
     app.include_router(public_pages.router)
     app.include_router(notice_pages.router)
     app.include_router(annual_pages.router)
+    app.include_router(campaign_pages.router)
     open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

@@ -70,6 +70,10 @@ FIELD_ZH: dict[str, str] = {
     "text": "正文", "valid_from": "有效期开始", "valid_to": "有效期结束", "publish": "立即发布",
     "notice_id": "通知", "copies": "份数", "household": "户（门牌）", "images": "图片",
     "campaign_id": "宣传折页发放", "index": "图片序号",
+    # Campaigns (campaigns/schemas.py).
+    "town_ids": "覆盖镇街", "classes": "事件分类", "measures": "措施", "target": "目标",
+    "town_targets": "各镇街目标", "default_quantity": "默认数量", "targets": "目标",
+    "measure_id": "措施", "quantities": "数量", "quantity": "数量", "removed": "已移出",
     "accuracy": "定位精度", "action": "操作", "active": "启用", "address": "地址",
     "answers": "补充信息", "area_type": "城乡类型", "at": "时间", "attachment_id": "附件",
     "attachment_ids": "照片", "auto_close": "自动结案", "bbox": "地图范围", "before": "翻页位置",

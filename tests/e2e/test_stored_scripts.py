@@ -52,6 +52,7 @@ PAGES = (
     "/r/",  # the residents' app (issue 19): its class chips are names staff edit
     "/r/reports", "/r/map", "/r/notices", "/notices/manage", "/tv",
     "/assessment/annual", "/assessment/benchmarks",  # issue 20: 年度考核, 标杆镇街
+    "/campaigns", "/campaigns/{campaign}",  # issue 20: campaigns and a campaign's dashboard
 )  # fmt: skip
 ROLES = {
     "admin": "admin",
@@ -81,6 +82,7 @@ class Stored:
     """What the payloads went into: fields stored, fields refused (with the API's answer)."""
 
     event_id: int = 0
+    campaign_id: int = 0
     stored: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
 
@@ -194,6 +196,16 @@ def plant(api: Api, world: World) -> Stored:
                 "valid_from": str(today), "valid_to": str(today + timedelta(days=7)),
                 "publish": True}  # fmt: skip
         s.attempt("notice", send, api, op, "POST", "/notices", body)
+        # A campaign of that town (专项整治) with payloads in its name and its measures' names.
+        body = {"name": payload(2), "description": payload(3), "org_id": items(towns)[0]["id"],
+                "classes": [world.handler_category], "start_date": str(today - timedelta(days=7)),
+                "end_date": str(today + timedelta(days=30)),
+                "measures": [{"name": payload(n)[:40], "unit": "处", "target": 10,
+                              "classes": [world.handler_category]} if n == 0 else
+                             {"name": payload(n)[:40], "unit": "m²", "target": 100,
+                              "classes": [world.handler_category]} for n in range(2)]}  # fmt: skip
+        campaign = s.attempt("campaign", send, api, op, "POST", "/campaigns", body)
+        s.campaign_id = campaign["id"] if campaign else 0
     # A town leader's evaluation of an agency of the town (年度考核), its note shown as text.
     annual = s.attempt("annual listed", api.get, leader, "/assessment/annual")
     judged = [d for d in (annual or {}).get("departments", []) if d["can_evaluate"]]
@@ -349,7 +361,7 @@ def test_no_stored_script_runs_on_any_page(
     visit = open_visit(browser, xss_server, DESKTOP, locale="zh-CN")
     try:
         sign_in(visit, ROLES[role], xss_server.settings.demo_password)
-        paths = [p.format(event=stored.event_id) for p in PAGES]
+        paths = [p.format(event=stored.event_id, campaign=stored.campaign_id) for p in PAGES]
         problems = check_pages(visit.page, xss_server.base_url, paths, role)
     finally:
         visit.page.context.close()

@@ -53,6 +53,7 @@ from fengqiao.assessment.bulletin_document import (
 from fengqiao.assessment.bulletin_export import DOCUMENT, FORMATS, export, font_missing
 from fengqiao.assessment.models import Bulletin, BulletinSequence, BulletinSubscription
 from fengqiao.auth.models import User
+from fengqiao.campaigns.section import bulletin_section
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
 from fengqiao.db import Database
@@ -417,6 +418,7 @@ def build(
         "overdue": _overdue_list(db, scope, _utc(month_start), cutoff, limit),
         "orders": _orders(db, cutoff, limit, scope),
         "warnings": _warnings(db, day, limit, scope),
+        "campaigns": bulletin_section(db=db, org_id=scope.org_id, as_of=cutoff),
         "scope": {"level": scope.level, "id": scope.org_id},
     }
 

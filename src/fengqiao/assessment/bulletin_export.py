@@ -53,7 +53,10 @@ _environment.globals["DRAFT"] = DRAFT
 def render_html(content: dict[str, Any]) -> str:
     """A standalone, printable HTML page."""
     return _environment.get_template(DOCUMENT.name).render(
-        b=content, sections=sections(content), total_rows=TOTAL_ROWS
+        b=content,
+        sections=sections(content),
+        total_rows=TOTAL_ROWS,
+        campaign_rows=[_campaign_cells(r) for r in _campaigns(content)["items"]],
     )
 
 
@@ -64,6 +67,20 @@ RANK_HEAD = ("排名", "名称", "所属", "新增", "结案率", "按期结案�
 OVERDUE_HEAD = ("事件编号", "事件描述", "类别", "镇街", "责任单位", "期限", "状态", "超期时长")
 ORDER_HEAD = ("督办单号", "事件编号", "类型", "责任单位", "镇街", "回复期限", "逾期")
 WARNING_HEAD = ("类型", "镇街", "时间", "内容", "已签收")
+CAMPAIGN_HEAD = ("专项整治", "措施", "目标", "完成", "完成率", "滞后镇街")
+
+
+def _campaigns(content: dict[str, Any]) -> dict[str, Any]:
+    # A bulletin stored before campaigns existed has no such section.
+    return dict(content.get("campaigns") or {"total": 0, "items": []})
+
+
+def _campaign_cells(row: dict[str, Any]) -> list[str]:
+    def amount(value: float) -> str:
+        return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+
+    return [row["campaign"], row["measure"], f"{amount(row['target'])}{row['unit']}",
+            f"{amount(row['done'])}{row['unit']}", _percent(row["rate"]), row["lagging"] or "—"]  # fmt: skip
 
 
 def _rank_cells(row: dict[str, Any]) -> list[str]:
@@ -109,6 +126,7 @@ def sections(content: dict[str, Any]) -> dict[str, str]:
         "overdue": f"三、超期清单（本月超期{overdue['total']}件，其中未办结{overdue['open']}件）",
         "orders": f"四、待回复督办单（共{content['orders']['total']}件）",
         "warnings": f"五、当日预警（共{content['warnings']['total']}条）",
+        "campaigns": f"六、专项整治进展（进行中{_campaigns(content)['total']}项）",
         "regions": f"附表一：{content['region_word']}考核排名（本月）",
         "units": "附表二：责任单位考核排名（本月）",
     }
@@ -205,6 +223,9 @@ def render_pdf(content: dict[str, Any], *, font: Path) -> bytes:
     warnings = content["warnings"]
     section(heads["warnings"])
     table(WARNING_HEAD, [_warning_cells(r) for r in warnings["items"]], (2, 2, 3, 8, 1))
+    section(heads["campaigns"])
+    table(CAMPAIGN_HEAD, [_campaign_cells(r) for r in _campaigns(content)["items"]],
+          (4, 3, 2, 2, 1, 5))  # fmt: skip
     rank_widths = (1, 4, 3, 1, 2, 2, 2, 1, 2, 1)
     section(heads["regions"])
     table(RANK_HEAD, [_rank_cells(r) for r in content["towns"]], rank_widths)
@@ -271,6 +292,8 @@ def render_xlsx(content: dict[str, Any]) -> bytes:
     sheet("超期清单", (*OVERDUE_HEAD[:7], "超期（小时）"), overdue_rows, False)
     sheet("督办单", ORDER_HEAD, [_order_cells(r) for r in content["orders"]["items"]], False)
     sheet("预警", WARNING_HEAD, [_warning_cells(r) for r in content["warnings"]["items"]], False)
+    sheet("专项整治", CAMPAIGN_HEAD,
+          [_campaign_cells(r) for r in _campaigns(content)["items"]], False)  # fmt: skip
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

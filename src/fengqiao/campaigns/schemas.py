@@ -128,11 +128,6 @@ class CampaignOut(BaseModel):
     progress: float = Field(description="Mean over the measures of done/target (0..1, capped).")
 
 
-class CampaignPage(BaseModel):
-    items: list[CampaignOut]
-    total: int
-
-
 class TaggedEventOut(BaseModel):
     event_id: int
     code: str
@@ -146,11 +141,6 @@ class TaggedEventOut(BaseModel):
     removed_at: datetime | None = None
     counted: bool
     quantities: dict[str, float] = Field(description="Measure id → quantity recorded.")
-
-
-class TaggedPage(BaseModel):
-    items: list[TaggedEventOut]
-    total: int
 
 
 class SeriesPoint(BaseModel):

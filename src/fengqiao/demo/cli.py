@@ -98,6 +98,13 @@ def _seed_events(database: Database, count: int, random_seed: int) -> None:
         f"seeded {result.events} events ({result.open_events} open) with "
         f"{result.trail_rows} trail rows in {result.seconds:.1f} s"
     )
+    from fengqiao.demo.campaigns import fill_campaigns
+
+    filled = fill_campaigns(database=database, seed=random_seed)
+    console.print(
+        f"campaigns: {filled.tagged} events tagged, {filled.counted} closings counted "
+        f"in {filled.campaigns} campaigns"
+    )
     # A few Open311 requests by demo_device (docs/open311.md), at the end of the history.
     from fengqiao.demo.open311 import seed_open311
 

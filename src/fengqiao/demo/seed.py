@@ -20,6 +20,7 @@ from fengqiao.basemap.models import BaseFeature
 from fengqiao.cameras.models import Camera
 from fengqiao.clock import Clock
 from fengqiao.db import Database
+from fengqiao.demo import campaigns as demo_campaigns
 from fengqiao.demo import notices as demo_notices
 from fengqiao.demo import patrols as demo_patrols
 from fengqiao.demo import services as demo_services
@@ -60,6 +61,7 @@ class SeedReport:
     service_items: int = 0
     proxy_requests: int = 0
     notices: int = 0
+    campaigns: int = 0
     leaflet_deliveries: int = 0
 
 
@@ -155,6 +157,8 @@ def seed(
         devices = seed_devices(db=session, features=features, users=users, created_at=CREATED_AT)
         # Notices to residents and a leaflet campaign with some households reached (宣传).
         notices = demo_notices.seed_notices(db=session, now=now or Clock().now())
+        # Campaigns (专项整治): 文明城市创建 with the article's targets and a few others.
+        campaigns = demo_campaigns.seed_campaigns(db=session, now=now or Clock().now())
 
     cameras = sum(1 for f in features if f["kind"] == "camera")
     return SeedReport(
@@ -177,6 +181,7 @@ def seed(
         device_keys=devices.keys,
         notices=notices.notices,
         leaflet_deliveries=notices.deliveries,
+        campaigns=campaigns.campaigns,
     )
 
 

@@ -19,6 +19,7 @@ from fengqiao.basemap.models import PROVIDER_ZH as BASEMAP_PROVIDER_ZH
 from fengqiao.basemap.models import SOURCE_ZH as BASEMAP_SOURCE_ZH
 from fengqiao.calls.models import CALL_OUTCOME_ZH
 from fengqiao.cameras.models import CAMERA_STATUS_ZH
+from fengqiao.campaigns.models import CAMPAIGN_STATUS_ZH, MEASURE_UNIT_ZH, TAG_HOW_ZH
 from fengqiao.catalogue.models import SERVICE_LEVEL_ZH
 from fengqiao.catalogue.proxy import PROXY_ACTION_ZH, PROXY_STATUS_ZH
 from fengqiao.crs import CRS_ZH
@@ -113,6 +114,9 @@ def vocabularies() -> dict[str, Any]:
         "annualParts": dict(ANNUAL_PART_ZH),
         "annualKinds": {"town": "镇街", **DEPARTMENT_CATEGORIES},
         "schemeStatus": dict(SCHEME_STATUS_ZH),
+        "campaignStatus": dict(CAMPAIGN_STATUS_ZH),
+        "measureUnits": dict(MEASURE_UNIT_ZH),
+        "campaignTagHow": dict(TAG_HOW_ZH),
     }
 
 

@@ -35,6 +35,8 @@ NAV: tuple[NavItem, ...] = (
     # 年度考核 (with 标杆镇街 in its page head); not for administrators, whose header is full.
     NavItem("/assessment/annual", "年度考核", ("operator", "leader"), "annual"),
     NavItem("/bulletins", "每日通报", STAFF, "bulletins"),
+    # Campaigns (专项整治); not for administrators, whose header is full (they open /campaigns).
+    NavItem("/campaigns", "专项整治", ("operator", "leader"), "campaigns"),
     NavItem("/warnings", "预警", (*STAFF, "handler", "unit_leader"), "warnings"),
     # Not for administrators: their header (with 发送失败 and 系统管理) would wrap at 1280 px;
     # they reach 会商 from the map's head like everyone in the command room.

@@ -1,0 +1,73 @@
+"""The demo's campaigns: 文明城市创建 with the seed article's figures as its targets (and three
+others), its events tagged and its closings counted once the year's events are filed, with the
+demolished areas and removed parking spaces entered, so the dashboard is alive."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from fengqiao.campaigns.models import (
+    Campaign,
+    CampaignEvent,
+    CampaignMeasure,
+    CampaignProgress,
+    CampaignQuantity,
+)
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.db import Database
+from fengqiao.demo.campaigns import CIVILISED_CITY, fill_campaigns
+from fengqiao.demo.events import seed_events
+from fengqiao.demo.seed import seed
+from fengqiao.events.models import Event
+
+UNTIL = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+ARTICLE = {
+    ("整治小餐饮店", "家"): 340, ("整治占道经营", "起"): 3000, ("取缔流动摊贩", "处"): 400,
+    ("处理蜂窝煤炉", "只"): 200, ("拆除违法建筑", "处"): 23, ("拆除违建面积", "m²"): 32034,
+    ("清理僵尸车", "辆"): 1561, ("取消非法车位", "个"): 112,
+}  # fmt: skip
+
+
+def test_the_civilised_city_campaign_has_the_articles_targets_and_live_figures(
+    fresh_db: Database,
+) -> None:
+    report = seed(db=fresh_db, scale="small", password="pw", now=UNTIL)
+    assert report.campaigns == 4
+    seed_events(db=fresh_db, count=3000, until=UNTIL)
+    filled = fill_campaigns(database=fresh_db)
+    with fresh_db.session() as db:
+        campaign = db.scalars(select(Campaign).where(Campaign.name == CIVILISED_CITY)).one()
+        measures = list(db.scalars(select(CampaignMeasure).where(
+            CampaignMeasure.campaign_id == campaign.id).order_by(CampaignMeasure.position)))  # fmt: skip
+        assert {(m.name, m.unit): m.target for m in measures} == ARTICLE
+        start = datetime.combine(campaign.start_date, time(0), LOCAL_TZ)
+        end = datetime.combine(campaign.end_date + timedelta(days=1), time(0), LOCAL_TZ)
+        in_period = (Event.created_at >= start, Event.created_at < end)
+        tagged = db.scalar(select(func.count()).select_from(CampaignEvent).where(
+            CampaignEvent.campaign_id == campaign.id)) or 0  # fmt: skip
+        expected = db.scalar(select(func.count()).select_from(Event).where(
+            Event.category_code.in_(campaign.classes), *in_period)) or 0  # fmt: skip
+        assert tagged == expected > 0 and filled.tagged >= tagged
+
+        def done(name: str) -> float:
+            measure = next(m for m in measures if m.name == name)
+            return float(db.scalar(select(func.sum(CampaignProgress.done)).where(
+                CampaignProgress.measure_id == measure.id)) or 0)  # fmt: skip
+
+        closed_stalls = db.scalar(select(func.count()).select_from(Event).where(
+            Event.category_code == "0701", Event.status == "closed", *in_period)) or 0  # fmt: skip
+        assert done("整治占道经营") == closed_stalls > 0
+        area = next(m for m in measures if m.unit == "m²")
+        entered = db.scalar(select(func.sum(CampaignQuantity.quantity)).where(
+            CampaignQuantity.measure_id == area.id)) or 0  # fmt: skip
+        demolished = db.scalar(select(func.count()).select_from(Event).where(
+            Event.category_code == "0801", Event.status == "closed", *in_period)) or 0  # fmt: skip
+        assert done("拆除违建面积") == entered and (demolished == 0 or entered >= 60 * demolished)
+        assert done("取消非法车位") <= done("清理僵尸车")
+        # The town's own campaign covers only the demo town.
+        town_campaign = db.scalars(
+            select(Campaign).where(Campaign.name == "背街小巷环境整治")
+        ).one()
+        assert len(town_campaign.town_ids) == 1
