@@ -41,8 +41,9 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "residents",
             "publicmap",
             "notices",
-            "campaigns",
             "tasks",
+            "campaigns",
+            "meetings",
         }),
     ),
     (

@@ -43,6 +43,7 @@ JUDGED: dict[str, dict[str, Any]] = {
     "/api/v1/leaflets/campaigns": {},
     "/api/v1/leaflets/grids": {},
     "/api/v1/tasks": {"size": 100},
+    "/api/v1/meetings": {"size": 100},
 }
 # Rows above the town (the district node, its departments) that town staff may look up.
 ANCESTORS_ALLOWED = {"/api/v1/units", "/api/v1/org/units", "/api/v1/leaflets/campaigns"}

@@ -21,6 +21,7 @@ from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
 from fengqiao.intake import views as intake_views
 from fengqiao.iot import views as iot_views
+from fengqiao.meetings import views as meeting_views
 from fengqiao.notices import views as notice_views
 from fengqiao.notify import views as notify_views
 from fengqiao.open311 import views as open311_views
@@ -95,3 +96,4 @@ api_router.include_router(resident_report_views.router)
 api_router.include_router(resident_views.router)
 api_router.include_router(notice_views.router)
 api_router.include_router(task_views.router)
+api_router.include_router(meeting_views.router)

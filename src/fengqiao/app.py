@@ -37,11 +37,13 @@ from fengqiao.web import (
     annual_pages,
     campaign_pages,
     catalogue_pages,
+    meeting_pages,
     notice_pages,
     public_pages,
     resident_pages,
     resident_reports_pages,
     room_pages,
+    task_pages,
     tv_pages,
 )
 from fengqiao.web import headers as security_headers
@@ -129,6 +131,8 @@ def create_app(
     app.include_router(notice_pages.router)
     app.include_router(annual_pages.router)
     app.include_router(campaign_pages.router)
+    app.include_router(task_pages.router)
+    app.include_router(meeting_pages.router)
     open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

@@ -31,6 +31,7 @@ from fengqiao.events.models import (
 from fengqiao.geo.models import LayerFeature
 from fengqiao.intake.models import ChecklistRun
 from fengqiao.iot.models import Device, IotFold, IotInbox, IotQuarantine, IotRule
+from fengqiao.meetings.models import Meeting, MeetingAttendee, MeetingLog
 from fengqiao.notices.models import LeafletCampaign, LeafletDelivery, Notice, NoticeLog
 from fengqiao.notify.models import Notification
 from fengqiao.open311.models import Open311Refusal, Open311Request
@@ -93,6 +94,9 @@ __all__ = [
     "LayerFeature",
     "LeafletCampaign",
     "LeafletDelivery",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingLog",
     "Notice",
     "NoticeLog",
     "Notification",

@@ -28,6 +28,7 @@ from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.iot import jobs as iot_jobs
 from fengqiao.jobs import Job, JobContext, registered
+from fengqiao.meetings import jobs as meeting_jobs
 from fengqiao.metrics import timed_job
 from fengqiao.notify import jobs as notify_jobs
 from fengqiao.notify.channels import Channel, load_channels
@@ -39,6 +40,7 @@ from fengqiao.warnings import jobs as warnings_jobs
 JOB_MODULES = (
     supervision_jobs,
     task_jobs,
+    meeting_jobs,
     analytics_jobs,
     warnings_jobs,
     campaign_jobs,

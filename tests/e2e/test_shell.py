@@ -59,6 +59,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
                 "专项整治",
                 "预警",
                 "会商",
+                "研判会商",
                 "宣传",
                 "消息",
                 "发送失败",
@@ -81,6 +82,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
                 "专项整治",
                 "预警",
                 "会商",
+                "研判会商",
                 "宣传",
                 "消息",
             ],
@@ -90,7 +92,7 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
         (
             "demo_handler",
             "/events?task=inbox",
-            ["事件中心", "督办单", "预警", "消息", "手机版"],
+            ["事件中心", "督办单", "督办事项", "预警", "消息", "手机版"],
             "处置人员",
         ),
         (

@@ -53,6 +53,7 @@ PAGES = (
     "/r/reports", "/r/map", "/r/notices", "/notices/manage", "/tv",
     "/assessment/annual", "/assessment/benchmarks",  # issue 20: 年度考核, 标杆镇街
     "/campaigns", "/campaigns/{campaign}",  # issue 20: campaigns and a campaign's dashboard
+    "/tasks", "/meetings",  # issue 20: tracked tasks and analysis meetings
 )  # fmt: skip
 ROLES = {
     "admin": "admin",

@@ -21,6 +21,7 @@ from fengqiao.cameras.models import Camera
 from fengqiao.clock import Clock
 from fengqiao.db import Database
 from fengqiao.demo import campaigns as demo_campaigns
+from fengqiao.demo import meetings as demo_meetings
 from fengqiao.demo import notices as demo_notices
 from fengqiao.demo import patrols as demo_patrols
 from fengqiao.demo import services as demo_services
@@ -63,6 +64,8 @@ class SeedReport:
     notices: int = 0
     campaigns: int = 0
     leaflet_deliveries: int = 0
+    meetings: int = 0
+    meeting_decisions: int = 0
 
 
 # (username, role, description): the accounts a demo visitor logs in with.
@@ -159,6 +162,8 @@ def seed(
         notices = demo_notices.seed_notices(db=session, now=now or Clock().now())
         # Campaigns (专项整治): 文明城市创建 with the article's targets and a few others.
         campaigns = demo_campaigns.seed_campaigns(db=session, now=now or Clock().now())
+        # A year of analysis meetings (研判会商) with their decisions as tracked tasks.
+        meetings = demo_meetings.seed_meetings(db=session, now=now or Clock().now(), seed=seed)
 
     cameras = sum(1 for f in features if f["kind"] == "camera")
     return SeedReport(
@@ -182,6 +187,8 @@ def seed(
         notices=notices.notices,
         leaflet_deliveries=notices.deliveries,
         campaigns=campaigns.campaigns,
+        meetings=meetings.meetings,
+        meeting_decisions=meetings.decisions,
     )
 
 

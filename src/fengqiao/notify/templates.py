@@ -44,6 +44,7 @@ TEMPLATE_ZH = {
     "task_assigned": "督办事项交办",
     "task_reminder": "督办事项到期提醒",
     "task_overdue": "督办事项超期",
+    "meeting_missed": "会商未按期召开",
 }
 
 

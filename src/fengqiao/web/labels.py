@@ -33,6 +33,7 @@ from fengqiao.events.workflow import ACTOR_ZH, STATUS_ZH, TRANSITIONS
 from fengqiao.iot.alarms import OUTCOME_ZH as ALARM_OUTCOME_ZH
 from fengqiao.iot.rules import READING_ZH
 from fengqiao.iot.service import DEVICE_TYPES_ZH
+from fengqiao.meetings.models import MEETING_ACTION_ZH, MEETING_LEVEL_ZH, MEETING_STATUS_ZH
 from fengqiao.notices.models import NOTICE_ACTION_ZH, NOTICE_STATUS_ZH
 from fengqiao.notify.templates import TEMPLATE_ZH
 from fengqiao.org.models import (
@@ -117,6 +118,9 @@ def vocabularies() -> dict[str, Any]:
         "campaignStatus": dict(CAMPAIGN_STATUS_ZH),
         "measureUnits": dict(MEASURE_UNIT_ZH),
         "campaignTagHow": dict(TAG_HOW_ZH),
+        "meetingLevel": dict(MEETING_LEVEL_ZH),
+        "meetingStatus": dict(MEETING_STATUS_ZH),
+        "meetingActions": dict(MEETING_ACTION_ZH),
     }
 
 

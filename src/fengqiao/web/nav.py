@@ -30,6 +30,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/events", "事件中心", (*EVENT_READERS, "grid_worker", "resident"), "events"),
     NavItem("/proxy", "代办", (*STAFF, "grid_leader", "grid_worker", "resident"), "proxy"),
     NavItem("/supervision", "督办单", (*STAFF, "handler", "unit_leader"), "supervision"),
+    # Tasks the caller's unit owns (meeting decisions, rectification items); the command room
+    # reaches the list from 研判会商's page head, its header being full.
+    NavItem("/tasks", "督办事项", ("handler", "unit_leader"), "tasks"),
     NavItem("/analytics", "分析研判", (*STAFF, "unit_leader"), "analytics"),
     NavItem("/assessment", "考核", STAFF, "assessment"),
     # 年度考核 (with 标杆镇街 in its page head); not for administrators, whose header is full.
@@ -41,6 +44,8 @@ NAV: tuple[NavItem, ...] = (
     # Not for administrators: their header (with 发送失败 and 系统管理) would wrap at 1280 px;
     # they reach 会商 from the map's head like everyone in the command room.
     NavItem("/rooms", "会商", ("operator", "leader"), "rooms"),
+    # Analysis meetings (研判会商, issue 20): agendas, minutes, decisions as tracked tasks.
+    NavItem("/meetings", "研判会商", ("operator", "leader"), "meetings"),
     # Notices and leaflets (宣传); not for administrators, whose header is full (they open
     # /notices/manage from 系统管理's page head or by address).
     NavItem("/notices/manage", "宣传", ("operator", "leader"), "notices"),

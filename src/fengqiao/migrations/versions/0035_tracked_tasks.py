@@ -6,7 +6,7 @@ trail; `tracked_task_photo` its checked evidence photos. Two partial indexes hol
 tasks still owed a reminder or an overdue mark, for the `tasks.sweep` job.
 
 Revision ID: 0035_tracked_tasks
-Revises: 0032_notices
+Revises: 0034_campaigns
 Create Date: 2026-12-06 03:00:00.000000
 """
 
