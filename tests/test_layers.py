@@ -44,6 +44,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "tasks",
             "campaigns",
             "meetings",
+            "standards", "inspections",
         }),
     ),
     (

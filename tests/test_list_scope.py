@@ -44,12 +44,22 @@ JUDGED: dict[str, dict[str, Any]] = {
     "/api/v1/leaflets/grids": {},
     "/api/v1/tasks": {"size": 100},
     "/api/v1/meetings": {"size": 100},
+    "/api/v1/inspections": {"size": 100},
+    "/api/v1/inspections/summary": {},
+    "/api/v1/inspections/self-assessments": {},
+    "/api/v1/rectifications": {"size": 100},
 }
 # Rows above the town (the district node, its departments) that town staff may look up.
 ANCESTORS_ALLOWED = {"/api/v1/units", "/api/v1/org/units", "/api/v1/leaflets/campaigns"}
 SAME_QUERY = "the same scoped query as its list, which is judged here"
 PUBLIC_TAXONOMY = "the taxonomy and its rules are the same for all staff: no area's rows"
 EXEMPT: dict[str, str] = {
+    "/api/v1/standards": "the district's standard: the same versions for all staff, no area's rows",
+    "/api/v1/standards/current": "the district's standard in force: one version, not a list",
+    "/api/v1/inspections/groups": "the district's supervision groups: the same for all staff "
+    "(tests/inspections/test_self_and_groups_api.py)",
+    "/api/v1/inspections/missing": "towns by the same in_scope(org path) filter as "
+    "/api/v1/inspections/summary, which is judged here",
     "/api/v1/basemap": "one setting, administrators only (tests/basemap/test_basemap_api.py)",
     "/api/v1/basemap/layers": "the district's tile layers, the same for all staff",
     "/api/v1/basemap/features": "roads and rivers meeting the box of the caller's area: shared "

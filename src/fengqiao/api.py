@@ -19,6 +19,7 @@ from fengqiao.deps import current_principal
 from fengqiao.events import resident_views as resident_report_views
 from fengqiao.events import views as event_views
 from fengqiao.geo import views as geo_views
+from fengqiao.inspections import views as inspection_views
 from fengqiao.intake import views as intake_views
 from fengqiao.iot import views as iot_views
 from fengqiao.meetings import views as meeting_views
@@ -32,6 +33,7 @@ from fengqiao.residents import views as resident_views
 from fengqiao.rooms import views as room_views
 from fengqiao.search import views as search_views
 from fengqiao.sla import views as sla_views
+from fengqiao.standards import views as standard_views
 from fengqiao.supervision import views as supervision_views
 from fengqiao.tasks import views as task_views
 from fengqiao.taxonomy import views as taxonomy_views
@@ -97,3 +99,6 @@ api_router.include_router(resident_views.router)
 api_router.include_router(notice_views.router)
 api_router.include_router(task_views.router)
 api_router.include_router(meeting_views.router)
+# Supervision rounds, rectification and the eight-aspect standard (督查整改, 标准化).
+api_router.include_router(standard_views.router)
+api_router.include_router(inspection_views.router)

@@ -37,6 +37,7 @@ from fengqiao.web import (
     annual_pages,
     campaign_pages,
     catalogue_pages,
+    inspection_pages,
     meeting_pages,
     notice_pages,
     public_pages,
@@ -133,6 +134,7 @@ def create_app(
     app.include_router(campaign_pages.router)
     app.include_router(task_pages.router)
     app.include_router(meeting_pages.router)
+    app.include_router(inspection_pages.router)
     open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

@@ -138,6 +138,10 @@ FIELD_ZH: dict[str, str] = {
     "attribution": "注记", "max_zoom": "最大级别", "subdomains": "子域轮换",
     # The public map (身边事).
     "zoom": "缩放级别",
+    # The standard, supervision rounds and self-assessments (standards/, inspections/).
+    "weight": "分值", "aspect": "方面", "member_ids": "督查组成员", "town_ids": "联系镇街",
+    "scores": "评分", "held_on": "督查日期", "deadline_days": "整改期限", "group_id": "督查组",
+    "submit": "提交", "round_id": "督查记录", "sheet_id": "自评", "version_id": "标准版本",
 }  # fmt: skip
 _FIELD_PART = re.compile(r"[^.\[\]]+")
 

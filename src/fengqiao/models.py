@@ -29,6 +29,16 @@ from fengqiao.events.models import (
     RollupPending,
 )
 from fengqiao.geo.models import LayerFeature
+from fengqiao.inspections.models import (
+    InspectionGroup,
+    InspectionGroupMember,
+    InspectionGroupTown,
+    InspectionLog,
+    InspectionRound,
+    InspectionRoundItem,
+    SelfAssessment,
+    SelfAssessmentItem,
+)
 from fengqiao.intake.models import ChecklistRun
 from fengqiao.iot.models import Device, IotFold, IotInbox, IotQuarantine, IotRule
 from fengqiao.meetings.models import Meeting, MeetingAttendee, MeetingLog
@@ -42,6 +52,7 @@ from fengqiao.patrol.models import Patrol, Position
 from fengqiao.rooms.models import RoomParticipant, RoomSession
 from fengqiao.search.index import SEARCH_OBJECTS as PLACE_SEARCH_OBJECTS
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
+from fengqiao.standards.models import StandardItem, StandardLog, StandardVersion
 from fengqiao.supervision.models import SupervisionOrder
 from fengqiao.tasks.models import TrackedTask, TrackedTaskPhoto, TrackedTaskTrail
 from fengqiao.taxonomy.models import (
@@ -85,6 +96,12 @@ __all__ = [
     "EventMeToo",
     "EventSequence",
     "GridAssignment",
+    "InspectionGroup",
+    "InspectionGroupMember",
+    "InspectionGroupTown",
+    "InspectionLog",
+    "InspectionRound",
+    "InspectionRoundItem",
     "IntakeModule",
     "IntakeQuestion",
     "IotFold",
@@ -113,9 +130,14 @@ __all__ = [
     "RoomParticipant",
     "RoomSession",
     "RoutingRule",
+    "SelfAssessment",
+    "SelfAssessmentItem",
     "ServiceItem",
     "SlaPolicy",
     "SmsCode",
+    "StandardItem",
+    "StandardLog",
+    "StandardVersion",
     "SupervisionOrder",
     "TrackedTask",
     "TrackedTaskPhoto",

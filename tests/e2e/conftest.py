@@ -22,6 +22,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, Request, ViewportSize, sync_playwright
 
 from fengqiao.app import create_app
+from fengqiao.clock import Clock
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.demo.events import default_until, seed_events
@@ -46,9 +47,9 @@ class LiveServer:
 
 
 @contextmanager
-def serve_demo(tmp: Path, events: int = 3000) -> Iterator[LiveServer]:
+def serve_demo(tmp: Path, events: int = 3000, clock: Clock | None = None) -> Iterator[LiveServer]:
     """The small demo district with `events` events of history, served over HTTP in a
-    background thread until the block ends."""
+    background thread until the block ends (on `clock` when given, for tests that move time)."""
     url = f"sqlite:///{tmp / 'e2e.db'}"
     upgrade(url)
     # Every browser test signs in from 127.0.0.1: the login limit is tests/test_ratelimit.py's.
@@ -66,7 +67,7 @@ def serve_demo(tmp: Path, events: int = 3000) -> Iterator[LiveServer]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind((LOCAL_HOST, 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, clock=clock), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     base_url = f"http://{LOCAL_HOST}:{port}"

@@ -54,6 +54,7 @@ PAGES = (
     "/assessment/annual", "/assessment/benchmarks",  # issue 20: 年度考核, 标杆镇街
     "/campaigns", "/campaigns/{campaign}",  # issue 20: campaigns and a campaign's dashboard
     "/tasks", "/meetings",  # issue 20: tracked tasks and analysis meetings
+    "/standards", "/inspections", "/inspections/new", "/inspections/self-assessment",
 )  # fmt: skip
 ROLES = {
     "admin": "admin",
@@ -216,7 +217,32 @@ def plant(api: Api, world: World) -> Stored:
             body = {"year": year, "score": 80, "note": payload(n)}
             path = f"/assessment/annual/evaluations/{unit['id']}"
             s.attempt(f"evaluation note {n}", send, api, leader, "PUT", path, body)
+    plant_inspections(api, s)
     return s
+
+
+def plant_inspections(api: Api, s: Stored) -> None:
+    """A published standard with a payload item, a group named by a payload, and a round with
+    payload notes whose failed item becomes a rectification (督查整改, 标准化)."""
+    boss = "demo_district_leader"
+    body = {"title": payload(0), "note": payload(1),
+            "items": [{"aspect": "system", "text": payload(2), "weight": 100, "evidence": "photo"}]}  # fmt: skip
+    draft = s.attempt("standard draft", send, api, boss, "POST", "/standards", body)
+    if draft:
+        s.attempt("standard published", send, api, boss, "POST",
+                  f"/standards/{draft['id']}/publish", {"version": draft["version"]})  # fmt: skip
+    groups = s.attempt("groups listed", api.get, boss, "/inspections/groups") or []
+    mine = next((g for g in groups if g["towns"]), None)
+    if mine is None or not draft:
+        return
+    s.attempt("group name", send, api, "admin", "PATCH", f"/inspections/groups/{mine['id']}",
+              {"name": payload(3)[:50], "version": mine["version"]})  # fmt: skip
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    item = draft["aspects"][0]["items"][0]["id"]
+    s.attempt("round", send, api, boss, "POST", "/inspections", {
+        "group_id": mine["id"], "town_id": mine["towns"][0]["id"], "month": month,
+        "note": payload(0), "scores": [{"item_id": item, "result": "not_met", "note": payload(1)}],
+    })  # fmt: skip
 
 
 @pytest.fixture(scope="module")

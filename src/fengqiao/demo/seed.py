@@ -21,6 +21,7 @@ from fengqiao.cameras.models import Camera
 from fengqiao.clock import Clock
 from fengqiao.db import Database
 from fengqiao.demo import campaigns as demo_campaigns
+from fengqiao.demo import inspections as demo_inspections
 from fengqiao.demo import meetings as demo_meetings
 from fengqiao.demo import notices as demo_notices
 from fengqiao.demo import patrols as demo_patrols
@@ -66,6 +67,8 @@ class SeedReport:
     leaflet_deliveries: int = 0
     meetings: int = 0
     meeting_decisions: int = 0
+    inspection_rounds: int = 0
+    rectifications: int = 0
 
 
 # (username, role, description): the accounts a demo visitor logs in with.
@@ -164,6 +167,10 @@ def seed(
         campaigns = demo_campaigns.seed_campaigns(db=session, now=now or Clock().now())
         # A year of analysis meetings (研判会商) with their decisions as tracked tasks.
         meetings = demo_meetings.seed_meetings(db=session, now=now or Clock().now(), seed=seed)
+        # The standard, five supervision groups, a year of rounds with rectifications (督查整改).
+        inspections = demo_inspections.seed_inspections(
+            db=session, now=now or Clock().now(), seed=seed
+        )
 
     cameras = sum(1 for f in features if f["kind"] == "camera")
     return SeedReport(
@@ -189,6 +196,8 @@ def seed(
         campaigns=campaigns.campaigns,
         meetings=meetings.meetings,
         meeting_decisions=meetings.decisions,
+        inspection_rounds=inspections.rounds,
+        rectifications=inspections.rectifications,
     )
 
 

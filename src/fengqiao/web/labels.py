@@ -30,6 +30,9 @@ from fengqiao.events.schemas import PHOTO_KIND_ZH
 from fengqiao.events.sources import SOURCE_ZH
 from fengqiao.events.trail import TRAIL_ACTION_ZH
 from fengqiao.events.workflow import ACTOR_ZH, STATUS_ZH, TRANSITIONS
+from fengqiao.inspections.models import LOG_ACTION_ZH as INSPECTION_ACTION_ZH
+from fengqiao.inspections.models import RESULT_ZH as INSPECTION_RESULT_ZH
+from fengqiao.inspections.models import SELF_STATUS_ZH
 from fengqiao.iot.alarms import OUTCOME_ZH as ALARM_OUTCOME_ZH
 from fengqiao.iot.rules import READING_ZH
 from fengqiao.iot.service import DEVICE_TYPES_ZH
@@ -47,6 +50,12 @@ from fengqiao.org.service import UNIT_CATEGORY_ZH
 from fengqiao.outbox.models import CHANNEL_ZH, OUTBOX_STATUS_ZH
 from fengqiao.scope import ROLE_ZH
 from fengqiao.sla.deadlines import LIGHT_ZH, LIMIT_UNIT_ZH
+from fengqiao.standards.models import (
+    ASPECT_ZH,
+    EVIDENCE_ZH,
+    STANDARD_ACTION_ZH,
+    STANDARD_STATUS_ZH,
+)
 from fengqiao.supervision.models import ORDER_KIND_ZH, ORDER_STATUS_ZH
 from fengqiao.tasks.answers import TASK_LIGHT_ZH
 from fengqiao.tasks.models import TASK_ACTION_ZH, TASK_KIND_ZH, TASK_STATUS_ZH
@@ -121,6 +130,13 @@ def vocabularies() -> dict[str, Any]:
         "meetingLevel": dict(MEETING_LEVEL_ZH),
         "meetingStatus": dict(MEETING_STATUS_ZH),
         "meetingActions": dict(MEETING_ACTION_ZH),
+        "standardAspects": dict(ASPECT_ZH),
+        "standardEvidence": dict(EVIDENCE_ZH),
+        "standardStatus": dict(STANDARD_STATUS_ZH),
+        "standardActions": dict(STANDARD_ACTION_ZH),
+        "inspectionResults": dict(INSPECTION_RESULT_ZH),
+        "inspectionActions": dict(INSPECTION_ACTION_ZH),
+        "selfAssessmentStatus": dict(SELF_STATUS_ZH),
     }
 
 

@@ -49,6 +49,8 @@ NAV: tuple[NavItem, ...] = (
     # Notices and leaflets (宣传); not for administrators, whose header is full (they open
     # /notices/manage from 系统管理's page head or by address).
     NavItem("/notices/manage", "宣传", ("operator", "leader"), "notices"),
+    # Supervision rounds and rectification (督查整改), with the standard (标准化) from its head.
+    NavItem("/inspections", "督查", ("operator", "leader"), "inspections"),
     NavItem("/messages", "消息", (*EVENT_READERS, "grid_worker", "resident"), "messages"),
     NavItem("/outbox", "发送失败", ("operator", "admin"), "outbox"),
     NavItem("/m/", "手机版", PHONE_ROLES, "worker"),

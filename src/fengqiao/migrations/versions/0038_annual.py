@@ -5,7 +5,7 @@ year is closed; `unit_evaluation` a department's evaluation score of a year from
 judges it; `benchmark_list` the year's confirmed benchmark towns; `annual_log` the trail.
 
 Revision ID: 0038_annual
-Revises: 0035_tracked_tasks
+Revises: 0037_inspections
 Create Date: 2026-12-06 03:00:00.000000
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import fengqiao.db
 
 revision: str = "0038_annual"
-down_revision: str | None = "0035_tracked_tasks"
+down_revision: str | None = "0037_inspections"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
