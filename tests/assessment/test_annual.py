@@ -222,23 +222,20 @@ def test_a_closed_year_changes_no_more(
 def test_benchmark_towns_ranked_and_confirmed(
     api: TestClient, auth: Auth, db: Session, world: World, year_of_events: None
 ) -> None:
-    """The demo town: 工作成效明显 92.5 (its events), 群众满意 100 (no ratings; both handled
-    events passed verification at the first 核查): (50 × 92.5 + 30 × 100) ÷ 80 = 95.3; the
-    standard's parts are not wired here. The other town, without events, scores 0 each month
-    (the monthly composite's volume part is 0 beside a town that reported) and ranks second."""
+    """On a scheme weighing 工作成效明显 60 and 群众满意 40 (the standard's parts 0), the demo
+    town: 92.5 (its events) and 100 (no ratings; both handled events passed verification at the
+    first 核查): (60 × 92.5 + 40 × 100) ÷ 100 = 95.5. The other town, without events, scores 0
+    each month (the monthly composite's volume part is 0 beside a town that reported) and ranks second."""
     other = add_town(db)
-    _scheme(api, auth)
+    _scheme(api, auth, benchmark_weights={"self_assessment": 0, "rounds": 0, "effect": 60,
+                                          "satisfaction": 40})  # fmt: skip
     answer = api.get("/api/v1/assessment/benchmarks", params={"year": 2026},
                      headers=auth("demo_district_leader")).json()  # fmt: skip
     best, second = sorted(answer["standings"], key=lambda s: s["rank"])
-    assert best["total"] == 95.3 and best["rank"] == 1
+    assert best["total"] == 95.5 and best["rank"] == 1
     assert (second["id"], second["total"], second["grade"]) == (other.id, 0.0, "E")
-    assert {p["key"]: p["score"] for p in best["parts"]} == {
-        "self_assessment": None,
-        "rounds": None,
-        "effect": 92.5,
-        "satisfaction": 100.0,
-    }
+    scores = {p["key"]: p["score"] for p in best["parts"]}
+    assert (scores["effect"], scores["satisfaction"]) == (92.5, 100.0)
     assert answer["proposed"] == [best["id"]] and answer["confirmed"] is None
     url = "/api/v1/assessment/benchmarks/confirm"
     district = db.scalars(select(OrgUnit).where(OrgUnit.kind == "district")).one()
@@ -254,7 +251,7 @@ def test_benchmark_towns_ranked_and_confirmed(
     assert done.status_code == 200, done.text
     listed = done.json()
     assert listed["confirmed"] == [best["id"]] and listed["confirmed_by"]
-    assert listed["confirmed_at"] and listed["confirmed_standings"][0]["total"] == 95.3
+    assert listed["confirmed_at"] and listed["confirmed_standings"][0]["total"] == 95.5
     town_view = api.get("/api/v1/assessment/benchmarks", params={"year": 2026},
                         headers=auth(_leader_of(db, other))).json()  # fmt: skip
     assert [s["id"] for s in town_view["standings"]] == [other.id]
@@ -283,3 +280,43 @@ def test_the_monthly_scores_are_the_assessment_pages(db: Session, year_of_events
                 assert mine.get(row.id, [None] * 6)[index] == row.score, (level, first, row.name)
                 scored += row.score is not None
     assert scored == 4  # the town and the squadron, in March and in June
+
+
+def test_every_input_is_read_through_its_contract(api: TestClient, auth: Auth, db: Session) -> None:
+    """Each town part's raw value is what the other mechanism's contract function gives for the
+    town (the demo seeds rounds, rectifications, self-assessments, campaigns and meetings), the
+    total is the weighted mean of the scores present, and nothing is missing."""
+    from fengqiao.campaigns.service import town_progress
+    from fengqiao.inspections.service import rectification_rates, round_scores, self_assessments
+    from fengqiao.meetings.service import decisions_on_time, meetings_held
+
+    year = 2026
+    answer = api.get("/api/v1/assessment/annual", params={"year": year},
+                     headers=auth("demo_district_leader")).json()  # fmt: skip
+    assert answer["missing_inputs"] == []
+    given = {
+        "rounds": round_scores(db=db, year=year),
+        "rectification": rectification_rates(db=db, year=year),
+        "campaigns": town_progress(db=db, year=year),
+        "decisions": decisions_on_time(db=db, year=year),
+    }
+    held = meetings_held(db=db, year=year)
+    assert any(given.values()), "the demo world holds none of the inputs: the test would be vacuous"
+    for town in answer["towns"]:
+        parts = {p["key"]: p for p in town["parts"]}
+        for key, values in given.items():
+            assert parts[key]["raw"] == values.get(town["id"]), (key, town["name"])
+        pair = held.get(town["id"])
+        assert parts["meetings"]["raw"] == (pair[0] / pair[1] if pair and pair[1] else None)
+        present = [p for p in town["parts"] if p["score"] is not None and p["weight"] > 0]
+        if present:
+            expected = sum(p["weight"] * p["score"] for p in present) / sum(
+                p["weight"] for p in present
+            )
+            assert town["total"] == pytest.approx(round(expected, 1))
+    standings = api.get("/api/v1/assessment/benchmarks", params={"year": year},
+                        headers=auth("demo_district_leader")).json()["standings"]  # fmt: skip
+    selfs = self_assessments(db=db, year=year)
+    for town in standings:
+        own = next(p for p in town["parts"] if p["key"] == "self_assessment")
+        assert own["raw"] == selfs.get(town["id"])
