@@ -5,11 +5,13 @@ the scope of what each reads, closing a year, and the confirmed list of benchmar
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -145,6 +147,13 @@ def test_town_and_agency_reports_by_hand(
     csv = api.get("/api/v1/assessment/annual/export", params={"year": 2026},
                   headers=auth("demo_district_operator"))  # fmt: skip
     assert csv.status_code == 200 and "92.5" in csv.text and unit.name in csv.text
+    xlsx = api.get("/api/v1/assessment/annual/export", params={"year": 2026, "format": "xlsx"},
+                   headers=auth("demo_district_operator"))  # fmt: skip
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None and sheet["A1"].value == "类别"
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert ("镇街", town["name"]) in [(r[0], r[1]) for r in rows]
+    assert next(r for r in rows if r[1] == unit.name)[4] == "88.0"
 
 
 def test_weights_must_sum_to_100_and_nothing_is_stored(

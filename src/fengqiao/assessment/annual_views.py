@@ -5,8 +5,9 @@ town and the agencies dispatched to it."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
@@ -96,8 +97,10 @@ def annual_assessment(principal: CurrentPrincipal, database: AppDatabase, settin
 
 @router.get("/assessment/annual/export", summary="Annual assessment as CSV")
 def annual_export(principal: CurrentPrincipal, database: AppDatabase, settings: AppSettings,
-                  clock: AppClock, year: YearQuery = None) -> Response:  # fmt: skip
-    """Towns then departments, one line each, with Chinese headers (opens in Excel)."""
+                  clock: AppClock, year: YearQuery = None,
+                  format: Literal["csv", "xlsx"] = "csv") -> Response:  # fmt: skip
+    """Towns then departments, one line each, with Chinese headers: UTF-8 CSV (opens in
+    Excel) or an XLSX workbook."""
     result = _computed(principal, database, settings, clock, year)
     header = ["类别", "名称", "所属", "排名", "总分", "等级"] + [
         name for _, name in (*annual.TOWN_PARTS, annual.DEPARTMENT_PARTS[0])
@@ -112,7 +115,32 @@ def annual_export(principal: CurrentPrincipal, database: AppDatabase, settings: 
              "" if report.total is None else f"{report.total:.1f}", report.grade or ""]
             + ["" if scores.get(k) is None else f"{scores[k]:.1f}" for k in keys]
         )  # fmt: skip
-    return csv_download(header, rows, filename=f"annual-assessment-{result.year}.csv")
+    name = f"annual-assessment-{result.year}"
+    if format == "csv":
+        return csv_download(header, rows, filename=f"{name}.csv")
+    return Response(_xlsx(f"{result.year}年度考核", header, rows), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})  # fmt: skip
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def _one(reports: list[annual.Report], principal: Principal, wanted: int,
