@@ -71,8 +71,8 @@ def test_parts_without_data_are_left_out_and_said_so() -> None:
 # --- the API on a small world ---------------------------------------------------------------
 
 
-def _at(clock: FixedClock, *args: int) -> None:
-    clock.set(datetime(*args, tzinfo=LOCAL_TZ))
+def _at(clock: FixedClock, year: int, month: int, day: int, hour: int) -> None:
+    clock.set(datetime(year, month, day, hour, tzinfo=LOCAL_TZ))
 
 
 @pytest.fixture
@@ -160,14 +160,15 @@ def test_weights_must_sum_to_100_and_nothing_is_stored(
     api: TestClient, auth: Auth, db: Session
 ) -> None:
     bad = {**TOWN_WEIGHTS, "events": 30}
-    for field, changes in (
+    cases: tuple[tuple[str, dict[str, Any]], ...] = (
         ("weights", {"weights": bad}),
         ("weights.morale", {"weights": {**TOWN_WEIGHTS, "morale": 0}}),
         ("weights.decisions", {"weights": {k: v for k, v in TOWN_WEIGHTS.items()
                                            if k != "decisions"} | {"events": 50}}),
         ("department_weights", {"department_weights": {"evaluation": 60, "events": 60}}),
         ("benchmark_weights", {"benchmark_weights": {**BENCHMARK_WEIGHTS, "effect": 0}}),
-    ):  # fmt: skip
+    )  # fmt: skip
+    for field, changes in cases:
         problem = _scheme(api, auth, expect=422, **changes)
         assert problem["errors"][0]["field"] == field, problem
         assert problem["title_zh"] == "输入有误" and problem["detail_zh"]
