@@ -131,15 +131,16 @@ def months_of(year: int, today: date) -> list[tuple[date, date]]:
 
 
 def _scores(sums: Mapping[int, Mapping[str, int]], ids: list[int],
-            volume: Callable[[int, Mapping[str, int]], float],
-            weights: service.Weights) -> dict[int, float | None]:  # fmt: skip
+            volume: Callable[[int, Mapping[str, int]], float], weights: service.Weights,
+            wanted: set[int] | None = None) -> dict[int, float | None]:  # fmt: skip
     """The 考核 page's composite score of each row (service.components and composite: the
-    volume relative to the best row, closure, on-time closure, no rework)."""
+    volume relative to the best row, closure, on-time closure, no rework); with `wanted`, of
+    those rows only (the best volume is still the best of all)."""
     zero = dict.fromkeys(service.COUNTERS, 0)
     volumes = {i: volume(i, sums.get(i, zero)) for i in ids}
     best = max(volumes.values(), default=0.0)
     scores = {}
-    for i in ids:
+    for i in ids if wanted is None else [i for i in ids if i in wanted]:
         share = volumes[i] / best if best > 0 else None
         parts = service.components(service.indicators(sums.get(i, zero)), share)
         scores[i] = service.composite(parts, weights)
@@ -170,6 +171,10 @@ def monthly(
         return service._sums(aggregate(db, scope=district, start=first, end=last, by=(by,),
                                        counters=service.COUNTERS, today=today))  # fmt: skip
 
+    # Units are scored among all units (the best volume is any unit's), but only the
+    # departments the annual assessment judges need their score.
+    departments = set(db.scalars(
+        select(Unit.id).where(Unit.category.in_(tuple(DEPARTMENT_CATEGORIES)))))  # fmt: skip
     towns: dict[int, list[float | None]] = {t: [None] * len(spans) for t in town_ids}
     units: dict[int, list[float | None]] = {}
     for index, (first, last) in enumerate(spans):
@@ -178,7 +183,7 @@ def monthly(
             towns[town][index] = score
         by_unit = sums(first, last, "owner_unit_id")
         for unit, score in _scores(by_unit, list(by_unit), lambda _u, c: float(c["dispatched"]),
-                                   weights).items():  # fmt: skip
+                                   weights, departments).items():  # fmt: skip
             units.setdefault(unit, [None] * len(spans))[index] = score
     year_rows: dict[int, service.Row] = {}
     if spans:
