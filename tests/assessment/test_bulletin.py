@@ -144,7 +144,8 @@ def test_the_three_exports_carry_the_figures(
     xlsx = api.get(f"/api/v1/bulletins/{DAY}.xlsx", headers=auth("demo_district_leader"))
     assert xlsx.status_code == 200
     book = load_workbook(io.BytesIO(xlsx.content))
-    assert book.sheetnames == ["概况", "镇街排名", "单位排名", "超期清单", "督办单", "预警", "专项整治"]
+    assert book.sheetnames == ["概况", "镇街排名", "单位排名", "超期清单", "督办单", "预警",
+                              "专项整治"]  # fmt: skip
     summary = {row[0]: row[1:] for row in book["概况"].iter_rows(values_only=True) if row[0]}
     assert summary["新增事件"] == (day["new"], content["totals"]["month"]["new"])
     assert book["镇街排名"]["B2"].value == town

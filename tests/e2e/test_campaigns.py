@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Browser, expect
 
+from fengqiao.campaigns.tagging import run as run_job
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.db import Database
 from fengqiao.demo.campaigns import CIVILISED_CITY, fill_campaigns
-from tests.e2e.conftest import LiveServer, desk_visit, settle
+from tests.e2e.conftest import Api, LiveServer, desk_visit, settle
+from tests.events.conftest import World
 
 
 def today(offset: int = 0) -> str:
@@ -94,3 +96,42 @@ def test_a_town_operator_defines_a_campaign_and_overlap_is_refused(
     expect(page.locator("#measure-cards .measure-card")).to_have_count(2)
     expect(page.locator("#chart-trend canvas")).to_have_count(1)
     page.context.close()
+
+
+def test_the_handler_enters_the_demolished_area_on_the_event_page(
+    browser: Browser, live_server: LiveServer, api: Api, world: World
+) -> None:
+    town = api.get("demo_operator", "/org/units", kind="town", size=1)["items"][0]
+    code = world.handler_category
+    body = {"name": "拆违控违专项行动", "org_id": town["id"], "classes": [code],
+            "start_date": today(-5), "end_date": today(60),
+            "measures": [{"name": "拆除违建", "unit": "处", "classes": [code], "target": 20},
+                         {"name": "拆除面积", "unit": "m²", "classes": [code], "target": 5000}]}  # fmt: skip
+    campaign = api.post("demo_operator", "/campaigns", expect=201, json=body)
+    event = api.file(world, description="村口新搭违章棚屋")
+    api.act(event, "demo_operator", "accept")
+    api.act(event, "demo_operator", "dispatch")
+    database = Database(live_server.settings.database_url)
+    try:
+        run_job(database, now=datetime.now(UTC))  # the worker's campaigns job
+    finally:
+        database.dispose()
+    desk = desk_visit(browser, live_server, "demo_handler", f"/events/{event['id']}")
+    page = desk.page
+    expect(page.locator("#event-campaigns")).to_be_visible()
+    # The event may count for a demo campaign too: this campaign's block.
+    card = page.locator("#event-campaigns .event-campaign", has_text="拆违控违专项行动")
+    expect(card.locator("label", has_text="拆除违建")).to_contain_text("（默认）")
+    area = card.get_by_label("拆除面积")
+    expect(area).to_have_value("0")
+    area.fill("320")
+    card.get_by_role("button", name="保存数量").click()
+    expect(card.locator("label", has_text="拆除面积")).not_to_contain_text("（默认）")
+    expect(card.get_by_label("拆除面积")).to_have_value("320")
+    desk.screenshot("campaign-event-card")
+    desk.assert_clean()
+    page.context.close()
+    stored = api.get("demo_operator", f"/campaigns/{campaign['id']}/events")["items"]
+    (mine,) = [e["quantities"] for e in stored if e["code"] == event["code"]]
+    first, second = (str(m["id"]) for m in campaign["measures"])
+    assert mine == {first: 1.0, second: 320.0}  # the shown default saved with the area

@@ -122,7 +122,7 @@ def gaps(*, db: Session, area_path: str, as_of: datetime) -> list[CampaignGap]:
     done = done_by(db, ids, until=today)
     found: list[CampaignGap] = []
     for campaign in running:
-        towns = _towns_for_area(campaign, area_path)
+        towns = towns_for_area(campaign, area_path)
         if not towns:
             continue
         fraction = expected_fraction(campaign.start_date, campaign.end_date, today)
@@ -140,7 +140,7 @@ def gaps(*, db: Session, area_path: str, as_of: datetime) -> list[CampaignGap]:
     return found
 
 
-def _towns_for_area(campaign: Campaign, area_path: str) -> list[int]:
+def towns_for_area(campaign: Campaign, area_path: str) -> list[int]:
     """The campaign's towns inside the area (the area's own town when it lies below a town)."""
     parts = [int(p) for p in area_path.strip("/").split("/") if p]
     if len(parts) >= 2:  # a town, a village or a grid: its town only

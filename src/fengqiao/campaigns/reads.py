@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from fengqiao.campaigns.models import (
@@ -47,12 +47,15 @@ def _targets(measure: CampaignMeasure, campaign: Campaign, towns: Sequence[int])
 
 
 def campaigns_out(
-    db: Session, principal: Principal, campaigns: Sequence[Campaign], today: date
-) -> list[dict[str, Any]]:
-    """The campaigns as the caller sees them (their towns' part), with progress to `today`."""
+    db: Session, principal: Principal, campaigns: Sequence[Campaign], today: date,
+    done: dict[tuple[int, int], float] | None = None,
+    measures: dict[int, list[CampaignMeasure]] | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The campaigns as the caller sees them (their towns' part), with progress to `today`
+    (`done` and `measures`: already read by the caller, e.g. the dashboard)."""
     ids = [c.id for c in campaigns]
-    measures = measures_of(db, ids)
-    done = done_by(db, ids)
+    measures = measures if measures is not None else measures_of(db, ids)
+    done = done if done is not None else done_by(db, ids)
     places = names_of(
         db, [c.org_id for c in campaigns] + [t for c in campaigns for t in c.town_ids]
     )
@@ -97,8 +100,6 @@ def list_campaigns(
     parts = [int(p) for p in principal.home_path.strip("/").split("/") if p]
     condition = inside
     if len(parts) >= 2:  # a town's (or lower) caller also sees the district's campaigns
-        from sqlalchemy import literal
-
         condition = or_(inside, literal(principal.home_path).startswith(Campaign.org_path))
     query = select(Campaign).where(condition)
     if status:
@@ -115,8 +116,10 @@ def dashboard(
     measure (target, done, expected by now) and the lagging towns, from the rollup only."""
     today = local_day(as_of)
     towns = visible_towns(principal, campaign)
-    (out,) = campaigns_out(db, principal, [campaign], today)
-    measures = measures_of(db, [campaign.id])[campaign.id]
+    by_town = done_by(db, [campaign.id], towns=towns)
+    all_measures = measures_of(db, [campaign.id])
+    (out,) = campaigns_out(db, principal, [campaign], today, by_town, all_measures)
+    measures = all_measures[campaign.id]
     per_day: dict[int, dict[date, float]] = defaultdict(dict)
     for measure_id, day, done in db.execute(
         select(CampaignProgress.measure_id, CampaignProgress.day, func.sum(CampaignProgress.done))
@@ -124,7 +127,6 @@ def dashboard(
         .group_by(CampaignProgress.measure_id, CampaignProgress.day)
     ):
         per_day[measure_id][day] = float(done or 0)
-    by_town = done_by(db, [campaign.id], towns=towns)
     fraction = expected_fraction(campaign.start_date, campaign.end_date, today)
     last = min(today, campaign.end_date)
     series = []

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.campaigns.models import Campaign
-from fengqiao.campaigns.progress import _towns_for_area, done_by, local_day, measures_of
+from fengqiao.campaigns.progress import done_by, local_day, measures_of, towns_for_area
 from fengqiao.campaigns.rules import expected_fraction, town_share
 from fengqiao.org.models import OrgUnit
 
@@ -30,7 +30,7 @@ def bulletin_section(*, db: Session, org_id: int, as_of: datetime) -> dict[str, 
                Campaign.end_date >= today)
         .order_by(Campaign.start_date, Campaign.id)
     ))  # fmt: skip
-    running = [c for c in running if _towns_for_area(c, area.path)]
+    running = [c for c in running if towns_for_area(c, area.path)]
     ids = [c.id for c in running]
     measures = measures_of(db, ids)
     done = done_by(db, ids, until=today)
@@ -38,7 +38,7 @@ def bulletin_section(*, db: Session, org_id: int, as_of: datetime) -> dict[str, 
         OrgUnit.id.in_({t for c in running for t in c.town_ids}))).all())  # fmt: skip
     items = []
     for campaign in running:
-        towns = _towns_for_area(campaign, area.path)
+        towns = towns_for_area(campaign, area.path)
         fraction = expected_fraction(campaign.start_date, campaign.end_date, today)
         for measure in measures[campaign.id]:
             shares = {t: town_share(measure.target, measure.town_targets, campaign.town_ids, t)

@@ -19,7 +19,12 @@ from fengqiao.campaigns.models import (
     CampaignQuantity,
 )
 from fengqiao.campaigns.progress import CampaignGap, add_done, gaps, town_progress
-from fengqiao.campaigns.rules import MeasureShape, check_measures, check_period
+from fengqiao.campaigns.rules import (
+    MeasureShape,
+    check_measures,
+    check_period,
+    check_town_targets,
+)
 from fengqiao.campaigns.schemas import CampaignIn, CampaignPatch, QuantitiesIn
 from fengqiao.campaigns.tagging import backfill, count_tag
 from fengqiao.errors import Problem, check_version, conflict, invalid, not_found
@@ -165,8 +170,6 @@ def edit_campaign(*, db: Session, principal: Principal, campaign: Campaign, data
         if measure is None:
             raise invalid(f"targets[{index}].measure_id", "not a measure of this campaign",
                           "不是本专项整治的措施")  # fmt: skip
-        from fengqiao.campaigns.rules import check_town_targets
-
         shape = MeasureShape(measure.name, measure.unit, tuple(measure.classes), target.target,
                              dict(target.town_targets))  # fmt: skip
         check_town_targets(shape, towns=campaign.town_ids, field=f"targets[{index}].town_targets")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, exists, insert, literal, select, update
+from sqlalchemy import Table, bindparam, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from fengqiao.campaigns.models import (
@@ -48,10 +48,17 @@ def backfill(db: Session, *, campaign: Campaign, now: datetime) -> int:
         Event.category_code.in_(campaign.classes), Event.created_at >= start,
         Event.created_at < end, Event.town_id.in_(campaign.town_ids), ~tagged,
     )  # fmt: skip
-    result = db.execute(insert(CampaignEvent).from_select(
+
+    def tags() -> int:
+        return db.scalar(select(func.count()).select_from(CampaignEvent).where(
+            CampaignEvent.campaign_id == campaign.id)) or 0  # fmt: skip
+
+    before = tags()
+    db.execute(insert(CampaignEvent).from_select(
         ["campaign_id", "event_id", "town_id", "how", "tagged_at", "counted"], rows))  # fmt: skip
     db.flush()
-    return int(getattr(result, "rowcount", 0) or 0)
+    # (psycopg reports no row count for INSERT … SELECT: count instead)
+    return tags() - before
 
 
 def tag_new(db: Session, *, now: datetime, batch: int) -> tuple[int, int]:
