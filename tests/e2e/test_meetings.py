@@ -47,6 +47,15 @@ def test_a_meeting_decision_becomes_a_task_and_leads_the_next_agenda(
     desk = desk_visit(browser, live_server, "demo_operator", "/meetings")
     page = desk.page
     expect(page.locator("#meeting-days")).to_contain_text("月度分析研判会商")  # the demo's year
+    # Three months ago the town's meeting was missed (the demo): flagged red in its month.
+    today = local(0)
+    back = (today.year * 12 + today.month - 1) - 3
+    page.goto(f"{live_server.base_url}/meetings?month={back // 12}-{back % 12 + 1:02d}")
+    missed = page.locator(".meeting-entry.status-missed")
+    expect(missed.first.locator(".meeting-status")).to_have_text("未按期召开")
+    expect(page.locator("#meeting-summary")).to_contain_text("未按期召开 1 场")
+    desk.screenshot("meetings")
+    page.goto(f"{live_server.base_url}/meetings")
     page.locator("#meeting-new summary").click()
     form = page.locator("#meeting-form")
     expect(page.locator(f"#meeting-area option[value='{town.id}']")).to_have_count(1)

@@ -208,6 +208,17 @@ def plant(api: Api, world: World) -> Stored:
                               "classes": [world.handler_category]} for n in range(2)]}  # fmt: skip
         campaign = s.attempt("campaign", send, api, op, "POST", "/campaigns", body)
         s.campaign_id = campaign["id"] if campaign else 0
+        # A meeting held now with a decision (研判会商 and 督办事项 show their words).
+        when = datetime.now(ZoneInfo("Asia/Shanghai")).isoformat(timespec="minutes")
+        body = {"org_id": items(towns)[0]["id"], "title": payload(2), "place": payload(3),
+                "scheduled_at": when}  # fmt: skip
+        meeting = s.attempt("meeting", send, api, op, "POST", "/meetings", body)
+        if meeting:
+            held = {"minutes_text": payload(0), "version": meeting["version"],
+                    "decisions": [{"title": payload(1), "detail": payload(2),
+                                   "owner_unit_id": world.handler_unit}]}  # fmt: skip
+            s.attempt("meeting decision", send, api, op, "POST",
+                      f"/meetings/{meeting['id']}/hold", held)  # fmt: skip
     # A town leader's evaluation of an agency of the town (年度考核), its note shown as text.
     annual = s.attempt("annual listed", api.get, leader, "/assessment/annual")
     judged = [d for d in (annual or {}).get("departments", []) if d["can_evaluate"]]
@@ -265,7 +276,7 @@ def test_the_payloads_were_stored(planted: tuple[Stored, World]) -> None:
     print("refused:", stored.refused)
     names = " ".join(stored.stored)
     for needed in ("camera", "event title", "unit 0", "user name demo_handler", "grid name",
-                   "class name", "supervision requirement", "notice"):  # fmt: skip
+                   "class name", "supervision requirement", "notice", "meeting decision"):  # fmt: skip
         assert needed in names, (needed, stored.refused)
 
 

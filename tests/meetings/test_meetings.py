@@ -190,3 +190,52 @@ def test_the_yearly_figures_count_town_meetings_and_decisions_on_time(
     assert meetings_held(db=db, year=year) == {town.id: (2, 3)}
     assert decisions_on_time(db=db, year=year) == {town.id: 1 / 3}
     assert meetings_held(db=db, year=year + 1) == {}
+
+
+def test_the_draft_lists_the_areas_overdue_and_escalated_events(
+    api: TestClient, auth: Auth, db: Session, world: World, clock: FixedClock
+) -> None:
+    from fengqiao.events.models import Event
+    from tests.events.conftest import Desk
+
+    desk = Desk(api, auth, world)
+    filed = desk.file()
+    event = db.get(Event, filed["id"])
+    assert event is not None
+    event.overdue_at, event.escalation_rung = clock.now(), 1
+    db.commit()
+    made = arrange(api, auth, town_of(db, world).id, clock.now() + timedelta(days=1))
+    sections = {s["key"]: s["items"] for s in made["agenda"]}
+    assert any(i.get("event") == event.id and event.code in i["text"] for i in sections["overdue"])
+    assert any(i.get("event") == event.id for i in sections["escalated"])
+    # A village's meeting elsewhere does not see it.
+    other = db.scalars(select(OrgUnit).where(
+        OrgUnit.kind == "village", OrgUnit.id != event.village_id)).first()  # fmt: skip
+    assert other is not None
+    elsewhere = arrange(api, auth, other.id, clock.now() + timedelta(days=1))
+    assert not any(i.get("event") == event.id
+                   for s in elsewhere["agenda"] for i in s["items"])  # fmt: skip
+
+
+def test_a_cancelled_meeting_takes_no_minutes_and_a_stale_version_is_refused(
+    api: TestClient, auth: Auth, db: Session, world: World, clock: FixedClock
+) -> None:
+    made = arrange(api, auth, town_of(db, world).id, clock.now() + timedelta(days=2))
+    url = f"/api/v1/meetings/{made['id']}"
+    edited = api.patch(url, headers=auth("demo_operator"),
+                       json={"place": "街道三楼会议室", "version": made["version"]})  # fmt: skip
+    assert edited.status_code == 200 and edited.json()["place"] == "街道三楼会议室"
+    stale = api.post(f"{url}/cancel", headers=auth("demo_operator"),
+                     json={"reason": "台风停会", "version": made["version"]})  # fmt: skip
+    assert stale.status_code == 409
+    cancelled = api.post(f"{url}/cancel", headers=auth("demo_operator"),
+                         json={"reason": "台风停会", "version": edited.json()["version"]})  # fmt: skip
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    late = api.post(f"{url}/hold", headers=auth("demo_operator"), json={
+        "minutes_text": "纪要", "version": cancelled.json()["version"]})  # fmt: skip
+    assert late.status_code == 409
+    assert late.json()["type"].endswith("meeting-wrong-state")
+    listed = api.get("/api/v1/meetings", headers=auth("demo_operator"),
+                     params={"status": "cancelled", "size": 100}).json()  # fmt: skip
+    assert made["id"] in {m["id"] for m in listed["items"]}
+    assert api.get(url, headers=auth("demo_handler")).status_code == 403  # not a meeting reader

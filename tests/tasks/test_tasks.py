@@ -166,3 +166,22 @@ def test_the_light_filter_follows_the_clock(
     assert task.code in codes("yellow")  # 2 h: inside the last 24 h at once
     clock.advance(timedelta(hours=3))
     assert task.code in codes("red") and task.code not in codes("yellow")
+
+
+def test_only_the_areas_command_room_cancels_a_task(
+    api: TestClient, auth: Auth, db: Session, world: World, clock: FixedClock
+) -> None:
+    task = _task(db, world, clock.now(), evidence_required=False)
+    url = f"/api/v1/tasks/{task.code}"
+    refused = api.post(f"{url}/cancel", json={"reason": "不再需要", "version": task.version},
+                       headers=auth("demo_handler"))  # fmt: skip
+    assert refused.status_code == 403, refused.text
+    done = api.post(f"{url}/cancel", json={"reason": "决定调整", "version": task.version},
+                    headers=auth("demo_operator"))  # fmt: skip
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["status"] == "cancelled" and body["light"] == "grey" and body["can_act"] is False
+    assert [s["action"] for s in body["trail"]] == ["create", "cancel"]
+    late = api.post(f"{url}/progress", json={"note": "继续", "version": body["version"]},
+                    headers=auth("demo_handler"))  # fmt: skip
+    assert late.status_code == 409

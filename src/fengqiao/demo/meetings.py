@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User, UserRole
+from fengqiao.meetings.agenda import draft_agenda
 from fengqiao.meetings.models import Meeting, MeetingAttendee
 from fengqiao.meetings.rules import RULES, looked_back, meeting_time, period_key, period_starts
 from fengqiao.meetings.service import local_day, new_meeting, trail
@@ -83,6 +84,7 @@ def seed_meetings(*, db: Session, now: datetime, seed: int = 20171018) -> Meetin
         rule = RULES[area.kind]
         people = _people(db, area.id) or _people(db, district.id)
         units = _units(db, area.id) or _units(db, town_id(area) or district.id)
+        last_held: Meeting | None = None
         for year, month in period_starts(rule, first, last):
             when = meeting_time(rule, year, month, calendar)
             if local_day(when) > last:
@@ -105,6 +107,13 @@ def seed_meetings(*, db: Session, now: datetime, seed: int = 20171018) -> Meetin
                 trail(db, meeting, "missed", None, meeting.missed_after)
                 continue
             decisions += _hold(db, meeting, people, units, rng, now, calendar)
+            last_held = meeting
+        if last_held is not None:
+            # The latest held meeting's agenda as drafted the day before (earlier decisions
+            # first); drafting every one would cost seconds at the scale of Keqiao.
+            when = last_held.scheduled_at - timedelta(days=1)
+            last_held.agenda = draft_agenda(db=db, meeting=last_held, now=when)
+            last_held.agenda_drafted_at = when
     db.flush()
     return MeetingsReport(meetings, decisions)
 

@@ -79,7 +79,9 @@ def _detail(db: Session, principal: Principal, meeting: Meeting, tasks: list[Tra
     actors = {s.actor_id for s in trail if s.actor_id is not None}
     actor_names = dict(db.execute(select(User.id, User.name).where(User.id.in_(actors))).all())
     drafted = bool(meeting.agenda) or meeting.agenda_drafted_at is not None
-    agenda = meeting.agenda if drafted else draft_agenda(db=db, meeting=meeting, now=now)
+    # A meeting still to hold shows a live draft until one is saved; a past one what it had.
+    live = not drafted and meeting.status in ("scheduled", "missed")
+    agenda = draft_agenda(db=db, meeting=meeting, now=now) if live else meeting.agenda
     return {
         "minutes_text": meeting.minutes,
         "attendees": [{"id": a.id, "name": a.name, "present": a.present} for a in attendees],

@@ -19,10 +19,33 @@
     return KEY.format(new Date()).slice(0, 7);
   }
 
+  function monthKey(index) {
+    return Math.floor(index / 12) + "-" + String(index % 12 + 1).padStart(2, "0");
+  }
+
+  function monthIndex(key) {
+    const [y, m] = key.split("-").map(Number);
+    return y * 12 + m - 1;
+  }
+
+  // The months to choose from (in Chinese words, whatever the browser's language): two years
+  // back to three months ahead, and a wanted month outside them.
+  function fillMonths(wanted) {
+    const now = monthIndex(thisMonth());
+    const keys = [];
+    for (let i = now + 3; i >= now - 24; i -= 1) keys.push(monthKey(i));
+    if (wanted && !keys.includes(wanted)) keys.push(wanted);
+    fill(monthInput, ...keys.map((key) => h("option", { value: key },
+      key.slice(0, 4) + "年" + Number(key.slice(5)) + "月")));
+    monthInput.value = wanted || thisMonth();
+  }
+
   function shift(months) {
-    const [y, m] = (monthInput.value || thisMonth()).split("-").map(Number);
-    const d = new Date(Date.UTC(y, m - 1 + months, 1));
-    monthInput.value = d.toISOString().slice(0, 7);
+    const key = monthKey(monthIndex(monthInput.value || thisMonth()) + months);
+    if (![...monthInput.options].some((o) => o.value === key)) {
+      monthInput.append(h("option", { value: key }, key.slice(0, 4) + "年" + Number(key.slice(5)) + "月"));
+    }
+    monthInput.value = key;
     load();
   }
 
@@ -66,7 +89,8 @@
   $("month-prev").addEventListener("click", () => shift(-1));
   $("month-next").addEventListener("click", () => shift(1));
   const wanted = new URLSearchParams(location.search).get("month");
-  if (wanted && /^\d{4}-\d{2}$/.test(wanted)) monthInput.value = wanted;
+  fillMonths(wanted && /^\d{4}-(0[1-9]|1[0-2])$/.test(wanted) ? wanted : null);
+  monthInput.addEventListener("change", load);
   load();
 
   const create = $("meeting-form");

@@ -62,7 +62,8 @@
     task = t;
     $("task-title").textContent = t.title;
     fill($("task-light"), lightBadge(t.light));
-    const source = t.source_type === "meeting"
+    // The meeting's page is the command room's: an owner elsewhere would find it refused.
+    const source = t.source_type === "meeting" && pageEl.dataset.staff === "1"
       ? h("a", { href: "/meetings/" + t.source_id }, "查看会商") : "";
     fill($("task-facts"),
       ...fact("编号", t.code),
