@@ -61,7 +61,6 @@ def test_a_wrong_password_shows_the_chinese_error(visit: Visit) -> None:
                 "会商",
                 "研判会商",
                 "宣传",
-                "督查",
                 "消息",
                 "发送失败",
             ],

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from fengqiao.clock import FixedClock
 from fengqiao.inspections import service
 from fengqiao.inspections.models import InspectionRound, InspectionRoundItem
+from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.tasks.models import TrackedTask
 from fengqiao.tasks.sweeper import sweep
 from tests.events.conftest import World, jpeg
@@ -242,3 +243,33 @@ def test_rounds_keep_to_the_callers_scope(api: TestClient, auth: Auth) -> None:
     assert {r["town"]["id"] for r in town_view["items"]} == {
         r["town"]["id"] for r in api.get("/api/v1/inspections", headers=auth("demo_operator")).json()["items"]
     }  # fmt: skip
+
+
+def test_a_failed_item_goes_to_the_unit_named_and_only_to_a_unit_of_the_town(
+    api: TestClient, auth: Auth, db: Session, world: World, clock: FixedClock
+) -> None:
+    town = demo_town(db)
+    month = free_month(db, town, clock.now())
+    group = group_of(api, auth, town.id)
+    district_unit = db.scalar(
+        select(Unit.id).join(OrgUnit, OrgUnit.id == Unit.org_unit_id)
+        .where(OrgUnit.parent_id.is_(None)).order_by(Unit.id).limit(1)
+    )  # fmt: skip
+    assert district_unit is not None
+    scores = sheet(db, {4: "not_met"})
+    scores[4] |= {"owner_unit_id": district_unit}
+    before = counts(db)
+    body = {"group_id": group["id"], "town_id": town.id, "month": month, "scores": scores}
+    refused = api.post("/api/v1/inspections", json=body, headers=auth(INSPECTOR))
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["scores[4].owner_unit_id"]
+    assert counts(db) == before
+    scores[4] |= {"owner_unit_id": world.handler_unit, "deadline_days": 3}
+    made = api.post("/api/v1/inspections", json=body | {"scores": scores}, headers=auth(INSPECTOR))
+    assert made.status_code == 201, made.text
+    code = next(i["rectification"]["code"] for i in made.json()["items"] if i["rectification"])
+    task = db.scalars(select(TrackedTask).where(TrackedTask.code == code)).one()
+    assert task.owner_unit_id == world.handler_unit and task.owner_user_id is None
+    # The unit's handler sees it among the tasks the unit owns.
+    mine = api.get(f"/api/v1/tasks/{code}", headers=auth("demo_handler"))
+    assert mine.status_code == 200, mine.text

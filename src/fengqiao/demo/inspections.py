@@ -26,7 +26,7 @@ from fengqiao.scope import Principal
 from fengqiao.standards.default import ensure_default
 from fengqiao.standards.service import items_of
 from fengqiao.tasks.models import TrackedTask
-from fengqiao.tasks.service import add_photos, complete_task
+from fengqiao.tasks.service import add_photos, complete_task, stored_calendar
 
 MONTHS = 12  # rounds of the twelve months before the current one (this month's is still due)
 
@@ -98,6 +98,7 @@ def seed_inspections(*, db: Session, now: datetime, seed: int) -> InspectionsRep
 
     strength = {t.id: float(rng.uniform(0.72, 0.95)) for t in towns}
     photo = inspect_photo(_evidence_photo(rng), field="photos", limits=PhotoLimits())
+    calendar = stored_calendar(db)  # one for every round: it grows as it is asked
     held = done = 0
     rectifications = 0
     for town in ordered:
@@ -128,7 +129,7 @@ def seed_inspections(*, db: Session, now: datetime, seed: int) -> InspectionsRep
             if inspector is None:
                 continue
             the_round = rounds.create_round(
-                db=db, principal=inspector, now=at, notify=False,
+                db=db, principal=inspector, now=at, notify=False, calendar=calendar,
                 data=RoundIn(group_id=group.id, town_id=town.id, month=f"{year:04d}-{month:02d}",
                              held_on=at.date(), scores=scores),
             )  # fmt: skip

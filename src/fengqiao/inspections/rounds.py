@@ -27,6 +27,7 @@ from fengqiao.inspections.models import (
 from fengqiao.inspections.schemas import ItemScoreIn, RoundIn
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.scope import Principal, in_scope
+from fengqiao.sla.calendar import WorkCalendar
 from fengqiao.standards.models import ASPECT_ZH, StandardItem, StandardVersion
 from fengqiao.standards.service import READER_ROLES, items_of, require_current
 from fengqiao.tasks.models import TrackedTask
@@ -80,7 +81,8 @@ def _check_owner_units(db: Session, town: OrgUnit, scores: Sequence[ItemScoreIn]
 
 
 def create_round(*, db: Session, principal: Principal, data: RoundIn, now: datetime,
-                 notify: bool = True) -> InspectionRound:  # fmt: skip
+                 notify: bool = True, calendar: WorkCalendar | None = None
+                 ) -> InspectionRound:  # fmt: skip
     """Score a town for a month: the caller is a member of the group, the town is the group's,
     the month has no round yet and is not in the future, every item is scored once; each item
     not met becomes a rectification."""
@@ -130,7 +132,8 @@ def create_round(*, db: Session, principal: Principal, data: RoundIn, now: datet
     by_id = {i.id: i for i in items}
     failed = 0
     fallback_owner = town_owner(db, town)
-    calendar = stored_calendar(db)
+    # One working calendar for every item (a caller making many rounds passes its own).
+    calendar = calendar or stored_calendar(db)
     for score in data.scores:
         item = by_id[score.item_id]
         row = InspectionRoundItem(

@@ -94,7 +94,12 @@
     event.preventDefault();
     clearErrors(form);
     const submitting = event.submitter ? event.submitter.dataset.submit === "1" : true;
-    const body = Object.assign(formData(form), { scores: sheet() });
+    // The head's fields only: the items' buttons are read by sheet(), not sent by name.
+    const head = formData(form);
+    const body = { scores: sheet() };
+    for (const name of ["group_id", "town_id", "month", "held_on", "note", "year"]) {
+      if (head[name] !== undefined) body[name] = head[name];
+    }
     for (const el of form.querySelectorAll("button[type=submit]")) el.disabled = true;
     try {
       if (mode === "round") {
