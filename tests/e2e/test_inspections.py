@@ -45,6 +45,9 @@ def test_a_failed_item_becomes_a_rectification_that_goes_red_when_late(
     first = page.locator(".sheet-item").nth(6)  # 指挥体系: 指挥室面积
     first.locator(".sheet-result.is-not_met").click()
     first.locator(".sheet-note").fill("指挥室面积不足六十平方米")
+    expect(first.locator(".sheet-rectify")).to_be_visible()  # who rectifies, by when
+    expect(first.locator(".sheet-owner option").nth(1)).to_be_attached()  # the town's units
+    first.locator(".sheet-days").fill("5")
     expect(page.locator("#sheet-score")).to_contain_text("1 个条目将下发整改")
     phone.screenshot("inspection-form-phone")
     page.locator("#sheet-submit").click()

@@ -161,12 +161,13 @@ def groups_out(db: Session, groups: Sequence[InspectionGroup]) -> list[dict[str,
         .where(InspectionGroupMember.group_id.in_(ids)).order_by(User.name)
     ).all()  # fmt: skip
     towns = db.execute(
-        select(InspectionGroupTown.group_id, OrgUnit.id, OrgUnit.name)
+        select(InspectionGroupTown.group_id, OrgUnit.id, OrgUnit.name, OrgUnit.code)
         .join(OrgUnit, OrgUnit.id == InspectionGroupTown.town_id)
         .where(InspectionGroupTown.group_id.in_(ids)).order_by(OrgUnit.code)
     ).all()  # fmt: skip
     return [{
         "id": g.id, "name": g.name, "position": g.position, "version": g.version,
         "members": [{"id": m.id, "name": m.name} for m in members if m.group_id == g.id],
-        "towns": [{"id": t.id, "name": t.name} for t in towns if t.group_id == g.id],
+        "towns": [{"id": t.id, "name": t.name, "code": t.code}
+                  for t in towns if t.group_id == g.id],
     } for g in groups]  # fmt: skip

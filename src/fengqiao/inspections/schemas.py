@@ -77,13 +77,19 @@ class PlaceOut(BaseModel):
     name: str
 
 
+class TownOut(BaseModel):
+    id: int
+    name: str
+    code: str  # the org code the unit list filters by
+
+
 class GroupOut(BaseModel):
     id: int
     name: str
     position: int
     version: int
     members: list[PersonOut]
-    towns: list[PlaceOut]
+    towns: list[TownOut]
 
 
 class RoundItemOut(BaseModel):

@@ -29,12 +29,29 @@
         Object.entries(RESULTS).map(([code, word]) => h("label", { class: "sheet-result is-" + code },
           h("input", { type: "radio", name: name, value: code, checked: code === "met", onchange: changed }), word))),
       h("input", { type: "text", class: "sheet-note", maxlength: 500, placeholder: mode === "round" ? "问题说明（未达标时填写）" : "说明", "aria-label": "说明" }),
-      mode === "self" ? h("input", { type: "text", class: "sheet-evidence", maxlength: 500, placeholder: "佐证材料（如台账名称、照片编号）", "aria-label": "佐证材料" }) : null);
+      mode === "self" ? h("input", { type: "text", class: "sheet-evidence", maxlength: 500, placeholder: "佐证材料（如台账名称、照片编号）", "aria-label": "佐证材料" }) : null,
+      mode === "round" ? h("div", { class: "sheet-rectify", hidden: true },
+        h("label", {}, "整改责任", h("select", { class: "sheet-owner", "aria-label": "整改责任单位" }, ownerOptions())),
+        h("label", {}, "期限", h("input", { type: "number", class: "sheet-days", min: 1, max: 90, value: 10, "aria-label": "整改期限" }), "个工作日")) : null);
+  }
+
+  // Who rectifies a failed item: the town (its leader) or one of the town's units.
+  let units = [];
+  function ownerOptions() {
+    return [h("option", { value: "" }, "镇街（主要负责人）"), units.map((u) => h("option", { value: u.id }, u.name))];
+  }
+  async function loadUnits() {
+    const group = groups.find((g) => String(g.id) === String($("sheet-group").value));
+    const town = group && group.towns.find((t) => String(t.id) === String($("sheet-town").value));
+    units = town ? (await api("/units?size=200&org=" + encodeURIComponent(town.code))).items : [];
+    for (const select of document.querySelectorAll(".sheet-owner")) fill(select, ownerOptions());
   }
 
   function changed(event) {
     const card = event.target.closest(".sheet-item");
     card.dataset.result = event.target.value;
+    const rectify = card.querySelector(".sheet-rectify");
+    if (rectify) rectify.hidden = event.target.value === "met";
     score();
   }
 
@@ -45,6 +62,12 @@
       if (note) out.note = note;
       const evidence = card.querySelector(".sheet-evidence");
       if (evidence && evidence.value.trim()) out.evidence = evidence.value.trim();
+      if (out.result !== "met" && card.querySelector(".sheet-rectify")) {
+        const owner = card.querySelector(".sheet-owner").value;
+        if (owner) out.owner_unit_id = Number(owner);
+        const days = parseInt(card.querySelector(".sheet-days").value, 10);
+        if (days) out.deadline_days = days;
+      }
       return out;
     });
   }
@@ -75,12 +98,14 @@
     if (mode === "round") {
       groups = await api("/inspections/groups");
       fill($("sheet-group"), groups.map((g) => h("option", { value: g.id }, g.name)));
-      $("sheet-group").addEventListener("change", () => townsOf($("sheet-group").value));
+      $("sheet-group").addEventListener("change", () => { townsOf($("sheet-group").value); loadUnits().catch(() => {}); });
+      $("sheet-town").addEventListener("change", () => loadUnits().catch(() => {}));
       const wanted = new URLSearchParams(location.search).get("town");
       const home = wanted && groups.find((g) => g.towns.some((t) => String(t.id) === wanted));
       if (home) $("sheet-group").value = home.id;
       townsOf($("sheet-group").value);
       if (wanted && home) $("sheet-town").value = wanted;
+      await loadUnits().catch(() => {});
       $("sheet-month").value = today.slice(0, 7);
       $("sheet-day").value = today;
     } else {
