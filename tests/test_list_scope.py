@@ -122,6 +122,12 @@ EXEMPT: dict[str, str] = {
     "/api/v1/assessment": "rankings of the area resolve_scope allows (403 outside it)",
     "/api/v1/assessment/export": "rankings of the area resolve_scope allows",
     "/api/v1/assessment/trend": "one row of the area resolve_scope allows",
+    "/api/v1/assessment/annual": "towns and departments whose org path the caller covers: a "
+    "town's staff see their town and its agencies (tests/assessment/test_annual.py judges it)",
+    "/api/v1/assessment/annual/export": "the same scoped rows as /assessment/annual",
+    "/api/v1/assessment/annual/scheme": "the year's weights, the same for everyone",
+    "/api/v1/assessment/benchmarks": "standings of the towns the caller covers and the names on "
+    "the confirmed list (tests/assessment/test_annual.py judges it)",
     "/api/v1/bulletins": "days, no rows of an area; each day's content is the caller's area "
     "(tests/assessment/test_bulletin_scope.py)",
     "/api/v1/iot/stats": "counts, judged per town in tests/iot/test_scope_views.py",

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from fengqiao import health
 from fengqiao.analytics import views as analytics_views
+from fengqiao.assessment import annual_views
 from fengqiao.assessment import views as assessment_views
 from fengqiao.auth import views as auth_views
 from fengqiao.basemap import views as basemap_views
@@ -84,6 +85,7 @@ api_router.include_router(sla_views.router)
 api_router.include_router(intake_views.router)
 api_router.include_router(supervision_views.router)
 api_router.include_router(notify_views.router)
+api_router.include_router(annual_views.router)
 api_router.include_router(assessment_views.router)
 api_router.include_router(campaign_views.router)
 api_router.include_router(warning_views.router)

@@ -34,6 +34,7 @@ from fengqiao.readcache import ReadCache
 from fengqiao.taxonomy.snapshot import RulesCache
 from fengqiao.web import (
     STATIC_DIR,
+    annual_pages,
     campaign_pages,
     catalogue_pages,
     jointops_pages,
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(public_pages.router)
     app.include_router(notice_pages.router)
     app.include_router(jointops_pages.router)  # 联合行动 (issue 20)
+    app.include_router(annual_pages.router)
     app.include_router(campaign_pages.router)
     app.include_router(task_pages.router)
     app.include_router(meeting_pages.router)

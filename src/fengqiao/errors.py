@@ -64,6 +64,10 @@ FIELD_ZH: dict[str, str] = {
     "limit_days": "办理时限（工作日）", "cancel_reason": "取消原因", "evidence_required": "须上传照片",
     "key": "议程栏目", "period_start": "研判时段开始", "period_end": "研判时段结束", "sections": "议程",
     "warning": "预警",
+    # The annual assessment and benchmark towns (assessment/annual_schemas.py).
+    "weights": "镇街考核项权重", "department_weights": "部门考核项权重",
+    "benchmark_weights": "标杆镇街评选权重", "benchmark_count": "标杆镇街个数",
+    "score": "评价得分",
     # Notices and leaflets (notices/schemas.py).
     "text": "正文", "valid_from": "有效期开始", "valid_to": "有效期结束", "publish": "立即发布",
     "notice_id": "通知", "copies": "份数", "household": "户（门牌）", "images": "图片",

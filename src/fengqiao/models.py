@@ -1,6 +1,7 @@
 """Every ORM model, imported in one place so the metadata is complete (migrations, tests)."""
 
 from fengqiao.analytics.models import TABLES as ROLLUP_TABLES
+from fengqiao.assessment.annual_models import AnnualLog, AnnualScheme, BenchmarkList, UnitEvaluation
 from fengqiao.assessment.models import Bulletin, BulletinSubscription
 from fengqiao.auth.models import ApiKey, GridAssignment, SmsCode, User, UserRole
 from fengqiao.basemap.models import BaseFeature, BasemapSetting
@@ -68,10 +69,13 @@ from fengqiao.warnings.models import EarlyWarning, WarningScan
 __all__ = [
     "ROLLUP_TABLES",
     "AlarmState",
+    "AnnualLog",
+    "AnnualScheme",
     "ApiKey",
     "Attachment",
     "BaseFeature",
     "BasemapSetting",
+    "BenchmarkList",
     "Bulletin",
     "BulletinSubscription",
     "CalendarOverride",
@@ -145,6 +149,7 @@ __all__ = [
     "TrackedTaskPhoto",
     "TrackedTaskTrail",
     "Unit",
+    "UnitEvaluation",
     "User",
     "UserRole",
     "VideoCall",

@@ -52,6 +52,7 @@ PAGES = (
     "/r/",  # the residents' app (issue 19): its class chips are names staff edit
     "/r/reports", "/r/map", "/r/notices", "/notices/manage", "/tv",
     "/joint-operations",  # 联合行动 (issue 20): names and places staff type
+    "/assessment/annual", "/assessment/benchmarks",  # issue 20: 年度考核, 标杆镇街
     "/campaigns", "/campaigns/{campaign}",  # issue 20: campaigns and a campaign's dashboard
     "/tasks", "/meetings",  # issue 20: tracked tasks and analysis meetings
     "/standards", "/inspections", "/inspections/new", "/inspections/self-assessment",
@@ -219,6 +220,15 @@ def plant(api: Api, world: World) -> Stored:
                                    "owner_unit_id": world.handler_unit}]}  # fmt: skip
             s.attempt("meeting decision", send, api, op, "POST",
                       f"/meetings/{meeting['id']}/hold", held)  # fmt: skip
+    # A town leader's evaluation of an agency of the town (年度考核), its note shown as text.
+    annual = s.attempt("annual listed", api.get, leader, "/assessment/annual")
+    judged = [d for d in (annual or {}).get("departments", []) if d["can_evaluate"]]
+    if judged:
+        year = annual["year"]
+        for n, unit in enumerate(judged[:2]):
+            body = {"year": year, "score": 80, "note": payload(n)}
+            path = f"/assessment/annual/evaluations/{unit['id']}"
+            s.attempt(f"evaluation note {n}", send, api, leader, "PUT", path, body)
     plant_inspections(api, s)
     return s
 
@@ -270,6 +280,8 @@ def test_the_payloads_were_stored(planted: tuple[Stored, World]) -> None:
                    "class name", "supervision requirement", "notice", "meeting decision"):  # fmt: skip
                    "class name", "supervision requirement", "notice", "standard published",
                    "group name", "round"):  # fmt: skip
+                   "class name", "supervision requirement", "notice", "meeting decision",
+                   "standard published", "group name", "round", "evaluation note 0"):  # fmt: skip
         assert needed in names, (needed, stored.refused)
 
 

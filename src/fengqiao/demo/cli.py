@@ -111,6 +111,15 @@ def _seed_events(database: Database, count: int, random_seed: int) -> None:
     filed = seed_open311(database=database, now=default_until())
     if filed:
         console.print(f"seeded {filed} Open311 requests (/open311/v2/requests.json)")
+    # Last year's annual assessment (closed, benchmark towns confirmed) and this year's scheme.
+    from fengqiao.demo.annual import seed_annual
+
+    annual = seed_annual(database=database, now=default_until(), settings=load_settings())
+    if annual.schemes:
+        console.print(
+            f"seeded the annual assessment: {annual.evaluations} department evaluations, "
+            f"{annual.benchmarks} benchmark towns confirmed for last year (/assessment/annual)"
+        )
     if result.planted:
         from fengqiao.demo.anomalies import to_json
 

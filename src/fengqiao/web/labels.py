@@ -11,6 +11,9 @@ from typing import Any
 from fastapi import APIRouter
 from markupsafe import Markup
 
+from fengqiao.assessment.annual import DEPARTMENT_CATEGORIES
+from fengqiao.assessment.annual import PART_ZH as ANNUAL_PART_ZH
+from fengqiao.assessment.annual_models import SCHEME_STATUS_ZH
 from fengqiao.assessment.service import RANK_LEVEL_ZH
 from fengqiao.basemap.models import PROVIDER_ZH as BASEMAP_PROVIDER_ZH
 from fengqiao.basemap.models import SOURCE_ZH as BASEMAP_SOURCE_ZH
@@ -127,6 +130,9 @@ def vocabularies() -> dict[str, Any]:
         "taskStatus": dict(TASK_STATUS_ZH),
         "taskLight": dict(TASK_LIGHT_ZH),
         "taskActions": dict(TASK_ACTION_ZH),
+        "annualParts": dict(ANNUAL_PART_ZH),
+        "annualKinds": {"town": "镇街", **DEPARTMENT_CATEGORIES},
+        "schemeStatus": dict(SCHEME_STATUS_ZH),
         "meetingLevel": dict(MEETING_LEVEL_ZH),
         "meetingStatus": dict(MEETING_STATUS_ZH),
         "meetingActions": dict(MEETING_ACTION_ZH),

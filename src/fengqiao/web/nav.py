@@ -35,6 +35,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/tasks", "督办事项", ("handler", "unit_leader"), "tasks"),
     NavItem("/analytics", "分析研判", (*STAFF, "unit_leader"), "analytics"),
     NavItem("/assessment", "考核", STAFF, "assessment"),
+    # 年度考核 (with 标杆镇街 in its page head); not for administrators, whose header is full.
+    NavItem("/assessment/annual", "年度考核", ("operator", "leader"), "annual"),
     NavItem("/bulletins", "每日通报", STAFF, "bulletins"),
     # Campaigns (专项整治); not for administrators, whose header is full (they open /campaigns).
     NavItem("/campaigns", "专项整治", ("operator", "leader"), "campaigns"),

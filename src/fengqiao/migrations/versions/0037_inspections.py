@@ -23,7 +23,7 @@ from alembic import op
 import fengqiao.db
 
 revision: str = "0037_inspections"
-down_revision: str | None = "0035_tracked_tasks"
+down_revision: str | None = "0036_meetings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

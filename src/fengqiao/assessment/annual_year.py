@@ -1,0 +1,52 @@
+"""A year of the annual assessment, computed: every town's, department's and benchmark
+standing from the rollups (the monthly composite scores), the other mechanisms' inputs and the
+year's scheme. The pages, the export, the demo and the bench all read it from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fengqiao.analytics.query import Scope
+from fengqiao.assessment import annual, annual_service, benchmark, service
+from fengqiao.assessment.annual_inputs import gather
+from fengqiao.config import Settings
+from fengqiao.scope import Principal
+
+
+@dataclass
+class Year:
+    """Everything a year's pages are made of, before the caller's scope is applied."""
+
+    year: int
+    partial: bool
+    months: int
+    inputs: annual.Inputs
+    scheme: dict[str, Any]
+    towns: list[annual.Report]
+    departments: list[annual.Report]
+    benchmarks: list[annual.Report]
+
+
+def compute(db: Session, *, principal: Principal, year: int, local_today: date,
+            settings: Settings) -> Year:  # fmt: skip
+    """The year's town, department and benchmark reports (all of them, ranked)."""
+    district = annual_service.district_of(db)
+    scope = Scope(level="district", org_id=district.id, name=district.name)
+    cut = min(local_today, date(year, 12, 31))
+    monthly = annual.monthly(db, district=scope, year=year, today=cut,
+                             weights=service.Weights.from_settings(settings))  # fmt: skip
+    inputs = gather(db, year=year)
+    stored = annual_service.get_scheme(db, year)
+    weights, department, benchmark_weights, _ = annual_service.scheme_weights(stored)
+    return Year(
+        year=year, partial=cut < date(year, 12, 31), months=len(monthly.months), inputs=inputs,
+        scheme=annual_service.scheme_out(db, principal, year, stored),
+        towns=annual.town_reports(db, inputs=inputs, monthly=monthly, weights=weights),
+        departments=annual.department_reports(db, year=year, monthly=monthly, weights=department),
+        benchmarks=benchmark.benchmark_reports(db, inputs=inputs, monthly=monthly,
+                                               weights=benchmark_weights),
+    )  # fmt: skip
