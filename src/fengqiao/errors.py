@@ -73,7 +73,7 @@ FIELD_ZH: dict[str, str] = {
     "notice_id": "通知", "copies": "份数", "household": "户（门牌）", "images": "图片",
     "campaign_id": "宣传折页发放", "index": "图片序号",
     # Campaigns (campaigns/schemas.py).
-    "town_ids": "覆盖镇街", "classes": "事件分类", "measures": "措施", "target": "目标",
+    "town_ids": "镇街", "classes": "事件分类", "measures": "措施", "target": "目标",
     "town_targets": "各镇街目标", "default_quantity": "默认数量", "targets": "目标",
     "measure_id": "措施", "quantities": "数量", "quantity": "数量", "removed": "已移出",
     "accuracy": "定位精度", "action": "操作", "active": "启用", "address": "地址",
@@ -141,10 +141,10 @@ FIELD_ZH: dict[str, str] = {
     # Co-handling and joint operations (联合执法, issue 20).
     "assist_unit_ids": "协办单位", "assist_unit_types": "协办单位类型", "parts": "协办",
     "unit_ids": "参与单位", "lead_unit_id": "牵头单位",
-    "people": "出动人数", "place": "行动地点", "area": "行动区域", "starts_at": "开始时间",
-    "ends_at": "结束时间", "quantities": "成效数量", "results": "行动成效",
+    "people": "出动人数", "area": "行动区域", "starts_at": "开始时间",
+    "ends_at": "结束时间", "results": "行动成效",
     # The standard, supervision rounds and self-assessments (standards/, inspections/).
-    "weight": "分值", "aspect": "方面", "member_ids": "督查组成员", "town_ids": "联系镇街",
+    "weight": "分值", "aspect": "方面", "member_ids": "督查组成员",
     "scores": "评分", "held_on": "督查日期", "deadline_days": "整改期限", "group_id": "督查组",
     "submit": "提交", "round_id": "督查记录", "sheet_id": "自评", "version_id": "标准版本",
 }  # fmt: skip

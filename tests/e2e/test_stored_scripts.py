@@ -277,9 +277,6 @@ def test_the_payloads_were_stored(planted: tuple[Stored, World]) -> None:
     print("refused:", stored.refused)
     names = " ".join(stored.stored)
     for needed in ("camera", "event title", "unit 0", "user name demo_handler", "grid name",
-                   "class name", "supervision requirement", "notice", "meeting decision"):  # fmt: skip
-                   "class name", "supervision requirement", "notice", "standard published",
-                   "group name", "round"):  # fmt: skip
                    "class name", "supervision requirement", "notice", "meeting decision",
                    "standard published", "group name", "round", "evaluation note 0"):  # fmt: skip
         assert needed in names, (needed, stored.refused)

@@ -21,8 +21,8 @@ from fengqiao.cameras.models import Camera
 from fengqiao.clock import Clock
 from fengqiao.db import Database
 from fengqiao.demo import campaigns as demo_campaigns
-from fengqiao.demo import meetings as demo_meetings
 from fengqiao.demo import inspections as demo_inspections
+from fengqiao.demo import meetings as demo_meetings
 from fengqiao.demo import notices as demo_notices
 from fengqiao.demo import patrols as demo_patrols
 from fengqiao.demo import services as demo_services

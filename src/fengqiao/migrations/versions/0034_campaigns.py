@@ -8,7 +8,7 @@ dashboard reads; `campaign_cursor` how far the tagging job has read the events;
 `campaign_log` the trail.
 
 Revision ID: 0034_campaigns
-Revises: 0032_notices
+Revises: 0033_cohandling
 Create Date: 2026-12-06 02:55:40.217390
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import fengqiao.db
 
 revision: str = "0034_campaigns"
-down_revision: str | None = "0032_notices"
+down_revision: str | None = "0033_cohandling"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
