@@ -39,6 +39,7 @@ from fengqiao.web import (
     catalogue_pages,
     inspection_pages,
     jointops_pages,
+    mechanism_pages,
     meeting_pages,
     notice_pages,
     public_pages,
@@ -136,6 +137,7 @@ def create_app(
     app.include_router(campaign_pages.router)
     app.include_router(task_pages.router)
     app.include_router(meeting_pages.router)
+    app.include_router(mechanism_pages.router)  # 工作机制 (issue 20)
     app.include_router(inspection_pages.router)
     open311_views.install(app)  # after the routers: its catch-all 404 comes last
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -175,6 +175,16 @@ def walk_role(
                     page.goto(base + section)
                     settle(page, "#admin-page[data-ready=true]")
                     walk.read(page, user)
+            elif path == "/mechanisms":  # 工作机制: each mechanism's page from its card
+                settle(page)
+                walk.read(page, user)
+                cards = page.eval_on_selector_all(
+                    ".mechanism-grid a", "(links) => links.map((a) => a.pathname)"
+                )
+                for card in cards:
+                    page.goto(base + card)
+                    settle(page)
+                    walk.read(page, user)
             elif path == "/m/" and path in pages:
                 if not settle(page, "#app[data-state=ready]"):
                     walk.findings[f"{user} /m/"] = {

@@ -52,6 +52,7 @@ PAGES = (
     "/r/",  # the residents' app (issue 19): its class chips are names staff edit
     "/r/reports", "/r/map", "/r/notices", "/notices/manage", "/tv",
     "/joint-operations",  # 联合行动 (issue 20): names and places staff type
+    "/mechanisms",  # 工作机制 (issue 20): the standard's title staff type
     "/assessment/annual", "/assessment/benchmarks",  # issue 20: 年度考核, 标杆镇街
     "/campaigns", "/campaigns/{campaign}",  # issue 20: campaigns and a campaign's dashboard
     "/tasks", "/meetings",  # issue 20: tracked tasks and analysis meetings

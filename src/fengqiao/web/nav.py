@@ -14,12 +14,21 @@ EVENT_READERS = ("operator", "leader", "admin", "handler", "unit_leader", "grid_
 PHONE_ROLES = ("grid_worker", "grid_leader", "handler")
 
 
+# The pages of 工作机制 (their `page` keys): its entry is current on each of them.
+MECHANISM_PAGES = ("jointops", "campaigns", "meetings", "inspections", "annual", "tasks")
+
+
 @dataclass(frozen=True)
 class NavItem:
     href: str
     label: str
     roles: tuple[str, ...]
     key: str
+    # Pages reached through this entry's page, which mark it current too (工作机制's pages).
+    covers: tuple[str, ...] = ()
+
+    def is_current(self, page: str | None) -> bool:
+        return page is not None and (page == self.key or page in self.covers)
 
 
 NAV: tuple[NavItem, ...] = (
@@ -31,30 +40,22 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/proxy", "代办", (*STAFF, "grid_leader", "grid_worker", "resident"), "proxy"),
     NavItem("/supervision", "督办单", (*STAFF, "handler", "unit_leader"), "supervision"),
     # Tasks the caller's unit owns (meeting decisions, rectification items); the command room
-    # reaches the list from 研判会商's page head, its header being full.
+    # reaches the list from 工作机制, its header being full.
     NavItem("/tasks", "督办事项", ("handler", "unit_leader"), "tasks"),
     NavItem("/analytics", "分析研判", (*STAFF, "unit_leader"), "analytics"),
     NavItem("/assessment", "考核", STAFF, "assessment"),
-    # 年度考核 (with 标杆镇街 in its page head); not for administrators, whose header is full.
-    NavItem("/assessment/annual", "年度考核", ("operator", "leader"), "annual"),
     NavItem("/bulletins", "每日通报", STAFF, "bulletins"),
-    # Campaigns (专项整治); not for administrators, whose header is full (they open /campaigns).
-    NavItem("/campaigns", "专项整治", ("operator", "leader"), "campaigns"),
+    # 工作机制 (issue 20): one entry for the mechanisms around the loop — 联合行动, 专项整治,
+    # 研判会商, 督查整改 with the standard, 年度考核 and 标杆镇街 — whose page links them with a
+    # figure each; one entry each would wrap the command room's header at 1280 px.
+    NavItem("/mechanisms", "工作机制", ("operator", "leader"), "mechanisms", MECHANISM_PAGES),
     NavItem("/warnings", "预警", (*STAFF, "handler", "unit_leader"), "warnings"),
     # Not for administrators: their header (with 发送失败 and 系统管理) would wrap at 1280 px;
     # they reach 会商 from the map's head like everyone in the command room.
     NavItem("/rooms", "会商", ("operator", "leader"), "rooms"),
-    # Analysis meetings (研判会商, issue 20): agendas, minutes, decisions as tracked tasks.
-    NavItem("/meetings", "研判会商", ("operator", "leader"), "meetings"),
     # Notices and leaflets (宣传); not for administrators, whose header is full (they open
     # /notices/manage from 系统管理's page head or by address).
     NavItem("/notices/manage", "宣传", ("operator", "leader"), "notices"),
-    # 联合执法 (issue 20): joint operations of the area; operators plan, leaders read.
-    NavItem("/joint-operations", "联合行动", ("operator", "leader"), "jointops"),
-    # Supervision rounds and rectification (督查整改), with the standard (标准化) from its head.
-    # Leaders only: the operator's header (with 发送失败) would wrap at 1280 px; operators open it
-    # from the head of 督办单.
-    NavItem("/inspections", "督查", ("leader",), "inspections"),
     NavItem("/messages", "消息", (*EVENT_READERS, "grid_worker", "resident"), "messages"),
     NavItem("/outbox", "发送失败", ("operator", "admin"), "outbox"),
     NavItem("/m/", "手机版", PHONE_ROLES, "worker"),
