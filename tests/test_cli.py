@@ -10,8 +10,11 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from fengqiao.cli import app
+from fengqiao.cli_support import load_settings
 from fengqiao.db import Database
+from fengqiao.events.photos import PhotoStore
 from fengqiao.org.models import OrgUnit
+from fengqiao.tasks.models import TrackedTaskPhoto
 from tests.org.factories import tree
 
 runner = CliRunner()
@@ -37,6 +40,11 @@ def test_seed_then_demo_logins(cli_db: Database) -> None:
     assert "cli-demo-password" in logins
     # Residents: how the demo resident signs in by SMS code and where the code is read.
     assert "/r/" in logins and "var/worker.log" in logins
+    # Every 佐证照片 the demo's rectifications point to is in the photo store, so it opens.
+    store = PhotoStore(load_settings().photo_dir())
+    with cli_db.session() as db:
+        hashes = set(db.scalars(select(TrackedTaskPhoto.sha256)))
+    assert hashes and all(store.exists(sha256) for sha256 in hashes)
 
 
 def test_users_list_without_a_tree_says_so(cli_db: Database) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from fengqiao.cli_support import console, err_console, load_settings, open_database, progress_bar
 from fengqiao.db import Database
+from fengqiao.events.photos import PhotoStore
 
 
 def seed(
@@ -66,6 +67,9 @@ def seed(
         f"service catalogue: {result.service_items} items, "
         f"{result.proxy_requests} proxy requests (代办)"
     )
+    store = PhotoStore(settings.photo_dir())
+    for photo in result.photos:  # the rectifications' 佐证照片 (the seed wrote their rows)
+        store.save(photo, field="photos")
     if result.device_keys:  # shown once, so a visitor can try the webhook (docs/iot.md)
         console.print(f"{result.iot_devices} IoT devices; a key per type (not shown again):")
         for device_type, code_and_key in result.device_keys.items():

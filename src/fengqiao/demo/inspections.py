@@ -37,6 +37,9 @@ class InspectionsReport:
     rounds: int
     rectifications: int
     self_assessments: int
+    # The evidence photos' bytes the rows point to: the caller writes them into the photo store
+    # (the seed has only the database), so 佐证照片 open on the task pages.
+    photos: tuple[bytes, ...] = ()
 
 
 def _month_back(now: datetime, back: int) -> tuple[int, int]:
@@ -97,7 +100,8 @@ def seed_inspections(*, db: Session, now: datetime, seed: int) -> InspectionsRep
         return principals[user_id]
 
     strength = {t.id: float(rng.uniform(0.72, 0.95)) for t in towns}
-    photo = inspect_photo(_evidence_photo(rng), field="photos", limits=PhotoLimits())
+    photo_bytes = _evidence_photo(rng)
+    photo = inspect_photo(photo_bytes, field="photos", limits=PhotoLimits())
     calendar = stored_calendar(db)  # one for every round: it grows as it is asked
     held = done = 0
     rectifications = 0
@@ -175,4 +179,4 @@ def seed_inspections(*, db: Session, now: datetime, seed: int) -> InspectionsRep
                 ]),
             )  # fmt: skip
             sheets += 1
-    return InspectionsReport(len(made), held, rectifications, sheets)
+    return InspectionsReport(len(made), held, rectifications, sheets, (photo_bytes,))

@@ -69,6 +69,8 @@ class SeedReport:
     meeting_decisions: int = 0
     inspection_rounds: int = 0
     rectifications: int = 0
+    # Photos the seeded rows point to, for the caller to write into the photo store.
+    photos: tuple[bytes, ...] = ()
 
 
 # (username, role, description): the accounts a demo visitor logs in with.
@@ -198,6 +200,7 @@ def seed(
         meeting_decisions=meetings.decisions,
         inspection_rounds=inspections.rounds,
         rectifications=inspections.rectifications,
+        photos=inspections.photos,
     )
 
 
