@@ -126,6 +126,7 @@ FIELD_ZH: dict[str, str] = {
     "unit_ids": "参与单位", "lead_unit_id": "牵头单位",
     "people": "出动人数", "place": "行动地点", "area": "行动区域", "starts_at": "开始时间",
     "ends_at": "结束时间", "quantities": "成效数量", "results": "行动成效",
+    "operation_id": "联合行动", "value": "数量",
 }  # fmt: skip
 _FIELD_PART = re.compile(r"[^.\[\]]+")
 
