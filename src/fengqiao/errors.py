@@ -147,6 +147,7 @@ FIELD_ZH: dict[str, str] = {
     "weight": "分值", "aspect": "方面", "member_ids": "督查组成员",
     "scores": "评分", "held_on": "督查日期", "deadline_days": "整改期限", "group_id": "督查组",
     "submit": "提交", "round_id": "督查记录", "sheet_id": "自评", "version_id": "标准版本",
+    "operation_id": "联合行动", "value": "数量",
 }  # fmt: skip
 _FIELD_PART = re.compile(r"[^.\[\]]+")
 
