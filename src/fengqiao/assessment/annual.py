@@ -4,7 +4,7 @@ report of a year, part by part, with the formula in words and numbers.
 A town's total is the weighted mean of the 0-100 scores of its components (the scheme's
 weights, which sum to 100); a component without data for the town is left out and the weights
 of the others are taken as shares of their sum (the report says so). Every formula is written
-out in docs/mechanisms-annual.md; this module is the one place it is coded.
+out in docs/mechanisms.md; this module is the one place it is coded.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The annual assessment's inputs from the other mechanisms of issue 20, read through their
-contract functions (docs/mechanisms-annual.md lists them): supervision round scores,
+contract functions (docs/mechanisms.md lists them): supervision round scores,
 rectification rates and self-assessments (inspections), campaign progress (campaigns),
 meetings held and decisions done on time (meetings). Each returns only the towns that have
 data; a town missing from one is shown as having no data for that part, never as a 0."""

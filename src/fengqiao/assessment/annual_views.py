@@ -84,7 +84,7 @@ def annual_assessment(principal: CurrentPrincipal, database: AppDatabase, settin
                       clock: AppClock, year: YearQuery = None) -> dict[str, Any]:  # fmt: skip
     """Every town's and department's report of the year in the caller's area: each
     component's raw value, 0-100 score, weight and points, the total, grade and rank, and the
-    formula (see docs/mechanisms-annual.md)."""
+    formula (see docs/mechanisms.md)."""
     result = _computed(principal, database, settings, clock, year)
     return {
         "year": result.year, "partial": result.partial, "months": result.months,
