@@ -218,3 +218,22 @@ def test_a_units_assessment_counts_its_assisting_parts_as_parts(
                              "handle_seconds": 0, "closed_on_time": 1}  # fmt: skip
     # The region counts the event once: parts never enter the rollups' region counters.
     assert world.handler_unit not in counted
+
+
+def test_a_voided_joint_event_ends_its_open_parts(
+    desk: Desk, db: Session, world: World, api: TestClient, auth: Auth
+) -> None:
+    unit, assistant = helper(db, world)
+    event = dispatched_jointly(desk, unit)
+    assert api.get("/api/v1/event-parts", headers=auth(assistant)).json()["total"] == 1
+    asked = desk.act(event, "demo_operator", "request_void", note="重复上报")
+    voided = desk.act(asked, "demo_leader", "approve")
+    assert voided["status"] == "voided" and voided["assist_open"] == 0
+    part = voided["parts"][1]
+    assert part["status"] == "ended" and part["light"] is None
+    # Nothing left to do for the assisting unit: not on its list, no step, nothing swept.
+    todo = api.get("/api/v1/event-parts", headers=auth(assistant)).json()
+    assert todo["total"] == 0
+    assert desk.get(voided, assistant)["actions"] == []
+    row = db.scalars(select(EventPart).where(EventPart.event_id == event["id"])).one()
+    assert row.status == "ended"

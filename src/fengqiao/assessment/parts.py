@@ -52,6 +52,8 @@ def part_counts(
             continue
         fed = part.fed_back_at if as_of is None or (part.fed_back_at or as_of) <= as_of else None
         waived = part.waived_at is not None and (as_of is None or part.waived_at <= as_of)
+        # A part that ended with its event (voided, merged, rejected) is no valid work either.
+        waived = waived or part.status == "ended"
         late = part.overdue_at is not None and (as_of is None or part.overdue_at <= as_of)
         row = counts.setdefault(part.unit_id, {})
         for name in ("new", "accepted", "dispatched"):

@@ -305,7 +305,7 @@ class EventMeToo(Base):
 
 
 # The states of an assisting unit's part: waiting for its signature, signed, fed back, waived.
-PART_STATUSES = ("dispatched", "signed", "fed_back", "waived")
+PART_STATUSES = ("dispatched", "signed", "fed_back", "waived", "ended")
 PART_OPEN_SQL = "status IN ('dispatched', 'signed')"
 
 

@@ -110,7 +110,7 @@ def list_parts(
     database: AppDatabase,
     clock: AppClock,
     paging: Paging,
-    status: Literal["open", "fed_back", "waived", "all"] = Query("open"),
+    status: Literal["open", "fed_back", "waived", "ended", "all"] = Query("open"),
     light: Literal["green", "yellow", "red"] | None = Query(None, description="By the part's."),
     unit_id: int | None = Query(None, description="Area staff: one unit's parts."),
 ) -> dict[str, Any]:

@@ -32,6 +32,7 @@ PART_STATUS_ZH = {
     "signed": "已签收",
     "fed_back": "已反馈",
     "waived": "已免除",
+    "ended": "随事件终结",
 }
 PART_ROLE_ZH = {"lead": "主办", "assist": "协办"}
 MAX_ASSISTS = 8  # assisting units per event
@@ -76,8 +77,9 @@ def part_facts(parts: Sequence[EventPart]) -> PartFacts:
 
 
 def part_light(part: EventPart, now: datetime) -> str | None:
-    """The part's light: by its own deadline, frozen when it fed back or was waived."""
-    if part.due_at is None or part.yellow_at is None:
+    """The part's light: by its own deadline, frozen when it fed back or was waived; none once
+    it ended with its event."""
+    if part.due_at is None or part.yellow_at is None or part.status == "ended":
         return None
     at = part.fed_back_at or part.waived_at or now
     deadline = Deadline(due_at=part.due_at, yellow_at=part.yellow_at, remind_at=part.remind_at)
@@ -161,6 +163,18 @@ def add_parts(
     db.flush()
     tell(db, event, made, template="assist_dispatched", key="assist", now=now)
     return made
+
+
+def end_open_parts(db: Session, event: Event, *, now: datetime) -> int:
+    """An event that reaches a final state (closed, voided, merged, rejected) ends its parts still
+    open, so no unit keeps a part to do, a light or a reminder for an event that is over."""
+    ended = 0
+    for part in parts_of(db, event):
+        if part.status in PART_OPEN:
+            part.status, part.version = "ended", part.version + 1
+            ended += 1
+    event.assist_open = 0
+    return ended
 
 
 def part_payload(people: Directory, event: Event, part: EventPart) -> dict[str, object]:

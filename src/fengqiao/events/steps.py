@@ -24,7 +24,7 @@ from fengqiao.events.escalation import EscalationPolicy, climb
 from fengqiao.events.filing import check_serves, deadline_for, iso, route, routing_payload
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.notices import announce
-from fengqiao.events.parts import add_parts, check_assists, parts_of
+from fengqiao.events.parts import add_parts, check_assists, end_open_parts, parts_of
 from fengqiao.events.proof import ProofPolicy
 from fengqiao.events.schemas import TransitionIn
 from fengqiao.events.service import facts, get_event
@@ -108,6 +108,8 @@ def land(
     for name, value in outcome.changes.items():
         setattr(event, name, value)
     event.status = workflow.target_of(step, before, outcome.status)
+    if event.assist_open and event.status in workflow.FINAL:
+        end_open_parts(db, event, now=now)
     event.version += 1
     event.updated_at = now
     append_log(
