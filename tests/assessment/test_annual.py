@@ -54,6 +54,19 @@ def test_town_total_by_hand() -> None:
     assert parts[0].basis == "3个月综合得分平均：（80 + 90 + 70）÷ 3"
 
 
+def test_the_months_counted_say_which_and_leave_a_running_month_apart() -> None:
+    """December 6th: not "12个月" but eleven whole months and six days of December."""
+    from datetime import date
+
+    from fengqiao.assessment.annual import counted_words, months_of
+
+    assert counted_words(months_of(2026, date(2026, 12, 6))) == "1月至11月及12月1日至6日"
+    assert counted_words(months_of(2026, date(2026, 12, 31))) == "1月至12月"
+    assert counted_words(months_of(2026, date(2026, 1, 31))) == "1月"
+    assert counted_words(months_of(2026, date(2026, 1, 9))) == "1月1日至9日"
+    assert counted_words(months_of(2026, date(2026, 2, 1))) == "1月及2月1日"
+
+
 def test_parts_without_data_are_left_out_and_said_so() -> None:
     """No round score for the town and campaigns not wired: (40×80 + 10×80 + 10×83.3 + 10×75)
     ÷ 70 = 79.76 → 79.8, and the formula names what was left out."""
@@ -129,6 +142,7 @@ def test_town_and_agency_reports_by_hand(
     answer = api.get("/api/v1/assessment/annual", params={"year": 2026},
                      headers=auth("demo_district_leader")).json()  # fmt: skip
     assert answer["months"] == 6 and answer["partial"] is True
+    assert answer["counted"] == "1月至5月及6月1日至2日"
     assert answer["scheme"]["stored"] is True
     town = next(t for t in answer["towns"] if t["total"] is not None)
     events = town["parts"][0]
@@ -256,6 +270,11 @@ def test_benchmark_towns_ranked_and_confirmed(
     assert api.post(url, json={"year": 2026, "town_ids": [best["id"]]},
                     headers=auth("demo_leader")).status_code == 403  # fmt: skip
     assert db.get(BenchmarkList, 2026) is None
+    other_leader = _leader_of(db, other)
+    early = api.get("/api/v1/assessment/benchmarks", params={"year": 2026},
+                    headers=auth(other_leader)).json()  # fmt: skip
+    assert [s["id"] for s in early["standings"]] == [other.id]
+    assert early["proposed"] == [best["id"]] and early["proposed_names"] == [best["name"]]
     done = api.post(url, json={"year": 2026, "town_ids": [best["id"]], "note": "区委常委会审定"},
                     headers=auth("demo_district_leader"))  # fmt: skip
     assert done.status_code == 200, done.text
@@ -263,7 +282,7 @@ def test_benchmark_towns_ranked_and_confirmed(
     assert listed["confirmed"] == [best["id"]] and listed["confirmed_by"]
     assert listed["confirmed_at"] and listed["confirmed_standings"][0]["total"] == 95.5
     town_view = api.get("/api/v1/assessment/benchmarks", params={"year": 2026},
-                        headers=auth(_leader_of(db, other))).json()  # fmt: skip
+                        headers=auth(other_leader)).json()  # fmt: skip
     assert [s["id"] for s in town_view["standings"]] == [other.id]
     assert town_view["confirmed_names"] == [best["name"]]
 

@@ -149,6 +149,14 @@ def test_town_callers_see_their_town_part_and_edit_and_end(
     seen = api.get("/api/v1/campaigns", headers=auth("demo_operator")).json()
     assert [c["id"] for c in seen["items"]] == [campaign["id"]]
     assert [t["id"] for t in seen["items"][0]["towns"]] == [town.id]
+    # A town's share of a count is whole.
+    counted = seen["items"][0]["measures"][0]
+    assert float(counted["target"]).is_integer()
+    # Only the district may end its campaign: the town's page hides the button (can_end).
+    assert campaign["can_end"] is True and seen["items"][0]["can_end"] is False
+    refused = api.post(f"/api/v1/campaigns/{campaign['id']}/end", json={"version": 1},
+                       headers=auth("demo_operator"))  # fmt: skip
+    assert refused.status_code == 403
     # The town may not change the district's campaign; the district may.
     edit = {"name": "市容专项整治（二期）", "version": campaign["version"]}
     url = f"/api/v1/campaigns/{campaign['id']}"
@@ -162,7 +170,7 @@ def test_town_callers_see_their_town_part_and_edit_and_end(
     # A town's own campaign: only its own town, invisible to other towns' callers.
     own = post(api, auth, body(db, world, org_id=town.id, name="镇街整治"),
                user="demo_operator")  # fmt: skip
-    assert [t["id"] for t in own["towns"]] == [town.id]
+    assert [t["id"] for t in own["towns"]] == [town.id] and own["can_end"] is True
 
 
 def test_the_event_page_reads_its_campaigns_and_the_handler_enters_quantities(
@@ -196,3 +204,15 @@ def test_the_event_page_reads_its_campaigns_and_the_handler_enters_quantities(
         "拆除违建": 1.0,
         "拆除面积": 320.0,
     }
+
+
+def test_count_targets_split_into_whole_numbers_by_the_largest_remainder() -> None:
+    """30 处 over 7 towns: 5, 5, 4, 4, 4, 4, 4 (adds up to 30); 3000 m² keeps its decimals."""
+    from fengqiao.campaigns.rules import town_share
+
+    towns = [11, 12, 13, 14, 15, 16, 17]
+    shares = [town_share(30, {}, towns, t, unit="处") for t in towns]
+    assert shares == [5, 5, 4, 4, 4, 4, 4] and sum(shares) == 30
+    assert town_share(3000, {}, towns, 11, unit="m²") == 3000 / 7
+    assert town_share(30, {}, towns, 99, unit="处") == 0.0
+    assert town_share(30, {"11": 20, "12": 10}, towns, 12, unit="处") == 10

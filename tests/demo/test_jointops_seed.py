@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from fengqiao.clock import LOCAL_TZ
 from fengqiao.db import Database
 from fengqiao.demo.events import seed_events
+from fengqiao.demo.jointops import THEMES
 from fengqiao.demo.seed import seed
 from fengqiao.events.models import Event, EventPart
 from fengqiao.jointops.models import JointOperation, JointOperationEvent
@@ -42,3 +44,29 @@ def test_joint_events_and_operations_are_seeded(fresh_db: Database) -> None:
         operations = db.scalar(select(func.count()).select_from(JointOperation))
         assert operations and operations >= 12
         assert db.scalar(select(func.count()).select_from(JointOperationEvent))
+
+
+def test_seeded_operations_fit_their_theme_and_working_hours(fresh_db: Database) -> None:
+    """Each operation is led by the unit type its theme names, counts its theme's results, and
+    runs in working hours, Beijing time (09:00-12:00 or 14:00-17:30); results come after it."""
+    seed(db=fresh_db, scale="small", password="pw")
+    seed_events(db=fresh_db, count=300, until=UNTIL)
+    themes = {t.name: t for t in THEMES}
+    with fresh_db.session() as db:
+        kinds = dict(db.execute(select(Unit.id, Unit.unit_type)).all())
+        operations = db.scalars(select(JointOperation)).all()
+        assert operations
+        for op in operations:
+            theme = themes[op.name]
+            assert kinds[op.lead_unit_id] == theme.lead, (op.name, kinds[op.lead_unit_id])
+            names = {name for name, _ in theme.counts}
+            assert {q["name"] for q in op.quantities} <= names
+            for q in op.quantities:
+                assert q["name"] in op.results
+            start, end = op.starts_at.astimezone(LOCAL_TZ), op.ends_at.astimezone(LOCAL_TZ)
+            assert (start.hour, start.minute, end.hour, end.minute) in (
+                (9, 0, 12, 0),
+                (14, 0, 17, 30),
+            )
+            if op.status == "done":
+                assert op.quantities and op.done_at is not None and op.done_at >= op.ends_at

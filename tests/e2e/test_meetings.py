@@ -1,9 +1,9 @@
 """Analysis meetings and tracked tasks in Chromium (issue 20, item 3): an operator arranges a
-town meeting in 研判会商, the agenda is drafted (earlier decisions first), is edited and saved;
-the minutes are recorded with a decision owned by the town's squadron; the decision is a tracked
-task with its light on the meeting page and on the task page, which its handler opens on a
-phone, adds a photo and reports progress; the town's next meeting shows it first on its agenda.
-A payload typed as a decision stays text."""
+town meeting in 研判会商 (not recorded before its time: moved to now first), the agenda is
+drafted (earlier decisions first), is edited and saved; the minutes are recorded with a decision
+owned by the town's squadron; the decision is a tracked task with its light on the meeting page
+and on the task page, which its handler opens on a phone, adds a photo and reports progress; the
+town's next meeting shows it first on its agenda. A payload typed as a decision stays text."""
 
 from __future__ import annotations
 
@@ -65,6 +65,14 @@ def test_a_meeting_decision_becomes_a_task_and_leads_the_next_agenda(
     form.locator("input[name=place]").fill("街道综合信息指挥室")
     form.locator("button[type=submit]").click()
     page.wait_for_url("**/meetings/*")
+    # Still ahead: no minutes yet; held earlier than planned, its time is moved first.
+    expect(page.locator("#hold-ahead")).to_contain_text("届时方可记录纪要")
+    expect(page.locator("#hold-card")).to_be_hidden()
+    moved = page.locator("#reschedule-form")
+    moved.locator("input[name=scheduled_at]").fill(local(-0.01).strftime("%Y-%m-%dT%H:%M"))
+    moved.locator("button[type=submit]").click()
+    expect(page.locator("#hold-card")).to_be_visible()
+    expect(page.locator("#hold-ahead")).to_be_hidden()
     agenda = page.locator("#agenda .agenda-section")
     expect(agenda.first).to_have_attribute("data-key", "decisions")
     expect(agenda.first.locator("h3")).to_have_text("上次会商决定事项落实情况")

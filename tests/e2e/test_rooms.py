@@ -171,6 +171,10 @@ def test_three_parties_meet_see_each_other_and_the_record_keeps_them(
         expect(guest.page.locator("#room-status")).to_have_text("会商已结束")
         expect(host.page.locator("#room-open")).to_be_visible()
         for visit in visits:
+            # A read or a leave still on its way when the district closed the meeting is answered
+            # 409 `session-closed` (Chromium logs it), as the page then says 会商已结束; any other
+            # console error still fails.
+            visit.errors[:] = [e for e in visit.errors if "status of 409 (Conflict)" not in e]
             visit.assert_clean()
     finally:
         for visit in visits:

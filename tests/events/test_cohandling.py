@@ -19,7 +19,9 @@ from fengqiao.errors import Problem
 from fengqiao.events.models import Event, EventLog, EventPart
 from fengqiao.events.parts import check_assists
 from fengqiao.events.trail import verify_rows
+from fengqiao.notify.templates import render
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.outbox.models import Outbox
 from fengqiao.taxonomy.snapshot import load_rules, rules_changed
 
 from .conftest import START, Auth, Desk, World
@@ -179,6 +181,9 @@ def test_an_operator_adds_an_assisting_unit_after_dispatch(
     todo = api.get("/api/v1/event-parts", headers=auth(assistant)).json()
     assert [i["event_id"] for i in todo["items"]] == [event["id"]]
     assert todo["items"][0]["light"] == "green"
+    # The 协办 card shows the event's place as the lead's does: its grid, village and town.
+    assert todo["items"][0]["event_grid"] == event["grid"] and event["grid"]
+    assert todo["items"][0]["event_town"]["id"] == event["town"]["id"]
     assert api.get("/api/v1/event-parts", headers=auth("demo_handler")).json()["total"] == 0
     area = api.get("/api/v1/event-parts", headers=auth("demo_operator")).json()
     assert event["id"] in [i["event_id"] for i in area["items"]]
@@ -237,3 +242,21 @@ def test_a_voided_joint_event_ends_its_open_parts(
     assert desk.get(voided, assistant)["actions"] == []
     row = db.scalars(select(EventPart).where(EventPart.event_id == event["id"])).one()
     assert row.status == "ended"
+
+
+def test_the_assisting_units_message_names_the_lead_unit(
+    desk: Desk, db: Session, world: World
+) -> None:
+    """The dispatch that sets the lead also makes the parts: their message names that lead, not
+    the 指挥室 fallback of an event without an owner."""
+    unit, _ = helper(db, world)
+    event = dispatched_jointly(desk, unit)
+    lead = db.get(Unit, world.handler_unit)
+    assert lead is not None
+    rows = db.scalars(
+        select(Outbox).where(Outbox.event_id == event["id"], Outbox.template == "assist_dispatched")
+    ).all()
+    assert rows
+    for row in rows:
+        _, text = render("assist_dispatched", row.payload)
+        assert f"由{lead.name}主办" in text and "指挥室" not in text

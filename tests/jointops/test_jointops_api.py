@@ -66,6 +66,12 @@ def test_plan_link_and_record_results(
             "quantities": [{"name": "取缔流动摊贩", "unit": "处", "value": 12},
                            {"name": "劝离占道经营", "unit": "起", "value": 30}],
             "event_ids": [second["id"]]}  # fmt: skip
+    early = api.post(f"/api/v1/joint-operations/{op['id']}/results", json=body,
+                     headers=auth("demo_operator"))  # fmt: skip
+    assert early.status_code == 409, early.text
+    problem = early.json()
+    assert problem["errors"][0]["field"] == "starts_at" and "尚未开始" in early.text
+    clock.advance(timedelta(days=1, minutes=1))
     done = api.post(f"/api/v1/joint-operations/{op['id']}/results", json=body,
                     headers=auth("demo_operator"))  # fmt: skip
     assert done.status_code == 200, done.text

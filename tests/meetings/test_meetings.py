@@ -239,3 +239,44 @@ def test_a_cancelled_meeting_takes_no_minutes_and_a_stale_version_is_refused(
                      params={"status": "cancelled", "size": 100}).json()  # fmt: skip
     assert made["id"] in {m["id"] for m in listed["items"]}
     assert api.get(url, headers=auth("demo_handler")).status_code == 403  # not a meeting reader
+
+
+def test_a_meeting_still_ahead_is_not_yet_counted_as_scheduled(db: Session, world: World) -> None:
+    """12-10's meeting seen on 12-06 is neither held nor due: 例会召开率 counts it for neither."""
+    town = town_of(db, world)
+    year = 2033
+    for month, status in ((11, "held"), (12, "scheduled")):
+        when = datetime(year, month, 10, 14, 30, tzinfo=LOCAL_TZ)
+        meeting = new_meeting(
+            db=db, area=town, title="例会", scheduled_at=when, place="", room_org_id=None,
+            period=(when.date() - timedelta(days=30), when.date() - timedelta(days=1)),
+            regular=True, period_key=f"{year}-{month:02d}", actor_id=None, now=when, draft=False,
+        )  # fmt: skip
+        meeting.status = status
+    db.flush()
+    assert meetings_held(db=db, year=year) == {town.id: (1, 1)}
+
+
+def test_a_meeting_is_not_held_before_its_time_until_rescheduled(
+    api: TestClient, auth: Auth, db: Session, world: World, clock: FixedClock
+) -> None:
+    made = arrange(api, auth, town_of(db, world).id, clock.now() + timedelta(days=4))
+    url = f"/api/v1/meetings/{made['id']}"
+    early = api.post(f"{url}/hold", headers=auth("demo_operator"), json={
+        "minutes_text": "纪要", "decisions": [decision(world)], "version": made["version"]})  # fmt: skip
+    assert early.status_code == 409, early.text
+    assert early.headers["content-type"].startswith("application/problem+json")
+    problem = early.json()
+    assert problem["type"].endswith("meeting-not-yet")
+    assert "scheduled_at" in problem["detail"] and "会商时间" in problem["detail_zh"]
+    assert [e["field"] for e in problem["errors"]] == ["scheduled_at"]
+    assert db.scalar(select(func.count()).select_from(TrackedTask).where(
+        TrackedTask.source_type == "meeting", TrackedTask.source_id == made["id"])) == 0  # fmt: skip
+    # Held earlier than planned: the operator moves its time first, then records it.
+    moved = api.patch(url, headers=auth("demo_operator"), json={
+        "scheduled_at": (clock.now() - timedelta(hours=1)).isoformat(), "version": made["version"]})  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    held = api.post(f"{url}/hold", headers=auth("demo_operator"), json={
+        "minutes_text": "纪要", "decisions": [decision(world)], "version": moved.json()["version"]})  # fmt: skip
+    assert held.status_code == 200, held.text
+    assert held.json()["status"] == "held"

@@ -42,17 +42,16 @@ def copies(text: str) -> list[str]:
     for number, line in enumerate(text.splitlines(), 1):
         entries += [(number, m[1] or m[2], m[4]) for m in ENTRY.finditer(line)]
         entries += [(number, m[2], m[4]) for m in PAIR.finditer(line)]
-    found = []
+    found: dict[tuple[int, str, str], str] = {}  # an entry once, whichever tables serve it
     for name, words in vocabularies().items():
         if not isinstance(words, dict):
             continue
         served = {(str(code), word) for code, word in words.items() if isinstance(word, str)}
-        hits = [
-            f"{n}: {name}.{code} → {word}" for n, code, word in entries if (code, word) in served
-        ]
+        hits = [(n, code, word) for n, code, word in entries if (code, word) in served]
         if len(hits) >= 2:
-            found += hits
-    return sorted(found, key=lambda hit: int(hit.split(":")[0]))
+            for n, code, word in hits:
+                found.setdefault((n, code, word), f"{n}: {name}.{code} → {word}")
+    return [found[key] for key in sorted(found)]
 
 
 def test_every_enum_has_a_word_in_its_table() -> None:

@@ -130,6 +130,23 @@ def months_of(year: int, today: date) -> list[tuple[date, date]]:
     return spans
 
 
+def counted_words(spans: list[tuple[date, date]]) -> str:
+    """Which part of the year the months count, in words: "1月至11月及12月1日至6日" when the
+    last month has not ended (its partial days named), "1月至12月" when all have."""
+    if not spans:
+        return "无"
+    first, last = spans[-1]
+    whole = spans if last == month_end(first) else spans[:-1]
+    words = ""
+    if whole:
+        words = (f"{whole[0][0].month}月" if len(whole) == 1
+                 else f"{whole[0][0].month}月至{whole[-1][0].month}月")  # fmt: skip
+    if len(whole) < len(spans):
+        part = f"{first.month}月{first.day}日" + (f"至{last.day}日" if last > first else "")
+        words = f"{words}及{part}" if words else part
+    return words
+
+
 def _scores(sums: Mapping[int, Mapping[str, int]], ids: list[int],
             volume: Callable[[int, Mapping[str, int]], float], weights: service.Weights,
             wanted: set[int] | None = None) -> dict[int, float | None]:  # fmt: skip

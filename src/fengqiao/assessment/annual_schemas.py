@@ -102,7 +102,8 @@ class ReportOut(BaseModel):
 class AnnualOut(BaseModel):
     year: int
     partial: bool = Field(description="True while the year runs.")
-    months: int = Field(description="Months of the year counted so far.")
+    months: int = Field(description="Months of the year counted so far (the last maybe in part).")
+    counted: str = Field(default="", description="Which months and days are counted, in words.")
     missing_inputs: list[str] = Field(description="Inputs not wired in this installation.")
     scheme: SchemeOut
     towns: list[ReportOut]
@@ -115,6 +116,9 @@ class BenchmarkOut(BaseModel):
     missing_inputs: list[str]
     standings: list[ReportOut]
     proposed: list[int] = Field(description="The best benchmark_count towns with a total.")
+    proposed_names: list[str] = Field(
+        default_factory=list, description="Their names (every reader sees the proposal)."
+    )
     confirmed: list[int] | None = Field(description="The confirmed list; None: not yet.")
     confirmed_by: str | None
     confirmed_at: datetime | None

@@ -88,7 +88,7 @@ def annual_assessment(principal: CurrentPrincipal, database: AppDatabase, settin
     result = _computed(principal, database, settings, clock, year)
     return {
         "year": result.year, "partial": result.partial, "months": result.months,
-        "missing_inputs": result.inputs.missing(), "scheme": result.scheme,
+        "counted": result.counted, "missing_inputs": result.inputs.missing(), "scheme": result.scheme,
         "towns": [report_out(r) for r in _visible(principal, result.towns)],
         "departments": [report_out(r, principal)
                         for r in _visible(principal, result.departments)],
@@ -239,6 +239,7 @@ def _benchmark_out(db: Session, principal: Principal, result: Year) -> dict[str,
         "year": result.year, "scheme": result.scheme, "missing_inputs": result.inputs.missing(),
         "standings": [report_out(r) for r in _visible(principal, result.benchmarks)],
         "proposed": [r.id for r in ranked[:count]],
+        "proposed_names": [r.name for r in ranked[:count]],
         "confirmed": list(stored.town_ids) if stored else None,
         "confirmed_by": annual_service._name(db, stored.confirmed_by) if stored else None,
         "confirmed_at": stored.confirmed_at if stored else None,

@@ -29,6 +29,7 @@ class Year:
     towns: list[annual.Report]
     departments: list[annual.Report]
     benchmarks: list[annual.Report]
+    counted: str = ""  # which months (and days of the last) the figures count, in words
 
 
 def compute(db: Session, *, principal: Principal, year: int, local_today: date,
@@ -49,4 +50,5 @@ def compute(db: Session, *, principal: Principal, year: int, local_today: date,
         departments=annual.department_reports(db, year=year, monthly=monthly, weights=department),
         benchmarks=benchmark.benchmark_reports(db, inputs=inputs, monthly=monthly,
                                                weights=benchmark_weights),
+        counted=annual.counted_words(monthly.months),
     )  # fmt: skip

@@ -100,7 +100,9 @@ def town_progress(*, db: Session, year: int) -> dict[int, float]:
     for campaign in campaigns:
         for measure in measures[campaign.id]:
             for town in campaign.town_ids:
-                share = town_share(measure.target, measure.town_targets, campaign.town_ids, town)
+                share = town_share(
+                    measure.target, measure.town_targets, campaign.town_ids, town, unit=measure.unit
+                )
                 if share > 0:
                     fractions[town].append(min(1.0, done.get((measure.id, town), 0.0) / share))
     return {town: sum(values) / len(values) for town, values in fractions.items()}
@@ -127,7 +129,8 @@ def gaps(*, db: Session, area_path: str, as_of: datetime) -> list[CampaignGap]:
             continue
         fraction = expected_fraction(campaign.start_date, campaign.end_date, today)
         for measure in measures[campaign.id]:
-            target = sum(town_share(measure.target, measure.town_targets, campaign.town_ids, t)
+            target = sum(town_share(measure.target, measure.town_targets, campaign.town_ids, t,
+                       unit=measure.unit)
                          for t in towns)  # fmt: skip
             achieved = sum(done.get((measure.id, t), 0.0) for t in towns)
             expected = target * fraction

@@ -24,7 +24,7 @@ from fengqiao.campaigns.models import (
 )
 from fengqiao.campaigns.progress import done_by, local_day, measures_of
 from fengqiao.campaigns.rules import expected_fraction, town_share
-from fengqiao.campaigns.service import READER_ROLES, visible_towns
+from fengqiao.campaigns.service import READER_ROLES, WRITER_ROLES, visible_towns
 from fengqiao.events.models import Event
 from fengqiao.org.models import OrgUnit
 from fengqiao.scope import Principal
@@ -42,7 +42,8 @@ def _targets(measure: CampaignMeasure, campaign: Campaign, towns: Sequence[int])
     if set(towns) == set(campaign.town_ids):
         return measure.target
     return sum(
-        town_share(measure.target, measure.town_targets, campaign.town_ids, t) for t in towns
+        town_share(measure.target, measure.town_targets, campaign.town_ids, t, unit=measure.unit)
+        for t in towns
     )
 
 
@@ -86,6 +87,8 @@ def campaigns_out(
             "status": campaign.status, "status_name": CAMPAIGN_STATUS_ZH[campaign.status],
             "version": campaign.version, "created_at": campaign.created_at,
             "ended_at": campaign.ended_at, "measures": rows,
+            "can_end": campaign.status == "active" and principal.has_any(*WRITER_ROLES)
+            and principal.covers(campaign.org_path),
             "progress": sum(progress) / len(progress) if progress else 0.0,
         })  # fmt: skip
     return found
@@ -148,7 +151,9 @@ def dashboard(
     rows: list[dict[str, Any]] = []
     for town in towns:
         for measure in measures:
-            share = town_share(measure.target, measure.town_targets, campaign.town_ids, town)
+            share = town_share(
+                measure.target, measure.town_targets, campaign.town_ids, town, unit=measure.unit
+            )
             rows.append({
                 "town_id": town, "town_name": names.get(town, ""), "measure_id": measure.id,
                 "target": share, "done": by_town.get((measure.id, town), 0.0),

@@ -7,6 +7,7 @@ of one class in different units are fine (拆除违建 counts 处 and m² of the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -82,11 +83,20 @@ def _overlap(index: int, part: str, reason: str, reason_zh: str) -> Problem:
 
 
 def town_share(target: float, town_targets: dict[str, float], towns: Sequence[int],
-               town_id: int) -> float:  # fmt: skip
-    """A town's share of a measure's target: its own split, else an equal part."""
+               town_id: int, *, unit: str = "m²") -> float:  # fmt: skip
+    """A town's share of a measure's target: its own split, else an equal part. A count
+    (every unit but m²) is split into whole numbers by the largest remainder: the equal parts
+    rounded down, the rest one each to the towns in the campaign's order (all remainders are
+    equal), so the shares add up to the target."""
     if town_targets:
         return float(town_targets.get(str(town_id), 0.0))
-    return target / len(towns) if towns else 0.0
+    if town_id not in towns:
+        return 0.0
+    if unit == "m²":
+        return target / len(towns)
+    whole = math.floor(target / len(towns))
+    left = round(target) - whole * len(towns)
+    return float(whole + (1 if list(towns).index(town_id) < left else 0))
 
 
 def expected_fraction(start: date, end: date, day: date) -> float:

@@ -126,6 +126,9 @@ class CampaignOut(BaseModel):
     ended_at: datetime | None = None
     measures: list[MeasureOut]
     progress: float = Field(description="Mean over the measures of done/target (0..1, capped).")
+    can_end: bool = Field(
+        default=False, description="Whether the caller may change or end it (its area covers it)."
+    )
 
 
 class TaggedEventOut(BaseModel):

@@ -41,7 +41,8 @@ def bulletin_section(*, db: Session, org_id: int, as_of: datetime) -> dict[str, 
         towns = towns_for_area(campaign, area.path)
         fraction = expected_fraction(campaign.start_date, campaign.end_date, today)
         for measure in measures[campaign.id]:
-            shares = {t: town_share(measure.target, measure.town_targets, campaign.town_ids, t)
+            shares = {t: town_share(measure.target, measure.town_targets, campaign.town_ids, t,
+                       unit=measure.unit)
                       for t in towns}  # fmt: skip
             target = sum(shares.values())
             achieved = sum(done.get((measure.id, t), 0.0) for t in towns)

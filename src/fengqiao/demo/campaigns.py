@@ -7,7 +7,7 @@ so the dashboard is alive."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import func, insert, select
@@ -24,7 +24,7 @@ from fengqiao.campaigns.models import (
 )
 from fengqiao.campaigns.progress import local_day
 from fengqiao.campaigns.schemas import CampaignIn
-from fengqiao.campaigns.service import create_campaign
+from fengqiao.campaigns.service import create_campaign, untag_event
 from fengqiao.campaigns.tagging import CURSOR, backfill, count_closed
 from fengqiao.db import Database
 from fengqiao.events.models import Event
@@ -62,7 +62,8 @@ CAMPAIGNS = (
     )),
 )  # fmt: skip
 AREA_M2 = (60.0, 2400.0)  # a demolished illegal building's area, m² (uniform)
-PARKING_SHARE = 0.08  # closed 僵尸车 events that also removed an illegal parking space
+UNTAG_REASON = "非本次文明城市创建整治内容，移出统计"
+ARTICLE_SHARE = (0.92, 1.05)  # how far 文明城市创建 gets towards each target by today
 
 
 @dataclass
@@ -87,9 +88,12 @@ def seed_campaigns(*, db: Session, now: datetime) -> CampaignsReport:
         assert principal is not None
         org_id = principal.home_org_id if town_only else district.id
         classes = list(dict.fromkeys(c for m in measures for c in m[2]))
+        start = today - timedelta(days=began)
+        if name == CIVILISED_CITY and date(today.year, 9, 1) < today:
+            start = date(today.year, 9, 1)  # the article: "自9月份以来"
         data = CampaignIn.model_validate({
             "name": name, "description": text, "org_id": org_id, "classes": classes,
-            "start_date": str(today - timedelta(days=began)),
+            "start_date": str(start),
             "end_date": str(today + timedelta(days=ends)),
             "measures": [{"name": n, "unit": u, "classes": list(c), "target": t,
                           "default_quantity": d} for n, u, c, t, d in measures],
@@ -117,6 +121,7 @@ def fill_campaigns(*, database: Database, seed: int = 20171018) -> CampaignsRepo
             db.add(CampaignCursor(name=CURSOR, last_event_id=last))
         else:
             cursor.last_event_id = max(cursor.last_event_id, last)
+        _near_the_article(db, rng)
         _entered_quantities(db, rng)
     while True:
         with database.transaction() as db:
@@ -125,6 +130,41 @@ def fill_campaigns(*, database: Database, seed: int = 20171018) -> CampaignsRepo
         if counted < 20000:
             break
     return report
+
+
+def _near_the_article(db: Session, rng: np.random.Generator) -> None:
+    """文明城市创建 counts a share of its classes' closings, so that by today each count lands
+    near the article's figure (92-105 % of the target): the other closed events are removed
+    from the campaign by hand, with a reason, as an operator would (not every closed stall is
+    the campaign's work). Too few closings (a small demo): all are kept."""
+    campaign = db.scalars(select(Campaign).where(Campaign.name == CIVILISED_CITY)).first()
+    if campaign is None:
+        return
+    operator = load_principal(db=db, user_id=campaign.created_by)
+    assert operator is not None
+    for measure in db.scalars(select(CampaignMeasure).where(
+            CampaignMeasure.campaign_id == campaign.id,
+            CampaignMeasure.unit != "m²", CampaignMeasure.default_quantity != 0)):  # fmt: skip
+        tags = list(db.scalars(
+            select(CampaignEvent)
+            .join(Event, Event.id == CampaignEvent.event_id)
+            .where(CampaignEvent.campaign_id == campaign.id, CampaignEvent.removed_at.is_(None),
+                   Event.category_code.in_(measure.classes), Event.status == "closed")
+            .order_by(CampaignEvent.event_id)
+        ))  # fmt: skip
+        keep = round(measure.target * rng.uniform(*ARTICLE_SHARE))
+        if len(tags) <= keep:
+            continue
+        kept = set(rng.choice(len(tags), size=keep, replace=False).tolist())
+        ids = [t.event_id for t in tags]
+        found = db.execute(select(Event.id, Event.code).where(Event.id.in_(ids)))
+        codes = {event_id: code for event_id, code in found}
+        for index, tag in enumerate(tags):
+            if index not in kept:
+                untag_event(db=db, principal=operator, campaign=campaign,
+                            code=codes[tag.event_id], reason=UNTAG_REASON,
+                            now=campaign.created_at)  # fmt: skip
+    db.flush()
 
 
 def _entered_quantities(db: Session, rng: np.random.Generator) -> None:
@@ -137,13 +177,21 @@ def _entered_quantities(db: Session, rng: np.random.Generator) -> None:
             select(Event.id, Event.closed_at)
             .join(CampaignEvent, CampaignEvent.event_id == Event.id)
             .where(CampaignEvent.campaign_id == measure.campaign_id,
+                   CampaignEvent.removed_at.is_(None),
                    Event.category_code.in_(measure.classes), Event.status == "closed")
             .order_by(Event.id)
         ).all()  # fmt: skip
-        for event_id, closed_at in closed:
+        # Aimed at the target (ARTICLE_SHARE of it): the areas scaled to it (each at most
+        # half again the usual largest), the parking spaces removed by that many cars.
+        aim = measure.target * rng.uniform(*ARTICLE_SHARE)
+        areas = rng.uniform(*AREA_M2, size=len(closed))
+        scale = min(1.5, aim / float(areas.sum())) if len(closed) else 1.0
+        spaces = set(rng.choice(len(closed), size=min(len(closed), round(aim)),
+                                replace=False).tolist())  # fmt: skip
+        for index, (event_id, closed_at) in enumerate(closed):
             if measure.unit == "m²":
-                quantity = float(round(rng.uniform(*AREA_M2)))
-            elif rng.random() < PARKING_SHARE:
+                quantity = float(round(areas[index] * scale))
+            elif index in spaces:
                 quantity = 1.0
             else:
                 continue

@@ -18,9 +18,17 @@ from sqlalchemy.orm import Session
 from fengqiao.auth.models import User, UserRole
 from fengqiao.auth.service import load_principal
 from fengqiao.clock import LOCAL_TZ
+from fengqiao.demo.meetings import limit_ahead
 from fengqiao.events.photos import PhotoLimits, inspect_photo
 from fengqiao.inspections import groups, rounds, selfassess
-from fengqiao.inspections.schemas import GroupIn, ItemScoreIn, RoundIn, SelfAssessmentIn, SelfItemIn
+from fengqiao.inspections.schemas import (
+    DEADLINE_DAYS_MAX,
+    GroupIn,
+    ItemScoreIn,
+    RoundIn,
+    SelfAssessmentIn,
+    SelfItemIn,
+)
 from fengqiao.org.models import OrgUnit
 from fengqiao.scope import Principal
 from fengqiao.standards.default import ensure_default
@@ -28,6 +36,7 @@ from fengqiao.standards.service import items_of
 from fengqiao.tasks.models import TrackedTask
 from fengqiao.tasks.service import add_photos, complete_task, stored_calendar
 
+AHEAD_OPEN = 2  # last month's round leaves at least this many rectifications due still ahead
 MONTHS = 12  # rounds of the twelve months before the current one (this month's is still due)
 
 
@@ -117,18 +126,32 @@ def seed_inspections(*, db: Session, now: datetime, seed: int) -> InspectionsRep
                 datetime(year, month, day).date(), time(10, int(rng.integers(0, 59))), LOCAL_TZ
             )  # fmt: skip
             good = min(0.99, strength[town.id] + 0.01 * (MONTHS - back))  # better over the year
-            scores = []
-            for item in items:
+            results = []
+            for _item in items:
                 draw = float(rng.random())
-                result = (
+                results.append(
                     "met"
                     if draw < good
                     else "partly"
                     if draw < good + (1 - good) / 2
                     else "not_met"
                 )
+            if back == 1:  # last month's round: a few rectifications still under way
+                for index in [i for i, r in enumerate(results) if r == "met"][
+                    : max(0, AHEAD_OPEN - sum(r != "met" for r in results))
+                ]:
+                    results[index] = "partly"
+            scores, failed = [], 0
+            for item, result in zip(items, results, strict=True):
                 note = None if result == "met" else "督查发现未落实到位，请限期整改"
-                scores.append(ItemScoreIn(item_id=item.id, result=result, note=note))
+                days = None
+                if back == 1 and result != "met":  # deadlines still ahead: yellow, green, ...
+                    light = "yellow" if failed % 2 == 0 else "green"
+                    days = min(DEADLINE_DAYS_MAX, limit_ahead(calendar, at, now, light))
+                    failed += 1
+                scores.append(
+                    ItemScoreIn(item_id=item.id, result=result, note=note, deadline_days=days)
+                )
             inspector = principal(member_ids[int(rng.integers(0, len(member_ids)))])
             if inspector is None:
                 continue
@@ -150,6 +173,8 @@ def seed_inspections(*, db: Session, now: datetime, seed: int) -> InspectionsRep
                 )  # fmt: skip
                 if fate >= 0.95 or finish >= now or task.owner_user_id is None:
                     continue  # still open: red once its due time passed
+                if back == 1 and task.due_at > now:
+                    continue  # last month's, due still ahead: under way (green or yellow)
                 owner = principal(task.owner_user_id)
                 if owner is None:
                     continue

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import insert, select, update
 
 from fengqiao.auth.models import User, UserRole
+from fengqiao.clock import LOCAL_TZ
 from fengqiao.db import Database
 from fengqiao.events.models import Event, EventPart
 from fengqiao.jointops.models import JointOperation, JointOperationEvent, JointOperationLog
@@ -25,10 +26,39 @@ from fengqiao.org.models import OrgUnit, Unit
 
 SHARE = 0.3  # of the level-3/4 dispatched events, how many are joint
 OPERATIONS_PER_MONTH = 2  # per town
-NAMES = ("占道经营联合整治", "流动摊贩联合取缔", "违法建筑联合拆除", "渣土运输联合执法",
-         "无证小餐饮联合整治", "僵尸车联合清理", "出租房消防联合检查")  # fmt: skip
-RESULTS = ("取缔流动摊贩", "劝离占道经营", "拆除违建", "清理僵尸车", "整治小餐饮店")
-MEASURES = ("处", "起", "处", "辆", "家")
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A kind of joint operation: the unit type that leads it, the types that join it and the
+    results it counts (name, measure)."""
+
+    name: str
+    lead: str
+    joins: tuple[str, ...]
+    counts: tuple[tuple[str, str], ...]
+
+
+THEMES: tuple[Theme, ...] = (
+    Theme("占道经营联合整治", "law_enforcement_squadron",
+          ("market_supervision_office", "traffic_police_squadron"),
+          (("劝离占道经营", "起"), ("取缔流动摊贩", "处"))),
+    Theme("流动摊贩联合取缔", "law_enforcement_squadron",
+          ("market_supervision_office", "police_station"), (("取缔流动摊贩", "处"),)),
+    Theme("违法建筑联合拆除", "law_enforcement_squadron",
+          ("natural_resources_office", "urban_construction_office"), (("拆除违建", "处"),)),
+    Theme("渣土运输联合执法", "traffic_police_squadron",
+          ("law_enforcement_squadron", "ecology_station"), (("查处违规渣土车", "辆"),)),
+    Theme("无证小餐饮联合整治", "market_supervision_office",
+          ("law_enforcement_squadron", "fire_rescue_station"), (("整治小餐饮店", "家"),)),
+    Theme("僵尸车联合清理", "traffic_police_squadron",
+          ("police_station", "law_enforcement_squadron"), (("清理僵尸车", "辆"),)),
+    Theme("出租房消防联合检查", "fire_rescue_station",
+          ("police_station", "emergency_management_station"),
+          (("检查出租房", "户"), ("整改消防隐患", "处"))),
+)  # fmt: skip
+# Working hours, Beijing time: a morning (09:00-12:00) or an afternoon (14:00-17:30) operation.
+SHIFTS = ((9, 0, timedelta(hours=3)), (14, 0, timedelta(hours=3, minutes=30)))
 
 
 @dataclass
@@ -135,41 +165,53 @@ def _operations(session: Any, rng: np.random.Generator, until: datetime,
             .order_by(User.id.desc())
         ).all()
     )
+    kinds = dict(session.execute(select(Unit.id, Unit.unit_type)).all())
     serial = 0
     per_year: dict[int, int] = defaultdict(int)
     for town in towns:
         units = units_at.get(town.id, [])
         creator = operators.get(town.id)
-        if len(units) < 2 or creator is None:
+        of_type: dict[str, list[int]] = defaultdict(list)
+        for unit_id in units:
+            of_type[kinds[unit_id]].append(unit_id)
+        themes = [t for t in THEMES if of_type.get(t.lead)]
+        if len(units) < 2 or creator is None or not themes:
             continue
         for month in range(12):
             for n in range(OPERATIONS_PER_MONTH):
-                starts = (until - timedelta(days=30 * (12 - month) - 14 * n + 3)).replace(
-                    hour=19, minute=0, second=0, microsecond=0
-                )
-                picked = rng.choice(units, size=min(3, len(units)), replace=False).tolist()
-                done = starts < until
+                day = (until - timedelta(days=30 * (12 - month) - 14 * n + 3)).astimezone(LOCAL_TZ)
+                hour, minute, length = SHIFTS[int(rng.integers(len(SHIFTS)))]
+                starts = day.replace(hour=hour, minute=minute, second=0, microsecond=0)
+                ends = starts + length
+                theme = themes[int(rng.integers(len(themes)))]
+                lead = of_type[theme.lead][0]
+                joins = [of_type[t][0] for t in theme.joins if of_type.get(t)]
+                if not joins:
+                    joins = [u for u in units if u != lead][:1]
+                done = ends + timedelta(minutes=30) <= until
                 serial += 1
                 per_year[starts.year] += 1
-                kind = int(rng.integers(len(RESULTS)))
-                amount = int(rng.integers(3, 40))
+                counts = [
+                    (name, measure, int(rng.integers(3, 40))) for name, measure in theme.counts
+                ]
                 operation = {
                     "code": f"LH-{starts.year}-{per_year[starts.year]:04d}",
-                    "name": NAMES[int(rng.integers(len(NAMES)))],
+                    "name": theme.name,
                     "org_id": town.id, "org_path": town.path, "town_id": town.id,
-                    "lead_unit_id": picked[0], "unit_ids": picked[1:],
+                    "lead_unit_id": lead, "unit_ids": joins,
                     "people": int(rng.integers(8, 60)), "place": f"{town.name}重点区域",
-                    "lat": None, "lng": None, "area": None, "starts_at": starts,
-                    "ends_at": starts + timedelta(hours=4),
+                    "lat": None, "lng": None, "area": None, "starts_at": starts.astimezone(UTC),
+                    "ends_at": ends.astimezone(UTC),
                     "status": "done" if done else "planned",
-                    "results": f"{RESULTS[kind]}{amount}{MEASURES[kind]}" if done else "",
-                    "quantities": [{"name": RESULTS[kind], "unit": MEASURES[kind],
-                                    "value": amount}] if done else [],
-                    "created_by": creator, "created_at": starts - timedelta(days=3),
+                    "results": "，".join(f"{n}{v}{m}" for n, m, v in counts) if done else "",
+                    "quantities": [{"name": n, "unit": m, "value": v}
+                                   for n, m, v in counts] if done else [],
+                    "created_by": creator, "created_at": (starts - timedelta(days=3)).astimezone(UTC),
                     "done_by": creator if done else None,
-                    "done_at": starts + timedelta(hours=5) if done else None,
+                    "done_at": (ends + timedelta(minutes=30)).astimezone(UTC) if done else None,
                     "version": 2 if done else 1,
                 }  # fmt: skip
+                starts = starts.astimezone(UTC)
                 op_id = session.execute(
                     insert(JointOperation).values(**operation).returning(JointOperation.id)
                 ).scalar_one()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User, UserRole
+from fengqiao.demo import keqiao as kq
 from fengqiao.meetings.agenda import draft_agenda
 from fengqiao.meetings.models import Meeting, MeetingAttendee
 from fengqiao.meetings.rules import RULES, looked_back, meeting_time, period_key, period_starts
@@ -25,7 +26,11 @@ from fengqiao.tasks.service import create_task, stored_calendar
 from fengqiao.tasks.service import trail as task_trail
 
 VILLAGES_PER_TOWN = 2  # "a few villages" meet in the demo (every village does in production)
-MISSED = {("town", 7), ("town", 3), ("village", 6)}  # (level, months ago): meetings not held
+# The meetings not held: (level, n-th org of that level, months ago); the demo town counts as
+# the first town. Two towns' meetings and one village's (quarterly: of the three months, the one
+# its meeting falls in), not every org's.
+MISSED = {("town", 0, 3), ("town", 1, 7), ("village", 0, 5), ("village", 0, 6), ("village", 0, 7)}
+RECENT = timedelta(days=35)  # decisions of meetings this recent get deadlines still ahead
 DECISIONS = (
     ("整治农贸市场周边占道经营", "组织综合执法、市场监管联合整治，两周内清理占道摊位并建立长效管理"),
     ("排查老旧小区电动自行车违规充电", "逐幢排查楼道充电、飞线充电，建立隐患台账并督促整改"),
@@ -36,6 +41,25 @@ DECISIONS = (
     ("提升网格事件按期办结率", "对超期事件逐件分析原因，约谈相关责任单位，下月按期办结率不低于百分之九十五"),
     ("拆除违法搭建", "对巡查发现的违法搭建逐户告知，限期自行拆除，逾期依法拆除"),
 )  # fmt: skip
+# Each decision's owner: the first unit of the meeting's area of these types (a town's agencies
+# and offices, the district's departments, a village's committee), by the decision's theme.
+OWNER_TYPES: dict[str, tuple[str, ...]] = {
+    "整治农贸市场周边占道经营": ("law_enforcement_squadron", "market_supervision_office",
+                                 "law_enforcement_bureau", "market_supervision_bureau"),
+    "排查老旧小区电动自行车违规充电": ("fire_rescue_station", "emergency_management_station",
+                                       "emergency_management_bureau"),
+    "清理僵尸车和非法设置的车位": ("traffic_police_squadron", "public_security_bureau",
+                                   "transport_bureau"),
+    "汛前排查河道沿线隐患": ("agriculture_office", "emergency_management_station",
+                             "emergency_management_bureau", "ecology_bureau"),
+    "开展出租房屋消防安全专项检查": ("fire_rescue_station", "police_station",
+                                     "emergency_management_bureau", "public_security_bureau"),
+    "化解重复信访积案": ("petition_office", "justice_office", "petition_bureau"),
+    "提升网格事件按期办结率": ("comprehensive_governance_office", "command_center"),
+    "拆除违法搭建": ("law_enforcement_squadron", "urban_construction_office",
+                     "natural_resources_office", "law_enforcement_bureau",
+                     "housing_construction_bureau"),
+}  # fmt: skip
 MINUTES = (
     "会议通报了{period}事件受理、交办、办结情况和预警信息，分析了高发区域和超期未办结事件原因，"
     "听取了上次会商决定事项落实情况，研究部署了下阶段重点工作。"
@@ -56,10 +80,38 @@ def _people(db: Session, org_id: int) -> list[int]:
     ))  # fmt: skip
 
 
-def _units(db: Session, org_id: int) -> list[int]:
-    return list(db.scalars(
-        select(Unit.id).where(Unit.org_unit_id == org_id, Unit.active.is_(True)).order_by(Unit.id)
-    ))  # fmt: skip
+def _units(db: Session, org_id: int) -> list[tuple[int, str]]:
+    return [(r.id, r.unit_type) for r in db.execute(
+        select(Unit.id, Unit.unit_type).where(Unit.org_unit_id == org_id, Unit.active.is_(True))
+        .order_by(Unit.id)
+    )]  # fmt: skip
+
+
+def owner_for(title: str, units: list[tuple[int, str]], fallback: int) -> int:
+    """The unit of the decision's theme (by type), else the village committee, else any."""
+    by_type: dict[str, int] = {}
+    for unit_id, unit_type in units:
+        by_type.setdefault(unit_type, unit_id)
+    for unit_type in (*OWNER_TYPES.get(title, ()), "village_committee"):
+        if unit_type in by_type:
+            return by_type[unit_type]
+    return units[fallback % len(units)][0]
+
+
+def working_days_between(calendar: WorkCalendar, start: datetime, end: datetime) -> int:
+    """The working days after `start`'s local day up to `end`'s."""
+    day, last, count = local_day(start), local_day(end), 0
+    while day < last:
+        day += timedelta(days=1)
+        count += calendar.is_working_day(day)
+    return count
+
+
+def limit_ahead(calendar: WorkCalendar, start: datetime, now: datetime, light: str) -> int:
+    """A limit in working days from `start` whose deadline is still ahead at `now`: just ahead
+    (yellow) or well ahead (green)."""
+    spent = working_days_between(calendar, start, now)
+    return spent + 1 if light == "yellow" else 3 * spent + 10
 
 
 def seed_meetings(*, db: Session, now: datetime, seed: int = 20171018) -> MeetingsReport:
@@ -80,7 +132,13 @@ def seed_meetings(*, db: Session, now: datetime, seed: int = 20171018) -> Meetin
     first = date(today.year - 1, today.month, 1)
     last = today + timedelta(days=31)
     meetings = decisions = 0
+    ranks: dict[str, int] = {}
     for area in areas:
+        if area.kind == "town" and area.name == kq.DEMO_TOWN:
+            rank = 0
+        else:
+            start = 1 if area.kind == "town" else 0  # the demo town is the first town
+            rank = ranks[area.kind] = ranks.get(area.kind, start - 1) + 1
         rule = RULES[area.kind]
         people = _people(db, area.id) or _people(db, district.id)
         units = _units(db, area.id) or _units(db, town_id(area) or district.id)
@@ -102,7 +160,7 @@ def seed_meetings(*, db: Session, now: datetime, seed: int = 20171018) -> Meetin
                 db.add(MeetingAttendee(meeting_id=meeting.id, user_id=user_id))
             if when + timedelta(hours=3) > now:
                 continue  # still to come: the page drafts its agenda (earlier decisions first)
-            if (area.kind, months_ago) in MISSED:
+            if (area.kind, rank, months_ago) in MISSED:
                 meeting.status, meeting.missed_at = "missed", meeting.missed_after
                 trail(db, meeting, "missed", None, meeting.missed_after)
                 continue
@@ -123,7 +181,7 @@ def town_id(area: OrgUnit) -> int | None:
     return parts[1] if len(parts) > 1 else None
 
 
-def _hold(db: Session, meeting: Meeting, people: list[int], units: list[int],
+def _hold(db: Session, meeting: Meeting, people: list[int], units: list[tuple[int, str]],
           rng: np.random.Generator, now: datetime, calendar: WorkCalendar) -> int:  # fmt: skip
     """The meeting held two hours after its time, with minutes and one to three decisions."""
     held = meeting.scheduled_at + timedelta(hours=2)
@@ -138,12 +196,17 @@ def _hold(db: Session, meeting: Meeting, people: list[int], units: list[int],
     if not units:
         return 0
     count = int(rng.integers(1, 4))
+    recent = now - held < RECENT
     for n in range(count):
         title, detail = DECISIONS[int(rng.integers(0, len(DECISIONS)))]
+        limit = int(rng.choice((5, 10, 15)))
+        if recent:  # the last month's decisions: some due soon (yellow), some later (green)
+            limit = limit_ahead(calendar, held, now, "yellow" if n % 2 == 0 else "green")
         task = create_task(
             db=db, kind="decision", source_type="meeting", source_id=meeting.id, title=title,
-            detail=detail, org_id=meeting.org_id, owner_unit_id=units[(meeting.id + n) % len(units)],
-            owner_user_id=None, limit=int(rng.choice((5, 10, 15))), limit_unit="working_days",
+            detail=detail, org_id=meeting.org_id,
+            owner_unit_id=owner_for(title, units, meeting.id + n),
+            owner_user_id=None, limit=limit, limit_unit="working_days",
             evidence_required=bool(rng.random() < 0.3), actor_id=chair, now=held,
             calendar=calendar, notify=False,
         )  # fmt: skip

@@ -18,7 +18,7 @@ from fengqiao.events.models import Event, EventPart
 from fengqiao.events.parts import PART_OPEN, part_light, parts_by_event, parts_of
 from fengqiao.events.schemas import PartOut, Ref
 from fengqiao.events.scope import event_scope, unit_scoped
-from fengqiao.org.models import Unit
+from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.paging import Page, Paging
 from fengqiao.taxonomy.deps import app_rules
 from fengqiao.taxonomy.snapshot import Rules
@@ -99,6 +99,10 @@ class PartItem(PartOut):
     event_version: int
     event_address: str
     town_id: int
+    # The event's grid, village and town, as on the lead's card (so a 协办 card shows the place).
+    event_grid: Ref | None = None
+    event_village: Ref | None = None
+    event_town: Ref | None = None
 
 
 @router.get(
@@ -147,13 +151,30 @@ def list_parts(
         ).all()
         rules = app_rules(request, db)
         refs = _unit_refs(db, rules, {part.unit_id for part, _ in rows})
-        items = [_item(part, event, refs.get(part.unit_id), now) for part, event in rows]
+        places = _org_refs(
+            db, {e for _, ev in rows for e in (ev.grid_id, ev.village_id, ev.town_id)}
+        )
+        items = [_item(part, event, refs.get(part.unit_id), now, places) for part, event in rows]
     return {"items": items, "total": total, "page": paging.page, "size": paging.size}
 
 
-def _item(part: EventPart, event: Event, unit: Ref | None, now: datetime) -> PartItem:
+def _org_refs(db: Session, ids: set[int | None]) -> dict[int, Ref]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    query = select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(OrgUnit.id.in_(wanted))
+    return {r.id: Ref(id=r.id, code=r.code, name=r.name) for r in db.execute(query)}
+
+
+def _item(
+    part: EventPart, event: Event, unit: Ref | None, now: datetime, places: dict[int, Ref]
+) -> PartItem:
+    def place(key: int | None) -> Ref | None:
+        return None if key is None else places.get(key)
+
     return PartItem(
         **part_out(part, unit, now).model_dump(), event_id=event.id, event_code=event.code,
         event_title=event.title, event_status=event.status, event_version=event.version,
-        event_address=event.address, town_id=event.town_id,
+        event_address=event.address, town_id=event.town_id, event_grid=place(event.grid_id),
+        event_village=place(event.village_id), event_town=place(event.town_id),
     )  # fmt: skip

@@ -138,9 +138,12 @@ def add_parts(
     unit_ids: Sequence[int],
     actor_id: int | None,
     now: datetime,
+    lead_unit_id: int | None = None,
 ) -> list[EventPart]:
     """Give each new assisting unit its part, with a deadline computed as the event's is (from
-    now), and tell its handlers; units that already have a part are refused by the caller."""
+    now), and tell its handlers; units that already have a part are refused by the caller.
+    `lead_unit_id` names the lead when the step that adds the parts also sets it (a dispatch):
+    the message must name the real lead, not the event's owner before the step."""
     existing = {part.unit_id for part in parts_of(db, event)}
     clash = sorted(existing & set(unit_ids))
     if clash:
@@ -161,7 +164,15 @@ def add_parts(
         db.add(part)
         made.append(part)
     db.flush()
-    tell(db, event, made, template="assist_dispatched", key="assist", now=now)
+    tell(
+        db,
+        event,
+        made,
+        template="assist_dispatched",
+        key="assist",
+        now=now,
+        lead_unit_id=lead_unit_id,
+    )
     return made
 
 
@@ -177,17 +188,31 @@ def end_open_parts(db: Session, event: Event, *, now: datetime) -> int:
     return ended
 
 
-def part_payload(people: Directory, event: Event, part: EventPart) -> dict[str, object]:
-    """The message fields of one part: the event's, the assisting unit and its due time."""
+def part_payload(
+    people: Directory, event: Event, part: EventPart, *, lead_unit_id: int | None = None
+) -> dict[str, object]:
+    """The message fields of one part: the event's, the assisting unit and its due time; `unit`
+    is the lead (主办), `lead_unit_id` when given, else the event's owner unit."""
     unit = people.unit(part.unit_id)
-    return message_payload(people, event) | {
+    payload = message_payload(people, event) | {
         "part_unit": unit.name if unit else "协办单位",
         "part_due": local_text(part.due_at),
     }
+    lead = people.unit(lead_unit_id) if lead_unit_id is not None else None
+    if lead is not None:
+        payload["unit"] = lead.name
+    return payload
 
 
 def tell(
-    db: Session, event: Event, parts: Sequence[EventPart], *, template: str, key: str, now: datetime
+    db: Session,
+    event: Event,
+    parts: Sequence[EventPart],
+    *,
+    template: str,
+    key: str,
+    now: datetime,
+    lead_unit_id: int | None = None,
 ) -> int:
     """Queue one message per part to its unit's handlers (and duty phone); how many."""
     people = Directory(db)
@@ -195,7 +220,7 @@ def tell(
     for part in parts:
         drafts += drafts_for(
             people.unit_handlers(part.unit_id), channels=("sms", "app"), template=template,
-            payload=part_payload(people, event, part),
+            payload=part_payload(people, event, part, lead_unit_id=lead_unit_id),
             key=f"{key}:{event.id}:{part.unit_id}:{part.dispatched_at.isoformat()}",
             event_id=event.id,
         )  # fmt: skip

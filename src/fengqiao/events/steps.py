@@ -346,7 +346,7 @@ def _dispatch(step: StepInput) -> Outcome:
     if assisting:
         made = add_parts(
             db=step.db, rules=rules, event=event, unit_ids=assisting, actor_id=step.who.user_id,
-            now=now,
+            now=now, lead_unit_id=unit_id,
         )  # fmt: skip
         changed.update(
             assist_count=event.assist_count + len(made), assist_open=event.assist_open + len(made)

@@ -13,7 +13,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User
-from fengqiao.errors import Problem, check_version, conflict, invalid, not_found
+from fengqiao.clock import LOCAL_TZ
+from fengqiao.errors import FieldError, Problem, check_version, conflict, invalid, not_found
 from fengqiao.events.models import Event
 from fengqiao.events.scope import event_scope
 from fengqiao.jointops.models import JointOperation, JointOperationEvent, JointOperationLog
@@ -185,6 +186,14 @@ def record_results(*, db: Session, principal: Principal, operation: JointOperati
     principal.require_role(*WRITER_ROLES)
     check_version(data.version, operation.version, what="joint operation", what_zh="联合行动")
     _open(operation)
+    if now < operation.starts_at:
+        start = operation.starts_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        raise Problem(
+            409, "operation-not-started", "The operation has not started", "联合行动尚未开始",
+            f"results can be recorded once the operation starts ({start})",
+            f"联合行动计划于{start}开始，开始后才能登记成效",
+            [FieldError("starts_at", "the operation has not started yet", "行动尚未开始，不能登记成效")],
+        )  # fmt: skip
     names = [q.name for q in data.quantities]
     if len(set(names)) != len(names):
         raise invalid("quantities", "a quantity is named twice", "成效数量名称重复")

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User, UserRole
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.errors import Problem, check_version, conflict, invalid, not_found
+from fengqiao.errors import (
+    FieldError,
+    Problem,
+    check_version,
+    conflict,
+    field_zh,
+    invalid,
+    not_found,
+)
 from fengqiao.meetings.agenda import draft_agenda
 from fengqiao.meetings.models import (
     MEETING_STATUS_ZH,
@@ -167,6 +175,21 @@ def _wrong_state(meeting: Meeting) -> Problem:
     )  # fmt: skip
 
 
+def _not_yet(meeting: Meeting) -> Problem:
+    """A meeting is recorded once its time has come; held earlier, it is rescheduled first."""
+    when = meeting.scheduled_at.astimezone(LOCAL_TZ)
+    reason = (f"the meeting is scheduled for {when:%Y-%m-%d %H:%M}; if it was held earlier, "
+              "change its scheduled_at first")  # fmt: skip
+    reason_zh = (f"该会商定于 {when:%Y-%m-%d %H:%M} 召开，尚不能记录纪要；"
+                 "如已提前召开，请先修改会商时间")  # fmt: skip
+    problem = conflict(
+        "meeting-not-yet", "The meeting's time has not come", "会商尚未到召开时间",
+        f"scheduled_at: {reason}", f"{field_zh('scheduled_at')}：{reason_zh}",
+    )  # fmt: skip
+    problem.errors = [FieldError("scheduled_at", reason, reason_zh)]
+    return problem
+
+
 def _writable(principal: Principal, meeting: Meeting, version: int, *states: str) -> None:
     principal.require_role(*WRITER_ROLES)
     check_version(version, meeting.version, what="meeting", what_zh="会商")
@@ -257,6 +280,8 @@ def hold_meeting(*, db: Session, principal: Principal, meeting: Meeting, minutes
                  now: datetime) -> Meeting:  # fmt: skip
     """Record the minutes, who was there and the decisions: the meeting is held."""
     _writable(principal, meeting, version, "scheduled", "missed")
+    if now < meeting.scheduled_at:
+        raise _not_yet(meeting)
     area = db.get(OrgUnit, meeting.org_id)
     assert area is not None
     present = check_attendees(db, area, present_ids, "present_ids")
@@ -340,12 +365,14 @@ def _year(year: int) -> tuple[datetime, datetime]:
 
 
 def meetings_held(*, db: Session, year: int) -> dict[int, tuple[int, int]]:
-    """Town org id → (held, scheduled) of the town-level regular meetings of the year (local);
-    cancelled ones are not counted, and only towns with such meetings appear."""
+    """Town org id → (held, scheduled) of the town-level regular meetings of the year (local)
+    whose time has come: held or missed. One still ahead (or within its grace) counts for
+    neither, nor does a cancelled one; only towns with such meetings appear."""
     start, end = _year(year)
     rows = db.execute(
         select(Meeting.org_id, Meeting.status, func.count())
-        .where(Meeting.level == "town", Meeting.regular.is_(True), Meeting.status != "cancelled",
+        .where(Meeting.level == "town", Meeting.regular.is_(True),
+               Meeting.status.in_(("held", "missed")),
                Meeting.scheduled_at >= start, Meeting.scheduled_at < end)
         .group_by(Meeting.org_id, Meeting.status)
     ).all()  # fmt: skip

@@ -18,7 +18,7 @@ from fengqiao.db import Base, UTCDateTime
 TASK_KINDS = ("decision", "rectification")
 TASK_KIND_ZH = {"decision": "会商决定事项", "rectification": "整改事项"}
 TASK_STATUSES = ("open", "done", "cancelled")
-TASK_STATUS_ZH = {"open": "办理中", "done": "已办结", "cancelled": "已撤销"}
+TASK_STATUS_ZH = {"open": "未办结", "done": "已办结", "cancelled": "已撤销"}
 TASK_ACTIONS = ("create", "photo", "progress", "remind", "overdue", "complete", "cancel")
 TASK_ACTION_ZH = {
     "create": "交办", "photo": "上传佐证照片", "progress": "报告进展", "remind": "到期提醒",

@@ -43,7 +43,7 @@
 
   function note(answer) {
     $("annual-note").textContent = answer.partial
-      ? year + "年度尚未结束，已计入" + answer.months + "个月的数据；方案" + (answer.scheme.stored ? answer.scheme.status_name : "为默认方案")
+      ? year + "年度尚未结束，已计入" + (answer.counted || (answer.months + "个月")) + "的数据；方案" + (answer.scheme.stored ? answer.scheme.status_name : "为默认方案")
       : year + "年度全年数据；方案" + (answer.scheme.stored ? answer.scheme.status_name : "为默认方案");
     const box = $("annual-missing");
     const missing = answer.missing_inputs || [];
@@ -61,10 +61,10 @@
       keys.map((k) => h("th", { class: "num" }, PARTS[k] || k)), h("th", { class: "num" }, "总分"), h("th", {}, "等级")));
   }
 
-  function reportRow(report, keys, href) {
+  function reportRow(report, keys, kind) {
     return h("tr", { dataset: { id: report.id } },
       h("td", {}, report.rank == null ? "—" : String(report.rank)),
-      h("td", {}, h("a", { href: href + report.id + "?year=" + year }, report.name)),
+      h("td", {}, h("a", { href: "/assessment/annual/" + kind + "/" + report.id + "?year=" + year }, report.name)),
       h("td", { class: "muted" }, report.kind === "town" ? report.area : (KINDS[report.kind] || "") + " · " + report.area),
       partCells(report, keys),
       h("td", { class: "num" }, h("strong", {}, num(report.total))),
@@ -128,12 +128,12 @@
       const townKeys = SETS.weights;
       tableHead($("town-table"), townKeys, "镇街");
       fill($("town-table").querySelector("tbody"), answer.towns.length
-        ? answer.towns.map((t) => reportRow(t, townKeys, "/assessment/annual/towns/"))
+        ? answer.towns.map((t) => reportRow(t, townKeys, "towns"))
         : h("tr", {}, h("td", { colspan: 10, class: "muted" }, "暂无镇街")));
       const deptKeys = SETS.department_weights;
       tableHead($("department-table"), deptKeys, "部门");
       fill($("department-table").querySelector("tbody"), answer.departments.length
-        ? answer.departments.map((d) => reportRow(d, deptKeys, "/assessment/annual/departments/"))
+        ? answer.departments.map((d) => reportRow(d, deptKeys, "departments"))
         : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "暂无部门")));
       schemeForm(answer.scheme);
     } catch (error) { toast(problemText(error), "error"); }
@@ -197,7 +197,7 @@
       tableHead(table, keys, "镇街");
       const ranked = answer.standings.slice().sort((a, b) => (a.rank || 999) - (b.rank || 999));
       fill(table.querySelector("tbody"), ranked.map((r) => {
-        const tr = reportRow(r, keys, "/assessment/annual/towns/");
+        const tr = reportRow(r, keys, "towns");
         if (listed.has(r.id)) tr.classList.add("is-benchmark");
         return tr;
       }));
@@ -207,9 +207,10 @@
           h("p", { class: "muted" }, answer.confirmed_by + " 确认于 " + short(answer.confirmed_at) + (answer.confirmed_note ? "：" + answer.confirmed_note : "")),
           h("ol", { id: "confirmed-list" }, answer.confirmed_names.map((n) => h("li", {}, n))));
       } else {
-        const names = Object.fromEntries(answer.standings.map((s) => [s.id, s.name]));
-        fill(box, h("h2", {}, year + "年度标杆镇街"), h("p", { class: "muted" }, "名单尚未确认；按评选排名建议："),
-          h("ol", { id: "proposed-list" }, answer.proposed.map((id) => h("li", {}, names[id] || ""))));
+        const names = answer.proposed_names || [];
+        fill(box, h("h2", {}, year + "年度标杆镇街"),
+          h("p", { class: "muted" }, names.length ? "名单尚未确认，由区里确认；按评选排名建议：" : "名单尚未确认，由区里按评选排名确认。"),
+          h("ol", { id: "proposed-list" }, names.map((n) => h("li", {}, n))));
       }
       const form = $("confirm-form");
       form.hidden = !answer.can_confirm || !answer.proposed.length;

@@ -145,7 +145,7 @@
       (c.towns.length > 1 ? c.org_name + "（" + c.towns.length + "个镇街）" : (c.towns[0] || {}).name || c.org_name) +
       "　涉及分类：" + c.class_names.join("、") + "　统计截至" + day(data.as_of);
     const endButton = $("campaign-end");
-    if (endButton) endButton.hidden = c.status !== "active";
+    if (endButton) endButton.hidden = !c.can_end;
     fill($("trend-measure"), data.measures.map((m, i) => h("option", { value: String(i) }, m.name + "（" + unit(m) + "）")));
     cards(c);
     measuresChart(c);

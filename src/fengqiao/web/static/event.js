@@ -71,21 +71,48 @@
     (p.status === "dispatched" || p.status === "signed"));
 
   // 协办单位: units of the event's village or town, or district departments (the API refuses
-  // others); the routing rule's proposal ticked, the lead and units already assisting left out.
+  // others); the routing rule's proposal ticked, units already assisting left out, and the lead
+  // hidden: on the dispatch form the lead is the unit chosen above (followLead), so every unit but
+  // the chosen one is offered.
   function assistField() {
-    const lead = event.owner_unit ? event.owner_unit.id : (event.proposed_unit ? event.proposed_unit.id : null);
     const taken = new Set((event.parts || []).map((p) => p.unit && p.unit.id));
     const proposed = new Set((event.proposed_assist_units || []).map((u) => u.id));
     const places = new Set([event.town.id, event.village.id]);
-    const near = (units || []).filter((u) => u.id !== lead && !taken.has(u.id) &&
+    const near = (units || []).filter((u) => !taken.has(u.id) &&
       (places.has(u.org.id) || u.org.kind === "district"));
     near.sort((a, b) => Number(proposed.has(b.id)) - Number(proposed.has(a.id)));
-    const box = (u) => h("label", { class: "assist-unit" }, h("input", { type: "checkbox",
-      value: u.id, dataset: { assist: "" }, checked: proposed.has(u.id) || null }), " ",
-      u.name, proposed.has(u.id) ? h("span", { class: "muted" }, "（系统建议）") : "");
-    return h("fieldset", { class: "field assist-units" }, h("legend", {}, "协办单位（联合执法，可多选）"),
+    const box = (u) => h("label", { class: "assist-unit", dataset: { unit: u.id } }, h("input", {
+      type: "checkbox", value: u.id, dataset: { assist: "" }, checked: proposed.has(u.id) || null }),
+      " ", u.name, proposed.has(u.id) ? h("span", { class: "muted" }, "（系统建议）") : "");
+    const empty = h("span", { class: "muted" }, "暂无可选单位");
+    const set = h("fieldset", { class: "field assist-units" }, h("legend", {}, "协办单位（联合执法，可多选）"),
       h("div", { class: "assist-list", style: { maxHeight: "10em", overflowY: "auto" } }, near.map(box)),
-      near.length ? null : h("span", { class: "muted" }, "暂无可选单位"));
+      empty);
+    const lead = event.owner_unit ? event.owner_unit.id : (event.proposed_unit ? event.proposed_unit.id : null);
+    showLead(set, lead);
+    return set;
+  }
+
+  // Hide (and untick) the lead's box, show the others.
+  function showLead(set, lead) {
+    let shown = 0;
+    for (const label of set.querySelectorAll("label[data-unit]")) {
+      const isLead = lead !== null && Number(label.dataset.unit) === lead;
+      label.hidden = isLead;
+      if (isLead) label.querySelector("input").checked = false;
+      else shown += 1;
+    }
+    set.querySelector(".assist-units > span.muted").hidden = shown > 0;
+  }
+
+  // On the dispatch form the 协办 list follows the lead the operator picks.
+  function followLead(form) {
+    const select = form.querySelector("select[name=unit_id]");
+    const set = form.querySelector(".assist-units");
+    if (!select || !set || form.dataset.action !== "dispatch") return;
+    const sync = () => showLead(set, select.value ? Number(select.value) : null);
+    select.addEventListener("change", sync);
+    sync();
   }
 
   // 主办/协办: each unit's part with its state, deadline and light.
@@ -297,6 +324,7 @@
       h("p", { class: "form-error", role: "alert", hidden: true }),
       h("div", { class: "buttons" }, h("button", { type: "submit", class: "btn btn-primary" }, "提交")));
     form.addEventListener("submit", (e) => submit(e, form));
+    followLead(form);
     FQ.fill(forms, form);
   }
 

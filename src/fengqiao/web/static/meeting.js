@@ -126,8 +126,8 @@
     $("meeting-title").textContent = m.title;
     fill($("meeting-status"), h("span", { class: "meeting-status" + (m.status === "missed" ? " is-missed" : "") }, m.status_name));
     const room = $("meeting-room");
-    room.hidden = !m.room_link;
-    if (m.room_link) room.href = m.room_link;
+    room.hidden = !m.room;
+    if (m.room) room.href = "/rooms/" + Number(m.room.id);
     fill($("meeting-facts"),
       ...fact("会商区域", m.org.name + "（" + m.level_name + "）"),
       ...fact("时间", time(m.scheduled_at)),
@@ -145,7 +145,12 @@
     renderAgenda();
     $("agenda-note").textContent = m.agenda_stored ? "" : "按数据自动生成的草稿，尚未保存";
     $("agenda-save").hidden = $("agenda-redraft").hidden = !editable();
-    $("hold-card").hidden = !editable();
+    // Minutes are recorded once the meeting's time has come (the server refuses earlier ones).
+    const ahead = new Date(m.scheduled_at).getTime() > Date.now();
+    $("hold-card").hidden = !editable() || ahead;
+    $("hold-ahead").hidden = !editable() || !ahead;
+    $("hold-ahead-text").textContent = ahead ? "会商定于 " + time(m.scheduled_at) +
+      " 召开，届时方可记录纪要、交办决定事项；如已提前召开，请先修改会商时间。" : "";
     $("minutes-card").hidden = !m.minutes_text;
     $("minutes-text").textContent = m.minutes_text || "";
     fill($("attendee-list"), ...(m.attendees.length ? m.attendees.map((a) => h("li", {}, a.name,
@@ -181,6 +186,25 @@
     try {
       render(await api("/meetings/" + id + "/hold", { method: "POST", json: body }));
       toast("会议纪要已保存，决定事项已交办", "ok");
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  // A meeting held earlier than planned: its time is moved first, then its minutes recorded.
+  $("reschedule-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = $("reschedule-form");
+    clearErrors(form);
+    const value = form.elements.scheduled_at.value;
+    if (!value) {
+      toast("请填写会商时间", "error");
+      return;
+    }
+    const body = { scheduled_at: value + ":00+08:00", version: meeting.version };
+    try {
+      render(await api("/meetings/" + id, { method: "PATCH", json: body }));
+      toast("会商时间已修改", "ok");
+      await load();
     } catch (error) {
       showErrors(form, error);
     }

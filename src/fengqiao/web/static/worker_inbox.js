@@ -120,7 +120,8 @@
       h("p", { class: "form-error", role: "alert", hidden: true }));
     } else {
       const pickerRoot = FQPhotos.pickerNode({ cameraText: "拍摄协办照片", small: true });
-      card.picker = FQPhotos.attach(pickerRoot, () => ({ position: FQWorker.position(), address: p.event_address }));
+      card.picker = FQPhotos.attach(pickerRoot, () => ({ position: FQWorker.position(), address: p.event_address,
+        grid: p.event_grid ? p.event_grid.name : "" }));
       action = h("form", { class: "task-form feedback-form", novalidate: true },
         h("textarea", { name: "result", maxlength: 4000, rows: 2, placeholder: "协办情况，如：已配合取缔占道摊位" }),
         pickerRoot, h("p", { class: "form-error", role: "alert", hidden: true }),
@@ -135,7 +136,8 @@
         " ", FQ.lightBadge(p.light)),
       h("div", { class: "muted" }, p.event_code + " · " + FQ.label("partStatus", p.status) +
         (p.due_at ? " · 协办时限 " + short(p.due_at) + "（" + remaining(p.due_at) + "）" : "")),
-      h("div", { class: "place" }, "地址：" + (p.event_address || "未填写"), " ",
+      h("div", { class: "place" }, "地址：" + (p.event_address || "未填写") +
+        (p.event_grid ? " · " + p.event_grid.name : ""), " ",
         h("a", { href: "/events/" + p.event_id }, "详情")),
       action);
     return card;
