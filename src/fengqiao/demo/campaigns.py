@@ -26,9 +26,11 @@ from fengqiao.campaigns.progress import local_day
 from fengqiao.campaigns.schemas import CampaignIn
 from fengqiao.campaigns.service import create_campaign, untag_event
 from fengqiao.campaigns.tagging import CURSOR, backfill, count_closed
+from fengqiao.clock import LOCAL_TZ
 from fengqiao.db import Database
 from fengqiao.events.models import Event
 from fengqiao.org.models import OrgUnit
+from fengqiao.scope import Principal
 
 # (name, description, days before today it began, days after today it ends, the demo town's
 # only?, measures: (name, unit, classes, target, default quantity or None)).
@@ -64,6 +66,9 @@ CAMPAIGNS = (
 AREA_M2 = (60.0, 2400.0)  # a demolished illegal building's area, m² (uniform)
 UNTAG_REASON = "非本次文明城市创建整治内容，移出统计"
 ARTICLE_SHARE = (0.92, 1.05)  # how far 文明城市创建 gets towards each target by today
+# How far the other campaigns get towards the share of their targets their days gone call for.
+PERIOD_SHARE = (0.8, 1.1)
+OTHER_UNTAG_REASON = "非本次专项整治内容，移出统计"
 
 
 @dataclass
@@ -133,15 +138,34 @@ def fill_campaigns(*, database: Database, seed: int = 20171018) -> CampaignsRepo
 
 
 def _near_the_article(db: Session, rng: np.random.Generator) -> None:
-    """文明城市创建 counts a share of its classes' closings, so that by today each count lands
-    near the article's figure (92-105 % of the target): the other closed events are removed
-    from the campaign by hand, with a reason, as an operator would (not every closed stall is
-    the campaign's work). Too few closings (a small demo): all are kept."""
-    campaign = db.scalars(select(Campaign).where(Campaign.name == CIVILISED_CITY)).first()
-    if campaign is None:
-        return
-    operator = load_principal(db=db, user_id=campaign.created_by)
-    assert operator is not None
+    """Each demo campaign counts a share of its classes' closings, as an operator keeps only the
+    campaign's own work: 文明城市创建 lands near the article's figure by today (92-105 % of each
+    target), the others near where their period says they should be by now (80-110 % of the
+    target's share of the days gone). The other closed events are removed from the campaign by
+    hand, with a reason. Too few closings (a small demo): all are kept."""
+    for campaign in db.scalars(select(Campaign).order_by(Campaign.id)):
+        operator = load_principal(db=db, user_id=campaign.created_by)
+        assert operator is not None
+        if campaign.name == CIVILISED_CITY:
+            share, reason = float(rng.uniform(*ARTICLE_SHARE)), UNTAG_REASON
+        else:
+            today = campaign.created_at.astimezone(LOCAL_TZ).date()
+            days = max((campaign.end_date - campaign.start_date).days, 1)
+            gone = min(max((today - campaign.start_date).days, 0), days) / days
+            share, reason = gone * float(rng.uniform(*PERIOD_SHARE)), OTHER_UNTAG_REASON
+        _keep_a_share(db, rng, operator, campaign, share, reason)
+    db.flush()
+
+
+def _keep_a_share(
+    db: Session,
+    rng: np.random.Generator,
+    operator: Principal,
+    campaign: Campaign,
+    share: float,
+    reason: str,
+) -> None:
+    """Keep about `share` of each count measure's target among its closed events; untag the rest."""
     for measure in db.scalars(select(CampaignMeasure).where(
             CampaignMeasure.campaign_id == campaign.id,
             CampaignMeasure.unit != "m²", CampaignMeasure.default_quantity != 0)):  # fmt: skip
@@ -152,7 +176,7 @@ def _near_the_article(db: Session, rng: np.random.Generator) -> None:
                    Event.category_code.in_(measure.classes), Event.status == "closed")
             .order_by(CampaignEvent.event_id)
         ))  # fmt: skip
-        keep = round(measure.target * rng.uniform(*ARTICLE_SHARE))
+        keep = round(measure.target * share)
         if len(tags) <= keep:
             continue
         kept = set(rng.choice(len(tags), size=keep, replace=False).tolist())
@@ -162,9 +186,8 @@ def _near_the_article(db: Session, rng: np.random.Generator) -> None:
         for index, tag in enumerate(tags):
             if index not in kept:
                 untag_event(db=db, principal=operator, campaign=campaign,
-                            code=codes[tag.event_id], reason=UNTAG_REASON,
+                            code=codes[tag.event_id], reason=reason,
                             now=campaign.created_at)  # fmt: skip
-    db.flush()
 
 
 def _entered_quantities(db: Session, rng: np.random.Generator) -> None:
