@@ -33,6 +33,9 @@ def _filed_with_markup(api: Api, world: World) -> dict[str, Any]:
 def _narrow_to(page: Page, category: str, status_word: str) -> None:
     page.locator("#pm-class").select_option(category)
     page.locator("#pm-status .pm-chip", has_text=status_word).click()
+    # Each filter starts a load (the class's own may still be drawing): wait for the last one,
+    # whose markers are the ones to count.
+    expect(page.locator("#pm-loading")).to_be_hidden(timeout=20_000)
 
 
 def _no_sideways_scroll(page: Page) -> None:
