@@ -6,13 +6,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fengqiao.org.codes import child_code, code_problem, kind_of_code, parent_code, reading_order
+from fengqiao.org.codes import (
+    child_code,
+    code_problem,
+    district_code,
+    kind_of_code,
+    parent_code,
+    reading_order,
+)
+from fengqiao.org.models import ORG_KINDS, ORG_LEVEL_ZH
 
 
 @pytest.mark.parametrize(
     ("code", "kind", "parent"),
     [
-        ("330603", "district", None),
+        ("330000", "province", None),
+        ("330600", "city", "330000"),
+        ("330603", "district", "330600"),
+        ("330100", "city", "330000"),
+        ("330106", "district", "330100"),
+        ("000000", None, None),
+        ("003300", None, None),
         ("330603001", "town", "330603"),
         ("330603001002", "village", "330603001"),
         ("330603001002003", "grid", "330603001002"),
@@ -33,6 +47,31 @@ def test_code_problems() -> None:
     assert "000" in (code_problem("330603001002000", "grid") or "")
     assert "parent" in (code_problem("330603001003001", "grid", "330603001002") or "")
     assert "digits only" in (code_problem("33060300100200a", "grid") or "")
+
+
+def test_division_code_problems() -> None:
+    assert code_problem("330000", "province") is None
+    assert code_problem("330600", "city", "330000") is None
+    assert code_problem("330603", "district", "330600") is None
+    # A city's code starts with its province's 2 digits, a district's with its city's 4.
+    assert "parent's code 32" in (code_problem("330600", "city", "320000") or "")
+    assert "parent's code 3307" in (code_problem("330603", "district", "330700") or "")
+    # The suffix says the kind: a district code is not a city code and so on.
+    assert "end in 00 but not 0000" in (code_problem("330603", "city") or "")
+    assert "end in 0000" in (code_problem("330600", "province") or "")
+    assert "not end in 00" in (code_problem("330600", "district") or "")
+    assert "not end in 00" in (code_problem("330000", "district") or "")
+    assert "00" in (code_problem("000600", "city") or "")
+    assert "6 digits" in (code_problem("3306", "city") or "")
+
+
+def test_district_code_and_kinds() -> None:
+    assert district_code("330603001002003") == "330603"
+    assert district_code("330603") == "330603"
+    assert district_code("330600") is None
+    assert district_code("330000") is None
+    assert ORG_KINDS == ("province", "city", "district", "town", "village", "grid")
+    assert ORG_LEVEL_ZH["province"] == "省" and ORG_LEVEL_ZH["city"] == "市"
 
 
 def test_child_code() -> None:

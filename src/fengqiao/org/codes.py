@@ -1,6 +1,8 @@
-"""Org codes: 6-digit county, +3 town, +3 village, +3 grid (15 digits), and their numbering.
+"""Org codes: GB/T 2260 province/city/district, +3 town, +3 village, +3 grid, and their numbering.
 
-Pure functions, shared by the importer, the editor and the demo seed.
+A province's 6 digits end in "0000" (330000), a city's in "00" but not "0000" (330600), a
+district's do not end in "00" (330603). Pure functions, shared by the importer, the editor and
+the demo seed.
 """
 
 from __future__ import annotations
@@ -9,23 +11,55 @@ from collections.abc import Sequence
 
 from fengqiao.org.models import CODE_LENGTH
 
-KIND_BY_LENGTH = {length: kind for kind, length in CODE_LENGTH.items()}
-PARENT_KIND = {"town": "district", "village": "town", "grid": "village"}
+KIND_BY_LENGTH = {9: "town", 12: "village", 15: "grid"}
+PARENT_KIND = {
+    "city": "province",
+    "district": "city",
+    "town": "district",
+    "village": "town",
+    "grid": "village",
+}
+# The kinds whose codes are 6-digit GB/T 2260 administrative division codes.
+DIVISION_KINDS = ("province", "city", "district")
+
+
+def _division_kind(code: str) -> str:
+    if code.endswith("0000"):
+        return "province"
+    if code.endswith("00"):
+        return "city"
+    return "district"
 
 
 def kind_of_code(code: str) -> str | None:
-    """The kind a code's length says (`district`, `town`, `village`, `grid`), or None."""
+    """The kind a code says (`province` … `grid`), or None when it is not a code."""
     if not code.isascii() or not code.isdigit():
         return None
+    if len(code) == 6:
+        if code.startswith("00") or code == "000000":
+            return None
+        return _division_kind(code)
     return KIND_BY_LENGTH.get(len(code))
 
 
 def parent_code(code: str) -> str | None:
-    """The parent's code: the code without its last three digits (None for a district)."""
+    """The parent's code: 330603 → 330600 → 330000 → None; longer codes lose their last 3 digits."""
     kind = kind_of_code(code)
-    if kind is None or kind == "district":
+    if kind is None or kind == "province":
         return None
+    if kind == "city":
+        return code[:2] + "0000"
+    if kind == "district":
+        return code[:4] + "00"
     return code[:-3]
+
+
+def district_code(code: str) -> str | None:
+    """The 6-digit code of the district a town, village or grid code lies in (None above it)."""
+    kind = kind_of_code(code)
+    if kind is None or kind in ("province", "city"):
+        return None
+    return code[:6]
 
 
 def code_problem(code: str, kind: str, parent: str | None = None) -> str | None:
@@ -37,15 +71,27 @@ def code_problem(code: str, kind: str, parent: str | None = None) -> str | None:
         return "code must be digits only"
     if len(code) != expected:
         return f"a {kind} code has {expected} digits, got {len(code)}"
-    if kind != "district" and code.endswith("000"):
+    if kind in DIVISION_KINDS:
+        if code.startswith("00"):
+            return "a division code may not start with 00"
+        found = _division_kind(code)
+        if found != kind:
+            shapes = {
+                "province": "end in 0000",
+                "city": "end in 00 but not 0000",
+                "district": "not end in 00",
+            }
+            return f"a {kind} code must {shapes[kind]} ({code} is a {found} code)"
+    elif code.endswith("000"):
         return "the last three digits of a code may not be 000"
-    if parent is not None and not code.startswith(parent):
-        return f"code must start with its parent's code {parent}"
+    if parent is not None and parent_code(code) != parent:
+        prefix = {"city": parent[:2], "district": parent[:4]}.get(kind, parent)
+        return f"code must start with its parent's code {prefix}"
     return None
 
 
 def child_code(parent: str, sequence: int) -> str:
-    """The code of the `sequence`-th child (1-based) of `parent`."""
+    """The code of the `sequence`-th child (1-based) of `parent` (a district or below)."""
     if not 1 <= sequence <= 999:
         raise ValueError("a sequence runs from 1 to 999")
     return f"{parent}{sequence:03d}"

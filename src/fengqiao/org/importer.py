@@ -23,9 +23,10 @@ from fengqiao.config import Settings
 from fengqiao.crs import SUPPORTED_CRS, UnknownCRS, to_wgs84
 from fengqiao.errors import FieldError, Problem
 from fengqiao.org.codes import PARENT_KIND, code_problem, kind_of_code, parent_code
-from fengqiao.org.models import AREA_TYPES, CODE_LENGTH, GRID_TYPES, VILLAGE_TYPES, OrgUnit
+from fengqiao.org.models import AREA_TYPES, GRID_TYPES, VILLAGE_TYPES, OrgUnit
 
-KIND_ORDER = ("district", "town", "village", "grid")
+KIND_ORDER = ("province", "city", "district", "town", "village", "grid")
+ABOVE_DISTRICT = ("province", "city")
 # Shared edges of neighbouring polygons intersect in a line. Converting a GCJ-02 file or rounding
 # coordinates moves a vertex that lies on a neighbour's edge by centimetres, leaving slivers; so
 # a polygon overlaps another (or sticks out of its parent) only by more than this distance
@@ -211,10 +212,10 @@ def _parse_feature(
 
     kind = kind_of_code(code) if code else None
     if kind is None:
-        lengths = ", ".join(f"{k} {n}" for k, n in CODE_LENGTH.items())
         bad(
-            f"bad code {raw_code!r}: digits only, by kind {lengths}",
-            f"编码 {raw_code} 无效：应为 6/9/12/15 位数字",
+            f"bad code {raw_code!r}: digits only, 6 (province 330000, city 330600, "
+            "district 330603), 9 town, 12 village, 15 grid",
+            f"编码 {raw_code} 无效：应为 6/9/12/15 位数字（省 330000、市 330600、区 330603）",
         )
         return None, problems
     declared_kind = props.get("kind")
@@ -226,6 +227,15 @@ def _parse_feature(
     why = code_problem(code, kind)
     if why:
         bad(f"bad code: {why}", f"编码无效：{why}")
+    declared_parent = props.get("parent")
+    if declared_parent is not None and str(declared_parent) != (parent_code(code) or ""):
+        # Export writes `parent`; a file that says a unit sits under a parent whose code is not
+        # its own code's prefix (a city that does not prefix its districts) is refused.
+        bad(
+            f"parent: {kind} {code} cannot sit under {declared_parent}: its code must start "
+            f"with its parent's code ({parent_code(code) or 'no parent'})",
+            f"parent 字段：{code} 不能隶属于 {declared_parent}，下级编码须以上级编码开头",
+        )
     name = props.get("name")
     if not isinstance(name, str) or not name.strip():
         bad("name is missing", "缺少名称")
@@ -302,16 +312,23 @@ def check_tree(
                 FeatureProblem(
                     cand.index,
                     cand.code,
-                    f"duplicate code, also feature {first}",
-                    f"编码重复（与第 {first} 个要素相同）",
+                    f"duplicate code: {cand.kind} {cand.code} imported twice, also feature {first}",
+                    f"编码重复：{cand.code} 重复导入（与第 {first} 个要素相同）",
                 )
             )
         else:
             by_code[cand.code] = cand
-    ancestors = {
-        c[: CODE_LENGTH[k]] for c in by_code for k in KIND_ORDER if CODE_LENGTH[k] < len(c)
-    }
+    ancestors: set[str] = set()
+    for code in by_code:
+        up = parent_code(code)
+        while up is not None:
+            ancestors.add(up)
+            up = parent_code(up)
     nodes = _stored_nodes(db, ancestors | set(by_code))
+    # A district-only deployment (no province or city stored or imported) keeps its districts
+    # as roots; once the tree has a level above the district, every district needs its city.
+    above = any(c.kind in ABOVE_DISTRICT for c in by_code.values()) or _has_units_above(db)
+    problems.extend(_reparented(db, by_code))
     for code, cand in by_code.items():
         nodes[code] = _Node(
             code,
@@ -332,7 +349,20 @@ def check_tree(
     caps = {"rural": settings.household_cap_rural, "urban": settings.household_cap_urban}
     for code, cand in by_code.items():
         parent = parent_code(code)
+        if cand.kind == "district" and not above:
+            parent = None
         if parent is not None and parent not in nodes:
+            if cand.kind == "district":
+                problems.append(
+                    FeatureProblem(
+                        cand.index,
+                        code,
+                        f"code: district {code} lies in city {parent}, which is neither in the "
+                        "file nor stored; a district's code must start with its city's 4 digits",
+                        f"code 字段：区 {code} 的上级市 {parent} 不存在，区编码须以所属市编码前 4 位开头",
+                    )
+                )
+                continue
             problems.append(
                 FeatureProblem(
                     cand.index,
@@ -371,6 +401,72 @@ def check_tree(
     return problems
 
 
+def _has_units_above(db: Session) -> bool:
+    """True when a province or city is stored: the tree reaches above the district."""
+    found = db.scalar(
+        select(OrgUnit.id)
+        .where(OrgUnit.kind.in_(ABOVE_DISTRICT), OrgUnit.valid_to.is_(None))
+        .limit(1)
+    )
+    return found is not None
+
+
+def _reparented(db: Session, by_code: dict[str, Candidate]) -> list[FeatureProblem]:
+    """Districts of the file already stored under another parent (or as a root below a new city).
+
+    Moving a stored district would have to rewrite the materialised paths of its whole subtree
+    and every row that copies them (events, tasks, notices, ...); the importer refuses instead:
+    import the province and cities first, then the districts (docs/org-import.md).
+    """
+    districts = [c for c in by_code.values() if c.kind == "district"]
+    if not districts:
+        return []
+    stored = {
+        code: parent
+        for code, parent in db.execute(
+            select(OrgUnit.code, OrgUnit.parent_id).where(
+                OrgUnit.code.in_([c.code for c in districts]), OrgUnit.valid_to.is_(None)
+            )
+        ).all()
+    }
+    parent_ids = {p for p in stored.values() if p is not None}
+    parent_codes = dict(
+        db.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(parent_ids))).all()
+    )
+    city_codes = set(
+        db.scalars(
+            select(OrgUnit.code).where(OrgUnit.kind == "city", OrgUnit.valid_to.is_(None))
+        ).all()
+    ) | {c.code for c in by_code.values() if c.kind == "city"}
+    problems: list[FeatureProblem] = []
+    for cand in districts:
+        if cand.code not in stored:
+            continue
+        now = parent_codes.get(stored[cand.code]) if stored[cand.code] is not None else None
+        wanted = parent_code(cand.code)
+        if now is None and wanted in city_codes:
+            problems.append(
+                FeatureProblem(
+                    cand.index,
+                    cand.code,
+                    f"code: district {cand.code} is already stored as a root; it cannot be "
+                    f"moved under city {wanted} (import the province and cities first)",
+                    f"code 字段：区 {cand.code} 已作为根节点导入，不能再移到市 {wanted} 之下"
+                    "（请先导入省、市，再导入区）",
+                )
+            )
+        elif now is not None and now != wanted:
+            problems.append(
+                FeatureProblem(
+                    cand.index,
+                    cand.code,
+                    f"code: district {cand.code} is already imported under {now}",
+                    f"code 字段：区 {cand.code} 已导入在 {now} 之下，不能重复导入",
+                )
+            )
+    return problems
+
+
 def _sticks_out(child: BaseGeometry, parent: BaseGeometry) -> bool:
     if child.difference(parent).area <= AREA_TOLERANCE:
         return False
@@ -388,7 +484,7 @@ def _overlaps(
 ) -> list[FeatureProblem]:
     """Pairs of same-kind polygons that share area, at least one of them from the file."""
     problems: list[FeatureProblem] = []
-    for kind in KIND_ORDER[1:]:
+    for kind in ("town", "village", "grid"):
         mine = [c for c in by_code.values() if c.kind == kind and c.geometry is not None]
         if not mine:
             continue
@@ -460,7 +556,7 @@ def write_candidates(db: Session, candidates: list[Candidate]) -> ImportReport:
         found = stored.get(cand.code)
         if found is None:
             pcode = parent_code(cand.code)
-            parent = parents.get(pcode) if pcode else None
+            parent = parents.get(pcode) if pcode else None  # a district-only root has none
             unit = OrgUnit(
                 code=cand.code, parent_id=parent.id if parent else None, path="", **values
             )
@@ -522,6 +618,6 @@ def export_tree(*, db: Session, root_path: str = "/") -> dict[str, Any]:
         .where(OrgUnit.path.startswith(root_path, autoescape=True), OrgUnit.valid_to.is_(None))
         .order_by(OrgUnit.code)
     ).all()
-    features = [feature_of(u, parent_code(u.code)) for u in units]
+    features = [feature_of(u, None if u.parent_id is None else parent_code(u.code)) for u in units]
     features.sort(key=lambda f: (KIND_ORDER.index(f["properties"]["kind"]), f["id"]))
     return {"type": "FeatureCollection", "name": "fengqiao-org-tree", "features": features}

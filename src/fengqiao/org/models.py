@@ -1,4 +1,4 @@
-"""The administrative tree (district → town → village → grid) and the responsible units."""
+"""The administrative tree (province → city → district → town → village → grid) and the units."""
 
 from __future__ import annotations
 
@@ -10,10 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fengqiao.db import Base, UTCDateTime, utcnow
 
-ORG_KINDS = ("district", "town", "village", "grid")
+ORG_KINDS = ("province", "city", "district", "town", "village", "grid")
 # The words of an org unit's level (its kind), as pages, charts and rankings show it.
-ORG_LEVEL_ZH = {"district": "区", "town": "镇街", "village": "村社", "grid": "网格"}
-CODE_LENGTH = {"district": 6, "town": 9, "village": 12, "grid": 15}
+ORG_LEVEL_ZH = {
+    "province": "省",
+    "city": "市",
+    "district": "区",
+    "town": "镇街",
+    "village": "村社",
+    "grid": "网格",
+}
+# GB/T 2260: province, city and district share 6 digits (330000, 330600, 330603); the suffix
+# tells them apart (fengqiao.org.codes.kind_of_code).
+CODE_LENGTH = {"province": 6, "city": 6, "district": 6, "town": 9, "village": 12, "grid": 15}
 AREA_TYPES = ("urban", "rural")
 AREA_TYPE_ZH = {"urban": "城市", "rural": "农村"}
 VILLAGE_TYPES = ("village", "community")
