@@ -442,7 +442,8 @@ def _reparented(db: Session, by_code: dict[str, Candidate]) -> list[FeatureProbl
     for cand in districts:
         if cand.code not in stored:
             continue
-        now = parent_codes.get(stored[cand.code]) if stored[cand.code] is not None else None
+        stored_parent = stored[cand.code]
+        now = parent_codes.get(stored_parent) if stored_parent is not None else None
         wanted = parent_code(cand.code)
         if now is None and wanted in city_codes:
             problems.append(
