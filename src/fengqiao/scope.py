@@ -52,6 +52,13 @@ class Principal:
     home_org_id: int
     home_path: str
     unit_id: int | None = None
+    # Path segments above the district in the home path: 0 in a district-only tree, 2 when the
+    # province and city sit above it ("/province/city/district/...").
+    above_district: int = 0
+    # For a home at or above the district that is not the whole database (another district, city
+    # or province shares it): the towns of the home's subtree, which rows keyed by town are
+    # filtered on. None: no such restriction (the home is the whole tree, or below the district).
+    towns: frozenset[int] | None = None
 
     def has_any(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)

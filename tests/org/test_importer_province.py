@@ -122,14 +122,43 @@ def test_district_imported_twice_in_a_file(fresh_db: Database) -> None:
     ]
 
 
-def test_stored_root_district_is_not_moved_under_a_new_city(fresh_db: Database) -> None:
+def test_province_above_a_stored_district_reroots_its_subtree(fresh_db: Database) -> None:
     do_import(fresh_db, tree(2, 1))
     before = units(fresh_db)
-    again = feature("330603", "柯桥区", rect(120.40, 30.00, 120.50, 30.10))
-    found = problems(fresh_db, collection(*above(), again))
-    assert found[0][0] == "features[3] (330603)"
-    assert "already stored as a root" in found[0][1]
-    assert set(units(fresh_db)) == set(before)  # nothing stored, not even the province
+    report = do_import(fresh_db, collection(*above()))
+    assert report.rerooted == ["330603"]
+    after = units(fresh_db)
+    province, city, district = after["330000"], after["330600"], after["330603"]
+    assert district.parent_id == city.id and district.id == before["330603"].id
+    prefix = f"/{province.id}/{city.id}/"
+    for code, unit in before.items():
+        assert after[code].path == prefix + unit.path.lstrip("/"), code
+    # A second import of the same file changes nothing more.
+    assert do_import(fresh_db, collection(*above())).rerooted == []
+
+
+def test_province_without_a_stored_district_s_city_is_refused(fresh_db: Database) -> None:
+    do_import(fresh_db, tree(2, 1))
+    found = problems(fresh_db, collection(feature("330000", "浙江省", PROVINCE)))
+    assert ("features[-1] (330603)", "code: stored district 330603 would be left without its "
+            "city 330600: import its city with the province") in found  # fmt: skip
+    assert "330000" not in units(fresh_db)
+
+
+def test_reroot_rewrites_every_path_column(fresh_db: Database) -> None:
+    from fengqiao.org.reroot import path_columns, reroot
+
+    names = {f"{t.name}.{c}" for t, c in path_columns()}
+    assert {"org_unit.path", "warning.org_path", "tracked_task.org_path"} <= names
+    assert {"patrol.home_path", "checklist_run.grid_path", "notice.org_path"} <= names
+    do_import(fresh_db, tree(2, 1))
+    with fresh_db.transaction() as session:
+        changed = reroot(db=session, old_prefix="/1/", new_prefix="/7/8/1/")
+    assert changed["org_unit.path"] == 5
+    assert {u.path[:7] for u in units(fresh_db).values()} == {"/7/8/1/"}
+    with pytest.raises(ValueError):
+        with fresh_db.transaction() as session:
+            reroot(db=session, old_prefix="1", new_prefix="/2/")
 
 
 def test_district_stored_under_another_parent_is_refused(fresh_db: Database) -> None:

@@ -84,6 +84,7 @@ def load_principal(*, db: Session, user_id: int) -> Principal | None:
     if row is None:
         return None
     roles = db.scalars(select(UserRole.role).where(UserRole.user_id == user_id)).all()
+    above, towns = home_reach(db, row.path)
     return Principal(
         user_id=row.id,
         username=row.username,
@@ -92,7 +93,36 @@ def load_principal(*, db: Session, user_id: int) -> Principal | None:
         home_org_id=row.home_org_id,
         home_path=row.path,
         unit_id=row.unit_id,
+        above_district=above,
+        towns=towns,
     )
+
+
+def home_reach(db: Session, path: str) -> tuple[int, frozenset[int] | None]:
+    """(path segments above the district, the towns a home above the towns is limited to).
+
+    A home that is the only root of the tree (today's district-only database, or a province
+    holding everything) is not limited; a district, city or province sharing the database with
+    others is limited to the towns below it.
+    """
+    ids = [int(part) for part in path.strip("/").split("/") if part]
+    if not ids:
+        return 0, None
+    kinds = dict(db.execute(select(OrgUnit.id, OrgUnit.kind).where(OrgUnit.id.in_(ids))).all())
+    above = sum(1 for i in ids if kinds.get(i) in ("province", "city"))
+    if len(ids) - above > 1:
+        return above, None  # a town, village or grid: its own column filters
+    other_root = db.scalar(
+        select(OrgUnit.id).where(OrgUnit.parent_id.is_(None), OrgUnit.id != ids[0]).limit(1)
+    )
+    if len(ids) == 1 and other_root is None:
+        return above, None
+    towns = db.scalars(
+        select(OrgUnit.id).where(
+            OrgUnit.kind == "town", OrgUnit.path.startswith(path, autoescape=True)
+        )
+    ).all()
+    return above, frozenset(towns)
 
 
 def principal_for_api_key(*, db: Session, key: str) -> Principal | None:

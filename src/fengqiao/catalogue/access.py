@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GridAssignment
 from fengqiao.catalogue.models import ProxyRequest
 from fengqiao.errors import forbidden, not_found
-from fengqiao.events.scope import home_ids
+from fengqiao.events.scope import area_clause, home_ids, in_towns
 from fengqiao.scope import Principal
 
 # Roles that may open the proxy-request list at all; everyone else gets 403.
@@ -98,7 +98,7 @@ def scope_clause(view: Viewer) -> ColumnElement[bool]:
     if view.is_area:
         ids = home_ids(principal)
         if len(ids) <= 1:
-            return true()
+            return area_clause(principal, ProxyRequest.town_id)
         column = _DEPTH_COLUMN.get(len(ids))
         clauses.append(column == ids[-1] if column is not None else false())
     return or_(*clauses)
@@ -113,7 +113,7 @@ def may_read(view: Viewer, request: ProxyRequest) -> bool:
     if view.is_area:
         ids = home_ids(principal)
         if len(ids) <= 1:
-            return True
+            return in_towns(principal, request.town_id)
         own = {2: request.town_id, 3: request.village_id, 4: request.grid_id}.get(len(ids))
         return own == ids[-1]
     return False

@@ -24,7 +24,6 @@ from fengqiao.events import changes
 from fengqiao.events.models import Attachment, Event, EventSequence, is_open
 from fengqiao.events.photos import PhotoInfo
 from fengqiao.events.schemas import EventCreate
-from fengqiao.events.scope import grid_path
 from fengqiao.events.sources import SOURCES
 from fengqiao.events.trail import append_log
 from fengqiao.geo.distance import bounding_box, haversine_m
@@ -181,7 +180,10 @@ def check_serves(rules: Rules, event: Event, unit_id: int) -> UnitRef:
     if unit is None:
         raise invalid("unit_id", "unknown or inactive unit", "责任单位不存在或已停用")
     if not serves(
-        unit, village_id=event.village_id, town_id=event.town_id, district_id=rules.district_id
+        unit,
+        village_id=event.village_id,
+        town_id=event.town_id,
+        district_id=rules.district_of(event.town_id),
     ):
         raise invalid(
             "unit_id",
@@ -200,7 +202,7 @@ def route(rules: Rules, *, category_code: str, level: int, place_ids: tuple[int,
     proposal = _propose_any(rules, category, level, village_id, town_id)
     unit = rules.units.by_id.get(proposal.unit_id) if proposal.unit_id is not None else None
     if unit is not None and not serves(
-        unit, village_id=village_id, town_id=town_id, district_id=rules.district_id
+        unit, village_id=village_id, town_id=town_id, district_id=rules.district_of(town_id)
     ):
         return Proposal(
             proposal.rule_id, None, f"{proposal.reason} names a unit that does not serve this place"
@@ -220,7 +222,7 @@ def _propose_any(
         level=level,
         village_id=village_id,
         town_id=town_id,
-        district_id=rules.district_id or 0,
+        district_id=rules.district_of(town_id) or 0,
     )
 
 
@@ -344,7 +346,12 @@ def create_event(
     changes.queue_change(db, event_id=event_id, before=None, now=now)
     if urgent:
         alert_command_room(
-            db, event, place=place, district_id=rules.district_id, reporter=principal, now=now
+            db,
+            event,
+            place=place,
+            district_id=rules.district_of(place.town_id),
+            reporter=principal,
+            now=now,
         )
     duplicates = find_duplicates(
         db,
@@ -401,14 +408,10 @@ def _transient_event(**values: Any) -> Event:
 
 def _serves_town(principal: Principal, place: Place, rules: Rules) -> bool:
     """Staff file events in their own area: inside their subtree, or in the town they work in."""
-    path = grid_path(
-        district_id=rules.district_id or 0,
-        town_id=place.town_id,
-        village_id=place.village_id,
-        grid_id=place.grid_id,
+    path = rules.grid_path(
+        town_id=place.town_id, village_id=place.village_id, grid_id=place.grid_id
     )
-    town_path = path.split("/")[:3]
-    return principal.covers(path) or principal.home_path.startswith("/".join(town_path) + "/")
+    return principal.covers(path) or principal.home_path.startswith(rules.town_path(place.town_id))
 
 
 def file_or_replay(

@@ -120,7 +120,10 @@ def check_assists(rules: Rules, event: Event, unit_ids: Sequence[int], *, lead: 
         if unit is None:
             raise invalid(field, f"unknown or inactive unit {unit_id}", "协办单位不存在或已停用")
         if not serves(
-            unit, village_id=event.village_id, town_id=event.town_id, district_id=rules.district_id
+            unit,
+            village_id=event.village_id,
+            town_id=event.town_id,
+            district_id=rules.district_of(event.town_id),
         ):
             raise invalid(
                 field,

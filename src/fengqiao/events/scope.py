@@ -1,13 +1,17 @@
 """Which events a caller may read: the one place event reads are filtered.
 
 Staff see the events of their org subtree. The subtree is read from the depth of the caller's
-home path (/district/town/village/grid/) and becomes an equality on the event's denormalised
-town, village or grid column, which the list indexes serve (a path prefix match would not).
+home path below the district (/district/town/village/grid/, after any /province/city/ above it)
+and becomes an equality on the event's denormalised town, village or grid column, which the list
+indexes serve (a path prefix match would not). A home at or above the district that shares the
+database with other districts is limited to the towns of its subtree (`Principal.towns`).
 Handlers and unit heads (no area role) see their unit's events and the ones they acted on,
 wherever their unit sits. Residents and devices see only what they reported themselves.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 
@@ -22,8 +26,21 @@ UNIT_ROLES = frozenset({"handler", "unit_leader"})
 
 
 def home_ids(principal: Principal) -> list[int]:
-    """The org ids of the caller's home path, district first."""
-    return [int(part) for part in principal.home_path.strip("/").split("/") if part]
+    """The org ids of the caller's home path from the district down (none for a city or province)."""
+    ids = [int(part) for part in principal.home_path.strip("/").split("/") if part]
+    return ids[principal.above_district :]
+
+
+def area_clause(principal: Principal, town_column: Any) -> ColumnElement[bool]:
+    """For a home at or above the district: every row (the whole tree), or the rows of its towns."""
+    if principal.towns is None:
+        return true()
+    return town_column.in_(sorted(principal.towns)) if principal.towns else false()
+
+
+def in_towns(principal: Principal, town_id: int | None) -> bool:
+    """`area_clause` for one row in hand."""
+    return principal.towns is None or town_id in principal.towns
 
 
 def is_staff(principal: Principal) -> bool:
@@ -37,7 +54,12 @@ def unit_scoped(principal: Principal) -> bool:
 
 def sees_whole_district(principal: Principal) -> bool:
     """True for area staff homed at the district (or above): every area's rows are theirs."""
-    return is_staff(principal) and not unit_scoped(principal) and len(home_ids(principal)) <= 1
+    return (
+        is_staff(principal)
+        and not unit_scoped(principal)
+        and len(home_ids(principal)) <= 1
+        and principal.towns is None
+    )
 
 
 def acted_on(principal: Principal) -> ColumnElement[bool]:
@@ -64,7 +86,7 @@ def event_scope(principal: Principal) -> ColumnElement[bool]:
         )
     ids = home_ids(principal)
     if len(ids) <= 1:
-        return true()
+        return area_clause(principal, Event.town_id)
     column = _DEPTH_COLUMN.get(len(ids))
     if column is None:
         return false()
@@ -91,10 +113,5 @@ def may_read(
         return principal.unit_id is not None and principal.unit_id == owner_unit_id
     ids = home_ids(principal)
     if len(ids) <= 1:
-        return True
+        return in_towns(principal, town_id)
     return {2: town_id, 3: village_id, 4: grid_id}.get(len(ids)) == ids[-1]
-
-
-def grid_path(*, district_id: int, town_id: int, village_id: int, grid_id: int) -> str:
-    """The materialised path of an event's grid, as `Principal.covers` expects it."""
-    return f"/{district_id}/{town_id}/{village_id}/{grid_id}/"

@@ -19,7 +19,7 @@ from fengqiao.events.filing import insert_attachments
 from fengqiao.events.models import Attachment, Event, EventLog, EventPart
 from fengqiao.events.parts import assists, part_facts
 from fengqiao.events.photos import PhotoInfo
-from fengqiao.events.scope import grid_path, is_staff, may_read, unit_scoped
+from fengqiao.events.scope import is_staff, may_read, unit_scoped
 
 # The label tables live beside their tables; named here too for the pages that read them from
 # this module (web/nav.py) until the labels are served from one place.
@@ -98,11 +98,8 @@ def facts(event: Event, rules: Rules, parts: Sequence[EventPart] = ()) -> workfl
     known = part_facts(parts)
     return workflow.EventFacts(
         status=event.status,
-        grid_path=grid_path(
-            district_id=rules.district_id or 0,
-            town_id=event.town_id,
-            village_id=event.village_id,
-            grid_id=event.grid_id,
+        grid_path=rules.grid_path(
+            town_id=event.town_id, village_id=event.village_id, grid_id=event.grid_id
         ),
         source=event.source,
         reporter_id=event.reporter_id,

@@ -19,7 +19,6 @@ from fengqiao.db import utcnow
 from fengqiao.errors import FieldError, Problem, forbidden, invalid, not_found
 from fengqiao.events import filing
 from fengqiao.events.schemas import EventCreate
-from fengqiao.events.scope import grid_path
 from fengqiao.geo.service import Place
 from fengqiao.intake.models import ChecklistRun
 from fengqiao.patrol.models import Patrol
@@ -301,11 +300,8 @@ def submit_checklist(
         lat=place.lat,
         lng=place.lng,
         grid_id=place.grid_id,
-        grid_path=grid_path(
-            district_id=rules.district_id or 0,
-            town_id=place.town_id,
-            village_id=place.village_id,
-            grid_id=place.grid_id,
+        grid_path=rules.grid_path(
+            town_id=place.town_id, village_id=place.village_id, grid_id=place.grid_id
         ),
         at=now,
         items=stored_items,

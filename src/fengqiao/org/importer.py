@@ -24,6 +24,7 @@ from fengqiao.crs import SUPPORTED_CRS, UnknownCRS, to_wgs84
 from fengqiao.errors import FieldError, Problem
 from fengqiao.org.codes import PARENT_KIND, code_problem, kind_of_code, parent_code
 from fengqiao.org.models import AREA_TYPES, GRID_TYPES, VILLAGE_TYPES, OrgUnit
+from fengqiao.org.reroot import reroot
 
 KIND_ORDER = ("province", "city", "district", "town", "village", "grid")
 ABOVE_DISTRICT = ("province", "city")
@@ -73,6 +74,8 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    # Districts stored as roots moved under their city by this import (their paths re-rooted).
+    rerooted: list[str] = field(default_factory=list)
 
 
 class ImportRejected(Problem):
@@ -329,6 +332,8 @@ def check_tree(
     # as roots; once the tree has a level above the district, every district needs its city.
     above = any(c.kind in ABOVE_DISTRICT for c in by_code.values()) or _has_units_above(db)
     problems.extend(_reparented(db, by_code))
+    if above:
+        problems.extend(_roots_left_behind(db, by_code, nodes))
     for code, cand in by_code.items():
         nodes[code] = _Node(
             code,
@@ -412,11 +417,11 @@ def _has_units_above(db: Session) -> bool:
 
 
 def _reparented(db: Session, by_code: dict[str, Candidate]) -> list[FeatureProblem]:
-    """Districts of the file already stored under another parent (or as a root below a new city).
+    """Districts of the file already stored under another city than their code's.
 
-    Moving a stored district would have to rewrite the materialised paths of its whole subtree
-    and every row that copies them (events, tasks, notices, ...); the importer refuses instead:
-    import the province and cities first, then the districts (docs/org-import.md).
+    A district stored as a root (a district-only database) whose city arrives is moved under it
+    (`write_candidates`, `reroot`); one stored under another city is a second import of the
+    same district and refused.
     """
     districts = [c for c in by_code.values() if c.kind == "district"]
     if not districts:
@@ -433,11 +438,6 @@ def _reparented(db: Session, by_code: dict[str, Candidate]) -> list[FeatureProbl
     parent_codes = dict(
         db.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(parent_ids))).all()
     )
-    city_codes = set(
-        db.scalars(
-            select(OrgUnit.code).where(OrgUnit.kind == "city", OrgUnit.valid_to.is_(None))
-        ).all()
-    ) | {c.code for c in by_code.values() if c.kind == "city"}
     problems: list[FeatureProblem] = []
     for cand in districts:
         if cand.code not in stored:
@@ -445,24 +445,45 @@ def _reparented(db: Session, by_code: dict[str, Candidate]) -> list[FeatureProbl
         stored_parent = stored[cand.code]
         now = parent_codes.get(stored_parent) if stored_parent is not None else None
         wanted = parent_code(cand.code)
-        if now is None and wanted in city_codes:
-            problems.append(
-                FeatureProblem(
-                    cand.index,
-                    cand.code,
-                    f"code: district {cand.code} is already stored as a root; it cannot be "
-                    f"moved under city {wanted} (import the province and cities first)",
-                    f"code 字段：区 {cand.code} 已作为根节点导入，不能再移到市 {wanted} 之下"
-                    "（请先导入省、市，再导入区）",
-                )
-            )
-        elif now is not None and now != wanted:
+        if now is not None and now != wanted:
             problems.append(
                 FeatureProblem(
                     cand.index,
                     cand.code,
                     f"code: district {cand.code} is already imported under {now}",
                     f"code 字段：区 {cand.code} 已导入在 {now} 之下，不能重复导入",
+                )
+            )
+    return problems
+
+
+def _roots_left_behind(
+    db: Session, by_code: dict[str, Candidate], nodes: dict[str, _Node]
+) -> list[FeatureProblem]:
+    """Stored root districts whose city is neither stored nor in a file that adds the level above.
+
+    Once the tree reaches above the district, every district hangs under its city; the file
+    that brings the province and cities must bring every stored district's city too.
+    """
+    roots = db.scalars(
+        select(OrgUnit.code).where(
+            OrgUnit.kind == "district", OrgUnit.parent_id.is_(None), OrgUnit.valid_to.is_(None)
+        )
+    ).all()
+    cities = set(
+        db.scalars(select(OrgUnit.code).where(OrgUnit.kind == "city", OrgUnit.valid_to.is_(None)))
+    ) | {c for c, cand in by_code.items() if cand.kind == "city"}
+    problems = []
+    for code in sorted(roots):
+        city = parent_code(code)
+        if city not in cities:
+            problems.append(
+                FeatureProblem(
+                    -1,
+                    code,
+                    f"code: stored district {code} would be left without its city {city}: "
+                    "import its city with the province",
+                    f"code 字段：已有的区 {code} 缺少上级市 {city}，请与省一并导入该市",
                 )
             )
     return problems
@@ -575,7 +596,36 @@ def write_candidates(db: Session, candidates: list[Candidate]) -> ImportReport:
         parents[cand.code] = unit
         report.by_kind[cand.kind] = report.by_kind.get(cand.kind, 0) + 1
     db.flush()
+    if any(c.kind == "city" for c in ordered):
+        report.rerooted = _reroot_districts(db)
     return report
+
+
+def _reroot_districts(db: Session) -> list[str]:
+    """Move every stored root district under its city, now stored: codes of those moved."""
+    cities = {
+        u.code: u
+        for u in db.scalars(
+            select(OrgUnit).where(OrgUnit.kind == "city", OrgUnit.valid_to.is_(None))
+        )
+    }
+    moved = []
+    roots = db.scalars(
+        select(OrgUnit).where(
+            OrgUnit.kind == "district", OrgUnit.parent_id.is_(None), OrgUnit.valid_to.is_(None)
+        )
+    ).all()
+    for district in roots:
+        city = cities.get(parent_code(district.code) or "")
+        if city is None:
+            continue
+        old, new = district.path, f"{city.path}{district.id}/"
+        district.parent_id = city.id
+        db.flush()
+        reroot(db=db, old_prefix=old, new_prefix=new)
+        db.expire_all()
+        moved.append(district.code)
+    return moved
 
 
 def import_tree(
@@ -589,7 +639,14 @@ def import_tree(
     problems.extend(check_tree(db, candidates, settings))
     if problems:
         raise rejected(problems)
-    return write_candidates(db, candidates)
+    report = write_candidates(db, candidates)
+    if any(c.kind in ("province", "city", "district") for c in candidates):
+        # Principals cache their home's reach (`auth.service.home_reach`): a new district or a
+        # level above moves it, so every instance reloads them.
+        from fengqiao.org.service import bump_counter  # org.service imports this module
+
+        bump_counter(db=db, name="users")
+    return report
 
 
 def feature_of(unit: OrgUnit, parent: str | None) -> dict[str, Any]:

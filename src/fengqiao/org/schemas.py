@@ -83,6 +83,7 @@ class ImportReportOut(BaseModel):
     created: int
     updated: int
     by_kind: dict[str, int]
+    rerooted: list[str] = []
 
 
 class UnitOut(BaseModel):

@@ -164,7 +164,12 @@ def import_org(
     report = import_tree(db=db, data=collection, settings=settings, crs=crs)
     service.bump_counter(db=db, name=service.GRIDS_COUNTER)
     db.commit()
-    return ImportReportOut(created=report.created, updated=report.updated, by_kind=report.by_kind)
+    return ImportReportOut(
+        created=report.created,
+        updated=report.updated,
+        by_kind=report.by_kind,
+        rerooted=report.rerooted,
+    )
 
 
 @router.get("/org/export")

@@ -391,7 +391,7 @@ def _place_rows() -> Any:
 def cameras(db: Session, query: Query, limit: int, principal: Principal) -> list[Found]:
     """Cameras by name or GB/T 28181 id, within the caller's scope (at the district, cameras
     in no grid too)."""
-    scoped = len(home_ids(principal)) > 1
+    scoped = len(home_ids(principal)) > 1 or principal.towns is not None
     rows = _find(
         db, _camera_rows(scoped), fts="camera_fts", key=LayerFeature.id, name=LayerFeature.name,
         # A Chinese query is no GB/T 28181 id: PostgreSQL then reads the names' index alone.

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from fengqiao.errors import conflict, forbidden, invalid, not_found
 from fengqiao.events.escalation import EscalationPolicy, local_text, message_payload
 from fengqiao.events.models import Event
-from fengqiao.events.scope import home_ids
+from fengqiao.events.scope import area_clause, home_ids, in_towns
 from fengqiao.events.trail import record_step
 from fengqiao.org.models import Unit
 from fengqiao.outbox.service import Directory, Draft, drafts_for, enqueue
@@ -141,7 +141,7 @@ def order_scope(principal: Principal) -> ColumnElement[bool]:
         ids = home_ids(principal)
         column = {2: SupervisionOrder.town_id, 3: SupervisionOrder.village_id}.get(len(ids))
         if len(ids) <= 1:
-            clauses.append(true())
+            clauses.append(area_clause(principal, SupervisionOrder.town_id))
         elif column is not None:
             clauses.append(column == ids[-1])
     return or_(*clauses) if clauses else SupervisionOrder.id.is_(None)
@@ -162,7 +162,9 @@ def may_read(principal: Principal, order: SupervisionOrder) -> bool:
     if not principal.has_any("operator", "leader", "admin"):
         return False
     ids = home_ids(principal)
-    return len(ids) <= 1 or {2: order.town_id, 3: order.village_id}.get(len(ids)) == ids[-1]
+    if len(ids) <= 1:
+        return in_towns(principal, order.town_id)
+    return {2: order.town_id, 3: order.village_id}.get(len(ids)) == ids[-1]
 
 
 @dataclass(frozen=True)

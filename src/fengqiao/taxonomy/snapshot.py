@@ -63,8 +63,24 @@ class Rules:
     calendar: WorkCalendar
     district_id: int | None
     town_prefixes: dict[int, str]  # town org id → the prefix of its event codes
+    # town org id → its district's org id and its materialised path: several districts may share
+    # the database (a city or province tree), and each event is routed within its own district.
+    town_districts: dict[int, int] = field(default_factory=dict)
+    town_paths: dict[int, str] = field(default_factory=dict)
     # Extra questions and search words per class (business modules); absent: none.
     intakes: dict[str, ClassIntake] = field(default_factory=dict)
+
+    def district_of(self, town_id: int) -> int | None:
+        """The district a town lies in (the only district of a district-only database)."""
+        return self.town_districts.get(town_id, self.district_id)
+
+    def town_path(self, town_id: int) -> str:
+        """A town's materialised path ("/district/town/", or deeper below a city and province)."""
+        return self.town_paths.get(town_id) or f"/{self.district_id or 0}/{town_id}/"
+
+    def grid_path(self, *, town_id: int, village_id: int, grid_id: int) -> str:
+        """The materialised path of a grid from its town's stored path (`Principal.covers`)."""
+        return f"{self.town_path(town_id)}{village_id}/{grid_id}/"
 
     def policy_for(self, *, level: int, category_code: str, urgent: bool) -> PolicyRef | None:
         """The SLA policy of an event: class-specific beats level-wide; urgent beats both."""
@@ -147,8 +163,14 @@ def load_rules(db: Session) -> Rules:
         for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))
     ]
     overrides = {o.day: o.is_working for o in db.scalars(select(CalendarOverride))}
-    district_id = db.scalar(select(OrgUnit.id).where(OrgUnit.kind == "district").limit(1))
-    towns = db.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.kind == "town")).all()
+    district_id = db.scalar(
+        select(OrgUnit.id).where(OrgUnit.kind == "district").order_by(OrgUnit.id).limit(1)
+    )
+    towns = db.execute(
+        select(OrgUnit.id, OrgUnit.code, OrgUnit.parent_id, OrgUnit.path).where(
+            OrgUnit.kind == "town"
+        )
+    ).all()
     return Rules(
         generation=generation,
         categories=categories,
@@ -157,7 +179,9 @@ def load_rules(db: Session) -> Rules:
         policies=policies,
         calendar=WorkCalendar(overrides),
         district_id=district_id,
-        town_prefixes={town_id: code[-3:] for town_id, code in towns},
+        town_prefixes={t.id: t.code[-3:] for t in towns},
+        town_districts={t.id: t.parent_id for t in towns if t.parent_id is not None},
+        town_paths={t.id: t.path for t in towns},
         intakes=class_intakes(db),
     )
 
