@@ -156,9 +156,8 @@ def test_reroot_rewrites_every_path_column(fresh_db: Database) -> None:
         changed = reroot(db=session, old_prefix="/1/", new_prefix="/7/8/1/")
     assert changed["org_unit.path"] == 5
     assert {u.path[:7] for u in units(fresh_db).values()} == {"/7/8/1/"}
-    with pytest.raises(ValueError):
-        with fresh_db.transaction() as session:
-            reroot(db=session, old_prefix="1", new_prefix="/2/")
+    with pytest.raises(ValueError), fresh_db.transaction() as session:
+        reroot(db=session, old_prefix="1", new_prefix="/2/")
 
 
 def test_district_stored_under_another_parent_is_refused(fresh_db: Database) -> None:

@@ -23,11 +23,12 @@ def path_columns() -> list[tuple[Table, str]]:
     found = []
     for table in Base.metadata.sorted_tables:
         for column in table.columns:
-            if isinstance(column.type, String) and (
-                column.name == "path" or column.name.endswith("_path")
+            if (
+                isinstance(column.type, String)
+                and (column.name == "path" or column.name.endswith("_path"))
+                and (table.name == "org_unit" or column.name != "path")
             ):
-                if table.name == "org_unit" or column.name != "path":
-                    found.append((table, column.name))
+                found.append((table, column.name))
     return found
 
 
