@@ -28,12 +28,21 @@ from fengqiao.analytics.query import Aggregate, Scope, aggregate, day_of, month_
 from fengqiao.analytics.service import Names, comparison_ranges
 from fengqiao.events.sources import SOURCE_ZH
 from fengqiao.org.models import ORG_LEVEL_ZH, PLATFORM_ZH, OrgUnit
+from fengqiao.org.service import towns_by_child
 from fengqiao.taxonomy.models import EVENT_LEVEL_ZH
 
 WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 # Ranges up to this many days are drawn by day, longer ones by month.
 DAILY_UP_TO = 92
-CHILD_LEVEL = {"district": "town", "town": "village", "village": "grid", "grid": "grid"}
+# One level down as today: a province by city, a city by district, a district by town, ...
+CHILD_LEVEL = {
+    "province": "city",
+    "city": "district",
+    "district": "town",
+    "town": "village",
+    "village": "grid",
+    "grid": "grid",
+}
 
 
 @dataclass
@@ -154,6 +163,24 @@ def _series_by(result: Aggregate, key_index: int, counter: str, keys: list[Any])
     column = len(result.by) + result.counters.index(counter)
     values = {row[key_index]: row[column] for row in result.rows}
     return [int(values.get(k, 0)) for k in keys]
+
+
+def _by_child(q: Question, child: str, counters: tuple[str, ...]) -> dict[Any, dict[str, int]]:
+    """Counters per child area of the scope: the rollups' own column for a town, village or
+    grid; above the town (a province's cities, a city's districts) summed from its towns."""
+    if child in ("town", "village", "grid"):
+        return _by_one(q.sum((f"{child}_id",), counters))
+    by_town = _by_one(q.sum(("town_id",), counters))
+    parent = towns_by_child(db=q.db, root_id=q.scope.org_id)
+    sums: dict[Any, dict[str, int]] = {}
+    for town, counts in by_town.items():
+        place = parent.get(town)
+        if place is None:
+            continue
+        target = sums.setdefault(place, dict.fromkeys(counters, 0))
+        for name in counters:
+            target[name] += counts[name]
+    return sums
 
 
 def _by_one(result: Aggregate) -> dict[Any, dict[str, int]]:
@@ -296,8 +323,7 @@ def grid_map(q: Question) -> dict[str, Any]:
 
 def areas_ranked(q: Question) -> dict[str, Any]:
     child = CHILD_LEVEL[q.scope.level]
-    column = f"{child}_id"
-    rows = _by_one(q.sum((column,), ("new", "closed")))
+    rows = _by_child(q, child, ("new", "closed"))
     places = q.db.execute(
         select(OrgUnit.id, OrgUnit.name, OrgUnit.households).where(
             OrgUnit.kind == child, OrgUnit.path.like(f"%/{q.scope.org_id}/%")
@@ -375,7 +401,7 @@ def on_time_trend(q: Question) -> dict[str, Any]:
 
 def overdue_by_place_unit(q: Question) -> dict[str, Any]:
     child = CHILD_LEVEL[q.scope.level]
-    places = _by_one(q.sum((f"{child}_id",), ("overdue",)))
+    places = _by_child(q, child, ("overdue",))
     units = _by_one(q.sum(("owner_unit_id",), ("overdue",)))
     place_rows = sorted(((k, v["overdue"]) for k, v in places.items() if v["overdue"]),
                         key=lambda kv: (-kv[1], kv[0]))  # fmt: skip

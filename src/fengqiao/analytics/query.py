@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, false, func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.analytics.facts import (
@@ -36,17 +36,31 @@ DIMENSIONS = (*TIME_DIMENSIONS, "how", *KEY_COLUMNS)
 SCOPE_COLUMN = {"town": "town_id", "village": "village_id", "grid": "grid_id"}
 
 
+ABOVE_TOWN = ("province", "city", "district")
+
+
 @dataclass(frozen=True)
 class Scope:
-    """The area a question is about: the district (everything), a town, a village or a grid."""
+    """The area a question is about: a province, city or district, a town, a village or a grid.
 
-    level: str  # district / town / village / grid
+    An area above the town is everything when it is the whole tree (`towns` None); when other
+    districts share the database, it is the rows of its towns (every rollup is keyed by town).
+    """
+
+    level: str  # province / city / district / town / village / grid
     org_id: int
     name: str = ""
+    towns: tuple[int, ...] | None = None
 
     @property
     def column(self) -> str | None:
         return SCOPE_COLUMN.get(self.level)
+
+    def town_filter(self, column: Any) -> ColumnElement[bool] | None:
+        """The condition on a town column limiting rows to this area above the town, if any."""
+        if self.column is not None or self.towns is None:
+            return None
+        return column.in_(self.towns) if self.towns else false()
 
 
 @dataclass
@@ -150,7 +164,7 @@ def aggregate(
         else:
             parts = [(days[0], start, end)]
         result.sources = [spec.name for spec, _, _ in parts]
-    elif months and scope.level in ("district", "town"):
+    elif months and scope.level in (*ABOVE_TOWN, "town"):
         result.start, result.end = _month_start(start), _next_month(end) - timedelta(days=1)
         parts = [(months[0], result.start, result.end)]
         if today is not None and end >= today:
@@ -241,6 +255,9 @@ def _sum_table(
     ]
     if scope.column:
         conditions.append(table.c[scope.column] == scope.org_id)
+    towns = scope.town_filter(table.c.town_id)
+    if towns is not None:
+        conditions.append(towns)
     conditions += [table.c[name] == value for name, value in where.items()]
     keys: list[Any] = []
     for name in by:
@@ -297,6 +314,9 @@ def _sum_events(
     statement = select(*columns).where(Event.created_at < _utc(end + timedelta(days=1)))
     if scope.column:
         statement = statement.where(getattr(Event, scope.column) == scope.org_id)
+    towns = scope.town_filter(Event.town_id)
+    if towns is not None:
+        statement = statement.where(towns)
     low, high = day_number(_local_midnight(start)), day_number(_local_midnight(end))
     wanted = [COUNTER_INDEX[c] for c in counters]
     for row in db.execute(statement):

@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.analytics.query import Scope
+from fengqiao.auth.service import home_reach
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import forbidden, invalid, not_found
 from fengqiao.org.models import OrgUnit
 from fengqiao.scope import Principal
 
 ANALYSIS_ROLES = ("leader", "operator", "admin", "unit_leader")
-SCOPE_KINDS = ("district", "town", "village", "grid")
+SCOPE_KINDS = ("province", "city", "district", "town", "village", "grid")
 # Longest range a chart is asked for (ten years): beyond it, a typo rather than a question.
 MAX_DAYS = 3660
 
@@ -40,9 +41,21 @@ def resolve_scope(db: Session, *, principal: Principal, org_id: int | None) -> S
         )
     if row.kind not in SCOPE_KINDS:
         raise invalid(
-            "scope", "pick a district, town, village or grid", "请选择区、镇街、村社或网格"
+            "scope",
+            "pick a province, city, district, town, village or grid",
+            "请选择省、市、区、镇街、村社或网格",
         )
-    return Scope(level=row.kind, org_id=row.id, name=row.name)
+    return scope_of(db, org_id=row.id, kind=row.kind, name=row.name, path=row.path)
+
+
+def scope_of(db: Session, *, org_id: int, kind: str, name: str, path: str) -> Scope:
+    """The analysis area of an org unit: above the town, limited to its towns when it shares
+    the database with other districts (`auth.service.home_reach`)."""
+    towns = None
+    if kind in ("province", "city", "district"):
+        _, reach = home_reach(db, path)
+        towns = tuple(sorted(reach)) if reach is not None else None
+    return Scope(level=kind, org_id=org_id, name=name, towns=towns)
 
 
 def history_start(db: Session, scope: Scope) -> date | None:
@@ -56,6 +69,9 @@ def history_start(db: Session, scope: Scope) -> date | None:
     statement = select(func.min(Event.created_at))
     if column is not None:
         statement = statement.where(column == scope.org_id)
+    towns = scope.town_filter(Event.town_id)
+    if towns is not None:
+        statement = statement.where(towns)
     first = db.scalar(statement)
     if first is None:
         return None

@@ -22,6 +22,7 @@ from fengqiao.analytics.query import Scope, aggregate
 from fengqiao.assessment import service
 from fengqiao.assessment.annual_models import UnitEvaluation
 from fengqiao.assessment.periods import month_end
+from fengqiao.assessment.regions import owner_in
 from fengqiao.org.models import OrgUnit, Unit
 
 # A town's components: (key, Chinese name).
@@ -172,13 +173,13 @@ def monthly(
     score), and the year's counters and indicators per town: two grouped rollup reads a month."""
     spans = months_of(year, today)
     path = service.scope_path(db, district)
-    households: dict[int, int] = {}
-    for _grid, grid_path, homes in service._grid_paths(db, path):
-        town = service._parent_at(grid_path, 1)
-        if town is not None:
-            households[town] = households.get(town, 0) + homes
     town_ids = list(db.scalars(select(OrgUnit.id).where(
         OrgUnit.kind == "town", OrgUnit.path.startswith(path, autoescape=True))))  # fmt: skip
+    households: dict[int, int] = {}
+    for _grid, grid_path, homes in service._grid_paths(db, path):
+        town = owner_in(grid_path, set(town_ids))
+        if town is not None:
+            households[town] = households.get(town, 0) + homes
 
     def per_household(town: int, counts: Mapping[str, int]) -> float:
         homes = households.get(town, 0)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     func,
     inspect,
     literal_column,
+    or_,
     select,
     true,
 )
@@ -51,13 +52,20 @@ from fengqiao.assessment.bulletin_document import (
     top_and_bottom,
 )
 from fengqiao.assessment.bulletin_export import DOCUMENT, FORMATS, export, font_missing
+from fengqiao.assessment.bulletin_scopes import (
+    REGION_OF,
+    district_scope,
+    issuing_scopes,
+    reader_scope,
+    scope_path,
+)
 from fengqiao.assessment.models import Bulletin, BulletinSequence, BulletinSubscription
 from fengqiao.auth.models import User
 from fengqiao.campaigns.section import bulletin_section
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
 from fengqiao.db import Database
-from fengqiao.errors import Problem, invalid
+from fengqiao.errors import invalid
 from fengqiao.events.models import Event, is_open
 from fengqiao.org.models import ORG_LEVEL_ZH, OrgUnit, Unit
 from fengqiao.outbox.service import Draft, Person, drafts_for, enqueue
@@ -83,27 +91,6 @@ def _local_text(at: datetime | None) -> str:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
-
-
-def district_scope(db: Session) -> Scope:
-    """The district the bulletin reports on (the root of the tree)."""
-    row = db.execute(
-        select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == "district").order_by(OrgUnit.id)
-    ).first()
-    if row is None:
-        raise Problem(409, "no-district", "No district", "尚未导入区划", "import the org tree first",
-                      "请先导入行政区划")  # fmt: skip
-    return Scope(level="district", org_id=row.id, name=row.name)
-
-
-def issuing_scopes(db: Session) -> list[Scope]:
-    """The areas that issue a bulletin each day: the district, then its towns."""
-    towns = db.execute(
-        select(OrgUnit.id, OrgUnit.name)
-        .where(OrgUnit.kind == "town", OrgUnit.valid_to.is_(None))
-        .order_by(OrgUnit.id)
-    ).all()
-    return [district_scope(db), *(Scope(level="town", org_id=t.id, name=t.name) for t in towns)]
 
 
 # --- overdue events: one definition for the totals and the list ------------------------------
@@ -132,7 +119,10 @@ _AREA_COLUMN = {"town": Event.town_id, "village": Event.village_id, "grid": Even
 def in_area(scope: Scope, dialect: str = "postgresql") -> ColumnElement[bool]:
     """Events of the bulletin's area (the district's bulletin: all of them)."""
     column = _AREA_COLUMN.get(scope.level)
-    return true() if column is None else _loose(column == scope.org_id, dialect)
+    if column is None:  # above the town: everything, or its towns when it shares the database
+        towns = scope.town_filter(Event.town_id)
+        return true() if towns is None else towns
+    return _loose(column == scope.org_id, dialect)
 
 
 def overdue_during(
@@ -145,7 +135,7 @@ def overdue_during(
     # The area's column as an expression: the period's closings are the few rows to read, not
     # the area's whole history along an index led by the area.
     column = _AREA_COLUMN.get(scope.level)
-    area = true() if column is None else (column + 0) == scope.org_id
+    area = in_area(scope) if column is None else (column + 0) == scope.org_id
     closed_late = and_(
         _loose(Event.status == "closed", dialect), Event.closed_at > start,
         Event.closed_at > Event.due_at, Event.due_at < cutoff, area,
@@ -320,8 +310,12 @@ def _warnings(db: Session, day: date, limit: int, scope: Scope) -> dict[str, Any
         that_day = and_(that_day, EarlyWarning.town_id == scope.org_id)
     elif scope.level == "village":
         that_day = and_(that_day, EarlyWarning.village_id == scope.org_id)
-    elif scope.level != "district":
+    elif scope.level not in REGION_OF:
         return {"available": True, "total": 0, "items": []}  # warnings name no grid
+    elif scope.towns is not None:  # its towns' warnings and its own (a district's, say)
+        that_day = and_(that_day, or_(EarlyWarning.town_id.in_(scope.towns), and_(
+            EarlyWarning.town_id.is_(None),
+            EarlyWarning.org_path.startswith(scope_path(db, scope), autoescape=True))))  # fmt: skip
     total = db.scalar(select(func.count()).select_from(EarlyWarning).where(that_day)) or 0
     rows = db.execute(
         select(EarlyWarning.kind, EarlyWarning.message, EarlyWarning.town_id,
@@ -371,7 +365,7 @@ def build(
     # Lists are as of the end of the day, or now for a day not over yet.
     cutoff = min(now, _utc(day + timedelta(days=1)))
     # The areas one level down are ranked: the district's towns, a town's villages.
-    region = "town" if scope.level == "district" else "village"
+    region = REGION_OF.get(scope.level, "village")
     towns = service.assess(db, scope=scope, level=region, start=month_start, end=day,
                            weights=weights) if scope.level != "grid" else None  # fmt: skip
     units = service.assess(db, scope=scope, level="unit", start=month_start, end=day,
@@ -380,7 +374,7 @@ def build(
     unit_rows = _ranking(units.rows)
     # The district ranks its towns; a town (or below) its responsible units.
     ranked, subject = (
-        (region_rows, "镇街") if scope.level == "district" else (unit_rows, "责任单位")
+        (region_rows, ORG_LEVEL_ZH[region]) if scope.level in REGION_OF else (unit_rows, "责任单位")
     )
     totals = {
         "day": _totals(db, scope, day, day, cutoff),
@@ -514,14 +508,6 @@ def content_for(
     if stored is not None:
         return normalised(stored.content), stored
     return build(db, day=day, now=now, settings=settings, scope=scope), None
-
-
-def reader_scope(db: Session, org_id: int) -> Scope:
-    """The bulletin a person homed at `org_id` reads: the district's, or their own area's."""
-    row = db.execute(
-        select(OrgUnit.id, OrgUnit.name, OrgUnit.kind).where(OrgUnit.id == org_id)
-    ).one()
-    return Scope(level=row.kind, org_id=row.id, name=row.name)
 
 
 # --- subscriptions -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from fengqiao.analytics.query import Aggregate, Scope, aggregate
 from fengqiao.assessment.asof import sums_as_of
 from fengqiao.assessment.parts import part_counts, with_parts
 from fengqiao.assessment.periods import Period, period_of
+from fengqiao.assessment.regions import REGIONS_IN, owner_in, regrouped, town_owners
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
@@ -25,9 +26,11 @@ from fengqiao.errors import invalid
 from fengqiao.org.models import ORG_LEVEL_ZH, OrgUnit, Unit
 from fengqiao.patrol.models import Patrol
 
-LEVELS = ("town", "village", "unit", "worker")
-# The levels a ranking compares; town and village are org levels and take their words.
+LEVELS = ("city", "district", "town", "village", "unit", "worker")
+# The levels a ranking compares; the regions are org levels and take their words.
 RANK_LEVEL_ZH = {
+    "city": ORG_LEVEL_ZH["city"],
+    "district": ORG_LEVEL_ZH["district"],
     "town": ORG_LEVEL_ZH["town"],
     "village": ORG_LEVEL_ZH["village"],
     "unit": "责任单位",
@@ -288,8 +291,7 @@ class Assessment:
 
 # Which levels make sense inside which scope (a village holds no towns).
 LEVELS_IN = {
-    "district": LEVELS,
-    "town": LEVELS,
+    **{kind: (*regions, "unit", "worker") for kind, regions in REGIONS_IN.items()},
     "village": ("village", "unit", "worker"),
     "grid": ("unit", "worker"),
 }
@@ -314,11 +316,6 @@ def _grid_paths(db: Session, path: str) -> list[tuple[int, str, int]]:
         )
     )
     return [(r.id, r.path, r.households or 0) for r in rows]
-
-
-def _parent_at(path: str, depth: int) -> int | None:
-    parts = [p for p in path.strip("/").split("/") if p]
-    return int(parts[depth]) if len(parts) > depth else None
 
 
 def _patrolled(
@@ -403,7 +400,7 @@ def assess(
                          today=today)  # fmt: skip
 
     rows: list[Row]
-    if level in ("town", "village"):
+    if level in ("city", "district", "town", "village"):
         rows, result = _regions(db, sums, level, path, grids)
     elif level == "unit":
         rows, result = _units(db, sums, path, as_of)
@@ -459,20 +456,22 @@ def _regions(
     path: str,
     grids: list[tuple[int, str, int]],
 ) -> tuple[list[Row], Aggregate]:
-    column = f"{level}_id"
-    result = sums_of((column,))
-    sums = _sums(result)
-    depth = 1 if level == "town" else 2
-    households: dict[int, int] = {}
-    for _grid_id, grid_path, count in grids:
-        owner = _parent_at(grid_path, depth)
-        if owner is not None:
-            households[owner] = households.get(owner, 0) + count
     places = db.execute(
         select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id)
         .where(OrgUnit.kind == level, OrgUnit.path.startswith(path, autoescape=True))
         .order_by(OrgUnit.code)
     ).all()
+    ids = {p.id for p in places}
+    # Cities and districts have no rollup column: their towns' sums, added up (regions.py).
+    result = sums_of((f"{level}_id" if level in ("town", "village") else "town_id",))
+    sums = _sums(result)
+    if level not in ("town", "village"):
+        sums = regrouped(sums, town_owners(db, path=path, places=ids), COUNTERS)
+    households: dict[int, int] = {}
+    for _grid_id, grid_path, count in grids:
+        owner = owner_in(grid_path, ids)
+        if owner is not None:
+            households[owner] = households.get(owner, 0) + count
     parents = dict(
         db.execute(
             select(OrgUnit.id, OrgUnit.name).where(
@@ -590,10 +589,10 @@ def _coverage(
         return
     staffed = set().union(*assigned.values()) if assigned else set()
     patrolled = set().union(*walked.values())
-    depth = 1 if level == "town" else 2
+    ids = {row.id for row in rows}
     per_place: dict[int, list[int]] = {}
     for grid_id, grid_path, _ in grids:
-        owner = _parent_at(grid_path, depth)
+        owner = owner_in(grid_path, ids)
         if owner is not None and grid_id in staffed:
             per_place.setdefault(owner, []).append(grid_id)
     for row in rows:

@@ -271,3 +271,22 @@ def edit_unit(*, db: Session, principal: Principal, unit: Unit, changes: dict[st
     db.flush()
     _units_changed(db)
     return unit
+
+
+def towns_by_child(*, db: Session, root_id: int) -> dict[int, int]:
+    """Each town below the unit `root_id` → the child of that unit it lies in (a province's
+    city, a city's district, a district's town itself): the one-level-down breakdown."""
+    rows = db.execute(
+        select(OrgUnit.id, OrgUnit.path).where(
+            OrgUnit.kind == "town",
+            OrgUnit.path.like(f"%/{root_id}/%"),
+            OrgUnit.valid_to.is_(None),
+        )
+    ).all()
+    found: dict[int, int] = {}
+    for town_id, path in rows:
+        parts = path.strip("/").split("/")
+        at = parts.index(str(root_id))
+        if at + 1 < len(parts):
+            found[town_id] = int(parts[at + 1])
+    return found
