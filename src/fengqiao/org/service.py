@@ -290,3 +290,12 @@ def towns_by_child(*, db: Session, root_id: int) -> dict[int, int]:
         if at + 1 < len(parts):
             found[town_id] = int(parts[at + 1])
     return found
+
+
+def ancestor_of_kind(*, db: Session, path: str, kind: str) -> int | None:
+    """The id of the unit of `kind` on a materialised path (itself included), or None: the
+    district of a grid whatever stands above the district."""
+    ids = [int(part) for part in path.strip("/").split("/") if part]
+    if not ids:
+        return None
+    return db.scalar(select(OrgUnit.id).where(OrgUnit.id.in_(ids), OrgUnit.kind == kind).limit(1))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User
 from fengqiao.db import Database
+from fengqiao.org.service import ancestor_of_kind
 from fengqiao.outbox.service import Directory, Person, drafts_for, enqueue
 from fengqiao.warnings.models import WARNING_KIND_ZH, EarlyWarning
 from fengqiao.warnings.service import WarningRules
@@ -91,7 +92,7 @@ def _follow_up(
         if warning.climb_at < horizon:
             lapsed = True
         else:
-            district = _district_of(warning.org_path)
+            district = _district_of(db, warning.org_path)
             told = people.org_people(district, "operator") + people.org_people(district, "leader")
             drafts = drafts_for(told, channels=CHANNELS, template="warning_climb",
                                 payload=payload, key=f"warning-climb:{warning.id}")  # fmt: skip
@@ -136,8 +137,10 @@ def _pushed(db: Session, warning: EarlyWarning) -> list[Person]:
     return [Person(r.id, r.name, r.phone, r.email) for r in rows]
 
 
-def _district_of(path: str) -> int:
-    return int(path.strip("/").split("/")[0])
+def _district_of(db: Session, path: str) -> int:
+    """The district of a warning's place (the first unit of the path in a district-only tree)."""
+    found = ancestor_of_kind(db=db, path=path, kind="district")
+    return found if found is not None else int(path.strip("/").split("/")[0])
 
 
 def _count(people: list[Person]) -> int:

@@ -19,6 +19,7 @@ from fengqiao.events.escalation import local_text
 from fengqiao.events.filing import route
 from fengqiao.events.models import OPEN_STATES_SQL, Event, is_open
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.org.service import ancestor_of_kind
 from fengqiao.outbox.service import Directory, Person, drafts_for, enqueue
 from fengqiao.scope import Principal, in_scope
 from fengqiao.taxonomy.snapshot import Rules, load_rules
@@ -247,7 +248,7 @@ def _loads(db: Session, now: datetime) -> list[detectors.UnitLoad]:
         detectors.UnitLoad(
             unit_id=unit,
             org_id=places[unit].org_unit_id,
-            town_id=_town_of(places[unit].path),
+            town_id=ancestor_of_kind(db=db, path=places[unit].path, kind="town"),
             open_events=open_counts.get(unit, n),
             overdue=n,
             oldest_due=oldest,
@@ -255,11 +256,6 @@ def _loads(db: Session, now: datetime) -> list[detectors.UnitLoad]:
         for unit, n, oldest in units
         if unit in places
     ]
-
-
-def _town_of(path: str) -> int | None:
-    ids = [int(part) for part in path.strip("/").split("/") if part]
-    return ids[1] if len(ids) >= 2 else None
 
 
 # --- storing and pushing -----------------------------------------------------------------------
