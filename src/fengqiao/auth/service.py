@@ -24,6 +24,7 @@ from fengqiao.auth.sessions import LoginThrottle, revoke_user_tokens
 from fengqiao.config import Settings, get_settings
 from fengqiao.db import utcnow
 from fengqiao.errors import Problem, invalid, not_found
+from fengqiao.org.codes import kind_of_code
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.org.service import bump_counter, read_counter
 from fengqiao.ratelimit import current_caller
@@ -197,6 +198,16 @@ def accounts_generation(db: Session) -> int:
 
 def _org_by_code(db: Session, code: str, field: str) -> OrgUnit:
     org = db.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if org is None and kind_of_code(code) in ("province", "city"):
+        above = db.scalar(select(OrgUnit.id).where(OrgUnit.kind.in_(("province", "city"))).limit(1))
+        if above is None:
+            raise invalid(
+                field,
+                f"{code} is a {kind_of_code(code)} code, but this deployment stops at the district: "
+                "import the province and cities first (docs/org-import.md)",
+                f"{code} 是{'省' if kind_of_code(code) == 'province' else '市'}级编码，"
+                "但本系统只导入到区一级，无法设置省、市级账号：请先导入省、市区划",
+            )
     if org is None:
         raise invalid(field, f"no org unit with code {code}", f"不存在编码为 {code} 的区划或网格")
     return org
