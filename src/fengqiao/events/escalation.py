@@ -1,7 +1,9 @@
 """The escalation ladder (DESIGN.md section 7) and what every deadline message says.
 
 unit (rung 0) → the platform's coordination group at the town (1) → the town's leaders (2) →
-the district: the petition bureau and the command center, with the district's leaders (3).
+the district: the petition bureau and the command center, with the district's leaders (3) → in
+a district that sets it (FENGQIAO_ESCALATION_CITY_DISTRICTS) and sits under a city: the city's
+command center and leaders (4).
 Triggers: a unit's request, an operator's decision, overdue spans (`escalate_at`, set when an
 event runs overdue and moved up a rung at a time by the sweeper), or the Nth return.
 """
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, object_session
 
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
@@ -22,7 +24,14 @@ from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.outbox.service import Directory, Person
 
 TOP_RUNG = 3
-RUNG_ZH = ("责任单位", "镇街平台协调组", "镇街领导", "区级（区信访局/区综合信息指挥中心）")
+CITY_RUNG = 4
+RUNG_ZH = (
+    "责任单位",
+    "镇街平台协调组",
+    "镇街领导",
+    "区级（区信访局/区综合信息指挥中心）",
+    "市级（市综合信息指挥中心/市领导）",
+)
 DISTRICT_UNIT_TYPES = ("petition_bureau", "command_center")
 REASON_ZH = {
     "overdue": "超期未办结",
@@ -37,6 +46,10 @@ class EscalationPolicy:
     overdue_hours: tuple[float, ...] = (24.0, 72.0, 168.0)
     returns: int = 2
     reply_hours: float = 24.0
+    # Codes of the districts whose ladder climbs on to their city, and the hours overdue after
+    # which it does so by itself.
+    city_districts: frozenset[str] = frozenset()
+    city_hours: float = 336.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EscalationPolicy:
@@ -44,13 +57,35 @@ class EscalationPolicy:
             overdue_hours=tuple(settings.escalation_overdue_hours),
             returns=settings.escalation_returns,
             reply_hours=settings.supervision_reply_hours,
+            city_districts=frozenset(settings.escalation_city_districts),
+            city_hours=settings.escalation_city_hours,
         )
+
+    def top_rung(self, event: Event) -> int:
+        """The ladder's last rung for this event: the city's where its district sets it."""
+        session = object_session(event)
+        if not self.city_districts or session is None:
+            return TOP_RUNG
+        district = aliased(OrgUnit)
+        row = session.execute(
+            select(district.code, district.parent_id)
+            .join(OrgUnit, OrgUnit.parent_id == district.id)
+            .where(OrgUnit.id == event.town_id)
+        ).first()
+        if row is None or row.parent_id is None or row.code not in self.city_districts:
+            return TOP_RUNG
+        return CITY_RUNG
 
     def escalate_at(self, event: Event) -> datetime | None:
         """When an overdue event reaches its next rung by itself (None: no further rung)."""
-        if event.due_at is None or event.escalation_rung >= min(TOP_RUNG, len(self.overdue_hours)):
+        hours = self.overdue_hours[:TOP_RUNG]
+        top = TOP_RUNG
+        if len(hours) == TOP_RUNG and event.escalation_rung >= TOP_RUNG:
+            top = self.top_rung(event)
+            hours = (*hours, self.city_hours)
+        if event.due_at is None or event.escalation_rung >= min(top, len(hours)):
             return None
-        return event.due_at + timedelta(hours=self.overdue_hours[event.escalation_rung])
+        return event.due_at + timedelta(hours=hours[event.escalation_rung])
 
 
 def local_text(at: datetime | None) -> str:
@@ -97,6 +132,8 @@ def rung_people(people: Directory, event: Event, rung: int) -> list[Person]:
         if rung == 2:
             return people.org_people(event.town_id, "leader")
         district_id = db.scalar(select(OrgUnit.parent_id).where(OrgUnit.id == event.town_id))
+        if rung >= CITY_RUNG:  # the city above the district: its command center and leaders
+            district_id = db.scalar(select(OrgUnit.parent_id).where(OrgUnit.id == district_id))
         units = db.scalars(
             select(Unit.id).where(
                 Unit.org_unit_id == district_id,
@@ -119,7 +156,7 @@ def climb(
     """Move the event one rung up; the payload for the trail row, or None when it is already at
     the top. The new rung's people are told by the step that climbed (events/notices.py); `db`
     is the transaction it happens in."""
-    if event.escalation_rung >= TOP_RUNG:
+    if event.escalation_rung >= policy.top_rung(event):
         return None
     event.escalation_rung += 1
     rung = event.escalation_rung
