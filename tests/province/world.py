@@ -3,7 +3,8 @@
 `city_world` imports 浙江省 (330000) and 绍兴市 (330600) above the seeded 柯桥区 (330603), which
 re-roots its subtree, then imports 越城区 (330602) with one town, village and grid east of the
 seeded grids, gives it copies of 柯桥区's district departments and town agencies, and adds
-people: an operator and a leader at each district and at the city. Everything happens in the
+people: an operator and a leader at each district and at the city, a leader and an
+administrator at the province. Everything happens in the
 test's transaction and is rolled back after it.
 """
 
@@ -41,6 +42,7 @@ PEOPLE = (
     ("sx_operator", "operator", "330600"),
     ("sx_leader", "leader", "330600"),
     ("zj_leader", "leader", "330000"),
+    ("zj_admin", "admin", "330000"),
 )
 
 
