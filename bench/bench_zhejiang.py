@@ -102,6 +102,7 @@ def libpq(url: str) -> str:
 def seed_figures(url: str, size: ProvinceSize, events: int) -> None:
     upgrade(url)
     database = Database(url)
+    cpu = time.process_time()
     report = seed_province(db=database, password="bench-zhejiang-pass", size=size, progress=percent)
     print(
         f"seed --scale zhejiang on PostgreSQL (org, units, people; no events): {report.seconds:.1f} s "
@@ -109,6 +110,8 @@ def seed_figures(url: str, size: ProvinceSize, events: int) -> None:
         f"{report.villages:,} villages, {report.grids:,} grids, {report.users:,} users, "
         f"{report.units:,} units; target ≤ 600 s)"
     )
+    print(f"# seed: {time.process_time() - cpu:.1f} s CPU of this process; {load()}")
+    cpu = time.process_time()
     if events:
         filed = seed_province_events(
             db=database, count=events, until=default_until(), progress=percent
@@ -118,7 +121,14 @@ def seed_figures(url: str, size: ProvinceSize, events: int) -> None:
             f"{filed.trail_rows:,} trail rows); extrapolated linearly to 12,000,000: "
             f"{12_000_000 / events * filed.seconds / 60:.0f} min (target ≤ 90 min)"
         )
+        print(f"# events: {time.process_time() - cpu:.1f} s CPU of this process; {load()}")
     database.dispose()
+
+
+def load() -> str:
+    """The load average: other work on the machine's cores slows every wall-clock figure."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
 
 
 def size_figures(url: str) -> None:
@@ -352,6 +362,7 @@ def main() -> None:
 
 
 def measure(url: str, args: argparse.Namespace) -> None:
+    print(f"# measuring; {load()}")
     size_figures(url)
     read_figures(url, args.runs)
     locate_figures(url, args.lookups)
