@@ -16,7 +16,11 @@ from fengqiao.events.photos import PhotoStore
 
 def seed(
     scale: Annotated[
-        str, typer.Option(help="keqiao (the full district) or small (one town).")
+        str,
+        typer.Option(
+            help="keqiao (the full district), small (one town) or zhejiang (the province: "
+            "11 cities, 90 districts, 85,000 grids)."
+        ),
     ] = "keqiao",
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Do nothing if data exists.")
@@ -38,10 +42,16 @@ def seed(
     if existing:
         if if_empty:
             console.print(f"database already holds {existing} org units; not seeding")
-            _seed_events(database, events, random_seed)
+            if scale == "zhejiang":
+                _province_events(database, events, random_seed)
+            else:
+                _seed_events(database, events, random_seed)
             return
         err_console.print("[red]数据库中已有数据，未生成演示数据 / the database is not empty[/red]")
         raise typer.Exit(1)
+    if scale == "zhejiang":
+        _seed_province(database, settings.demo_password, random_seed, events)
+        return
     with progress_bar() as progress:
         tasks: dict[str, TaskID] = {}
 
@@ -75,6 +85,60 @@ def seed(
         for device_type, code_and_key in result.device_keys.items():
             console.print(f"  {device_type}: {code_and_key}", markup=False, soft_wrap=True)
     _seed_events(database, events, random_seed)
+
+
+def _seed_province(database: Database, password: str, random_seed: int, events: int) -> None:
+    """`--scale zhejiang`: the province's org tree, units and people, then `events` events."""
+    from fengqiao.demo.zhejiang import seed_province
+
+    with progress_bar() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        result = seed_province(db=database, password=password, seed=random_seed, progress=report)
+    console.print(
+        f"seeded zhejiang: {result.cities} cities, {result.districts} districts, "
+        f"{result.towns} towns, {result.villages} villages, {result.grids} grids, "
+        f"{result.grid_workers} grid workers, {result.units} units, {result.users} users "
+        f"in {result.seconds:.1f} s"
+    )
+    console.print("command-center logins (the demo password; town/district accounts as keqiao's):")
+    for username, role, description in result.logins:
+        console.print(f"  {username:<14} {role:<9} {description}", markup=False)
+    _province_events(database, events, random_seed)
+
+
+def _province_events(database: Database, events: int, random_seed: int) -> None:
+    """File `events` events over the province's districts unless it already holds events."""
+    from fengqiao.demo.events import default_until
+    from fengqiao.demo.zhejiang import seed_province_events
+    from fengqiao.events.models import Event
+
+    if events <= 0:
+        return
+    with database.session() as session:
+        if session.scalar(select(Event.id).limit(1)) is not None:
+            console.print("database already holds events; not seeding events")
+            return
+    with progress_bar() as progress:
+        task = progress.add_task("events", total=events)
+        filed = seed_province_events(
+            db=database,
+            count=events,
+            until=default_until(),
+            seed=random_seed,
+            progress=lambda stage, done, total: progress.update(
+                task, description=stage, completed=done, total=total
+            ),
+        )
+    console.print(
+        f"seeded {filed.events} events ({filed.open_events} open) with "
+        f"{filed.trail_rows} trail rows in {filed.seconds:.1f} s"
+    )
 
 
 def _seed_events(database: Database, count: int, random_seed: int) -> None:

@@ -1,0 +1,374 @@
+"""The province-sized demo on PostgreSQL: `seed --scale zhejiang` (org tree, units, people) and
+`--events N`, the table sizes, then at that size the hot reads, each next to a bare limit
+measured in the same run.
+
+    .venv/bin/python bench/bench_zhejiang.py [--postgres postgresql://postgres@127.0.0.1:5432/test]
+        [--events 200000] [--runs 50] [--db URL] [--keep] [--charts] [--smoke]
+
+1. Seed time of the province (11 cities, 90 districts, 1,360 towns, 20,000 villages, 85,000
+   grids, ~450,000 users) into a fresh database, and of N events; sizes of the biggest tables
+   and their indexes (pg_total_relation_size, pg_indexes_size).
+2. `GET /api/v1/events?town=…&size=50` as that town's operator (the busiest town), p50, in
+   process (FastAPI TestClient), against the same SQL the app ran, through raw psycopg.
+3. `GET /api/v1/events/{id}` (an event's page: the event and its trail), p50, against
+   `SELECT` of the event row and its trail rows through raw psycopg.
+4. The sweeper's idle tick (`fengqiao.supervision.sweeper.sweep`, nothing due) p50, against its
+   three probes through raw psycopg.
+5. Point → grid over the 85,000 grids: single `GridIndex.locate` lookups/s in process, against
+   the bare vectorised STRtree point-in-polygon query over the same index and points.
+6. `--charts`: the 18 charts (`fengqiao.analytics.charts.draw`, as bench/bench_analytics.py
+   calls them) for the province and for a city. Needs the province/city scope of the "tree"
+   part of issue 21; without it each chart prints the error it raised.
+
+`--db URL` measures an already seeded database instead of seeding one (figure 1 then prints the
+sizes only). The fresh database is dropped at the end unless `--keep`. `--smoke`: 2 cities x 2
+districts, 60 grids, 2,000 events, 5 runs each (checks the script runs; its figures mean nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import shapely
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
+
+import fengqiao.models  # noqa: F401  (every table, as the app and the worker load them)
+from fengqiao.app import create_app
+from fengqiao.auth.models import User
+from fengqiao.auth.security import issue_token
+from fengqiao.config import Settings
+from fengqiao.db import Database
+from fengqiao.demo.events import default_until
+from fengqiao.demo.zhejiang import seed_province, seed_province_events
+from fengqiao.demo.zhejiang_data import ZHEJIANG, ProvinceSize
+from fengqiao.events.escalation import EscalationPolicy
+from fengqiao.events.models import Event
+from fengqiao.geo.service import GridLocator
+from fengqiao.migrate import upgrade
+from fengqiao.org.models import OrgUnit
+from fengqiao.supervision.sweeper import sweep
+
+SMOKE = ProvinceSize(cities=2, districts_per_city=2, towns=6, villages=20, grids=60)
+KEY = "bench-zhejiang-secret-key-0123456789abcdef"
+OPEN = "('reported', 'accepted', 'dispatched', 'signed', 'handled', 'self_handled', 'suspended')"
+PROBES = [
+    f"SELECT id FROM event WHERE status IN {OPEN} AND reminded_at IS NULL AND level >= 2 "
+    "AND remind_at <= %s AND status != 'suspended' ORDER BY remind_at LIMIT 500",
+    f"SELECT id FROM event WHERE status IN {OPEN} AND overdue_at IS NULL AND due_at <= %s "
+    "AND status != 'suspended' ORDER BY due_at LIMIT 500",
+    f"SELECT id FROM event WHERE status IN {OPEN} AND escalate_at <= %s "
+    "AND status != 'suspended' ORDER BY escalate_at LIMIT 500",
+]
+
+
+def p50_ms(work: Callable[[], Any], runs: int) -> float:
+    work()  # warm: statement caches, page cache
+    samples = []
+    for _ in range(runs):
+        gc.collect()
+        start = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def percent(stage: str, done: int, total: int) -> None:
+    """A simple percentage line on stderr (the CLI shows a rich progress bar instead)."""
+    print(f"\r{stage}: {100 * done // max(total, 1):3d} %", end="", file=sys.stderr, flush=True)
+    if done >= total:
+        print(file=sys.stderr)
+
+
+def libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def seed_figures(url: str, size: ProvinceSize, events: int) -> None:
+    upgrade(url)
+    database = Database(url)
+    cpu = time.process_time()
+    report = seed_province(db=database, password="bench-zhejiang-pass", size=size, progress=percent)
+    print(
+        f"seed --scale zhejiang on PostgreSQL (org, units, people; no events): {report.seconds:.1f} s "
+        f"({report.cities} cities, {report.districts} districts, {report.towns:,} towns, "
+        f"{report.villages:,} villages, {report.grids:,} grids, {report.users:,} users, "
+        f"{report.units:,} units; target ≤ 600 s)"
+    )
+    print(f"# seed: {time.process_time() - cpu:.1f} s CPU of this process; {load()}")
+    cpu = time.process_time()
+    if events:
+        filed = seed_province_events(
+            db=database, count=events, until=default_until(), progress=percent
+        )
+        print(
+            f"--events {events:,}: {filed.seconds:.1f} s ({events / filed.seconds:,.0f} events/s, "
+            f"{filed.trail_rows:,} trail rows); extrapolated linearly to 12,000,000: "
+            f"{12_000_000 / events * filed.seconds / 60:.0f} min (target ≤ 90 min)"
+        )
+        print(f"# events: {time.process_time() - cpu:.1f} s CPU of this process; {load()}")
+    database.dispose()
+
+
+def load() -> str:
+    """The load average: other work on the machine's cores slows every wall-clock figure."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
+
+
+def size_figures(url: str) -> None:
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+        rows = conn.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid), pg_indexes_size(c.oid) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
+            "ORDER BY 2 DESC LIMIT 12"
+        ).fetchall()
+        total = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        counts = {
+            name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
+            for name, _, _ in rows
+        }
+    for name, size, indexes in rows:
+        print(
+            f"table {name}: {counts[name]:,} rows, {size / 1e6:.1f} MB with indexes "
+            f"({indexes / 1e6:.1f} MB of indexes)"
+        )
+    print(f"database: {(total[0] if total else 0) / 1e6:.0f} MB")
+
+
+def read_figures(url: str, runs: int) -> None:
+    database = Database(url)
+    with database.session() as db:
+        town_id, events = db.execute(
+            select(Event.town_id, func.count())
+            .group_by(Event.town_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        town_code = db.scalar(select(OrgUnit.code).where(OrgUnit.id == town_id))
+        # The province's operator, filtering one town: a town operator's own scope (a path
+        # depth) needs the "tree" part of issue 21 for a tree rooted above the district.
+        operator = db.scalar(select(User.id).where(User.username == "zj_operator"))
+        page_id = db.scalar(
+            select(Event.id)
+            .where(Event.town_id == town_id)
+            .order_by(Event.trail_seq.desc(), Event.id)
+            .limit(1)
+        )
+    assert operator is not None and page_id is not None
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        statements.append((statement, parameters))
+
+    # No read cache: every request runs its queries (a cached answer would time a dict lookup).
+    settings = Settings(
+        database_url=url, secret_key=KEY, data_dir=Path(tempfile.mkdtemp()), read_cache_seconds=0
+    )
+    app = create_app(settings, database=database)
+    headers = {"Authorization": f"Bearer {issue_token(user_id=operator, key=KEY, minutes=600)}"}
+    params = {"town": str(town_id), "size": "50"}
+    with TestClient(app) as client, psycopg.connect(libpq(url), autocommit=True) as raw:
+
+        def listing() -> None:
+            response = client.get("/api/v1/events", params=params, headers=headers)
+            assert response.status_code == 200, response.text[:500]
+            assert len(response.json()["items"]) == min(50, events), response.text[:300]
+
+        def page() -> None:
+            response = client.get(f"/api/v1/events/{page_id}", headers=headers)
+            assert response.status_code == 200, response.text[:500]
+
+        listed = p50_ms(listing, runs)
+        event.listen(database.engine, "before_cursor_execute", capture)
+        listing()
+        event.remove(database.engine, "before_cursor_execute", capture)
+        sql, args = next(
+            (s, p) for s, p in statements if re.search(r"\bFROM event\s", s) and "LIMIT" in s
+        )
+        bare_list = p50_ms(lambda: raw.execute(sql, args).fetchall(), runs)
+        print(
+            f"GET /api/v1/events?town= town {town_code} ({events:,} events) as zj_operator, 50 items: p50 {listed:.1f} ms "
+            f"(target ≤ 50 ms); the same SQL in raw psycopg: p50 {bare_list:.2f} ms; "
+            f"ratio {listed / bare_list:.1f}x"
+        )
+        paged = p50_ms(page, runs)
+
+        def bare_page() -> None:
+            raw.execute("SELECT * FROM event WHERE id = %s", (page_id,)).fetchall()
+            raw.execute(
+                "SELECT * FROM event_log WHERE event_id = %s ORDER BY seq", (page_id,)
+            ).fetchall()
+
+        bare_paged = p50_ms(bare_page, runs)
+        print(
+            f"GET /api/v1/events/{page_id} (an event's page): p50 {paged:.1f} ms (target ≤ 20 ms); "
+            f"its row and trail in raw psycopg: p50 {bare_paged:.2f} ms; "
+            f"ratio {paged / bare_paged:.1f}x"
+        )
+
+        now = datetime.now(UTC)
+        policy = EscalationPolicy()
+        drained = sweep(database, now, policy)  # the history's due work, once
+        assert sweep(database, now, policy) == {}
+        tick = p50_ms(lambda: sweep(database, now, policy), runs)
+        bare_tick = p50_ms(lambda: [raw.execute(p, (now,)).fetchall() for p in PROBES], runs)
+        print(
+            f"sweeper tick, nothing due (first tick handled {sum(drained.values()):,} items): "
+            f"p50 {tick:.2f} ms (target ≤ 20 ms); its three probes in raw psycopg: "
+            f"p50 {bare_tick:.2f} ms; ratio {tick / bare_tick:.1f}x"
+        )
+    database.dispose()
+
+
+def locate_figures(url: str, lookups: int) -> None:
+    database = Database(url)
+    locator = GridLocator(0)
+    with database.session() as db:
+        started = time.perf_counter()
+        locator.refresh(db)
+        built = time.perf_counter() - started
+    index = locator.snapshot.index
+    min_x, min_y, max_x, max_y = shapely.total_bounds(index.geometries)
+    rng = np.random.default_rng(20240601)
+    lng, lat = rng.uniform(min_x, max_x, lookups), rng.uniform(min_y, max_y, lookups)
+    pairs = list(zip(lng.tolist(), lat.tolist(), strict=True))
+    best = min(_seconds(lambda: [index.locate(x, y) for x, y in pairs]) for _ in range(3))
+    points = shapely.points(lng, lat)
+    bare = min(_seconds(lambda: index.tree.query(points, predicate="intersects")) for _ in range(3))
+    hits = [index.locate(x, y) for x, y in pairs[:2000]]
+    positions = index.locate_many(lng[:2000], lat[:2000])
+    expected = [int(index.grid_ids[p]) if p >= 0 else None for p in positions.tolist()]
+    assert [h.grid_id if h else None for h in hits] == expected, "single and batched disagree"
+    print(
+        f"point → grid over {len(index):,} grids (index built from the database in {built:.1f} s): "
+        f"{lookups / best:,.0f} single lookups/s in process (target ≥ 100,000); bare vectorised "
+        f"STRtree point-in-polygon: {lookups / bare:,.0f} points/s; ratio {best / bare:.1f}x"
+    )
+    database.dispose()
+
+
+def _seconds(work: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def chart_figures(url: str, runs: int) -> None:
+    """The 18 charts for the province and a city, as bench_analytics draws them for a district."""
+    from fengqiao.analytics.charts import CHARTS, draw
+    from fengqiao.analytics.query import Scope
+
+    database = Database(url)
+    today = datetime.now(UTC).date()
+    start, end = date(today.year, 1, 1), today + timedelta(days=1)
+    with database.session() as db:
+        targets = [
+            db.execute(
+                select(OrgUnit.kind, OrgUnit.id, OrgUnit.name)
+                .where(OrgUnit.kind == kind)
+                .order_by(OrgUnit.id)
+                .limit(1)
+            ).one()
+            for kind in ("province", "city")
+        ]
+        for kind, org_id, name in targets:
+            total = 0.0
+            for chart in CHARTS:
+                try:
+                    scope: Any = Scope(kind, org_id, name)
+
+                    def work(c: Any = chart, s: Any = scope) -> None:
+                        draw(c, db=db, scope=s, start=start, end=end, today=today)
+
+                    ms = p50_ms(work, runs)
+                except Exception as error:  # printed: a scope above the district needs tree
+                    print(
+                        f"chart {chart.name} for the {kind}: {type(error).__name__}: {error}"[:300]
+                    )
+                    db.rollback()
+                    continue
+                total += ms
+                print(f"chart {chart.number:2} {chart.name}, {kind} {name}: p50 {ms:.1f} ms")
+            print(
+                f"18 charts, {kind}: sum of p50s {total:.0f} ms "
+                f"(target: the 18 charts ≤ {500 if kind == 'province' else 300} ms)"
+            )
+    database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "FENGQIAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+        help="any database of the server: a fresh one is created beside it",
+    )
+    parser.add_argument("--db", help="an already seeded province database: measure only")
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--lookups", type=int, default=200_000)
+    parser.add_argument("--keep", action="store_true", help="keep the fresh database")
+    parser.add_argument("--charts", action="store_true", help="also the 18 charts (tree branch)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="a reduced province: checks the script runs"
+    )
+    args = parser.parse_args()
+    size = ZHEJIANG
+    if args.smoke:
+        size, args.events, args.runs, args.lookups = SMOKE, 2_000, 5, 20_000
+        os.environ.setdefault("FENGQIAO_DATA_DIR", tempfile.mkdtemp())
+        print(
+            "# smoke mode: 2 cities x 2 districts, 60 grids, 2,000 events; the figures below mean nothing"
+        )
+    if args.db:
+        measure(args.db, args)
+        return
+    base = make_url(args.postgres).set(drivername="postgresql+psycopg")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"fq_zj_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        seed_figures(url, size, args.events)
+        measure(url, args)
+    finally:
+        if args.keep:
+            print(f"# kept {make_url(url).render_as_string(hide_password=True)}")
+        else:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def measure(url: str, args: argparse.Namespace) -> None:
+    print(f"# measuring; {load()}")
+    size_figures(url)
+    read_figures(url, args.runs)
+    locate_figures(url, args.lookups)
+    if args.charts:
+        chart_figures(url, max(3, args.runs // 10))
+
+
+if __name__ == "__main__":
+    main()
