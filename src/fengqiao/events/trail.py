@@ -225,6 +225,9 @@ def append_log(
         "payload": payload,
         "prev_hash": event.trail_hash,
         "hash": digest,
+        # The partition key (the event's filing time) and the shard key (migration 0040).
+        "filed_at": event.created_at,
+        "district_id": event.district_id,
     }
     buffer = db.info.get(_TRAIL_BUFFER)
     if buffer is not None:

@@ -30,6 +30,7 @@ from fengqiao.errors import (
     invalid_fields,
 )
 from fengqiao.geo.locator import GridIndex
+from fengqiao.org.districts import district_ids
 from fengqiao.patrol import tracks
 from fengqiao.patrol.models import PATROL_OPEN_SQL, Patrol, Position
 from fengqiao.patrol.schemas import (
@@ -246,6 +247,7 @@ def store_positions(
         else None
     )
     rows = []
+    districts = district_ids(db, {fix.grid_id for fix in fixes})
     for fix in fixes:
         attached = patrol is not None and _within(patrol, fix.at)
         rows.append(
@@ -253,6 +255,7 @@ def store_positions(
                 "user_id": user_id, "at": fix.at, "lat": fix.lat, "lng": fix.lng,
                 "accuracy": fix.accuracy, "speed": fix.speed, "grid_id": fix.grid_id,
                 "patrol_id": patrol.id if attached and patrol is not None else None,
+                "district_id": districts.get(fix.grid_id) if fix.grid_id else None,
             }
         )  # fmt: skip
     stored_at = {at for (at,) in connection.execute(statements.insert_positions, rows)}

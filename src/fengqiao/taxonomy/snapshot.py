@@ -65,6 +65,8 @@ class Rules:
     town_prefixes: dict[int, str]  # town org id → the prefix of its event codes
     # Extra questions and search words per class (business modules); absent: none.
     intakes: dict[str, ClassIntake] = field(default_factory=dict)
+    # town org id → its district (the town's parent): the `district_id` of its events.
+    town_districts: dict[int, int | None] = field(default_factory=dict)
 
     def policy_for(self, *, level: int, category_code: str, urgent: bool) -> PolicyRef | None:
         """The SLA policy of an event: class-specific beats level-wide; urgent beats both."""
@@ -148,7 +150,9 @@ def load_rules(db: Session) -> Rules:
     ]
     overrides = {o.day: o.is_working for o in db.scalars(select(CalendarOverride))}
     district_id = db.scalar(select(OrgUnit.id).where(OrgUnit.kind == "district").limit(1))
-    towns = db.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.kind == "town")).all()
+    towns = db.execute(
+        select(OrgUnit.id, OrgUnit.code, OrgUnit.parent_id).where(OrgUnit.kind == "town")
+    ).all()
     return Rules(
         generation=generation,
         categories=categories,
@@ -157,8 +161,9 @@ def load_rules(db: Session) -> Rules:
         policies=policies,
         calendar=WorkCalendar(overrides),
         district_id=district_id,
-        town_prefixes={town_id: code[-3:] for town_id, code in towns},
+        town_prefixes={town_id: code[-3:] for town_id, code, _ in towns},
         intakes=class_intakes(db),
+        town_districts={town_id: parent_id for town_id, _, parent_id in towns},
     )
 
 
