@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, insert, select, text
 
+from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.geo.locator import GridIndex
 from fengqiao.org.districts import district_from_path
@@ -192,8 +193,18 @@ def insert_plan(conn: Connection, plan: PatrolPlan) -> None:
         row.id: district_from_path(kind="grid", path=row.path)
         for row in conn.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.kind == "grid"))
     }
-    for position in plan.positions:  # the grid's district, as the online path stores it
-        position["district_id"] = grids.get(position["grid_id"]) if position["grid_id"] else None
+    walkers = {row["user_id"] for row in plan.patrols}
+    homes = {
+        row.id: district_from_path(kind=row.kind, path=row.path)
+        for row in conn.execute(
+            select(User.id, OrgUnit.kind, OrgUnit.path)
+            .join(OrgUnit, OrgUnit.id == User.home_org_id)
+            .where(User.id.in_(walkers))
+        )
+    }
+    for position in plan.positions:  # the grid's district (off every grid: the walker's home's)
+        grid = position["grid_id"]
+        position["district_id"] = grids.get(grid) if grid else homes.get(position["user_id"])
     for model, rows in ((Patrol, plan.patrols), (Position, plan.positions)):
         for start in range(0, len(rows), BATCH_ROWS):
             conn.execute(insert(model), rows[start : start + BATCH_ROWS])

@@ -124,17 +124,13 @@ def _districts(db: Session, drafts: list[Draft]) -> dict[tuple[Any, Any], int | 
     homes: dict[int, int | None] = {}
     with db.no_autoflush:
         if events:
-            of_event = dict(
-                db.execute(select(_EVENT.c.id, _EVENT.c.district_id).where(_EVENT.c.id.in_(events)))
-                .tuples()
-                .all()
+            found = db.execute(
+                select(_EVENT.c.id, _EVENT.c.district_id).where(_EVENT.c.id.in_(events))
             )
+            of_event = {row.id: row.district_id for row in found}
         if users:
-            homes = dict(
-                db.execute(select(User.id, User.home_org_id).where(User.id.in_(users)))
-                .tuples()
-                .all()
-            )
+            people = db.execute(select(User.id, User.home_org_id).where(User.id.in_(users)))
+            homes = {row.id: row.home_org_id for row in people}
     places = district_ids(db, homes.values())
     return {
         (d.event_id, d.user_id): of_event.get(d.event_id)
