@@ -677,6 +677,22 @@ class Settings(BaseSettings):
         description="SMS sign-in codes requested per client address (the `limits` notation).",
     )
 
+    # --- issue 21, partitions (parts) ---
+    partition_months_ahead: int = Field(
+        3,
+        ge=1,
+        le=24,
+        description="Months of PostgreSQL partitions the worker's `partitions.maintain` keeps "
+        "made ahead of the current one (trail, positions, rollup day tables).",
+    )
+    position_retention_months: int = Field(
+        12,
+        ge=1,
+        description="Months of GPS positions kept on PostgreSQL: `partitions.maintain` drops "
+        "each month's position partition once it is this many whole months old.",
+    )
+    # (end of partitions)
+
     def photo_dir(self) -> Path:
         """Where photos are stored."""
         return self.upload_dir if self.upload_dir is not None else self.data_dir / "photos"

@@ -50,6 +50,7 @@ from fengqiao.open311.models import Open311Refusal, Open311Request
 from fengqiao.ops.models import PersonalDataAccess
 from fengqiao.org.models import ChangeCounter, OrgUnit, Unit
 from fengqiao.outbox.models import Outbox
+from fengqiao.partitions import is_partition
 from fengqiao.patrol.models import Patrol, Position
 from fengqiao.rooms.models import RoomParticipant, RoomSession
 from fengqiao.search.index import SEARCH_OBJECTS as PLACE_SEARCH_OBJECTS
@@ -162,7 +163,10 @@ UNMODELLED = SEARCH_OBJECTS | PLACE_SEARCH_OBJECTS | POSTGRES_ONLY_INDEXES
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Alembic's `include_name` hook: autogenerate reflects nothing of `UNMODELLED`."""
+    """Alembic's `include_name` hook: autogenerate reflects nothing of `UNMODELLED`, nor
+    PostgreSQL's monthly partitions of the big tables (migration 0040; the parents are modelled)."""
+    if type_ == "table" and is_partition(name):
+        return False
     return name not in UNMODELLED
 
 

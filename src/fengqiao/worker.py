@@ -32,6 +32,7 @@ from fengqiao.meetings import jobs as meeting_jobs
 from fengqiao.metrics import timed_job
 from fengqiao.notify import jobs as notify_jobs
 from fengqiao.notify.channels import Channel, load_channels
+from fengqiao.partitions import jobs as partition_jobs
 from fengqiao.supervision import jobs as supervision_jobs
 from fengqiao.tasks import jobs as task_jobs
 from fengqiao.warnings import jobs as warnings_jobs
@@ -48,6 +49,7 @@ JOB_MODULES = (
     catalogue_jobs,
     iot_jobs,
     command_jobs,
+    partition_jobs,
     notify_jobs,
 )
 

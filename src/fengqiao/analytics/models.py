@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import (
     BigInteger,
     Column,
+    ForeignKey,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -104,6 +105,10 @@ def _table(spec: RollupSpec) -> Table:
     columns: list[Column[object]] = [Column("period", Integer, nullable=False)]
     columns += [Column(name, DIMENSION_TYPES[name], nullable=False) for name in spec.columns]
     columns += [Column(name, BigInteger, nullable=False, default=0) for name in spec.counters]
+    if spec.grain == "day":
+        # The town's district (set on insert, never part of the key: it follows from the town);
+        # the distribution column of a sharded deployment (migration 0040).
+        columns.append(Column("district_id", Integer, ForeignKey("org_unit.id")))
     return Table(
         spec.table_name,
         Base.metadata,
@@ -115,3 +120,5 @@ def _table(spec: RollupSpec) -> Table:
 
 
 TABLES: dict[str, Table] = {spec.name: _table(spec) for spec in SPECS}
+# The day tables: they carry `district_id`, and PostgreSQL partitions them by month of `period`.
+DAY_TABLES = tuple(spec.table_name for spec in SPECS if spec.grain == "day")

@@ -94,14 +94,30 @@ class _Upserts:
     def __init__(self, marker: str) -> None:
         self.statements: dict[str, str] = {}
         for spec in SPECS:
-            names = ("period", *spec.columns, *spec.counters)
+            names, values = _insert_columns(spec, marker)
             table = spec.table_name
             additions = ", ".join(f"{n} = {table}.{n} + excluded.{n}" for n in spec.counters)
             self.statements[spec.name] = (
-                f"INSERT INTO {table} ({', '.join(names)}) "
-                f"VALUES ({', '.join([marker] * len(names))}) "
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({values}) "
                 f"ON CONFLICT (period, {', '.join(spec.dims)}) DO UPDATE SET {additions}"
             )
+
+
+def _insert_columns(spec: RollupSpec, marker: str) -> tuple[tuple[str, ...], str]:
+    """The columns a row of `spec` is inserted with, and their VALUES list: a day table's
+    `district_id` is its town's parent (org/districts.py), read in the same statement from the
+    town parameter again, so every writer (a step, the worker, a rebuild) fills it."""
+    names = ("period", *spec.columns, *spec.counters)
+    values = ", ".join([marker] * len(names))
+    if spec.grain == "day":
+        names = (*names, "district_id")
+        values += f", (SELECT parent_id FROM org_unit WHERE id = {marker})"
+    return names, values
+
+
+def _town_again(spec: RollupSpec, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    # The town parameter of the district subquery (the town is the first dimension of a day table).
+    return (*row, row[1]) if spec.grain == "day" else row
 
 
 _UPSERTS: dict[str, _Upserts] = {}
@@ -120,7 +136,7 @@ _INDEXES = {spec.name: [COUNTER_INDEX[name] for name in spec.counters] for spec 
 
 def _parameters(spec: RollupSpec, key: Key, sums: Sums) -> tuple[Any, ...]:
     get = sums.get
-    return (*key, *[get(i, 0) for i in _INDEXES[spec.name]])
+    return _town_again(spec, (*key, *[get(i, 0) for i in _INDEXES[spec.name]]))
 
 
 def apply(db: Session, rows: Rows) -> int:
@@ -364,16 +380,13 @@ def _insert_rows(
     connection: Connection, spec: RollupSpec, rows: Iterable[tuple[Key, np.ndarray]]
 ) -> int:
     """Insert summed rows with the driver's executemany (tuples, no per-row SQLAlchemy work)."""
-    names = ("period", *spec.columns, *spec.counters)
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {spec.table_name} ({', '.join(names)}) "
-        f"VALUES ({', '.join([marker] * len(names))})"
-    )
+    names, values = _insert_columns(spec, marker)
+    sql = f"INSERT INTO {spec.table_name} ({', '.join(names)}) VALUES ({values})"
     written = 0
     batch: list[tuple[Any, ...]] = []
     for key, sums in rows:
-        batch.append((*key, *sums.tolist()))
+        batch.append(_town_again(spec, (*key, *sums.tolist())))
         if len(batch) == 10000:
             connection.exec_driver_sql(sql, batch)
             written += len(batch)

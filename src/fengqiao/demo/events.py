@@ -507,7 +507,7 @@ class _Planner:
             deadline.remind_at if deadline else None, created, last[2], row["accepted"],
             row["dispatched"], row["signed"], row["handled"], row["closed"], 0.0, row["reworks"],
             row["returns"], row["satisfaction"], row["result"], len(trail.rows), trail.head,
-            len(trail.rows),
+            len(trail.rows), self.rules.town_districts.get(place[2]),
         )  # fmt: skip
 
 
@@ -519,12 +519,15 @@ EVENT_COLUMNS = (
     "sla_started_at", "due_at", "yellow_at", "remind_at", "created_at", "updated_at",
     "accepted_at", "dispatched_at", "signed_at", "handled_at", "closed_at", "paused_seconds",
     "rework_count", "return_count", "satisfaction", "result", "version", "trail_hash",
-    "trail_seq",
+    "trail_seq", "district_id",
 )  # fmt: skip
+# A trail row as _Trail plans it, then the event's filing time and district (the writer adds them).
 LOG_COLUMNS = (
     "event_id", "seq", "at", "actor_id", "action", "from_status", "to_status", "unit_id", "note",
-    "payload", "prev_hash", "hash",
+    "payload", "prev_hash", "hash", "filed_at", "district_id",
 )  # fmt: skip
+_CREATED = EVENT_COLUMNS.index("created_at")
+_DISTRICT = EVENT_COLUMNS.index("district_id")
 
 
 _STATUS = EVENT_COLUMNS.index("status")
@@ -565,6 +568,9 @@ class _Writer:
         self.db = db
 
     def write(self, events: list[tuple[Any, ...]], logs: list[tuple[Any, ...]]) -> None:
+        # Each trail row carries its event's filing time (the partition key) and district.
+        owners = {row[0]: (row[_CREATED], row[_DISTRICT]) for row in events}
+        logs = [(*row, *owners[row[0]]) for row in logs]
         if self.db.is_sqlite:
             self._sqlite(events, logs)
         else:
@@ -575,7 +581,9 @@ class _Writer:
         event_rows = [
             tuple(_sqlite_time(v) if i in times else v for i, v in enumerate(row)) for row in events
         ]
-        log_rows = [(*r[:2], _sqlite_time(r[2]), *r[3:]) for r in logs]
+        log_rows = [
+            (*r[:2], _sqlite_time(r[2]), *r[3:-2], _sqlite_time(r[-2]), r[-1]) for r in logs
+        ]
         raw = self.db.engine.raw_connection()
         try:
             cursor = raw.cursor()

@@ -16,10 +16,13 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, insert, select, text
 
+from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.geo.locator import GridIndex
+from fengqiao.org.districts import district_from_path
+from fengqiao.org.models import OrgUnit
 from fengqiao.patrol import tracks
 from fengqiao.patrol.models import Patrol, Position
 
@@ -186,6 +189,22 @@ def _fold(values: np.ndarray, low: float, high: float) -> np.ndarray:
 
 def insert_plan(conn: Connection, plan: PatrolPlan) -> None:
     """Write the patrols and positions with Core executemany in large batches."""
+    grids = {
+        row.id: district_from_path(kind="grid", path=row.path)
+        for row in conn.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.kind == "grid"))
+    }
+    walkers = {row["user_id"] for row in plan.patrols}
+    homes = {
+        row.id: district_from_path(kind=row.kind, path=row.path)
+        for row in conn.execute(
+            select(User.id, OrgUnit.kind, OrgUnit.path)
+            .join(OrgUnit, OrgUnit.id == User.home_org_id)
+            .where(User.id.in_(walkers))
+        )
+    }
+    for position in plan.positions:  # the grid's district (off every grid: the walker's home's)
+        grid = position["grid_id"]
+        position["district_id"] = grids.get(grid) if grid else homes.get(position["user_id"])
     for model, rows in ((Patrol, plan.patrols), (Position, plan.positions)):
         for start in range(0, len(rows), BATCH_ROWS):
             conn.execute(insert(model), rows[start : start + BATCH_ROWS])

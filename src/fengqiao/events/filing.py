@@ -287,6 +287,7 @@ def create_event(
         "grid_id": place.grid_id,
         "village_id": place.village_id,
         "town_id": place.town_id,
+        "district_id": rules.town_districts.get(place.town_id),
         "status": "reported",
         "proposed_unit_id": proposal.unit_id,
         "routing_rule_id": proposal.rule_id,

@@ -77,7 +77,11 @@ def public_report(db: Session, *, code: str, hidden: frozenset[str]) -> PublicRe
     if event is None or event.category_code in hidden:
         return None
     rows = list(
-        db.scalars(select(EventLog).where(EventLog.event_id == event.id).order_by(EventLog.seq))
+        db.scalars(
+            select(EventLog)
+            .where(EventLog.event_id == event.id, EventLog.filed_at == event.created_at)
+            .order_by(EventLog.seq)
+        )
     )
     unit_ids = {row.unit_id for row in rows if row.unit_id is not None}
     units = (

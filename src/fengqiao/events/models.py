@@ -129,6 +129,8 @@ class Event(Base):
         Index("ix_event_town_sort_status", "town_id", "status", "id"),
         Index("ix_event_town_sort_unit", "town_id", "owner_unit_id", "id"),
         Index("ix_event_town_sort_due", "town_id", "due_at", "id"),
+        # A district's events by time (the province's lists, the shard key of migration 0040).
+        Index("ix_event_district_created", "district_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -152,6 +154,8 @@ class Event(Base):
     grid_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     town_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    # The town's district (org/districts.py): the distribution column of a sharded deployment.
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     status: Mapped[str] = mapped_column(String(16))
     suspended_from: Mapped[str | None] = mapped_column(String(16))
     pending_action: Mapped[str | None] = mapped_column(String(16))
@@ -208,7 +212,9 @@ class EventLog(Base):
 
     __tablename__ = "event_log"
     __table_args__ = (
-        UniqueConstraint("event_id", "seq", name="uq_event_log_event_seq"),
+        # `filed_at` follows from `event_id`, so this is (event_id, seq) unique; PostgreSQL
+        # partitions the trail by it (migration 0040) and wants the partition key in the key.
+        UniqueConstraint("event_id", "seq", "filed_at", name="uq_event_log_event_seq"),
         # The events a handler acted on (events/scope.py `acted_on`).
         Index("ix_event_log_actor_event", "actor_id", "event_id"),
         # A window of trail rows by time (Open311 servicerequestupdates, migration 0031).
@@ -228,6 +234,10 @@ class EventLog(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The event's own created_at, copied onto each of its rows: PostgreSQL partitions the trail
+    # by it (migration 0040), so an event's whole trail sits in one partition.
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
 
 
 class Attachment(Base):

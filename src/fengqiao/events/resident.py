@@ -176,7 +176,7 @@ def timeline(db: Session, event: Event) -> list[PublicStepOut]:
     rows = db.execute(
         select(EventLog.at, EventLog.action, EventLog.to_status, EventLog.unit_id,
                EventLog.note, EventLog.payload)
-        .where(EventLog.event_id == event.id)
+        .where(EventLog.event_id == event.id, EventLog.filed_at == event.created_at)
         .order_by(EventLog.seq)
     ).all()  # fmt: skip
     unit_ids = {r.unit_id for r in rows if r.unit_id is not None and r.action == "dispatch"}

@@ -225,6 +225,9 @@ def append_log(
         "payload": payload,
         "prev_hash": event.trail_hash,
         "hash": digest,
+        # The partition key (the event's filing time) and the shard key (migration 0040).
+        "filed_at": event.created_at,
+        "district_id": event.district_id,
     }
     buffer = db.info.get(_TRAIL_BUFFER)
     if buffer is not None:
@@ -276,8 +279,10 @@ def record_step(
     )  # fmt: skip
 
 
-def trail(db: Session, event_id: int) -> list[EventLog]:
-    """The event's trail rows, oldest first."""
-    return list(
-        db.scalars(select(EventLog).where(EventLog.event_id == event_id).order_by(EventLog.seq))
-    )
+def trail(db: Session, event_id: int, filed_at: datetime | None = None) -> list[EventLog]:
+    """The event's trail rows, oldest first; given the event's created_at, PostgreSQL reads the
+    one partition that holds them (migration 0040)."""
+    statement = select(EventLog).where(EventLog.event_id == event_id)
+    if filed_at is not None:
+        statement = statement.where(EventLog.filed_at == filed_at)
+    return list(db.scalars(statement.order_by(EventLog.seq)))

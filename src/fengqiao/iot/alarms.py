@@ -518,7 +518,14 @@ class AlarmProcessor:
         # moved with one executemany (a thousand folded events cost three statements).
         db.flush()
         heads = db.execute(
-            select(Event.id, Event.status, Event.trail_seq, Event.trail_hash)
+            select(
+                Event.id,
+                Event.status,
+                Event.trail_seq,
+                Event.trail_hash,
+                Event.created_at,
+                Event.district_id,
+            )
             .where(Event.id.in_(sorted(owed)))
             .with_for_update()
         ).all()
@@ -526,7 +533,7 @@ class AlarmProcessor:
         with buffered_trail(db):
             for head in heads:
                 fold = owed[head.id]
-                event = _event_head(head.id, head.status, head.trail_seq, head.trail_hash)
+                event = _event_head(head)
                 append_log(
                     db, event, at=now, actor_id=None, action="iot_repeat",
                     from_status=head.status, to_status=head.status, unit_id=None,
@@ -539,10 +546,13 @@ class AlarmProcessor:
         db.connection().execute(STATEMENTS.trail_head, moved)
 
 
-def _event_head(event_id: int, status: str, seq: int, digest: str) -> Event:
+def _event_head(head: Any) -> Event:
     """A detached Event holding just what `append_log` chains to (no ORM load, no flush)."""
     event: Event = Event.__mapper__.class_manager.new_instance()
-    event.__dict__.update(id=event_id, status=status, trail_seq=seq, trail_hash=digest)
+    event.__dict__.update(
+        id=head.id, status=head.status, trail_seq=head.trail_seq, trail_hash=head.trail_hash,
+        created_at=head.created_at, district_id=head.district_id,
+    )  # fmt: skip
     return event
 
 

@@ -51,6 +51,8 @@ class Outbox(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
+    # The event's district, else the recipient's home district (org/districts.py).
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     status: Mapped[str] = mapped_column(String(8), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,16 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, select
+from sqlalchemy import Table, and_, column, select, table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.logs import current_request_id
+from fengqiao.org.districts import district_ids
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.outbox.models import Outbox
 
 _OUTBOX = cast(Table, Outbox.__table__)
+# The events table seen from below it (the outbox sits under events): the district of a row.
+_EVENT = table("event", column("id"), column("district_id"))
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ def enqueue(db: Session, drafts: Iterable[Draft], *, now: datetime) -> int:
     """Queue the drafts in the caller's transaction; a draft whose dedupe key is already queued
     is dropped by the database. Returns how many rows were added."""
     request_id = current_request_id()
+    drafts = list(drafts)
+    districts = _districts(db, drafts)
     rows = [
         {
             "channel": d.channel,
@@ -92,6 +97,7 @@ def enqueue(db: Session, drafts: Iterable[Draft], *, now: datetime) -> int:
             "payload": d.payload,
             "dedupe_key": d.dedupe_key,
             "event_id": d.event_id,
+            "district_id": districts.get((d.event_id, d.user_id)),
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
@@ -107,6 +113,31 @@ def enqueue(db: Session, drafts: Iterable[Draft], *, now: datetime) -> int:
     statement = insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
     result = db.connection().execute(statement.returning(_OUTBOX.c.id), rows)
     return len(result.all())
+
+
+def _districts(db: Session, drafts: list[Draft]) -> dict[tuple[Any, Any], int | None]:
+    """The district of each draft: its event's, else its recipient's home district (none for a
+    message to an address alone); read in at most two queries."""
+    events = {d.event_id for d in drafts if d.event_id is not None}
+    users = {d.user_id for d in drafts if d.event_id is None and d.user_id is not None}
+    of_event: dict[int, int | None] = {}
+    homes: dict[int, int | None] = {}
+    with db.no_autoflush:
+        if events:
+            found = db.execute(
+                select(_EVENT.c.id, _EVENT.c.district_id).where(_EVENT.c.id.in_(events))
+            )
+            of_event = {row.id: row.district_id for row in found}
+        if users:
+            people = db.execute(select(User.id, User.home_org_id).where(User.id.in_(users)))
+            homes = {row.id: row.home_org_id for row in people}
+    places = district_ids(db, homes.values())
+    return {
+        (d.event_id, d.user_id): of_event.get(d.event_id)
+        if d.event_id is not None
+        else places.get(homes.get(d.user_id) or 0)
+        for d in drafts
+    }
 
 
 # --- who is told -------------------------------------------------------------------------------

@@ -68,3 +68,5 @@ class Position(Base):
     speed: Mapped[float | None] = mapped_column(Float)  # metres per second
     patrol_id: Mapped[int | None] = mapped_column(ForeignKey("patrol.id"))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # The grid's district (org/districts.py); the worker's home district off every grid.
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))

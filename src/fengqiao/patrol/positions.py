@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from fengqiao.auth.models import User
 from fengqiao.crs import to_wgs84
 from fengqiao.errors import (
     FieldError,
@@ -30,6 +31,7 @@ from fengqiao.errors import (
     invalid_fields,
 )
 from fengqiao.geo.locator import GridIndex
+from fengqiao.org.districts import district_ids, district_of
 from fengqiao.patrol import tracks
 from fengqiao.patrol.models import PATROL_OPEN_SQL, Patrol, Position
 from fengqiao.patrol.schemas import (
@@ -246,6 +248,9 @@ def store_positions(
         else None
     )
     rows = []
+    districts = district_ids(db, {fix.grid_id for fix in fixes})
+    # A fix off every grid takes the worker's home district (the row's shard never unknown).
+    home = _home_district(db, user_id) if any(fix.grid_id is None for fix in fixes) else None
     for fix in fixes:
         attached = patrol is not None and _within(patrol, fix.at)
         rows.append(
@@ -253,6 +258,7 @@ def store_positions(
                 "user_id": user_id, "at": fix.at, "lat": fix.lat, "lng": fix.lng,
                 "accuracy": fix.accuracy, "speed": fix.speed, "grid_id": fix.grid_id,
                 "patrol_id": patrol.id if attached and patrol is not None else None,
+                "district_id": districts.get(fix.grid_id) if fix.grid_id else home,
             }
         )  # fmt: skip
     stored_at = {at for (at,) in connection.execute(statements.insert_positions, rows)}
@@ -270,6 +276,11 @@ def store_positions(
     return PositionBatchOut(
         stored=stored, duplicates=len(fixes) - stored + repeats, patrol_id=open_id
     )
+
+
+def _home_district(db: Session, user_id: int) -> int | None:
+    home = db.scalar(select(User.home_org_id).where(User.id == user_id))
+    return district_of(db, home)
 
 
 def _within(patrol: Row[Any], at: datetime) -> bool:
