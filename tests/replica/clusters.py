@@ -152,7 +152,7 @@ class Bouncer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(_as_postgres(PGBOUNCER, self.ini))
+        self.process = subprocess.Popen(_as_postgres(PGBOUNCER, "-q", self.ini))
         wait_until(self._answers, what=f"pgbouncer on port {self.port}")
         wait_until((self.root / "pgbouncer.pid").exists, what="pgbouncer's pid file")
 
