@@ -23,10 +23,11 @@ from fengqiao.cameras.index import CameraLocator
 from fengqiao.cameras.service import layer_props as camera_layer_props
 from fengqiao.clock import Clock
 from fengqiao.config import Settings, get_settings
-from fengqiao.db import Database
+from fengqiao.db import Database, ReadDatabase
 from fengqiao.errors import install_handlers
 from fengqiao.events.photos import PhotoLimits, PhotoStore
 from fengqiao.geo.service import GridLocator
+from fengqiao.metrics import read_fallback
 from fengqiao.open311 import views as open311_views
 from fengqiao.ops import views as ops_views
 from fengqiao.ratelimit import install_rate_limits
@@ -69,6 +70,19 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(20_000, 50, 100)
 
 
+def read_database(settings: Settings, primary: Database) -> Database:
+    """The replica for reads that may lag (FENGQIAO_READ_DATABASE_URL), else the primary."""
+    if not settings.read_database_url:
+        return primary
+    return ReadDatabase(
+        settings.read_database_url,
+        primary=primary,
+        max_lag_seconds=settings.read_max_lag_seconds,
+        on_fallback=read_fallback,
+        pgbouncer=settings.database_pgbouncer,
+    )
+
+
 def create_app(
     settings: Settings | None = None, database: Database | None = None, clock: Clock | None = None
 ) -> FastAPI:
@@ -76,8 +90,11 @@ def create_app(
     settings = settings or get_settings()
     owns_database = database is None
     db = database or Database(
-        settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pgbouncer=settings.database_pgbouncer,
     )
+    read_db = read_database(settings, db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +102,8 @@ def create_app(
         yield
         if owns_database:
             db.dispose()
+        if read_db is not db:
+            read_db.dispose()
 
     app = FastAPI(
         title="Fengqiao 枫桥",
@@ -98,6 +117,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.read_db = read_db
     app.state.signing_key = settings.resolved_secret_key()
     app.state.tokens = TokenReader(app.state.signing_key)
     app.state.principals = PrincipalCache(settings.principal_cache_seconds)

@@ -30,7 +30,11 @@ def load_settings() -> Settings:
 def open_database() -> Database:
     """The configured database, with the configured busy timeout."""
     settings = load_settings()
-    return Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    return Database(
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pgbouncer=settings.database_pgbouncer,
+    )
 
 
 @contextmanager

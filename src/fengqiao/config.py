@@ -35,6 +35,16 @@ class Settings(BaseSettings):
         "sqlite:///./var/fengqiao.db",
         description="SQLAlchemy URL of the database (SQLite file or postgresql+psycopg://...).",
     )
+    # --- read replica and PgBouncer (issue 21; docs/scaling-replica.md) ---
+    read_database_url: str | None = Field(
+        None, description="Streaming replica for reads that may lag; empty: the primary."
+    )
+    read_max_lag_seconds: float = Field(
+        5.0, ge=0, description="Replica lag above which those reads go to the primary."
+    )
+    database_pgbouncer: bool = Field(
+        False, description="The URLs are a PgBouncer in transaction mode (no prepared statements)."
+    )
     data_dir: Path = Field(Path("./var"), description="Folder for the SQLite file, keys, uploads.")
     secret_key: str = Field(
         "",

@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import functools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -20,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import DateTime, TypeDecorator
 from starlette.concurrency import run_in_threadpool
@@ -73,8 +75,12 @@ def normalise_url(url: str) -> URL:
     return parsed
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 5000, **kwargs: Any) -> Engine:
-    """An engine with the pragmas and transaction handling Fengqiao relies on."""
+def make_engine(
+    url: str, *, busy_timeout_ms: int = 5000, pgbouncer: bool = False, **kwargs: Any
+) -> Engine:
+    """An engine with the pragmas and transaction handling Fengqiao relies on. `pgbouncer`:
+    the URL is a PgBouncer in transaction mode, so psycopg prepares no statements on the server
+    (the next transaction may run on another server connection, which never saw them)."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -87,6 +93,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, **kwargs: Any) -> Engi
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
+    if pgbouncer:
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "prepare_threshold": None}
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
 
@@ -204,3 +212,96 @@ def _release_write_lock(session: Session, transaction: SessionTransaction) -> No
         lock = session.info.pop(_HELD, None)
         if lock is not None:
             lock.release()
+
+
+# How far the standby's data is behind: 0 when it has replayed all it received (a quiet primary
+# sends nothing, and the last replayed commit's age says nothing then), else the age of the last
+# commit it replayed. A server not in recovery (promoted) has no lag.
+REPLICA_LAG_SQL = text(
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0"
+    " WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+    " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 1e9) END"
+)
+
+
+class ReadDatabase(Database):
+    """Reads that may lag a little (lists, charts, exports, map layers) from a streaming replica
+    while it is up and at most `max_lag_seconds` behind; otherwise, and for every write, from
+    the primary. The replica's lag is checked at most every `check_seconds` by one thread (the
+    others use the last answer); each read sent to the primary instead calls `on_fallback` with
+    "lag" or "down". A replica that is fresh again is used again at the next check."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        primary: Database,
+        max_lag_seconds: float,
+        check_seconds: float = 1.0,
+        connect_timeout: int = 2,
+        on_fallback: Callable[[str], None] | None = None,
+        **engine_kwargs: Any,
+    ) -> None:
+        connect_args = {**engine_kwargs.pop("connect_args", {}), "connect_timeout": connect_timeout}
+        super().__init__(url, connect_args=connect_args, **engine_kwargs)
+        self.primary = primary
+        self.max_lag = max_lag_seconds
+        self.check_seconds = check_seconds
+        self.on_fallback = on_fallback
+        self.lag: float | None = None  # seconds, at the last check; None: not reachable
+        self._reason: str | None = "down"  # until the first check says otherwise
+        self._checked_at = float("-inf")
+        self._checking = threading.Lock()
+
+    def session(self, *, write: bool = False) -> Session:
+        """A replica session when the replica is fresh and up, else a primary one."""
+        if write:
+            return self.primary.session(write=True)
+        reason = self.state()
+        if reason is None:
+            session = super().session()
+            try:
+                session.connection()  # connect now (pre-pinged): a dead replica shows here
+                return session
+            except DBAPIError:
+                session.close()
+                reason = self._went_down()
+        if self.on_fallback is not None:
+            self.on_fallback(reason)
+        return self.primary.session()
+
+    def state(self) -> str | None:
+        """None when reads may go to the replica, else why not ("lag" or "down")."""
+        due = time.monotonic() - self._checked_at >= self.check_seconds
+        if due and self._checking.acquire(blocking=False):
+            try:
+                self._check()
+            finally:
+                self._checking.release()
+        return self._reason
+
+    def _check(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                lag = float(connection.scalar(REPLICA_LAG_SQL) or 0)
+        except DBAPIError:
+            self._went_down()
+            return
+        self.lag = lag
+        self._reason = "lag" if lag > self.max_lag else None
+        self._checked_at = time.monotonic()
+
+    def _went_down(self) -> str:
+        self.lag = None
+        self._reason = "down"
+        self._checked_at = time.monotonic()
+        return "down"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Writes go to the primary."""
+        with self.primary.transaction() as session:
+            yield session
+
+    async def run_write(self, work: Callable[[], T]) -> T:
+        return await self.primary.run_write(work)

@@ -35,6 +35,13 @@ async def get_database(request: Request) -> Database:
     return database
 
 
+async def get_read_database(request: Request) -> Database:
+    """The database for reads that may lag: the replica's `ReadDatabase` when
+    FENGQIAO_READ_DATABASE_URL is set (it falls back to the primary itself), else the primary."""
+    database: Database = request.app.state.read_db
+    return database
+
+
 async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -46,6 +53,17 @@ async def get_clock(request: Request) -> Clock:
 
 
 def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    session = database.session()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def replica_session(
+    database: Annotated[Database, Depends(get_read_database)],
+) -> Iterator[Session]:
+    """A read session on the replica when it is fresh and up, else on the primary."""
     session = database.session()
     try:
         yield session
@@ -75,8 +93,10 @@ async def current_principal(
 
 
 DbSession = Annotated[Session, Depends(read_session)]
+ReadDbSession = Annotated[Session, Depends(replica_session)]
 WriteSession = Annotated[Session, Depends(write_session)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 AppClock = Annotated[Clock, Depends(get_clock)]
 AppDatabase = Annotated[Database, Depends(get_database)]
+AppReadDatabase = Annotated[Database, Depends(get_read_database)]

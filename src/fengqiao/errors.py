@@ -15,6 +15,7 @@ elements gets a short answer, never one error per element echoed back.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -415,8 +416,37 @@ def database_busy() -> Problem:
     )
 
 
+def database_unavailable() -> Problem:
+    return Problem(
+        503,
+        "database-unavailable",
+        "Database unavailable",
+        "数据库暂时不可用",
+        "the connection to the database was lost or refused (a restart of PostgreSQL or "
+        "PgBouncer); the request's changes were rolled back whole, unless the loss came during "
+        "the commit itself: check before repeating a write, or repeat it with its Idempotency-Key",
+        "与数据库的连接中断或被拒绝（数据库或连接池重启），本次修改已整体撤销（除非恰在提交时中断）；"
+        "重复提交前请先查看，或使用同一 Idempotency-Key 重试",
+        headers={"Retry-After": "1"},
+    )
+
+
+def lost_connection(exc: OperationalError) -> bool:
+    """Whether a PostgreSQL error is the connection's (dropped, refused, the server or PgBouncer
+    shutting down), not the statement's: SQLAlchemy saw a disconnect, or the driver's error has
+    no SQLSTATE (raised by the client) or a connection-exception / operator-intervention one."""
+    if isinstance(exc.orig, sqlite3.Error):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    return not state or str(state).startswith(("08", "57P"))
+
+
 async def _on_busy(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, OperationalError) and "database is locked" not in str(exc.orig):
+        if lost_connection(exc):
+            return problem_response(database_unavailable())
         raise exc
     return problem_response(database_busy())
 

@@ -68,6 +68,18 @@ JOB_LAG = Histogram(
     ["job"],
     buckets=(0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0),
 )
+READ_FALLBACKS = Counter(
+    "fengqiao_read_fallbacks_total",
+    "Reads meant for the replica (FENGQIAO_READ_DATABASE_URL) served by the primary, by reason: "
+    "lag (more than FENGQIAO_READ_MAX_LAG_SECONDS behind) or down (unreachable).",
+    ["reason"],
+)
+
+
+def read_fallback(reason: str) -> None:
+    """Count one read sent to the primary instead of the replica."""
+    READ_FALLBACKS.labels(reason).inc()
+
 
 _job_last_end: dict[str, float] = {}
 

@@ -17,7 +17,7 @@ from fengqiao.analytics.service import (
     resolve_scope,
     today,
 )
-from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
+from fengqiao.deps import AppClock, AppDatabase, AppReadDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import invalid, not_found
 from fengqiao.exports import csv_download
 
@@ -59,7 +59,7 @@ def list_charts(principal: CurrentPrincipal) -> list[dict[str, Any]]:
 def chart(
     name: str,
     principal: CurrentPrincipal,
-    database: AppDatabase,
+    database: AppReadDatabase,
     settings: AppSettings,
     clock: AppClock,
     scope: ScopeParam = None,

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 
 from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
-from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
+from fengqiao.deps import AppClock, AppDatabase, AppReadDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import Problem, from_pydantic, invalid, not_found
 from fengqiao.events import filing, proof, queries, resident, service, steps, uploads
 from fengqiao.events import trail as event_trail
@@ -190,7 +190,7 @@ async def list_events(
     request: Request,
     principal: CurrentPrincipal,
     clock: AppClock,
-    database: AppDatabase,
+    database: AppReadDatabase,
     filters: Annotated[queries.EventFilters, Depends(queries.event_filters)],
     sort: SortParam = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
@@ -248,7 +248,7 @@ def export_events(
     request: Request,
     principal: CurrentPrincipal,
     clock: AppClock,
-    database: AppDatabase,
+    database: AppReadDatabase,
     settings: AppSettings,
     filters: Annotated[queries.EventFilters, Depends(queries.event_filters)],
     sort: SortParam = None,

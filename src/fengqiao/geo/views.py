@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from fengqiao.deps import CurrentPrincipal, DbSession
+from fengqiao.deps import CurrentPrincipal, DbSession, ReadDbSession
 from fengqiao.errors import Problem, invalid
 from fengqiao.geo import service
 from fengqiao.geo.deps import Locator
@@ -157,7 +157,7 @@ def layer(
     kind: str,
     request: Request,
     principal: CurrentPrincipal,
-    db: DbSession,
+    db: ReadDbSession,
     org: Annotated[str | None, Query(description="Org code; default: your whole area.")] = None,
     bbox: Annotated[
         str | None, Query(description="min_lng,min_lat,max_lng,max_lat: only this box.")

@@ -272,8 +272,8 @@ class MqttIntake:
     """The worker's MQTT intake: the subscriber, run by one worker at a time.
 
     On SQLite only one worker runs (its file lock), so the subscriber starts at once. On
-    PostgreSQL a worker runs it while it holds a session-level advisory lock on a connection of
-    its own; a worker that dies (kill -9 included) closes that connection, PostgreSQL drops the
+    PostgreSQL a worker runs it while it holds a transaction-level advisory lock in a
+    transaction it keeps open on a connection of its own (so it works through PgBouncer); a worker that dies (kill -9 included) closes that connection, PostgreSQL drops the
     lock, and a waiting worker takes it within `mqtt_holder_check_seconds`. The holder checks its
     lock's connection as often and stops subscribing when it is gone (the database restarted, a
     network partition), before another worker can take over.
@@ -331,15 +331,19 @@ class MqttIntake:
         while not self._stop.is_set():
             try:
                 if self._connection is None:
-                    self._connection = self.database.engine.connect().execution_options(
-                        isolation_level="AUTOCOMMIT"
-                    )
+                    self._connection = self.database.engine.connect()
                 if not self.holding.is_set():
+                    # A transaction-level lock, in a transaction left open while holding: through
+                    # PgBouncer in transaction mode only an open transaction keeps its server
+                    # connection (a session-level lock would stay behind on a pooled server
+                    # connection that other clients then share).
                     took = self._connection.scalar(
-                        text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
+                        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self.key}
                     )
                     if took:
                         self._take()
+                    else:
+                        self._connection.rollback()
                 else:
                     self._connection.scalar(text("SELECT 1"))
             except Exception:

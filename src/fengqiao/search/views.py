@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from fengqiao.cameras.importer import decode_csv
 from fengqiao.cameras.models import CAMERA_STATUS_ZH
-from fengqiao.deps import CurrentPrincipal, DbSession, WriteSession
+from fengqiao.deps import CurrentPrincipal, DbSession, ReadDbSession, WriteSession
 from fengqiao.errors import forbidden, invalid
 from fengqiao.events.workflow import STATUS_ZH
 from fengqiao.geo.deps import Locator
@@ -50,7 +50,7 @@ def _require_staff(principal: Principal) -> None:
 @router.get("/search", response_model=SearchOut)
 def search(
     principal: CurrentPrincipal,
-    db: DbSession,
+    db: ReadDbSession,
     q: Annotated[str | None, Query(description="1 to 64 characters; spaces split terms.")] = None,
     kind: Annotated[
         str | None, Query(max_length=64, description="Only these kinds, comma-separated.")
