@@ -414,3 +414,13 @@ def ready(settings: Settings, timeout: float = READY_SECONDS) -> bool:
 
 def unsubscribe(sub: Subscription) -> None:
     hub.remove(sub)
+
+
+def stop_listeners() -> None:
+    """Stop this process's listeners (tests whose database goes away); the next stream starts
+    them again."""
+    with _listeners_guard:
+        stopping = list(_listeners.values())
+        _listeners.clear()
+    for listener in stopping:
+        listener.stop()
