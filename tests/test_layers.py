@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "config", "clock", "db", "errors", "paging", "bounds", "logs", "metrics", "exports",
             "cli_support",
             "readcache", "ratelimit", "scope", "crs", "deps", "jobs", "migrate", "health",
-            "playback", "drain",
+            "playback", "drain", "fanout",
         }),
     ),
     ("org", frozenset({"org"})),

@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from fengqiao import __version__
+from fengqiao import __version__, fanout
 from fengqiao.api import api_router, public_router
 from fengqiao.auth.requests import authenticate
 from fengqiao.auth.security import TokenReader
@@ -115,6 +115,7 @@ def create_app(
         docs_url=None,  # served below from vendored files: FastAPI's default loads a CDN
         redoc_url=None,
     )
+    fanout.configure(settings)  # how this process's writes reach the live streams
     app.state.settings = settings
     app.state.db = db
     app.state.read_db = read_db

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from fengqiao import fanout
 from fengqiao.analytics import jobs as analytics_jobs
 from fengqiao.assessment import jobs as assessment_jobs
 from fengqiao.campaigns import jobs as campaign_jobs
@@ -157,6 +158,7 @@ def run_forever(
     """Rounds of every job until `stop` is set (SIGTERM and SIGINT set it in the CLI); the
     FAST_LANE jobs run in their own thread meanwhile."""
     stop = stop or threading.Event()
+    fanout.configure(settings)  # the worker's steps (alarms climbing) reach the live streams
     channels = load_channels(settings, database)
     registry = jobs()
     fast = {name: registry[name] for name in FAST_LANE if name in registry}

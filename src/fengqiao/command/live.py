@@ -21,8 +21,9 @@ import orjson
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import literal, or_, select
 
+from fengqiao import drain, fanout
 from fengqiao.command import alarms
 from fengqiao.command.answers import situation_answer, waiting_alarms_answer
 from fengqiao.db import Database
@@ -36,16 +37,23 @@ from fengqiao.deps import (
     oauth2_scheme,
 )
 from fengqiao.errors import Problem
-from fengqiao.notify.inbox import newer_messages
+from fengqiao.notify.inbox import NEWER_LIMIT, newer_messages
 from fengqiao.notify.models import Notification
+from fengqiao.org.models import OrgUnit
 from fengqiao.scope import Principal
 
 router = APIRouter(prefix="/live", tags=["live"])
 COMMAND_ROLES = ("operator", "leader", "admin")
 KINDS = ("notification", "situation", "alarm", "ack")
-MESSAGE_POLL_SECONDS = 1.0
-ROOM_POLL_SECONDS = 2.0
+# No polling: a stream reads when the process's listener says something of its own changed
+# (fengqiao.fanout), and re-reads everything this often besides, in case a wake was lost (and for
+# what changes with time alone: a deadline passing).
+SAFETY_SECONDS = 30.0
+LOCAL_SAFETY_SECONDS = 5.0  # memory fan-out (SQLite): the worker is another process
 HEARTBEAT_SECONDS = 15.0
+# What a stream sends when its process drains (a rolling restart): reconnect soon (to another
+# instance, the load balancer decides) with the same Last-Event-ID, then it ends.
+RECONNECT_FRAME = b"retry: 500\nevent: reconnect\ndata: {}\n\n"
 # A stream outlives the page that opened it (a shared one, every tab): every so often it checks
 # that its caller is still signed in with the same roles and area, and ends if not.
 RECHECK_SECONDS = 30.0
@@ -67,6 +75,23 @@ def _newest_message(database: Database, user_id: int) -> int:
             .limit(1)
         )
     return newest or 0
+
+
+def _area_towns(database: Database, home_path: str) -> list[int]:
+    """The towns whose changes a command room homed at `home_path` follows: those inside it, or
+    the one it lies in."""
+    with database.session() as db:
+        return list(
+            db.scalars(
+                select(OrgUnit.id).where(
+                    OrgUnit.kind == "town",
+                    or_(
+                        OrgUnit.path.startswith(home_path, autoescape=True),
+                        literal(home_path).startswith(OrgUnit.path),
+                    ),
+                )
+            )
+        )
 
 
 def _taken(database: Database, event_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -101,8 +126,8 @@ async def stream(
     """`text/event-stream` multiplexing what the pages follow, for one browser (live.js shares
     it among every tab):
 
-    - `notification`: each new message of the caller's inbox, checked every second;
-    - for operators, leaders and administrators, checked every 2 s: `situation` (the one-map's
+    - `notification`: each new message of the caller's inbox;
+    - for operators, leaders and administrators: `situation` (the one-map's
       panel, as `GET /api/v1/command/situation`, whenever its figures change), `alarm` (an
       alarm in the caller's area waiting for 接警, the fields of the panel's alarm list plus
       `source`, `urgent` and `climbed`; sent when it starts waiting, on a fresh stream for every
@@ -112,7 +137,12 @@ async def stream(
 
     Every frame's id is `<message id>.<alarm id>`; a reconnecting browser sends it back as
     `Last-Event-ID` and neither messages nor alarms it saw are sent again. A comment every 15 s
-    keeps proxies from closing an idle stream; the stream ends when the caller signs out."""
+    keeps proxies from closing an idle stream; the stream ends when the caller signs out.
+
+    Nothing polls: the stream reads when its process's listener hears of a message for the
+    caller or a change in a town of the caller's area (fengqiao.fanout), and re-reads
+    everything every 30 s besides. When the process drains, the stream sends `retry: 500` and
+    `event: reconnect` and ends: the browser reconnects (to another instance) with its cursor."""
     room = principal.has_any(*COMMAND_ROLES)
     base_url = settings.public_base_url
     cursor = parse_cursor(last_event_id)
@@ -122,6 +152,17 @@ async def stream(
     else:
         after_message, resumed_alarm = cursor
     after_alarm = resumed_alarm
+    mine = fanout.user_topic(principal.user_id)
+    topics = {mine}
+    if room:
+        towns = await run_in_threadpool(_area_towns, database, principal.home_path)
+        topics.update(fanout.town_topic(town) for town in towns)
+    # Memory fan-out (SQLite) hears only this process: the worker's steps (an alarm climbing)
+    # show at the next safety re-check, so it comes sooner there.
+    safety = (
+        SAFETY_SECONDS if fanout.resolve_backend(settings) != "memory" else LOCAL_SAFETY_SECONDS
+    )
+    await run_in_threadpool(fanout.ready, settings)
     loop = asyncio.get_running_loop()
 
     def frame(kind: str, data: bytes) -> bytes:
@@ -130,65 +171,86 @@ async def stream(
 
     async def events() -> AsyncIterator[bytes]:
         nonlocal after_message, after_alarm
-        yield b"retry: 3000\n\n"
-        shown: dict[int, bool] = {}  # alarm id -> climbed, as the browser last heard
-        last_etag: str | None = None
-        first_round = True
-        next_round = checked = quiet_since = loop.time()
-        while not await request.is_disconnected():
-            sent = False
-            if room and loop.time() >= next_round:
-                next_round = loop.time() + ROOM_POLL_SECONDS
-                now = clock.now()
-                # Through the shared read cache, as the panel below: one read per change and
-                # area, not per screen or stream.
-                waiting = await waiting_alarms_answer(request, database, principal, now)
-                current = {a["id"]: a for a in waiting.value["items"]}
-                for alarm_id, alarm in current.items():
-                    if first_round and alarm_id <= resumed_alarm:
-                        shown[alarm_id] = alarm["climbed"]  # seen before the reconnect
-                    elif shown.get(alarm_id) != alarm["climbed"]:
-                        shown[alarm_id] = alarm["climbed"]
-                        after_alarm = max(after_alarm, alarm_id)
-                        yield frame("alarm", orjson.dumps(alarm))
+        sub = fanout.subscribe(topics)
+        drain.on_drain(sub.drain_soon)
+        try:
+            yield b"retry: 3000\n\n"
+            shown: dict[int, bool] = {}  # alarm id -> climbed, as the browser last heard
+            last_etag: str | None = None
+            first_round = True
+            fired = {fanout.EVERYTHING}
+            checked = quiet_since = loop.time()
+            next_safety = loop.time() + safety
+            while not sub.drained and not await request.is_disconnected():
+                sent = False
+                everything = fanout.EVERYTHING in fired
+                if room and (everything or fired - {mine}):
+                    now = clock.now()
+                    # Through the shared read cache, as the panel below: one read per change and
+                    # area, not per screen or stream.
+                    waiting = await waiting_alarms_answer(request, database, principal, now)
+                    current = {a["id"]: a for a in waiting.value["items"]}
+                    for alarm_id, alarm in current.items():
+                        if first_round and alarm_id <= resumed_alarm:
+                            shown[alarm_id] = alarm["climbed"]  # seen before the reconnect
+                        elif shown.get(alarm_id) != alarm["climbed"]:
+                            shown[alarm_id] = alarm["climbed"]
+                            after_alarm = max(after_alarm, alarm_id)
+                            yield frame("alarm", orjson.dumps(alarm))
+                            sent = True
+                    gone = [alarm_id for alarm_id in shown if alarm_id not in current]
+                    if gone:
+                        who = await run_in_threadpool(_taken, database, gone)
+                        for alarm_id in gone:
+                            del shown[alarm_id]
+                            taken = who.get(alarm_id)
+                            ack = {"id": alarm_id, "acked": taken is not None} | (
+                                taken or {"by": None, "at": None}
+                            )
+                            yield frame("ack", orjson.dumps(ack))
+                            sent = True
+                    # The panel after the alarms (as the one-map's own stream did): a page that
+                    # heard of an alarm first says so, before the panel lists it.
+                    panel = await situation_answer(request, database, principal, now)
+                    if last_etag is not None and panel.etag != last_etag:
+                        yield frame("situation", panel.body)
                         sent = True
-                gone = [alarm_id for alarm_id in shown if alarm_id not in current]
-                if gone:
-                    who = await run_in_threadpool(_taken, database, gone)
-                    for alarm_id in gone:
-                        del shown[alarm_id]
-                        taken = who.get(alarm_id)
-                        ack = {"id": alarm_id, "acked": taken is not None} | (
-                            taken or {"by": None, "at": None}
-                        )
-                        yield frame("ack", orjson.dumps(ack))
+                    last_etag = panel.etag
+                    first_round = False
+                more = False
+                if everything or mine in fired:
+                    fresh = await run_in_threadpool(
+                        newer_messages, database, principal.user_id, after_message, base_url
+                    )
+                    for item in fresh:
+                        after_message = item.id
+                        yield frame("notification", orjson.dumps(item.model_dump(mode="json")))
                         sent = True
-                # The panel after the alarms (as the one-map's own stream did): a page that heard
-                # of an alarm first says so, before the panel lists it.
-                panel = await situation_answer(request, database, principal, now)
-                if last_etag is not None and panel.etag != last_etag:
-                    yield frame("situation", panel.body)
-                    sent = True
-                last_etag = panel.etag
-                first_round = False
-            fresh = await run_in_threadpool(
-                newer_messages, database, principal.user_id, after_message, base_url
-            )
-            for item in fresh:
-                after_message = item.id
-                yield frame("notification", orjson.dumps(item.model_dump(mode="json")))
-                sent = True
-            if loop.time() - checked >= RECHECK_SECONDS:
-                checked = loop.time()
-                if not await _same_caller(request, principal):
-                    return
-            if sent:
-                quiet_since = loop.time()
-            elif loop.time() - quiet_since >= HEARTBEAT_SECONDS:
-                quiet_since = loop.time()
-                yield b": keep-alive\n\n"
-            if not fresh:
-                await asyncio.sleep(MESSAGE_POLL_SECONDS)
+                    more = len(fresh) >= NEWER_LIMIT
+                if loop.time() - checked >= RECHECK_SECONDS:
+                    checked = loop.time()
+                    if not await _same_caller(request, principal):
+                        return
+                if sent:
+                    quiet_since = loop.time()
+                elif loop.time() - quiet_since >= HEARTBEAT_SECONDS:
+                    quiet_since = loop.time()
+                    yield b": keep-alive\n\n"
+                if more:  # a backlog of messages: the next page at once
+                    fired = {mine}
+                    continue
+                wake_at = min(
+                    next_safety, quiet_since + HEARTBEAT_SECONDS, checked + RECHECK_SECONDS
+                )
+                fired = await sub.wait(wake_at - loop.time())
+                if loop.time() >= next_safety:
+                    next_safety = loop.time() + safety
+                    fired.add(fanout.EVERYTHING)
+            if sub.drained:
+                yield RECONNECT_FRAME
+        finally:
+            drain.remove_listener(sub.drain_soon)
+            fanout.unsubscribe(sub)
 
     return StreamingResponse(
         events(),

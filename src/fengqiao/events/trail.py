@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
+from fengqiao import fanout
 from fengqiao.events.models import Event, EventLog
 
 GENESIS = ""
@@ -234,6 +235,9 @@ def append_log(
         buffer.append(row)
     else:
         db.connection().execute(_INSERT_LOG, row)
+    # Every step of an event passes here: filed, moved, an alarm taken or climbed. The open
+    # live streams of its town (situation panel, alarm dialogs) hear of it on commit.
+    fanout.notify(db, fanout.town_topic(event.town_id))
     if update_event:
         event.trail_seq, event.trail_hash = seq, digest
     else:  # a transient object mirrors the row the caller updates itself

@@ -20,12 +20,13 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from fengqiao import drain, fanout
 from fengqiao.auth.models import User
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import forbidden, not_found
 from fengqiao.events.models import Event
 from fengqiao.events.scope import event_scope, sees_whole_district
-from fengqiao.notify.inbox import message_out, newer_messages
+from fengqiao.notify.inbox import NEWER_LIMIT, message_out, newer_messages
 from fengqiao.notify.models import Notification
 from fengqiao.notify.schemas import NotificationList, NotificationOut, OutboxOut
 from fengqiao.notify.sender import resend
@@ -34,8 +35,13 @@ from fengqiao.outbox.models import Outbox
 from fengqiao.scope import Principal, in_scope
 
 router = APIRouter(tags=["notifications"])
-STREAM_POLL_SECONDS = 1.0
+# The stream reads when the process's listener says a message came (fengqiao.fanout), and
+# re-reads this often besides in case a wake was lost (memory fan-out: the worker that stores
+# messages is another process, so sooner).
+SAFETY_SECONDS = 30.0
+LOCAL_SAFETY_SECONDS = 5.0
 HEARTBEAT_SECONDS = 15.0
+RECONNECT_FRAME = b"retry: 500\nevent: reconnect\ndata: {}\n\n"
 
 
 @router.get("/me/notifications", response_model=NotificationList, summary="My in-app inbox")
@@ -129,27 +135,52 @@ async def stream(
         after = newest or 0
 
     base_url = settings.public_base_url
+    topic = fanout.user_topic(principal.user_id)
+    memory = fanout.resolve_backend(settings) == "memory"
+    safety = LOCAL_SAFETY_SECONDS if memory else SAFETY_SECONDS
+    await run_in_threadpool(fanout.ready, settings)
+    loop = asyncio.get_running_loop()
 
     async def events() -> AsyncIterator[bytes]:
         nonlocal after
-        yield b"retry: 3000\n\n"
-        quiet = 0.0
-        while not await request.is_disconnected():
-            fresh = await run_in_threadpool(
-                newer_messages, database, principal.user_id, after, base_url
-            )
-            for item in fresh:
-                after = item.id
-                data = orjson.dumps(item.model_dump(mode="json")).decode()
-                yield f"id: {item.id}\nevent: notification\ndata: {data}\n\n".encode()
-            if fresh:
-                quiet = 0.0
-                continue
-            await asyncio.sleep(STREAM_POLL_SECONDS)
-            quiet += STREAM_POLL_SECONDS
-            if quiet >= HEARTBEAT_SECONDS:
-                quiet = 0.0
-                yield b": keep-alive\n\n"
+        sub = fanout.subscribe({topic})
+        drain.on_drain(sub.drain_soon)
+        try:
+            yield b"retry: 3000\n\n"
+            quiet_since = loop.time()
+            next_safety = loop.time() + safety
+            while not sub.drained and not await request.is_disconnected():
+                fresh = await run_in_threadpool(
+                    newer_messages, database, principal.user_id, after, base_url
+                )
+                for item in fresh:
+                    after = item.id
+                    data = orjson.dumps(item.model_dump(mode="json")).decode()
+                    yield f"id: {item.id}\nevent: notification\ndata: {data}\n\n".encode()
+                if fresh:
+                    quiet_since = loop.time()
+                    if len(fresh) >= NEWER_LIMIT:
+                        continue
+                elif loop.time() - quiet_since >= HEARTBEAT_SECONDS:
+                    quiet_since = loop.time()
+                    yield b": keep-alive\n\n"
+                # Read again when the listener says a message came, or at the safety re-check.
+                while not sub.drained:
+                    wake_at = min(next_safety, quiet_since + HEARTBEAT_SECONDS)
+                    fired = await sub.wait(wake_at - loop.time())
+                    if loop.time() >= next_safety:
+                        next_safety = loop.time() + safety
+                        break
+                    if fired:
+                        break
+                    if loop.time() - quiet_since >= HEARTBEAT_SECONDS:
+                        quiet_since = loop.time()
+                        yield b": keep-alive\n\n"
+            if sub.drained:
+                yield RECONNECT_FRAME
+        finally:
+            drain.remove_listener(sub.drain_soon)
+            fanout.unsubscribe(sub)
 
     return StreamingResponse(
         events(),

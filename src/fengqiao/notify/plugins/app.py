@@ -9,6 +9,7 @@ from typing import cast
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fengqiao import fanout
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.notify.channels import ChannelError, Message
@@ -44,6 +45,8 @@ class AppChannel:
                     "created_at": datetime.now(UTC),
                 },
             )
+            # The user's open live streams hear of it on commit (docs/scaling-streams.md).
+            fanout.notify(db, fanout.user_topic(message.user_id))
 
     def close(self) -> None:
         pass

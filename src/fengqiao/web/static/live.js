@@ -18,20 +18,35 @@
 
   // One EventSource, reopened with a growing pause when the server refuses it (signed out, a
   // restart); the browser itself retries a dropped connection every 3 s (the stream's retry).
+  // An instance that drains (a rolling restart) sends "reconnect" with a short retry and ends
+  // the stream: the browser reconnects at once, to another instance, resuming from the last
+  // event id; that is a move, not an outage, so the page is not told the stream dropped unless
+  // the new one fails to open within MOVE_MS.
+  const MOVE_MS = 10000;
   function connect(onEvent, onState) {
     let pause = 3000;
+    let moving = null;
     function open() {
       const source = new EventSource(STREAM);
       source.addEventListener("open", () => {
         pause = 3000;
+        clearTimeout(moving);
+        moving = null;
         onState(true);
       });
+      source.addEventListener("reconnect", () => {
+        clearTimeout(moving);
+        moving = setTimeout(() => {
+          moving = null;
+          onState(false);
+        }, MOVE_MS);
+      });
       source.addEventListener("error", () => {
-        onState(false);
         if (source.readyState === EventSource.CLOSED) {
-          setTimeout(open, pause);
-          pause = Math.min(pause * 2, 60000);
+          setTimeout(open, moving ? 500 : pause);
+          if (!moving) pause = Math.min(pause * 2, 60000);
         }
+        if (!moving) onState(false);
       });
       for (const kind of KINDS) {
         source.addEventListener(kind, (e) => onEvent(kind, JSON.parse(e.data)));
