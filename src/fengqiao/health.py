@@ -1,4 +1,5 @@
-"""Liveness and readiness: the database answers and its schema is at the newest migration."""
+"""Liveness and readiness: the database answers and its schema is at the newest migration, and
+the process is not draining (once it is, the load balancer must stop sending it requests)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from fengqiao import drain
 from fengqiao.db import Database
 from fengqiao.deps import get_database
 from fengqiao.migrate import current_revision, head_revision
@@ -17,7 +19,10 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz")
 async def healthz(database: Annotated[Database, Depends(get_database)]) -> JSONResponse:
-    """200 when the database is reachable and migrations are current, else 503 saying why."""
+    """200 when the database is reachable and migrations are current, else 503 saying why;
+    503 `draining` at once, without asking the database, once this process is draining."""
+    if drain.draining():
+        return JSONResponse({"status": "draining"}, status_code=503)
 
     def check() -> dict[str, Any]:
         try:
