@@ -25,6 +25,7 @@ import contextlib
 import csv
 import io
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -168,6 +169,11 @@ class Cluster:
             raise RuntimeError("cluster: haproxy missing; bash scripts/browser_deps.sh installs it")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "data").mkdir(exist_ok=True)
+        key = self.run_dir / "data" / "secret_key"
+        if not self._env("-").get("FENGQIAO_SECRET_KEY") and not key.exists():
+            # Every instance must sign and read the same tokens: made once, before any starts.
+            key.write_text(secrets.token_urlsafe(48))
+            key.chmod(0o600)
         self.port = self.port or free_port()
         self.stats_port = self.stats_port or free_port()
         self.ports = [free_port() for _ in range(self.instances)]
