@@ -114,7 +114,8 @@ class Cluster:
     stats_port: int = 0
     bind: str = "127.0.0.1"
     env: dict[str, str] = field(default_factory=dict)  # extra FENGQIAO_* settings
-    ports: list[int] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)  # the instances'; empty picks free ones
+    extra_config: str = ""  # more HAProxy sections (bench/bench_cluster.py's frontends)
     servers: list[subprocess.Popen[bytes] | None] = field(default_factory=list)
     worker_processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     haproxy: subprocess.Popen[bytes] | None = None
@@ -156,7 +157,7 @@ class Cluster:
             HAPROXY_CFG.format(
                 bind=self.bind, port=self.port, backend=BACKEND, servers=servers,
                 stats_port=self.stats_port,
-            ),
+            ) + self.extra_config,
             encoding="utf-8",
         )  # fmt: skip
         return path
@@ -176,7 +177,7 @@ class Cluster:
             key.chmod(0o600)
         self.port = self.port or free_port()
         self.stats_port = self.stats_port or free_port()
-        self.ports = [free_port() for _ in range(self.instances)]
+        self.ports = self.ports or [free_port() for _ in range(self.instances)]
         self.servers = [None] * self.instances
         for index in range(self.workers):
             worker = subprocess.Popen(
