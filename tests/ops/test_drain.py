@@ -17,10 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from fengqiao import drain
+from fengqiao.app import create_app
+from fengqiao.db import Database
 from fengqiao.events.models import Event
+from tests.conftest import make_settings
 from tests.events.conftest import make_world
 from tests.ops.conftest import Copy
 
@@ -47,6 +50,25 @@ def test_healthz_answers_503_draining_once_the_drain_begins(
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "draining"}
+
+
+def test_healthz_stays_up_on_a_database_a_newer_release_migrated(
+    fresh_db: Database, tmp_path: Path
+) -> None:
+    """A rolling upgrade migrates first: the instances of the previous release keep serving
+    until each is restarted; a release whose migrations are not applied yet is kept out."""
+    settings = make_settings(fresh_db.url, tmp_path)
+    with TestClient(create_app(settings, database=fresh_db)) as client:
+        with fresh_db.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '9999_newer'"))
+        ahead = client.get("/healthz")
+        assert ahead.status_code == 200
+        assert ahead.json()["migrations"] == "ahead"
+        with fresh_db.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        behind = client.get("/healthz")
+        assert behind.status_code == 503
+        assert behind.json()["migrations"] == "behind"
 
 
 def _serve(copy: Copy, tmp_path: Path, drain_seconds: float) -> tuple[subprocess.Popen[bytes], int]:
