@@ -32,11 +32,12 @@ BENCH_ARGS ?=
 # which only the browser tests use); silent when it is there.
 DEMO_DEPS ?= bash $(HERE)/scripts/demo_deps.sh
 
-.PHONY: help venv assets install demo lint test bench clean
+.PHONY: help venv assets install demo cluster lint test bench clean
 
 help:
 	@echo "make demo     install, seed the demo district, serve on http://127.0.0.1:$(PORT) with a worker"
 	@echo "make test     install, start PostgreSQL/Redis/Mosquitto if needed, lint, run the suite"
+	@echo "make cluster  N instances (N=2) and 2 workers behind HAProxy on :$(PORT), FENGQIAO_DATABASE_URL=postgresql://..."
 	@echo "make install  .venv from requirements.lock + node_modules and static/vendor"
 	@echo "make lint     ruff check, ruff format --check, mypy"
 	@echo "make bench    run every bench/*.py (BENCH_ARGS=--smoke: each at its smallest, to check they run)"
@@ -105,6 +106,18 @@ demo: install
 	fi; \
 	trap 'kill $$worker $$video 2>/dev/null || true; wait $$worker $$video || true' EXIT; \
 	$(BIN)/fengqiao serve --host 127.0.0.1 --port $(PORT)
+
+# N `fengqiao serve` instances and 2 workers on PostgreSQL behind Debian's HAProxy, on :$(PORT)
+# (stats on :$(CLUSTER_STATS_PORT)/stats); `.venv/bin/python scripts/cluster.py restart` does a
+# rolling restart of the running cluster. See docs/scaling-cluster.md.
+N ?= 2
+CLUSTER_STATS_PORT ?= 8404
+cluster: install
+	@[ -x /usr/sbin/haproxy ] || bash -c 'source $(HERE)/scripts/debian.sh && deb_install "make cluster" haproxy'
+	@case "$${FENGQIAO_DATABASE_URL:-}" in postgresql*) ;; \
+		*) echo "make cluster: set FENGQIAO_DATABASE_URL to a PostgreSQL database"; exit 1;; esac
+	$(BIN)/fengqiao db upgrade
+	$(BIN)/python $(HERE)/scripts/cluster.py up --instances $(N) --port $(PORT) --stats-port $(CLUSTER_STATS_PORT)
 
 # --- check --------------------------------------------------------------------------------
 

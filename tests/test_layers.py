@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "cli_support",
             "readcache", "ratelimit", "scope", "crs", "deps", "jobs", "migrate", "health",
             "playback", "drain", "fanout",
+            "serving",
         }),
     ),
     ("org", frozenset({"org"})),

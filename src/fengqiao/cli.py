@@ -7,6 +7,7 @@ several domains, in a top-level module (`db_cli.py`, `jobs_cli.py`, `audit_cli.p
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import typer
@@ -83,8 +84,7 @@ def serve(
             "(docs/video.md, Calls and TURN); serve calls with --workers 1",
             err=True,
         )
-    uvicorn.run(
-        "fengqiao.app:create_app",
+    options = dict(
         factory=True,
         host=host,
         port=port,
@@ -97,7 +97,22 @@ def serve(
         # The call signalling socket only sends; what a page sends it is read and dropped,
         # so a frame larger than this closes the socket instead of filling memory.
         ws_max_size=4096,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )
+    if workers > 1:
+        uvicorn.run("fengqiao.app:create_app", **options)  # type: ignore[arg-type]
+        return
+    # One process (an instance behind a load balancer): SIGTERM drains first (fengqiao.serving).
+    from fengqiao.serving import DrainingServer
+
+    server = DrainingServer(
+        uvicorn.Config("fengqiao.app:create_app", **options),  # type: ignore[arg-type]
+        drain_seconds=settings.drain_seconds,
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it caught
+        server.run()
+    if not server.started:
+        raise typer.Exit(3)  # uvicorn's STARTUP_FAILURE
 
 
 app.command("seed")(seed)

@@ -648,6 +648,24 @@ class Settings(BaseSettings):
         "cameras' own HLS stream URLs come from; the page's security policy allows them.",
     )
 
+    # --- issue 21, cluster: graceful drain of `fengqiao serve` behind a load balancer ---
+    drain_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description="After SIGTERM, how long `fengqiao serve` keeps answering while /healthz says "
+        "503 draining (long enough for the load balancer's health checks to take it out) "
+        "before it stops listening. Ctrl-C (SIGINT) does not wait.",
+    )
+    graceful_shutdown_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        description="Once `fengqiao serve` stops listening, how long requests in flight may "
+        "take to finish before they are cancelled.",
+    )
+    # (end of issue 21, cluster)
+
     @field_validator("video_playback_template")
     @classmethod
     def _playback_template(cls, value: str) -> str:

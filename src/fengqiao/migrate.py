@@ -36,6 +36,17 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
+def is_known_revision(revision: str) -> bool:
+    """Whether this release's migrations include `revision` (else a newer release made it)."""
+    return revision in _known_revisions()
+
+
+@lru_cache
+def _known_revisions() -> frozenset[str]:
+    script = ScriptDirectory.from_config(alembic_config(""))
+    return frozenset(r.revision for r in script.walk_revisions())
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
