@@ -720,6 +720,7 @@ class Settings(BaseSettings):
         "each month's position partition once it is this many whole months old.",
     )
     # (end of partitions)
+
     # --- live streams that scale (issue 21, item 5; docs/scaling-streams.md) ---
     stream_backend: Literal["auto", "postgres", "redis", "memory"] = Field(
         "auto",
@@ -727,14 +728,17 @@ class Settings(BaseSettings):
         "(LISTEN/NOTIFY), `redis` (pub/sub on `stream_redis_url`) or `memory` (this process "
         "only; SQLite). `auto`: Redis when its URL is set, else PostgreSQL on PostgreSQL, else "
         "memory.",
+    )
     stream_redis_url: str = Field(
         "",
         description="Redis whose pub/sub carries the live streams' changes "
         "(redis://127.0.0.1:6379/0); empty: none.",
+    )
     listen_database_url: str | None = Field(
         None,
         description="A direct PostgreSQL URL for the live streams' LISTEN connection (LISTEN "
         "cannot go through PgBouncer in transaction mode); empty: `database_url`.",
+    )
 
     def photo_dir(self) -> Path:
         """Where photos are stored."""
