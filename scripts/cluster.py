@@ -306,10 +306,15 @@ def _up(args: argparse.Namespace) -> None:
                     restart.clear()
                     print("cluster: rolling restart", flush=True)
                     took = cluster.rolling_restart()
-                    print(f"cluster: restarted, {', '.join(f'{t:.1f} s' for t in took)}")
+                    print(
+                        f"cluster: restarted, {', '.join(f'{t:.1f} s' for t in took)}", flush=True
+                    )
                 for index, server in enumerate(cluster.servers):
                     if server is not None and server.poll() is not None:
-                        print(f"cluster: app{index} exited ({server.returncode}); starting it")
+                        print(
+                            f"cluster: app{index} exited ({server.returncode}); starting it",
+                            flush=True,
+                        )
                         cluster.start_instance(index)
             print("cluster: stopping", flush=True)
         finally:
