@@ -3,7 +3,7 @@ requests/s and p99 of the event list and of filing events, next to the bare limi
 FastAPI route served the same way, one and two processes, behind the same HAProxy).
 
     .venv/bin/python bench/bench_cluster.py [--seconds 15] [--events 20000] [--connections 32]
-                                            [--postgres URL] [--smoke]
+                                            [--rounds 2] [--postgres URL] [--smoke]
 
 Makes a PostgreSQL database `fq_bench_cluster` on the server of `--postgres` (default
 FENGQIAO_TEST_POSTGRES_URL's), seeds the small demo district with `--events` events, and starts
@@ -22,6 +22,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,7 +65,7 @@ frontend one
 
 backend fengqiao_one
     option httpchk GET /healthz
-    server app0 127.0.0.1:{app0} check inter 1s
+    server app0 127.0.0.1:{app0} check inter 500ms fastinter 250ms rise 2 fall 2
 
 frontend bare_one
     bind 127.0.0.1:{bare_one}
@@ -199,7 +200,7 @@ def tokens_and_body(url: str) -> tuple[str, str, str]:
     return bearer("demo_operator"), bearer("demo_grid_worker"), body
 
 
-def run(postgres: str, name: str, seconds: int, events: int, connections: int) -> None:
+def run(postgres: str, name: str, seconds: int, events: int, connections: int, rounds: int) -> None:
     print(f"bench_cluster {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.2f}; wrk -t 2 -c {connections} -d {seconds}s")  # fmt: skip
     if not shutil.which("wrk"):
@@ -235,24 +236,31 @@ def run(postgres: str, name: str, seconds: int, events: int, connections: int) -
                  two + "/api/v1/events?size=50", list_lua),
                 ("filing events", one + "/api/v1/events", two + "/api/v1/events", file_lua),
             ]  # fmt: skip
-            results: dict[str, dict[str, float]] = {}
-            for label, url_one, url_two, lua in cases:
-                for count, target in (("1", url_one), ("2", url_two)):
-                    wrk(target, lua, 1, connections)  # warm up (caches, connections)
-                    rate, p99, errors = wrk(target, lua, seconds, connections)
-                    load = os.getloadavg()[0]
-                    results[f"{label} {count}"] = {"rate": rate, "p99": p99}
-                    note = f", {errors} non-2xx" if errors else ""
-                    print(f"{label}, {count} instance{'s' if count == '2' else ''}: "
-                          f"{rate:,.0f} req/s, p99 {p99:.1f} ms, load {load:.2f}{note}")  # fmt: skip
+            # Rounds alternate one and two instances, so a change in the machine's other load
+            # during the run falls on both; the summary is the mean over the rounds.
+            results: dict[str, list[tuple[float, float]]] = {}
+            for round_ in range(rounds):
+                for label, url_one, url_two, lua in cases:
+                    for count, target in (("1", url_one), ("2", url_two)):
+                        wrk(target, lua, 1, connections)  # warm up (caches, connections)
+                        rate, p99, errors = wrk(target, lua, seconds, connections)
+                        load = os.getloadavg()[0]
+                        results.setdefault(f"{label} {count}", []).append((rate, p99))
+                        note = f", {errors} non-2xx" if errors else ""
+                        print(f"round {round_ + 1}: {label}, {count} instance"
+                              f"{'s' if count == '2' else ''}: {rate:,.0f} req/s, "
+                              f"p99 {p99:.1f} ms, load {load:.2f}{note}")  # fmt: skip
+            mean = {
+                name: (statistics.fmean(r for r, _ in runs), statistics.fmean(p for _, p in runs))
+                for name, runs in results.items()
+            }
             for label, *_ in cases:
-                gain = results[f"{label} 2"]["rate"] / results[f"{label} 1"]["rate"]
-                print(f"{label}: two instances / one = {gain:.2f}x")
+                (rate1, p99_1), (rate2, p99_2) = mean[f"{label} 1"], mean[f"{label} 2"]
+                print(f"{label}: one {rate1:,.0f} req/s p99 {p99_1:.0f} ms; two {rate2:,.0f} "
+                      f"req/s p99 {p99_2:.0f} ms; two / one = {rate2 / rate1:.2f}x")  # fmt: skip
             for label in ("event list (50 rows)", "filing events"):
                 for count in ("1", "2"):
-                    share = (
-                        results[f"{label} {count}"]["rate"] / results[f"bare route {count}"]["rate"]
-                    )
+                    share = mean[f"{label} {count}"][0] / mean[f"bare route {count}"][0]
                     print(f"{label}, {count}: {share:.1%} of the bare route's rate")
     print(f"load at the end {os.getloadavg()[0]:.2f}")
 
@@ -262,6 +270,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating one/two rounds")
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -272,9 +281,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         print("# smoke mode: 200 events, 1 s of load per figure; the figures mean nothing")
-        run(args.postgres, f"fq_smoke_cluster_{uuid.uuid4().hex[:8]}", 1, 200, 8)
+        run(args.postgres, f"fq_smoke_cluster_{uuid.uuid4().hex[:8]}", 1, 200, 8, 1)
         return
-    run(args.postgres, "fq_bench_cluster", args.seconds, args.events, args.connections)
+    run(
+        args.postgres, "fq_bench_cluster", args.seconds, args.events, args.connections,
+        args.rounds,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ BACKEND = "fengqiao"
 # HAProxy's configuration; every choice is explained in docs/scaling-cluster.md.
 HAPROXY_CFG = """\
 global
-    maxconn 4096
+    # No maxconn: HAProxy derives it from the file descriptors it may open (`ulimit -n`), as
+    # high as this machine allows; live streams (SSE) hold a connection each.
     log stdout format short local0 notice
 
 defaults
@@ -61,6 +62,8 @@ defaults
     timeout http-request 15s
     timeout http-keep-alive 10s
     timeout queue 10s
+    # A check's answer may take this long beyond `inter` (a busy instance is slow, not down).
+    timeout check 2s
     # WebSockets (call signalling) once upgraded; live streams (SSE) send a heartbeat well
     # within `timeout server`.
     timeout tunnel 1h
@@ -84,7 +87,7 @@ backend {backend}
     # instance that gets it again answers with the event filed the first time.
     http-request disable-l7-retry if METH_POST !{{ req.hdr(Idempotency-Key) -m found }}
     http-request disable-l7-retry if !METH_GET !METH_HEAD !METH_POST
-    default-server inter 500ms fastinter 250ms downinter 1s rise 2 fall 2 maxconn 200
+    default-server inter 500ms fastinter 250ms downinter 1s rise 2 fall 2
 {servers}
 
 listen stats
@@ -224,6 +227,9 @@ class Cluster:
             server = self.servers[index]
             if state == "UP" and server is not None and server.poll() is not None:
                 raise RuntimeError(f"app{index} exited ({server.returncode}): see its log")
+            if self.haproxy is not None and self.haproxy.poll() is not None:
+                log = (self.run_dir / "haproxy.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"haproxy exited ({self.haproxy.returncode}): {log}")
             with contextlib.suppress(httpx.HTTPError):
                 seen = self.states().get(f"app{index}", "?")
                 if seen == state:
@@ -300,10 +306,15 @@ def _up(args: argparse.Namespace) -> None:
                     restart.clear()
                     print("cluster: rolling restart", flush=True)
                     took = cluster.rolling_restart()
-                    print(f"cluster: restarted, {', '.join(f'{t:.1f} s' for t in took)}")
+                    print(
+                        f"cluster: restarted, {', '.join(f'{t:.1f} s' for t in took)}", flush=True
+                    )
                 for index, server in enumerate(cluster.servers):
                     if server is not None and server.poll() is not None:
-                        print(f"cluster: app{index} exited ({server.returncode}); starting it")
+                        print(
+                            f"cluster: app{index} exited ({server.returncode}); starting it",
+                            flush=True,
+                        )
                         cluster.start_instance(index)
             print("cluster: stopping", flush=True)
         finally:
