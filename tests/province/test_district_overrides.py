@@ -48,7 +48,7 @@ def test_district_routing_rule_overrides_the_shared_one_for_its_events_only(
 
 
 def test_district_sla_limit_beats_the_shared_one_for_its_events_only(
-    db: Session, clock: FixedClock, world: World
+    db: Session, api: TestClient, auth: Auth, clock: FixedClock, world: World
 ) -> None:
     rules = load_rules(db)
     start = clock.now()
@@ -57,10 +57,15 @@ def test_district_sla_limit_beats_the_shared_one_for_its_events_only(
     assert shared[KQ][1] is not None and shared[KQ][1].due_at == shared[YC][1].due_at  # type: ignore[union-attr]
     db.add(SlaPolicy(level=None, category_code=None, urgent=False, limit_value=1,
                      limit_unit="hours", district_id=world.districts[YC]))  # fmt: skip
-    db.add(SlaPolicy(level=None, category_code=world.category, urgent=False, limit_value=2,
-                     limit_unit="hours", district_id=world.districts[YC]))  # fmt: skip
     bump_counter(db=db, name=RULES_COUNTER)
-    db.flush()
+    db.commit()
+    body = {"category_code": world.category, "limit_value": 2, "limit_unit": "hours",
+            "district_id": world.districts[YC]}  # fmt: skip
+    # Through the API: only an administrator covering the district may set its limits.
+    assert api.post("/api/v1/sla/policies", json=body, headers=auth("admin")).status_code == 403
+    created = api.post("/api/v1/sla/policies", json=body, headers=auth("zj_admin"))
+    assert created.status_code == 201, created.text
+    assert created.json()["district_id"] == world.districts[YC]
     rules = load_rules(db)
     yc_policy, yc = deadline_for(rules, level=2, category_code=world.category, urgent=False,
                              start=start, town_id=world.towns[YC])  # fmt: skip
