@@ -127,7 +127,7 @@ def test_export_then_import_through_the_api(client: TestClient, auth: Auth) -> N
         headers=auth("admin"),
     )
     assert report.status_code == 200, report.text
-    assert report.json() == {"created": 0, "updated": 1, "by_kind": {"grid": 1}}
+    assert report.json() == {"created": 0, "updated": 1, "by_kind": {"grid": 1}, "rerooted": []}
     detail = client.get(f"/api/v1/org/units/{grid['id']}", headers=auth("admin")).json()
     assert detail["population"] == 12345
     assert_problem(

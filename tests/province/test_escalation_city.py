@@ -37,6 +37,7 @@ def test_ladder_climbs_to_the_city_only_where_the_district_sets_it(
     yc = at_district_rung(db, world, YC, clock)
     kq = at_district_rung(db, world, KQ, clock)
     assert policy.top_rung(yc) == CITY_RUNG and policy.top_rung(kq) == TOP_RUNG
+    assert yc.due_at is not None
     assert policy.escalate_at(yc) == yc.due_at + timedelta(hours=policy.city_hours)
     assert policy.escalate_at(kq) is None
     climbed = climb(db, yc, now=clock.now(), reason="overdue", policy=policy)

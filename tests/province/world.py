@@ -139,7 +139,9 @@ def build_world(db: Session, settings: Settings) -> World:
     rules = load_rules(db)
     assert route(rules, category_code=category, level=2,
                  place_ids=(kq_grid.parent_id, kq_town.id)).unit_id == department.id  # fmt: skip
-    kq_point = ((kq_grid.min_lat + kq_grid.max_lat) / 2, (kq_grid.min_lng + kq_grid.max_lng) / 2)
+    box = (kq_grid.min_lat, kq_grid.min_lng, kq_grid.max_lat, kq_grid.max_lng)
+    lat0, lng0, lat1, lng1 = (float(v) for v in box if v is not None)
+    kq_point = ((lat0 + lat1) / 2, (lng0 + lng1) / 2)
     return World(
         province=by_code["330000"].id, city=by_code["330600"].id,
         districts={"330603": kq_district.id, "330602": yc_district.id},

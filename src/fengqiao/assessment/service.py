@@ -26,7 +26,8 @@ from fengqiao.errors import invalid
 from fengqiao.org.models import ORG_LEVEL_ZH, OrgUnit, Unit
 from fengqiao.patrol.models import Patrol
 
-LEVELS = ("city", "district", "town", "village", "unit", "worker")
+LEVELS = ("town", "village", "unit", "worker")  # the levels inside a district
+ALL_LEVELS = ("city", "district", *LEVELS)  # and those a province or city ranks
 # The levels a ranking compares; the regions are org levels and take their words.
 RANK_LEVEL_ZH = {
     "city": ORG_LEVEL_ZH["city"],
@@ -383,12 +384,12 @@ def assess(
 ) -> Assessment:
     """Indicators, scores, grades and ranks of every town, village, unit or worker in scope;
     with `as_of`, of the events of the period as they stood at that moment (see asof.py)."""
-    if level not in LEVELS:
-        raise invalid("level", f"one of {', '.join(LEVELS)}", f"应为 {'、'.join(LEVELS)} 之一")
+    known = ", ".join(ALL_LEVELS)
+    if level not in ALL_LEVELS:
+        raise invalid("level", f"one of {known}", f"应为 {known.replace(', ', '、')} 之一")
     if level not in LEVELS_IN[scope.level]:
-        raise invalid(
-            "level", f"a {scope.level} holds no {level}s", f"所选范围内没有{RANK_LEVEL_ZH[level]}"
-        )
+        why = f"a {scope.level} holds no {level} level"
+        raise invalid("level", why, f"所选范围内没有{RANK_LEVEL_ZH[level]}")
     path = scope_path(db, scope)
     grids = _grid_paths(db, path)
 

@@ -35,7 +35,11 @@ MAX_DAYS = 3 * 366
 INDICATOR_NAMES = {key: name for key, name, _ in service.INDICATORS}
 
 LevelQuery = Annotated[
-    str, Query(description="town, village, unit (responsible units) or worker (grid workers).")
+    str,
+    Query(
+        description="town, village, unit (responsible units) or worker (grid workers); at a "
+        "province or city also city or district."
+    ),
 ]
 FromQuery = Annotated[
     str | None, Query(alias="from", description="First local day (default: the 1st this month).")

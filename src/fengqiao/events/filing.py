@@ -223,14 +223,25 @@ def _propose_any(
         village_id=village_id,
         town_id=town_id,
         district_id=rules.district_of(town_id) or 0,
+        district_rules=rules.district_rules,
     )
 
 
 def deadline_for(
-    rules: Rules, *, level: int, category_code: str, urgent: bool, start: datetime
+    rules: Rules,
+    *,
+    level: int,
+    category_code: str,
+    urgent: bool,
+    start: datetime,
+    town_id: int | None = None,
 ) -> tuple[int | None, Deadline | None]:
-    """(policy id, deadline) of an event starting its clock at `start`."""
-    ref = rules.policy_for(level=level, category_code=category_code, urgent=urgent)
+    """(policy id, deadline) of an event of `town_id` starting its clock at `start` (its
+    district's own limits beat the shared ones)."""
+    district = rules.district_of(town_id) if town_id is not None else None
+    ref = rules.policy_for(
+        level=level, category_code=category_code, urgent=urgent, district_id=district
+    )
     if ref is None:
         return None, None
     return ref.id, compute_deadline(start=start, policy=ref.policy, calendar=rules.calendar)
@@ -263,8 +274,9 @@ def create_event(
         rules, category_code=category.code, level=level, place_ids=(place.village_id, place.town_id)
     )
     policy_id, deadline = deadline_for(
-        rules, level=level, category_code=category.code, urgent=urgent, start=now
-    )
+        rules, level=level, category_code=category.code, urgent=urgent, start=now,
+        town_id=place.town_id,
+    )  # fmt: skip
     code = next_code(db, prefix=rules.town_prefixes.get(place.town_id, "000"), at=now)
     values: dict[str, Any] = {
         "code": code,

@@ -152,8 +152,9 @@ def add_parts(
     if clash:
         raise invalid("assist_unit_ids", "the unit already assists", "该单位已是协办单位")
     policy_id, deadline = deadline_for(
-        rules, level=event.level, category_code=event.category_code, urgent=event.urgent, start=now
-    )
+        rules, level=event.level, category_code=event.category_code, urgent=event.urgent,
+        start=now, town_id=event.town_id,
+    )  # fmt: skip
     made = []
     for unit_id in unit_ids:
         part = EventPart(

@@ -273,7 +273,7 @@ def _accept(step: StepInput) -> Outcome:
         start = event.sla_started_at or event.created_at
         policy_id, deadline = deadline_for(
             rules, level=level, category_code=category_code,
-            urgent=changed.get("urgent", event.urgent), start=start,
+            urgent=changed.get("urgent", event.urgent), start=start, town_id=event.town_id,
         )  # fmt: skip
         if deadline is not None and (event.due_at is None or deadline.due_at > event.due_at):
             changed.update(_new_deadline(policy_id, deadline, start))
@@ -356,7 +356,7 @@ def _dispatch(step: StepInput) -> Outcome:
         # After a return the unit that takes it over gets the full time again.
         policy_id, deadline = deadline_for(
             rules, level=event.level, category_code=event.category_code, urgent=event.urgent,
-            start=now,
+            start=now, town_id=event.town_id,
         )  # fmt: skip
         if deadline is not None:
             changed.update(_new_deadline(policy_id, deadline, now))

@@ -22,6 +22,8 @@ class SlaPolicy(Base):
     level: Mapped[int | None] = mapped_column(Integer)
     category_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A district's own limit (beats the shared rows of the same match); None: every district.
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     limit_value: Mapped[float] = mapped_column(Float)
     limit_unit: Mapped[str] = mapped_column(String(16))
     remind_before_hours: Mapped[float | None] = mapped_column(Float)

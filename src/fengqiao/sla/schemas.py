@@ -14,7 +14,7 @@ class PolicyIn(PatchModel):
     `remind_before_hours` means no reminder; the other fields may not be null."""
 
     model_config = ConfigDict(extra="forbid")
-    clearable = frozenset({"level", "category_code", "remind_before_hours"})
+    clearable = frozenset({"level", "category_code", "remind_before_hours", "district_id"})
 
     level: int | None = Field(None, ge=1, le=4)
     category_code: str | None = Field(None, max_length=16)
@@ -23,6 +23,9 @@ class PolicyIn(PatchModel):
     limit_unit: str | None = Field(None, max_length=16)
     remind_before_hours: float | None = Field(None, ge=0, le=100_000)
     yellow_ratio: float | None = Field(None, gt=0, le=1)
+    district_id: int | None = Field(
+        None, description="A district's own limit, for its events only (beats the shared row)."
+    )
 
 
 class PolicyOut(BaseModel):
@@ -36,6 +39,7 @@ class PolicyOut(BaseModel):
     limit_unit: str
     remind_before_hours: float | None
     yellow_ratio: float
+    district_id: int | None = None
 
 
 class CalendarDayIn(RequestModel):

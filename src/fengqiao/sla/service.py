@@ -14,6 +14,7 @@ from sqlalchemy import Column, select
 from sqlalchemy.orm import Session
 
 from fengqiao.errors import invalid, not_found
+from fengqiao.org.models import OrgUnit
 from fengqiao.org.service import RULES_COUNTER, bump_counter
 from fengqiao.sla.calendar import WorkCalendar
 from fengqiao.sla.deadlines import LimitUnit, Policy
@@ -73,6 +74,10 @@ def save_policy(*, db: Session, values: dict[str, Any], policy_id: int | None = 
         check_level(policy.level, "level")
     if policy.category_code is not None and not _class_exists(db, policy.category_code):
         raise invalid("category_code", "unknown class", "事件分类不存在")
+    if policy.district_id is not None:
+        kind = db.scalar(select(OrgUnit.kind).where(OrgUnit.id == policy.district_id))
+        if kind != "district":
+            raise invalid("district_id", "not a district", "不是区（县）")
     db.add(policy)
     db.flush()
     _rules_changed(db)

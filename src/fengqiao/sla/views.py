@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
 
 from fengqiao.deps import CurrentPrincipal, DbSession, WriteSession
 from fengqiao.errors import invalid
+from fengqiao.org.models import OrgUnit
+from fengqiao.scope import Principal
 from fengqiao.sla import service
 from fengqiao.sla.schemas import CalendarDayIn, CalendarDayOut, PolicyIn, PolicyOut
 
@@ -31,6 +34,7 @@ def create_policy(body: PolicyIn, principal: CurrentPrincipal, db: WriteSession)
             "limit_value", "a policy needs limit_value and limit_unit", "须填写时限与单位"
         )
     policy = service.save_policy(db=db, values=values)
+    _require_covers(db, principal, policy.district_id)
     db.commit()
     return PolicyOut.model_validate(policy)
 
@@ -43,6 +47,7 @@ def patch_policy(
     policy = service.save_policy(
         db=db, values=body.model_dump(exclude_unset=True), policy_id=policy_id
     )
+    _require_covers(db, principal, policy.district_id)
     db.commit()
     return PolicyOut.model_validate(policy)
 
@@ -77,3 +82,10 @@ def delete_calendar_day(day: date, principal: CurrentPrincipal, db: WriteSession
     service.drop_calendar_day(db=db, day=day)
     db.commit()
     return Response(status_code=204)
+
+
+def _require_covers(db: Any, principal: Principal, district_id: int | None) -> None:
+    """A district's own limit is its administrators' (or those above it): 403 for another's."""
+    if district_id is not None:
+        path = db.scalar(select(OrgUnit.path).where(OrgUnit.id == district_id))
+        principal.require_covers(path or "")

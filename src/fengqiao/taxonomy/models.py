@@ -80,6 +80,8 @@ class RoutingRule(Base):
     category_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"))
     major_code: Mapped[str | None] = mapped_column(ForeignKey("category_major.code"))
     town_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # A district's own rule (its override of the shared ones, tried by position like them).
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     level: Mapped[int | None] = mapped_column(Integer)
     unit_type: Mapped[str | None] = mapped_column(String(48))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))

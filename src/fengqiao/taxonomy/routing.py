@@ -22,6 +22,8 @@ class Rule:
     unit_id: int | None
     # 联合执法: unit types that assist the lead (协办), resolved near the event as `unit_type` is.
     assist_unit_types: tuple[str, ...] = ()
+    # A district's own rule: only its events, tried before every shared rule.
+    district_id: int | None = None
 
     def matches(self, *, category_code: str, major_code: str, town_id: int, level: int) -> bool:
         return (
@@ -56,10 +58,19 @@ class Proposal:
 
 
 def first_match(
-    rules: Sequence[Rule], *, category_code: str, major_code: str, town_id: int, level: int
+    rules: Sequence[Rule],
+    *,
+    category_code: str,
+    major_code: str,
+    town_id: int,
+    level: int,
+    district_rules: Mapping[int, Sequence[Rule]] | None = None,
+    district_id: int | None = None,
 ) -> Rule | None:
-    """The first rule (rules are sorted by position) that matches the event."""
-    for rule in rules:
+    """The first rule that matches the event: the event's district's own rules first, then the
+    shared ones (each sorted by position)."""
+    own = (district_rules or {}).get(district_id or 0, ())
+    for rule in (*own, *rules):
         if rule.matches(
             category_code=category_code, major_code=major_code, town_id=town_id, level=level
         ):
@@ -100,11 +111,13 @@ def propose(
     village_id: int,
     town_id: int,
     district_id: int,
+    district_rules: Mapping[int, Sequence[Rule]] | None = None,
 ) -> Proposal:
     """Route one event: the first matching rule and the unit it resolves to, or why none."""
     rule = first_match(
-        rules, category_code=category_code, major_code=major_code, town_id=town_id, level=level
-    )
+        rules, category_code=category_code, major_code=major_code, town_id=town_id, level=level,
+        district_rules=district_rules, district_id=district_id,
+    )  # fmt: skip
     if rule is None:
         return Proposal(None, None, "no routing rule matches this class, town and level")
     places = (village_id, town_id, district_id)

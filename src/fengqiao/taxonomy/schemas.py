@@ -86,13 +86,16 @@ class RuleIn(PatchModel):
 
     model_config = ConfigDict(extra="forbid")
     clearable = frozenset(
-        {"category_code", "major_code", "town_id", "level", "unit_type", "unit_id"}
+        {"category_code", "major_code", "town_id", "district_id", "level", "unit_type", "unit_id"}
     )
 
     position: int | None = Field(None, ge=0, le=1_000_000)
     category_code: str | None = Field(None, max_length=16)
     major_code: str | None = Field(None, max_length=16)
     town_id: int | None = None
+    district_id: int | None = Field(
+        None, description="A district's own rule: only its events, tried before shared rules."
+    )
     level: int | None = Field(None, ge=1, le=4)
     unit_type: str | None = Field(None, max_length=48)
     unit_id: int | None = None
@@ -111,6 +114,7 @@ class RuleOut(BaseModel):
     category_code: str | None
     major_code: str | None
     town_id: int | None
+    district_id: int | None = None
     level: int | None
     unit_type: str | None
     unit_id: int | None

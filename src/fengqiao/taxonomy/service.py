@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from fengqiao.db import utcnow
 from fengqiao.errors import Problem, invalid, not_found
 from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.scope import Principal
 from fengqiao.sla.models import SlaPolicy
 from fengqiao.sla.service import check_level
 from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
@@ -235,8 +236,8 @@ def save_rule(*, db: Session, values: dict[str, Any], rule_id: int | None = None
     merged = {
         key: values.get(key, getattr(rule, key, None))
         for key in (
-            "position", "category_code", "major_code", "town_id", "level", "unit_type",
-            "unit_id", "note", "active", "assist_unit_types",
+            "position", "category_code", "major_code", "town_id", "district_id", "level",
+            "unit_type", "unit_id", "note", "active", "assist_unit_types",
         )
     }  # fmt: skip
     merged["assist_unit_types"] = list(merged["assist_unit_types"] or [])
@@ -258,6 +259,10 @@ def save_rule(*, db: Session, values: dict[str, Any], rule_id: int | None = None
         town = db.get(OrgUnit, merged["town_id"])
         if town is None or town.kind != "town":
             raise invalid("town_id", "not a town", "不是镇街")
+    if merged["district_id"] is not None:
+        district = db.get(OrgUnit, merged["district_id"])
+        if district is None or district.kind != "district":
+            raise invalid("district_id", "not a district", "不是区（县）")
     if merged["unit_id"] is not None:
         unit = db.get(Unit, merged["unit_id"])
         if unit is None:
@@ -294,3 +299,10 @@ def save_rule(*, db: Session, values: dict[str, Any], rule_id: int | None = None
     db.flush()
     rules_changed(db)
     return rule
+
+
+def require_covers_rule(*, db: Session, principal: Principal, rule: RoutingRule) -> None:
+    """A district's own rule is its administrators' (or those above it): 403 for another's."""
+    if rule.district_id is not None:
+        path = db.scalar(select(OrgUnit.path).where(OrgUnit.id == rule.district_id))
+        principal.require_covers(path or "")

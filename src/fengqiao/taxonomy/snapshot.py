@@ -49,6 +49,7 @@ class PolicyRef:
     category_code: str | None
     urgent: bool
     policy: Policy
+    district_id: int | None = None  # a district's own limit
 
 
 @dataclass
@@ -67,6 +68,8 @@ class Rules:
     # the database (a city or province tree), and each event is routed within its own district.
     town_districts: dict[int, int] = field(default_factory=dict)
     town_paths: dict[int, str] = field(default_factory=dict)
+    # district org id → its own routing rules (by position), tried before the shared `rules`.
+    district_rules: dict[int, list[Rule]] = field(default_factory=dict)
     # Extra questions and search words per class (business modules); absent: none.
     intakes: dict[str, ClassIntake] = field(default_factory=dict)
 
@@ -82,21 +85,29 @@ class Rules:
         """The materialised path of a grid from its town's stored path (`Principal.covers`)."""
         return f"{self.town_path(town_id)}{village_id}/{grid_id}/"
 
-    def policy_for(self, *, level: int, category_code: str, urgent: bool) -> PolicyRef | None:
-        """The SLA policy of an event: class-specific beats level-wide; urgent beats both."""
+    def policy_for(
+        self, *, level: int, category_code: str, urgent: bool, district_id: int | None = None
+    ) -> PolicyRef | None:
+        """The SLA policy of an event: class-specific beats level-wide; urgent beats both; a
+        district's own row beats the shared row of the same match."""
         best: tuple[int, PolicyRef] | None = None
         for ref in self.policies:
             if ref.urgent != urgent:
+                continue
+            if ref.district_id is not None and ref.district_id != district_id:
                 continue
             if ref.category_code is not None and ref.category_code != category_code:
                 continue
             if ref.level is not None and ref.level != level:
                 continue
-            score = (ref.category_code is not None) * 2 + (ref.level is not None)
+            score = (ref.category_code is not None) * 4 + (ref.level is not None) * 2
+            score += ref.district_id is not None
             if best is None or score > best[0]:
                 best = (score, ref)
         if best is None and urgent:
-            return self.policy_for(level=level, category_code=category_code, urgent=False)
+            return self.policy_for(
+                level=level, category_code=category_code, urgent=False, district_id=district_id
+            )
         return best[1] if best else None
 
 
@@ -122,7 +133,7 @@ def load_rules(db: Session) -> Rules:
         )
         for c in db.scalars(select(Category))
     }
-    rules = rules_sorted(
+    every = rules_sorted(
         Rule(
             id=r.id,
             position=r.position,
@@ -133,9 +144,15 @@ def load_rules(db: Session) -> Rules:
             unit_type=r.unit_type,
             unit_id=r.unit_id,
             assist_unit_types=tuple(r.assist_unit_types or ()),
+            district_id=r.district_id,
         )
         for r in db.scalars(select(RoutingRule).where(RoutingRule.active.is_(True)))
     )
+    rules = [r for r in every if r.district_id is None]
+    district_rules: dict[int, list[Rule]] = {}
+    for rule in every:
+        if rule.district_id is not None:
+            district_rules.setdefault(rule.district_id, []).append(rule)
     units = UnitIndex(
         UnitRef(
             id=u.id,
@@ -159,6 +176,7 @@ def load_rules(db: Session) -> Rules:
                 remind_before_hours=p.remind_before_hours,
                 yellow_ratio=p.yellow_ratio,
             ),
+            district_id=p.district_id,
         )
         for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))
     ]
@@ -182,6 +200,7 @@ def load_rules(db: Session) -> Rules:
         town_prefixes={t.id: t.code[-3:] for t in towns},
         town_districts={t.id: t.parent_id for t in towns if t.parent_id is not None},
         town_paths={t.id: t.path for t in towns},
+        district_rules=district_rules,
         intakes=class_intakes(db),
     )
 

@@ -64,6 +64,7 @@ def list_rules(db: DbSession) -> list[RuleOut]:
 def create_rule(body: RuleIn, principal: CurrentPrincipal, db: WriteSession) -> RuleOut:
     principal.require_role("admin")
     rule = service.save_rule(db=db, values=body.model_dump(exclude_unset=True))
+    service.require_covers_rule(db=db, principal=principal, rule=rule)
     db.commit()
     return RuleOut.model_validate(rule)
 
@@ -74,5 +75,6 @@ def patch_rule(
 ) -> RuleOut:
     principal.require_role("admin")
     rule = service.save_rule(db=db, values=body.model_dump(exclude_unset=True), rule_id=rule_id)
+    service.require_covers_rule(db=db, principal=principal, rule=rule)
     db.commit()
     return RuleOut.model_validate(rule)
