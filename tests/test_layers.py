@@ -46,6 +46,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "campaigns",
             "meetings",
             "standards", "inspections",
+            "partitions",
         }),
     ),
     (
