@@ -47,6 +47,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             "campaigns",
             "meetings",
             "standards", "inspections",
+            "partitions",
         }),
     ),
     (

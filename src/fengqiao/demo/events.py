@@ -40,6 +40,7 @@ from fengqiao.events.models import Event, EventSequence
 from fengqiao.events.trail import GENESIS, row_hash
 from fengqiao.geo.service import GridLocator
 from fengqiao.org.models import OrgUnit
+from fengqiao.partitions.jobs import maintain as maintain_partitions
 from fengqiao.taxonomy.routing import Proposal
 from fengqiao.taxonomy.snapshot import Rules, load_rules
 
@@ -124,6 +125,9 @@ def seed_events(
     planner = _planner(db, until, seed, people)
     planted = plan_anomalies(planner.background, count=count, until=until, seed=seed)
     extra = [e for anomaly in planted for e in anomaly.events]
+    # PostgreSQL: the months of the history get their partitions first, so the bulk rows go
+    # straight to them, not through the default partition (fengqiao/partitions; SQLite: no-op).
+    maintain_partitions(db, now=until - timedelta(days=400), ahead=15, retention=1200)
     writer = _Writer(db)
     totals = Counter[str]()
     done = 0

@@ -27,6 +27,7 @@ from fengqiao.events.public import (
     public_step,
     public_words,
 )
+from fengqiao.events.trail import of_event
 from fengqiao.org.models import Unit
 
 # town prefix (3) + local day yyyymmdd (8) + sequence (4, more on a day past 9,999 reports)
@@ -76,13 +77,7 @@ def public_report(db: Session, *, code: str, hidden: frozenset[str]) -> PublicRe
     event = db.scalar(select(Event).where(Event.code == code))
     if event is None or event.category_code in hidden:
         return None
-    rows = list(
-        db.scalars(
-            select(EventLog)
-            .where(EventLog.event_id == event.id, EventLog.filed_at == event.created_at)
-            .order_by(EventLog.seq)
-        )
-    )
+    rows = list(db.scalars(select(EventLog).where(*of_event(event)).order_by(EventLog.seq)))
     unit_ids = {row.unit_id for row in rows if row.unit_id is not None}
     units = (
         {

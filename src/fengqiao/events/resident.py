@@ -29,7 +29,7 @@ from fengqiao.events.public import (
 )
 from fengqiao.events.schemas import EventDetail
 from fengqiao.events.service import facts
-from fengqiao.events.trail import append_log
+from fengqiao.events.trail import append_log, of_event
 from fengqiao.org.models import Unit
 from fengqiao.paging import PageParams
 from fengqiao.scope import Principal
@@ -176,7 +176,7 @@ def timeline(db: Session, event: Event) -> list[PublicStepOut]:
     rows = db.execute(
         select(EventLog.at, EventLog.action, EventLog.to_status, EventLog.unit_id,
                EventLog.note, EventLog.payload)
-        .where(EventLog.event_id == event.id, EventLog.filed_at == event.created_at)
+        .where(*of_event(event))
         .order_by(EventLog.seq)
     ).all()  # fmt: skip
     unit_ids = {r.unit_id for r in rows if r.unit_id is not None and r.action == "dispatch"}

@@ -283,10 +283,23 @@ def record_step(
     )  # fmt: skip
 
 
-def trail(db: Session, event_id: int, filed_at: datetime | None = None) -> list[EventLog]:
+def trail(
+    db: Session, event_id: int, filed_at: datetime | None = None, district_id: int | None = None
+) -> list[EventLog]:
     """The event's trail rows, oldest first; given the event's created_at, PostgreSQL reads the
-    one partition that holds them (migration 0040)."""
+    one partition that holds them, and its district names the shard (migration 0040)."""
     statement = select(EventLog).where(EventLog.event_id == event_id)
     if filed_at is not None:
         statement = statement.where(EventLog.filed_at == filed_at)
+    if district_id is not None:
+        statement = statement.where(EventLog.district_id == district_id)
     return list(db.scalars(statement.order_by(EventLog.seq)))
+
+
+def of_event(event: Event) -> list[Any]:
+    """The conditions that find an event's trail rows: its id, its partition (filed_at) and its
+    shard (district_id, when it has one)."""
+    conditions: list[Any] = [EventLog.event_id == event.id, EventLog.filed_at == event.created_at]
+    if event.district_id is not None:
+        conditions.append(EventLog.district_id == event.district_id)
+    return conditions

@@ -664,7 +664,7 @@ def event_out(
 def detail_out(
     db: Session, rules: Rules, event: Event, principal: Principal, now: datetime
 ) -> EventDetail:
-    rows = event_trail.trail(db, event.id, event.created_at)
+    rows = event_trail.trail(db, event.id, event.created_at, event.district_id)
     actor_ids = {r.actor_id for r in rows if r.actor_id}
     actors = {u.id: u for u in db.execute(select(User.id, User.username, User.name).where(User.id.in_(actor_ids)))} if actor_ids else {}  # fmt: skip
     trail = [

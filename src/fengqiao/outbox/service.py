@@ -135,7 +135,7 @@ def _districts(db: Session, drafts: list[Draft]) -> dict[tuple[Any, Any], int | 
     return {
         (d.event_id, d.user_id): of_event.get(d.event_id)
         if d.event_id is not None
-        else places.get(homes.get(d.user_id) or 0)
+        else places.get(homes.get(d.user_id or 0) or 0)
         for d in drafts
     }
 

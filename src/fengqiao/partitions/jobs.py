@@ -25,6 +25,8 @@ from fengqiao.partitions import (
 )
 
 log = logging.getLogger("fengqiao.partitions")
+# The first key of the job's advisory locks (the second is the table name's hash).
+LOCK_CLASS = 2140
 
 DEFAULT_ROWS = Gauge(
     "fengqiao_partition_default_rows",
@@ -121,8 +123,16 @@ def maintain(
     reports = {}
     for spec in TABLES:
         with database.transaction() as db:
+            connection = db.connection()
+            # One worker at a time per table (several run on PostgreSQL): the others skip it
+            # this round rather than queue on the parent's lock or race to create a month.
+            took = connection.exec_driver_sql(
+                "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS, spec.table)
+            ).scalar_one()
+            if not took:
+                continue
             reports[spec.table] = maintain_table(
-                db.connection(), spec, now=now, ahead=ahead, retention=retention
+                connection, spec, now=now, ahead=ahead, retention=retention
             )
     return reports
 

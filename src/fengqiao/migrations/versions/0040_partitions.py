@@ -54,13 +54,28 @@ GRID_DISTRICT = (
     "(SELECT t.parent_id FROM org_unit g JOIN org_unit v ON v.id = g.parent_id "
     "JOIN org_unit t ON t.id = v.parent_id WHERE g.id = position.grid_id)"
 )
+# A fix off every grid: its worker's home district (the online path does the same).
+HOME_DISTRICT = (
+    "(SELECT CASE h.kind WHEN 'district' THEN h.id WHEN 'town' THEN h.parent_id "
+    "WHEN 'village' THEN (SELECT p.parent_id FROM org_unit p WHERE p.id = h.parent_id) "
+    "WHEN 'grid' THEN (SELECT t.parent_id FROM org_unit v JOIN org_unit t ON t.id = v.parent_id "
+    "WHERE v.id = h.parent_id) END "
+    "FROM user_account u JOIN org_unit h ON h.id = u.home_org_id WHERE u.id = position.user_id)"
+)
 EVENT_DISTRICT = "(SELECT e.district_id FROM event e WHERE e.id = {table}.event_id)"
 BACKFILL = {
     "event": TOWN_PARENT.format(table="event"),
     "outbox": EVENT_DISTRICT.format(table="outbox"),
-    "position": GRID_DISTRICT,
+    "position": f"COALESCE({GRID_DISTRICT}, {HOME_DISTRICT})",
     **{name: TOWN_PARENT.format(table=name) for name in DAY_ROLLUPS},
 }
+
+
+# SQLite cannot drop a column with a foreign key but by rebuilding the table, and rebuilding a
+# table other tables reference fails its foreign-key check once they hold rows (the migrations
+# run with foreign keys on, in a transaction, where the pragma cannot be turned off). Its
+# downgrade leaves these two nullable columns in place; an upgrade again only fills them.
+KEPT_ON_SQLITE = ("event", "outbox")
 
 
 def _district_fk(table: str) -> str:
@@ -70,6 +85,10 @@ def _district_fk(table: str) -> str:
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     for table in PLAIN:
+        if "district_id" in {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}:
+            # Kept by SQLite's downgrade (see KEPT_ON_SQLITE): only filled again.
+            op.execute(f"UPDATE {table} SET district_id = {BACKFILL[table]}")
+            continue
         # Plain ADD COLUMN with a named inline foreign key, on SQLite too: the tables keep
         # their indexes and triggers (and SQLite its FTS) as they are.
         op.execute(
@@ -97,6 +116,8 @@ def downgrade() -> None:
         _postgres_trail_columns_down()
     op.drop_index("ix_event_district_created", table_name="event")
     for table in PLAIN:
+        if sqlite and table in KEPT_ON_SQLITE:
+            continue
         if sqlite:
             with op.batch_alter_table(table) as batch:
                 batch.drop_column("district_id")
