@@ -113,7 +113,7 @@ class Cluster:
 
 def caught_up(primary: Cluster, standby: Cluster) -> bool:
     """Whether the standby has replayed all the primary has written so far."""
-    written = primary.sql("SELECT pg_current_wal_lsn()::text")
+    written = primary.sql("SELECT pg_current_wal_insert_lsn()::text")  # not yet flushed too
     return bool(standby.sql(f"SELECT pg_last_wal_replay_lsn() >= '{written}'::pg_lsn"))
 
 
