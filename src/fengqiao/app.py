@@ -23,7 +23,7 @@ from fengqiao.cameras.index import CameraLocator
 from fengqiao.cameras.service import layer_props as camera_layer_props
 from fengqiao.clock import Clock
 from fengqiao.config import Settings, get_settings
-from fengqiao.db import Database, ReadDatabase
+from fengqiao.db import Database, ReadDatabase, normalise_url
 from fengqiao.errors import install_handlers
 from fengqiao.events.photos import PhotoLimits, PhotoStore
 from fengqiao.geo.service import GridLocator
@@ -74,6 +74,13 @@ def read_database(settings: Settings, primary: Database) -> Database:
     """The replica for reads that may lag (FENGQIAO_READ_DATABASE_URL), else the primary."""
     if not settings.read_database_url:
         return primary
+    if primary.is_sqlite or normalise_url(settings.read_database_url).get_backend_name() != (
+        "postgresql"
+    ):
+        raise ValueError(
+            "FENGQIAO_READ_DATABASE_URL must be a PostgreSQL standby of a PostgreSQL "
+            "FENGQIAO_DATABASE_URL (SQLite has no replicas): unset it"
+        )
     return ReadDatabase(
         settings.read_database_url,
         primary=primary,

@@ -168,6 +168,11 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    def mark_name(self, name: str) -> str:
+        """The name a read cache's change mark read from this database goes by (a replica's
+        differs from the primary's, so rows and their mark come from the same server)."""
+        return name
+
     def session(self, *, write: bool = False) -> Session:
         """A new session; `write=True` takes SQLite's write lock at BEGIN."""
         session = self.sessions()
@@ -269,6 +274,9 @@ class ReadDatabase(Database):
         if self.on_fallback is not None:
             self.on_fallback(reason)
         return self.primary.session()
+
+    def mark_name(self, name: str) -> str:
+        return f"{name}@replica"
 
     def state(self) -> str | None:
         """None when reads may go to the replica, else why not ("lag" or "down")."""

@@ -45,10 +45,12 @@ def _run(*command: str | Path) -> None:
 
 
 def workspace(prefix: str) -> Path:
-    """A folder the servers' user may write (pytest's tmp_path is root's, mode 700)."""
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
-    if os.geteuid() == 0:
-        shutil.chown(folder, RUN_AS, RUN_AS)
+    """A folder the servers' user may write: as root, in /tmp itself (pytest's tmp_path, or a
+    TMPDIR made by tempfile, is root's with mode 700, which `postgres` cannot enter)."""
+    if os.geteuid() != 0:
+        return Path(tempfile.mkdtemp(prefix=prefix))
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    shutil.chown(folder, RUN_AS, RUN_AS)
     return folder
 
 
@@ -111,7 +113,7 @@ class Cluster:
 
 def caught_up(primary: Cluster, standby: Cluster) -> bool:
     """Whether the standby has replayed all the primary has written so far."""
-    written = primary.sql("SELECT pg_current_wal_lsn()::text")
+    written = primary.sql("SELECT pg_current_wal_insert_lsn()::text")  # not yet flushed too
     return bool(standby.sql(f"SELECT pg_last_wal_replay_lsn() >= '{written}'::pg_lsn"))
 
 

@@ -9,6 +9,7 @@ PostgreSQL only (PgBouncer speaks PostgreSQL's protocol); run once, not per back
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -95,6 +96,7 @@ def behind(
         yield Behind(url, bouncer)
     finally:
         bouncer.kill()
+        shutil.rmtree(root, ignore_errors=True)
         request.getfixturevalue("postgres").drop(url)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,14 +94,14 @@ def fallbacks(reason: str) -> float:
     return value or 0.0
 
 
-@pytest.fixture
-def served(replication: Replication, tmp_path: Path) -> Iterator[Served]:
+@contextmanager
+def serve(replication: Replication, tmp_path: Path, cache_seconds: float) -> Iterator[Served]:
     settings = make_settings(
         replication.primary.url(DATABASE),
         tmp_path,
         read_database_url=replication.standby.url(DATABASE),
         read_max_lag_seconds=3600.0,
-        read_cache_seconds=0,
+        read_cache_seconds=cache_seconds,
     )
     app = create_app(settings)
     with Session(app.state.db.engine) as db:
@@ -115,6 +116,13 @@ def served(replication: Replication, tmp_path: Path) -> Iterator[Served]:
             replication.standby.start()
         replication.standby.sql("SELECT pg_wal_replay_resume()")
         replication.wait_caught_up()
+
+
+@pytest.fixture
+def served(replication: Replication, tmp_path: Path) -> Iterator[Served]:
+    """The app with its read cache off: every list reads the database."""
+    with serve(replication, tmp_path, cache_seconds=0) as served:
+        yield served
 
 
 def test_the_read_database_is_the_standby(served: Served, replication: Replication) -> None:
@@ -219,3 +227,19 @@ def test_a_standby_that_is_down_sends_reads_to_the_primary_until_it_is_back(
     assert served.listed_ids()
     assert served.read_events_on() == {"standby"}
     assert fallbacks("down") == after
+
+
+def test_the_cached_list_takes_its_change_mark_from_the_standby(
+    replication: Replication, tmp_path: Path
+) -> None:
+    """With the read cache on, the list's change mark is read where its rows are: a list made
+    from the paused standby is not kept under the primary's newer mark, so it changes as soon
+    as the standby has replayed the filing (not a cache period later)."""
+    with serve(replication, tmp_path, cache_seconds=60) as served:
+        replication.standby.sql("SELECT pg_wal_replay_pause()")
+        filed = served.file()
+        assert filed not in served.listed_ids()
+        assert filed not in served.listed_ids()  # served from the cache
+        replication.standby.sql("SELECT pg_wal_replay_resume()")
+        replication.wait_caught_up()
+        assert filed in served.listed_ids()

@@ -206,7 +206,9 @@ async def list_events(
     cache: ReadCache = request.app.state.read_cache
     # The caller whole (scope, roles, unit: the actions and masked phones differ) and the query.
     key = ("events", principal, tuple(sorted(request.query_params.multi_items())))
-    mark = await cache.mark("events", partial(queries.read_change_mark, database))
+    mark = await cache.mark(
+        database.mark_name("events"), partial(queries.read_change_mark, database)
+    )
     answer = cache.peek(key, mark, now)  # a hit costs no thread hop and no session
     if answer is not None:
         return respond(request, answer)
