@@ -27,6 +27,7 @@ from fengqiao import drain, fanout
 from fengqiao.app import create_app
 from fengqiao.auth.models import User, UserRole
 from fengqiao.auth.security import issue_token
+from fengqiao.auth.sessions import revoke_user_tokens
 from fengqiao.command import live
 from fengqiao.config import Settings
 from fengqiao.db import Database
@@ -410,6 +411,20 @@ def test_a_stream_resumes_on_another_instance(world: World, readers: list[Reader
             assert resumed["data"]["id"] == second, "neither repeated nor skipped"
             assert resumed["id"] == f"{second}.0"
             end(readers)
+
+
+def test_signing_out_ends_the_stream_at_once(
+    world: World, client: TestClient, readers: list[Reader], no_polling: None
+) -> None:
+    stream = Reader(client, LIVE, _headers(world, "demo_leader"))
+    readers.append(stream)
+    database = Database(world.url)
+    try:
+        with database.transaction() as db:  # a password change ends every token of the user
+            revoke_user_tokens(db=db, user_id=world.users["demo_leader"])
+    finally:
+        database.dispose()
+    assert stream.ended.wait(WAIT), "the stream went on for a signed-out caller"
 
 
 def test_notify_waits_for_commit(world: World) -> None:

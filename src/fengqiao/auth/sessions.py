@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, delete, exists, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from fengqiao import fanout
 from fengqiao.auth.models import LoginFailure, RevokedToken, TokenCutoff
 from fengqiao.auth.security import TokenClaims, TokenError, configure_hash_pool, token_claims
 from fengqiao.clock import Clock
@@ -47,6 +48,7 @@ def revoke_token(*, db: Session, claims: TokenClaims) -> None:
         revoke_user_tokens(db=db, user_id=claims.user_id)
     db.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
     db.flush()
+    fanout.notify(db, fanout.user_topic(claims.user_id))  # its live streams check at once
 
 
 def revoke_user_tokens(*, db: Session, user_id: int) -> None:
@@ -58,6 +60,7 @@ def revoke_user_tokens(*, db: Session, user_id: int) -> None:
         .values(user_id=user_id, not_before=now)
         .on_conflict_do_update(index_elements=["user_id"], set_={"not_before": now})
     )
+    fanout.notify(db, fanout.user_topic(user_id))  # its live streams check at once
     db.flush()
 
 

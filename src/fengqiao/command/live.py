@@ -13,8 +13,11 @@ the caller's area waiting for 接警, sent when it starts waiting and again when
 from __future__ import annotations
 
 import asyncio
+import random
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -37,26 +40,34 @@ from fengqiao.deps import (
     oauth2_scheme,
 )
 from fengqiao.errors import Problem
+from fengqiao.events.queries import scope_key
 from fengqiao.notify.inbox import NEWER_LIMIT, newer_messages
 from fengqiao.notify.models import Notification
 from fengqiao.org.models import OrgUnit
+from fengqiao.readcache import Answer
 from fengqiao.scope import Principal
 
 router = APIRouter(prefix="/live", tags=["live"])
 COMMAND_ROLES = ("operator", "leader", "admin")
 KINDS = ("notification", "situation", "alarm", "ack")
 # No polling: a stream reads when the process's listener says something of its own changed
-# (fengqiao.fanout), and re-reads everything this often besides, in case a wake was lost (and for
-# what changes with time alone: a deadline passing).
-SAFETY_SECONDS = 30.0
+# (fengqiao.fanout), and re-reads everything this often besides, in case a wake was lost. It can
+# be slow: NOTIFY reaches a connected listener without loss, a reconnected one wakes every
+# stream, and what changes with time alone (a reminder, a red light, an alarm climbing) is
+# written by the sweeper as a trail row, which notifies. What is left is a Redis publish that
+# failed, or a write outside the trail. At 5,000 streams each re-read costs (docs/scaling-streams.md).
+SAFETY_SECONDS = 300.0
 LOCAL_SAFETY_SECONDS = 5.0  # memory fan-out (SQLite): the worker is another process
 HEARTBEAT_SECONDS = 15.0
 # What a stream sends when its process drains (a rolling restart): reconnect soon (to another
 # instance, the load balancer decides) with the same Last-Event-ID, then it ends.
 RECONNECT_FRAME = b"retry: 500\nevent: reconnect\ndata: {}\n\n"
-# A stream outlives the page that opened it (a shared one, every tab): every so often it checks
-# that its caller is still signed in with the same roles and area, and ends if not.
-RECHECK_SECONDS = 30.0
+# A stream outlives the page that opened it (a shared one, every tab): it checks that its caller
+# is still signed in with the same roles and area, and ends if not, when the caller's topic fires
+# (a logout or a password change ends the user's tokens and notifies it: auth/sessions.py) and
+# every so often besides. Each check reads the token's revocation from the database on the event
+# loop: every 30 s at 5,000 streams that alone was a fifth of a core.
+RECHECK_SECONDS = 300.0
 _CURSOR = re.compile(r"^(\d+)\.(\d+)$")
 
 
@@ -92,6 +103,52 @@ def _area_towns(database: Database, home_path: str) -> list[int]:
                 )
             )
         )
+
+
+@dataclass
+class _Read:
+    started: float
+    task: asyncio.Future[Answer]
+    waiters: int = 0
+
+
+# Reads of the room's answers under way, by (answer, scope): thousands of streams of one area
+# woken by one alarm share one read instead of each taking a thread hop to the read cache (5,000
+# hops took seconds on two busy cores). Only a read that started after a stream was woken may
+# serve it, so it sees the commit that woke it.
+_READS: dict[tuple[str, str, int, int], _Read] = {}
+
+
+async def _shared(
+    name: str,
+    request: Request,
+    principal: Principal,
+    since: float,
+    read: Callable[[], Awaitable[Answer]],
+) -> Answer:
+    """`read()`'s answer, or that of the same read for the same scope started at `since` or
+    later by another stream of this app and event loop."""
+    loop = asyncio.get_running_loop()
+    key = (name, scope_key(principal), id(loop), id(request.app))
+    found = _READS.get(key)
+    if found is None or found.started < since:
+        found = _Read(loop.time(), asyncio.ensure_future(read()))
+        _READS[key] = found
+
+        def forget(
+            _task: object, key: tuple[str, str, int, int] = key, read: _Read = found
+        ) -> None:
+            if _READS.get(key) is read:
+                del _READS[key]
+
+        found.task.add_done_callback(forget)
+    found.waiters += 1
+    try:
+        return await asyncio.shield(found.task)
+    finally:
+        found.waiters -= 1
+        if not found.waiters and not found.task.done():
+            found.task.cancel()  # every stream waiting for it went away
 
 
 def _taken(database: Database, event_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -141,7 +198,7 @@ async def stream(
 
     Nothing polls: the stream reads when its process's listener hears of a message for the
     caller or a change in a town of the caller's area (fengqiao.fanout), and re-reads
-    everything every 30 s besides. When the process drains, the stream sends `retry: 500` and
+    everything every few minutes besides. When the process drains, the stream sends `retry: 500` and
     `event: reconnect` and ends: the browser reconnects (to another instance) with its cursor."""
     room = principal.has_any(*COMMAND_ROLES)
     base_url = settings.public_base_url
@@ -179,8 +236,11 @@ async def stream(
             last_etag: str | None = None
             first_round = True
             fired = {fanout.EVERYTHING}
-            checked = quiet_since = loop.time()
-            next_safety = loop.time() + safety
+            woken_at = loop.time()
+            quiet_since = loop.time()
+            checked = quiet_since - RECHECK_SECONDS * random.random()
+            # A random phase: streams opened together do not all re-check together.
+            next_safety = loop.time() + safety * random.uniform(0.5, 1.0)
             while not sub.drained and not await request.is_disconnected():
                 sent = False
                 everything = fanout.EVERYTHING in fired
@@ -188,7 +248,10 @@ async def stream(
                     now = clock.now()
                     # Through the shared read cache, as the panel below: one read per change and
                     # area, not per screen or stream.
-                    waiting = await waiting_alarms_answer(request, database, principal, now)
+                    waiting = await _shared(
+                        "alarms", request, principal, woken_at,
+                        partial(waiting_alarms_answer, request, database, principal, now),
+                    )  # fmt: skip
                     current = {a["id"]: a for a in waiting.value["items"]}
                     for alarm_id, alarm in current.items():
                         if first_round and alarm_id <= resumed_alarm:
@@ -211,7 +274,10 @@ async def stream(
                             sent = True
                     # The panel after the alarms (as the one-map's own stream did): a page that
                     # heard of an alarm first says so, before the panel lists it.
-                    panel = await situation_answer(request, database, principal, now)
+                    panel = await _shared(
+                        "situation", request, principal, woken_at,
+                        partial(situation_answer, request, database, principal, now),
+                    )  # fmt: skip
                     if last_etag is not None and panel.etag != last_etag:
                         yield frame("situation", panel.body)
                         sent = True
@@ -227,7 +293,7 @@ async def stream(
                         yield frame("notification", orjson.dumps(item.model_dump(mode="json")))
                         sent = True
                     more = len(fresh) >= NEWER_LIMIT
-                if loop.time() - checked >= RECHECK_SECONDS:
+                if mine in fired or loop.time() - checked >= RECHECK_SECONDS:
                     checked = loop.time()
                     if not await _same_caller(request, principal):
                         return
@@ -243,6 +309,7 @@ async def stream(
                     next_safety, quiet_since + HEARTBEAT_SECONDS, checked + RECHECK_SECONDS
                 )
                 fired = await sub.wait(wake_at - loop.time())
+                woken_at = loop.time()
                 if loop.time() >= next_safety:
                     next_safety = loop.time() + safety
                     fired.add(fanout.EVERYTHING)

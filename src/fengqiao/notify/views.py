@@ -10,6 +10,7 @@ A recipient outside the caller's own subtree is shown masked.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -38,7 +39,7 @@ router = APIRouter(tags=["notifications"])
 # The stream reads when the process's listener says a message came (fengqiao.fanout), and
 # re-reads this often besides in case a wake was lost (memory fan-out: the worker that stores
 # messages is another process, so sooner).
-SAFETY_SECONDS = 30.0
+SAFETY_SECONDS = 300.0
 LOCAL_SAFETY_SECONDS = 5.0
 HEARTBEAT_SECONDS = 15.0
 RECONNECT_FRAME = b"retry: 500\nevent: reconnect\ndata: {}\n\n"
@@ -148,7 +149,8 @@ async def stream(
         try:
             yield b"retry: 3000\n\n"
             quiet_since = loop.time()
-            next_safety = loop.time() + safety
+            # A random phase: streams opened together do not all re-check together.
+            next_safety = loop.time() + safety * random.uniform(0.5, 1.0)
             while not sub.drained and not await request.is_disconnected():
                 fresh = await run_in_threadpool(
                     newer_messages, database, principal.user_id, after, base_url
