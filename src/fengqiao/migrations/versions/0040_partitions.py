@@ -40,7 +40,7 @@ from fengqiao.partitions import (
 )
 
 revision: str = "0040_partitions"
-down_revision: str | None = "0038_annual"
+down_revision: str | None = "0039_province"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
