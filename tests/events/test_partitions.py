@@ -246,7 +246,7 @@ def test_the_migration_goes_down_and_up_with_rows_in_it(fresh_db: Database, tmp_
         with fresh_db.engine.connect() as connection:
             stray = connection.execute(text("SELECT count(*) FROM event_log_default"))
             assert stray.scalar_one() == 0
-    downgrade(fresh_db.url, "0038_annual")
+    downgrade(fresh_db.url, "0039_province")
     fresh_db.dispose()
     assert counts() == before
     upgrade(fresh_db.url)
