@@ -119,7 +119,8 @@ def fill_day(database: Database, updates: int, day_start: datetime, rng: random.
                     "at": at + timedelta(seconds=rng.uniform(60, 3000)), "actor_id": None,
                     "action": "accept", "from_status": "reported", "to_status": "accepted",
                     "unit_id": None, "note": "", "payload": {}, "prev_hash": "0" * 64,
-                    "hash": "0" * 64,
+                    "hash": "0" * 64, "filed_at": event.created_at,
+                    "district_id": event.district_id,
                 })  # fmt: skip
             db.execute(insert(log), accepts)
     print(

@@ -54,8 +54,12 @@ def _walks_a_table(plan: str) -> bool:
         line.strip().startswith(("SCAN event", "SCAN event_log")) and " USING " not in line
         for line in lines
     )
+    # On PostgreSQL the trail is partitioned by month (migration 0040): a month not yet written
+    # (an empty partition, costed 0) is read whole at no cost, and is no walk of the trail.
     return sqlite_scan or any(
-        "Seq Scan on event " in f"{line} " or "Seq Scan on event_log" in line for line in lines
+        ("Seq Scan on event " in f"{line} " or "Seq Scan on event_log" in line)
+        and "(cost=0.00..0.00 " not in line
+        for line in lines
     )
 
 
