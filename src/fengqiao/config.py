@@ -171,19 +171,9 @@ class Settings(BaseSettings):
     escalation_returns: int = Field(
         2, ge=1, description="Returns by units after which an event is escalated one rung."
     )
-    # --- the tree above the district (issue 21, tree) ---
-    escalation_city_districts: list[str] = Field(
-        [],
-        description='Codes of the districts (e.g. ["330603"]) whose escalation ladder climbs '
-        "on to their city (rung 4: the city's command center and leaders) when a city stands "
-        "above them (JSON list).",
-    )
-    escalation_city_hours: float = Field(
-        336.0,
-        gt=0,
-        description="Hours overdue after which an event of such a district climbs to its city "
-        "by itself.",
-    )
+    # The tree above the district (issue 21): districts whose ladder climbs on to their city.
+    escalation_city_districts: list[str] = Field([], description="District codes (JSON list).")
+    escalation_city_hours: float = Field(336.0, gt=0, description="Hours overdue to the city.")
     outbox_max_attempts: int = Field(
         6, ge=1, description="Attempts to send one message before it is dead-lettered."
     )
