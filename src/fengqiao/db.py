@@ -173,6 +173,12 @@ class Database:
         differs from the primary's, so rows and their mark come from the same server)."""
         return name
 
+    def mark_reader(
+        self, name: str, read: Callable[[Database], Any]
+    ) -> tuple[str, Callable[[], Any]]:
+        """`ReadCache.mark`'s arguments for a change mark `read` from this database."""
+        return self.mark_name(name), functools.partial(read, self)
+
     def session(self, *, write: bool = False) -> Session:
         """A new session; `write=True` takes SQLite's write lock at BEGIN."""
         session = self.sessions()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -206,9 +205,7 @@ async def list_events(
     cache: ReadCache = request.app.state.read_cache
     # The caller whole (scope, roles, unit: the actions and masked phones differ) and the query.
     key = ("events", principal, tuple(sorted(request.query_params.multi_items())))
-    mark = await cache.mark(
-        database.mark_name("events"), partial(queries.read_change_mark, database)
-    )
+    mark = await cache.mark(*database.mark_reader("events", queries.read_change_mark))
     answer = cache.peek(key, mark, now)  # a hit costs no thread hop and no session
     if answer is not None:
         return respond(request, answer)
