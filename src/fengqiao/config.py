@@ -713,21 +713,11 @@ class Settings(BaseSettings):
 
     # --- live streams that scale (issue 21, item 5; docs/scaling-streams.md) ---
     stream_backend: Literal["auto", "postgres", "redis", "memory"] = Field(
-        "auto",
-        description="How the live streams of a process hear of changes: `postgres` "
-        "(LISTEN/NOTIFY), `redis` (pub/sub on `stream_redis_url`) or `memory` (this process "
-        "only; SQLite). `auto`: Redis when its URL is set, else PostgreSQL on PostgreSQL, else "
-        "memory.",
+        "auto", description="How live streams hear of changes (docs/configuration.md)."
     )
-    stream_redis_url: str = Field(
-        "",
-        description="Redis whose pub/sub carries the live streams' changes "
-        "(redis://127.0.0.1:6379/0); empty: none.",
-    )
+    stream_redis_url: str = Field("", description="Redis pub/sub for the live streams.")
     listen_database_url: str | None = Field(
-        None,
-        description="A direct PostgreSQL URL for the live streams' LISTEN connection (LISTEN "
-        "cannot go through PgBouncer in transaction mode); empty: `database_url`.",
+        None, description="Direct PostgreSQL URL for LISTEN (default: database_url)."
     )
 
     def photo_dir(self) -> Path:
