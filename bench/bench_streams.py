@@ -34,6 +34,7 @@ import textwrap
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -123,7 +124,8 @@ async def client(port: int, path: str, token: str, count: int) -> None:
         async with gate:
             opened: asyncio.Future[None] = loop.create_future()
             task = asyncio.create_task(_open(port, path, token, opened))
-            await asyncio.wait({opened, task}, return_when=asyncio.FIRST_COMPLETED)
+            waits: set[asyncio.Future[Any]] = {opened, task}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             if not opened.done():
                 task.result()  # a refused stream raises here
                 raise RuntimeError("a stream ended before it opened")

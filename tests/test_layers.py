@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "wiring",
         frozenset({
-            "config", "clock", "db", "errors", "paging", "bounds", "logs", "metrics", "exports",
+            "config", "config_scale", "clock", "db", "errors", "paging", "bounds", "logs", "metrics", "exports",
             "cli_support",
             "readcache", "ratelimit", "scope", "crs", "deps", "jobs", "migrate", "health",
             "playback", "drain", "fanout",

@@ -8,11 +8,12 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from fengqiao.config_scale import ScaleSettings
 from fengqiao.playback import check_origin, parse_template
 
 IceUrl = Annotated[str, Field(max_length=256, pattern=r"^(stun|stuns|turn|turns):[^\s]{1,250}$")]
@@ -26,7 +27,7 @@ class IceServer(BaseModel):
     credential: str | None = Field(None, max_length=256)
 
 
-class Settings(BaseSettings):
+class Settings(ScaleSettings):
     """Fengqiao's configuration."""
 
     model_config = SettingsConfigDict(env_prefix="FENGQIAO_", env_file=".env", extra="ignore")
@@ -34,16 +35,6 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "sqlite:///./var/fengqiao.db",
         description="SQLAlchemy URL of the database (SQLite file or postgresql+psycopg://...).",
-    )
-    # --- read replica and PgBouncer (issue 21; docs/scaling-replica.md) ---
-    read_database_url: str | None = Field(
-        None, description="Streaming replica for reads that may lag; empty: the primary."
-    )
-    read_max_lag_seconds: float = Field(
-        5.0, ge=0, description="Replica lag above which those reads go to the primary."
-    )
-    database_pgbouncer: bool = Field(
-        False, description="The URLs are a PgBouncer in transaction mode (no prepared statements)."
     )
     data_dir: Path = Field(Path("./var"), description="Folder for the SQLite file, keys, uploads.")
     secret_key: str = Field(
@@ -638,24 +629,6 @@ class Settings(BaseSettings):
         "cameras' own HLS stream URLs come from; the page's security policy allows them.",
     )
 
-    # --- issue 21, cluster: graceful drain of `fengqiao serve` behind a load balancer ---
-    drain_seconds: float = Field(
-        5.0,
-        ge=0,
-        le=300,
-        description="After SIGTERM, how long `fengqiao serve` keeps answering while /healthz says "
-        "503 draining (long enough for the load balancer's health checks to take it out) "
-        "before it stops listening. Ctrl-C (SIGINT) does not wait.",
-    )
-    graceful_shutdown_seconds: float = Field(
-        30.0,
-        ge=0,
-        le=600,
-        description="Once `fengqiao serve` stops listening, how long requests in flight may "
-        "take to finish before they are cancelled.",
-    )
-    # (end of issue 21, cluster)
-
     @field_validator("video_playback_template")
     @classmethod
     def _playback_template(cls, value: str) -> str:
@@ -693,31 +666,6 @@ class Settings(BaseSettings):
     rate_limit_sms_address: str = Field(
         "10/minute;60/hour",
         description="SMS sign-in codes requested per client address (the `limits` notation).",
-    )
-
-    # --- issue 21, partitions (parts) ---
-    partition_months_ahead: int = Field(
-        3,
-        ge=1,
-        le=24,
-        description="Months of PostgreSQL partitions the worker's `partitions.maintain` keeps "
-        "made ahead of the current one (trail, positions, rollup day tables).",
-    )
-    position_retention_months: int = Field(
-        12,
-        ge=1,
-        description="Months of GPS positions kept on PostgreSQL: `partitions.maintain` drops "
-        "each month's position partition once it is this many whole months old.",
-    )
-    # (end of partitions)
-
-    # --- live streams that scale (issue 21, item 5; docs/scaling-streams.md) ---
-    stream_backend: Literal["auto", "postgres", "redis", "memory"] = Field(
-        "auto", description="How live streams hear of changes (docs/configuration.md)."
-    )
-    stream_redis_url: str = Field("", description="Redis pub/sub for the live streams.")
-    listen_database_url: str | None = Field(
-        None, description="Direct PostgreSQL URL for LISTEN (default: database_url)."
     )
 
     def photo_dir(self) -> Path:
