@@ -109,7 +109,7 @@ demo: install
 
 # N `fengqiao serve` instances and 2 workers on PostgreSQL behind Debian's HAProxy, on :$(PORT)
 # (stats on :$(CLUSTER_STATS_PORT)/stats); `.venv/bin/python scripts/cluster.py restart` does a
-# rolling restart of the running cluster. See docs/scaling-cluster.md.
+# rolling restart of the running cluster. See docs/scaling.md.
 N ?= 2
 CLUSTER_STATS_PORT ?= 8404
 cluster: install

@@ -1,7 +1,7 @@
 """The event list (GET /api/v1/events, 50 rows) on PostgreSQL directly, through Debian's PgBouncer
 in transaction mode (FENGQIAO_DATABASE_PGBOUNCER=true), and through the read-replica routing
 (`ReadDatabase`, FENGQIAO_READ_DATABASE_URL) pointed at the same server: what each hop costs,
-next to the bare limit measured in the same run (issue 21, item 3; docs/scaling-replica.md).
+next to the bare limit measured in the same run (issue 21, item 3; docs/scaling.md).
 
     .venv/bin/python bench/bench_pgbouncer.py [--events 20000] [--runs 300] [--postgres URL]
         [--smoke]

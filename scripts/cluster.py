@@ -44,7 +44,7 @@ FENGQIAO = str(Path(sys.executable).with_name("fengqiao"))
 HAPROXY = "/usr/sbin/haproxy"
 BACKEND = "fengqiao"
 
-# HAProxy's configuration; every choice is explained in docs/scaling-cluster.md.
+# HAProxy's configuration; every choice is explained in docs/scaling.md.
 HAPROXY_CFG = """\
 global
     # No maxconn: HAProxy derives it from the file descriptors it may open (`ulimit -n`), as

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings
 class ScaleSettings(BaseSettings):
     """The settings of a city or province deployment (documented in docs/configuration.md)."""
 
-    # --- read replica and PgBouncer (issue 21; docs/scaling-replica.md) ---
+    # --- read replica and PgBouncer (issue 21; docs/scaling.md) ---
     read_database_url: str | None = Field(
         None, description="Streaming replica for reads that may lag; empty: the primary."
     )
@@ -59,7 +59,7 @@ class ScaleSettings(BaseSettings):
     )
     # (end of partitions)
 
-    # --- live streams that scale (issue 21, item 5; docs/scaling-streams.md) ---
+    # --- live streams that scale (issue 21, item 5; docs/scaling.md) ---
     stream_backend: Literal["auto", "postgres", "redis", "memory"] = Field(
         "auto", description="How live streams hear of changes (docs/configuration.md)."
     )

@@ -1,5 +1,5 @@
 """Live changes fanned out to the open streams of a process: one listener per process instead of
-every stream polling the database (docs/scaling-streams.md).
+every stream polling the database (docs/scaling.md).
 
 Writers call `notify(db, topic)` inside their transaction; topics are `user:<id>` (a message
 stored for that user) and `town:<id>` (an event of that town filed or moved, an alarm that

@@ -33,7 +33,7 @@ async def healthz(database: Annotated[Database, Depends(get_database)]) -> JSONR
         head = head_revision()
         # A database a newer release has migrated (a rolling upgrade: `db upgrade` first, then
         # the instances one by one) still serves this one; migrations keep the previous
-        # release working (docs/scaling-cluster.md). Behind: this release needs migrations.
+        # release working (docs/scaling.md). Behind: this release needs migrations.
         ahead = current is not None and current != head and not is_known_revision(current)
         ok = current == head or ahead
         return {

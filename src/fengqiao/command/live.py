@@ -55,7 +55,7 @@ KINDS = ("notification", "situation", "alarm", "ack")
 # be slow: NOTIFY reaches a connected listener without loss, a reconnected one wakes every
 # stream, and what changes with time alone (a reminder, a red light, an alarm climbing) is
 # written by the sweeper as a trail row, which notifies. What is left is a Redis publish that
-# failed, or a write outside the trail. At 5,000 streams each re-read costs (docs/scaling-streams.md).
+# failed, or a write outside the trail. At 5,000 streams each re-read costs (docs/scaling.md).
 SAFETY_SECONDS = 300.0
 LOCAL_SAFETY_SECONDS = 5.0  # memory fan-out (SQLite): the worker is another process
 HEARTBEAT_SECONDS = 15.0

@@ -10,7 +10,7 @@ PostgreSQL only: `event_log` (by filed_at), `position` (by at) and the five roll
 period) become range-partitioned by local month, each with a DEFAULT partition; rows are copied
 over, the id sequences kept, the indexes, foreign keys and the trail's append-only triggers made
 again on the partitioned tables. The outbox stays one table: its dedupe key must stay unique
-across all time and `notification.outbox_id` references its id (docs/scaling-parts.md).
+across all time and `notification.outbox_id` references its id (docs/scaling.md).
 SQLite keeps plain tables and only gains the columns.
 
 Revision ID: 0040_partitions

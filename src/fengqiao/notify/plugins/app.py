@@ -45,7 +45,7 @@ class AppChannel:
                     "created_at": datetime.now(UTC),
                 },
             )
-            # The user's open live streams hear of it on commit (docs/scaling-streams.md).
+            # The user's open live streams hear of it on commit (docs/scaling.md).
             fanout.notify(db, fanout.user_topic(message.user_id))
 
     def close(self) -> None:
