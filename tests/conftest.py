@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from fengqiao.app import create_app
@@ -59,7 +61,25 @@ class PostgresDatabases:
         name = f"fq_test_{uuid.uuid4().hex[:12]}"
         clause = f" TEMPLATE {template}" if template else ""
         with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+            for attempt in range(5):
+                if template:
+                    # A template must have no other session: a live stream's listener (one
+                    # LISTEN connection per process, fengqiao.fanout) left on it by an earlier
+                    # test of this process is cut; it reconnects on its own if still wanted.
+                    conn.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = :name AND pid <> pg_backend_pid()"
+                        ),
+                        {"name": template},
+                    )
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+                    break
+                except OperationalError:
+                    if not template or attempt == 4:
+                        raise
+                    time.sleep(0.2)
         self.made.append(name)
         return self.base.set(database=name).render_as_string(hide_password=False)
 

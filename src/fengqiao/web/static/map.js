@@ -387,9 +387,14 @@
     $("alarm-count").textContent = alarms.length ? String(alarms.length) : "";
   }
 
+  // Alarms this page has announced, or found waiting when it opened: each new one gets its toast
+  // once, even when the panel listed it before its own frame arrived.
+  const announced = new Set();
+
   function onAlarm(alarm) {
-    if (alarms.some((a) => a.id === alarm.id)) return;
-    renderAlarms([alarm].concat(alarms));
+    if (!alarms.some((a) => a.id === alarm.id)) renderAlarms([alarm].concat(alarms));
+    if (announced.has(alarm.id)) return;
+    announced.add(alarm.id);
     toast("紧急报警：" + alarm.title + "（" + alarm.town + "）", "alarm");
     const ping = L.circleMarker([alarm.lat, alarm.lng], { radius: 14, color: "#d93025",
       weight: 3, fillOpacity: 0.2, className: "alarm-ping" }).addTo(map);
@@ -581,7 +586,11 @@
       const points = api("/command/events.geojson");
       const panel = api("/command/situation");
       await loadGrids(grid);
-      await Promise.all([panel.then(renderSituation), loadEvents(points)]);
+      const opened = panel.then((s) => {
+        for (const a of s.alarms) announced.add(a.id);
+        renderSituation(s);
+      });
+      await Promise.all([opened, loadEvents(points)]);
     } catch (error) {
       $("map-status").textContent = FQ.problemText(error);
       $("map").dataset.state = "error";
