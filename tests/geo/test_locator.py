@@ -193,3 +193,48 @@ def test_locate_many_agrees_with_locate_and_a_brute_force_scan() -> None:
     assert np.array_equal(positions, expected)
     assert (positions == -1).any()
     assert on_shared_border > 500  # the vertices really test the tie rule
+
+
+def tiled_index() -> GridIndex:
+    """Rectangles tiled as the province seed tiles them (uneven float edges), a four-cornered
+    grid that is not a rectangle, and a rectangle with a hole (its box is not the polygon)."""
+    rng = np.random.default_rng(3)
+    xs = np.concatenate([[120.0], np.sort(rng.uniform(120.0, 120.3, 11)), [120.3]])
+    ys = np.concatenate([[30.0], np.sort(rng.uniform(30.0, 30.2, 7)), [30.2]])
+    shapes = []
+    for i in range(len(xs) - 1):
+        for j in range(len(ys) - 1):
+            box = (float(xs[i]), float(ys[j]), float(xs[i + 1]), float(ys[j + 1]))
+            shapes.append(GridShape(len(shapes) + 1, f"T{i:02d}{j:02d}", 0, 0, polygon(*box)))
+    kite = [[[120.31, 30.05], [120.35, 30.0], [120.39, 30.05], [120.35, 30.1], [120.31, 30.05]]]
+    hole = list(reversed(square(120.33, 30.13, 120.37, 30.17)[0]))
+    holed = [*square(120.31, 30.11, 120.39, 30.19), hole]
+    shapes.append(GridShape(900, "K900", 0, 0, {"type": "Polygon", "coordinates": kite}))
+    shapes.append(GridShape(901, "K901", 0, 0, {"type": "Polygon", "coordinates": holed}))
+    return GridIndex.build(shapes)
+
+
+def test_single_lookups_on_rectangle_edges_agree_with_a_brute_force_scan() -> None:
+    index = tiled_index()
+    # The fast path (a candidate that is its own box answers by comparing numbers) is taken for
+    # the tiles only: the kite and the holed square still go through the polygon test.
+    assert sum(index._is_box_1) == len(index) - 2
+    assert not index._is_box_1[list(index.codes).index("K900")]
+    assert not index._is_box_1[list(index.codes).index("K901")]
+    vertices = shapely.get_coordinates(index.geometries)
+    rng = np.random.default_rng(4)
+    # Every corner, the same a hair off in each direction, and random points over everything.
+    xs = [*vertices[:, 0], *np.nextafter(vertices[:, 0], 0), *np.nextafter(vertices[:, 0], 200)]
+    ys = [*vertices[:, 1], *np.nextafter(vertices[:, 1], 200), *np.nextafter(vertices[:, 1], 0)]
+    xs += rng.uniform(119.99, 120.4, 4_000).tolist()
+    ys += rng.uniform(29.99, 30.21, 4_000).tolist()
+    on_border = inside_hole = 0
+    for x, y in zip(xs, ys, strict=True):
+        x, y = float(x), float(y)
+        owners = np.flatnonzero(shapely.intersects_xy(index.geometries, x, y))
+        on_border += len(owners) > 1
+        inside_hole += 120.33 < x < 120.37 and 30.13 < y < 30.17
+        expected = min((str(index.codes[p]) for p in owners), default=None)
+        hit = index.locate(x, y)
+        assert (hit.code if hit else None) == expected, (x, y)
+    assert on_border > 100 and inside_hole > 10  # the ties and the hole really were tested

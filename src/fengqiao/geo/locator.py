@@ -10,11 +10,17 @@ cells, and each cell records whether it lies inside exactly one grid (answer kno
 prepared polygons). Most points are answered by array indexing alone and no shapely Point is ever
 built; measured against a bare `STRtree.query(points, predicate="intersects")`, whose cost is
 dominated by creating one Point object per input, this is 3-4x faster (see bench/bench_locate.py).
+
+A single lookup (`locate`) reads plain Python arrays (`array.array`: no numpy scalar per step)
+and tests a mixed cell's candidates against their bounding box first (exact: a polygon holds no
+point outside its closed box); a candidate that *is* its box (an axis-aligned rectangle, as
+topologically equal) answers by that comparison alone, others by `shapely.intersects_xy`.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +105,7 @@ class GridIndex:
             self._cell_w = self._cell_h = 1.0
             self._cell_values = np.full(1, _NONE, dtype=np.int64)
             self._starts = self._stops = self._candidates = np.zeros(0, dtype=np.int64)
+            self._single_arrays(bounds)
             return
         self._min_x, self._min_y = (float(v) for v in np.nanmin(bounds[:, :2], axis=0))
         self._max_x, self._max_y = (float(v) for v in np.nanmax(bounds[:, 2:], axis=0))
@@ -140,6 +147,24 @@ class GridIndex:
         self._starts = np.searchsorted(box_of, mixed)
         self._stops = self._starts + counts[mixed]
         self._candidates = grid_of
+        self._single_arrays(bounds)
+
+    def _single_arrays(self, bounds: npt.NDArray[np.float64]) -> None:
+        """The raster, candidates and boxes as `array.array` for `locate` (one point at a time)."""
+        self._cells_1 = array("q", self._cell_values.tobytes())
+        self._starts_1 = array("q", self._starts.astype(np.int64).tobytes())
+        self._stops_1 = array("q", self._stops.astype(np.int64).tobytes())
+        self._candidates_1 = array("q", self._candidates.astype(np.int64).tobytes())
+        # NaN bounds (an empty geometry) fail every comparison: never a box hit.
+        self._boxes_1 = array("d", np.ascontiguousarray(bounds, dtype=np.float64).tobytes())
+        rectangles = np.zeros(len(self.geometries), dtype=bool)
+        # Only a four-cornered ring can be a rectangle cheaply worth checking (`equals` is slow).
+        four = shapely.get_num_coordinates(self.geometries) == 5
+        finite = np.flatnonzero(four & ~np.isnan(bounds).any(axis=1))
+        if len(finite):
+            boxes = shapely.box(*bounds[finite].T)
+            rectangles[finite] = shapely.equals(self.geometries[finite], boxes)
+        self._is_box_1 = bytes(np.asarray(rectangles, dtype=np.uint8))
 
     def locate_many(self, lng: npt.ArrayLike, lat: npt.ArrayLike) -> IntArray:
         """Position (into `grid_ids`, `codes`, ...) of each point's grid; -1 where none or NaN."""
@@ -177,13 +202,17 @@ class GridIndex:
             return None
         col = min(int((lng - self._min_x) / self._cell_w), self._nx - 1)
         row = min(int((lat - self._min_y) / self._cell_h), self._ny - 1)
-        value = int(self._cell_values[row * self._nx + col])
+        value = self._cells_1[row * self._nx + col]
         if value >= 0:
             return self._hits[value]
         if value == _NONE:
             return None
         mixed = _MIXED - value
-        for candidate in self._candidates[self._starts[mixed] : self._stops[mixed]]:
-            if shapely.intersects_xy(self.geometries[candidate], lng, lat):
+        boxes, is_box = self._boxes_1, self._is_box_1
+        for candidate in self._candidates_1[self._starts_1[mixed] : self._stops_1[mixed]]:
+            at = 4 * candidate
+            if not (boxes[at] <= lng <= boxes[at + 2] and boxes[at + 1] <= lat <= boxes[at + 3]):
+                continue
+            if is_box[candidate] or shapely.intersects_xy(self.geometries[candidate], lng, lat):
                 return self._hits[candidate]
         return None
