@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -250,3 +251,32 @@ def test_an_order_by_hand_and_the_units_reply(
     actions = [a for a, _ in _actions(db, event["id"])]
     assert actions[-2:] == ["supervise", "supervision_reply"]
     assert _chain_ok(db, event["id"])
+
+
+def test_an_idle_tick_is_one_read_statement_and_a_due_one_still_acts(
+    desk: Desk, bound: BoundDatabase, db: Session
+) -> None:
+    event = _dispatched(desk)
+    stored = _event(db, event["id"])
+    assert stored.remind_at is not None and stored.due_at is not None
+    statements: list[str] = []
+
+    def seen(_c: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if "SAVEPOINT" not in statement:  # the fixture's own nesting, not the sweeper's
+            statements.append(statement)
+
+    sa_event.listen(bound.connection, "before_cursor_execute", seen)
+    try:
+        assert sweep(bound, stored.remind_at - timedelta(minutes=1), POLICY) == {}
+        idle = list(statements)
+        statements.clear()
+        assert sweep(bound, stored.remind_at, POLICY) == {"sent": 1}
+    finally:
+        sa_event.remove(bound.connection, "before_cursor_execute", seen)
+    # Nothing due: one SELECT asking all five passes (the parts' two too), no row locked.
+    assert len(idle) == 1, idle
+    assert idle[0].lstrip().upper().startswith("SELECT") and idle[0].count("EXISTS") == 5
+    assert "FOR UPDATE" not in idle[0]
+    # Something due: the probe, then the passes' own claiming statements.
+    assert len(statements) > 1
+    assert len(_outbox(db, event["id"], "reminder")) > 0

@@ -201,7 +201,7 @@ def tiled_index() -> GridIndex:
     rng = np.random.default_rng(3)
     xs = np.concatenate([[120.0], np.sort(rng.uniform(120.0, 120.3, 11)), [120.3]])
     ys = np.concatenate([[30.0], np.sort(rng.uniform(30.0, 30.2, 7)), [30.2]])
-    shapes = []
+    shapes: list[GridShape] = []
     for i in range(len(xs) - 1):
         for j in range(len(ys) - 1):
             box = (float(xs[i]), float(ys[j]), float(xs[i + 1]), float(ys[j + 1]))

@@ -94,6 +94,17 @@ def event_scope(principal: Principal) -> ColumnElement[bool]:
     return clause
 
 
+def scope_district(principal: Principal) -> int | None:
+    """The district every event `event_scope` admits lies in, when the scope says: area staff
+    homed at or below a district (the first id of the home path from the district down). None
+    for residents, unit-scoped callers (their unit's events, wherever filed) and homes above
+    the district. A list adds it as `district_id = ?` (the shard key: one district's rows)."""
+    if not is_staff(principal) or unit_scoped(principal):
+        return None
+    ids = home_ids(principal)
+    return ids[0] if ids else None
+
+
 def may_read(
     principal: Principal,
     *,

@@ -19,7 +19,7 @@ from fengqiao.events.filing import insert_attachments
 from fengqiao.events.models import Attachment, Event, EventLog, EventPart
 from fengqiao.events.parts import assists, part_facts
 from fengqiao.events.photos import PhotoInfo
-from fengqiao.events.scope import is_staff, may_read, unit_scoped
+from fengqiao.events.scope import is_staff, may_read, scope_district, unit_scoped
 
 # The label tables live beside their tables; named here too for the pages that read them from
 # this module (web/nav.py) until the labels are served from one place.
@@ -30,11 +30,17 @@ from fengqiao.taxonomy.snapshot import Rules
 
 
 def get_event(*, db: Session, principal: Principal, event_id: int, lock: bool = False) -> Event:
-    """An event the caller may read; 404 when it does not exist or lies outside their scope."""
+    """An event the caller may read; 404 when it does not exist or lies outside their scope.
+    Area staff at or below a district ask with their district first (the shard key: in a
+    distributed database one shard answers); an event elsewhere that they may still read (one
+    they reported) is found by the id alone after that miss."""
     query = select(Event).where(Event.id == event_id)
     if lock:
         query = query.with_for_update()
-    event = db.scalar(query)
+    own = scope_district(principal)
+    event = db.scalar(query.where(Event.district_id == own)) if own is not None else None
+    if event is None:
+        event = db.scalar(query)
     if event is None or not (
         may_read(
             principal,

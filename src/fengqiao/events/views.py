@@ -213,11 +213,10 @@ async def list_events(
     def make() -> Answer:
         with database.session() as db:
             rules = app_rules(request, db)
-            rows, next_cursor = queries.page(
-                db, filters, principal, now, sort=order, cursor=cursor, size=size
-            )
+            districts = queries.list_districts(filters, principal, rules.town_districts)
+            rows, next_cursor = queries.page(db, filters, principal, now, sort=order, cursor=cursor, size=size, districts=districts)  # fmt: skip
             items = event_outs(db, rules, rows, principal, now)
-            total = queries.count(db, filters, principal, now) if count else None
+            total = queries.count(db, filters, principal, now, districts) if count else None
         out = EventListOut(items=items, next_cursor=next_cursor, total=total)
         body = out.model_dump_json(by_alias=True).encode()
         return make_answer(out, body, media_type="application/json", made_at=now, mark=mark)

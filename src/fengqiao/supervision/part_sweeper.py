@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, select, text
+from sqlalchemy import ColumnElement, Select, and_, select, text
 from sqlalchemy.orm import Session
 
 from fengqiao.db import Database
@@ -90,6 +90,22 @@ def mark_part_overdue(
     return "part_overdue"
 
 
+def _owing_events(due: ColumnElement[bool], batch: int) -> Select[Event]:
+    """Open, running events with a part owed something by `due`, oldest first."""
+    owing = select(EventPart.event_id).where(due)
+    return (
+        select(Event)
+        .where(Event.id.in_(owing), text(OPEN_STATES_SQL), Event.status != "suspended")
+        .order_by(Event.id)
+        .limit(batch)
+    )
+
+
+def parts_due(now: datetime, batch: int) -> list[Select[Event]]:
+    """Both passes' statements (the sweeper's idle probe asks whether either has a row)."""
+    return [_owing_events(_remind_due(now), batch), _owing_events(_overdue_due(now), batch)]
+
+
 def sweep_parts(
     database: Database, now: datetime, policy: EscalationPolicy, *, batch: int = 200
 ) -> dict[str, int]:
@@ -102,13 +118,7 @@ def sweep_parts(
     for due, kind in passes:
         while True:
             with database.transaction() as db:
-                owing = select(EventPart.event_id).where(due(now))
-                statement = (
-                    select(Event)
-                    .where(Event.id.in_(owing), text(OPEN_STATES_SQL), Event.status != "suspended")
-                    .order_by(Event.id)
-                    .limit(batch)
-                )
+                statement = _owing_events(due(now), batch)
                 if not database.is_sqlite:
                     statement = statement.with_for_update(skip_locked=True, of=Event)
                 events = list(db.scalars(statement))

@@ -13,7 +13,9 @@ still owed something, so a tick that finds nothing reads almost nothing:
 3. escalation — overdue events whose `escalate_at` has come climb one rung.
 
 Each batch is one transaction; on PostgreSQL rows are claimed with `FOR UPDATE SKIP LOCKED`, so
-several workers share the work. Everything is on the event's trail. A suspended event's clock
+several workers share the work. A tick first asks once, in one read statement (one `EXISTS` per
+pass, the parts' two included), whether anything is due at all: an idle tick is that one round
+trip, with no write transaction (nor SQLite's write lock) taken. Everything is on the event's trail. A suspended event's clock
 stands still, so it is skipped until it resumes (resuming moves its deadline).
 """
 
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from fengqiao.db import Database
@@ -33,7 +35,7 @@ from fengqiao.events.models import OPEN_STATES_SQL, OVERDUE_PENDING_SQL, REMINDE
 from fengqiao.events.notices import announce
 from fengqiao.events.trail import buffered_trail, record_step
 from fengqiao.outbox.service import Directory, Draft, drafts_for, enqueue
-from fengqiao.supervision.part_sweeper import sweep_parts
+from fengqiao.supervision.part_sweeper import parts_due, sweep_parts
 from fengqiao.supervision.service import default_reply_due, issue_order
 
 REMINDER_DUE = text(f"{OPEN_STATES_SQL} AND {REMINDER_PENDING_SQL}")
@@ -161,6 +163,19 @@ def escalate(batch: Batch, event: Event) -> str:
 
 
 Step = Callable[[Batch, Event], str]
+PASSES: list[tuple[Callable[[datetime, int], Select[Event]], Step]] = [
+    (reminders_due, remind),
+    (overdue_due, mark_overdue),
+    (escalations_due, escalate),
+]
+
+
+def anything_due(database: Database, now: datetime) -> bool:
+    """Whether any pass (the parts' included) has a row due: one statement, read only."""
+    probes = [query(now, 1).exists() for query, _ in PASSES]
+    probes += [statement.exists() for statement in parts_due(now, 1)]
+    with database.session() as db:
+        return bool(db.scalar(select(or_(*probes))))
 
 
 def sweep(
@@ -168,12 +183,9 @@ def sweep(
 ) -> dict[str, int]:
     """One tick: every pass until nothing is due; counts of what happened."""
     counts: dict[str, int] = {}
-    passes: list[tuple[Callable[[datetime, int], Select[Event]], Step]] = [
-        (reminders_due, remind),
-        (overdue_due, mark_overdue),
-        (escalations_due, escalate),
-    ]
-    for query, step in passes:
+    if not anything_due(database, now):
+        return counts
+    for query, step in PASSES:
         while True:
             with database.transaction() as db:
                 statement = query(now, batch)
