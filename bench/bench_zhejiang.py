@@ -388,6 +388,7 @@ def settle(url: str) -> None:
     read probes a default partition holding the whole history."""
     from fengqiao.partitions.jobs import maintain
 
+    upgrade(url)  # a database seeded by an older checkout gains the later migrations
     database = Database(url)
     started, cpu = time.perf_counter(), time.process_time()
     reports = maintain(database, now=datetime.now(UTC), ahead=3, retention=120)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from fengqiao.events.models import Event
@@ -163,3 +163,22 @@ def test_an_event_outside_the_callers_district_is_still_found_by_its_id(
     assert answer.json()["id"] == filed["id"]
     missing = api.get("/api/v1/events/987654321", headers=desk.auth("demo_operator"))
     assert missing.status_code == 404
+
+
+def test_the_planner_is_told_a_town_names_its_district(bound: Any, db: Session) -> None:
+    """Migration 0041: functional-dependency statistics over the event's area columns, so that
+    `town_id = ? AND district_id = ?` is estimated as the town alone (measured on the province
+    bench: the town's page walks ix_event_town_created, 0.06 ms, instead of intersecting two
+    bitmaps and sorting, 0.8 ms)."""
+    if bound.is_sqlite:
+        pytest.skip("extended statistics are PostgreSQL's (migration 0041)")
+    row = db.execute(
+        text(
+            "SELECT s.stxkind, array(SELECT a.attname FROM unnest(s.stxkeys) k JOIN pg_attribute a"
+            " ON a.attrelid = s.stxrelid AND a.attnum = k ORDER BY a.attname)"
+            " FROM pg_statistic_ext s WHERE s.stxname = 'st_event_district_area'"
+            " AND s.stxrelid = 'event'::regclass"
+        )
+    ).one()
+    assert list(row[0]) == ["f"]
+    assert sorted(row[1]) == ["district_id", "grid_id", "town_id", "village_id"]

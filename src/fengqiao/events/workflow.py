@@ -142,6 +142,12 @@ TRANSITIONS: tuple[Transition, ...] = (
                "免除协办", "`unit_id` of an open part and a reason; the lead may then feed back"),
 )  # fmt: skip
 
+# Actions from each state, in the table's order (`available` runs for every event of a list).
+_AVAILABLE: dict[str, tuple[str, ...]] = {}
+for _t in TRANSITIONS:
+    for _source in _t.sources:
+        _AVAILABLE[_source] = (*_AVAILABLE.get(_source, ()), _t.action)
+
 BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
 ACTIONS = tuple(BY_ACTION)
 
@@ -222,7 +228,7 @@ def passes_guard(action: str, event: EventFacts) -> bool:
 
 def available(status: str) -> list[str]:
     """Actions that exist from `status`, whoever asks."""
-    return [t.action for t in TRANSITIONS if status in t.sources]
+    return list(_AVAILABLE.get(status, ()))
 
 
 def is_actor(kind: Actor, principal: Principal, event: EventFacts) -> bool:
