@@ -460,7 +460,7 @@ def subscribe(topics: Iterable[str], shared: Iterable[str] = ()) -> Subscription
     area's towns, kept once for all of them) from the running event loop; `unsubscribe` when the
     stream ends. The caller should wait for `ready` (off the loop) before its first read."""
     own = tuple(sorted(set(topics)))
-    sub = Subscription(asyncio.get_running_loop(), own, _shared_topics(frozenset(shared)))
+    sub = Subscription(asyncio.get_running_loop(), own, shared_topics(shared))
     hub.add(sub)
     return sub
 
@@ -471,12 +471,14 @@ _TOPIC_SETS: dict[frozenset[str], frozenset[str]] = {}
 _TOPIC_SETS_MAX = 4096
 
 
-def _shared_topics(topics: frozenset[str]) -> frozenset[str]:
-    found = _TOPIC_SETS.get(topics)
+def shared_topics(topics: Iterable[str]) -> frozenset[str]:
+    """`topics` as the one set every stream following the same ones holds."""
+    wanted = frozenset(topics)
+    found = _TOPIC_SETS.get(wanted)
     if found is None:
         if len(_TOPIC_SETS) >= _TOPIC_SETS_MAX:
             _TOPIC_SETS.clear()
-        found = _TOPIC_SETS.setdefault(topics, topics)
+        found = _TOPIC_SETS.setdefault(wanted, wanted)
     return found
 
 

@@ -210,10 +210,11 @@ async def stream(
         after_message, resumed_alarm = cursor
     after_alarm = resumed_alarm
     mine = fanout.user_topic(principal.user_id)
-    area: list[str] = []
+    area = fanout.shared_topics(())
     if room:
         towns = await run_in_threadpool(_area_towns, database, principal.home_path)
-        area = [fanout.town_topic(town) for town in towns]
+        # The set every screen of this area holds: the stream keeps no copy of its own.
+        area = fanout.shared_topics(fanout.town_topic(town) for town in towns)
     # Memory fan-out (SQLite) hears only this process: the worker's steps (an alarm climbing)
     # show at the next safety re-check, so it comes sooner there.
     safety = (
