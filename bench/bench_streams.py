@@ -9,7 +9,9 @@ district's towns and the operator's messages). Measured on the server's process:
 memory (RSS with the streams open less RSS before; /proc), its CPU over `--idle` seconds with
 every stream open and nothing happening (utime + stime from /proc, as % of one core), and one
 urgent event filed through the API: the time from the request to each stream's `alarm` frame
-(p50, p99, max; CLOCK_REALTIME of the same machine in both processes).
+(p50, p99, max; CLOCK_REALTIME of the same machine in both processes), with the CPU the
+server and the client (one uvloop process reading every stream) spent meanwhile: on a loaded
+2-core machine the client can be the bottleneck, for the bare limit as for ours.
 
 Bare limit, in the same run: a bare Starlette app under the same uvicorn settings whose SSE
 endpoint holds N streams, each waiting on an asyncio event that a POST sets (no database, no
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -144,9 +147,13 @@ async def client(port: int, path: str, token: str, count: int) -> None:
     command = await loop.run_in_executor(None, sys.stdin.readline)
     assert command.strip() == "arm", command
     ARMED.set()
+    cpu0, wall0 = time.process_time(), time.monotonic()
     print("armed", flush=True)
     arrivals = await asyncio.wait_for(asyncio.gather(*tasks), 120)
-    print("times " + json.dumps(arrivals), flush=True)
+    # The client's own CPU from "armed" to the last alarm frame: near 100 % of its wall time means
+    # the client (one process reading every stream) was the bottleneck, not the server.
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    print("times " + json.dumps({"arrivals": arrivals, "cpu": cpu, "wall": wall}), flush=True)
 
 
 # --- the server's side ----------------------------------------------------------------------
@@ -211,11 +218,13 @@ def measure(
         streams.stdin.write("arm\n")
         streams.stdin.flush()
         assert streams.stdout.readline().strip() == "armed"
+        cpu_alarm0 = cpu_seconds(pid)
         sent = time.time()
         fire()  # type: ignore[operator]
         line = streams.stdout.readline()
         assert line.startswith("times "), line
-        arrivals = json.loads(line.removeprefix("times "))
+        got = json.loads(line.removeprefix("times "))
+        arrivals = got["arrivals"]
         assert None not in arrivals, "a stream ended before its alarm"
         latencies = sorted(a - sent for a in arrivals)
         return {
@@ -225,6 +234,9 @@ def measure(
             "p50": statistics.median(latencies),
             "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
             "max": latencies[-1],
+            "client_cpu": got["cpu"],
+            "client_wall": got["wall"],
+            "server_cpu_alarm": cpu_seconds(pid) - cpu_alarm0,
         }
     finally:
         streams.kill()
@@ -236,7 +248,9 @@ def report(name: str, figures: dict[str, float], count: int) -> None:
         f"{name}: {count} streams open in {figures['open_s']:.1f} s; extra memory "
         f"{figures['extra_mb']:.1f} MB; idle CPU {figures['idle_cpu']:.2f} % of a core; "
         f"one alarm to all: p50 {figures['p50'] * 1000:.0f} ms, p99 "
-        f"{figures['p99'] * 1000:.0f} ms, max {figures['max'] * 1000:.0f} ms"
+        f"{figures['p99'] * 1000:.0f} ms, max {figures['max'] * 1000:.0f} ms; CPU during the "
+        f"alarm: server {figures['server_cpu_alarm']:.2f} s, client {figures['client_cpu']:.2f} s "
+        f"of its {figures['client_wall']:.2f} s"
     )
 
 
@@ -346,7 +360,7 @@ def run_bare(args: argparse.Namespace, folder: Path) -> dict[str, float]:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--client":
         port, path, token, count = sys.argv[2:6]
-        asyncio.run(client(int(port), path, token, int(count)))
+        uvloop.run(client(int(port), path, token, int(count)))  # the server's loop, too
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--streams", type=int, default=5000)

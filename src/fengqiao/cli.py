@@ -99,16 +99,14 @@ def serve(
         ws_max_size=4096,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )
-    if workers > 1:
-        uvicorn.run("fengqiao.app:create_app", **options)  # type: ignore[arg-type]
-        return
-    # One process (an instance behind a load balancer): SIGTERM drains first (fengqiao.serving).
-    from fengqiao.serving import DrainingServer
+    # SIGTERM drains first (fengqiao.serving), each worker process its own streams.
+    from fengqiao.serving import DrainingServer, run_workers
 
-    server = DrainingServer(
-        uvicorn.Config("fengqiao.app:create_app", **options),  # type: ignore[arg-type]
-        drain_seconds=settings.drain_seconds,
-    )
+    config = uvicorn.Config("fengqiao.app:create_app", **options)  # type: ignore[arg-type]
+    if workers > 1:
+        run_workers(config, drain_seconds=settings.drain_seconds)
+        return
+    server = DrainingServer(config, drain_seconds=settings.drain_seconds)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it caught
         server.run()
     if not server.started:

@@ -28,7 +28,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import psycopg
@@ -173,34 +173,68 @@ def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
 # --- receiving ----------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
-class Subscription:
-    """One open stream's interest: its topics, what woke it since it last looked, a drain."""
+# How often each event loop's one timer looks for streams whose own wait is over (a heartbeat
+# due, a safety re-check): streams wait on no timer of their own, so 5,000 idle streams cost one
+# wake-up a second, not one timer and one task per stream and wait. A wait may end up to this late.
+TICK_SECONDS = 1.0
+_NEVER = float("inf")
 
-    loop: asyncio.AbstractEventLoop
-    topics: frozenset[str]
-    fired: set[str] = field(default_factory=set)
-    drained: bool = False
-    woken: asyncio.Event = field(default_factory=asyncio.Event)
+
+class Subscription:
+    """One open stream's interest: its topics, what woke it since it last looked, a drain.
+
+    Small on purpose (thousands are open at once): slots, no event or task of its own; while the
+    stream waits it holds one future, which `publish`, the drain or its loop's timer resolves."""
+
+    __slots__ = ("_waiter", "_woken", "drained", "due", "fired", "loop", "own", "shared")
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, own: tuple[str, ...], shared: frozenset[str]
+    ) -> None:
+        self.loop = loop
+        self.own = own  # its own topics (its user's)
+        self.shared = shared  # topics many streams follow (an area's towns): one shared set
+        self.fired: set[str] = set()
+        self.drained = False
+        self.due = _NEVER  # loop time its current wait ends by itself
+        self._waiter: asyncio.Future[None] | None = None
+        self._woken = False
+
+    @property
+    def topics(self) -> frozenset[str]:
+        """Every topic it follows."""
+        return self.shared.union(self.own)
 
     def _wake(self, topics: Iterable[str]) -> None:
         self.fired.update(topics)
-        self.woken.set()
+        self._resolve()
+
+    def _resolve(self) -> None:
+        self._woken = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _drain(self) -> None:
         self.drained = True
-        self.woken.set()
+        self._resolve()
 
     def drain_soon(self) -> None:
         """End the stream for a drain: callable from any thread (a `drain.on_drain` listener)."""
         self.loop.call_soon_threadsafe(self._drain)
 
     async def wait(self, timeout: float) -> set[str]:
-        """The topics that fired, once one does or `timeout` seconds pass (then empty)."""
-        if not self.woken.is_set() and timeout > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.woken.wait(), timeout)
-        self.woken.clear()
+        """The topics that fired, once one does or about `timeout` seconds pass (then empty; the
+        loop's timer ends the wait, up to `TICK_SECONDS` late)."""
+        if not self._woken and timeout > 0:
+            self.due = self.loop.time() + timeout
+            self._waiter = self.loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+                self.due = _NEVER
+        self._woken = False
         fired, self.fired = self.fired, set()
         return fired
 
@@ -211,23 +245,46 @@ class Hub:
     def __init__(self) -> None:
         self._by_topic: dict[str, set[Subscription]] = defaultdict(set)
         self._all: set[Subscription] = set()
+        self._by_loop: dict[asyncio.AbstractEventLoop, set[Subscription]] = {}
         self._guard = threading.Lock()
 
     def add(self, sub: Subscription) -> None:
+        """Follow `sub`'s topics (from its own event loop)."""
         with self._guard:
             self._all.add(sub)
-            for topic in sub.topics:
+            for topic in (*sub.own, *sub.shared):
                 self._by_topic[topic].add(sub)
+            on_loop = self._by_loop.get(sub.loop)
+            if on_loop is None:
+                self._by_loop[sub.loop] = on_loop = set()
+                sub.loop.call_later(TICK_SECONDS, self._tick, sub.loop)
+            on_loop.add(sub)
 
     def remove(self, sub: Subscription) -> None:
         with self._guard:
             self._all.discard(sub)
-            for topic in sub.topics:
+            for topic in (*sub.own, *sub.shared):
                 subs = self._by_topic.get(topic)
                 if subs is not None:
                     subs.discard(sub)
                     if not subs:
                         del self._by_topic[topic]
+            on_loop = self._by_loop.get(sub.loop)
+            if on_loop is not None:
+                on_loop.discard(sub)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop's one timer: end the waits that are over, all in this one pass."""
+        now = loop.time()
+        with self._guard:
+            on_loop = self._by_loop.get(loop)
+            if not on_loop:  # no stream left on this loop: the timer stops until the next one
+                self._by_loop.pop(loop, None)
+                return
+            over = [sub for sub in on_loop if sub.due <= now]
+        for sub in over:
+            sub._resolve()
+        loop.call_later(TICK_SECONDS, self._tick, loop)
 
     def count(self) -> int:
         with self._guard:
@@ -398,12 +455,31 @@ def listener_for(settings: Settings) -> Listener | None:
         return found
 
 
-def subscribe(topics: Iterable[str]) -> Subscription:
-    """Follow `topics` from the running event loop; `unsubscribe` when the stream ends. The
-    caller should wait for `ready` (off the loop) before its first read."""
-    sub = Subscription(asyncio.get_running_loop(), frozenset(topics))
+def subscribe(topics: Iterable[str], shared: Iterable[str] = ()) -> Subscription:
+    """Follow `topics` (the stream's own) and `shared` (those many streams follow alike: an
+    area's towns, kept once for all of them) from the running event loop; `unsubscribe` when the
+    stream ends. The caller should wait for `ready` (off the loop) before its first read."""
+    own = tuple(sorted(set(topics)))
+    sub = Subscription(asyncio.get_running_loop(), own, shared_topics(shared))
     hub.add(sub)
     return sub
+
+
+# The topic sets of open streams, one object per distinct set: the thousands of screens of one
+# command room follow the same towns and share one set (and its strings) instead of a copy each.
+_TOPIC_SETS: dict[frozenset[str], frozenset[str]] = {}
+_TOPIC_SETS_MAX = 4096
+
+
+def shared_topics(topics: Iterable[str]) -> frozenset[str]:
+    """`topics` as the one set every stream following the same ones holds."""
+    wanted = frozenset(topics)
+    found = _TOPIC_SETS.get(wanted)
+    if found is None:
+        if len(_TOPIC_SETS) >= _TOPIC_SETS_MAX:
+            _TOPIC_SETS.clear()
+        found = _TOPIC_SETS.setdefault(wanted, wanted)
+    return found
 
 
 def ready(settings: Settings, timeout: float = READY_SECONDS) -> bool:

@@ -11,15 +11,22 @@ flight finish (up to `timeout_graceful_shutdown`).
 Ctrl-C (SIGINT, `make demo`) begins the drain too, so open streams end instead of holding the
 shutdown up, but does not wait; a second Ctrl-C forces the exit as uvicorn's always has. A second
 SIGTERM while draining stops waiting.
+
+With `--workers N` uvicorn's supervisor runs the workers and, on SIGTERM, sends each worker
+SIGTERM and waits for it: `run_workers` makes every worker a `DrainingServer`, so each worker
+process drains its own streams and requests (its own `fengqiao.drain` state: the drain is per
+process) for `drain_seconds` before it stops.
 """
 
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 from types import FrameType
 
 import uvicorn
+from uvicorn.supervisors import multiprocess
 
 from fengqiao import drain
 
@@ -57,3 +64,35 @@ class DrainingServer(uvicorn.Server):
         if not self.should_exit:
             # Setting uvicorn's flag from this thread is what its main loop polls for.
             super().handle_exit(sig, None)
+
+
+class DrainingProcess(multiprocess.Process):
+    """A worker of uvicorn's supervisor whose server is a `DrainingServer`. The supervisor
+    pickles it into the worker's process (spawn), `drain_seconds` with it."""
+
+    drain_for = 0.0  # what the next worker gets (set in the supervisor's process)
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        self.drain_seconds = DrainingProcess.drain_for
+        super().__init__(config, sockets)
+
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:  # in the worker's process
+            self._server = DrainingServer(self.config, drain_seconds=self.drain_seconds)
+        return self._server
+
+
+def run_workers(config: uvicorn.Config, *, drain_seconds: float) -> None:
+    """`fengqiao serve --workers N`: uvicorn's supervisor with `DrainingProcess` workers (the
+    ones it starts at first, restarts after a crash, adds on SIGTTIN or replaces on SIGHUP).
+    Its SIGTERM sends every worker SIGTERM at once, so they drain together."""
+    DrainingProcess.drain_for = drain_seconds
+    # The supervisor creates its workers by this module name; this process runs only the
+    # supervisor (the workers unpickle DrainingProcess from this module).
+    multiprocess.Process = DrainingProcess  # type: ignore[misc]
+    sock = config.bind_socket()
+    try:
+        multiprocess.Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
