@@ -27,13 +27,14 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.events.models import Event
 from fengqiao.events.public import PUBLIC_STATUS_KEYS_ZH, PUBLIC_STATUS_OF_STATE
+from fengqiao.geo.areas import outline_features
 from fengqiao.org.models import OrgUnit
 from fengqiao.taxonomy.snapshot import Rules
 
@@ -127,9 +128,27 @@ def visible_classes(rules: Rules, hidden: Collection[str]) -> list[dict[str, str
     ]
 
 
+MAX_TOWN_OUTLINES = 300
+
+
 def town_outlines(db: Session) -> dict[str, Any]:
     """The towns' outlines and names, simplified to ~80 m: the ground the public map draws its
-    reports on when no base map is shown (public administrative boundaries, a few kilobytes)."""
+    reports on when no base map is shown (public administrative boundaries, a few kilobytes).
+    A city's or province's deployment (more than `MAX_TOWN_OUTLINES` towns) gets its districts'
+    outlines instead: a province's 1,360 towns would be megabytes."""
+    towns = db.scalar(
+        select(func.count()).where(OrgUnit.kind == "town", OrgUnit.valid_to.is_(None))
+    )
+    if (towns or 0) > MAX_TOWN_OUTLINES:
+        districts = outline_features(db, "/", "district")
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "properties": {"name": f["properties"]["name"]},
+                 "geometry": f["geometry"]}
+                for f in districts["features"]
+            ],
+        }  # fmt: skip
     features = []
     rows = db.execute(
         select(OrgUnit.name, OrgUnit.geometry).where(OrgUnit.kind == "town").order_by(OrgUnit.code)

@@ -335,11 +335,14 @@ def _require(principal: Principal, *roles: str) -> None:
 
 @router.get("/map", response_class=HTMLResponse)
 def one_map(request: Request, principal: PagePrincipal) -> HTMLResponse:
-    """一张图: the command room's live map."""
+    """一张图: the command room's live map. `home_kind` picks its levels of detail (map_levels.js):
+    a province's or city's map starts from outlines, a district's from its grids."""
     _require(principal, *nav.STAFF)
+    with request.app.state.db.session() as db:
+        home_kind = db.scalar(select(OrgUnit.kind).where(OrgUnit.id == principal.home_org_id))
     return render(
         request, "map.html", principal, page="map",
-        onduty_minutes=request.app.state.settings.onduty_minutes,
+        onduty_minutes=request.app.state.settings.onduty_minutes, home_kind=home_kind or "",
     )  # fmt: skip
 
 
