@@ -374,8 +374,8 @@
     const glyph = (node, text) => h("li", { class: "glyph" }, node, h("span", {}, text));
     const group = (text) => h("li", { class: "legend-group" }, text);
     const items = WIDE ? [group("区划"),
-      glyph(h("span", { class: "legend-line is-area" }), "市界、区县界（点击放大）"),
-      glyph(h("span", { class: "area-count" }, h("b", {}, "12")), "区域在办事件数（放大后显示网格和事件）"),
+      glyph(h("span", { class: "legend-line is-area" }), "市界、区县界"),
+      glyph(h("span", { class: "area-count" }, h("b", {}, "12")), "区域在办事件数"),
       group("网格")] : [group("网格")];
     if (mode === "light") {
       items.push(entry(LIGHT_FILL.red, "有超期事件"), entry(LIGHT_FILL.yellow, "有临期事件"),

@@ -13,8 +13,10 @@
     district: { color: "#5c6bc0", weight: 1.2, opacity: 0.9, fillColor: "#7986cb", fillOpacity: 0.04,
       dashArray: "4 3" },
   };
-  const DISTRICT_ZOOM = 9; // a province's map adds the districts from here
-  const GRID_ZOOM = 12; // grids and events of the box in view from here
+  // Past the first view (the whole area), a province's map adds the districts from DISTRICT_ZOOM
+  // or when a city is picked, and reads the grids and events of the box in view from GRID_ZOOM.
+  const DISTRICT_ZOOM = 9;
+  const GRID_ZOOM = 12;
   const SNAP = 0.05; // degrees: boxes snap outward, so small pans ask the same (cached) box
 
   function snapped(bounds) {
@@ -32,22 +34,33 @@
   // view changes (a box once close in); opts.status(text) while zoomed out.
   FQ.mapLevels = function (map, homeKind, opts) {
     const top = CHILD[homeKind];
-    const renderer = L.svg({ padding: 0.2 });
+    // Below the grids (overlay pane, 400); close in its outlines let clicks through to them.
+    const pane = map.createPane("areas");
+    pane.style.zIndex = "350";
+    const renderer = L.svg({ padding: 0.2, pane: "areas" });
     const outlines = L.layerGroup().addTo(map);
     const badges = L.layerGroup().addTo(map);
     const loaded = {}; // kind → promise of { layer, features }
     let counted = null; // the kind whose badges are drawn (null: close in, none)
     let counts = {};
+    let first = 0; // the zoom of the first view
+    let picked = false; // a city was picked: its districts show at any zoom
+
+    function zoomTo(feature) {
+      if (feature.properties.kind === "city") picked = true;
+      map.fitBounds(boxBounds(feature.bbox));
+      update().catch(() => {});
+    }
 
     function load(kind) {
       if (!loaded[kind]) {
         loaded[kind] = api("/map/areas?kind=" + kind).then((geojson) => {
           const layer = L.geoJSON(geojson, {
-            renderer: renderer, style: STYLE[kind],
+            renderer: renderer, pane: "areas", style: STYLE[kind],
             onEachFeature: (feature, shape) => {
               const p = feature.properties;
               shape.bindTooltip(() => h("span", { class: "area-tip" }, p.name), { sticky: true });
-              shape.on("click", () => map.fitBounds(boxBounds(feature.bbox)));
+              shape.on("click", () => zoomTo(feature));
             },
           });
           return { layer: layer, features: geojson.features || [] };
@@ -65,7 +78,7 @@
       const centre = boxBounds(feature.bbox).getCenter();
       return L.marker(centre, { icon: L.divIcon({ className: "area-count-icon", html: node,
         iconSize: null }), keyboard: false, title: tip })
-        .on("click", () => map.fitBounds(boxBounds(feature.bbox)));
+        .on("click", () => zoomTo(feature));
     }
 
     async function drawCounts() {
@@ -87,18 +100,25 @@
 
     async function update() {
       const zoom = map.getZoom();
+      if (zoom < first) picked = false;
+      const closer = zoom > first;
+      const close = closer && zoom >= GRID_ZOOM;
       const kinds = [top];
-      if (homeKind === "province" && zoom >= DISTRICT_ZOOM) kinds.push("district");
+      if (homeKind === "province" && ((closer && zoom >= DISTRICT_ZOOM) || picked)) {
+        kinds.push("district");
+      }
       const shown = await Promise.all(kinds.map(load));
       outlines.clearLayers();
       for (const { layer } of shown) outlines.addLayer(layer);
       map.getContainer().dataset.outlines = kinds.join(",");
-      const next = zoom >= GRID_ZOOM ? null : kinds[kinds.length - 1];
+      pane.classList.toggle("is-passive", close);
+      if (close) outlines.eachLayer((layer) => layer.eachLayer((shape) => shape.closeTooltip()));
+      const next = close ? null : kinds[kinds.length - 1];
       if (next !== counted) {
         counted = next;
         await drawCounts();
       }
-      opts.onView(zoom >= GRID_ZOOM ? snapped(map.getBounds()) : null);
+      opts.onView(close ? snapped(map.getBounds()) : null);
     }
 
     return {
@@ -109,6 +129,7 @@
         const { layer, features } = await load(top);
         if (features.length) map.fitBounds(layer.getBounds(), { padding: [16, 16] });
         else map.setView([30.07, 120.5], 8);
+        first = map.getZoom();
         await update();
         map.on("moveend", () => update().catch((error) => opts.status(FQ.problemText(error))));
       },

@@ -1,0 +1,259 @@
+"""The one-map of a province: what its first load reads before and after the levels of detail
+(issue 21), on PostgreSQL, with the bare limit of each measured in the same run.
+
+    .venv/bin/python bench/bench_map_layers.py [--postgres postgresql://postgres@127.0.0.1:5432/test]
+        [--runs 5] [--smoke]
+
+A fresh database gets the province's org tree as `seed --scale zhejiang` plans it (11 cities,
+90 districts, 1,360 towns, 20,000 villages, 85,000 grids; rectangles tiled over the province) and
+one province leader; no events (the layers are org geometry; the counts are one GROUP BY over the
+events' town index). In process (FastAPI TestClient, gzip accepted), each request cold (first after
+a change of grids: the layer is built) and warm (served from the process's cache, median of
+`--runs`):
+
+1. Before: `GET /api/v1/grids/geojson` of the whole province, what the one-map read first
+   (bytes sent gzip-compressed and uncompressed). Bare limit: `SELECT` of the grids' rows through
+   raw psycopg, `orjson.dumps` and `gzip` of the same collection.
+2. After: the first load of a province's map, `GET /api/v1/map/areas` (the 11 cities) and
+   `GET /api/v1/command/area-stats?kind=city`; the district outlines (after zooming in or picking
+   a city); the grids of one close-in box (`bbox`, 0.35° × 0.2°, a 1280 px wide map at zoom 12).
+   Bare limit of the outlines: `SELECT` of the 11 cities' stored rectangles and `orjson.dumps`.
+3. Outlines when the importer kept no geometry above the grids (every city's, district's and
+   town's geometry set to NULL): the cities as the union of their 85,000 grids, cold.
+
+The database is dropped at the end. Each figure line carries the load average and the CPU time of
+this process (the machine is shared). `--smoke`: 2 cities x 2 districts, 60 grids (checks the
+script runs; its figures mean nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import psycopg
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text, update
+from sqlalchemy.engine import make_url
+
+import fengqiao.models  # noqa: F401  (every table, as the app loads them)
+from fengqiao.app import create_app
+from fengqiao.auth.models import User, UserRole
+from fengqiao.auth.security import issue_token
+from fengqiao.config import Settings
+from fengqiao.db import Database
+from fengqiao.demo.seed import _finish
+from fengqiao.demo.zhejiang import _levels, _write, org_rows, plan_province
+from fengqiao.demo.zhejiang_data import ZHEJIANG, ProvinceSize
+from fengqiao.migrate import upgrade
+from fengqiao.org.models import OrgUnit
+from fengqiao.org.service import GRIDS_COUNTER, bump_counter
+
+SMOKE = ProvinceSize(cities=2, districts_per_city=2, towns=6, villages=20, grids=60)
+KEY = "bench-map-layers-secret-key-0123456789abcdef"
+# A 1280 × 800 px map at zoom 12 around Hangzhou's centre: 0.35° × 0.2°.
+CLOSE_BOX = "120.05,30.15,120.40,30.35"
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
+
+
+def timed(work: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall ms, CPU ms of this process, result)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000, result
+
+
+def median_ms(work: Callable[[], Any], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def build(url: str, size: ProvinceSize) -> int:
+    """The province's org tree and one province leader; returns the leader's id."""
+    upgrade(url)
+    database = Database(url)
+    province = plan_province(size, np.random.default_rng(20171018))
+    count = len(list(_levels(province)))
+    with database.transaction() as session:
+        conn = session.connection()
+        _write(conn, OrgUnit, org_rows(province), lambda _n: None)
+        _finish(conn)
+        leader = User(username="zj_map", name="省领导", home_org_id=1, is_active=True)
+        session.add(leader)
+        session.flush()
+        session.add(UserRole(user_id=leader.id, role="leader"))
+        bump_counter(db=session, name=GRIDS_COUNTER)
+        leader_id = leader.id
+    database.dispose()
+    print(f"# org tree: {count:,} org units; {load()}")
+    return leader_id
+
+
+class Client:
+    def __init__(self, client: TestClient, leader: int) -> None:
+        token = issue_token(user_id=leader, key=KEY, minutes=600)
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
+
+    def get(self, path: str, **params: str) -> tuple[int, int]:
+        """(bytes sent, bytes uncompressed) of one answer."""
+        response = self.client.get(path, params=params, headers=self.headers)
+        assert response.status_code == 200, response.text[:300]
+        sent = int(response.headers.get("content-length") or len(response.content))
+        return sent, len(response.content)
+
+
+def size(sent: int, raw: int) -> str:
+    return f"{sent / 1024:,.1f} KB sent gzip ({raw / 1024:,.0f} KB uncompressed)"
+
+
+def measure(url: str, leader: int, runs: int) -> None:
+    database = Database(url)
+    settings = Settings(
+        database_url=url, secret_key=KEY, data_dir=Path(tempfile.mkdtemp()), read_cache_seconds=0
+    )
+    app = create_app(settings, database=database)
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with TestClient(app) as test_client, psycopg.connect(libpq, autocommit=True) as raw:
+        client = Client(test_client, leader)
+        path = "/api/v1/grids/geojson"
+
+        # 1. Before: every grid of the province.
+        wall, cpu, (sent, whole) = timed(lambda: client.get(path))
+        warm = median_ms(lambda: client.get(path), runs)
+
+        def bare_grids() -> bytes:
+            rows = raw.execute(
+                "SELECT id, code, name, grid_type, households, population, geometry FROM org_unit "
+                "WHERE kind = 'grid' AND valid_to IS NULL ORDER BY code"
+            ).fetchall()
+            body = {"type": "FeatureCollection", "features": [
+                {"type": "Feature", "id": r[1], "properties": {
+                    "id": r[0], "code": r[1], "name": r[2], "grid_type": r[3], "households": r[4],
+                    "population": r[5]}, "geometry": r[6]} for r in rows]}  # fmt: skip
+            return gzip.compress(orjson.dumps(body), compresslevel=6)
+
+        bare_wall, bare_cpu, _ = timed(bare_grids)
+        print(
+            f"before: GET {path} (the whole province): {size(sent, whole)}; cold {wall:,.0f} ms "
+            f"({cpu:,.0f} ms CPU), warm p50 {warm:,.1f} ms; bare SELECT + orjson + gzip "
+            f"{bare_wall:,.0f} ms ({bare_cpu:,.0f} ms CPU); ratio {wall / bare_wall:.2f}; {load()}"
+        )
+
+        # 2. After: outlines and counts first; districts on zooming in; one close-in box.
+        areas = "/api/v1/map/areas"
+        stats = "/api/v1/command/area-stats"
+        wall, cpu, (sent, whole) = timed(lambda: client.get(areas))
+        s_wall, s_cpu, (s_sent, s_whole) = timed(lambda: client.get(stats, kind="city"))
+        warm = median_ms(lambda: client.get(areas), runs)
+
+        def bare_cities() -> bytes:
+            rows = raw.execute(
+                "SELECT id, code, name, geometry FROM org_unit WHERE kind = 'city' "
+                "AND valid_to IS NULL ORDER BY code"
+            ).fetchall()
+            return orjson.dumps([{"id": r[0], "code": r[1], "name": r[2], "geometry": r[3]}
+                                 for r in rows])  # fmt: skip
+
+        bare_wall, bare_cpu, _ = timed(bare_cities)
+        print(
+            f"after: first load, GET {areas} (cities): {size(sent, whole)}, cold {wall:,.1f} ms "
+            f"({cpu:,.1f} ms CPU), warm p50 {warm:,.2f} ms; + GET {stats}?kind=city: "
+            f"{size(s_sent, s_whole)}, {s_wall:,.1f} ms ({s_cpu:,.1f} ms CPU); together "
+            f"{(sent + s_sent) / 1024:,.1f} KB; bare SELECT of the "
+            f"cities + orjson {bare_wall:,.2f} ms ({bare_cpu:,.2f} ms CPU); ratio (cold outlines) "
+            f"{wall / bare_wall:.1f}; {load()}"
+        )
+        wall, cpu, (sent, whole) = timed(lambda: client.get(areas, kind="district"))
+        print(
+            f"after: zoomed in, GET {areas}?kind=district: {size(sent, whole)}, cold {wall:,.1f} ms "
+            f"({cpu:,.1f} ms CPU); {load()}"
+        )
+        wall, cpu, (sent, whole) = timed(lambda: client.get(path, bbox=CLOSE_BOX))
+        warm = median_ms(lambda: client.get(path, bbox=CLOSE_BOX), runs)
+        answer = test_client.get(path, params={"bbox": CLOSE_BOX}, headers=client.headers)
+        count = len(orjson.loads(answer.content)["features"])
+
+        def bare_box() -> bytes:
+            rows = raw.execute(
+                "SELECT id, code, name, geometry FROM org_unit WHERE kind = 'grid' AND "
+                "valid_to IS NULL AND min_lng <= 120.40 AND max_lng >= 120.05 AND "
+                "min_lat <= 30.35 AND max_lat >= 30.15 ORDER BY code"
+            ).fetchall()
+            return gzip.compress(orjson.dumps([list(r) for r in rows]), compresslevel=6)
+
+        bare_wall, bare_cpu, _ = timed(bare_box)
+        print(
+            f"after: close in, GET {path}?bbox={CLOSE_BOX} ({count:,} grids): {size(sent, whole)}, "
+            f"cold {wall:,.1f} ms ({cpu:,.1f} ms CPU), warm p50 {warm:,.2f} ms; bare SELECT + "
+            f"orjson + gzip {bare_wall:,.1f} ms ({bare_cpu:,.1f} ms CPU); ratio "
+            f"{wall / bare_wall:.2f}; {load()}"
+        )
+
+        # 3. No stored outlines: the cities from the union of their grids.
+        with database.transaction() as session:
+            session.execute(update(OrgUnit).where(OrgUnit.kind != "grid").values(geometry=None))
+            bump_counter(db=session, name=GRIDS_COUNTER)
+        app.state.locator.invalidate()
+        wall, cpu, (sent, whole) = timed(lambda: client.get(areas))
+        print(
+            f"no stored outlines: GET {areas} (cities as the union of their grids): "
+            f"{size(sent, whole)}, cold {wall:,.0f} ms ({cpu:,.0f} ms CPU), then cached per "
+            f"grid generation; {load()}"
+        )
+    database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "FENGQIAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+        help="any database of the server: a fresh one is created beside it",
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="a reduced province")
+    args = parser.parse_args()
+    province = ZHEJIANG
+    if args.smoke:
+        province, args.runs = SMOKE, 1
+        print("# smoke mode: 2 cities x 2 districts, 60 grids; the figures below mean nothing")
+    base = make_url(args.postgres).set(drivername="postgresql+psycopg")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"fq_map_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        leader = build(url, province)
+        measure(url, leader, args.runs)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
