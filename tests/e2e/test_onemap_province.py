@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 
 from fengqiao.auth.models import User
 from fengqiao.auth.security import hash_password
 from fengqiao.db import Database
+from fengqiao.events.models import OPEN_STATES_SQL, Event
 from fengqiao.org.models import OrgUnit
 from scripts.screenshot import DESKTOP
 from tests.e2e.conftest import LiveServer, Visit, open_visit, serve_demo, sign_in
@@ -117,5 +118,29 @@ def test_city_map_draws_its_districts_with_their_counts(
     ).to_have_count(1)
     expect(page.locator("#legend")).to_contain_text("区域在办事件数")
     assert grid_reads(asked) == []
+    visit.assert_clean()
+    page.context.close()
+
+
+def test_province_wall_draws_outlines_and_area_counts_not_grids(
+    browser: Browser, province_server: LiveServer
+) -> None:
+    visit = open_visit(browser, province_server, DESKTOP, locale="zh-CN")
+    page = visit.page
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/" in r.url else None)
+    sign_in(visit, "zj_leader", province_server.settings.demo_password, landing="/wall?panel=1")
+    page.locator("#wall[data-state=ready]").wait_for()
+    expect(page.locator("#wall")).to_have_attribute("data-areas", "1")
+    database = Database(province_server.settings.database_url)
+    with database.session() as db:
+        open_events = db.scalar(
+            select(func.count()).select_from(Event).where(text(OPEN_STATES_SQL))
+        )
+    database.dispose()
+    assert open_events
+    expect(page.locator("#map-note")).to_have_text(f"在办 {open_events:,} 件")
+    assert grid_reads(asked) == []
+    assert any("/map/areas?kind=city" in url for url in asked)
     visit.assert_clean()
     page.context.close()

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.org.models import OrgUnit
+from fengqiao.publicmap.service import town_outlines
 from tests.province.world import Auth, World
 
 KQ, YC = "330603", "330602"
@@ -176,3 +177,15 @@ def test_public_map_box_covers_every_district(
         [shape(g) for g in db.scalars(select(OrgUnit.geometry).where(OrgUnit.kind == "grid"))]
     )
     assert (west, south, east, north) == pytest.approx(grids.bounds)
+
+
+def test_public_map_ground_is_the_districts_when_towns_are_many(db: Session, world: World) -> None:
+    towns = town_outlines(db)
+    # 府山街道 was imported without geometry: its outline is its grid's.
+    assert {f["properties"]["name"] for f in towns["features"]} >= {"府山街道"}
+    # Past `max_towns` towns (300 by default; a province has 1,360): the districts' outlines.
+    districts = town_outlines(db, max_towns=1)
+    assert sorted(f["properties"]["name"] for f in districts["features"]) == ["柯桥区", "越城区"]
+    lat, lng = world.points[YC]
+    yc = next(f for f in districts["features"] if f["properties"]["name"] == "越城区")
+    assert shape(yc["geometry"]).contains(Point(lng, lat))
