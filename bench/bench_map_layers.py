@@ -18,7 +18,11 @@ a change of grids: the layer is built) and warm (served from the process's cache
    `GET /api/v1/command/area-stats?kind=city`; the district outlines (after zooming in or picking
    a city); the grids of one close-in box (`bbox`, 0.35° × 0.2°, a 1280 px wide map at zoom 12).
    Bare limit of the outlines: `SELECT` of the 11 cities' stored rectangles and `orjson.dumps`.
-3. Outlines when the importer kept no geometry above the grids (every city's, district's and
+3. In headless Chromium: the layer each first load draws, as served (gzip), fetched and drawn by
+   Leaflet on a static page (canvas, fitted): the province's 85,000 grids before, the 11 cities'
+   outlines after. The browser's share of the first load (the page's own work comes on top of
+   both alike). Median of `--runs` loads, each in a fresh context.
+4. Outlines when the importer kept no geometry above the grids (every city's, district's and
    town's geometry set to NULL): the cities as the union of their 85,000 grids, cold.
 
 The database is dropped at the end. Each figure line carries the load average and the CPU time of
@@ -34,9 +38,12 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +51,7 @@ import numpy as np
 import orjson
 import psycopg
 from fastapi.testclient import TestClient
+from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import make_url
 
@@ -60,10 +68,72 @@ from fengqiao.migrate import upgrade
 from fengqiao.org.models import OrgUnit
 from fengqiao.org.service import GRIDS_COUNTER, bump_counter
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from scripts.screenshot import launch_chromium  # noqa: E402
+
 SMOKE = ProvinceSize(cities=2, districts_per_city=2, towns=6, villages=20, grids=60)
 KEY = "bench-map-layers-secret-key-0123456789abcdef"
 # A 1280 × 800 px map at zoom 12 around Hangzhou's centre: 0.35° × 0.2°.
 CLOSE_BOX = "120.05,30.15,120.40,30.35"
+
+
+DRAW_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<link rel="stylesheet" href="/leaflet.css"><style>html,body,#map{height:100%;margin:0}</style>
+</head><body><div id="map"></div><script src="/leaflet.js"></script><script>
+fetch(location.hash.slice(1)).then((r) => r.json()).then((g) => {
+  const map = L.map("map");
+  const layer = L.geoJSON(g, {renderer: L.canvas(), style: {color: "#fff", weight: 0.8,
+    fillColor: "#34a853", fillOpacity: 0.55}}).addTo(map);
+  map.fitBounds(layer.getBounds());
+  requestAnimationFrame(() => performance.mark("drawn"));
+});
+</script></body></html>"""
+
+
+def browser_draw(layers: dict[str, bytes], runs: int) -> dict[str, float]:
+    """Median ms from navigation to the layer drawn, per gzipped GeoJSON file."""
+    folder = Path(tempfile.mkdtemp())
+    vendor = ROOT / "src" / "fengqiao" / "web" / "static" / "vendor"
+    for name in ("leaflet.js", "leaflet.css"):
+        (folder / name).write_bytes((vendor / name).read_bytes())
+    (folder / "index.html").write_text(DRAW_PAGE, encoding="utf-8")
+    for name, body in layers.items():
+        (folder / name).write_bytes(body)
+
+    class Handler(SimpleHTTPRequestHandler):
+        def end_headers(self) -> None:
+            if self.path.endswith(".geojson"):
+                self.send_header("Content-Encoding", "gzip")
+            super().end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    medians: dict[str, float] = {}
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        for name in layers:
+            times = []
+            for run in range(runs + 1):
+                context = browser.new_context(viewport={"width": 1600, "height": 900})
+                page = context.new_page()
+                page.goto(f"{base}/index.html#/{name}")
+                page.wait_for_function(
+                    "() => performance.getEntriesByName('drawn').length", timeout=300_000
+                )
+                if run:  # the first warms the disk and the browser
+                    times.append(float(page.evaluate(
+                        "performance.getEntriesByName('drawn')[0].startTime"
+                    )))  # fmt: skip
+                context.close()
+            medians[name] = statistics.median(times)
+        browser.close()
+    server.shutdown()
+    return medians
 
 
 def load() -> str:
@@ -120,6 +190,11 @@ class Client:
         assert response.status_code == 200, response.text[:300]
         sent = int(response.headers.get("content-length") or len(response.content))
         return sent, len(response.content)
+
+    def gzipped(self, path: str) -> bytes:
+        """One answer's body as sent (gzip) for the browser figure."""
+        response = self.client.get(path, headers=self.headers)
+        return gzip.compress(response.content, compresslevel=6)
 
 
 def size(sent: int, raw: int) -> str:
@@ -209,7 +284,19 @@ def measure(url: str, leader: int, runs: int) -> None:
             f"{wall / bare_wall:.2f}; {load()}"
         )
 
-        # 3. No stored outlines: the cities from the union of their grids.
+        # 3. The browser's share: each first load's layer drawn by bare Leaflet.
+        cpu = time.process_time()
+        drawn = browser_draw(
+            {"before.geojson": client.gzipped(path), "after.geojson": client.gzipped(areas)}, runs
+        )
+        print(
+            f"in Chromium, fetch + parse + draw + fit of the first load's layer: before (every "
+            f"grids) p50 {drawn['before.geojson']:,.0f} ms, after (city outlines) p50 "
+            f"{drawn['after.geojson']:,.0f} ms ({runs} loads each; "
+            f"{time.process_time() - cpu:,.1f} s CPU of this process); {load()}"
+        )
+
+        # 4. No stored outlines: the cities from the union of their grids.
         with database.transaction() as session:
             session.execute(update(OrgUnit).where(OrgUnit.kind != "grid").values(geometry=None))
             bump_counter(db=session, name=GRIDS_COUNTER)
