@@ -29,6 +29,8 @@ OUTLINE_KINDS = ("city", "district", "town")
 TOLERANCE = {"city": 0.004, "district": 0.002, "town": 0.0008}
 # Below a kind, the next kind whose outlines a map of it shows.
 CHILD_KIND = {"province": "city", "city": "district", "district": "town"}
+# The tree's next level down: what an outline without stored geometry is the union of.
+NEXT_DOWN = {"city": "district", "district": "town", "town": "village", "village": "grid"}
 # The most grids one box answers: a closer view, not a bigger answer.
 MAX_BOX_GRIDS = 5000
 
@@ -57,9 +59,10 @@ def parse_bbox(text: str | None) -> Box | None:
 def outline_features(db: Session, path: str, kind: str) -> dict[str, Any]:
     """The live units of `kind` under `path` as simplified outlines (properties `id`, `code`,
     `name`, `kind`; `bbox` west, south, east, north). A unit without stored geometry gets the
-    union of its grids; one with neither is left out."""
+    union of its children's (stored, or theirs in turn, down to the grids); one with neither is
+    left out."""
     units = db.execute(
-        select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.path, OrgUnit.geometry)
+        select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.path)
         .where(
             OrgUnit.kind == kind,
             OrgUnit.valid_to.is_(None),
@@ -67,17 +70,11 @@ def outline_features(db: Session, path: str, kind: str) -> dict[str, Any]:
         )
         .order_by(OrgUnit.code)
     ).all()  # fmt: skip
-    shapes: dict[int, BaseGeometry] = {}
-    for unit in units:
-        if unit.geometry:
-            shapes[unit.id] = shape(unit.geometry)
-    missing = {u.path: u.id for u in units if u.id not in shapes}
-    if missing:
-        shapes.update(_grid_unions(db, path, missing))
+    shapes = _shapes(db, path, kind)
     tolerance = TOLERANCE.get(kind, 0.0008)
     features = []
     for unit in units:
-        geom = shapes.get(unit.id)
+        geom = shapes.get(unit.path)
         if geom is None or geom.is_empty:
             continue
         simple = shapely.set_precision(
@@ -98,27 +95,33 @@ def outline_features(db: Session, path: str, kind: str) -> dict[str, Any]:
     return {"type": "FeatureCollection", "kind": kind, "features": features}
 
 
-def _grid_unions(db: Session, path: str, units: dict[str, int]) -> dict[int, BaseGeometry]:
-    """Unit id → the union of its live grids, for units (path → id) without stored geometry."""
-    depths = {p.count("/") for p in units}
-    groups: dict[int, list[BaseGeometry]] = defaultdict(list)
-    rows = db.execute(
+def _shapes(db: Session, path: str, kind: str) -> dict[str, BaseGeometry]:
+    """Path → geometry of the live units of `kind` under `path`: the stored one, else the union
+    of the next level down's (a province imported with district outlines but none for its
+    cities reads 90 districts, not 85,000 grids)."""
+    shapes: dict[str, BaseGeometry] = {}
+    missing: set[str] = set()
+    for unit_path, geometry in db.execute(
         select(OrgUnit.path, OrgUnit.geometry).where(
-            OrgUnit.kind == "grid",
+            OrgUnit.kind == kind,
             OrgUnit.valid_to.is_(None),
-            OrgUnit.geometry.is_not(None),
             OrgUnit.path.startswith(path, autoescape=True),
         )
-    )
-    for grid_path, geometry in rows:
-        for depth in depths:
-            # "/1/5/77/" has 4 slashes: the first 4 of a grid's path name its ancestor there.
-            prefix = "/".join(grid_path.split("/")[:depth]) + "/"
-            unit_id = units.get(prefix)
-            if unit_id is not None:
-                groups[unit_id].append(shape(geometry))
-                break
-    return {unit_id: shapely.union_all(parts) for unit_id, parts in groups.items()}
+    ):
+        if geometry:
+            shapes[unit_path] = shape(geometry)
+        else:
+            missing.add(unit_path)
+    below = NEXT_DOWN.get(kind)
+    if missing and below is not None:
+        groups: dict[str, list[BaseGeometry]] = defaultdict(list)
+        for child_path, geom in _shapes(db, path, below).items():
+            parent = "/".join(child_path.split("/")[:-2]) + "/"  # "/1/5/77/" → "/1/5/"
+            if parent in missing:
+                groups[parent].append(geom)
+        for parent, parts in groups.items():
+            shapes[parent] = shapely.union_all(parts)
+    return shapes
 
 
 def box_grid_features(db: Session, path: str, box: Box, limit: int) -> dict[str, Any] | None:
