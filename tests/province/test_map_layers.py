@@ -12,10 +12,11 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from shapely.geometry import Point, shape
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fengqiao.org.models import OrgUnit
+from fengqiao.org.service import GRIDS_COUNTER, bump_counter
 from fengqiao.publicmap.service import town_outlines
 from tests.province.world import Auth, World
 
@@ -189,3 +190,25 @@ def test_public_map_ground_is_the_districts_when_towns_are_many(db: Session, wor
     lat, lng = world.points[YC]
     yc = next(f for f in districts["features"] if f["properties"]["name"] == "越城区")
     assert shape(yc["geometry"]).contains(Point(lng, lat))
+
+
+def test_an_outline_is_the_union_of_the_next_level_down(
+    db: Session, api: TestClient, auth: Auth, world: World
+) -> None:
+    """越城区 given a stored outline wider than its grid: the city (none stored) is the union of
+    its districts' outlines, so it covers the district's whole stored shape, not only grids."""
+    lat, lng = world.points[YC]
+    wide = {"type": "Polygon", "coordinates": [[[lng - 0.05, lat - 0.05], [lng + 0.05, lat - 0.05],
+            [lng + 0.05, lat + 0.05], [lng - 0.05, lat + 0.05], [lng - 0.05, lat - 0.05]]]}  # fmt: skip
+    db.execute(update(OrgUnit).where(OrgUnit.code == YC).values(geometry=wide))
+    bump_counter(db=db, name=GRIDS_COUNTER)
+    db.commit()
+    body = geojson(api, auth, "zj_leader", "/api/v1/map/areas")
+    city = shape(body["features"][0]["geometry"])
+    outside_grid = Point(lng + 0.04, lat + 0.04)  # in the stored district, in no grid
+    assert city.contains(outside_grid)
+    # Its town (none stored) is still its grid's union: the stored district shape is not in it.
+    towns = geojson(api, auth, "zj_leader", "/api/v1/map/areas", kind="town")["features"]
+    fushan = next(f for f in towns if f["properties"]["name"] == "府山街道")
+    assert shape(fushan["geometry"]).contains(Point(lng, lat))
+    assert not shape(fushan["geometry"]).contains(outside_grid)
