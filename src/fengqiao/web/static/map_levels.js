@@ -38,6 +38,9 @@
     const pane = map.createPane("areas");
     pane.style.zIndex = "350";
     const renderer = L.svg({ padding: 0.2, pane: "areas" });
+    // The count badges above every marker (markers 600, tooltips 650): an area's number is never
+    // hidden under a cluster of workers or points.
+    map.createPane("areaCounts").style.zIndex = "640";
     const outlines = L.layerGroup().addTo(map);
     const badges = L.layerGroup().addTo(map);
     const loaded = {}; // kind → promise of { layer, features }
@@ -77,7 +80,7 @@
         title: tip }, h("span", { class: "area-name" }, p.name), h("b", {}, number(c.open)));
       const centre = boxBounds(feature.bbox).getCenter();
       return L.marker(centre, { icon: L.divIcon({ className: "area-count-icon", html: node,
-        iconSize: null }), keyboard: false, title: tip })
+        iconSize: null }), keyboard: false, title: tip, pane: "areaCounts" })
         .on("click", () => zoomTo(feature));
     }
 
