@@ -117,6 +117,10 @@ EXEMPT: dict[str, str] = {
     "tests/command judge them per town",
     "/api/v1/command/events.geojson": "events over event_scope (command.service)",
     "/api/v1/command/grid-stats": "figures over event_scope (command.service)",
+    "/api/v1/command/area-stats": "figures over event_scope per area of the caller's home: "
+    "tests/province/test_map_layers.py judges a district's and a city's",
+    "/api/v1/map/areas": "outlines of the org units under the caller's home (names and shapes "
+    "only, like grids/geojson): tests/province/test_map_layers.py judges them",
     "/api/v1/live/stream": "a live stream over event_scope and the caller's own inbox: "
     "tests/command/test_live_scope.py judges it per town",
     "/api/v1/assessment": "rankings of the area resolve_scope allows (403 outside it)",

@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import ColumnElement, case, func, select, text, true
 from sqlalchemy.orm import Session
 
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.events.escalation import RUNG_ZH
 from fengqiao.events.models import OPEN_STATES_SQL, Event
 from fengqiao.events.scope import event_scope
+from fengqiao.geo.areas import ancestors_at
+from fengqiao.geo.distance import Box
 from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.scope import Principal
 
@@ -120,17 +122,26 @@ def alarm_out(row: Any, names: dict[int, str]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def in_box(box: Box | None) -> ColumnElement[bool]:
+    """Events inside `box` (south, north, west, east); everything when there is none."""
+    if box is None:
+        return true()
+    south, north, west, east = box
+    return Event.lat.between(south, north) & Event.lng.between(west, east)
+
+
 def event_points(
-    db: Session, principal: Principal, now: datetime, *, limit: int = 50_000
+    db: Session, principal: Principal, now: datetime, *, limit: int = 50_000, box: Box | None = None
 ) -> dict[str, Any]:
-    """Open events, and those closed today, as a GeoJSON FeatureCollection of points. Properties
+    """Open events, and those closed today, as a GeoJSON FeatureCollection of points (only those
+    in `box` when given), newest first, at most `limit` (then `truncated` is true). Properties
     are short keys (the layer of a whole district is thousands of points)."""
     midnight = local_midnight(now)
     columns = (
         Event.id, Event.code, Event.title, Event.category_name, Event.status, Event.urgent,
         Event.lat, Event.lng, Event.due_at, Event.yellow_at, Event.level,
     )  # fmt: skip
-    scope = event_scope(principal)
+    scope = event_scope(principal) & in_box(box)
     # Two reads, each on its own index (the open events' partial indexes, closed_at), instead
     # of one OR that SQLite answered by walking the whole table (100,000 events: 4.3 s at p99
     # under 50 clients). Sorted here: an ORDER BY id made SQLite walk the table by id again.
@@ -159,7 +170,7 @@ def event_points(
                 },
             }
         )
-    return {"type": "FeatureCollection", "features": features}
+    return {"type": "FeatureCollection", "truncated": len(rows) > limit, "features": features}
 
 
 def _light(status: str, due_at: datetime | None, yellow_at: datetime | None, now: datetime) -> str:
@@ -174,10 +185,12 @@ def _light(status: str, due_at: datetime | None, yellow_at: datetime | None, now
     return "yellow" if now >= yellow_at else "green"
 
 
-def grid_stats(db: Session, principal: Principal, now: datetime, *, days: int) -> dict[str, Any]:
+def grid_stats(
+    db: Session, principal: Principal, now: datetime, *, days: int, box: Box | None = None
+) -> dict[str, Any]:
     """Per grid: open events, red and yellow ones among them, and events filed in `days` days
-    (the density the grid layer is coloured by)."""
-    scope = event_scope(principal)
+    (the density the grid layer is coloured by); only the events in `box` when given."""
+    scope = event_scope(principal) & in_box(box)
     stats: dict[int, dict[str, int]] = {}
     for grid_id, open_count, red, yellow in db.execute(
         select(
@@ -202,3 +215,45 @@ def grid_stats(db: Session, principal: Principal, now: datetime, *, days: int) -
             str(k): {"open": 0, "red": 0, "yellow": 0, "recent": 0} | v for k, v in stats.items()
         },
     }
+
+
+def area_stats(
+    db: Session, principal: Principal, now: datetime, *, kind: str, days: int
+) -> dict[str, Any]:
+    """The grid counts rolled up to the areas of `kind` (city, district or town) in the caller's
+    area, keyed by org unit id: what a province's or city's map shows instead of thousands of
+    points (one number per outline). Counted per town on the events' town index, then summed."""
+    scope = event_scope(principal)
+    towns = ancestors_at(db, principal.home_path, kind)
+    areas: dict[int, dict[str, int]] = {}
+
+    def area(town_id: int) -> dict[str, int] | None:
+        unit_id = towns.get(town_id)
+        if unit_id is None:
+            return None
+        return areas.setdefault(unit_id, {"open": 0, "red": 0, "yellow": 0, "recent": 0})
+
+    for town_id, open_count, red, yellow in db.execute(
+        select(
+            Event.town_id,
+            func.count(),
+            func.sum(case((Event.due_at < now, 1), else_=0)),
+            func.sum(case(((Event.yellow_at < now) & (Event.due_at >= now), 1), else_=0)),
+        )
+        .where(scope, _OPEN)
+        .group_by(Event.town_id)
+    ):
+        counts = area(town_id)
+        if counts is not None:
+            counts["open"] += open_count
+            counts["red"] += int(red or 0)
+            counts["yellow"] += int(yellow or 0)
+    for town_id, recent in db.execute(
+        select(Event.town_id, func.count())
+        .where(scope, Event.created_at >= now - timedelta(days=days))
+        .group_by(Event.town_id)
+    ):
+        counts = area(town_id)
+        if counts is not None:
+            counts["recent"] += recent
+    return {"kind": kind, "days": days, "areas": {str(k): v for k, v in areas.items()}}

@@ -14,12 +14,15 @@ from fengqiao.command import alarms, live, service
 from fengqiao.command.answers import answer_for, situation_answer
 from fengqiao.command.schemas import AlarmList, Place, TakenOut
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
+from fengqiao.errors import invalid
 from fengqiao.events.service import get_event
+from fengqiao.geo.areas import OUTLINE_KINDS, parse_bbox
 from fengqiao.readcache import respond
 from fengqiao.scope import Principal
 
 room = APIRouter(prefix="/command", tags=["command room"])
 COMMAND_ROLES = live.COMMAND_ROLES
+BBOX = Query(max_length=100, description="min_lng,min_lat,max_lng,max_lat: only this box.")
 
 
 def _require(principal: Principal) -> None:
@@ -53,17 +56,24 @@ async def situation(
     responses=NOT_MODIFIED,
 )
 async def event_layer(
-    request: Request, principal: CurrentPrincipal, database: AppDatabase, clock: AppClock
+    request: Request,
+    principal: CurrentPrincipal,
+    database: AppDatabase,
+    clock: AppClock,
+    bbox: Annotated[str | None, BBOX] = None,
 ) -> Response:
-    """GeoJSON points with `light` (green, yellow, red, none, closed) and `urgent`; cached and
-    tagged as the situation is."""
+    """GeoJSON points with `light` (green, yellow, red, none, closed) and `urgent`, newest first,
+    at most 50,000 (`truncated` says when more matched); with `bbox` only those in the box (a
+    province's or city's map asks for the box in view, and shows `area-stats` when zoomed out).
+    Cached and tagged as the situation is."""
     _require(principal)
+    box = parse_bbox(bbox)
 
     def build(db: Session, at: datetime) -> dict[str, Any]:
-        return service.event_points(db, principal, at)
+        return service.event_points(db, principal, at, box=box)
 
     answer = await answer_for(
-        request, database, principal, clock.now(), ("points",), build, "application/geo+json"
+        request, database, principal, clock.now(), ("points", box), build, "application/geo+json"
     )
     return respond(request, answer)
 
@@ -79,14 +89,52 @@ async def grid_stats(
     database: AppDatabase,
     clock: AppClock,
     days: Annotated[int, Query(ge=1, le=366, description="Window of `recent`.")] = 30,
+    bbox: Annotated[str | None, BBOX] = None,
 ) -> Response:
-    """Keyed by grid id: what the grid layer is coloured by (light or density)."""
+    """Keyed by grid id: what the grid layer is coloured by (light or density); with `bbox`
+    only the events in the box are counted (the grids a province's map shows)."""
     _require(principal)
+    box = parse_bbox(bbox)
 
     def build(db: Session, at: datetime) -> dict[str, Any]:
-        return service.grid_stats(db, principal, at, days=days)
+        return service.grid_stats(db, principal, at, days=days, box=box)
 
-    answer = await answer_for(request, database, principal, clock.now(), ("grids", days), build)
+    answer = await answer_for(
+        request, database, principal, clock.now(), ("grids", days, box), build
+    )
+    return respond(request, answer)
+
+
+@room.get(
+    "/area-stats",
+    summary="Open, red, yellow and recent event counts per city, district or town",
+    responses=NOT_MODIFIED,
+)
+async def area_stats(
+    request: Request,
+    principal: CurrentPrincipal,
+    database: AppDatabase,
+    clock: AppClock,
+    kind: Annotated[
+        str, Query(max_length=16, description="city, district or town: the outlines shown.")
+    ],
+    days: Annotated[int, Query(ge=1, le=366, description="Window of `recent`.")] = 30,
+) -> Response:
+    """Keyed by org unit id (the `id` of `/map/areas` outlines): the grid counts summed per area
+    of your own area, one number per outline instead of every event as a point. Cached and
+    tagged as the situation is."""
+    _require(principal)
+    if kind not in OUTLINE_KINDS:
+        raise invalid(
+            "kind", f"one of {', '.join(OUTLINE_KINDS)}", "区划层级应为市、区县或镇街之一"
+        )
+
+    def build(db: Session, at: datetime) -> dict[str, Any]:
+        return service.area_stats(db, principal, at, kind=kind, days=days)
+
+    answer = await answer_for(
+        request, database, principal, clock.now(), ("areas", kind, days), build
+    )
     return respond(request, answer)
 
 

@@ -27,6 +27,9 @@ from fengqiao.org.models import OrgUnit
 from fengqiao.org.service import GRIDS_COUNTER, read_counter
 from fengqiao.scope import Principal
 
+# Grid and outline layers kept per process: whole areas, and the boxes a province's map asks for.
+GEOJSON_CACHE_ENTRIES = 256
+
 
 @dataclass(frozen=True)
 class Place:
@@ -168,6 +171,8 @@ class GridLocator:
         if entry is None:
             raw = orjson.dumps(build())
             entry = (raw, gzip.compress(raw, compresslevel=6))
+            while len(self._geojson) >= GEOJSON_CACHE_ENTRIES:  # boxes vary: oldest out first
+                self._geojson.pop(next(iter(self._geojson)), None)
             self._geojson[(generation, key)] = entry
         return generation, entry[0], entry[1]
 

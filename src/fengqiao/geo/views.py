@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from fengqiao.deps import CurrentPrincipal, DbSession, ReadDbSession
 from fengqiao.errors import Problem, invalid
-from fengqiao.geo import service
+from fengqiao.geo import areas, service
 from fengqiao.geo.deps import Locator
 from fengqiao.geo.models import LAYER_KINDS
 from fengqiao.geo.schemas import PlaceOut, PlaceRef
@@ -105,8 +105,20 @@ async def grids_geojson(
     locator: Locator,
     db: DbSession,
     town: Annotated[str | None, Query(description="Town code; default: the caller's area.")] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="min_lng,min_lat,max_lng,max_lat: only the grids meeting this box (a "
+            "province's map asks for the box in view).",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=areas.MAX_BOX_GRIDS, description="With `bbox`: the most grids.")
+    ] = areas.MAX_BOX_GRIDS,
 ) -> Response:
-    """Grid polygons of a town or of the caller's whole area, gzip-compressed and cached."""
+    """Grid polygons of a town or of the caller's whole area (or of a box in either),
+    gzip-compressed and cached. A box holding more than `limit` grids is a 422: zoom in."""
     if town is not None:
         path = db.scalar(select(OrgUnit.path).where(OrgUnit.code == town, OrgUnit.kind == "town"))
         if path is None:
@@ -114,37 +126,96 @@ async def grids_geojson(
         principal.require_covers(path)
     else:
         path = principal.home_path
-    generation, raw, zipped = await run_in_threadpool(
-        locator.cached_geojson, path, lambda: _grid_features(db, path)
-    )
-    etag = f'W/"grids-{generation}-{path.strip("/").replace("/", ".")}"'
+    box = areas.parse_bbox(bbox)
+    if box is None:
+        key = path
+        build: Callable[[], Any] = lambda: _grid_features(db, path)  # noqa: E731
+    else:
+        key = f"box:{limit}:{','.join(f'{v:.5f}' for v in box)}:{path}"
+
+        def build() -> Any:
+            features = areas.box_grid_features(db, path, box, limit)
+            if features is None:
+                raise invalid(
+                    "bbox",
+                    f"more than {limit} grids in the box: zoom in",
+                    f"范围内网格超过 {limit} 个，请放大地图",
+                )
+            return features
+
+    generation, raw, zipped = await run_in_threadpool(locator.cached_geojson, key, build)
+    tag = key.strip("/").replace("/", ".").replace(":", "-").replace(",", "_")
+    return _cached(request, f'W/"grids-{generation}-{tag}"', raw, zipped)
+
+
+def _cached(request: Request, etag: str, raw: bytes, zipped: bytes) -> Response:
+    """A cached GeoJSON answer: 304 when the client holds it, gzipped when it accepts that."""
     headers = {"ETag": etag, "Cache-Control": "private, max-age=60", "Vary": "Accept-Encoding"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     if "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
-        return Response(zipped, media_type="application/geo+json", headers=headers)
-    return Response(raw, media_type="application/geo+json", headers=headers)
+        return Response(zipped, media_type=GEOJSON, headers=headers)
+    return Response(raw, media_type=GEOJSON, headers=headers)
+
+
+@router.get(
+    "/map/areas",
+    response_class=Response,
+    summary="Outlines of the cities, districts or towns of an area",
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+async def area_outlines(
+    request: Request,
+    principal: CurrentPrincipal,
+    locator: Locator,
+    db: DbSession,
+    org: Annotated[
+        str | None, Query(max_length=15, description="Org code; default: your whole area.")
+    ] = None,
+    kind: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            description="city, district or town; default: one level below `org` (a province's "
+            "cities, a city's districts, a district's towns).",
+        ),
+    ] = None,
+) -> Response:
+    """The one-map's outlines above the grids: each unit's stored geometry, or the union of its
+    grids, simplified for its level (properties `id`, `code`, `name`, `kind`; a `bbox` per
+    feature). Staff only; gzip-compressed, cached per grid generation, with an ETag."""
+    principal.require_role(*STAFF_ROLES)
+    path = service.org_path(db, principal, org)
+    if kind is None:
+        own = db.scalar(select(OrgUnit.kind).where(OrgUnit.path == path))
+        kind = areas.CHILD_KIND.get(own or "")
+        if kind is None:
+            raise invalid(
+                "kind",
+                "no outlines below a town: use the grid layer",
+                "镇街以下没有区划轮廓，请使用网格图层",
+            )
+    if kind not in areas.OUTLINE_KINDS:
+        raise invalid(
+            "kind",
+            f"one of {', '.join(areas.OUTLINE_KINDS)}",
+            "区划层级应为市、区县或镇街之一",
+        )
+    chosen = kind
+    generation, raw, zipped = await run_in_threadpool(
+        locator.cached_geojson,
+        f"areas:{chosen}:{path}",
+        lambda: areas.outline_features(db, path, chosen),
+    )
+    tag = f"{chosen}-{path.strip('/').replace('/', '.')}"
+    return _cached(request, f'W/"areas-{generation}-{tag}"', raw, zipped)
 
 
 # What a layer's points carry beyond their stored props, from the domain that owns them (a
 # camera's registry status and last-seen time): kind → (db, path) → feature id → props.
 # `app.py` installs them as `app.state.layer_props`, so geo needs nothing from those domains.
 LayerProps = Callable[..., dict[int, dict[str, Any]]]
-
-
-def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        west, south, east, north = (float(part) for part in text.split(","))
-    except ValueError:
-        raise invalid(
-            "bbox",
-            "four numbers: min_lng,min_lat,max_lng,max_lat",
-            "应为四个数：最小经度，最小纬度，最大经度，最大纬度",
-        ) from None
-    return south, north, west, east
 
 
 @router.get(
@@ -175,7 +246,7 @@ def layer(
             f"没有图层 {kind}；可选：{'、'.join(LAYER_KINDS)}",
         )  # fmt: skip
     path = service.org_path(db, principal, org)
-    features = service.layer_features(db=db, kind=kind, path=path, box=_bbox(bbox))
+    features = service.layer_features(db=db, kind=kind, path=path, box=areas.parse_bbox(bbox))
     owner: LayerProps | None = request.app.state.layer_props.get(kind)
     extra = owner(db=db, path=path) if owner is not None else {}
     return geojson_response(

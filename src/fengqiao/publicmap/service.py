@@ -18,7 +18,6 @@ coarser until few enough), so a whole year of a district stays a few hundred kil
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -26,14 +25,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import shapely
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.events.models import Event
 from fengqiao.events.public import PUBLIC_STATUS_KEYS_ZH, PUBLIC_STATUS_OF_STATE
+from fengqiao.geo.areas import outline_features
 from fengqiao.org.models import OrgUnit
 from fengqiao.taxonomy.snapshot import Rules
 
@@ -127,26 +126,27 @@ def visible_classes(rules: Rules, hidden: Collection[str]) -> list[dict[str, str
     ]
 
 
-def town_outlines(db: Session) -> dict[str, Any]:
+MAX_TOWN_OUTLINES = 300
+
+
+def town_outlines(db: Session, max_towns: int = MAX_TOWN_OUTLINES) -> dict[str, Any]:
     """The towns' outlines and names, simplified to ~80 m: the ground the public map draws its
-    reports on when no base map is shown (public administrative boundaries, a few kilobytes)."""
-    features = []
-    rows = db.execute(
-        select(OrgUnit.name, OrgUnit.geometry).where(OrgUnit.kind == "town").order_by(OrgUnit.code)
+    reports on when no base map is shown (public administrative boundaries, a few kilobytes). A
+    town imported without geometry gets the union of its grids (geo/areas.py). A city's or
+    province's deployment (more than `max_towns` towns) gets its districts' outlines instead: a
+    province's 1,360 towns would be megabytes."""
+    towns = db.scalar(
+        select(func.count()).where(OrgUnit.kind == "town", OrgUnit.valid_to.is_(None))
     )
-    for name, geometry in rows:
-        if not geometry:
-            continue
-        shape = shapely.from_geojson(json.dumps(geometry))
-        simple = shapely.set_precision(shape.simplify(0.0008, preserve_topology=True), 0.00001)
-        features.append(
-            {
-                "type": "Feature",
-                "properties": {"name": name},
-                "geometry": json.loads(shapely.to_geojson(simple)),
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+    kind = "district" if (towns or 0) > max_towns else "town"
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"name": f["properties"]["name"]},
+             "geometry": f["geometry"]}
+            for f in outline_features(db, "/", kind)["features"]
+        ],
+    }  # fmt: skip
 
 
 def _codes_of(rules: Rules, wanted: Iterable[str], hidden: Collection[str]) -> list[str]:

@@ -1,6 +1,6 @@
 """The public map's data, no sign-in: `GET /api/v1/public/reports` (GeoJSON, cached, gzip and
 ETag like the command room's event layer) and `GET /api/v1/public/reports/meta` (the classes and
-statuses to filter by, the district's box). Rate-limited as every `/api/v1/public/` route is."""
+statuses to filter by, the box of every grid). Rate-limited as every `/api/v1/public/` route is."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fengqiao.config import Settings
 from fengqiao.db import Database
@@ -162,13 +162,16 @@ def _read_meta(request: Request, database: Database, settings: Settings) -> dict
     with database.session() as db:
         rules = app_rules(request, db)
         hidden = hidden_codes(rules, settings.open311_hidden_majors)
-        district = db.execute(
-            select(OrgUnit.min_lng, OrgUnit.min_lat, OrgUnit.max_lng, OrgUnit.max_lat)
-            .where(OrgUnit.kind == "district")
-            .limit(1)
-        ).first()
+        # The whole deployment's extent (every live grid), not the first district's: a city's
+        # or province's residents report anywhere in it.
+        extent = db.execute(
+            select(
+                func.min(OrgUnit.min_lng), func.min(OrgUnit.min_lat),
+                func.max(OrgUnit.max_lng), func.max(OrgUnit.max_lat),
+            ).where(OrgUnit.kind == "grid", OrgUnit.valid_to.is_(None))
+        ).first()  # fmt: skip
         areas = service.town_outlines(db)
-    bounds = list(district) if district is not None and None not in district else None
+    bounds = [float(v) for v in extent] if extent is not None and None not in extent else None
     return {
         "classes": service.visible_classes(rules, hidden),
         "statuses": list(PUBLIC_STATUS_KEYS_ZH),
@@ -179,12 +182,13 @@ def _read_meta(request: Request, database: Database, settings: Settings) -> dict
     }
 
 
-@router.get("/reports/meta", summary="What the public map filters by, and the district's box")
+@router.get("/reports/meta", summary="What the public map filters by, and the deployment's box")
 def public_reports_meta(
     request: Request, database: AppDatabase, settings: AppSettings
 ) -> dict[str, Any]:
     """No sign-in. `classes` (the visible active classes, with their major class), `statuses`
     (public status keys in order; their words are the `publicStatus` labels), `bounds`
-    ([west, south, east, north] of the district, or null), `areas` (the towns' outlines and
-    names, simplified, as GeoJSON), `days` and `max_days`."""
+    ([west, south, east, north] of every live grid: the whole district, city or province; or
+    null), `areas` (the towns' outlines and names, simplified, as GeoJSON; the districts' when
+    the deployment has more than 300 towns), `days` and `max_days`."""
     return map_meta(request, database, settings)

@@ -335,12 +335,22 @@ def _require(principal: Principal, *roles: str) -> None:
 
 @router.get("/map", response_class=HTMLResponse)
 def one_map(request: Request, principal: PagePrincipal) -> HTMLResponse:
-    """一张图: the command room's live map."""
+    """一张图: the command room's live map. `home_kind` picks its levels of detail (map_levels.js):
+    a province's or city's map starts from outlines, a district's from its grids."""
     _require(principal, *nav.STAFF)
     return render(
         request, "map.html", principal, page="map",
         onduty_minutes=request.app.state.settings.onduty_minutes,
+        home_kind=_home_kind(request, principal),
     )  # fmt: skip
+
+
+def _home_kind(request: Request, principal: Principal) -> str:
+    """The kind of the caller's home (province, city, district, ...): a city's or province's maps
+    start from outlines (map_levels.js, wall.js)."""
+    with request.app.state.db.session() as db:
+        kind = db.scalar(select(OrgUnit.kind).where(OrgUnit.id == principal.home_org_id))
+    return kind or ""
 
 
 WALL_PANELS = 6  # the 3×2 wall: /wall?panel=1..6, one screen each (docs/wall.md)
@@ -356,6 +366,7 @@ def command_wall(
     _require(principal, *nav.STAFF)
     return render(
         request, "wall.html", principal, page="wall", panel=panel or 0,
+        home_kind=_home_kind(request, principal),
     )  # fmt: skip
 
 

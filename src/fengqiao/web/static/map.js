@@ -9,6 +9,9 @@
   const $ = (id) => document.getElementById(id);
   const root = $("onemap");
   const ONDUTY = Number(root.dataset.ondutyMinutes) || 30;
+  // A city's or province's room starts from outlines and loads the grids and events of the box
+  // in view once close in (map_levels.js); a district's loads all of its grids at once.
+  const WIDE = ["province", "city"].includes(root.dataset.homeKind);
   const PALETTE = [
     "#3d85c6", "#6aa84f", "#e69138", "#8e7cc3", "#45818e", "#d4a017", "#c27ba0", "#0b5394",
     "#93c47d", "#b45f06", "#674ea7", "#76a5af", "#38761d", "#e07a5f", "#7f6000", "#4a86e8",
@@ -29,8 +32,11 @@
 
   let map = null;
   let base = null;
-  let grids = null;
+  let grids = null; // one group for the session: a wide map swaps the grids of each box in it
+  let gridLayer = null;
   let gridFeatures = [];
+  let levels = null;
+  let viewBox = null; // wide and close in: the box in view (grids, events and counts of it)
   let stats = { grids: {} };
   let eventLayer = null;
   let workerLayer = null;
@@ -93,21 +99,56 @@
     gridFeatures = geojson.features || [];
     // Thousands of polygons draw far faster on one canvas than as SVG paths.
     const renderer = gridFeatures.length > 400 ? L.canvas({ padding: 0.2 }) : L.svg();
-    grids = L.geoJSON(geojson, {
+    if (!grids) grids = L.featureGroup().addTo(map);
+    grids.clearLayers();
+    gridLayer = L.geoJSON(geojson, {
       renderer: renderer,
       style: gridStyle($("grid-colour").value),
       onEachFeature: (feature, layer) => layer.bindPopup(() => gridPopup(feature.properties)),
-    }).addTo(map);
-    if (gridFeatures.length) map.fitBounds(grids.getBounds(), { padding: [16, 16] });
-    else map.setView([30.07, 120.5], 10);
-    $("map-status").textContent = gridFeatures.length
-      ? "共 " + number(gridFeatures.length) + " 个网格" : "辖区内暂无网格";
+    }).addTo(grids);
+    root.dataset.grids = String(gridFeatures.length);
+    if (WIDE) {
+      $("map-status").textContent = "视野内 " + number(gridFeatures.length) + " 个网格";
+    } else {
+      if (gridFeatures.length) map.fitBounds(grids.getBounds(), { padding: [16, 16] });
+      else map.setView([30.07, 120.5], 10);
+      $("map-status").textContent = gridFeatures.length
+        ? "共 " + number(gridFeatures.length) + " 个网格" : "辖区内暂无网格";
+    }
     renderLegend();
   }
 
   function restyleGrids() {
-    if (grids) grids.setStyle(gridStyle($("grid-colour").value));
+    if (gridLayer) gridLayer.setStyle(gridStyle($("grid-colour").value));
     renderLegend();
+  }
+
+  // A wide map's view moved: close in, the grids, counts and events of the box; zoomed out, none
+  // of them (the outlines' badges count instead).
+  async function onView(box) {
+    if (box === viewBox) return;
+    viewBox = box;
+    if (!box) {
+      if (grids) grids.clearLayers();
+      gridFeatures = [];
+      root.dataset.grids = "0";
+      if (eventLayer) eventLayer.clearLayers();
+      root.dataset.events = "0";
+      return;
+    }
+    try {
+      const data = await Promise.all([api("/grids/geojson?bbox=" + box),
+        api("/command/grid-stats?days=30&bbox=" + box)]);
+      if (viewBox !== box) return;
+      await loadGrids(Promise.resolve(data));
+      await loadEvents();
+    } catch (error) {
+      if (viewBox === box) $("map-status").textContent = FQ.problemText(error);
+    }
+  }
+
+  function boxQuery(sep) {
+    return viewBox ? sep + "bbox=" + viewBox : "";
   }
 
   function eventIcon(props) {
@@ -134,7 +175,10 @@
   // One cluster group for the whole session: a refresh swaps its markers, so the layer keeps
   // its place and its on/off state in the layer control.
   async function loadEvents(pending) {
-    const geojson = await (pending || api("/command/events.geojson"));
+    const wanted = viewBox;
+    const geojson = WIDE && !viewBox ? { features: [] }
+      : await (pending || api("/command/events.geojson" + boxQuery("?")));
+    if (WIDE && wanted !== viewBox) return;
     const markers = (geojson.features || []).map((f) => {
       const [lng, lat] = f.geometry.coordinates;
       const marker = L.marker([lat, lng], {
@@ -306,6 +350,7 @@
   function addLayerControl() {
     const overlays = {
       "网格": grids,
+      ...(levels ? { "区划轮廓": levels.outlines, "区域事件数": levels.badges } : {}),
       "事件（按红黄绿灯）": eventLayer,
       "网格员实时位置": workerLayer || workerCluster(),
       "今日巡查轨迹": tracksOnDemand(),
@@ -328,7 +373,10 @@
       h("span", { class: "swatch", style: { background: colour } }), h("span", {}, text));
     const glyph = (node, text) => h("li", { class: "glyph" }, node, h("span", {}, text));
     const group = (text) => h("li", { class: "legend-group" }, text);
-    const items = [group("网格")];
+    const items = WIDE ? [group("区划"),
+      glyph(h("span", { class: "legend-line is-area" }), "市界、区县界"),
+      glyph(h("span", { class: "area-count" }, h("b", {}, "12")), "区域在办事件数"),
+      group("网格")] : [group("网格")];
     if (mode === "light") {
       items.push(entry(LIGHT_FILL.red, "有超期事件"), entry(LIGHT_FILL.yellow, "有临期事件"),
         entry(LIGHT_FILL.green, "在办均正常"), entry("#dfe3e8", "无在办事件"));
@@ -418,7 +466,9 @@
     clearTimeout(statsTimer);
     statsTimer = setTimeout(async () => {
       try {
-        stats = await api("/command/grid-stats?days=30");
+        if (levels) levels.refresh();
+        if (WIDE && !viewBox) return;
+        stats = await api("/command/grid-stats?days=30" + boxQuery("&"));
         restyleGrids();
         await loadEvents();
       } catch (_err) { /* next change retries */ }
@@ -582,10 +632,20 @@
     });
     try {
       // Every request at once; each part is drawn as soon as what it needs has arrived.
-      const grid = Promise.all([api("/grids/geojson"), api("/command/grid-stats?days=30")]);
-      const points = api("/command/events.geojson");
+      const grid = WIDE ? null
+        : Promise.all([api("/grids/geojson"), api("/command/grid-stats?days=30")]);
+      const points = WIDE ? null : api("/command/events.geojson");
       const panel = api("/command/situation");
-      await loadGrids(grid);
+      if (WIDE) {
+        grids = L.featureGroup().addTo(map);
+        levels = FQ.mapLevels(map, root.dataset.homeKind, {
+          onView: onView, status: (text) => { $("map-status").textContent = text; },
+        });
+        await levels.start();
+        renderLegend();
+      } else {
+        await loadGrids(grid);
+      }
       const opened = panel.then((s) => {
         for (const a of s.alarms) announced.add(a.id);
         renderSituation(s);

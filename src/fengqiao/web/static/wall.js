@@ -228,8 +228,14 @@
     ringLayer = L.layerGroup().addTo(map);
   }
 
+  // A city's or province's wall draws the outlines one level down and one dot per area sized by
+  // its open events: never the 85,000 grids and every event of a province (as /map, map_levels.js).
+  const AREA_OF = { province: "city", city: "district" }[root.dataset.homeKind];
+  let areas = [];
+
   async function loadGrids() {
-    const geojson = await read("/grids/geojson");
+    const geojson = await read(AREA_OF ? "/map/areas?kind=" + AREA_OF : "/grids/geojson");
+    areas = AREA_OF ? geojson.features || [] : [];
     gridLayer = L.geoJSON(geojson, { renderer: renderer, interactive: false,
       style: { color: "#2f5ea8", weight: 0.8, fillColor: "#15305e", fillOpacity: 0.35 } }).addTo(map);
     gridLayer.bringToBack();
@@ -238,7 +244,26 @@
   }
 
   // One layer group for the whole run: a refresh empties it and draws the points on one canvas.
+  async function loadAreaCounts() {
+    const counts = (await read("/command/area-stats?days=30&kind=" + AREA_OF)).areas || {};
+    eventLayer.clearLayers();
+    let open = 0;
+    for (const f of areas) {
+      const c = counts[f.properties.id];
+      if (!c || !c.open) continue;
+      open += c.open;
+      const [west, south, east, north] = f.bbox;
+      L.circleMarker([(south + north) / 2, (west + east) / 2], { renderer: renderer,
+        interactive: false, radius: Math.min(30, 6 + Math.sqrt(c.open)), weight: 2, color: "#ffffff",
+        fillColor: c.red ? LIGHT.red : c.yellow ? LIGHT.yellow : LIGHT.green, fillOpacity: 0.85,
+      }).addTo(eventLayer);
+    }
+    root.dataset.areas = String(areas.length);
+    $("map-note").textContent = "在办 " + number(open) + " 件";
+  }
+
   async function loadEvents() {
+    if (AREA_OF) return loadAreaCounts();
     const geojson = await read("/command/events.geojson");
     eventLayer.clearLayers();
     let open = 0;
