@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
@@ -333,10 +334,13 @@ def areas_ranked(q: Question) -> dict[str, Any]:
     for place in places:
         counts = rows.get(place.id, {"new": 0, "closed": 0})
         households = place.households or 0
-        per_1000 = round(counts["new"] / households * 1000, 1) if households else None
+        # Ranked on the exact rate (as a fraction, no float error), rounded only to be shown:
+        # two places that both show 1.5 still come in their true order.
+        exact = Fraction(counts["new"] * 1000, households) if households else Fraction(0)
+        per_1000 = round(float(exact), 1) if households else None
         ranked.append({"id": place.id, "name": place.name, "households": households,
-                       "new": counts["new"], "per_1000": per_1000})  # fmt: skip
-    ranked.sort(key=lambda r: (-(r["per_1000"] or 0), -r["new"], r["name"]))
+                       "new": counts["new"], "per_1000": per_1000, "exact": exact})  # fmt: skip
+    ranked.sort(key=lambda r: (-r["exact"], -r["new"], r["name"]))
     return {
         "kind": "bar",
         "level": child,
