@@ -78,17 +78,18 @@ def test_a_spike_is_scaled_by_the_rest_of_its_own_district() -> None:
     # twice as busy as usual today: that does not make village 7's day ordinary.
     current = Counter({(7, "0901"): 10, (7, "09"): 10, (8, "1004"): 100, (9, "1004"): 5700})
     baseline = Counter({(7, "0901"): 55, (7, "09"): 55, (8, "1004"): 5600, (9, "1004"): 2800})
-    window = {"window_start": NOW - timedelta(days=1), "window_end": NOW}
+    start = NOW - timedelta(days=1)
     found = detectors.spikes(
-        current=current, baseline=baseline, towns={7: 3}, p=1e-6, minimum=5,
-        districts={7: 1, 8: 1, 9: 2}, **window,
+        current=current, baseline=baseline, window_start=start, window_end=NOW, towns={7: 3},
+        p=1e-6, minimum=5, districts={7: 1, 8: 1, 9: 2},
     )  # fmt: skip
     assert [(f.village_id, f.category_code) for f in found] == [(7, "0901")]
     assert found[0].expected == pytest.approx(56 * 100 / 5600, abs=1e-3)
     # Taken as one district, the other district's busy day hides it.
     merged = detectors.spikes(
-        current=current, baseline=baseline, towns={7: 3}, p=1e-6, minimum=5, **window
-    )
+        current=current, baseline=baseline, window_start=start, window_end=NOW, towns={7: 3},
+        p=1e-6, minimum=5,
+    )  # fmt: skip
     assert [f for f in merged if f.village_id == 7] == []
 
 
