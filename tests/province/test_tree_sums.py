@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from fengqiao.analytics.query import aggregate
 from fengqiao.analytics.rollups import apply_pending
 from fengqiao.analytics.service import ID_CHUNK, Names, scope_of
-from fengqiao.assessment import bulletin
+from fengqiao.assessment import bulletin, service
 from fengqiao.clock import FixedClock
 from fengqiao.config import Settings
 from fengqiao.events.models import Event
@@ -110,3 +110,27 @@ def test_the_province_sees_every_district_s_warnings(
     assert both <= messages("zj_leader")
     assert both <= messages("sx_leader")
     assert f"{names[KQ]}事件激增" not in messages("yc_leader")
+
+
+def test_assessment_of_cities_and_districts_grouped_in_sql_matches_the_towns_added_up(
+    db: Session, bound: Any, clock: FixedClock, world: World
+) -> None:
+    # Without `as_of` a city's or district's sums are grouped in SQL by the town's district or
+    # city; with it (the events as they stood at a moment) its towns' sums are added up in
+    # Python. A moment after every event: both must agree, and match the events.
+    apply_pending(bound)
+    day = clock.now().date()
+    scope = _scope(db, world.province)
+    later = clock.now() + timedelta(hours=1)
+    for level in ("city", "district"):
+        common = {"scope": scope, "level": level, "start": day, "end": day,
+                  "weights": service.Weights()}  # fmt: skip
+        grouped = service.assess(db, today=day, **common)
+        added = service.assess(db, as_of=later, **common)
+        counts = {row.name: row.counts["new"] for row in grouped.rows}
+        assert counts == {row.name: row.counts["new"] for row in added.rows}
+        assert sum(counts.values()) == db.scalar(select(func.count()).select_from(Event))
+    districts = service.assess(db, scope=scope, level="district", start=day, end=day,
+                               weights=service.Weights(), today=day)  # fmt: skip
+    assert {row.name for row in districts.rows} == {"柯桥区", "越城区"}
+    assert {row.area for row in districts.rows} == {"绍兴市"}
