@@ -3,7 +3,8 @@
 measured in the same run.
 
     .venv/bin/python bench/bench_zhejiang.py [--postgres postgresql://postgres@127.0.0.1:5432/test]
-        [--events 200000] [--runs 50] [--db URL] [--keep] [--charts] [--smoke]
+        [--events 200000] [--runs 50] [--db URL] [--keep] [--charts] [--only-charts]
+        [--chart-runs N] [--smoke]
 
 1. Seed time of the province (11 cities, 90 districts, 1,360 towns, 20,000 villages, 85,000
    grids, ~450,000 users) into a fresh database, and of N events; sizes of the biggest tables
@@ -16,9 +17,11 @@ measured in the same run.
    three probes through raw psycopg.
 5. Point → grid over the 85,000 grids: single `GridIndex.locate` lookups/s in process, against
    the bare vectorised STRtree point-in-polygon query over the same index and points.
-6. `--charts`: the 18 charts (`fengqiao.analytics.charts.draw`, as bench/bench_analytics.py
-   calls them) for the province and for a city. Needs the province/city scope of the "tree"
-   part of issue 21; without it each chart prints the error it raised.
+6. `--charts`: the 18 charts (`fengqiao.analytics.charts.draw` with the scope the API resolves)
+   for the province (zj_leader's home) and its first city, this year to today: each chart's p50
+   and the p50 of all 18 one after another (CPU of this process beside it), against the same SQL
+   statements replayed through raw psycopg (the bare limit of the rollup reads) and the ratio.
+   `--only-charts --db URL` measures only these; `--chart-runs N` sets the runs.
 
 `--db URL` measures an already seeded database instead of seeding one (figure 1 then prints the
 sizes only). The fresh database is dropped at the end unless `--keep`. `--smoke`: 2 cities x 2
@@ -37,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,7 @@ import fengqiao.models  # noqa: F401  (every table, as the app and the worker lo
 from fengqiao.app import create_app
 from fengqiao.auth.models import User
 from fengqiao.auth.security import issue_token
+from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.demo.events import default_until
@@ -291,45 +295,87 @@ def _seconds(work: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
+def chart_scopes(db: Any) -> list[Any]:
+    """The province (zj_leader's home, as the API resolves it) and its first city."""
+    from fengqiao.analytics.service import scope_of
+
+    home = db.scalar(select(User.home_org_id).where(User.username == "zj_leader"))
+    province = db.execute(
+        select(OrgUnit.id, OrgUnit.kind, OrgUnit.name, OrgUnit.path).where(
+            OrgUnit.id == home if home is not None else OrgUnit.kind == "province"
+        )
+    ).first()
+    city = db.execute(
+        select(OrgUnit.id, OrgUnit.kind, OrgUnit.name, OrgUnit.path)
+        .where(OrgUnit.kind == "city")
+        .order_by(OrgUnit.code)
+        .limit(1)
+    ).one()
+    return [
+        scope_of(db, org_id=row.id, kind=row.kind, name=row.name, path=row.path)
+        for row in (province, city)
+        if row is not None
+    ]
+
+
 def chart_figures(url: str, runs: int) -> None:
-    """The 18 charts for the province and a city, as bench_analytics draws them for a district."""
+    """The 18 charts for the province and a city, as the API draws them (`charts.draw` with
+    the scope `resolve_scope` makes): each chart's p50, and the p50 of all 18 drawn one after
+    another, against the same SQL replayed through raw psycopg (the rollup reads' bare limit)."""
     from fengqiao.analytics.charts import CHARTS, draw
-    from fengqiao.analytics.query import Scope
+    from fengqiao.analytics.service import history_start
 
     database = Database(url)
-    today = datetime.now(UTC).date()
-    start, end = date(today.year, 1, 1), today + timedelta(days=1)
-    with database.session() as db:
-        targets = [
-            db.execute(
-                select(OrgUnit.kind, OrgUnit.id, OrgUnit.name)
-                .where(OrgUnit.kind == kind)
-                .order_by(OrgUnit.id)
-                .limit(1)
-            ).one()
-            for kind in ("province", "city")
-        ]
-        for kind, org_id, name in targets:
-            total = 0.0
+    local_today = datetime.now(UTC).astimezone(LOCAL_TZ).date()
+    start, end = date(local_today.year, 1, 1), local_today
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        statements.append((statement, parameters))
+
+    with database.session() as db, psycopg.connect(libpq(url), autocommit=True) as raw:
+        for scope in chart_scopes(db):
+            first = history_start(db, scope)
+
+            def one(chart: Any, s: Any = scope, f: Any = first) -> None:
+                draw(chart, db=db, scope=s, start=start, end=end, today=local_today,
+                     history_start=f)  # fmt: skip
+
+            per_chart = {}
             for chart in CHARTS:
-                try:
-                    scope: Any = Scope(kind, org_id, name)
 
-                    def work(c: Any = chart, s: Any = scope) -> None:
-                        draw(c, db=db, scope=s, start=start, end=end, today=today)
+                def single(c: Any = chart) -> None:
+                    one(c)
 
-                    ms = p50_ms(work, runs)
-                except Exception as error:  # printed: a scope above the district needs tree
-                    print(
-                        f"chart {chart.name} for the {kind}: {type(error).__name__}: {error}"[:300]
-                    )
-                    db.rollback()
-                    continue
-                total += ms
-                print(f"chart {chart.number:2} {chart.name}, {kind} {name}: p50 {ms:.1f} ms")
+                per_chart[chart.name] = (p50_ms(single, runs), CPU[0])
+            print(f"# {scope.level} {scope.name}, {start} to {end}; {load()}")
+            for chart in CHARTS:
+                ms, cpu = per_chart[chart.name]
+                print(f"chart {chart.number:2} {chart.name}: p50 {ms:.1f} ms (CPU {cpu:.1f} ms)")
+
+            def all_18(s: Any = scope) -> None:
+                for chart in CHARTS:
+                    one(chart, s)
+
+            total = p50_ms(all_18, runs)
+            total_cpu = CPU[0]
+            statements.clear()
+            event.listen(database.engine, "before_cursor_execute", capture)
+            all_18()
+            event.remove(database.engine, "before_cursor_execute", capture)
+            replay = list(statements)
+
+            def bare(replay: list[tuple[str, Any]] = replay) -> None:
+                for sql, parameters in replay:
+                    raw.execute(sql, parameters).fetchall()
+
+            bare_ms = p50_ms(bare, runs)
+            target = 500 if scope.level == "province" else 300
             print(
-                f"18 charts, {kind}: sum of p50s {total:.0f} ms "
-                f"(target: the 18 charts ≤ {500 if kind == 'province' else 300} ms)"
+                f"the 18 charts, {scope.level} {scope.name}: p50 {total:.0f} ms "
+                f"(target ≤ {target} ms; app CPU p50 {total_cpu:.0f} ms); their "
+                f"{len(replay)} SQL statements in raw psycopg: p50 {bare_ms:.0f} ms; "
+                f"ratio {total / bare_ms:.2f}x; {load()}"
             )
     database.dispose()
 
@@ -348,7 +394,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--lookups", type=int, default=200_000)
     parser.add_argument("--keep", action="store_true", help="keep the fresh database")
-    parser.add_argument("--charts", action="store_true", help="also the 18 charts (tree branch)")
+    parser.add_argument("--charts", action="store_true", help="also the 18 charts")
+    parser.add_argument(
+        "--only-charts", action="store_true", help="with --db: the 18 charts and nothing else"
+    )
+    parser.add_argument("--chart-runs", type=int, default=0, help="runs of each chart's p50")
     parser.add_argument(
         "--smoke", action="store_true", help="a reduced province: checks the script runs"
     )
@@ -356,6 +406,7 @@ def main() -> None:
     size = ZHEJIANG
     if args.smoke:
         size, args.events, args.runs, args.lookups = SMOKE, 2_000, 5, 20_000
+        args.charts = True
         os.environ.setdefault("FENGQIAO_DATA_DIR", tempfile.mkdtemp())
         print(
             "# smoke mode: 2 cities x 2 districts, 60 grids, 2,000 events; the figures below mean nothing"
@@ -404,11 +455,14 @@ def settle(url: str) -> None:
 def measure(url: str, args: argparse.Namespace) -> None:
     settle(url)
     print(f"# measuring; {load()}")
+    if args.only_charts:
+        chart_figures(url, args.chart_runs or max(3, args.runs // 10))
+        return
     size_figures(url)
     read_figures(url, args.runs)
     locate_figures(url, args.lookups)
-    if args.charts:
-        chart_figures(url, max(3, args.runs // 10))
+    if args.charts or args.only_charts:
+        chart_figures(url, args.chart_runs or max(3, args.runs // 10))
 
 
 if __name__ == "__main__":

@@ -72,6 +72,27 @@ def test_no_spike_on_the_near_misses() -> None:
     assert _spikes(10, 0, rest_before=0) == []
 
 
+def test_a_spike_is_scaled_by_the_rest_of_its_own_district() -> None:
+    # Village 7 (district 1) files 10 of 0901 today against 55 in eight weeks; the rest of its
+    # district (village 8) files as usual. District 2 (village 9), in the same database, is
+    # twice as busy as usual today: that does not make village 7's day ordinary.
+    current = Counter({(7, "0901"): 10, (7, "09"): 10, (8, "1004"): 100, (9, "1004"): 5700})
+    baseline = Counter({(7, "0901"): 55, (7, "09"): 55, (8, "1004"): 5600, (9, "1004"): 2800})
+    start = NOW - timedelta(days=1)
+    found = detectors.spikes(
+        current=current, baseline=baseline, window_start=start, window_end=NOW, towns={7: 3},
+        p=1e-6, minimum=5, districts={7: 1, 8: 1, 9: 2},
+    )  # fmt: skip
+    assert [(f.village_id, f.category_code) for f in found] == [(7, "0901")]
+    assert found[0].expected == pytest.approx(56 * 100 / 5600, abs=1e-3)
+    # Taken as one district, the other district's busy day hides it.
+    merged = detectors.spikes(
+        current=current, baseline=baseline, window_start=start, window_end=NOW, towns={7: 3},
+        p=1e-6, minimum=5,
+    )  # fmt: skip
+    assert [f for f in merged if f.village_id == 7] == []
+
+
 def test_a_major_class_spike_is_reported_when_no_minor_one_is() -> None:
     current = Counter({(7, "0901"): 3, (7, "0902"): 3, (7, "09"): 6, (8, "1004"): 100})
     baseline = Counter({(8, "1004"): 5600})

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,7 +29,6 @@ from fengqiao.analytics.query import Aggregate, Scope, aggregate, day_of, month_
 from fengqiao.analytics.service import Names, comparison_ranges
 from fengqiao.events.sources import SOURCE_ZH
 from fengqiao.org.models import ORG_LEVEL_ZH, PLATFORM_ZH, OrgUnit
-from fengqiao.org.service import towns_by_child
 from fengqiao.taxonomy.models import EVENT_LEVEL_ZH
 
 WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -167,20 +167,11 @@ def _series_by(result: Aggregate, key_index: int, counter: str, keys: list[Any])
 
 def _by_child(q: Question, child: str, counters: tuple[str, ...]) -> dict[Any, dict[str, int]]:
     """Counters per child area of the scope: the rollups' own column for a town, village or
-    grid; above the town (a province's cities, a city's districts) summed from its towns."""
+    grid; above the town (a province's cities, a city's districts) grouped in SQL by the
+    town's district or city."""
     if child in ("town", "village", "grid"):
         return _by_one(q.sum((f"{child}_id",), counters))
-    by_town = _by_one(q.sum(("town_id",), counters))
-    parent = towns_by_child(db=q.db, root_id=q.scope.org_id)
-    sums: dict[Any, dict[str, int]] = {}
-    for town, counts in by_town.items():
-        place = parent.get(town)
-        if place is None:
-            continue
-        target = sums.setdefault(place, dict.fromkeys(counters, 0))
-        for name in counters:
-            target[name] += counts[name]
-    return sums
+    return _by_one(q.sum((child,), counters))
 
 
 def _by_one(result: Aggregate) -> dict[Any, dict[str, int]]:
@@ -300,24 +291,28 @@ def hour_weekday(q: Question) -> dict[str, Any]:
 
 
 def grid_map(q: Question) -> dict[str, Any]:
-    rows = _by_one(q.sum(("grid_id",), ("new", "overdue")))
-    grids = [
-        {"id": grid, "new": v["new"], "overdue": v["overdue"]}
-        for grid, v in sorted(rows.items(), key=lambda kv: (-kv[1]["new"], kv[0]))
-    ]
-    top = grids[:10]
-    names = q.names.orgs([g["id"] for g in top])
-    for g in top:
-        g["name"] = names.get(g["id"], str(g["id"]))
+    # Rows (grid, new, overdue) used as they come: a province has tens of thousands of grids,
+    # so no dict per grid.
+    rows = q.sum(("grid_id",), ("new", "overdue")).rows
+    rows.sort(key=lambda row: (-row[1], row[0]))
+    top = rows[:10]
+    names = q.names.orgs([row[0] for row in top])
+    top_names = [names.get(row[0], str(row[0])) for row in top]
     return {
         "kind": "map",
-        "grids": {str(g["id"]): g["new"] for g in grids},
-        "max": grids[0]["new"] if grids else 0,
+        "grids": {str(grid): new for grid, new, _ in rows},
+        "max": rows[0][1] if rows else 0,
         "series": [
-            {"name": "高发网格", "data": [{"name": g["name"], "value": g["new"]} for g in top]}
+            {
+                "name": "高发网格",
+                "data": [
+                    {"name": name, "value": row[1]}
+                    for name, row in zip(top_names, top, strict=True)
+                ],
+            }
         ],
-        "x": [g["name"] for g in top],
-        "table": (["网格ID", "新增", "超期"], [[g["id"], g["new"], g["overdue"]] for g in grids]),
+        "x": top_names,
+        "table": (["网格ID", "新增", "超期"], [list(row) for row in rows]),
     }
 
 
@@ -333,10 +328,13 @@ def areas_ranked(q: Question) -> dict[str, Any]:
     for place in places:
         counts = rows.get(place.id, {"new": 0, "closed": 0})
         households = place.households or 0
-        per_1000 = round(counts["new"] / households * 1000, 1) if households else None
+        # Ranked on the exact rate (as a fraction, no float error), rounded only to be shown:
+        # two places that both show 1.5 still come in their true order.
+        exact = Fraction(counts["new"] * 1000, households) if households else Fraction(0)
+        per_1000 = round(float(exact), 1) if households else None
         ranked.append({"id": place.id, "name": place.name, "households": households,
-                       "new": counts["new"], "per_1000": per_1000})  # fmt: skip
-    ranked.sort(key=lambda r: (-(r["per_1000"] or 0), -r["new"], r["name"]))
+                       "new": counts["new"], "per_1000": per_1000, "exact": exact})  # fmt: skip
+    ranked.sort(key=lambda r: (-r["exact"], -r["new"], r["name"]))
     return {
         "kind": "bar",
         "level": child,
@@ -426,13 +424,16 @@ def overdue_by_place_unit(q: Question) -> dict[str, Any]:
 
 
 def units_volume_time(q: Question) -> dict[str, Any]:
-    rows = _by_one(q.sum(("owner_unit_id",), ("dispatched", "closed", "handle_seconds")))
-    units = [(k, v) for k, v in rows.items() if k and v["dispatched"]]
-    names = q.names.units([k for k, _ in units])
+    # Rows (unit, dispatched, closed, handle_seconds) as they come: a province has tens of
+    # thousands of units.
+    rows = q.sum(("owner_unit_id",), ("dispatched", "closed", "handle_seconds")).rows
+    units = [row for row in rows if row[0] and row[1]]
+    units.sort(key=lambda row: (-row[1], row[0]))
+    names = q.names.units([row[0] for row in units])
     points = []
-    for unit, v in sorted(units, key=lambda kv: (-kv[1]["dispatched"], kv[0])):
-        hours = round(v["handle_seconds"] / v["closed"] / 3600, 1) if v["closed"] else None
-        points.append({"name": names.get(unit, str(unit)), "value": [v["dispatched"], hours]})
+    for unit, dispatched, closed, seconds in units:
+        hours = round(seconds / closed / 3600, 1) if closed else None
+        points.append({"name": names.get(unit, str(unit)), "value": [dispatched, hours]})
     return {
         "kind": "scatter",
         "series": [{"name": "责任单位", "data": points}],

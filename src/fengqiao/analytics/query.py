@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, cast, false, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, false, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from fengqiao.analytics.facts import (
     COUNTER_INDEX,
@@ -30,9 +30,13 @@ from fengqiao.analytics.models import SPECS, TABLES, RollupSpec
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.events.changes import STATE_COLUMNS, EventState
 from fengqiao.events.models import Event
+from fengqiao.org.models import OrgUnit
 
 TIME_DIMENSIONS = ("day", "month")
-DIMENSIONS = (*TIME_DIMENSIONS, "how", *KEY_COLUMNS)
+# The town's district and city: no rollup keeps them, every rollup is keyed by town; grouped in
+# SQL through the town's row (a province's ranking of its cities reads 11 sums, not 1,360).
+TREE_DIMENSIONS = ("district", "city")
+DIMENSIONS = (*TIME_DIMENSIONS, *TREE_DIMENSIONS, "how", *KEY_COLUMNS)
 SCOPE_COLUMN = {"town": "town_id", "village": "village_id", "grid": "grid_id"}
 
 
@@ -147,8 +151,12 @@ def aggregate(
         raise ValueError(f"unknown dimensions or counters: {unknown or distinct}")
     if end < start:
         return Aggregate(by, counters, [], start, end)
+    if any(d in TREE_DIMENSIONS for d in (*where, *([distinct] if distinct else []))):
+        raise ValueError("district and city are grouping dimensions only")
     needed = {
-        d for d in (*by, *where, *([distinct] if distinct else [])) if d not in TIME_DIMENSIONS
+        "town_id" if d in TREE_DIMENSIONS else d
+        for d in (*by, *where, *([distinct] if distinct else []))
+        if d not in TIME_DIMENSIONS
     }
     if scope.column:
         needed.add(scope.column)
@@ -265,8 +273,14 @@ def _sum_table(
             keys.append(period)
         elif name == "month":
             keys.append(period if spec.grain == "month" else period / 100)
+        elif name in TREE_DIMENSIONS:
+            keys.append(table.c.town_id)
         else:
             keys.append(table.c[name])
+    if any(name in TREE_DIMENSIONS for name in by):
+        if distinct is not None:
+            raise ValueError("district and city are not counted distinct")
+        return _sum_by_tree(db, table, conditions, by, keys, counters)
     # BIGINT sums come back as int on both backends (PostgreSQL's SUM of bigint is numeric).
     sums = [cast(func.sum(table.c[c]), BigInteger) for c in counters]
     if distinct is not None:
@@ -288,11 +302,71 @@ def _sum_table(
         )
         if outer_keys:
             statement = statement.group_by(*outer_keys)
-        return [tuple(row) for row in db.execute(statement)]
+        return _fetch(db, statement)
     statement = select(*keys, *sums).where(and_(*conditions))
     if not keys:  # one row, of NULLs when nothing matched
         return [tuple(v or 0 for v in row) for row in db.execute(statement)]
-    return [tuple(row) for row in db.execute(statement.group_by(*keys))]
+    # Groups whose counters are all zero are dropped in SQL, not sent (a province's units or
+    # grids, most with no overdue events); a piece's sum may be negative (a stock counter
+    # falling in the days at an edge), so "not zero" rather than "above zero".
+    statement = statement.group_by(*keys).having(or_(*(total != 0 for total in sums)))
+    return _fetch(db, statement)
+
+
+def _sum_by_tree(
+    db: Session,
+    table: Any,
+    conditions: list[ColumnElement[bool]],
+    by: tuple[str, ...],
+    keys: list[Any],
+    counters: tuple[str, ...],
+) -> list[tuple[Any, ...]]:
+    """Sums grouped by the town's district or city: per town first (the rollup's own key),
+    then those few rows joined to their town (and its district) by primary key and summed
+    again, so the big table is never joined to the org tree."""
+    inner_keys = list(dict.fromkeys(keys))  # town_id once, even for district and city
+    inner = (
+        select(
+            *(key.label(f"k{i}") for i, key in enumerate(inner_keys)),
+            *(func.sum(table.c[c]).label(f"c{i}") for i, c in enumerate(counters)),
+        )
+        .where(and_(*conditions))
+        .group_by(*inner_keys)
+        .subquery()
+    )
+    column = {id(key): inner.c[f"k{i}"] for i, key in enumerate(inner_keys)}
+    town = aliased(OrgUnit)
+    source: Any = inner.join(town, town.id == column[id(table.c.town_id)])
+    district = None
+    outer: list[Any] = []
+    for name, key in zip(by, keys, strict=True):
+        if name == "district":
+            outer.append(town.parent_id)
+        elif name == "city":
+            if district is None:
+                district = aliased(OrgUnit)
+                source = source.join(district, district.id == town.parent_id)
+            outer.append(district.parent_id)
+        else:
+            outer.append(column[id(key)])
+    sums = [cast(func.sum(inner.c[f"c{i}"]), BigInteger) for i in range(len(counters))]
+    statement = (
+        select(*outer, *sums)
+        .select_from(source)
+        .group_by(*outer)
+        .having(or_(*(total != 0 for total in sums)))
+    )
+    return _fetch(db, statement)
+
+
+def _fetch(db: Session, statement: Any) -> list[tuple[Any, ...]]:
+    """The rows as the driver's plain tuples: ints and strings need no conversion, and a
+    province's tens of thousands of grid or unit sums skip building a Row each."""
+    result = db.connection().execute(statement)  # Core: a CursorResult, even over ORM columns
+    try:
+        return [tuple(row) for row in result.cursor.fetchall()]
+    finally:
+        result.close()
 
 
 def _utc(day: date) -> datetime:

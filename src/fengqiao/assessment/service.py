@@ -402,7 +402,7 @@ def assess(
 
     rows: list[Row]
     if level in ("city", "district", "town", "village"):
-        rows, result = _regions(db, sums, level, path, grids)
+        rows, result = _regions(db, sums, level, path, grids, grouped=as_of is None)
     elif level == "unit":
         rows, result = _units(db, sums, path, as_of)
     else:
@@ -456,6 +456,7 @@ def _regions(
     level: str,
     path: str,
     grids: list[tuple[int, str, int]],
+    grouped: bool = True,
 ) -> tuple[list[Row], Aggregate]:
     places = db.execute(
         select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id)
@@ -463,11 +464,11 @@ def _regions(
         .order_by(OrgUnit.code)
     ).all()
     ids = {p.id for p in places}
-    # Cities and districts have no rollup column: their towns' sums, added up (regions.py).
-    result = sums_of((f"{level}_id" if level in ("town", "village") else "town_id",))
-    sums = _sums(result)
-    if level not in ("town", "village"):
-        sums = regrouped(sums, town_owners(db, path=path, places=ids), COUNTERS)
+    # Cities, districts: grouped in SQL (as of a moment, asof.py: their towns' sums added up).
+    own = level in ("town", "village")
+    result = sums_of((f"{level}_id" if own else level if grouped else "town_id",))
+    owners = {p: p for p in ids} if grouped or own else town_owners(db, path=path, places=ids)
+    sums = _sums(result) if own else regrouped(_sums(result), owners, COUNTERS)
     households: dict[int, int] = {}
     for _grid_id, grid_path, count in grids:
         owner = owner_in(grid_path, ids)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -105,12 +105,16 @@ def spikes(
     towns: dict[int, int | None],
     p: float,
     minimum: int,
+    districts: Mapping[int, int | None] | None = None,
 ) -> list[Finding]:
     """Classes whose count in a village in the window is improbably high against the village's
     own baseline (the weeks before the window), scaled by how busy the rest of the district is
     in the window against those weeks (weekday, holiday and season move the whole district).
     A major class is reported only when none of its minor classes is, in that village: the
-    minor one says more."""
+    minor one says more. `districts` (village → district) keeps each village's "rest" to its
+    own district when several share the database (a province); without it, everything is one
+    district."""
+    owner = districts or {}
     village_now: Counter[int] = Counter()
     village_before: Counter[int] = Counter()
     for (village, code), n in current.items():
@@ -119,14 +123,20 @@ def spikes(
     for (village, code), n in baseline.items():
         if len(code) > 2:
             village_before[village] += n
-    all_now, all_before = sum(village_now.values()), sum(village_before.values())
+    all_now: Counter[int | None] = Counter()
+    all_before: Counter[int | None] = Counter()
+    for village, n in village_now.items():
+        all_now[owner.get(village)] += n
+    for village, n in village_before.items():
+        all_before[owner.get(village)] += n
     found: dict[Key, Finding] = {}
     for key, observed in current.items():
         if observed < minimum:
             continue
         village, code = key
-        rest_now = all_now - village_now[village]
-        rest_before = all_before - village_before[village]
+        district = owner.get(village)
+        rest_now = all_now[district] - village_now[village]
+        rest_before = all_before[district] - village_before[village]
         if rest_before <= 0:
             continue  # no history to judge against
         expected = (baseline.get(key, 0) + PRIOR_EVENTS) * rest_now / rest_before

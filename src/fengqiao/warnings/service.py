@@ -167,6 +167,10 @@ def _spikes(db: Session, since: datetime, now: datetime, rules: WarningRules) ->
     """Spikes in windows ending at now and at each whole day before it back to `since`, each
     against the `spike_weeks` weeks before it."""
     towns = dict(db.execute(select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.kind == "village")).all())  # fmt: skip
+    # Each village's district (its town's parent): the "rest" a spike is scaled by stays in
+    # the village's own district when a city or province shares the database.
+    town_district = dict(db.execute(select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.kind == "town")).all())  # fmt: skip
+    districts = {village: town_district.get(town) for village, town in towns.items() if town}
     ends = [now]
     while ends[-1] - timedelta(days=1) > since:
         ends.append(ends[-1] - timedelta(days=1))
@@ -178,7 +182,7 @@ def _spikes(db: Session, since: datetime, now: datetime, rules: WarningRules) ->
                 current=_counts(db, start, end),
                 baseline=_counts(db, start - timedelta(weeks=rules.spike_weeks), start),
                 window_start=start, window_end=end, towns=towns, p=rules.spike_p,
-                minimum=rules.spike_min,
+                minimum=rules.spike_min, districts=districts,
             )  # fmt: skip
     # The strongest first: of overlapping windows of one condition, the stored one says most.
     return sorted(out, key=lambda f: (f.window_end, -f.score))

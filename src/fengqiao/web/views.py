@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fengqiao import __version__, errors
 from fengqiao.analytics.service import ANALYSIS_ROLES, today
+from fengqiao.assessment.service import LEVELS, LEVELS_IN, RANK_LEVEL_ZH
 from fengqiao.auth import service as auth_service
 from fengqiao.auth.cookies import (
     CSRF_FIELD,
@@ -165,6 +166,12 @@ async def error_page(request: Request, problem: Problem) -> HTMLResponse:
 def _home_name(database: Database, org_id: int) -> str:
     with database.session() as db:
         return db.scalar(select(OrgUnit.name).where(OrgUnit.id == org_id)) or ""
+
+
+def _home_kind(database: Database, org_id: int) -> str:
+    """The level of the caller's home (province ... grid): what one level down means."""
+    with database.session() as db:
+        return db.scalar(select(OrgUnit.kind).where(OrgUnit.id == org_id)) or ""
 
 
 def render(
@@ -402,14 +409,21 @@ def analytics_page(request: Request, principal: PagePrincipal, clock: AppClock) 
     """分析研判: the 18 charts for a chosen area and range (JSON twins: /api/v1/analytics)."""
     _require(principal, *ANALYSIS_ROLES)
     day = today(clock.now()).isoformat()
-    return render(request, "analytics.html", principal, page="analytics", today=day)
+    kind = _home_kind(request.app.state.db, principal.home_org_id)
+    return render(
+        request, "analytics.html", principal, page="analytics", today=day, home_kind=kind
+    )
 
 
 @router.get("/assessment", response_class=HTMLResponse)
 def assessment_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
     """考核: rankings per level with each row's monthly trend."""
     _require(principal, *nav.STAFF)
-    return render(request, "assessment.html", principal, page="assessment")
+    # The tabs the caller's area has, one level down first (the default): a province's cities,
+    # a city's districts, a district's towns.
+    kind = _home_kind(request.app.state.db, principal.home_org_id)
+    levels = [(level, RANK_LEVEL_ZH[level]) for level in LEVELS_IN.get(kind, LEVELS)]
+    return render(request, "assessment.html", principal, page="assessment", levels=levels)
 
 
 @router.get("/bulletins", response_class=HTMLResponse)

@@ -34,20 +34,86 @@
     form.elements.to.value = iso(today);
   }
 
-  async function loadScopes(selected) {
-    scopeSelect.replaceChildren(h("option", { value: root.dataset.home }, root.dataset.homeName + "（本辖区）"));
-    for (const kind of ["town", "village"]) {
-      const page = await api("/org/units?kind=" + kind + "&size=200").catch(() => null);
-      const items = page ? page.items.filter((u) => String(u.id) !== root.dataset.home) : [];
-      if (items.length) {
-        const group = h("optgroup", { label: kind === "town" ? "镇街" : "村社" });
-        for (const unit of items) group.append(h("option", { value: unit.id, "data-code": unit.code }, unit.name));
-        scopeSelect.append(group);
-        break; // the level just below the caller's: towns for the district, villages for a town
-      }
+  // The area picker, one level down from the caller's home as the charts rank: a province's
+  // cities and districts, a city's districts, a district's towns, a town's villages. Above the
+  // district the towns of the district chosen are added below it (a province holds too many
+  // towns to list at once). The API lists only the caller's own area.
+  const LEVEL_GROUPS = [["city", "市"], ["district", "区"], ["town", "镇街"], ["village", "村社"]];
+  const ABOVE_DISTRICT = new Set(["province", "city"]);
+  const PAGE = 500;
+
+  async function unitsOf(kind, within) {
+    const items = [];
+    for (let number = 1; ; number += 1) {
+      const address = "/org/units" + FQ.query({ kind, within, size: PAGE, page: number });
+      const page = await api(address).catch(() => null);
+      if (!page) break;
+      items.push(...page.items.filter((u) => String(u.id) !== root.dataset.home));
+      if (number * PAGE >= page.total) break;
     }
-    if (selected) scopeSelect.value = selected;
+    return items;
   }
+
+  function optionGroup(label, items, extra) {
+    const group = h("optgroup", Object.assign({ label }, extra || {}));
+    for (const unit of items) {
+      group.append(h("option", { value: unit.id, "data-code": unit.code, "data-kind": unit.kind }, unit.name));
+    }
+    return group;
+  }
+
+  async function loadScopes(selected) {
+    scopeSelect.replaceChildren(h("option", { value: root.dataset.home, "data-kind": root.dataset.homeKind },
+      root.dataset.homeName + "（本辖区）"));
+    const above = ABOVE_DISTRICT.has(root.dataset.homeKind);
+    let listed = false;
+    for (const [kind, label] of LEVEL_GROUPS) {
+      const items = await unitsOf(kind);
+      if (!items.length) {
+        if (listed) break;
+        continue;
+      }
+      scopeSelect.append(optionGroup(label, items));
+      listed = true;
+      // A province lists its cities and districts; a city its districts; below, one level.
+      if (!above || kind === "district") break;
+    }
+    if (selected) {
+      scopeSelect.value = selected;
+      if (scopeSelect.value !== selected && above) await placeTown(selected);
+    }
+    await townsOfChosen();
+  }
+
+  // A town asked for in the address (?scope=) that is not listed yet: its district's towns.
+  async function placeTown(id) {
+    const found = (await unitsOf("town")).find((u) => String(u.id) === String(id));
+    if (!found) return;
+    const district = Array.from(scopeSelect.querySelectorAll("option[data-kind='district']"))
+      .find((o) => found.code.startsWith(o.dataset.code));
+    if (!district) return;
+    scopeSelect.value = district.value;
+    await townsOfChosen();
+    scopeSelect.value = String(id);
+  }
+
+  // Above the district: the chosen district's towns, in a group of their own after the rest.
+  async function townsOfChosen() {
+    if (!ABOVE_DISTRICT.has(root.dataset.homeKind)) return;
+    const chosen = scopeSelect.options[scopeSelect.selectedIndex];
+    if (!chosen || chosen.dataset.kind === "town") return;
+    const current = scopeSelect.querySelector("optgroup[data-towns-of]");
+    if (current && chosen.dataset.kind === "district" && current.dataset.townsOf === chosen.value) return;
+    if (current) current.remove();
+    if (chosen.dataset.kind !== "district") return;
+    const towns = await unitsOf("town", chosen.dataset.code);
+    if (!towns.length) return;
+    scopeSelect.append(optionGroup(chosen.textContent + "的镇街", towns, { "data-towns-of": chosen.value }));
+  }
+
+  scopeSelect.addEventListener("change", () => {
+    townsOfChosen().catch((error) => FQ.toast(problemText(error), "error"));
+  });
 
   function makeCards(charts) {
     grid.replaceChildren();

@@ -15,7 +15,7 @@
     const body = table.querySelector("tbody");
     const trendCard = document.getElementById("trend-card");
     const params = new URLSearchParams(location.search);
-    const state = { level: params.get("level") || "town", sort: params.get("sort") || "-score" };
+    const state = { level: params.get("level") || page.dataset.defaultLevel || "town", sort: params.get("sort") || "-score" };
     const LEVEL_NAME = FQ.labels("rankLevels");
     // Columns: key, header, kind (how to show the value).
     const COLUMNS = [
