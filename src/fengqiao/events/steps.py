@@ -249,10 +249,12 @@ def _accept(step: StepInput) -> Outcome:
     payload: dict[str, Any] = {}
     changed: dict[str, Any] = {}
     if data.category is not None and data.category != event.category_code:
-        category = rules.categories.get(data.category)
-        if category is None or not category.active:
+        category = rules.category_in(data.category, town_id=event.town_id)
+        if category is None:
             raise invalid(
-                "category", f"unknown or retired class {data.category!r}", "事件分类不存在或已停用"
+                "category",
+                f"unknown or retired class {data.category!r} (or turned off in this district)",
+                "事件分类不存在或已停用（或本区县已停用）",
             )
         payload["category"] = {"from": event.category_code, "to": category.code}
         changed.update(
