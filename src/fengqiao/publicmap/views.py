@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fengqiao.config import Settings
 from fengqiao.db import Database
@@ -162,11 +162,13 @@ def _read_meta(request: Request, database: Database, settings: Settings) -> dict
     with database.session() as db:
         rules = app_rules(request, db)
         hidden = hidden_codes(rules, settings.open311_hidden_majors)
+        # Every district's box together (one district's in a district-only database).
         district = db.execute(
-            select(OrgUnit.min_lng, OrgUnit.min_lat, OrgUnit.max_lng, OrgUnit.max_lat)
-            .where(OrgUnit.kind == "district")
-            .limit(1)
-        ).first()
+            select(
+                func.min(OrgUnit.min_lng), func.min(OrgUnit.min_lat),
+                func.max(OrgUnit.max_lng), func.max(OrgUnit.max_lat),
+            ).where(OrgUnit.kind == "district")
+        ).first()  # fmt: skip
         areas = service.town_outlines(db)
     bounds = list(district) if district is not None and None not in district else None
     return {
@@ -179,12 +181,12 @@ def _read_meta(request: Request, database: Database, settings: Settings) -> dict
     }
 
 
-@router.get("/reports/meta", summary="What the public map filters by, and the district's box")
+@router.get("/reports/meta", summary="What the public map filters by, and the districts' box")
 def public_reports_meta(
     request: Request, database: AppDatabase, settings: AppSettings
 ) -> dict[str, Any]:
     """No sign-in. `classes` (the visible active classes, with their major class), `statuses`
     (public status keys in order; their words are the `publicStatus` labels), `bounds`
-    ([west, south, east, north] of the district, or null), `areas` (the towns' outlines and
+    ([west, south, east, north] around every district, or null), `areas` (the towns' outlines and
     names, simplified, as GeoJSON), `days` and `max_days`."""
     return map_meta(request, database, settings)
