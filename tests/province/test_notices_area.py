@@ -33,7 +33,7 @@ def _publish(db: Session, clock: FixedClock, org_id: int, title: str) -> None:
 
 
 def _titles(api: TestClient, **kw: object) -> tuple[str, set[str]]:
-    response = api.get(URL, **kw)  # type: ignore[arg-type]
+    response = api.get(URL, **kw)
     assert response.status_code == 200, response.text
     body = response.json()
     return body["area"]["name"], {n["title"] for n in body["items"]}
