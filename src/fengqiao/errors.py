@@ -89,7 +89,7 @@ FIELD_ZH: dict[str, str] = {
     "created_to": "上报日期（止）", "crs": "坐标系", "current_password": "当前密码",
     "cursor": "翻页位置", "datatype": "数据类型", "date": "日期", "date_from": "开始日期",
     "date_to": "结束日期", "day": "日期", "days": "天数", "default_level": "默认等级",
-    "default_unit_type": "默认单位类型", "district_id": "区（县）", "depth": "层级深度", "description": "描述",
+    "default_unit_type": "默认单位类型", "district": "区（县）", "district_id": "区（县）", "depth": "层级深度", "description": "描述",
     "device": "设备", "device_accuracy": "手机定位精度", "device_at": "设备时间",
     "device_id": "设备", "device_lat": "手机定位纬度", "device_lng": "手机定位经度",
     "device_type": "设备类型",
