@@ -85,15 +85,21 @@ def check_filing(
     taxonomy/public.py): refused as an unknown one, so a hidden class cannot be told apart. With
     `town_id`, a class the town's district turned off is refused too (`ClassOverride`)."""
     check_source(principal, data)
-    category = rules.category_in(data.category, town_id=town_id)
+    category = rules.categories.get(data.category)
     public = not SOURCES[data.source].staff and not SOURCES[data.source].machine
     if public and hidden and data.category in hidden_codes(rules, hidden):
         category = None
-    if category is None:
+    if category is None or not category.active:
         raise invalid(
             "category",
-            f"unknown or retired class {data.category!r} (or turned off in this district)",
-            f"事件分类 {data.category} 不存在或已停用（或本区县已停用）",
+            f"unknown or retired class {data.category!r}",
+            f"事件分类 {data.category} 不存在或已停用",
+        )
+    if rules.category_in(category.code, town_id=town_id) is None:
+        raise invalid(
+            "category",
+            f"class {category.code} is turned off in this district",
+            f"事件分类“{category.name_zh}”在本区县已停用",
         )
     answers = check_answers(
         rules.intakes.get(category.code), data.answers, class_name=category.name_zh,

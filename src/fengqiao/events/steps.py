@@ -249,12 +249,16 @@ def _accept(step: StepInput) -> Outcome:
     payload: dict[str, Any] = {}
     changed: dict[str, Any] = {}
     if data.category is not None and data.category != event.category_code:
-        category = rules.category_in(data.category, town_id=event.town_id)
-        if category is None:
+        category = rules.categories.get(data.category)
+        if category is None or not category.active:
+            raise invalid(
+                "category", f"unknown or retired class {data.category!r}", "事件分类不存在或已停用"
+            )
+        if rules.category_in(category.code, town_id=event.town_id) is None:
             raise invalid(
                 "category",
-                f"unknown or retired class {data.category!r} (or turned off in this district)",
-                "事件分类不存在或已停用（或本区县已停用）",
+                f"class {category.code} is turned off in this district",
+                f"事件分类“{category.name_zh}”在本区县已停用",
             )
         payload["category"] = {"from": event.category_code, "to": category.code}
         changed.update(
