@@ -91,6 +91,8 @@ EXEMPT: dict[str, str] = {
     "/api/v1/categories": PUBLIC_TAXONOMY,
     "/api/v1/routing-rules": PUBLIC_TAXONOMY,
     "/api/v1/sla/policies": PUBLIC_TAXONOMY,
+    "/api/v1/class-overrides": "a district's own class settings, the same for all its staff (no "
+    "town's rows); the district scoping is tests/province/test_class_overrides.py",
     "/api/v1/sla/calendar": "the working calendar, the same for everyone",
     "/api/v1/intake/modules": PUBLIC_TAXONOMY,
     "/api/v1/intake/classes": PUBLIC_TAXONOMY,

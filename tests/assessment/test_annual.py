@@ -292,9 +292,9 @@ def test_the_monthly_scores_are_the_assessment_pages(db: Session, year_of_events
     town and unit of every month the score the 考核 page's ranking gives."""
     from fengqiao.analytics.query import Scope
     from fengqiao.assessment import annual, service
-    from fengqiao.assessment.annual_service import district_of
+    from fengqiao.assessment.annual_service import root_of
 
-    district = district_of(db)
+    district = root_of(db)  # the district of a district-only database
     scope = Scope("district", district.id, district.name)
     weights = service.Weights()
     today = datetime(2026, 6, 2, tzinfo=LOCAL_TZ).date()

@@ -27,7 +27,7 @@ SECTIONS = {
     "holidays": "节假日",
 }
 # The nav lists every section; 底图 is one setting, not a list (tests/e2e/test_basemap.py).
-NAV = [*SECTIONS.values(), "底图"]
+NAV = [*list(SECTIONS.values())[:6], "区县分类设置", "节假日", "底图"]
 ROWS = "#admin-table tbody tr.admin-row"
 # Chromium logs each refused API call as a failed resource; nothing else may go wrong.
 REFUSED = re.compile(r"status of (401|403|409|422)")
@@ -263,6 +263,46 @@ def test_a_calendar_override_is_added_and_deleted(visit: Visit, live_server: Liv
     expect(page.locator(f"{ROWS}[data-key='{day}']")).to_have_count(0)
     expect(page.locator("#admin-form-title")).to_have_text("新增日历调整")
     visit.assert_clean()
+
+
+def test_a_district_class_override_is_added_and_removed(
+    visit: Visit, live_server: LiveServer
+) -> None:
+    """区县分类设置: the district turns a class off and gives it its own hours, then goes back."""
+    page = open_admin(visit, live_server, "/admin/overrides")
+    expect(page.locator("#admin-title")).to_have_text("区县分类设置")
+    before = page.locator(ROWS).count()
+    page.locator("#f-district_id").select_option(index=1)
+    district = page.locator("#f-district_id option:checked").inner_text()
+    page.locator("#f-category_code").select_option(index=1)
+    page.locator("#f-limit_hours").fill("6")
+    page.locator("#f-note").fill("<b>汛期</b>加快")
+    page.locator("#f-enabled").uncheck()
+    page.locator("#admin-save").click()
+    expect(page.locator(".toast-ok", has_text="已新增").last).to_be_visible()
+    expect(page.locator(ROWS)).to_have_count(before + 1)
+    row = page.locator(ROWS).filter(has_text="汛期")
+    expect(row).to_contain_text(district)
+    expect(row).to_contain_text("停用")
+    expect(row).to_contain_text("6 小时")
+    expect(row).to_contain_text("沿用统一设置")
+    expect(row).to_contain_text("<b>汛期</b>加快")  # text, not markup
+    visit.screenshot("admin-overrides")
+    # The same district and class again: refused, nothing added.
+    page.locator("#admin-new").click()
+    page.locator("#f-district_id").select_option(index=1)
+    page.locator("#f-category_code").select_option(index=1)
+    page.locator("#admin-save").click()
+    expect(page.locator("#admin-form-error")).to_contain_text("本区县已有该分类的设置")
+    expect(page.locator(ROWS)).to_have_count(before + 1)
+    row.click()
+    delete = page.locator("#admin-delete")
+    expect(delete).to_have_text("恢复统一设置")
+    delete.click()
+    delete.click()
+    expect(page.locator(".toast-ok", has_text="已恢复统一设置").last).to_be_visible()
+    expect(page.locator(ROWS)).to_have_count(before)
+    only_refusals(visit)
 
 
 def test_a_new_user_can_log_in_until_disabled_and_their_name_is_text(

@@ -329,10 +329,11 @@ def finish(reports: list[Report], group: Callable[[Report], Any] | None = None) 
 def town_reports(
     db: Session, *, inputs: Inputs, monthly: Monthly, weights: Mapping[str, float]
 ) -> list[Report]:
-    """Every town's report of the year, ranked."""
+    """Every town's report of the year (the towns of the district `monthly` was read for),
+    ranked."""
     towns = db.execute(
         select(OrgUnit.id, OrgUnit.name, OrgUnit.path, OrgUnit.parent_id)
-        .where(OrgUnit.kind == "town")
+        .where(OrgUnit.kind == "town", OrgUnit.id.in_(list(monthly.towns)))
         .order_by(OrgUnit.code)
     ).all()
     district = dict(
@@ -348,7 +349,7 @@ def town_reports(
 
 
 def department_reports(
-    db: Session, *, year: int, monthly: Monthly, weights: Mapping[str, float]
+    db: Session, *, year: int, monthly: Monthly, weights: Mapping[str, float], within: str = "/"
 ) -> list[Report]:
     """Every dispatched agency's and district department's report of the year: its evaluation
     by the area that judges it and its own event indicators; ranked within that area."""
@@ -356,7 +357,8 @@ def department_reports(
         select(Unit.id, Unit.name, Unit.category, OrgUnit.id.label("area_id"),
                OrgUnit.name.label("area"), OrgUnit.path)
         .join(OrgUnit, OrgUnit.id == Unit.org_unit_id)
-        .where(Unit.category.in_(tuple(DEPARTMENT_CATEGORIES)), Unit.active.is_(True))
+        .where(Unit.category.in_(tuple(DEPARTMENT_CATEGORIES)), Unit.active.is_(True),
+               OrgUnit.path.startswith(within, autoescape=True))
         .order_by(OrgUnit.code, Unit.code)
     ).all()  # fmt: skip
     evaluations = {

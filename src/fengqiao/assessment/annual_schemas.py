@@ -99,7 +99,16 @@ class ReportOut(BaseModel):
     can_evaluate: bool = False
 
 
+class DistrictOut(BaseModel):
+    id: int
+    name: str
+
+
 class AnnualOut(BaseModel):
+    district: DistrictOut | None = Field(None, description="The district assessed.")
+    districts: list[DistrictOut] = Field(
+        default_factory=list, description="The districts the caller may choose (`district`)."
+    )
     year: int
     partial: bool = Field(description="True while the year runs.")
     months: int = Field(description="Months of the year counted so far (the last maybe in part).")

@@ -68,16 +68,57 @@ def check_weights(field: str, given: Mapping[str, float]) -> dict[str, float]:
     return {key: float(given[key]) for key in keys}
 
 
-def district_of(db: Session) -> OrgUnit:
-    district = db.scalars(select(OrgUnit).where(OrgUnit.kind == "district").limit(1)).first()
+def root_of(db: Session) -> OrgUnit:
+    """The root of the tree: the district of a district-only database, else the province."""
+    root = db.scalars(
+        select(OrgUnit).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.id).limit(1)
+    ).first()
+    if root is None:
+        raise not_found("district", "区")
+    return root
+
+
+def district_for(db: Session, principal: Principal, chosen: int | None) -> OrgUnit:
+    """The district whose towns and departments are assessed: the chosen one (in the caller's
+    area, or the one the caller's home lies in), else the caller's own district, else (a city or
+    province home) the first district of its area by code."""
+    if chosen is not None:
+        district = db.get(OrgUnit, chosen)
+        if district is None or district.kind != "district":
+            raise invalid("district", f"no district with id {chosen}", f"区县 {chosen} 不存在")
+        if not (principal.covers(district.path) or principal.home_path.startswith(district.path)):
+            raise forbidden("this district lies outside your area", "该区县不在您的管辖范围内")
+        return district
+    ids = [int(p) for p in principal.home_path.strip("/").split("/") if p.isdigit()]
+    district = db.scalars(
+        select(OrgUnit).where(OrgUnit.id.in_(ids), OrgUnit.kind == "district").limit(1)
+    ).first() or db.scalars(
+        select(OrgUnit)
+        .where(OrgUnit.kind == "district",
+               OrgUnit.path.startswith(principal.home_path, autoescape=True))
+        .order_by(OrgUnit.code).limit(1)
+    ).first()  # fmt: skip
     if district is None:
         raise not_found("district", "区")
     return district
 
 
+def districts_of(db: Session, principal: Principal) -> list[OrgUnit]:
+    """The districts a caller may choose: those of their area, or the one they are in."""
+    ids = [int(p) for p in principal.home_path.strip("/").split("/") if p.isdigit()]
+    return list(db.scalars(
+        select(OrgUnit)
+        .where(OrgUnit.kind == "district",
+               OrgUnit.path.startswith(principal.home_path, autoescape=True) | OrgUnit.id.in_(ids))
+        .order_by(OrgUnit.code)
+    ))  # fmt: skip
+
+
 def at_district(db: Session, principal: Principal) -> bool:
-    """True when the caller's home is the district (not a town or below)."""
-    return principal.home_path == district_of(db).path
+    """True when the caller's home is the root of the tree: the district of a district-only
+    database (not a town or below); with several districts, the province, whose scheme and
+    benchmark list (one per year) every district shares."""
+    return principal.home_path == root_of(db).path
 
 
 def get_scheme(db: Session, year: int, *, lock: bool = False) -> AnnualScheme | None:

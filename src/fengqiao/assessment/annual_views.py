@@ -28,8 +28,9 @@ from fengqiao.assessment.annual_schemas import (
 from fengqiao.assessment.annual_year import Year, compute
 from fengqiao.config import Settings
 from fengqiao.deps import AppClock, AppDatabase, AppSettings, CurrentPrincipal
-from fengqiao.errors import invalid, not_found
+from fengqiao.errors import Problem, invalid, not_found
 from fengqiao.exports import csv_download
+from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.scope import Principal
 
 router = APIRouter(tags=["assessment"])
@@ -37,6 +38,11 @@ router = APIRouter(tags=["assessment"])
 YearQuery = Annotated[
     int | None, Query(ge=2000, le=2100, description="The year (default: this year).")
 ]
+DistrictQuery = Annotated[
+    int | None,
+    Query(ge=1, le=2**31 - 1, description="The district assessed (default: the caller's own; "
+          "a city or province home: the first of its districts)."),
+]  # fmt: skip
 
 
 def _year(year: int | None, local_today: date) -> int:
@@ -65,13 +71,18 @@ def _reading(principal: Principal) -> None:
 
 
 def _computed(principal: Principal, database: AppDatabase, settings: Settings, clock: AppClock,
-              year: int | None) -> Year:  # fmt: skip
+              year: int | None, district: int | None = None) -> Year:  # fmt: skip
     _reading(principal)
     local_today = today(clock.now())
     chosen = _year(year, local_today)
     with database.session() as db:
         return compute(db, principal=principal, year=chosen, local_today=local_today,
-                       settings=settings)  # fmt: skip
+                       settings=settings, district_id=district)  # fmt: skip
+
+
+def _districts(principal: Principal, database: AppDatabase) -> list[dict[str, Any]]:
+    with database.session() as db:
+        return [{"id": d.id, "name": d.name} for d in annual_service.districts_of(db, principal)]
 
 
 def _visible(principal: Principal, reports: list[annual.Report]) -> list[annual.Report]:
@@ -81,12 +92,15 @@ def _visible(principal: Principal, reports: list[annual.Report]) -> list[annual.
 @router.get("/assessment/annual", response_model=AnnualOut,
             summary="Annual target assessment (年度岗位目标责任制考核)")  # fmt: skip
 def annual_assessment(principal: CurrentPrincipal, database: AppDatabase, settings: AppSettings,
-                      clock: AppClock, year: YearQuery = None) -> dict[str, Any]:  # fmt: skip
+                      clock: AppClock, year: YearQuery = None,
+                      district: DistrictQuery = None) -> dict[str, Any]:  # fmt: skip
     """Every town's and department's report of the year in the caller's area: each
     component's raw value, 0-100 score, weight and points, the total, grade and rank, and the
-    formula (see docs/mechanisms.md)."""
-    result = _computed(principal, database, settings, clock, year)
+    formula (see docs/mechanisms.md). One district at a time, ranked within it: `district`
+    (the caller's own by default); `districts` lists those the caller may choose."""
+    result = _computed(principal, database, settings, clock, year, district)
     return {
+        "district": result.district, "districts": _districts(principal, database),
         "year": result.year, "partial": result.partial, "months": result.months,
         "counted": result.counted, "missing_inputs": result.inputs.missing(), "scheme": result.scheme,
         "towns": [report_out(r) for r in _visible(principal, result.towns)],
@@ -98,10 +112,11 @@ def annual_assessment(principal: CurrentPrincipal, database: AppDatabase, settin
 @router.get("/assessment/annual/export", summary="Annual assessment as CSV")
 def annual_export(principal: CurrentPrincipal, database: AppDatabase, settings: AppSettings,
                   clock: AppClock, year: YearQuery = None,
-                  format: Literal["csv", "xlsx"] = "csv") -> Response:  # fmt: skip
-    """Towns then departments, one line each, with Chinese headers: UTF-8 CSV (opens in
-    Excel) or an XLSX workbook."""
-    result = _computed(principal, database, settings, clock, year)
+                  format: Literal["csv", "xlsx"] = "csv",
+                  district: DistrictQuery = None) -> Response:  # fmt: skip
+    """Towns then departments of one district, one line each, with Chinese headers: UTF-8
+    CSV (opens in Excel) or an XLSX workbook."""
+    result = _computed(principal, database, settings, clock, year, district)
     header = ["类别", "名称", "所属", "排名", "总分", "等级"] + [
         name for _, name in (*annual.TOWN_PARTS, annual.DEPARTMENT_PARTS[0])
     ]
@@ -143,6 +158,32 @@ def _xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
     return out.getvalue()
 
 
+def _hidden_outside(principal: Principal, database: AppDatabase, settings: Settings,
+                    clock: AppClock, year: int | None, district: int | None, what: str,
+                    what_zh: str) -> Year:  # fmt: skip
+    """The year of the district holding one report; 404 (not 403) when that district lies
+    outside the caller's area, as for any report they may not read."""
+    try:
+        return _computed(principal, database, settings, clock, year, district)
+    except Problem as refused:
+        if refused.status == 403 and district is not None:
+            raise not_found(what, what_zh) from None
+        raise
+
+
+def _district_holding(database: AppDatabase, org_id: int | None, unit_id: int | None) -> int | None:
+    """The district of a town (`org_id`) or of a department's area (`unit_id`), so that its
+    report is computed among its own district's; None when there is no such place (404 later)."""
+    with database.session() as db:
+        if unit_id is not None:
+            unit = db.get(Unit, unit_id)
+            org_id = unit.org_unit_id if unit is not None else None
+        place = db.get(OrgUnit, org_id) if org_id is not None else None
+        if place is None or place.kind not in ("district", "town"):
+            return None
+        return place.id if place.kind == "district" else place.parent_id
+
+
 def _one(reports: list[annual.Report], principal: Principal, wanted: int,
          what: str, what_zh: str) -> annual.Report:  # fmt: skip
     found = next((r for r in reports if r.id == wanted and principal.covers(r.path)), None)
@@ -157,7 +198,8 @@ def town_report(town_id: int, principal: CurrentPrincipal, database: AppDatabase
                 settings: AppSettings, clock: AppClock,
                 year: YearQuery = None) -> dict[str, Any]:  # fmt: skip
     """404 for a town outside the caller's area."""
-    result = _computed(principal, database, settings, clock, year)
+    result = _hidden_outside(principal, database, settings, clock, year,
+                             _district_holding(database, town_id, None), "town", "镇街")  # fmt: skip
     return report_out(_one(result.towns, principal, town_id, "town", "镇街"))
 
 
@@ -167,7 +209,8 @@ def department_report(unit_id: int, principal: CurrentPrincipal, database: AppDa
                       settings: AppSettings, clock: AppClock,
                       year: YearQuery = None) -> dict[str, Any]:  # fmt: skip
     """A dispatched agency or a district department; 404 outside the caller's area."""
-    result = _computed(principal, database, settings, clock, year)
+    result = _hidden_outside(principal, database, settings, clock, year,
+                             _district_holding(database, None, unit_id), "department", "部门")  # fmt: skip
     return report_out(_one(result.departments, principal, unit_id, "department", "部门"),
                       principal)  # fmt: skip
 
@@ -254,16 +297,18 @@ def _benchmark_out(db: Session, principal: Principal, result: Year) -> dict[str,
 @router.get("/assessment/benchmarks", response_model=BenchmarkOut,
             summary="Benchmark towns (标杆镇街): standings and the annual list")  # fmt: skip
 def benchmarks(principal: CurrentPrincipal, database: AppDatabase, settings: AppSettings,
-               clock: AppClock, year: YearQuery = None) -> dict[str, Any]:  # fmt: skip
+               clock: AppClock, year: YearQuery = None,
+               district: DistrictQuery = None) -> dict[str, Any]:  # fmt: skip
     """Every town's standing on the standard (self-assessment, round scores), 工作成效明显 and
     群众满意, the best proposed, and the list the district confirmed (who, when). Town staff
-    see their own town's standing and the names on the confirmed list."""
+    see their own town's standing and the names on the confirmed list. One district's towns:
+    `district`, the caller's own by default."""
     _reading(principal)
     local_today = today(clock.now())
     chosen = _year(year, local_today)
     with database.session() as db:
         result = compute(db, principal=principal, year=chosen, local_today=local_today,
-                         settings=settings)  # fmt: skip
+                         settings=settings, district_id=district)  # fmt: skip
         return _benchmark_out(db, principal, result)
 
 

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.analytics.query import Scope
 from fengqiao.assessment import annual, annual_service, benchmark, service
 from fengqiao.assessment.annual_inputs import gather
 from fengqiao.config import Settings
+from fengqiao.org.models import OrgUnit
 from fengqiao.scope import Principal
 
 
@@ -30,13 +32,19 @@ class Year:
     departments: list[annual.Report]
     benchmarks: list[annual.Report]
     counted: str = ""  # which months (and days of the last) the figures count, in words
+    district: dict[str, Any] | None = None  # {id, name} of the district assessed
 
 
 def compute(db: Session, *, principal: Principal, year: int, local_today: date,
-            settings: Settings) -> Year:  # fmt: skip
-    """The year's town, department and benchmark reports (all of them, ranked)."""
-    district = annual_service.district_of(db)
-    scope = Scope(level="district", org_id=district.id, name=district.name)
+            settings: Settings, district_id: int | None = None) -> Year:  # fmt: skip
+    """The year's town, department and benchmark reports of one district (all of them, ranked
+    within it): the chosen district, else the caller's (`annual_service.district_for`)."""
+    district = annual_service.district_for(db, principal, district_id)
+    towns = None  # the whole tree: no town filter
+    if district.parent_id is not None:
+        towns = tuple(db.scalars(select(OrgUnit.id).where(
+            OrgUnit.kind == "town", OrgUnit.path.startswith(district.path, autoescape=True))))  # fmt: skip
+    scope = Scope(level="district", org_id=district.id, name=district.name, towns=towns)
     cut = min(local_today, date(year, 12, 31))
     monthly = annual.monthly(db, district=scope, year=year, today=cut,
                              weights=service.Weights.from_settings(settings))  # fmt: skip
@@ -47,8 +55,10 @@ def compute(db: Session, *, principal: Principal, year: int, local_today: date,
         year=year, partial=cut < date(year, 12, 31), months=len(monthly.months), inputs=inputs,
         scheme=annual_service.scheme_out(db, principal, year, stored),
         towns=annual.town_reports(db, inputs=inputs, monthly=monthly, weights=weights),
-        departments=annual.department_reports(db, year=year, monthly=monthly, weights=department),
+        departments=annual.department_reports(db, year=year, monthly=monthly, weights=department,
+                                              within=district.path),
         benchmarks=benchmark.benchmark_reports(db, inputs=inputs, monthly=monthly,
                                                weights=benchmark_weights),
         counted=annual.counted_words(monthly.months),
+        district={"id": district.id, "name": district.name},
     )  # fmt: skip

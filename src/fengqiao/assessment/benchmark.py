@@ -57,7 +57,7 @@ def benchmark_reports(
     """Every town's benchmark standing of the year, ranked (best first)."""
     towns = db.execute(
         select(OrgUnit.id, OrgUnit.name, OrgUnit.path, OrgUnit.parent_id)
-        .where(OrgUnit.kind == "town")
+        .where(OrgUnit.kind == "town", OrgUnit.id.in_(list(monthly.towns)))
         .order_by(OrgUnit.code)
     ).all()
     district = dict(

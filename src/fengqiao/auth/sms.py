@@ -156,6 +156,7 @@ def verify_code(
     throttle: LoginThrottle | None,
     address: str | None,
     max_tries: int,
+    town_id: int | None = None,
 ) -> User:
     """The resident signed in by this number and code (an account made for a new number), or
     a refusal: 429 while the number or address is locked, 401 for a wrong, expired or used
@@ -181,7 +182,7 @@ def verify_code(
         }[outcome]()  # fmt: skip
     with database.transaction() as db:
         db.execute(delete(LoginFailure).where(LoginFailure.key == phone_key(phone)))
-        user = resident_for_phone(db=db, phone=phone, now=now)
+        user = resident_for_phone(db=db, phone=phone, now=now, town_id=town_id)
         db.expunge(user)
     return user
 
@@ -198,22 +199,49 @@ def find_resident(*, db: Session, phone: str) -> User | None:
     )
 
 
-def resident_for_phone(*, db: Session, phone: str, now: datetime) -> User:
-    """The resident account of this number, made on first sign-in: role `resident`, home the
-    district (a resident reads only their own reports, whatever their home), no password."""
+def resident_for_phone(
+    *, db: Session, phone: str, now: datetime, town_id: int | None = None
+) -> User:
+    """The resident account of this number, made on first sign-in: role `resident`, no password,
+    home the district of `town_id` (the town the phone reported being in), else the root of the
+    tree (the district of a district-only database; a province's root until the resident's first
+    report moves it to that report's district, `home_after_report`). A resident reads only their
+    own reports whatever their home; the home picks the notices they see first."""
     user = find_resident(db=db, phone=phone)
     if user is not None:
         return user
-    district_id = db.scalar(
-        select(OrgUnit.id).where(OrgUnit.kind == "district").order_by(OrgUnit.id).limit(1)
-    )
-    if district_id is None:
+    home_id = None
+    if town_id is not None:
+        home_id = db.scalar(
+            select(OrgUnit.parent_id).where(OrgUnit.id == town_id, OrgUnit.kind == "town")
+        )
+    if home_id is None:
+        home_id = db.scalar(
+            select(OrgUnit.id).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.id).limit(1)
+        )
+    if home_id is None:
         raise invalid("phone", "the district is not set up yet", "辖区尚未建立，暂不能注册")
     user = User(
         username="r" + secrets.token_hex(6), name="居民" + phone[-4:], phone=phone,
-        home_org_id=district_id, is_active=True, is_demo=False, created_at=now,
+        home_org_id=home_id, is_active=True, is_demo=False, created_at=now,
     )  # fmt: skip
     user.role_rows = [UserRole(role="resident")]
     db.add(user)
     db.flush()
     return user
+
+
+def home_after_report(*, db: Session, user_id: int, district_id: int | None) -> bool:
+    """A resident homed above any district (the root of a province) moves to the district of
+    their first report; True when the home moved. Staff homes never move."""
+    if district_id is None:
+        return False
+    user = db.get(User, user_id)
+    if user is None or [r.role for r in user.role_rows] != ["resident"]:
+        return False
+    home = db.get(OrgUnit, user.home_org_id)
+    if home is None or home.kind not in ("province", "city"):
+        return False
+    user.home_org_id = district_id
+    db.flush()
+    return True

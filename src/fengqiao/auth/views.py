@@ -80,9 +80,28 @@ async def _check_sms_code(
             database=database, phone=phone, code=code, key=settings.resolved_secret_key(),
             now=now, throttle=getattr(request.app.state, "sms_logins", None), address=address,
             max_tries=settings.sms_code_failures,
+            town_id=town_at(request, database, form.lat, form.lng),
         ).id  # fmt: skip
 
     return await run_in_threadpool(check)
+
+
+def town_at(
+    request: Request, database: Database, lat: float | None, lng: float | None
+) -> int | None:
+    """The town of the point a phone reported at sign-in (a new resident's home is its
+    district), or None when none was sent or it lies in no grid: the process's grid index
+    (`app.state.locator`, refreshed when due), no error for a point outside every grid."""
+    if lat is None or lng is None:
+        return None
+    locator = request.app.state.locator
+    try:
+        if locator.needs_check():
+            with database.session() as db:
+                locator.refresh(db)
+        return int(locator.locate(lng, lat).town_id)
+    except Problem:
+        return None
 
 
 _LOGIN_REFUSALS: dict[int | str, dict[str, object]] = {
@@ -113,7 +132,14 @@ class LoginForm:
             str | None,
             Form(min_length=1, max_length=16, description="SMS sign-in: the code it was sent."),
         ] = None,
+        lat: Annotated[
+            float | None,
+            Form(ge=-90, le=90, description="SMS sign-in: where the phone is (WGS-84), optional."),
+        ] = None,
+        lng: Annotated[float | None, Form(ge=-180, le=180)] = None,
     ) -> None:
+        self.lat = lat
+        self.lng = lng
         self.username = username
         self.password = password
         self.phone = phone

@@ -55,31 +55,39 @@ def out_of_scope(field: str) -> Problem:
     return problem
 
 
+# A campaign's area: a town, a district, or above it a city or the province (all its towns).
+AREA_KINDS = ("province", "city", "district", "town")
+
+
 def resolve_area(db: Session, principal: Principal, org_id: int,
                  town_ids: Sequence[int]) -> tuple[OrgUnit, list[int]]:  # fmt: skip
-    """The campaign's unit (the district or a town, in scope) and its towns."""
+    """The campaign's unit (a province, city, district or town, in scope) and its towns (those
+    named, each inside the unit; none named: every town of the unit)."""
     unit = db.get(OrgUnit, org_id)
-    if unit is None or unit.kind not in ("district", "town"):
+    if unit is None or unit.kind not in AREA_KINDS:
         raise invalid(
-            "org_id", f"no district or town with id {org_id}", f"区县或镇街 {org_id} 不存在"
-        )
+            "org_id", f"no province, city, district or town with id {org_id}",
+            f"省、市、区县或镇街 {org_id} 不存在",
+        )  # fmt: skip
     if not principal.covers(unit.path):
         raise out_of_scope("org_id")
-    children = {t.id: t for t in db.scalars(
-        select(OrgUnit).where(OrgUnit.parent_id == unit.id, OrgUnit.kind == "town")
-    )}  # fmt: skip
     if unit.kind == "town":
         if any(t != unit.id for t in town_ids):
             raise invalid("town_ids", "a town's campaign covers that town only",
                           "镇街的专项整治只能覆盖本镇街")  # fmt: skip
         return unit, [unit.id]
+    children = {t.id: t for t in db.scalars(
+        select(OrgUnit).where(
+            OrgUnit.kind == "town", OrgUnit.path.startswith(unit.path, autoescape=True),
+        )
+    )}  # fmt: skip
     for town in town_ids:
         if town not in children:
             outside = db.get(OrgUnit, town)
             if outside is not None and outside.kind == "town":
                 raise out_of_scope("town_ids")
-            raise invalid("town_ids", f"no town with id {town} in the district",
-                          f"本区没有编号为 {town} 的镇街")  # fmt: skip
+            raise invalid("town_ids", f"no town with id {town} in {unit.name}",
+                          f"{unit.name}没有编号为 {town} 的镇街")  # fmt: skip
     return unit, sorted(set(town_ids) or set(children))
 
 

@@ -173,7 +173,7 @@ def planted_anomalies(
 def _planner(db: Database, until: datetime, seed: int, people: _People | None) -> _Planner:
     with db.session() as session:
         rules = load_rules(session)
-        if not rules.categories or rules.district_id is None:
+        if not rules.categories or not rules.town_districts:
             raise ValueError("seed the district (with its taxonomy) before its events")
         locator = GridLocator(0)
         locator.refresh(session)

@@ -10,7 +10,6 @@ seed's planner (demo/events.py: the same routing, deadline and trail code), dist
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -509,13 +508,12 @@ def seed_province_events(
                     per_district[int(part)] += 1
                     break
     planner = demo_events._planner(db, until, seed, people)
-    base_rules = planner.rules
     writer = demo_events._Writer(db)
     shares = _apportion([per_district[d.id] for d in districts], count, 0)
     done = trail = still_open = 0
     for district, share in zip(districts, shares, strict=True):
-        # The district's own units serve its events: routing's nearest-unit walk ends there.
-        planner.rules = dataclasses.replace(base_rules, district_id=district.id)
+        # The district's own units serve its events: routing's nearest-unit walk ends at the
+        # event's town's district (`Rules.district_of`), whatever the snapshot's order.
         planner.bounds = (district.min_lng, district.min_lat, district.max_lng, district.max_lat)
         left = share
         while left > 0:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fengqiao.auth.sms import home_after_report
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.errors import forbidden, invalid
 from fengqiao.events import changes
@@ -67,13 +68,22 @@ def check_source(principal: Principal, data: EventCreate) -> None:
                 )
 
 
+RESIDENT = frozenset({"resident"})
+
+
 def check_filing(
-    rules: Rules, principal: Principal, data: EventCreate, *, hidden: Collection[str] = ()
+    rules: Rules,
+    principal: Principal,
+    data: EventCreate,
+    *,
+    hidden: Collection[str] = (),
+    town_id: int | None = None,
 ) -> tuple[CategoryRef, dict[str, Answer]]:
     """The checks that need no write: source, fields, class and the answers to its extra
     questions (run before photos are stored); the class and the answers as stored. A resident
     source cannot file in a class `hidden` names (`open311_hidden_majors`, the rule of
-    taxonomy/public.py): refused as an unknown one, so a hidden class cannot be told apart."""
+    taxonomy/public.py): refused as an unknown one, so a hidden class cannot be told apart. With
+    `town_id`, a class the town's district turned off is refused too (`ClassOverride`)."""
     check_source(principal, data)
     category = rules.categories.get(data.category)
     public = not SOURCES[data.source].staff and not SOURCES[data.source].machine
@@ -84,6 +94,12 @@ def check_filing(
             "category",
             f"unknown or retired class {data.category!r}",
             f"事件分类 {data.category} 不存在或已停用",
+        )
+    if rules.category_in(category.code, town_id=town_id) is None:
+        raise invalid(
+            "category",
+            f"class {category.code} is turned off in this district",
+            f"事件分类“{category.name_zh}”在本区县已停用",
         )
     answers = check_answers(
         rules.intakes.get(category.code), data.answers, class_name=category.name_zh,
@@ -263,7 +279,7 @@ def create_event(
 ) -> tuple[Event, list[Duplicate]]:
     """File one event: resolve, route, start its deadline, write it with its first trail row;
     an urgent one alerts the command room at once."""
-    category, answers = check_filing(rules, principal, data, hidden=hidden)
+    category, answers = check_filing(rules, principal, data, hidden=hidden, town_id=place.town_id)
     if SOURCES[data.source].staff and not _serves_town(principal, place, rules):
         raise forbidden(
             "the place lies outside your area", "事发地点不在您的辖区内，请由属地人员上报"
@@ -357,6 +373,10 @@ def create_event(
     )
     # Through the module, so one patch of `changes.queue_change` reaches every caller (bench).
     changes.queue_change(db, event_id=event_id, before=None, now=now)
+    if principal.roles == RESIDENT and principal.home_org_id not in rules.town_districts.values():
+        # A resident signed in without a location lives at a province's root: their first
+        # report's district becomes their home (auth/sms.py).
+        home_after_report(db=db, user_id=principal.user_id, district_id=values["district_id"])
     if urgent:
         alert_command_room(
             db,

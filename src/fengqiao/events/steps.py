@@ -254,6 +254,12 @@ def _accept(step: StepInput) -> Outcome:
             raise invalid(
                 "category", f"unknown or retired class {data.category!r}", "事件分类不存在或已停用"
             )
+        if rules.category_in(category.code, town_id=event.town_id) is None:
+            raise invalid(
+                "category",
+                f"class {category.code} is turned off in this district",
+                f"事件分类“{category.name_zh}”在本区县已停用",
+            )
         payload["category"] = {"from": event.category_code, "to": category.code}
         changed.update(
             category_code=category.code, category_name=category.name_zh,

@@ -26,12 +26,17 @@ WRITER_ROLES = ("operator", "admin")
 READER_ROLES = ("operator", "leader", "admin")
 
 
+# The areas an operation is planned for: a town, a district, or above it a city or the province
+# (their operations take units from their districts).
+AREA_KINDS = ("province", "city", "district", "town")
+
+
 def _area(db: Session, principal: Principal, org_id: int) -> OrgUnit:
-    """The district or a town in the caller's scope (403 outside it)."""
+    """A town, district, city or province in the caller's scope (403 outside it)."""
     org = db.get(OrgUnit, org_id)
-    if org is None or org.kind not in ("district", "town"):
-        raise invalid("org_id", "a joint operation is planned for the district or a town",
-                      "联合行动须指定区或镇街")  # fmt: skip
+    if org is None or org.kind not in AREA_KINDS:
+        raise invalid("org_id", "a joint operation is planned for a province, city, district or town",
+                      "联合行动须指定省、市、区（县）或镇街")  # fmt: skip
     if not principal.covers(org.path):
         raise Problem(
             403, "out-of-scope", "Outside your area", "超出管辖范围",
@@ -42,13 +47,15 @@ def _area(db: Session, principal: Principal, org_id: int) -> OrgUnit:
 
 def _check_units(db: Session, org: OrgUnit, lead: int, others: Sequence[int]) -> None:
     """Every unit exists and works in the area: a unit of the town or of one of its villages, or
-    a district department (a district operation may take any unit)."""
+    a department of its district; an operation above the town takes any unit of its subtree."""
     if lead in others or len(set(others)) != len(others):
         raise invalid("unit_ids", "a unit is named twice (or is also the lead)",
                       "参与单位重复或与牵头单位相同")  # fmt: skip
     ids = [lead, *others]
     rows = {u.id: u for u in db.scalars(select(Unit).where(Unit.id.in_(ids), Unit.active))}
-    district = org.path.strip("/").split("/")[0]
+    # A town's district is its parent, whatever the depth of the tree above it.
+    district = db.get(OrgUnit, org.parent_id) if org.kind == "town" and org.parent_id else None
+    district_path = district.path if district is not None else None
     for index, unit_id in enumerate(ids):
         field = "lead_unit_id" if index == 0 else f"unit_ids[{index - 1}]"
         unit = rows.get(unit_id)
@@ -56,10 +63,13 @@ def _check_units(db: Session, org: OrgUnit, lead: int, others: Sequence[int]) ->
             raise invalid(field, "unknown or inactive unit", "单位不存在或已停用")
         home = db.get(OrgUnit, unit.org_unit_id)
         if org.kind == "town" and not (
-            home is not None and (home.path.startswith(org.path) or home.path == f"/{district}/")
+            home is not None and (home.path.startswith(org.path) or home.path == district_path)
         ):
             raise invalid(field, f"{unit.name} does not work in this town",
                           f"{unit.name}不在本镇街，只能选择本镇街单位或区级部门")  # fmt: skip
+        if org.kind != "town" and (home is None or not home.path.startswith(org.path)):
+            raise invalid(field, f"{unit.name} does not work in {org.name}",
+                          f"{unit.name}不在{org.name}，只能选择本辖区的单位")  # fmt: skip
 
 
 def _events(
@@ -72,6 +82,11 @@ def _events(
     query = select(Event).where(Event.id.in_(wanted), event_scope(principal))
     if operation.town_id is not None:
         query = query.where(Event.town_id == operation.town_id)
+    else:  # a district's, city's or province's: the events of its districts
+        districts = select(OrgUnit.id).where(
+            OrgUnit.kind == "district", OrgUnit.path.startswith(operation.org_path, autoescape=True)
+        )
+        query = query.where(Event.district_id.in_(districts))
     found = list(db.scalars(query))
     missing = sorted(set(wanted) - {e.id for e in found})
     if missing:

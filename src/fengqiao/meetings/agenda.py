@@ -93,7 +93,13 @@ def _area_filter(area: OrgUnit, town: Any, village: Any) -> list[ColumnElement[b
         return [town == area.id]
     if area.kind == "village":
         return [village == area.id]
-    return []
+    if area.parent_id is None:  # the whole tree (a district-only database's district)
+        return []
+    # A district beside others, a city or a province: the towns of its subtree.
+    towns = select(OrgUnit.id).where(
+        OrgUnit.kind == "town", OrgUnit.path.startswith(area.path, autoescape=True)
+    )
+    return [town.in_(towns.scalar_subquery())]
 
 
 def _warnings(db: Session, area: OrgUnit, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -114,8 +120,10 @@ def _warnings(db: Session, area: OrgUnit, start: datetime, end: datetime) -> lis
 
 
 def _hotspots(db: Session, area: OrgUnit, first: date, last: date) -> list[dict[str, Any]]:
-    """Top grids (a town's or village's meeting) or villages (the district's) by new events."""
-    place = MONTH_GRID.c.village_id if area.kind == "district" else MONTH_GRID.c.grid_id
+    """Top grids (a town's or village's meeting), villages (a district's) or towns (a city's or
+    province's) by new events."""
+    place = {"province": MONTH_GRID.c.town_id, "city": MONTH_GRID.c.town_id,
+             "district": MONTH_GRID.c.village_id}.get(area.kind, MONTH_GRID.c.grid_id)  # fmt: skip
     periods = (first.year * 100 + first.month, last.year * 100 + last.month)
     rows = db.execute(
         select(place, func.sum(MONTH_GRID.c.new).label("new"),

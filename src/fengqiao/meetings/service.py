@@ -25,6 +25,7 @@ from fengqiao.errors import (
 )
 from fengqiao.meetings.agenda import draft_agenda
 from fengqiao.meetings.models import (
+    MEETING_LEVELS,
     MEETING_STATUS_ZH,
     Meeting,
     MeetingAttendee,
@@ -39,7 +40,9 @@ from fengqiao.tasks.service import create_task, stored_calendar, town_of
 
 WRITER_ROLES = ("operator", "leader", "admin")
 READER_ROLES = ("operator", "leader", "admin")
-LEVEL_OF_KIND = {"district": "district", "town": "town", "village": "village"}
+# A meeting's level is its org's kind; a city or province home holds city/province meetings
+# (no regular schedule above the district: meetings/rules.py).
+LEVEL_OF_KIND = {kind: kind for kind in MEETING_LEVELS}
 
 
 def local_day(at: datetime) -> date:
@@ -57,8 +60,8 @@ def area_of(db: Session, principal: Principal, org_id: int, field: str = "org_id
     """The meeting's org: a district, town or village in the caller's scope."""
     area = db.get(OrgUnit, org_id)
     if area is None or area.kind not in LEVEL_OF_KIND:
-        raise invalid(field, f"no district, town or village with id {org_id}",
-                      f"区、镇街或村社 {org_id} 不存在")  # fmt: skip
+        raise invalid(field, f"no province, city, district, town or village with id {org_id}",
+                      f"省、市、区、镇街或村社 {org_id} 不存在")  # fmt: skip
     if not principal.covers(area.path):
         raise _out_of_scope()
     return area

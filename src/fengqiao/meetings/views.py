@@ -32,7 +32,7 @@ MeetingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 def list_meetings(
     principal: CurrentPrincipal, database: AppDatabase, clock: AppClock, paging: Paging,
     month: Annotated[str | None, Query(pattern=r"^20\d\d-(0[1-9]|1[0-2])$")] = None,
-    level: Literal["district", "town", "village"] | None = None,
+    level: Literal["province", "city", "district", "town", "village"] | None = None,
     status: Literal["scheduled", "held", "missed", "cancelled"] | None = None,
     org: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> dict[str, Any]:  # fmt: skip

@@ -285,7 +285,8 @@ def public_out(db: Session, notices: Sequence[Notice]) -> list[dict[str, Any]]:
 
 
 def district(db: Session) -> OrgUnit:
-    """The district (the root of the tree a resident without an area belongs to)."""
+    """The root of the tree: the district of a district-only database, else the province (the
+    area an anonymous caller who chose none reads)."""
     root = db.scalars(
         select(OrgUnit).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.id).limit(1)
     ).first()
@@ -294,15 +295,20 @@ def district(db: Session) -> OrgUnit:
     return root
 
 
+CHOSEN_KINDS = ("district", "town", "village")
+
+
 def resident_area(db: Session, principal: Principal | None, village_id: int | None) -> OrgUnit:
-    """Whose notices to show: the chosen village (or town), else the signed-in caller's home
-    area, else the district."""
+    """Whose notices to show: the chosen district, town or village; else the signed-in
+    caller's home area (a resident's is their own district, auth/sms.py; anyone's home shows
+    its own notices and those of every area above it, its district's included); else the root."""
     if village_id is not None:
         unit = db.get(OrgUnit, village_id)
-        if unit is None or unit.kind not in ("town", "village"):
+        if unit is None or unit.kind not in CHOSEN_KINDS:
             raise invalid(
-                "village", f"no village with id {village_id}", f"村社 {village_id} 不存在"
-            )
+                "village", f"no district, town or village with id {village_id}",
+                f"区县、镇街或村社 {village_id} 不存在",
+            )  # fmt: skip
         return unit
     if principal is not None:
         home = db.get(OrgUnit, principal.home_org_id)

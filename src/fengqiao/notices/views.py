@@ -241,7 +241,8 @@ def public_notices(
     village: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The published notices valid today (Asia/Shanghai) for an area and every area above it:
-    the chosen `village` (or town); else the signed-in caller's home area; else the district's.
+    the chosen `village` (or town, or district); else the signed-in caller's home area; else the
+    root's (the district, or a province).
     No login needed; no staff names."""
     today = service.local_today(clock.now())
     with database.session() as db:

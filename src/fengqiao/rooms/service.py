@@ -24,12 +24,18 @@ from fengqiao.warnings.models import EarlyWarning
 OPENER_ROLES = ("operator", "leader", "admin")
 # Who is told of an invitation: the invited room's command staff.
 INVITEE_ROLES = ("operator", "leader")
-ROOM_KINDS = ("district", "town", "village")
-ROOM_SUFFIX = {"district": "社会治理中心", "town": "指挥室", "village": "综合信息工作室"}
+ROOM_KINDS = ("province", "city", "district", "town", "village")
+ROOM_SUFFIX = {
+    "province": "社会治理中心", "city": "社会治理中心", "district": "社会治理中心", "town": "指挥室",
+    "village": "综合信息工作室",
+}  # fmt: skip
+# A home above the district lists the rooms down to its districts' (not every town and village
+# of a province); the rooms below are reached by invitation or from the district's own list.
+ABOVE_DISTRICT_ROOMS = ("province", "city", "district")
 
 
 def room_name(kind: str, name: str) -> str:
-    """区社会治理中心, 镇街指挥室, 村社综合信息工作室, after the place's own name."""
+    """省/市/区社会治理中心, 镇街指挥室, 村社综合信息工作室, after the place's own name."""
     return name + ROOM_SUFFIX[kind]
 
 
@@ -87,9 +93,15 @@ def rooms_for(db: Session, principal: Principal) -> list[dict[str, Any]]:
     session open in each, then the rooms of other areas whose open session invited them."""
     if not principal.is_staff():
         return []
+    home = db.get(OrgUnit, principal.home_org_id)
+    kinds = (
+        ABOVE_DISTRICT_ROOMS
+        if home is not None and home.kind in ("province", "city")
+        else ROOM_KINDS
+    )
     units = db.scalars(
         select(OrgUnit)
-        .where(OrgUnit.kind.in_(ROOM_KINDS), OrgUnit.path.startswith(principal.home_path))
+        .where(OrgUnit.kind.in_(kinds), OrgUnit.path.startswith(principal.home_path))
         .order_by(OrgUnit.path)
     ).all()
     live = {s.org_id: s for s in open_sessions(db)}

@@ -30,7 +30,7 @@ from fengqiao.tasks.models import (
     TrackedTaskTrail,
 )
 
-AREA_KINDS = ("district", "town", "village")
+AREA_KINDS = ("province", "city", "district", "town", "village")
 # Staff of the task's area who oversee it (and may close it for the owner).
 OVERSEER_ROLES = ("operator", "leader", "admin")
 # Who reads tasks at all: the area's staff and the owners (a unit's people, a named person).
@@ -63,12 +63,18 @@ def _next_code(db: Session, kind: str, now: datetime) -> str:
     return f"{stem}{number:04d}"
 
 
+# How many levels below the town each kind lies (the town is found from the end of the path,
+# whatever stands above the district).
+_BELOW_TOWN = {"town": 0, "village": 1, "grid": 2}
+
+
 def town_of(area: OrgUnit) -> int | None:
-    """The town an area lies in (None for the district itself)."""
+    """The town an area lies in (None for a district, city or province)."""
     parts = [int(p) for p in area.path.strip("/").split("/") if p]
-    if area.kind == "district":
+    below = _BELOW_TOWN.get(area.kind)
+    if below is None or len(parts) <= below:
         return None
-    return parts[1] if len(parts) > 1 else None
+    return parts[-1 - below]
 
 
 def create_task(
@@ -84,8 +90,8 @@ def create_task(
         raise _no_owner()
     area = db.get(OrgUnit, org_id)
     if area is None or area.kind not in AREA_KINDS:
-        raise invalid("org_id", f"no district, town or village with id {org_id}",
-                      f"区、镇街或村社 {org_id} 不存在")  # fmt: skip
+        raise invalid("org_id", f"no province, city, district, town or village with id {org_id}",
+                      f"省、市、区、镇街或村社 {org_id} 不存在")  # fmt: skip
     if owner_unit_id is not None:
         unit = db.get(Unit, owner_unit_id)
         if unit is None or not unit.active:

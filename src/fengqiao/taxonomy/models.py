@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -131,3 +132,24 @@ class IntakeQuestion(Base):
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(String(200))
     values: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [[key, name], ...]
+
+
+class ClassOverride(Base):
+    """A district's own settings for a shared class, without copying the taxonomy: turned off
+    for its events, its owner unit type, its time limit in hours. None: the shared setting.
+
+    The snapshot (`taxonomy.snapshot.load_rules`) turns the owner type into the first of the
+    district's own routing rules and the hours into the district's strongest SLA row for the
+    class, so routing and deadlines read it through the same district mechanism."""
+
+    __tablename__ = "class_override"
+    __table_args__ = (UniqueConstraint("district_id", "category_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    unit_type: Mapped[str | None] = mapped_column(String(48))
+    limit_hours: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

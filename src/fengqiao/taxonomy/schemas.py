@@ -121,3 +121,34 @@ class RuleOut(BaseModel):
     assist_unit_types: list[str] = []
     note: str
     active: bool
+
+
+class ClassOverrideIn(PatchModel):
+    """A district's own settings for a shared class: `enabled` false turns the class off for
+    its events; `unit_type` and `limit_hours` (null: the shared setting) replace its owner unit
+    type and its time limit there. `district_id` and `category_code` name the row on creation
+    and cannot change."""
+
+    model_config = ConfigDict(extra="forbid")
+    clearable = frozenset({"unit_type", "limit_hours"})
+
+    district_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    category_code: str | None = Field(None, min_length=1, max_length=16)
+    enabled: bool | None = None
+    unit_type: str | None = Field(None, min_length=1, max_length=48)
+    limit_hours: float | None = Field(None, gt=0, le=8760)
+    note: str | None = Field(None, max_length=200)
+
+
+class ClassOverrideOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    district_id: int
+    district_name: str = ""
+    category_code: str
+    category_name: str = ""
+    enabled: bool
+    unit_type: str | None
+    limit_hours: float | None
+    note: str

@@ -21,7 +21,7 @@ from fengqiao.sla.calendar import WorkCalendar
 from fengqiao.sla.deadlines import Policy
 from fengqiao.sla.models import CalendarOverride, SlaPolicy
 from fengqiao.taxonomy.intakes import class_intakes
-from fengqiao.taxonomy.models import Category, CategoryMajor, RoutingRule
+from fengqiao.taxonomy.models import Category, CategoryMajor, ClassOverride, RoutingRule
 from fengqiao.taxonomy.questions import ClassIntake
 from fengqiao.taxonomy.routing import Rule, UnitIndex, UnitRef, rules_sorted
 
@@ -50,6 +50,9 @@ class PolicyRef:
     urgent: bool
     policy: Policy
     district_id: int | None = None  # a district's own limit
+    # A district's class override (`ClassOverride.limit_hours`): beats every other row of the
+    # class in its district, whatever the level; its id is the override's id negated.
+    override: bool = False
 
 
 @dataclass
@@ -62,7 +65,6 @@ class Rules:
     units: UnitIndex
     policies: list[PolicyRef]
     calendar: WorkCalendar
-    district_id: int | None
     town_prefixes: dict[int, str]  # town org id → the prefix of its event codes
     # town org id → its district's org id and its materialised path: several districts may share
     # the database (a city or province tree), and each event is routed within its own district.
@@ -72,14 +74,28 @@ class Rules:
     district_rules: dict[int, list[Rule]] = field(default_factory=dict)
     # Extra questions and search words per class (business modules); absent: none.
     intakes: dict[str, ClassIntake] = field(default_factory=dict)
+    # district org id → the classes it turned off for its events (`ClassOverride.enabled`).
+    district_disabled: dict[int, frozenset[str]] = field(default_factory=dict)
 
     def district_of(self, town_id: int) -> int | None:
-        """The district a town lies in (the only district of a district-only database)."""
-        return self.town_districts.get(town_id, self.district_id)
+        """The district a town lies in (its parent; None for a town the snapshot does not know)."""
+        return self.town_districts.get(town_id)
 
     def town_path(self, town_id: int) -> str:
-        """A town's materialised path ("/district/town/", or deeper below a city and province)."""
-        return self.town_paths.get(town_id) or f"/{self.district_id or 0}/{town_id}/"
+        """A town's materialised path ("/district/town/", or deeper below a city and province);
+        for a town the snapshot does not know, a path no home covers but the whole tree's."""
+        return self.town_paths.get(town_id) or f"/{town_id}/"
+
+    def category_in(self, code: str, *, town_id: int | None) -> CategoryRef | None:
+        """The class as the events of `town_id` may use it: None when unknown, retired, or
+        turned off by the town's district (a district cannot revive a retired class)."""
+        category = self.categories.get(code)
+        if category is None or not category.active:
+            return None
+        district = self.district_of(town_id) if town_id is not None else None
+        if district is not None and code in self.district_disabled.get(district, ()):
+            return None
+        return category
 
     def grid_path(self, *, town_id: int, village_id: int, grid_id: int) -> str:
         """The materialised path of a grid from its town's stored path (`Principal.covers`)."""
@@ -101,7 +117,7 @@ class Rules:
             if ref.level is not None and ref.level != level:
                 continue
             score = (ref.category_code is not None) * 4 + (ref.level is not None) * 2
-            score += ref.district_id is not None
+            score += (ref.district_id is not None) + ref.override * 8
             if best is None or score > best[0]:
                 best = (score, ref)
         if best is None and urgent:
@@ -148,11 +164,27 @@ def load_rules(db: Session) -> Rules:
         )
         for r in db.scalars(select(RoutingRule).where(RoutingRule.active.is_(True)))
     )
+    overrides = list(db.scalars(select(ClassOverride).order_by(ClassOverride.id)))
     rules = [r for r in every if r.district_id is None]
     district_rules: dict[int, list[Rule]] = {}
+    # A class override's owner type is the first of its district's own rules (before the rules
+    # the district wrote itself, which may match the class too).
+    for o in overrides:
+        if o.unit_type is not None:
+            district_rules.setdefault(o.district_id, []).append(
+                Rule(
+                    id=-o.id, position=-1, category_code=o.category_code, major_code=None,
+                    town_id=None, level=None, unit_type=o.unit_type, unit_id=None,
+                    district_id=o.district_id,
+                )
+            )  # fmt: skip
     for rule in every:
         if rule.district_id is not None:
             district_rules.setdefault(rule.district_id, []).append(rule)
+    disabled: dict[int, set[str]] = {}
+    for o in overrides:
+        if not o.enabled:
+            disabled.setdefault(o.district_id, set()).add(o.category_code)
     units = UnitIndex(
         UnitRef(
             id=u.id,
@@ -180,10 +212,17 @@ def load_rules(db: Session) -> Rules:
         )
         for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))
     ]
-    overrides = {o.day: o.is_working for o in db.scalars(select(CalendarOverride))}
-    district_id = db.scalar(
-        select(OrgUnit.id).where(OrgUnit.kind == "district").order_by(OrgUnit.id).limit(1)
-    )
+    policies += [
+        PolicyRef(
+            id=-o.id, level=None, category_code=o.category_code, urgent=False,
+            policy=Policy(limit=o.limit_hours, unit="hours",
+                          remind_before_hours=min(24.0, o.limit_hours / 4), yellow_ratio=0.8),
+            district_id=o.district_id, override=True,
+        )
+        for o in overrides
+        if o.limit_hours is not None
+    ]  # fmt: skip
+    days = {o.day: o.is_working for o in db.scalars(select(CalendarOverride))}
     towns = db.execute(
         select(OrgUnit.id, OrgUnit.code, OrgUnit.parent_id, OrgUnit.path).where(
             OrgUnit.kind == "town"
@@ -195,13 +234,13 @@ def load_rules(db: Session) -> Rules:
         rules=rules,
         units=units,
         policies=policies,
-        calendar=WorkCalendar(overrides),
-        district_id=district_id,
+        calendar=WorkCalendar(days),
         town_prefixes={t.id: t.code[-3:] for t in towns},
         town_districts={t.id: t.parent_id for t in towns if t.parent_id is not None},
         town_paths={t.id: t.path for t in towns},
         district_rules=district_rules,
         intakes=class_intakes(db),
+        district_disabled={d: frozenset(codes) for d, codes in disabled.items()},
     )
 
 

@@ -3,15 +3,19 @@ calendar: sla/views.py)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from fengqiao.deps import CurrentPrincipal, DbSession, WriteSession
-from fengqiao.taxonomy import service
+from fengqiao.scope import STAFF_ROLES
+from fengqiao.taxonomy import overrides, service
+from fengqiao.taxonomy.models import ClassOverride
 from fengqiao.taxonomy.schemas import (
     CategoryCreate,
     CategoryList,
     CategoryOut,
     CategoryPatch,
+    ClassOverrideIn,
+    ClassOverrideOut,
     MajorOut,
     RuleIn,
     RuleOut,
@@ -78,3 +82,52 @@ def patch_rule(
     service.require_covers_rule(db=db, principal=principal, rule=rule)
     db.commit()
     return RuleOut.model_validate(rule)
+
+
+def _override_out(o: ClassOverride, district: str, category: str) -> ClassOverrideOut:
+    out = ClassOverrideOut.model_validate(o)
+    return out.model_copy(update={"district_name": district, "category_name": category})
+
+
+@router.get(
+    "/class-overrides", response_model=list[ClassOverrideOut], summary="Districts' class settings"
+)
+def list_class_overrides(principal: CurrentPrincipal, db: DbSession) -> list[ClassOverrideOut]:
+    """The class settings of the districts the caller's home covers or lies in."""
+    principal.require_role(*STAFF_ROLES)
+    return [_override_out(*row) for row in overrides.list_overrides(db=db, principal=principal)]
+
+
+@router.post("/class-overrides", response_model=ClassOverrideOut, status_code=201)
+def create_class_override(
+    body: ClassOverrideIn, principal: CurrentPrincipal, db: WriteSession
+) -> ClassOverrideOut:
+    """A district's own settings for a shared class (administrators covering the district)."""
+    principal.require_role("admin")
+    o = overrides.create_override(db=db, principal=principal, values=body.model_dump())
+    db.commit()
+    return _override_out(o, *overrides.names(db, o))
+
+
+@router.patch("/class-overrides/{override_id}", response_model=ClassOverrideOut)
+def patch_class_override(
+    override_id: int, body: ClassOverrideIn, principal: CurrentPrincipal, db: WriteSession
+) -> ClassOverrideOut:
+    principal.require_role("admin")
+    o = overrides.update_override(
+        db=db, principal=principal, override_id=override_id,
+        changes=body.model_dump(exclude_unset=True),
+    )  # fmt: skip
+    db.commit()
+    return _override_out(o, *overrides.names(db, o))
+
+
+@router.delete("/class-overrides/{override_id}", status_code=204)
+def delete_class_override(
+    override_id: int, principal: CurrentPrincipal, db: WriteSession
+) -> Response:
+    """Back to the shared settings of the class in that district."""
+    principal.require_role("admin")
+    overrides.delete_override(db=db, principal=principal, override_id=override_id)
+    db.commit()
+    return Response(status_code=204)

@@ -86,6 +86,7 @@ ADMIN_SECTIONS = {
     "categories": "事件分类",
     "rules": "流转规则",
     "sla": "时限策略",
+    "overrides": "区县分类设置",
     "holidays": "节假日",
     "basemap": "底图",
 }

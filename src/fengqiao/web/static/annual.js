@@ -15,6 +15,9 @@
   const params = new URLSearchParams(location.search);
   const thisYear = Number(new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric" }).format(new Date()));
   const year = Number(params.get("year")) || thisYear;
+  // One district at a time: the caller's own, or the one a city or province leader chose.
+  const district = Number(params.get("district")) || 0;
+  const dq = district ? "&district=" + district : "";
 
   function num(value, digits) {
     if (value == null) return "—";
@@ -40,6 +43,19 @@
     params.set("year", picker.value);
     location.search = params.toString();
   });
+
+  // The district chooser, shown when the caller may read more than one district.
+  function districtPicker(answer) {
+    const list = answer.districts || [];
+    if (list.length < 2 || !answer.district) return;
+    const select = $("annual-district");
+    fill(select, ...list.map((d) => h("option", { value: d.id, selected: d.id === answer.district.id }, d.name)));
+    $("annual-district-pick").hidden = false;
+    select.addEventListener("change", () => {
+      params.set("district", select.value);
+      location.search = params.toString();
+    });
+  }
 
   function note(answer) {
     $("annual-note").textContent = answer.partial
@@ -122,9 +138,10 @@
 
   async function loadList() {
     try {
-      const answer = await api("/assessment/annual?year=" + year);
+      const answer = await api("/assessment/annual?year=" + year + dq);
       note(answer);
-      $("annual-export").href = "/api/v1/assessment/annual/export?year=" + year;
+      districtPicker(answer);
+      $("annual-export").href = "/api/v1/assessment/annual/export?year=" + year + dq;
       const townKeys = SETS.weights;
       tableHead($("town-table"), townKeys, "镇街");
       fill($("town-table").querySelector("tbody"), answer.towns.length
@@ -187,7 +204,7 @@
   // --- 标杆镇街 ----------------------------------------------------------------------------
   async function loadBenchmarks() {
     try {
-      const answer = await api("/assessment/benchmarks?year=" + year);
+      const answer = await api("/assessment/benchmarks?year=" + year + dq);
       note(Object.assign({ partial: false, months: 0 }, answer));
       $("annual-note").textContent = "按方案评选" + answer.scheme.benchmark_count + "个标杆镇街；权重：" +
         SETS.benchmark_weights.map((k) => (PARTS[k] || k) + answer.scheme.benchmark_weights[k]).join("、");

@@ -64,8 +64,9 @@
     const form = $("campaign-form");
     const tree = await api("/org/tree?depth=1");
     const areas = [h("option", { value: tree.id }, tree.name)];
-    // The district (all its towns) or one town: a town's caller has only their own.
-    if (tree.kind === "district") {
+    // The caller's area (all its towns) or one level down: a province's cities, a city's
+    // districts, a district's towns; a town's caller has only their own.
+    if (["province", "city", "district"].includes(tree.kind)) {
       for (const town of tree.children || []) areas.push(h("option", { value: town.id }, town.name));
     }
     fill($("campaign-area"), areas);

@@ -112,12 +112,17 @@
 
   async function prepare() {
     const tree = await api("/org/tree?depth=1");
-    const areas = [tree, ...(tree.children || [])].filter((n) => n.kind === "district" || n.kind === "town");
+    // A province or city home plans for itself or one of its children; a district for itself or a town.
+    const areas = [tree, ...(tree.children || [])].filter((n) => ["province", "city", "district", "town"].includes(n.kind));
     fill($("op-area"), ...areas.map((n) => h("option", { value: n.id }, n.name)));
     units = (await api("/units?size=500")).items.filter((u) => u.active);
     const pick = () => {
       const area = Number($("op-area").value);
-      const near = units.filter((u) => u.org.id === area || u.org.kind === "district" || area === tree.id);
+      const node = areas.find((n) => n.id === area) || tree;
+      // The area's own units; a town also takes its district's departments; the caller's whole
+      // area takes every unit it can see (the server checks each lies inside the area).
+      const near = units.filter((u) => area === tree.id || u.org.id === area
+        || (node.kind === "town" && u.org.kind === "district"));
       fill($("op-lead"), ...near.map((u) => h("option", { value: u.id }, u.name)));
       fill($("op-units"), ...near.map((u) => h("label", { class: "assist-unit" },
         h("input", { type: "checkbox", value: u.id, dataset: { unit: "" } }), " ", u.name)));

@@ -100,7 +100,7 @@
       const tree = await api("/org/tree?depth=2");
       const options = [];
       (function walk(node, depth) {
-        if (["district", "town", "village"].includes(node.kind)) {
+        if (["province", "city", "district", "town", "village"].includes(node.kind)) {
           options.push(h("option", { value: node.id }, "　".repeat(depth) + node.name + "（" + (KIND[node.kind] || "") + "）"));
         }
         for (const child of node.children || []) walk(child, depth + 1);
