@@ -3,8 +3,8 @@
 `class_override`: one row per (district, class) that the district changed: the class turned
 off for its events, its owner unit type, its time limit in hours; None keeps the shared setting.
 
-Revision ID: 0041_regions
-Revises: 0040_partitions
+Revision ID: 0042_regions
+Revises: 0041_perf
 Create Date: 2026-12-06 10:00:00.000000
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import fengqiao.db
 
-revision: str = "0041_regions"
-down_revision: str | None = "0040_partitions"
+revision: str = "0042_regions"
+down_revision: str | None = "0041_perf"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
