@@ -349,16 +349,8 @@ def one_map(request: Request, principal: PagePrincipal) -> HTMLResponse:
     return render(
         request, "map.html", principal, page="map",
         onduty_minutes=request.app.state.settings.onduty_minutes,
-        home_kind=_home_kind(request, principal),
+        home_kind=_home_kind(request.app.state.db, principal.home_org_id),
     )  # fmt: skip
-
-
-def _home_kind(request: Request, principal: Principal) -> str:
-    """The kind of the caller's home (province, city, district, ...): a city's or province's maps
-    start from outlines (map_levels.js, wall.js)."""
-    with request.app.state.db.session() as db:
-        kind = db.scalar(select(OrgUnit.kind).where(OrgUnit.id == principal.home_org_id))
-    return kind or ""
 
 
 WALL_PANELS = 6  # the 3×2 wall: /wall?panel=1..6, one screen each (docs/wall.md)
@@ -374,7 +366,7 @@ def command_wall(
     _require(principal, *nav.STAFF)
     return render(
         request, "wall.html", principal, page="wall", panel=panel or 0,
-        home_kind=_home_kind(request, principal),
+        home_kind=_home_kind(request.app.state.db, principal.home_org_id),
     )  # fmt: skip
 
 
@@ -411,9 +403,7 @@ def analytics_page(request: Request, principal: PagePrincipal, clock: AppClock) 
     _require(principal, *ANALYSIS_ROLES)
     day = today(clock.now()).isoformat()
     kind = _home_kind(request.app.state.db, principal.home_org_id)
-    return render(
-        request, "analytics.html", principal, page="analytics", today=day, home_kind=kind
-    )
+    return render(request, "analytics.html", principal, page="analytics", today=day, home_kind=kind)
 
 
 @router.get("/assessment", response_class=HTMLResponse)
