@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from fengqiao.db import Base, UTCDateTime
 
 MEETING_LEVELS = ("district", "town", "village")
-MEETING_LEVEL_ZH = {"district": "区级", "town": "镇街", "village": "村社"}
+MEETING_LEVEL_ZH = {"district": "区县级", "town": "镇街", "village": "村社"}
 MEETING_STATUSES = ("scheduled", "held", "missed", "cancelled")
 MEETING_STATUS_ZH = {
     "scheduled": "待召开", "held": "已召开", "missed": "未按期召开", "cancelled": "已取消",
