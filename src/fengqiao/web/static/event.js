@@ -8,6 +8,8 @@
   const page = document.getElementById("event-page");
   const id = Number(page.dataset.eventId);
   const canSupervise = page.dataset.canSupervise === "true";
+  // A city's or the province's staff read the event's 市 and 区 before its town.
+  const aboveDistrict = page.dataset.aboveDistrict === "true";
   let event = null;
   let map = null;
   let marker = null;
@@ -206,7 +208,8 @@
       ...(event.answers || []).flatMap((a) => fact(a.question, a.answer)),
       ...fact("等级", T.levels[String(event.level)] || event.level),
       ...fact("来源", T.source[event.source] || event.source),
-      ...fact("事发地点", event.town.name + " " + event.village.name + " " + event.grid.name +
+      ...fact("事发地点", (aboveDistrict ? [event.city, event.district].filter(Boolean).map((a) => a.name + " ").join("") : "") +
+        event.town.name + " " + event.village.name + " " + event.grid.name +
         (event.address ? " · " + event.address : "")),
       ...fact("责任单位", event.owner_unit ? event.owner_unit.name : (event.proposed_unit ? "建议：" + event.proposed_unit.name : "待交办")),
       ...fact("处置时限", time(event.due_at), " ", h("span", { class: "muted" },
