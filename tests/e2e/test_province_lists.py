@@ -114,9 +114,17 @@ def test_the_province_picks_a_city_a_district_and_a_town(
     settle(page)
     desk.screenshot("events-province")
     desk.assert_clean()
-    # The event's page names its city and district before the town.
+    # The event's page names its city and district before the town; once accepted, the
+    # dispatch form offers the units that may take it: 越城区's and its town's, not the first
+    # 500 units of the province (柯桥区's sort first by code).
+    Api(server).act(world.events[YC], "zj_operator", "accept")
     page.goto(f"{server.base_url}/events/{yc_event}")
     expect(page.locator("#event-facts")).to_contain_text("绍兴市 越城区 府山街道")
+    page.locator("#action-tabs button[data-action='dispatch']").click()
+    options = page.locator(".action-form[data-action='dispatch'] select[name=unit_id] option")
+    expect(options.filter(has_text="越城").first).to_be_attached()
+    names = options.all_inner_texts()
+    assert len(names) > 3 and all(name.startswith("越城") for name in names), names
     settle(page)
     desk.assert_clean()
     page.context.close()

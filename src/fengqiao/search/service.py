@@ -293,15 +293,19 @@ def _place_words(names: dict[int, str], path: str, *, skip_last: bool) -> str:
     return " ".join(names[i] for i in ids if i in names)
 
 
-def areas(db: Session, query: Query, limit: int) -> list[Found]:
+def areas(db: Session, query: Query, limit: int, principal: Principal) -> list[Found]:
     """Areas in force at every level (province, city, district, town, village, grid), by name
-    or code."""
+    or code; less the province, city or district on the caller's home path (where they
+    already are: a district's staff typing 柯 want 柯桥街道, not their own 柯桥区)."""
+    home = {int(p) for p in principal.home_path.strip("/").split("/") if p}
     rows = _find(
         db, _area_rows(), fts="org_unit_fts", key=OrgUnit.id, name=OrgUnit.name,
-        columns=(OrgUnit.name, OrgUnit.code), query=query, limit=limit, code=OrgUnit.code,
+        columns=(OrgUnit.name, OrgUnit.code), query=query, limit=limit + len(home),
+        code=OrgUnit.code,
     )  # fmt: skip
     found = []
-    for row in rows:
+    kept = [r for r in rows if not (r.id in home and r.kind in _COMMON_KINDS)][:limit]
+    for row in kept:
         lat, lng, bbox = _center(row)
         found.append(
             Found(
@@ -491,7 +495,7 @@ def events(db: Session, query: Query, limit: int, principal: Principal) -> list[
 
 Searcher = Callable[[Session, Query, int, Principal], list[Found]]
 SEARCHERS: dict[str, Searcher] = {
-    "area": lambda db, q, n, p: areas(db, q, n),
+    "area": areas,
     "place": lambda db, q, n, p: places(db, q, n),
     "unit": lambda db, q, n, p: units(db, q, n),
     "camera": cameras,

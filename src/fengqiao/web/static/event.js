@@ -294,8 +294,13 @@
     }
     if ((actions.includes("dispatch") || actions.includes("add_assist")) && units === null) {
       units = [];
-      api("/units?size=500").then((p) => {
-        units = p.items.filter((u) => u.active);
+      // The units that may take this event: its village's, its town's and its district's
+      // (what the dispatch accepts). Not the first 500 of the caller's area: at a city or the
+      // province those are other districts' and the event's own were missing from the list.
+      const places = [event.district, event.town, event.village].filter(Boolean);
+      Promise.all(places.map((o) => api("/units?size=500&org=" + encodeURIComponent(o.code)))).then((pages) => {
+        units = pages.flatMap((p) => p.items).filter((u) => u.active)
+          .sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
         renderActions();
       }).catch(() => {});
     }
