@@ -293,13 +293,19 @@ def _place_words(names: dict[int, str], path: str, *, skip_last: bool) -> str:
     return " ".join(names[i] for i in ids if i in names)
 
 
-def areas(db: Session, query: Query, limit: int, principal: Principal) -> list[Found]:
+def areas(
+    db: Session,
+    query: Query,
+    limit: int,
+    principal: Principal | None = None,
+    kinds: tuple[str, ...] = AREA_KINDS,
+) -> list[Found]:
     """Areas in force at every level (province, city, district, town, village, grid), by name
     or code; less the province, city or district on the caller's home path (where they
     already are: a district's staff typing 柯 want 柯桥街道, not their own 柯桥区)."""
-    home = {int(p) for p in principal.home_path.strip("/").split("/") if p}
+    home = {int(p) for p in principal.home_path.strip("/").split("/") if p} if principal else set()
     rows = _find(
-        db, _area_rows(), fts="org_unit_fts", key=OrgUnit.id, name=OrgUnit.name,
+        db, _area_rows(kinds), fts="org_unit_fts", key=OrgUnit.id, name=OrgUnit.name,
         columns=(OrgUnit.name, OrgUnit.code), query=query, limit=limit + len(home),
         code=OrgUnit.code,
     )  # fmt: skip
@@ -326,11 +332,11 @@ def areas(db: Session, query: Query, limit: int, principal: Principal) -> list[F
 
 
 @cache
-def _area_rows() -> Any:
+def _area_rows(kinds: tuple[str, ...]) -> Any:
     return select(
         OrgUnit.id, OrgUnit.kind, OrgUnit.name, OrgUnit.code, OrgUnit.path, OrgUnit.min_lng,
         OrgUnit.min_lat, OrgUnit.max_lng, OrgUnit.max_lat,
-    ).where(OrgUnit.kind.in_(AREA_KINDS), OrgUnit.valid_to.is_(None))  # fmt: skip
+    ).where(OrgUnit.kind.in_(kinds), OrgUnit.valid_to.is_(None))  # fmt: skip
 
 
 def units(db: Session, query: Query, limit: int) -> list[Found]:
