@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,9 +47,15 @@ class LiveServer:
 
 
 @contextmanager
-def serve_demo(tmp: Path, events: int = 3000, clock: Clock | None = None) -> Iterator[LiveServer]:
+def serve_demo(
+    tmp: Path,
+    events: int = 3000,
+    clock: Clock | None = None,
+    prepare: Callable[[Database, Settings], None] | None = None,
+) -> Iterator[LiveServer]:
     """The small demo district with `events` events of history, served over HTTP in a
-    background thread until the block ends (on `clock` when given, for tests that move time)."""
+    background thread until the block ends (on `clock` when given, for tests that move time;
+    `prepare` changes the seeded database before the app starts, e.g. a tree above it)."""
     url = f"sqlite:///{tmp / 'e2e.db'}"
     upgrade(url)
     # Every browser test signs in from 127.0.0.1: the login limit is tests/test_ratelimit.py's.
@@ -61,6 +67,8 @@ def serve_demo(tmp: Path, events: int = 3000, clock: Clock | None = None) -> Ite
     seed(db=database, scale="small", password=settings.demo_password)
     # A year of history, so the map has open, late and closed events to show.
     seed_events(db=database, count=events, until=default_until())
+    if prepare is not None:
+        prepare(database, settings)
     database.dispose()
 
     # Bind first and hand the socket to uvicorn: no race for the free port.

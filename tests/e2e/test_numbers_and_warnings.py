@@ -103,7 +103,7 @@ def test_a_warning_reads_plainly_links_its_events_and_shows_its_reminder(
             event["code"]
         )
     expect(row.locator(".history-step[data-step=reminded]")).to_contain_text("未签收提醒")
-    expect(row.locator(".standing")).to_contain_text("未签收将升级至区级")
+    expect(row.locator(".standing")).to_contain_text("未签收将升级至区县级")
     expect(row).not_to_contain_text("泊松")
     visit.screenshot("warnings-plain")
     row.locator(f"a.event-code[href='/events/{filed[0]['id']}']").click()

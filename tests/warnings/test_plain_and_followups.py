@@ -206,7 +206,7 @@ def test_an_unacknowledged_warning_is_reminded_then_climbs_once_each(
     district = _district_people(db)
     assert district and {r.user_id for r in climbs if r.user_id} == district
     subject, text = render("warning_climb", climbs[0].payload)
-    assert "升级至区级" in subject and "发布3天未签收" in text
+    assert "升级至区级指挥中心" in subject and "发布3天未签收" in text
     db.refresh(warning)
     assert warning.level == "district" and warning.climbed_at == climb and warning.climb_at is None
     assert [h["step"] for h in warning.history] == ["reminded", "climbed"]

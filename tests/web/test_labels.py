@@ -75,7 +75,7 @@ def test_the_api_serves_every_vocabulary(
     served = answer.json()
     assert served == json.loads(json.dumps(vocabularies()))
     assert served["status"]["closed"] == "已结案"
-    assert served["levels"]["4"] == "四级（区级）"
+    assert served["levels"]["4"] == "四级（区县级）"
     assert served["orgLevels"]["village"] == "村社"
     assert served["warningKinds"]["cluster"] == "涉稳聚集"
     assert served["rungs"][0] == "责任单位"

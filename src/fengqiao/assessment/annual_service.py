@@ -182,7 +182,7 @@ def _require_district_writer(db: Session, principal: Principal) -> None:
     if not at_district(db, principal):
         raise forbidden(
             "only the district's leaders and administrators set the annual scheme",
-            "年度考核方案只能由区级领导或管理员调整",
+            "年度考核方案只能由区县级领导或管理员调整",
         )
 
 

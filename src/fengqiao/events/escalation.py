@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased, object_session
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
 from fengqiao.events.models import Event
-from fengqiao.org.models import OrgUnit, Unit
+from fengqiao.org.models import OrgUnit, Unit, area_word, level_words
 from fengqiao.outbox.service import Directory, Person
 
 TOP_RUNG = 3
@@ -29,10 +29,39 @@ RUNG_ZH = (
     "责任单位",
     "镇街平台协调组",
     "镇街领导",
-    "区级（区信访局/区综合信息指挥中心）",
+    "区县级（信访局/综合信息指挥中心）",  # named by the district's own level: `rung_name`
     "市级（市综合信息指挥中心/市领导）",
 )
 DISTRICT_UNIT_TYPES = ("petition_bureau", "command_center")
+
+
+def rung_name(rung: int, district_name: str | None = None) -> str:
+    """A rung's words; the district's rung by the district's real level when its name is known
+    (柯桥区: 区级（区信访局/…）, 新昌县: 县级（县信访局/…）, 诸暨市, a county-level city: 市级)."""
+    if rung != TOP_RUNG or not district_name:
+        return RUNG_ZH[rung]
+    word = {"县级市": "市"}.get(
+        area_word("district", district_name), area_word("district", district_name)
+    )
+    level = level_words("district", district_name)
+    return f"{level}（{word}信访局/{word}综合信息指挥中心）"
+
+
+def event_rung_name(event: Event) -> str:
+    """The event's rung in words, the district's by its level (read in the event's session)."""
+    db = object_session(event)
+    if event.escalation_rung != TOP_RUNG or db is None:
+        return RUNG_ZH[event.escalation_rung]
+    return rung_name(event.escalation_rung, district_name(db, event))
+
+
+def district_name(db: Session, event: Event) -> str | None:
+    """The name of the event's district (one read by primary key), for `rung_name`."""
+    if event.district_id is None:
+        return None
+    return db.scalar(select(OrgUnit.name).where(OrgUnit.id == event.district_id))
+
+
 REASON_ZH = {
     "overdue": "超期未办结",
     "returns": "多次回退",
@@ -164,7 +193,7 @@ def climb(
         event.escalate_at = policy.escalate_at(event)
     return {
         "rung": rung,
-        "rung_name": RUNG_ZH[rung],
+        "rung_name": event_rung_name(event),
         "reason": reason,
         "escalate_at": event.escalate_at.isoformat() if event.escalate_at else None,
     }

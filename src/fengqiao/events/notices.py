@@ -23,7 +23,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.events.escalation import REASON_ZH, RUNG_ZH, EscalationPolicy, message_payload
+from fengqiao.events.escalation import (
+    REASON_ZH,
+    EscalationPolicy,
+    event_rung_name,
+    message_payload,
+)
 from fengqiao.events.escalation import rung_people as _rung_people
 from fengqiao.events.models import Event, EventLog
 from fengqiao.events.public import public_note, public_step, public_words
@@ -254,7 +259,7 @@ def _payload(people: Directory, event: Event, step: Step, reason: str | None) ->
         unit = people.unit(returned_by)
         payload["from_unit"] = unit.name if unit is not None else ""
     why = reason or CLIMB_REASON.get(step.action, "")
-    payload.update(rung=RUNG_ZH[event.escalation_rung], reason=REASON_ZH.get(why, why))
+    payload.update(rung=event_rung_name(event), reason=REASON_ZH.get(why, why))
     return payload
 
 

@@ -91,6 +91,8 @@ class EventFilters:
     category: list[str] = field(default_factory=list)
     platform: list[str] = field(default_factory=list)
     source: list[str] = field(default_factory=list)
+    city: list[int] = field(default_factory=list)
+    district: list[int] = field(default_factory=list)
     town: list[int] = field(default_factory=list)
     village: list[int] = field(default_factory=list)
     grid: list[int] = field(default_factory=list)
@@ -104,6 +106,9 @@ class EventFilters:
     overdue: bool | None = None
     q: str | None = None
     task: str | None = None
+    # The towns of each `city` / `district` filter, checked against the caller's scope by
+    # `events.areas.resolve_areas` (which needs a session) before the query is built.
+    area_towns: tuple[tuple[int, ...], ...] | None = None
 
 
 async def event_filters(
@@ -115,6 +120,12 @@ async def event_filters(
     ] = None,
     platform: Annotated[str | None, Query(description="governance, market, ...")] = None,
     source: Annotated[str | None, Query(description="grid_worker, resident, ...")] = None,
+    city: Annotated[
+        str | None, Query(max_length=2000, description="City org ids (in your scope).")
+    ] = None,
+    district: Annotated[
+        str | None, Query(max_length=2000, description="District org ids (in your scope).")
+    ] = None,
     town: Annotated[str | None, Query(description="Town org ids.")] = None,
     village: Annotated[str | None, Query(description="Village org ids.")] = None,
     grid: Annotated[str | None, Query(description="Grid org ids.")] = None,
@@ -147,6 +158,7 @@ async def event_filters(
     filters = EventFilters(
         status=_csv(status), light=_csv(light), level=_ints(level, "level"),
         category=_csv(category), platform=_csv(platform), source=_csv(source),
+        city=_ints(city, "city"), district=_ints(district, "district"),
         town=_ints(town, "town"), village=_ints(village, "village"), grid=_ints(grid, "grid"),
         unit=_ints(unit, "unit"), reporter=_ints(reporter, "reporter"), ids=_ints(ids, "ids"),
         created_from=created_from, created_to=created_to, closed_from=closed_from,
@@ -197,6 +209,10 @@ def where_clauses(
     ):  # fmt: skip
         if values:
             clauses.append(_in(column, values))
+    if f.city or f.district:
+        if f.area_towns is None:
+            raise ValueError("resolve the city and district filters first (events.areas)")
+        clauses += [_in(Event.town_id, list(t)) if t else false() for t in f.area_towns]
     if f.category:
         minors = [c for c in f.category if len(c) > 2]
         majors = [c for c in f.category if len(c) <= 2]

@@ -148,6 +148,9 @@ class EventOut(BaseModel):
     grid: Ref
     village: Ref
     town: Ref
+    # The town's district and the district's city (none in a tree without cities).
+    district: Ref | None = None
+    city: Ref | None = None
     status: str
     light: str | None
     pending_action: str | None

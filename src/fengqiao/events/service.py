@@ -86,14 +86,14 @@ def attachments(db: Session, event_id: int) -> list[Attachment]:
 
 
 def light_of(event: Event, now: datetime) -> str | None:
-    """The event's light now; frozen while suspended, and at closing once closed."""
-    if event.due_at is None or event.yellow_at is None:
+    """The event's light now, frozen while suspended; none once finished (closed, rejected,
+    voided, merged): a light asks for work still to do, and a finished event asks for none
+    (whether it finished in time is its `closed_at` against `due_at`, not a colour)."""
+    if event.due_at is None or event.yellow_at is None or event.status in workflow.FINAL:
         return None
     at = now
     if event.status == "suspended" and event.suspended_at is not None:
         at = event.suspended_at
-    elif event.status in workflow.FINAL:
-        at = event.closed_at or event.updated_at
     deadline = Deadline(due_at=event.due_at, yellow_at=event.yellow_at, remind_at=event.remind_at)
     return light(deadline=deadline, now=at)
 

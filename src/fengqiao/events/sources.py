@@ -25,7 +25,7 @@ SOURCE_TABLE: tuple[Source, ...] = (
     Source("iot", "物联感知", frozenset({"device"}), machine=True),
     Source("video", "视频发现", frozenset({"operator", "device"}), staff=True),
     Source("inspection", "督查巡查", frozenset({"operator", "leader"}), staff=True),
-    Source("open311", "Open311", frozenset({"device", "resident"})),
+    Source("open311", "开放接口", frozenset({"device", "resident"})),
 )
 
 SOURCES: dict[str, Source] = {s.code: s for s in SOURCE_TABLE}

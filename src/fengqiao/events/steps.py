@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.errors import FieldError, Problem, check_version, conflict, forbidden, invalid
 from fengqiao.events import changes, proof, workflow
-from fengqiao.events.escalation import EscalationPolicy, climb
+from fengqiao.events.escalation import EscalationPolicy, climb, event_rung_name
 from fengqiao.events.filing import check_serves, deadline_for, iso, route, routing_payload
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.notices import announce
@@ -549,9 +549,10 @@ def _escalate(step: StepInput) -> Outcome:
     # the sweeper; it touches no column the state or the rollups read.
     payload = climb(step.db, event, now=step.now, reason=reason, policy=step.escalation)
     if payload is None:
+        top = event_rung_name(event).split("（")[0]
         raise conflict(
             "top-rung", "Already at the top rung", "已升级至最高层级",
-            "the event is already with the district", "事件已升级至区级，不能再升级",
+            "the event is already at the top rung of its ladder", f"事件已升级至{top}，不能再升级",
         )  # fmt: skip
     return Outcome(event.owner_unit_id, payload)
 

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from fengqiao.auth.models import User
-from fengqiao.clock import LOCAL_TZ
 from fengqiao.deps import AppClock, AppDatabase, AppReadDatabase, AppSettings, CurrentPrincipal
 from fengqiao.errors import Problem, from_pydantic, invalid, not_found
-from fengqiao.events import filing, proof, queries, resident, service, steps, uploads
+from fengqiao.events import export_rows, filing, proof, queries, resident, service, steps, uploads
 from fengqiao.events import trail as event_trail
-from fengqiao.events.escalation import RUNG_ZH, EscalationPolicy
+from fengqiao.events.areas import area_refs, resolve_areas
+from fengqiao.events.escalation import EscalationPolicy, rung_name
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.part_views import joint_fields, parts_by_event
 from fengqiao.events.photos import PhotoInfo, PhotoStore
@@ -45,17 +45,13 @@ from fengqiao.events.schemas import (
     TransitionChainIn,
     TransitionIn,
 )
-from fengqiao.events.sources import SOURCE_ZH
-from fengqiao.events.workflow import STATUS_ZH
 from fengqiao.exports import csv_download, stamped
 from fengqiao.geo.deps import Locator
 from fengqiao.geo.service import Place
-from fengqiao.org.models import PLATFORM_ZH, OrgUnit, Unit
+from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.readcache import Answer, ReadCache, make_answer, respond
 from fengqiao.scope import Principal, mask_phone
-from fengqiao.sla.deadlines import LIGHT_ZH
 from fengqiao.taxonomy.deps import app_rules
-from fengqiao.taxonomy.models import EVENT_LEVEL_SHORT_ZH
 from fengqiao.taxonomy.questions import describe
 from fengqiao.taxonomy.snapshot import Rules
 
@@ -212,6 +208,7 @@ async def list_events(
 
     def make() -> Answer:
         with database.session() as db:
+            resolve_areas(db, filters, principal)
             rules = app_rules(request, db)
             districts = queries.list_districts(filters, principal, rules.town_districts)
             rows, next_cursor = queries.page(db, filters, principal, now, sort=order, cursor=cursor, size=size, districts=districts)  # fmt: skip
@@ -223,17 +220,6 @@ async def list_events(
 
     answer = await run_in_threadpool(cache.get_or_make, key, mark, now, make)
     return respond(request, answer)
-
-
-CSV_COLUMNS = (
-    ("code", "事件编号"), ("title", "标题"), ("description", "事件描述"),
-    ("category_name", "小类"), ("major_name", "大类"), ("platform", "平台"), ("level", "等级"),
-    ("urgent", "紧急"), ("source", "来源"), ("status", "状态"), ("light", "红黄绿灯"),
-    ("town", "镇街"), ("village", "村社"), ("grid", "网格"), ("address", "地址"),
-    ("owner_unit", "责任单位"), ("created_at", "上报时间"), ("due_at", "处置时限"),
-    ("handled_at", "反馈时间"), ("result", "处置结果"), ("closed_at", "结案时间"),
-    ("rework_count", "返工次数"), ("return_count", "回退次数"), ("satisfaction", "满意度"),
-)  # fmt: skip
 
 
 @router.get(
@@ -255,16 +241,18 @@ def export_events(
     words for every code (opens in Excel)."""
     now = clock.now()
     order = queries.parse_sort(sort, filters.task)
+    with database.session() as db:  # a refusal before the first byte is sent
+        resolve_areas(db, filters, principal)
 
     def rows() -> Iterator[list[Any]]:
         with database.session() as db:
-            names = _names(db)
+            names = export_rows.names(db)
             for event in queries.stream(
                 db, filters, principal, now, sort=order, limit=settings.export_max_rows
             ):
-                yield _csv_row(event, names, now)
+                yield export_rows.row(event, names, now)
 
-    return csv_download([zh for _key, zh in CSV_COLUMNS], rows(), filename=stamped("events", now))
+    return csv_download(export_rows.HEADERS, rows(), filename=stamped("events", now))
 
 
 @router.post(
@@ -311,39 +299,6 @@ def post_batch(
         results.append(BatchResult(id=item.id, ok=True, status=200, event=out))
     done = sum(result.ok for result in results)
     return BatchOut(action=body.action, done=done, refused=len(results) - done, results=results)
-
-
-def _csv_row(event: Event, names: dict[str, dict[int, str]], now: datetime) -> list[Any]:
-    """One event in words: every code as its Chinese name, every time with its year."""
-
-    def local(at: datetime | None) -> str:
-        return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if at else ""
-
-    values = {
-        "code": event.code, "title": event.title, "description": event.description,
-        "category_name": event.category_name, "major_name": event.major_name,
-        "platform": PLATFORM_ZH.get(event.platform, "其他"),
-        "level": EVENT_LEVEL_SHORT_ZH.get(event.level, ""), "urgent": "是" if event.urgent else "否",
-        "source": SOURCE_ZH.get(event.source, "其他"), "status": STATUS_ZH.get(event.status, ""),
-        "light": LIGHT_ZH.get(service.light_of(event, now) or "", ""),
-        "town": names["org"].get(event.town_id, ""), "village": names["org"].get(event.village_id, ""),
-        "grid": names["org"].get(event.grid_id, ""), "address": event.address,
-        "owner_unit": names["unit"].get(event.owner_unit_id or 0, ""),
-        "created_at": local(event.created_at), "due_at": local(event.due_at),
-        "handled_at": local(event.handled_at), "result": event.result or "",
-        "closed_at": local(event.closed_at), "rework_count": event.rework_count,
-        "return_count": event.return_count,
-        "satisfaction": f"{event.satisfaction} 分" if event.satisfaction else "",
-    }  # fmt: skip
-    return [values[key] for key, _zh in CSV_COLUMNS]
-
-
-def _names(db: Session) -> dict[str, dict[int, str]]:
-    """Names of org units and units, read once per export instead of once per row."""
-    return {
-        "org": {i: name for i, name in db.execute(select(OrgUnit.id, OrgUnit.name))},
-        "unit": {i: name for i, name in db.execute(select(Unit.id, Unit.name))},
-    }
 
 
 @router.get(
@@ -585,8 +540,10 @@ def event_outs(
     def ref(rows: dict[int, Ref], key: int | None) -> Ref | None:
         return None if key is None else rows.get(key)
 
+    areas = area_refs(db, rules, events)
     out = []
     for e in events:
+        city, district = areas.get(e.town_id, (None, None))
         out.append(
             EventOut(
                 id=e.id,
@@ -611,6 +568,8 @@ def event_outs(
                 grid=ref(orgs, e.grid_id),
                 village=ref(orgs, e.village_id),
                 town=ref(orgs, e.town_id),
+                district=district,
+                city=city,
                 status=e.status,
                 light=service.light_of(e, now),
                 pending_action=e.pending_action,
@@ -624,7 +583,9 @@ def event_outs(
                 reminded_at=e.reminded_at,
                 overdue_at=e.overdue_at,
                 escalation_rung=e.escalation_rung,
-                escalation_rung_name=RUNG_ZH[e.escalation_rung],
+                escalation_rung_name=rung_name(
+                    e.escalation_rung, district.name if district else None
+                ),
                 created_at=e.created_at,
                 updated_at=e.updated_at,
                 accepted_at=e.accepted_at,

@@ -27,7 +27,7 @@ from fengqiao.db import Base, UTCDateTime
 
 MEETING_LEVELS = ("province", "city", "district", "town", "village")
 MEETING_LEVEL_ZH = {
-    "province": "省级", "city": "市级", "district": "区级", "town": "镇街", "village": "村社",
+    "province": "省级", "city": "市级", "district": "区县级", "town": "镇街", "village": "村社",
 }  # fmt: skip
 MEETING_STATUSES = ("scheduled", "held", "missed", "cancelled")
 MEETING_STATUS_ZH = {

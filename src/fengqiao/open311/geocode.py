@@ -78,7 +78,8 @@ def _by_address_string(
     finders: list[Callable[[search.Query], list[search.Found]]] = [
         lambda q: search.places(db, q, 1),
         lambda q: search.events(db, q, 1, principal),
-        lambda q: search.areas(db, q, 1),
+        # Towns, villages and grids only: a city's or district's centre is no address.
+        lambda q: search.areas(db, q, 1, kinds=("town", "village", "grid")),
     ]
     for words in _queries(text):
         try:

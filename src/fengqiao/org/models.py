@@ -20,6 +20,26 @@ ORG_LEVEL_ZH = {
     "village": "村社",
     "grid": "网格",
 }
+
+
+def area_word(kind: str, name: str) -> str:
+    """The level word of one unit by its kind and name: a district named …县 is a 县, one named
+    …市 a 县级市 (a county-level city), any other a 区; other kinds as `ORG_LEVEL_ZH`."""
+    if kind == "district":
+        if name.endswith(("县", "旗")):
+            return "县"
+        return "县级市" if name.endswith("市") else "区"
+    return ORG_LEVEL_ZH.get(kind, "")
+
+
+def level_words(kind: str, name: str) -> str:
+    """ "市级", "区级", "县级" …: the level of a command center or leader homed at this unit, as
+    the texts name it (a county-level city's is 市级, as it calls itself)."""
+    if kind == "district":
+        return {"县": "县级", "县级市": "市级"}.get(area_word(kind, name), "区级")
+    return {"province": "省级", "city": "市级", "town": "镇街", "village": "村社"}.get(kind, "")
+
+
 # GB/T 2260: province, city and district share 6 digits (330000, 330600, 330603); the suffix
 # tells them apart (fengqiao.org.codes.kind_of_code).
 CODE_LENGTH = {"province": 6, "city": 6, "district": 6, "town": 9, "village": 12, "grid": 15}

@@ -159,7 +159,7 @@ def import_org(
     if top is not None and principal.home_path != top:
         raise forbidden(
             "only an administrator of the whole district imports the tree",
-            "只有区级管理员可以导入区划",
+            "只有管理整棵区划树（最上一级）的管理员可以导入区划",
         )
     report = import_tree(db=db, data=collection, settings=settings, crs=crs)
     service.bump_counter(db=db, name=service.GRIDS_COUNTER)

@@ -1,4 +1,4 @@
-"""The one search box: towns, villages and grids by name or code, units, places (hospitals,
+"""The one search box: areas (province, city, district, town, village, grid) by name or code, units, places (hospitals,
 schools, enterprises, …), cameras and events by code or address, grouped by kind and ranked.
 
 A query whose every term has three characters or more is answered by the text indexes (FTS5
@@ -50,7 +50,11 @@ PLACE_KIND_ZH = {
     "hospital": "医院", "school": "学校", "enterprise": "企业", "emergency_resource": "应急物资点",
     "building": "楼宇", "hydrant": "消火栓",
 }  # fmt: skip
-AREA_KINDS = ("town", "village", "grid")
+# Every level of the tree: a province's or city's staff look for a district or city by name.
+AREA_KINDS = ("province", "city", "district", "town", "village", "grid")
+# Units of these kinds on the caller's own home path are left out of a result's place words
+# (every result of theirs lies in them); a town or village of the path still shows.
+_COMMON_KINDS = frozenset({"province", "city", "district"})
 # Map points that are not places a person looks for by name.
 NOT_PLACES = ("camera", "iot_device")
 MAX_QUERY_CHARS = 64
@@ -271,12 +275,15 @@ def _center(
     return (row.min_lat + row.max_lat) / 2, (row.min_lng + row.max_lng) / 2, bbox
 
 
-def _names_of(db: Session, paths: Sequence[str]) -> dict[int, str]:
+def _names_of(db: Session, paths: Sequence[str], principal: Principal) -> dict[int, str]:
+    """The names of the units on these paths, less the province, city or district the caller
+    sits in (a district's staff read "柯桥街道 某村", a province's "绍兴市 柯桥区 柯桥街道 某村")."""
     ids = {int(p) for path in paths for p in path.strip("/").split("/") if p}
     if not ids:
         return {}
+    home = {int(p) for p in principal.home_path.strip("/").split("/") if p}
     rows = _run(db, select(OrgUnit.id, OrgUnit.name, OrgUnit.kind).where(OrgUnit.id.in_(ids)), {})
-    return {row.id: row.name for row in rows if row.kind != "district"}
+    return {row.id: row.name for row in rows if not (row.kind in _COMMON_KINDS and row.id in home)}
 
 
 def _place_words(names: dict[int, str], path: str, *, skip_last: bool) -> str:
@@ -286,14 +293,25 @@ def _place_words(names: dict[int, str], path: str, *, skip_last: bool) -> str:
     return " ".join(names[i] for i in ids if i in names)
 
 
-def areas(db: Session, query: Query, limit: int) -> list[Found]:
-    """Towns, villages and grids in force, by name or code."""
+def areas(
+    db: Session,
+    query: Query,
+    limit: int,
+    principal: Principal | None = None,
+    kinds: tuple[str, ...] = AREA_KINDS,
+) -> list[Found]:
+    """Areas in force at every level (province, city, district, town, village, grid), by name
+    or code; less the province, city or district on the caller's home path (where they
+    already are: a district's staff typing 柯 want 柯桥街道, not their own 柯桥区)."""
+    home = {int(p) for p in principal.home_path.strip("/").split("/") if p} if principal else set()
     rows = _find(
-        db, _area_rows(), fts="org_unit_fts", key=OrgUnit.id, name=OrgUnit.name,
-        columns=(OrgUnit.name, OrgUnit.code), query=query, limit=limit, code=OrgUnit.code,
+        db, _area_rows(kinds), fts="org_unit_fts", key=OrgUnit.id, name=OrgUnit.name,
+        columns=(OrgUnit.name, OrgUnit.code), query=query, limit=limit + len(home),
+        code=OrgUnit.code,
     )  # fmt: skip
     found = []
-    for row in rows:
+    kept = [r for r in rows if not (r.id in home and r.kind in _COMMON_KINDS)][:limit]
+    for row in kept:
         lat, lng, bbox = _center(row)
         found.append(
             Found(
@@ -314,11 +332,11 @@ def areas(db: Session, query: Query, limit: int) -> list[Found]:
 
 
 @cache
-def _area_rows() -> Any:
+def _area_rows(kinds: tuple[str, ...]) -> Any:
     return select(
         OrgUnit.id, OrgUnit.kind, OrgUnit.name, OrgUnit.code, OrgUnit.path, OrgUnit.min_lng,
         OrgUnit.min_lat, OrgUnit.max_lng, OrgUnit.max_lat,
-    ).where(OrgUnit.kind.in_(AREA_KINDS), OrgUnit.valid_to.is_(None))  # fmt: skip
+    ).where(OrgUnit.kind.in_(kinds), OrgUnit.valid_to.is_(None))  # fmt: skip
 
 
 def units(db: Session, query: Query, limit: int) -> list[Found]:
@@ -483,7 +501,7 @@ def events(db: Session, query: Query, limit: int, principal: Principal) -> list[
 
 Searcher = Callable[[Session, Query, int, Principal], list[Found]]
 SEARCHERS: dict[str, Searcher] = {
-    "area": lambda db, q, n, p: areas(db, q, n),
+    "area": areas,
     "place": lambda db, q, n, p: places(db, q, n),
     "unit": lambda db, q, n, p: units(db, q, n),
     "camera": cameras,
@@ -518,7 +536,7 @@ def search(
     # The place words of every suggestion that needs them, from one query.
     paths = [f.path for found in groups.values() for f in found if f.path]
     if paths:
-        names = _names_of(db, paths)
+        names = _names_of(db, paths, principal)
         for kind, found in groups.items():
             groups[kind] = [
                 replace(f, detail=_place_words(names, f.path, skip_last=f.path_skips_last))

@@ -15,7 +15,7 @@ from fengqiao.deps import CurrentPrincipal, DbSession, ReadDbSession, WriteSessi
 from fengqiao.errors import forbidden, invalid
 from fengqiao.events.workflow import STATUS_ZH
 from fengqiao.geo.deps import Locator
-from fengqiao.org.models import ORG_LEVEL_ZH
+from fengqiao.org.models import ORG_LEVEL_ZH, area_word
 from fengqiao.org.service import UNIT_CATEGORY_ZH
 from fengqiao.scope import Principal
 from fengqiao.search import service
@@ -59,7 +59,7 @@ def search(
         service.PER_KIND
     ),
 ) -> SearchOut:
-    """Towns, villages and grids, places, units, cameras and events matching `q`, grouped by
+    """Areas (province to grid), places, units, cameras and events matching `q`, grouped by
     kind and ranked; cameras and events only within the caller's scope. Staff only."""
     _require_staff(principal)
     kinds = tuple(service.KINDS)
@@ -84,7 +84,9 @@ def search(
                     FoundOut(
                         kind=f.kind,
                         sub=f.sub,
-                        sub_label=SUB_ZH[f.kind].get(f.sub, ""),
+                        sub_label=area_word(f.sub, f.name)
+                        if f.kind == "area"
+                        else SUB_ZH[f.kind].get(f.sub, ""),
                         id=f.id,
                         name=f.name,
                         detail=f.detail,

@@ -46,7 +46,7 @@ def require_district_writer(db: Session, principal: Principal) -> None:
     if not is_district_staff(db, principal):
         raise forbidden(
             "only the district's administrators and leaders keep this",
-            "只有区级管理员和领导可以维护",
+            "只有区县级及以上的管理员和领导可以维护",
         )
 
 

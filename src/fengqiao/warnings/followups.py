@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.auth.models import User
 from fengqiao.db import Database
+from fengqiao.org.models import level_words
 from fengqiao.org.service import ancestor_of_kind
 from fengqiao.outbox.service import Directory, Person, drafts_for, enqueue
 from fengqiao.warnings.models import WARNING_KIND_ZH, EarlyWarning
@@ -94,8 +95,11 @@ def _follow_up(
         else:
             district = _district_of(db, warning.org_path)
             told = people.org_people(district, "operator") + people.org_people(district, "leader")
+            # The district's level in its own words: 区级, 县级, or 市级 for a county-level city.
+            level = level_words("district", people.org_names(district).get(district, ""))
             drafts = drafts_for(told, channels=CHANNELS, template="warning_climb",
-                                payload=payload, key=f"warning-climb:{warning.id}")  # fmt: skip
+                                payload={**payload, "level": level},
+                                key=f"warning-climb:{warning.id}")  # fmt: skip
             enqueue(db, drafts, now=now)
             warning.level, warning.climbed_at = "district", now
             history.append({"at": now.isoformat(), "step": "climbed", "told": _count(told)})

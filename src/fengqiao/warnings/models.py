@@ -28,11 +28,11 @@ WARNING_KIND_SHORT_ZH = {
 WARNING_STATUS_ZH = {"open": "待签收", "acknowledged": "已签收"}
 # Who a warning is with: the town first; unacknowledged, it climbs to the district.
 WARNING_LEVELS = ("town", "district")
-WARNING_LEVEL_ZH = {"town": "镇街", "district": "区级"}
+WARNING_LEVEL_ZH = {"town": "镇街", "district": "区县级"}
 # What a warning's history records (beside its raising and its acknowledgement).
 WARNING_STEP_ZH = {
     "reminded": "未签收提醒",
-    "climbed": "升级至区级",
+    "climbed": "升级至区县级",
     "lapsed": "已过跟进期限，不再提醒",
 }
 

@@ -8,6 +8,8 @@
   const page = document.getElementById("event-page");
   const id = Number(page.dataset.eventId);
   const canSupervise = page.dataset.canSupervise === "true";
+  // A city's or the province's staff read the event's 市 and 区 before its town.
+  const aboveDistrict = page.dataset.aboveDistrict === "true";
   let event = null;
   let map = null;
   let marker = null;
@@ -206,7 +208,8 @@
       ...(event.answers || []).flatMap((a) => fact(a.question, a.answer)),
       ...fact("等级", T.levels[String(event.level)] || event.level),
       ...fact("来源", T.source[event.source] || event.source),
-      ...fact("事发地点", event.town.name + " " + event.village.name + " " + event.grid.name +
+      ...fact("事发地点", (aboveDistrict ? [event.city, event.district].filter(Boolean).map((a) => a.name + " ").join("") : "") +
+        event.town.name + " " + event.village.name + " " + event.grid.name +
         (event.address ? " · " + event.address : "")),
       ...fact("责任单位", event.owner_unit ? event.owner_unit.name : (event.proposed_unit ? "建议：" + event.proposed_unit.name : "待交办")),
       ...fact("处置时限", time(event.due_at), " ", h("span", { class: "muted" },
@@ -291,8 +294,13 @@
     }
     if ((actions.includes("dispatch") || actions.includes("add_assist")) && units === null) {
       units = [];
-      api("/units?size=500").then((p) => {
-        units = p.items.filter((u) => u.active);
+      // The units that may take this event: its village's, its town's and its district's
+      // (what the dispatch accepts). Not the first 500 of the caller's area: at a city or the
+      // province those are other districts' and the event's own were missing from the list.
+      const places = [event.district, event.town, event.village].filter(Boolean);
+      Promise.all(places.map((o) => api("/units?size=500&org=" + encodeURIComponent(o.code)))).then((pages) => {
+        units = pages.flatMap((p) => p.items).filter((u) => u.active)
+          .sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
         renderActions();
       }).catch(() => {});
     }

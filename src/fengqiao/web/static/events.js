@@ -17,6 +17,9 @@
   const batchMax = parseInt(page.dataset.batchMax, 10) || 100;
   const FINISHED = ["closed", "rejected", "voided", "merged"];
   const DESCRIPTION_CHARS = 40;
+  // A home above the district (a city's or the province's command center): rows show their
+  // 市／区 and the filters offer them (set by `fillChoices`, before the first page).
+  let aboveDistrict = false;
   // The latest copy of every event shown, by id (a step's answer replaces it).
   const shown = new Map();
   let current = null;  // the row the keyboard works on
@@ -72,6 +75,8 @@
       h("td", {}, statusBadge(e.status)),
       h("td", {}, lightBadge(e.light)),
       h("td", { class: "hide-phone" }, e.owner_unit ? e.owner_unit.name : "—"),
+      aboveDistrict ? h("td", { class: "hide-phone area-cell" }, e.city ? e.city.name : "",
+        e.district ? h("div", { class: e.city ? "muted" : "" }, e.district.name) : null) : null,
       h("td", { class: "hide-phone" }, e.town.name, h("div", { class: "muted" }, e.grid.name)),
       h("td", { title: time(e.created_at) }, short(e.created_at)),
       h("td", { title: time(e.due_at) }, e.due_at ? short(e.due_at) : "—",
@@ -352,6 +357,56 @@
 
   // --- the filters' choices -------------------------------------------------------------
 
+  const option = (node) => h("option", { value: node.id }, node.name);
+
+  // The towns of one district, fetched when a district is chosen above the towns.
+  async function fillTowns(districts, chosen) {
+    const town = document.getElementById("filter-town");
+    FQ.fill(town, h("option", { value: "" }, "全部"));
+    const district = districts.find((d) => String(d.id) === chosen);
+    town.closest("label").hidden = !district;
+    if (!district) return;
+    const tree = await api("/org/tree?depth=1&root=" + encodeURIComponent(district.code));
+    for (const t of (tree.children || []).filter((n) => n.kind === "town")) town.append(option(t));
+  }
+
+  // 市 and 区 above the towns: a province's cities and their districts, a city's districts.
+  async function fillAreas(tree) {
+    aboveDistrict = true;
+    document.getElementById("area-head").hidden = false;
+    const city = document.getElementById("filter-city");
+    const district = document.getElementById("filter-district");
+    const search = new URLSearchParams(location.search);
+    let cities = [];
+    let districts = [];
+    if (tree.kind === "province") {
+      const deep = await api("/org/tree?depth=2");
+      cities = (deep.children || []).filter((n) => n.kind === "city");
+      districts = cities.flatMap((c) => (c.children || []).filter((n) => n.kind === "district")
+        .map((d) => Object.assign({ city: String(c.id) }, d)));
+      for (const c of cities) city.append(option(c));
+      city.closest("label").hidden = false;
+    } else {
+      districts = (tree.children || []).filter((n) => n.kind === "district");
+    }
+    const showDistricts = () => {
+      const within = districts.filter((d) => !city.value || d.city === city.value);
+      FQ.fill(district, h("option", { value: "" }, "全部"), within.map(option));
+    };
+    city.value = search.get("city") || "";
+    showDistricts();
+    district.closest("label").hidden = false;
+    district.value = search.get("district") || "";
+    await fillTowns(districts, district.value);
+    city.addEventListener("change", () => {
+      showDistricts();
+      fillTowns(districts, "");
+    });
+    district.addEventListener("change", () => {
+      fillTowns(districts, district.value).catch(() => {});
+    });
+  }
+
   async function fillChoices() {
     const sources = document.getElementById("filter-source");
     for (const [key, label] of Object.entries(FQ.labels("source"))) sources.append(h("option", { value: key }, label));
@@ -365,9 +420,13 @@
             .map((c) => h("option", { value: c.code }, c.name_zh)));
         select.append(group);
       }
+      if (tree.kind === "province" || tree.kind === "city") {
+        await fillAreas(tree);
+        return;
+      }
       const towns = (tree.kind === "town" ? [tree] : tree.children || []).filter((n) => n.kind === "town");
       const town = document.getElementById("filter-town");
-      for (const t of towns) town.append(h("option", { value: t.id }, t.name));
+      for (const t of towns) town.append(option(t));
       if (towns.length <= 1) town.closest("label").hidden = true;
     } catch (_err) { /* the filters still work by typing into the address */ }
   }

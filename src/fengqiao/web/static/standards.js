@@ -34,7 +34,13 @@
 
   async function loadCurrent() {
     try {
-      showVersion($("standard-current"), await api("/standards/current"));
+      // The newest published version of the list: no request that fails before the first one.
+      const inForce = (await api("/standards")).find((v) => v.status === "published");
+      if (!inForce) {
+        fill($("standard-current"), h("p", { class: "muted" }, "尚未发布标准，请先发布一个版本"));
+        return;
+      }
+      showVersion($("standard-current"), await api("/standards/" + inForce.id));
     } catch (error) {
       fill($("standard-current"), h("p", { class: "muted" }, problemText(error)));
     }

@@ -40,7 +40,7 @@
       step.step_name + " " + short(step.at) + (step.told ? "（" + step.told + " 人）" : "")));
     if (w.status === "open") {
       if (w.remind_at) lines.push(h("div", { class: "muted" }, short(w.remind_at) + " 未签收将再次提醒"));
-      if (w.climb_at) lines.push(h("div", { class: "muted" }, short(w.climb_at) + " 未签收将升级至区级"));
+      if (w.climb_at) lines.push(h("div", { class: "muted" }, short(w.climb_at) + " 未签收将升级至区县级"));
     }
     return [h("span", { class: "status" + (w.status === "acknowledged" ? " status-closed" : "") }, w.status_name),
       w.level === "district" ? h("span", { class: "status light-red level-badge" }, w.level_name) : null, ...lines];
