@@ -31,6 +31,7 @@ import argparse
 import gc
 import os
 import re
+import resource
 import statistics
 import sys
 import tempfile
@@ -55,8 +56,9 @@ from fengqiao.auth.security import issue_token
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.demo.events import default_until
-from fengqiao.demo.zhejiang import seed_province, seed_province_events
+from fengqiao.demo.zhejiang import seed_province
 from fengqiao.demo.zhejiang_data import ZHEJIANG, ProvinceSize
+from fengqiao.demo.zhejiang_events import seed_province_events
 from fengqiao.events.escalation import EscalationPolicy
 from fengqiao.events.models import Event
 from fengqiao.geo.service import GridLocator
@@ -106,7 +108,7 @@ def libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def seed_figures(url: str, size: ProvinceSize, events: int) -> None:
+def seed_figures(url: str, size: ProvinceSize, events: int, jobs: int = 0) -> None:
     upgrade(url)
     database = Database(url)
     cpu = time.process_time()
@@ -120,15 +122,23 @@ def seed_figures(url: str, size: ProvinceSize, events: int) -> None:
     print(f"# seed: {time.process_time() - cpu:.1f} s CPU of this process; {load()}")
     cpu = time.process_time()
     if events:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         filed = seed_province_events(
-            db=database, count=events, until=default_until(), progress=percent
+            db=database, count=events, until=default_until(), progress=percent, jobs=jobs or None
         )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        workers = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
         print(
             f"--events {events:,}: {filed.seconds:.1f} s ({events / filed.seconds:,.0f} events/s, "
             f"{filed.trail_rows:,} trail rows); extrapolated linearly to 12,000,000: "
-            f"{12_000_000 / events * filed.seconds / 60:.0f} min (target ≤ 90 min)"
+            f"{12_000_000 / events * filed.seconds / 60:.0f} min (target ≤ 90 min); stages (s): "
+            f"{filed.stages}"
         )
-        print(f"# events: {time.process_time() - cpu:.1f} s CPU of this process; {load()}")
+        print(
+            f"# events: {time.process_time() - cpu:.1f} s CPU of this process, {workers:.1f} s of "
+            f"its {filed.jobs} worker processes ({events / max(workers + time.process_time() - cpu, 1e-9):,.0f} "
+            f"events per CPU-second of the seed); {load()}"
+        )
     database.dispose()
 
 
@@ -141,11 +151,13 @@ def load() -> str:
 def size_figures(url: str) -> None:
     with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute("ANALYZE")
+        # A partitioned table's size is the sum of its partitions' (the parent holds no rows).
         rows = conn.execute(
-            "SELECT c.relname, pg_total_relation_size(c.oid), pg_indexes_size(c.oid) "
+            "SELECT COALESCE(pg_partition_root(c.oid), c.oid)::regclass::text AS name, "
+            "sum(pg_total_relation_size(c.oid)), sum(pg_indexes_size(c.oid)) "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
-            "ORDER BY 2 DESC LIMIT 12"
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' "
+            "GROUP BY 1 ORDER BY 2 DESC LIMIT 16"
         ).fetchall()
         total = conn.execute("SELECT pg_database_size(current_database())").fetchone()
         counts = {
@@ -338,6 +350,7 @@ def main() -> None:
     )
     parser.add_argument("--db", help="an already seeded province database: measure only")
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--jobs", type=int, default=0, help="worker processes (0: the cores)")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--lookups", type=int, default=200_000)
     parser.add_argument("--keep", action="store_true", help="keep the fresh database")
@@ -363,7 +376,7 @@ def main() -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)
     try:
-        seed_figures(url, size, args.events)
+        seed_figures(url, size, args.events, args.jobs)
         measure(url, args)
     finally:
         if args.keep:
