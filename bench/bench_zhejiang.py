@@ -154,14 +154,14 @@ def size_figures(url: str) -> None:
         # A partitioned table's size is the sum of its partitions' (the parent holds no rows).
         rows = conn.execute(
             "SELECT COALESCE(pg_partition_root(c.oid), c.oid)::regclass::text AS name, "
-            "sum(pg_total_relation_size(c.oid)), sum(pg_indexes_size(c.oid)) "
+            "sum(pg_total_relation_size(c.oid))::bigint, sum(pg_indexes_size(c.oid))::bigint "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'public' AND c.relkind = 'r' "
             "GROUP BY 1 ORDER BY 2 DESC LIMIT 16"
         ).fetchall()
         total = conn.execute("SELECT pg_database_size(current_database())").fetchone()
         counts = {
-            name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
+            name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]  # type: ignore[index]
             for name, _, _ in rows
         }
     for name, size, indexes in rows:
