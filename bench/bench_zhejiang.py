@@ -139,7 +139,28 @@ def seed_figures(url: str, size: ProvinceSize, events: int, jobs: int = 0) -> No
             f"its {filed.jobs} worker processes ({events / max(workers + time.process_time() - cpu, 1e-9):,.0f} "
             f"events per CPU-second of the seed); {load()}"
         )
+        bare_figure(url, events, filed.stages)
     database.dispose()
+
+
+def bare_figure(url: str, events: int, stages: dict[str, float]) -> None:
+    """The bare limit of the events' writes: PostgreSQL alone copying the finished rows into
+    copies of the two tables with every index (INSERT … SELECT, no client, no planning)."""
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        conn.execute("CREATE TABLE bare_event (LIKE event INCLUDING ALL)")
+        conn.execute("CREATE TABLE bare_event_log (LIKE event_log INCLUDING ALL)")
+        started = time.perf_counter()
+        conn.execute("INSERT INTO bare_event SELECT * FROM event")
+        conn.execute("INSERT INTO bare_event_log SELECT * FROM event_log")
+        bare = time.perf_counter() - started
+        conn.execute("DROP TABLE bare_event, bare_event_log")
+    ours = stages.get("events", 0.0) + stages.get("indexes", 0.0)
+    print(
+        f"bare limit: INSERT … SELECT of the same {events:,} events and their trails into indexed "
+        f"copies {bare:.1f} s; the seed's events + indexes stages {ours:.1f} s; "
+        f"ratio {ours / max(bare, 1e-9):.2f}x; {load()}"
+    )
 
 
 def load() -> str:
