@@ -34,6 +34,7 @@ import argparse
 import gc
 import os
 import re
+import resource
 import statistics
 import sys
 import tempfile
@@ -59,8 +60,9 @@ from fengqiao.clock import LOCAL_TZ
 from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.demo.events import default_until
-from fengqiao.demo.zhejiang import seed_province, seed_province_events
+from fengqiao.demo.zhejiang import seed_province
 from fengqiao.demo.zhejiang_data import ZHEJIANG, ProvinceSize
+from fengqiao.demo.zhejiang_events import seed_province_events
 from fengqiao.events.escalation import EscalationPolicy
 from fengqiao.events.models import Event
 from fengqiao.geo.service import GridLocator
@@ -110,7 +112,7 @@ def libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def seed_figures(url: str, size: ProvinceSize, events: int) -> None:
+def seed_figures(url: str, size: ProvinceSize, events: int, jobs: int = 0) -> None:
     upgrade(url)
     database = Database(url)
     cpu = time.process_time()
@@ -124,16 +126,45 @@ def seed_figures(url: str, size: ProvinceSize, events: int) -> None:
     print(f"# seed: {time.process_time() - cpu:.1f} s CPU of this process; {load()}")
     cpu = time.process_time()
     if events:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         filed = seed_province_events(
-            db=database, count=events, until=default_until(), progress=percent
+            db=database, count=events, until=default_until(), progress=percent, jobs=jobs or None
         )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        workers = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
         print(
             f"--events {events:,}: {filed.seconds:.1f} s ({events / filed.seconds:,.0f} events/s, "
             f"{filed.trail_rows:,} trail rows); extrapolated linearly to 12,000,000: "
-            f"{12_000_000 / events * filed.seconds / 60:.0f} min (target ≤ 90 min)"
+            f"{12_000_000 / events * filed.seconds / 60:.0f} min (target ≤ 90 min); stages (s): "
+            f"{filed.stages}"
         )
-        print(f"# events: {time.process_time() - cpu:.1f} s CPU of this process; {load()}")
+        print(
+            f"# events: {time.process_time() - cpu:.1f} s CPU of this process, {workers:.1f} s of "
+            f"its {filed.jobs} worker processes ({events / max(workers + time.process_time() - cpu, 1e-9):,.0f} "
+            f"events per CPU-second of the seed); {load()}"
+        )
+        bare_figure(url, events, filed.stages)
     database.dispose()
+
+
+def bare_figure(url: str, events: int, stages: dict[str, float]) -> None:
+    """The bare limit of the events' writes: PostgreSQL alone copying the finished rows into
+    copies of the two tables with every index (INSERT … SELECT, no client, no planning)."""
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        conn.execute("CREATE TABLE bare_event (LIKE event INCLUDING ALL)")
+        conn.execute("CREATE TABLE bare_event_log (LIKE event_log INCLUDING ALL)")
+        started = time.perf_counter()
+        conn.execute("INSERT INTO bare_event SELECT * FROM event")
+        conn.execute("INSERT INTO bare_event_log SELECT * FROM event_log")
+        bare = time.perf_counter() - started
+        conn.execute("DROP TABLE bare_event, bare_event_log")
+    ours = stages.get("events", 0.0) + stages.get("indexes", 0.0)
+    print(
+        f"bare limit: INSERT … SELECT of the same {events:,} events and their trails into indexed "
+        f"copies {bare:.1f} s; the seed's events + indexes stages {ours:.1f} s; "
+        f"ratio {ours / max(bare, 1e-9):.2f}x; {load()}"
+    )
 
 
 def load() -> str:
@@ -145,15 +176,17 @@ def load() -> str:
 def size_figures(url: str) -> None:
     with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute("ANALYZE")
+        # A partitioned table's size is the sum of its partitions' (the parent holds no rows).
         rows = conn.execute(
-            "SELECT c.relname, pg_total_relation_size(c.oid), pg_indexes_size(c.oid) "
+            "SELECT COALESCE(pg_partition_root(c.oid), c.oid)::regclass::text AS name, "
+            "sum(pg_total_relation_size(c.oid))::bigint, sum(pg_indexes_size(c.oid))::bigint "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
-            "ORDER BY 2 DESC LIMIT 12"
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' "
+            "GROUP BY 1 ORDER BY 2 DESC LIMIT 16"
         ).fetchall()
         total = conn.execute("SELECT pg_database_size(current_database())").fetchone()
         counts = {
-            name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
+            name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]  # type: ignore[index]
             for name, _, _ in rows
         }
     for name, size, indexes in rows:
@@ -391,6 +424,7 @@ def main() -> None:
     )
     parser.add_argument("--db", help="an already seeded province database: measure only")
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--jobs", type=int, default=0, help="worker processes (0: the cores)")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--lookups", type=int, default=200_000)
     parser.add_argument("--keep", action="store_true", help="keep the fresh database")
@@ -421,7 +455,7 @@ def main() -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)
     try:
-        seed_figures(url, size, args.events)
+        seed_figures(url, size, args.events, args.jobs)
         measure(url, args)
     finally:
         if args.keep:

@@ -403,10 +403,20 @@ class RebuildReport:
     rows: dict[str, int]
 
 
-def rebuild(database: Database, *, chunk: int = 50000) -> RebuildReport:
-    """Replace every rollup row with the sums over the events, in one transaction."""
+def rebuild(database: Database, *, chunk: int = 50000, in_sql: bool | None = None) -> RebuildReport:
+    """Replace every rollup row with the sums over the events, in one transaction: on PostgreSQL
+    by `INSERT … SELECT … GROUP BY` (rollups_sql.py, the same rows), elsewhere or with
+    `in_sql=False` by summing `facts.entries` in Python."""
+    if in_sql is None:
+        in_sql = not database.is_sqlite
     with database.transaction() as db:
         connection = db.connection()
+        if in_sql:
+            from fengqiao.analytics.rollups_sql import rebuild_sql
+
+            events, written = rebuild_sql(connection)
+            connection.execute(delete(cast(Table, RollupPending.__table__)))
+            return RebuildReport(events=events, rows=written)
         events, summer = _sum_events(connection, chunk)
         counts: dict[str, int] = {}
         for spec in SPECS:

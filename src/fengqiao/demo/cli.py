@@ -29,6 +29,15 @@ def seed(
     events: Annotated[
         int, typer.Option(help="Also file this many events over the past year (1100000: Keqiao).")
     ] = 0,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=64,
+            help="--scale zhejiang on PostgreSQL: worker processes filing the events "
+            "(0: one per core).",
+        ),
+    ] = 0,
 ) -> None:
     """Build the deterministic demo district (towns, villages, grids, units, people, cameras)
     and, with --events, a year of its events with their trails."""
@@ -43,14 +52,14 @@ def seed(
         if if_empty:
             console.print(f"database already holds {existing} org units; not seeding")
             if scale == "zhejiang":
-                _province_events(database, events, random_seed)
+                _province_events(database, events, random_seed, jobs)
             else:
                 _seed_events(database, events, random_seed)
             return
         err_console.print("[red]数据库中已有数据，未生成演示数据 / the database is not empty[/red]")
         raise typer.Exit(1)
     if scale == "zhejiang":
-        _seed_province(database, settings.demo_password, random_seed, events)
+        _seed_province(database, settings.demo_password, random_seed, events, jobs)
         return
     with progress_bar() as progress:
         tasks: dict[str, TaskID] = {}
@@ -87,7 +96,9 @@ def seed(
     _seed_events(database, events, random_seed)
 
 
-def _seed_province(database: Database, password: str, random_seed: int, events: int) -> None:
+def _seed_province(
+    database: Database, password: str, random_seed: int, events: int, jobs: int = 0
+) -> None:
     """`--scale zhejiang`: the province's org tree, units and people, then `events` events."""
     from fengqiao.demo.zhejiang import seed_province
 
@@ -109,13 +120,13 @@ def _seed_province(database: Database, password: str, random_seed: int, events: 
     console.print("command-center logins (the demo password; town/district accounts as keqiao's):")
     for username, role, description in result.logins:
         console.print(f"  {username:<14} {role:<9} {description}", markup=False)
-    _province_events(database, events, random_seed)
+    _province_events(database, events, random_seed, jobs)
 
 
-def _province_events(database: Database, events: int, random_seed: int) -> None:
+def _province_events(database: Database, events: int, random_seed: int, jobs: int = 0) -> None:
     """File `events` events over the province's districts unless it already holds events."""
     from fengqiao.demo.events import default_until
-    from fengqiao.demo.zhejiang import seed_province_events
+    from fengqiao.demo.zhejiang_events import seed_province_events
     from fengqiao.events.models import Event
 
     if events <= 0:
@@ -131,13 +142,14 @@ def _province_events(database: Database, events: int, random_seed: int) -> None:
             count=events,
             until=default_until(),
             seed=random_seed,
+            jobs=jobs or None,
             progress=lambda stage, done, total: progress.update(
                 task, description=stage, completed=done, total=total
             ),
         )
     console.print(
         f"seeded {filed.events} events ({filed.open_events} open) with "
-        f"{filed.trail_rows} trail rows in {filed.seconds:.1f} s"
+        f"{filed.trail_rows} trail rows in {filed.seconds:.1f} s ({filed.jobs} processes)"
     )
 
 

@@ -13,21 +13,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import orjson
 import shapely
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 
-from fengqiao.analytics.rollups import rebuild as rebuild_rollups
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.auth.security import hash_password
-from fengqiao.command.alarms import settle_history
 from fengqiao.config import get_settings
 from fengqiao.db import Database
-from fengqiao.demo import events as demo_events
 from fengqiao.demo import keqiao as kq
 from fengqiao.demo.people import HEAD, plan_units
 from fengqiao.demo.plan import CREATED_AT, DUTIES, Org, Progress, Row
@@ -43,7 +39,6 @@ from fengqiao.demo.zhejiang_data import (
     ZHEJIANG,
     ProvinceSize,
 )
-from fengqiao.events.models import Event
 from fengqiao.intake.service import import_intake
 from fengqiao.org.codes import child_code
 from fengqiao.org.models import OrgUnit, Unit
@@ -467,69 +462,3 @@ def seed_province(
         seconds=round(time.perf_counter() - started, 3),
         logins=logins,
     )
-
-
-# ---------------------------------------------------------------------------- events
-
-
-@dataclass
-class ProvinceEventReport:
-    events: int
-    trail_rows: int
-    open_events: int
-    seconds: float
-
-
-def seed_province_events(
-    *,
-    db: Database,
-    count: int,
-    until: datetime,
-    seed: int = 20171018,
-    progress: Progress | None = None,
-) -> ProvinceEventReport:
-    """`count` events over the year before `until`, spread over the districts by their grids,
-    each planned by the keqiao planner with routing resolved within its own district."""
-    started = time.perf_counter()
-    report: Progress = progress or (lambda stage, done, total: None)
-    with db.session() as session:
-        if session.scalar(select(Event.id).limit(1)) is not None:
-            raise ValueError("the database already holds events; seed events into an empty table")
-        people = demo_events._people(session.connection())
-        districts = session.execute(
-            select(OrgUnit.id, OrgUnit.path, OrgUnit.min_lng, OrgUnit.min_lat, OrgUnit.max_lng,
-                   OrgUnit.max_lat).where(OrgUnit.kind == "district").order_by(OrgUnit.id)
-        ).all()  # fmt: skip
-        grid_paths = session.execute(select(OrgUnit.path).where(OrgUnit.kind == "grid")).scalars()
-        per_district = {d.id: 0 for d in districts}
-        for path in grid_paths:
-            for part in path.strip("/").split("/"):
-                if int(part) in per_district:
-                    per_district[int(part)] += 1
-                    break
-    planner = demo_events._planner(db, until, seed, people)
-    writer = demo_events._Writer(db)
-    shares = _apportion([per_district[d.id] for d in districts], count, 0)
-    done = trail = still_open = 0
-    for district, share in zip(districts, shares, strict=True):
-        # The district's own units serve its events: routing's nearest-unit walk ends at the
-        # event's town's district (`Rules.district_of`), whatever the snapshot's order.
-        planner.bounds = (district.min_lng, district.min_lat, district.max_lng, district.max_lat)
-        left = share
-        while left > 0:
-            size = min(demo_events.BATCH, left)
-            events, logs = planner.plan(size, first_id=done + 1)
-            writer.write(events, logs)
-            done, left, trail = done + size, left - size, trail + len(logs)
-            still_open += sum(1 for e in events if e[demo_events._STATUS] not in demo_events._FINAL)
-            report("events", done, count)
-    writer.finish(planner.sequences)
-    with db.transaction() as session:
-        settle_history(session, until=until)
-    report("rollups", 0, 1)
-    rebuild_rollups(db)
-    report("rollups", 1, 1)
-    return ProvinceEventReport(
-        events=count, trail_rows=trail, open_events=still_open,
-        seconds=round(time.perf_counter() - started, 1),
-    )  # fmt: skip
