@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pytest
 import shapely
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from fengqiao.auth.models import GridAssignment, User, UserRole
 from fengqiao.db import Database
 from fengqiao.demo import keqiao as kq
-from fengqiao.demo.zhejiang import seed_province, tile
+from fengqiao.demo.zhejiang import plan_province, seed_province, tile
 from fengqiao.demo.zhejiang_data import CITIES, ZHEJIANG, ProvinceSize
 from fengqiao.demo.zhejiang_events import secondary_indexes, seed_province_events
 from fengqiao.events.models import Event
@@ -45,6 +46,17 @@ def test_zhejiang_data_is_the_real_province() -> None:
         assert not city_code.endswith("0000")
         assert all(d.startswith(city_code[:4]) and not d.endswith("00") for d, _ in districts)
     assert (ZHEJIANG.towns, ZHEJIANG.villages, ZHEJIANG.grids) == (1360, 20_000, 85_000)
+
+
+def test_keqiao_keeps_its_sixteen_real_towns_in_the_province() -> None:
+    """柯桥区 of the full province plan holds keqiao's 16 towns, names and codes, and the
+    province still has 1,360 towns."""
+    province = plan_province(ZHEJIANG, np.random.default_rng(20171018))
+    districts = [d for city in province.children for d in city.children]
+    keqiao = next(d for d in districts if d.code == kq.DISTRICT_CODE)
+    assert [t.name for t in keqiao.children] == [t.name for t in kq.TOWNS]
+    assert [t.code[-3:] for t in keqiao.children] == [f"{t.sequence:03d}" for t in kq.TOWNS]
+    assert sum(len(d.children) for d in districts) == ZHEJIANG.towns
 
 
 def test_tile_covers_its_box_exactly() -> None:

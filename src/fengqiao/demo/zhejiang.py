@@ -136,7 +136,9 @@ def plan_province(size: ProvinceSize, rng: np.random.Generator) -> Org:
         for (d_code, d_name), d_box in zip(districts, tile(city_box, [1.0] * len(districts)), strict=True):  # fmt: skip
             district_specs.append((city, d_code, d_name, d_box))
     weights = rng.uniform(0.7, 1.3, len(district_specs))
-    town_counts = _apportion(weights.tolist(), size.towns, 1)
+    town_counts = _keqiao_keeps_its_towns(
+        _apportion(weights.tolist(), size.towns, 1), [d_code for _, d_code, _, _ in district_specs]
+    )
     settings = get_settings()
     caps = {"urban": settings.household_cap_urban, "rural": settings.household_cap_rural}
     towns: list[Org] = []
@@ -186,6 +188,22 @@ def plan_province(size: ProvinceSize, rng: np.random.Generator) -> Org:
 def _box(node: Org) -> Box:
     minx, miny, maxx, maxy = node.shape.bounds
     return (minx, miny, maxx, maxy)
+
+
+def _keqiao_keeps_its_towns(counts: list[int], codes: list[str]) -> list[int]:
+    """柯桥区 gets its 16 real towns (names and sequences from the keqiao seed); the difference
+    goes to (or comes from) the district with the most towns, so the province's total stays."""
+    if kq.DISTRICT_CODE not in codes or len(codes) < 2:
+        return counts
+    k = codes.index(kq.DISTRICT_CODE)
+    others = [i for i in range(len(counts)) if i != k]
+    largest = max(others, key=lambda i: counts[i])
+    moved = counts[k] - len(kq.TOWNS)
+    if counts[largest] + moved < 1:
+        return counts
+    out = list(counts)
+    out[k], out[largest] = len(kq.TOWNS), counts[largest] + moved
+    return out
 
 
 def _town_names(district_code: str, count: int, rng: np.random.Generator) -> list[tuple[str, str]]:
