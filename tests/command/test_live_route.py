@@ -48,6 +48,11 @@ def test_the_bare_route_refuses_as_the_api_does(api: TestClient, auth: Any) -> N
         assert stream.headers["content-type"].startswith("application/problem+json")
         assert stream.json()["detail"] == other.json()["detail"]
         assert_strict(stream)
+    # Only GET, as every route of the API (Starlette would add HEAD to a bare GET route).
+    for method in ("HEAD", "POST"):
+        refused = api.request(method, LIVE, headers=auth("demo_operator"))
+        assert refused.status_code == 405 and refused.headers["allow"] == "GET"
+        assert refused.headers["content-type"].startswith("application/problem+json")
 
 
 def _run(app: StreamsBypassGZip, path: str) -> tuple[list[Message], bool]:

@@ -216,7 +216,9 @@ async def light_stream(request: Request) -> StreamingResponse:
 def light_route(prefix: str) -> Route:
     """The route `app.py` puts first, so it answers `GET {prefix}/live/stream` (the FastAPI
     route above stays for the API's description, and is never reached)."""
-    return Route(f"{prefix}{router.prefix}/stream", light_stream, methods=["GET"])
+    route = Route(f"{prefix}{router.prefix}/stream", light_stream, methods=["GET"])
+    route.methods = {"GET"}  # Starlette adds HEAD to a GET route; the API answers it 405
+    return route
 
 
 async def open_stream(
