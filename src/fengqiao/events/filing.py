@@ -35,7 +35,7 @@ from fengqiao.sla.deadlines import Deadline, compute_deadline
 from fengqiao.taxonomy.public import hidden_codes
 from fengqiao.taxonomy.questions import Answer, check_answers
 from fengqiao.taxonomy.routing import Proposal, UnitRef, propose
-from fengqiao.taxonomy.snapshot import CategoryRef, Rules
+from fengqiao.taxonomy.snapshot import CategoryRef, Rules, load_rules
 
 
 @dataclass(frozen=True)
@@ -279,6 +279,11 @@ def create_event(
 ) -> tuple[Event, list[Duplicate]]:
     """File one event: resolve, route, start its deadline, write it with its first trail row;
     an urgent one alerts the command room at once."""
+    if place.town_id not in rules.town_paths:
+        # A town imported after this process's snapshot was read (the grid index already knows
+        # its grids): read the rules again in this transaction, so its path, district and
+        # units are the stored ones, not a guess.
+        rules = load_rules(db)
     category, answers = check_filing(rules, principal, data, hidden=hidden, town_id=place.town_id)
     if SOURCES[data.source].staff and not _serves_town(principal, place, rules):
         raise forbidden(

@@ -38,7 +38,8 @@
   // cities and districts, a city's districts, a district's towns, a town's villages. Above the
   // district the towns of the district chosen are added below it (a province holds too many
   // towns to list at once). The API lists only the caller's own area.
-  const LEVEL_GROUPS = [["city", "市"], ["district", "区"], ["town", "镇街"], ["village", "村社"]];
+  const LEVEL_NAMES = FQ.labels("orgLevels");
+  const LEVEL_GROUPS = ["city", "district", "town", "village"].map((kind) => [kind, LEVEL_NAMES[kind]]);
   const ABOVE_DISTRICT = new Set(["province", "city"]);
   const PAGE = 500;
 
