@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import shapely
@@ -124,6 +125,26 @@ def _shapes(db: Session, path: str, kind: str) -> dict[str, BaseGeometry]:
     return shapes
 
 
+def grid_collection(rows: Sequence[Any]) -> dict[str, Any]:
+    """Grid rows (id, code, name, grid_type, households, population, geometry) as the grid
+    layer's GeoJSON (the whole layer and a box of it alike)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": r.code,
+                "properties": {
+                    "id": r.id, "code": r.code, "name": r.name, "grid_type": r.grid_type,
+                    "households": r.households, "population": r.population,
+                },
+                "geometry": r.geometry,
+            }
+            for r in rows
+        ],
+    }  # fmt: skip
+
+
 def box_grid_features(db: Session, path: str, box: Box, limit: int) -> dict[str, Any] | None:
     """The live grids under `path` whose bounds meet `box` (south, north, west, east), as the
     grid layer's features; None when more than `limit` do (the caller asks for a closer view)."""
@@ -145,21 +166,7 @@ def box_grid_features(db: Session, path: str, box: Box, limit: int) -> dict[str,
     ).all()  # fmt: skip
     if len(rows) > limit:
         return None
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "id": r.code,
-                "properties": {
-                    "id": r.id, "code": r.code, "name": r.name, "grid_type": r.grid_type,
-                    "households": r.households, "population": r.population,
-                },
-                "geometry": r.geometry,
-            }
-            for r in rows
-        ],
-    }  # fmt: skip
+    return grid_collection(rows)
 
 
 def ancestors_at(db: Session, path: str, kind: str) -> dict[int, int]:

@@ -77,21 +77,7 @@ def _grid_features(db: Any, path: str) -> dict[str, Any]:
         )
         .order_by(OrgUnit.code)
     ).all()  # fmt: skip
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "id": r.code,
-                "properties": {
-                    "id": r.id, "code": r.code, "name": r.name, "grid_type": r.grid_type,
-                    "households": r.households, "population": r.population,
-                },
-                "geometry": r.geometry,
-            }
-            for r in rows
-        ],
-    }  # fmt: skip
+    return areas.grid_collection(rows)
 
 
 @router.get(
