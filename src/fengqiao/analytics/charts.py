@@ -290,9 +290,16 @@ def hour_weekday(q: Question) -> dict[str, Any]:
     }
 
 
+# Areas whose map colours the areas one level down instead of every grid (a province's 85,000
+# grids are neither readable on one map nor cheap to send).
+MAP_BY_AREA = ("province", "city")
+
+
 def grid_map(q: Question) -> dict[str, Any]:
-    # Rows (grid, new, overdue) used as they come: a province has tens of thousands of grids,
-    # so no dict per grid.
+    if q.scope.level in MAP_BY_AREA:
+        return _area_map(q)
+    # Rows (grid, new, overdue) used as they come: a district has thousands of grids, so no
+    # dict per grid.
     rows = q.sum(("grid_id",), ("new", "overdue")).rows
     rows.sort(key=lambda row: (-row[1], row[0]))
     top = rows[:10]
@@ -313,6 +320,33 @@ def grid_map(q: Question) -> dict[str, Any]:
         ],
         "x": top_names,
         "table": (["网格ID", "新增", "超期"], [list(row) for row in rows]),
+    }
+
+
+def _area_map(q: Question) -> dict[str, Any]:
+    """The map of a city or province: its districts or cities coloured by their new events
+    (`areas`, every one of them, 0 where none), drawn on the outlines of `/map/areas`."""
+    child = CHILD_LEVEL[q.scope.level]
+    counts = _by_child(q, child, ("new", "overdue"))
+    places = q.db.execute(
+        select(OrgUnit.id, OrgUnit.name).where(
+            OrgUnit.kind == child, OrgUnit.path.like(f"%/{q.scope.org_id}/%")
+        )
+    ).all()
+    rows = [(p.id, p.name, *(counts.get(p.id, {}).get(c, 0) for c in ("new", "overdue")))
+            for p in places]  # fmt: skip
+    rows.sort(key=lambda row: (-row[2], row[1]))
+    top = rows[:10]
+    return {
+        "kind": "map",
+        "level": child,
+        "areas": {str(row[0]): row[2] for row in rows},
+        "names": {str(row[0]): row[1] for row in rows},
+        "grids": {},
+        "max": rows[0][2] if rows else 0,
+        "series": [{"name": "高发区域", "data": [{"name": r[1], "value": r[2]} for r in top]}],
+        "x": [row[1] for row in top],
+        "table": ([ORG_LEVEL_ZH[child], "新增", "超期"], [list(row[1:]) for row in rows]),
     }
 
 

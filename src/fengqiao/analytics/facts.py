@@ -75,7 +75,7 @@ OPEN = frozenset(
 # The event's own columns that rollups are keyed by (the hour of the week comes from the entry).
 KEY_COLUMNS = (
     "town_id", "village_id", "grid_id", "category_code", "major_code", "platform", "level",
-    "source", "reporter_id", "owner_unit_id",
+    "source", "reporter_id", "owner_unit_id", "district_id",
 )  # fmt: skip
 
 
@@ -179,8 +179,9 @@ def hour_of_week(at: datetime) -> int:
 def key_values(state: EventState) -> dict[str, Any]:
     """The event's own key columns, None stored as 0 (see `dimension`)."""
     values = {name: getattr(state, name) for name in KEY_COLUMNS}
-    if values["owner_unit_id"] is None:
-        values["owner_unit_id"] = 0
+    for name in ("owner_unit_id", "district_id"):
+        if values[name] is None:
+            values[name] = 0
     return values
 
 

@@ -37,6 +37,7 @@ DIMENSION_TYPES: dict[str, type[Integer] | String] = {
     "owner_unit_id": Integer,
     "reporter_id": Integer,
     "how": Integer,  # hour of the week of the entry, 0-167
+    "district_id": Integer,  # the town's district
 }
 
 
@@ -62,6 +63,11 @@ class RollupSpec:
     def columns(self) -> tuple[str, ...]:
         return self.dims + self.derived
 
+    @property
+    def by_district(self) -> bool:
+        """Keyed by the district rather than the town (no town-level dimension)."""
+        return "district_id" in self.dims
+
 
 # What is asked of a reporter: how much and how good (有效上报), and what became of it.
 REPORTER_COUNTERS = (
@@ -75,12 +81,26 @@ CLASS_DERIVED = ("major_code", "platform")
 # dimensions. The day tables answer any town-level question to the day; the month tables answer
 # whole months with fewer rows, and alone hold hours of the week, villages, grids and reporters
 # (at the day grain those would be nearly as many rows as the events).
+#
+# The district-keyed tables come first: a question about a district or an area above it (a
+# city, a province) that needs no town-level dimension reads them, about fifteen times fewer rows
+# than the town-keyed ones (a district has ~15 towns; a province's year of classes by town is
+# millions of rows, by district ~100,000). A question about a town or below needs `town_id`,
+# which they do not have, so it never picks them.
+DISTRICT = ("district_id",)
 SPECS: tuple[RollupSpec, ...] = (
+    RollupSpec("day_district", "day", DISTRICT),
     RollupSpec("day_town", "day", ("town_id",)),
     RollupSpec("day_level_source", "day", ("town_id", "level", "source")),
     RollupSpec("day_unit", "day", ("town_id", "owner_unit_id")),
     RollupSpec("day_major", "day", ("town_id", "major_code"), ("platform",)),
     RollupSpec("day_class", "day", ("town_id", *CLASS), CLASS_DERIVED),
+    RollupSpec("month_district", "month", DISTRICT),
+    RollupSpec("month_district_major", "month", (*DISTRICT, "major_code"), ("platform",)),
+    RollupSpec("month_district_level_source", "month", (*DISTRICT, "level", "source")),
+    RollupSpec("month_district_how", "month", (*DISTRICT, "how"), counters=("new",)),
+    RollupSpec("month_district_unit", "month", (*DISTRICT, "owner_unit_id")),
+    RollupSpec("month_district_class", "month", (*DISTRICT, *CLASS), CLASS_DERIVED),
     RollupSpec("month_major", "month", ("town_id", "major_code"), ("platform",)),
     RollupSpec("month_level_source", "month", ("town_id", "level", "source")),
     RollupSpec("month_unit", "month", ("town_id", "owner_unit_id")),
@@ -94,8 +114,13 @@ SPECS: tuple[RollupSpec, ...] = (
         counters=("new", "closed", "overdue", "open", "open_overdue"),
     ),
     # Keyed reporter first, so "per reporter per month" is read in key order without a sort.
+    # The town's district rides along (derived: no more rows) for the active reporters' counts.
     RollupSpec(
-        "month_reporter", "month", ("reporter_id", "source", "town_id"), counters=REPORTER_COUNTERS
+        "month_reporter",
+        "month",
+        ("reporter_id", "source", "town_id"),
+        DISTRICT,
+        counters=REPORTER_COUNTERS,
     ),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
@@ -105,20 +130,39 @@ def _table(spec: RollupSpec) -> Table:
     columns: list[Column[object]] = [Column("period", Integer, nullable=False)]
     columns += [Column(name, DIMENSION_TYPES[name], nullable=False) for name in spec.columns]
     columns += [Column(name, BigInteger, nullable=False, default=0) for name in spec.counters]
-    if spec.grain == "day":
+    if spec.grain == "day" and not spec.by_district:
         # The town's district (set on insert, never part of the key: it follows from the town);
         # the distribution column of a sharded deployment (migration 0040).
         columns.append(Column("district_id", Integer, ForeignKey("org_unit.id")))
+    area = "district" if spec.by_district else "town"
     return Table(
         spec.table_name,
         Base.metadata,
         *columns,
         PrimaryKeyConstraint("period", *spec.dims, name=f"pk_{spec.table_name}"),
-        Index(f"ix_{spec.table_name}_town_period", "town_id", "period"),
+        Index(f"ix_{spec.table_name}_{area}_period", f"{area}_id", "period"),
         sqlite_with_rowid=False,
     )
 
 
 TABLES: dict[str, Table] = {spec.name: _table(spec) for spec in SPECS}
-# The day tables: they carry `district_id`, and PostgreSQL partitions them by month of `period`.
-DAY_TABLES = tuple(spec.table_name for spec in SPECS if spec.grain == "day")
+TABLES["month_reporter"].append_constraint(
+    Index("ix_rollup_month_reporter_district_period", "district_id", "period")
+)
+# How many reporters filed something, per month, district and source (analytics/active.py):
+# counted from `rollup_month_reporter`, not summed from entries.
+ACTIVE = Table(
+    "rollup_month_active",
+    Base.metadata,
+    Column("period", Integer, nullable=False),
+    Column("district_id", Integer, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("reporters", BigInteger, nullable=False),
+    PrimaryKeyConstraint("period", "district_id", "source", name="pk_rollup_month_active"),
+    sqlite_with_rowid=False,
+)
+# The town-keyed day tables: they carry `district_id`, and PostgreSQL partitions them by month
+# of `period` (the district-keyed one is small: 365 rows a district a year).
+DAY_TABLES = tuple(
+    spec.table_name for spec in SPECS if spec.grain == "day" and not spec.by_district
+)

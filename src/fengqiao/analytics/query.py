@@ -26,7 +26,7 @@ from fengqiao.analytics.facts import (
     entries,
     month_number,
 )
-from fengqiao.analytics.models import SPECS, TABLES, RollupSpec
+from fengqiao.analytics.models import ACTIVE, SPECS, TABLES, RollupSpec
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.events.changes import STATE_COLUMNS, EventState
 from fengqiao.events.models import Event
@@ -48,13 +48,15 @@ class Scope:
     """The area a question is about: a province, city or district, a town, a village or a grid.
 
     An area above the town is everything when it is the whole tree (`towns` None); when other
-    districts share the database, it is the rows of its towns (every rollup is keyed by town).
+    districts share the database, it is the rows of its towns in a town-keyed rollup and of its
+    `districts` in a district-keyed one (unknown: those tables are not read for it).
     """
 
     level: str  # province / city / district / town / village / grid
     org_id: int
     name: str = ""
     towns: tuple[int, ...] | None = None
+    districts: tuple[int, ...] | None = None
 
     @property
     def column(self) -> str | None:
@@ -65,6 +67,18 @@ class Scope:
         if self.column is not None or self.towns is None:
             return None
         return column.in_(self.towns) if self.towns else false()
+
+    @property
+    def by_district(self) -> bool:
+        """Whether the district-keyed rollups can answer for this area: a district or above,
+        the whole tree or with its districts known."""
+        return self.level in ABOVE_TOWN and (self.towns is None or self.districts is not None)
+
+    def district_filter(self, column: Any) -> ColumnElement[bool] | None:
+        """The condition on a district column limiting rows to this area, if any."""
+        if self.towns is None:
+            return None
+        return column.in_(self.districts) if self.districts else false()
 
 
 @dataclass
@@ -119,12 +133,42 @@ def _split(
     return head, (first_full, last_full_end), tail
 
 
-def _candidates(grain: str, needed: set[str], counters: tuple[str, ...]) -> list[RollupSpec]:
+def _candidates(
+    grain: str, needed: set[str], counters: tuple[str, ...], by_district: bool
+) -> list[RollupSpec]:
     return [
         s
         for s in SPECS
-        if s.grain == grain and needed <= set(s.columns) and set(counters) <= set(s.counters)
+        if s.grain == grain
+        and needed <= set(s.columns)
+        and set(counters) <= set(s.counters)
+        and (by_district or not s.by_district)
     ]
+
+
+def _tables(
+    scope: Scope, dims: set[str], counters: tuple[str, ...], daily: bool
+) -> tuple[list[RollupSpec], list[RollupSpec]]:
+    """The day and month rollups that can answer, smallest first, each grain on its own:
+    district-keyed ones for a district or an area above it when they have every dimension
+    asked for (a district or city grouping is then their own key), else the town-keyed ones
+    (the grouping through the town). A year of a province's levels thus reads its whole months
+    by district and only the days at its ends by town."""
+    plain = {d for d in dims if d not in TIME_DIMENSIONS and d not in TREE_DIMENSIONS}
+    if scope.column:
+        plain.add(scope.column)
+    choices = []
+    if scope.by_district:
+        choices.append((plain | {"district_id"}, True))
+    tree = any(d in TREE_DIMENSIONS for d in dims)
+    choices.append((plain | ({"town_id"} if tree else set()), False))
+    days: list[RollupSpec] = []
+    months: list[RollupSpec] = []
+    for needed, by_district in choices:
+        days = days or _candidates("day", needed, counters, by_district)
+        if daily:
+            months = months or _candidates("month", needed, counters, by_district)
+    return days, months
 
 
 def aggregate(
@@ -153,15 +197,15 @@ def aggregate(
         return Aggregate(by, counters, [], start, end)
     if any(d in TREE_DIMENSIONS for d in (*where, *([distinct] if distinct else []))):
         raise ValueError("district and city are grouping dimensions only")
-    needed = {
-        "town_id" if d in TREE_DIMENSIONS else d
-        for d in (*by, *where, *([distinct] if distinct else []))
-        if d not in TIME_DIMENSIONS
-    }
-    if scope.column:
-        needed.add(scope.column)
-    days = _candidates("day", needed, counters)
-    months = _candidates("month", needed, counters) if "day" not in by else []
+    if (
+        distinct == "reporter_id"
+        and scope.by_district
+        and by == ("month",)
+        and set(where) <= {"source"}
+    ):
+        return _with_active(db, scope, start, end, by, counters, where, today)
+    dims = {*by, *where, *([distinct] if distinct else [])}
+    days, months = _tables(scope, dims, counters, "day" not in by)
     result = Aggregate(by, counters, [], start, end)
     parts: list[tuple[RollupSpec, date, date]] = []
     if days:
@@ -229,6 +273,42 @@ def _with_distinct(
     return result
 
 
+def _with_active(
+    db: Session,
+    scope: Scope,
+    start: date,
+    end: date,
+    by: tuple[str, ...],
+    counters: tuple[str, ...],
+    where: dict[str, Any],
+    today: date | None,
+) -> Aggregate:
+    """Distinct reporters per month of a district or an area above it: the counters summed as
+    any question, over whole months (the reporters are counted per month), and the counts of
+    `rollup_month_active` beside them (analytics/active.py)."""
+    low, high = _month_start(start), _next_month(end) - timedelta(days=1)
+    shown_high = end if today is not None and end >= today else high
+    summed = aggregate(db, scope=scope, start=low, end=min(high, shown_high), by=by,
+                       counters=counters, where=where, today=today)  # fmt: skip
+    period = ACTIVE.c.period
+    conditions = [period >= low.year * 100 + low.month, period <= high.year * 100 + high.month]
+    conditions += [ACTIVE.c[name] == value for name, value in where.items()]
+    area = scope.district_filter(ACTIVE.c.district_id)
+    if area is not None:
+        conditions.append(area)
+    total = cast(func.sum(ACTIVE.c.reporters), BigInteger)
+    statement = select(period, total).where(and_(*conditions)).group_by(period)
+    reporters = {tuple(row[:-1]): int(row[-1] or 0) for row in _fetch(db, statement)}
+    result = Aggregate(by, (*counters, "distinct_reporter_id"), [], low, shown_high)
+    rows = {tuple(row[: len(by)]): row[len(by) :] for row in summed.rows}
+    for key in sorted(set(rows) | {k for k, v in reporters.items() if v}):
+        values = rows.get(key, (0,) * len(counters))
+        result.rows.append((*key, *values, reporters.get(key, 0)))
+    widened = (low, shown_high) != (start, end)
+    result.sources = ["widened:month_active" if widened else "month_active", *summed.sources]
+    return result
+
+
 def _merged(pieces: list[list[tuple[Any, ...]]], width: int) -> list[tuple[Any, ...]]:
     sums: dict[tuple[Any, ...], list[int]] = {}
     for piece in pieces:
@@ -263,24 +343,34 @@ def _sum_table(
     ]
     if scope.column:
         conditions.append(table.c[scope.column] == scope.org_id)
-    towns = scope.town_filter(table.c.town_id)
-    if towns is not None:
-        conditions.append(towns)
+    if spec.by_district:
+        area = scope.district_filter(table.c.district_id)
+    else:
+        area = scope.town_filter(table.c.town_id)
+    if area is not None:
+        conditions.append(area)
     conditions += [table.c[name] == value for name, value in where.items()]
     keys: list[Any] = []
+    # A district-keyed table groups by district on its own key; a city (or, in a town-keyed
+    # table, a district) is reached through the org tree.
+    area = table.c.district_id if spec.by_district else table.c.town_id
+    through_tree = False
     for name in by:
         if name == "day":
             keys.append(period)
         elif name == "month":
             keys.append(period if spec.grain == "month" else period / 100)
+        elif name == "district" and spec.by_district:
+            keys.append(area)
         elif name in TREE_DIMENSIONS:
-            keys.append(table.c.town_id)
+            keys.append(area)
+            through_tree = True
         else:
             keys.append(table.c[name])
-    if any(name in TREE_DIMENSIONS for name in by):
+    if through_tree:
         if distinct is not None:
             raise ValueError("district and city are not counted distinct")
-        return _sum_by_tree(db, table, conditions, by, keys, counters)
+        return _sum_by_tree(db, table, spec.by_district, conditions, by, keys, counters)
     # BIGINT sums come back as int on both backends (PostgreSQL's SUM of bigint is numeric).
     sums = [cast(func.sum(table.c[c]), BigInteger) for c in counters]
     if distinct is not None:
@@ -316,15 +406,16 @@ def _sum_table(
 def _sum_by_tree(
     db: Session,
     table: Any,
+    by_district: bool,
     conditions: list[ColumnElement[bool]],
     by: tuple[str, ...],
     keys: list[Any],
     counters: tuple[str, ...],
 ) -> list[tuple[Any, ...]]:
-    """Sums grouped by the town's district or city: per town first (the rollup's own key),
-    then those few rows joined to their town (and its district) by primary key and summed
-    again, so the big table is never joined to the org tree."""
-    inner_keys = list(dict.fromkeys(keys))  # town_id once, even for district and city
+    """Sums grouped by the area's district or city: per area first (the rollup's own key, a
+    town or a district), then those few rows joined to their town (and its district) by
+    primary key and summed again, so the big table is never joined to the org tree."""
+    inner_keys = list(dict.fromkeys(keys))  # the area once, even for district and city
     inner = (
         select(
             *(key.label(f"k{i}") for i, key in enumerate(inner_keys)),
@@ -335,10 +426,16 @@ def _sum_by_tree(
         .subquery()
     )
     column = {id(key): inner.c[f"k{i}"] for i, key in enumerate(inner_keys)}
-    town = aliased(OrgUnit)
-    source: Any = inner.join(town, town.id == column[id(table.c.town_id)])
-    district = None
     outer: list[Any] = []
+    if by_district:
+        district: Any = aliased(OrgUnit)
+        source: Any = inner.join(district, district.id == column[id(table.c.district_id)])
+        for name, key in zip(by, keys, strict=True):
+            outer.append(district.parent_id if name == "city" else column[id(key)])
+        return _fetch(db, _regrouped(source, outer, inner, counters))
+    town = aliased(OrgUnit)
+    source = inner.join(town, town.id == column[id(table.c.town_id)])
+    district = None
     for name, key in zip(by, keys, strict=True):
         if name == "district":
             outer.append(town.parent_id)
@@ -349,14 +446,17 @@ def _sum_by_tree(
             outer.append(district.parent_id)
         else:
             outer.append(column[id(key)])
+    return _fetch(db, _regrouped(source, outer, inner, counters))
+
+
+def _regrouped(source: Any, outer: list[Any], inner: Any, counters: tuple[str, ...]) -> Any:
     sums = [cast(func.sum(inner.c[f"c{i}"]), BigInteger) for i in range(len(counters))]
-    statement = (
+    return (
         select(*outer, *sums)
         .select_from(source)
         .group_by(*outer)
         .having(or_(*(total != 0 for total in sums)))
     )
-    return _fetch(db, statement)
 
 
 def _fetch(db: Session, statement: Any) -> list[tuple[Any, ...]]:

@@ -20,6 +20,7 @@ from sqlalchemy import Integer, Table, delete, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from fengqiao.analytics import active
 from fengqiao.analytics.facts import (
     COUNTER_INDEX,
     COUNTERS,
@@ -30,7 +31,7 @@ from fengqiao.analytics.facts import (
     key_values,
     month_number,
 )
-from fengqiao.analytics.models import DIMENSION_TYPES, SPECS, TABLES, RollupSpec
+from fengqiao.analytics.models import DIMENSION_TYPES, SPEC_BY_NAME, SPECS, TABLES, RollupSpec
 from fengqiao.db import Database, UTCDateTime
 from fengqiao.events.changes import STATE_COLUMNS, EventState, decode_state
 from fengqiao.events.models import Event, RollupPending
@@ -109,15 +110,20 @@ def _insert_columns(spec: RollupSpec, marker: str) -> tuple[tuple[str, ...], str
     town parameter again, so every writer (a step, the worker, a rebuild) fills it."""
     names = ("period", *spec.columns, *spec.counters)
     values = ", ".join([marker] * len(names))
-    if spec.grain == "day":
+    if _town_day(spec):
         names = (*names, "district_id")
         values += f", (SELECT parent_id FROM org_unit WHERE id = {marker})"
     return names, values
 
 
+def _town_day(spec: RollupSpec) -> bool:
+    """A town-keyed day table: it carries its town's district beside the key."""
+    return spec.grain == "day" and not spec.by_district
+
+
 def _town_again(spec: RollupSpec, row: tuple[Any, ...]) -> tuple[Any, ...]:
     # The town parameter of the district subquery (the town is the first dimension of a day table).
-    return (*row, row[1]) if spec.grain == "day" else row
+    return (*row, row[1]) if _town_day(spec) else row
 
 
 _UPSERTS: dict[str, _Upserts] = {}
@@ -156,6 +162,9 @@ def apply(db: Session, rows: Rows) -> int:
         else:
             connection.exec_driver_sql(statements[spec.name], parameters)
         written += len(parameters)
+    reporters = rows.get("month_reporter")
+    if reporters:  # (period, reporter, source, town, district): its cells counted again
+        active.recount(connection, {(key[0], key[4], key[2]) for key in reporters})
     return written
 
 
@@ -415,6 +424,7 @@ def rebuild(database: Database, *, chunk: int = 50000, in_sql: bool | None = Non
             from fengqiao.analytics.rollups_sql import rebuild_sql
 
             events, written = rebuild_sql(connection)
+            written["month_active"] = active.rebuild(connection)
             connection.execute(delete(cast(Table, RollupPending.__table__)))
             return RebuildReport(events=events, rows=written)
         events, summer = _sum_events(connection, chunk)
@@ -423,6 +433,7 @@ def rebuild(database: Database, *, chunk: int = 50000, in_sql: bool | None = Non
             table = TABLES[spec.name]
             connection.execute(delete(table))
             counts[spec.name] = _insert_rows(connection, spec, summer.rows(spec))
+        counts["month_active"] = active.rebuild(connection)
         # The sums are of the events as they are now: nothing is owed any more.
         connection.execute(delete(cast(Table, RollupPending.__table__)))
     return RebuildReport(events=events, rows=counts)
@@ -456,6 +467,21 @@ def compare(connection: Connection) -> dict[str, list[str]]:
         ]
         if problems:
             differences[spec.name] = problems
+    # The active reporters' counts, from the reporter rows the events give.
+    want_active: dict[active.Cell, set[int]] = {}
+    new = SPEC_BY_NAME["month_reporter"].counters.index("new")
+    for (period, reporter, source, _, district), values in expected["month_reporter"].items():
+        if values[new] > 0:
+            want_active.setdefault((period, district, source), set()).add(reporter)
+    counted = {cell: len(reporters) for cell, reporters in want_active.items()}
+    have_active = active.stored(connection)
+    problems = [
+        f"{cell}: stored {have_active.get(cell, 0)}, events give {counted.get(cell, 0)}"
+        for cell in sorted(set(counted) | set(have_active))
+        if counted.get(cell, 0) != have_active.get(cell, 0)
+    ]
+    if problems:
+        differences["month_active"] = problems
     return differences
 
 

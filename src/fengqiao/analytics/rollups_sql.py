@@ -127,7 +127,7 @@ def insert_sql(spec: RollupSpec) -> str:
         f"SELECT {', '.join([*key, *derived, *sums])} FROM entries WHERE {useful} "
         f"GROUP BY {', '.join(key)} HAVING {nonzero}"
     )
-    if spec.grain == "day":
+    if spec.grain == "day" and not spec.by_district:
         outer = ", ".join(f"r.{n}" for n in ["k0", *[f"k{i}" for i in range(1, len(names))]])
         aliased = ", ".join(f"{part} AS k{i}" for i, part in enumerate([*key, *derived, *sums]))
         select = (

@@ -55,11 +55,21 @@ def resolve_scope(db: Session, *, principal: Principal, org_id: int | None) -> S
 def scope_of(db: Session, *, org_id: int, kind: str, name: str, path: str) -> Scope:
     """The analysis area of an org unit: above the town, limited to its towns when it shares
     the database with other districts (`auth.service.home_reach`)."""
-    towns = None
+    towns = districts = None
     if kind in ("province", "city", "district"):
         _, reach = home_reach(db, path)
-        towns = tuple(sorted(reach)) if reach is not None else None
-    return Scope(level=kind, org_id=org_id, name=name, towns=towns)
+        if reach is not None:
+            towns = tuple(sorted(reach))
+            districts = (org_id,) if kind == "district" else districts_below(db, path)
+    return Scope(level=kind, org_id=org_id, name=name, towns=towns, districts=districts)
+
+
+def districts_below(db: Session, path: str) -> tuple[int, ...]:
+    """The districts under an area above them (a city's, a province's), by id."""
+    statement = select(OrgUnit.id).where(
+        OrgUnit.kind == "district", OrgUnit.path.startswith(path, autoescape=True)
+    )
+    return tuple(sorted(db.scalars(statement)))
 
 
 def history_start(db: Session, scope: Scope) -> date | None:

@@ -44,7 +44,8 @@ def compute(db: Session, *, principal: Principal, year: int, local_today: date,
     if district.parent_id is not None:
         towns = tuple(db.scalars(select(OrgUnit.id).where(
             OrgUnit.kind == "town", OrgUnit.path.startswith(district.path, autoescape=True))))  # fmt: skip
-    scope = Scope(level="district", org_id=district.id, name=district.name, towns=towns)
+    scope = Scope(level="district", org_id=district.id, name=district.name, towns=towns,
+                  districts=None if towns is None else (district.id,))  # fmt: skip
     cut = min(local_today, date(year, 12, 31))
     monthly = annual.monthly(db, district=scope, year=year, today=cut,
                              weights=service.Weights.from_settings(settings))  # fmt: skip

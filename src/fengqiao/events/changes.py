@@ -39,6 +39,7 @@ STATE_COLUMNS = (
     "return_count",
     "rework_count",
     "satisfaction",
+    "district_id",
 )
 
 
@@ -68,6 +69,9 @@ class EventState:
     return_count: int
     rework_count: int
     satisfaction: int | None
+    # The town's district (the district-keyed rollups' key); last, so a state built before it
+    # existed reads as "none".
+    district_id: int | None = None
 
 
 def encode_state(state: EventState) -> str:

@@ -17,6 +17,7 @@
   let gridLayer = null;
   let gridMap = null;
   let gridGeojson = null;
+  const areaGeojson = {}; // kind → promise of the caller's outlines of that kind (/map/areas)
 
   function iso(d) {
     return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" +
@@ -360,8 +361,17 @@
         zoomSnap: 0.1 });
       entry.body.classList.add("grid-map");
     }
-    if (!gridGeojson) gridGeojson = await api("/grids/geojson");
-    const values = data.grids;
+    // A city or province is coloured by its districts or cities (data.areas), not its grids.
+    const byArea = Boolean(data.areas);
+    let features;
+    if (byArea) {
+      if (!areaGeojson[data.level]) areaGeojson[data.level] = api("/map/areas?kind=" + data.level);
+      features = (await areaGeojson[data.level]).features.filter((f) => String(f.properties.id) in data.areas);
+    } else {
+      if (!gridGeojson) gridGeojson = await api("/grids/geojson");
+      features = gridGeojson.features;
+    }
+    const values = byArea ? data.areas : data.grids;
     const max = Math.max(data.max, 1);
     const colour = (v) => {
       if (!v) return "#e3e8ee";
@@ -369,20 +379,21 @@
       return t > 0.75 ? "#b2182b" : t > 0.5 ? "#ef8a62" : t > 0.25 ? "#fddbc7" : "#d1e5f0";
     };
     if (gridLayer) gridLayer.remove();
-    const shown = { type: "FeatureCollection", features: gridGeojson.features };
+    const shown = { type: "FeatureCollection", features };
     gridLayer = L.geoJSON(shown, {
       renderer: L.canvas({ padding: 0.2 }),
-      style: (f) => ({ weight: 0.5, color: "#7a8896", fillOpacity: 0.8,
+      style: (f) => ({ weight: byArea ? 1.2 : 0.5, color: "#7a8896", fillOpacity: 0.8,
         fillColor: colour(values[String(f.properties.id)] || 0) }),
       onEachFeature: (f, layer) => layer.bindTooltip(() =>
         esc(f.properties.name) + "：" + number(values[String(f.properties.id)] || 0) + " 件"),
     }).addTo(gridMap);
     const inScope = L.geoJSON({ type: "FeatureCollection",
-      features: gridGeojson.features.filter((f) => values[String(f.properties.id)]) });
+      features: features.filter((f) => byArea || values[String(f.properties.id)]) });
     const bounds = inScope.getLayers().length ? inScope.getBounds() : gridLayer.getBounds();
     if (bounds.isValid()) gridMap.fitBounds(bounds, { padding: [8, 8] });
     setTimeout(() => gridMap.invalidateSize(), 0);
-    entry.card.dataset.grids = String(Object.keys(values).length);
+    entry.card.dataset.grids = byArea ? "0" : String(Object.keys(values).length);
+    entry.card.dataset.areas = byArea ? String(features.length) : "0";
   }
 
   async function drawChart(entry, params) {
