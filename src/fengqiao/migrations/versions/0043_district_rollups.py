@@ -123,7 +123,7 @@ def upgrade() -> None:
 
 def _queued_states(bind: sa.Connection, *, add: bool) -> None:
     """The rollup queue's `before` states with the event's district appended (or taken off)."""
-    parents = dict(
+    parents: dict[int, int | None] = dict(
         bind.exec_driver_sql("SELECT id, parent_id FROM org_unit WHERE kind = 'town'").all()
     )
     rows = bind.exec_driver_sql(
