@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fengqiao.analytics import chart_places
 from fengqiao.analytics.charts import CHARTS
 from fengqiao.analytics.rollups import apply_pending
 from fengqiao.clock import LOCAL_TZ, FixedClock
@@ -488,3 +489,25 @@ def test_times_are_local_days() -> None:
     first, second = MOMENTS[0].astimezone(UTC), MOMENTS[1].astimezone(UTC)
     assert first.date() == second.date() == date(2026, 12, 31)
     assert local_day(first) != local_day(second)
+
+
+def test_the_units_scatter_shows_the_busiest_units_and_says_how_many_there_are(
+    api: TestClient, auth: Auth, db: Session, workload: dict[str, int], monkeypatch: Any
+) -> None:
+    start, end = RANGES["december"]
+
+    def units() -> dict[str, Any]:
+        return chart(api, auth, "units_volume_time", "demo_district_leader", workload["district"],
+                     start, end)  # fmt: skip
+
+    whole = units()
+    points = whole["series"][0]["data"]
+    assert points and whole["summary"] == {"units_shown": len(points), "units_total": len(points)}
+    busiest = max(points, key=lambda p: p["value"][0])
+    assert points[0] == busiest
+    monkeypatch.setattr(chart_places, "UNITS_SHOWN", 1)
+    assert units()["series"][0]["data"] == [busiest]
+    monkeypatch.setattr(chart_places, "UNITS_SHOWN", 0)
+    cut = units()
+    assert cut["series"][0]["data"] == [] and cut["table"]["rows"] == []
+    assert cut["summary"] == {"units_shown": 0, "units_total": len(points)}

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from fengqiao.auth.models import User
 from fengqiao.auth.security import hash_password
 from fengqiao.db import Database
-from tests.e2e.conftest import LiveServer, desk_visit, serve_demo
+from tests.e2e.conftest import ARTIFACTS, LiveServer, desk_visit, serve_demo
 from tests.province.world import PEOPLE, World, build_world
 
 
@@ -57,6 +57,10 @@ def test_a_province_leader_picks_a_city_a_district_and_its_towns(
     page = visit.page
     expect(page.locator("#analytics[data-ready='true']")).to_be_attached(timeout=30000)
     groups = _groups(page)
+    # The province's map is coloured by its cities (outlines of /map/areas), not 85,000 grids.
+    grid_map = page.locator(".chart-card[data-chart='grid_map']")
+    expect(grid_map).to_have_attribute("data-areas", "1", timeout=30000)
+    expect(grid_map.locator(".leaflet-overlay-pane canvas")).to_have_count(1)
     assert groups["市"] == ["绍兴市"]
     assert sorted(groups["区"]) == ["柯桥区", "越城区"]
     assert "镇街" not in groups  # a province's towns come with the district chosen
@@ -83,6 +87,8 @@ def test_a_province_leader_picks_a_city_a_district_and_its_towns(
     page.get_by_role("button", name="查询").click()
     expect(page.locator("#range-note")).to_contain_text("绍兴市")
     expect(page.locator(".chart-card[data-loaded='true']")).to_have_count(18)
+    expect(grid_map).to_have_attribute("data-areas", "2")  # the city's two districts
+    grid_map.screenshot(path=str(ARTIFACTS / "province-city-map.png"))
     visit.assert_clean()
     page.context.close()
 

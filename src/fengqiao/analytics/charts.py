@@ -9,175 +9,40 @@ and 无可比数据 where the base period is empty or below FENGQIAO_ANALYTICS_M
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from fractions import Fraction
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fengqiao.analytics.chart_base import (
+    WEEKDAY_ZH,
+    Question,
+    _by_one,
+    _comparison,
+    _rate,
+    _series_by,
+    _totals,
+)
+from fengqiao.analytics.chart_places import (
+    areas_ranked,
+    grid_map,
+    overdue_by_place_unit,
+    units_volume_time,
+)
 from fengqiao.analytics.compare import (
     NO_BASE,
     count_change,
     count_headline,
-    rate,
     rate_headline,
 )
-from fengqiao.analytics.query import Aggregate, Scope, aggregate, day_of, month_of
+from fengqiao.analytics.query import Scope, day_of, month_of
 from fengqiao.analytics.service import Names, comparison_ranges
 from fengqiao.events.sources import SOURCE_ZH
-from fengqiao.org.models import ORG_LEVEL_ZH, PLATFORM_ZH, OrgUnit
+from fengqiao.org.models import PLATFORM_ZH, OrgUnit
 from fengqiao.taxonomy.models import EVENT_LEVEL_ZH
-
-WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-# Ranges up to this many days are drawn by day, longer ones by month.
-DAILY_UP_TO = 92
-# One level down as today: a province by city, a city by district, a district by town, ...
-CHILD_LEVEL = {
-    "province": "city",
-    "city": "district",
-    "district": "town",
-    "town": "village",
-    "village": "grid",
-    "grid": "grid",
-}
-
-
-@dataclass
-class Question:
-    db: Session
-    scope: Scope
-    start: date
-    end: date
-    names: Names
-    today: date | None = None
-    min_base: int = 5  # FENGQIAO_ANALYTICS_MIN_BASE
-    history_start: date | None = None  # the area's first day with an event
-
-    def partial_from(self, low: date) -> str | None:
-        """The first day with data when a base period starting on `low` began before it."""
-        if self.history_start is not None and low < self.history_start:
-            return self.history_start.isoformat()
-        return None
-
-    def sum(
-        self,
-        by: Sequence[str] = (),
-        counters: Sequence[str] = ("new",),
-        *,
-        start: date | None = None,
-        end: date | None = None,
-        where: dict[str, Any] | None = None,
-        distinct: str | None = None,
-    ) -> Aggregate:
-        result = aggregate(
-            self.db, scope=self.scope, start=start or self.start, end=end or self.end,
-            by=by, counters=counters, where=where, distinct=distinct, today=self.today,
-        )  # fmt: skip
-        if result.widened and start is None:
-            self.widened.append((result.start, result.end))
-        return result
-
-    widened: list[tuple[date, date]] = field(default_factory=list)
-
-    @property
-    def daily(self) -> bool:
-        return (self.end - self.start).days + 1 <= DAILY_UP_TO
-
-    def axis(self) -> tuple[str, list[int], list[str]]:
-        """The time dimension, its keys in order and their axis labels (12-05, or 2026-12)."""
-        if self.daily:
-            days = [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
-            return "day", [_day_key(d) for d in days], [d.strftime("%m-%d") for d in days]
-        months, cursor = [], self.start.replace(day=1)
-        while cursor <= self.end:
-            months.append(cursor)
-            cursor = (cursor.replace(day=28) + timedelta(days=4)).replace(day=1)
-        return (
-            "month",
-            [m.year * 100 + m.month for m in months],
-            [m.strftime("%Y-%m") for m in months],
-        )
-
-    def periods(self) -> list[str]:
-        """The axis's periods as a table (CSV) writes them: days with their year (2026-12-05),
-        months as 2026-12, so a spreadsheet never guesses the year."""
-        dim, keys, labels = self.axis()
-        if dim == "month":
-            return labels
-        return [f"{k // 10000:04d}-{k // 100 % 100:02d}-{k % 100:02d}" for k in keys]
-
-    def totals(
-        self, counters: Sequence[str], where: dict[str, Any] | None = None
-    ) -> dict[str, dict[str, int]]:
-        """The counters over this range and the 同比/环比 ranges."""
-        result = {"current": _totals(self.sum((), counters, where=where), counters)}
-        for name, (low, high) in comparison_ranges(self.start, self.end).items():
-            summed = self.sum((), counters, start=low, end=high, where=where)
-            result[name] = _totals(summed, counters)
-        return result
-
-
-def _day_key(day: date) -> int:
-    return day.year * 10000 + day.month * 100 + day.day
-
-
-def _totals(result: Aggregate, counters: Sequence[str]) -> dict[str, int]:
-    return {name: result.total(name) for name in counters}
-
-
-def _rate(part: float, whole: float) -> float | None:
-    return rate(int(part), int(whole))
-
-
-def _comparison(
-    question: Question, counters: Sequence[str], where: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The counters now, a year before (yoy) and in the period just before (mom), with each
-    counter's change in percent: None (无可比数据) when the base is below the smallest base or
-    began before the area's first event (`partial_from`)."""
-    totals = question.totals(counters, where)
-    current = totals["current"]
-    ranges = comparison_ranges(question.start, question.end)
-    compared: dict[str, Any] = {"counters": list(counters), "current": current}
-    for kind, (low, high) in ranges.items():
-        base, partial = totals[kind], question.partial_from(low)
-        compared[kind] = {
-            "from": low.isoformat(),
-            "to": high.isoformat(),
-            "values": base,
-            "partial_from": partial,
-            "change_pct": {
-                c: count_change(
-                    current[c], base[c], min_base=question.min_base, partial_from=partial
-                ).change
-                for c in counters
-            },
-        }
-    return compared
-
-
-def _series_by(result: Aggregate, key_index: int, counter: str, keys: list[Any]) -> list[int]:
-    column = len(result.by) + result.counters.index(counter)
-    values = {row[key_index]: row[column] for row in result.rows}
-    return [int(values.get(k, 0)) for k in keys]
-
-
-def _by_child(q: Question, child: str, counters: tuple[str, ...]) -> dict[Any, dict[str, int]]:
-    """Counters per child area of the scope: the rollups' own column for a town, village or
-    grid; above the town (a province's cities, a city's districts) grouped in SQL by the
-    town's district or city."""
-    if child in ("town", "village", "grid"):
-        return _by_one(q.sum((f"{child}_id",), counters))
-    return _by_one(q.sum((child,), counters))
-
-
-def _by_one(result: Aggregate) -> dict[Any, dict[str, int]]:
-    """Rows grouped by one dimension as {key: {counter: value}}."""
-    return {row[0]: dict(zip(result.counters, row[1:], strict=True)) for row in result.rows}
-
 
 # --- the charts --------------------------------------------------------------------------
 
@@ -290,100 +155,6 @@ def hour_weekday(q: Question) -> dict[str, Any]:
     }
 
 
-# Areas whose map colours the areas one level down instead of every grid (a province's 85,000
-# grids are neither readable on one map nor cheap to send).
-MAP_BY_AREA = ("province", "city")
-
-
-def grid_map(q: Question) -> dict[str, Any]:
-    if q.scope.level in MAP_BY_AREA:
-        return _area_map(q)
-    # Rows (grid, new, overdue) used as they come: a district has thousands of grids, so no
-    # dict per grid.
-    rows = q.sum(("grid_id",), ("new", "overdue")).rows
-    rows.sort(key=lambda row: (-row[1], row[0]))
-    top = rows[:10]
-    names = q.names.orgs([row[0] for row in top])
-    top_names = [names.get(row[0], str(row[0])) for row in top]
-    return {
-        "kind": "map",
-        "grids": {str(grid): new for grid, new, _ in rows},
-        "max": rows[0][1] if rows else 0,
-        "series": [
-            {
-                "name": "高发网格",
-                "data": [
-                    {"name": name, "value": row[1]}
-                    for name, row in zip(top_names, top, strict=True)
-                ],
-            }
-        ],
-        "x": top_names,
-        "table": (["网格ID", "新增", "超期"], [list(row) for row in rows]),
-    }
-
-
-def _area_map(q: Question) -> dict[str, Any]:
-    """The map of a city or province: its districts or cities coloured by their new events
-    (`areas`, every one of them, 0 where none), drawn on the outlines of `/map/areas`."""
-    child = CHILD_LEVEL[q.scope.level]
-    counts = _by_child(q, child, ("new", "overdue"))
-    places = q.db.execute(
-        select(OrgUnit.id, OrgUnit.name).where(
-            OrgUnit.kind == child, OrgUnit.path.like(f"%/{q.scope.org_id}/%")
-        )
-    ).all()
-    rows = [(p.id, p.name, *(counts.get(p.id, {}).get(c, 0) for c in ("new", "overdue")))
-            for p in places]  # fmt: skip
-    rows.sort(key=lambda row: (-row[2], row[1]))
-    top = rows[:10]
-    return {
-        "kind": "map",
-        "level": child,
-        "areas": {str(row[0]): row[2] for row in rows},
-        "names": {str(row[0]): row[1] for row in rows},
-        "grids": {},
-        "max": rows[0][2] if rows else 0,
-        "series": [{"name": "高发区域", "data": [{"name": r[1], "value": r[2]} for r in top]}],
-        "x": [row[1] for row in top],
-        "table": ([ORG_LEVEL_ZH[child], "新增", "超期"], [list(row[1:]) for row in rows]),
-    }
-
-
-def areas_ranked(q: Question) -> dict[str, Any]:
-    child = CHILD_LEVEL[q.scope.level]
-    rows = _by_child(q, child, ("new", "closed"))
-    places = q.db.execute(
-        select(OrgUnit.id, OrgUnit.name, OrgUnit.households).where(
-            OrgUnit.kind == child, OrgUnit.path.like(f"%/{q.scope.org_id}/%")
-        )
-    ).all()
-    ranked = []
-    for place in places:
-        counts = rows.get(place.id, {"new": 0, "closed": 0})
-        households = place.households or 0
-        # Ranked on the exact rate (as a fraction, no float error), rounded only to be shown:
-        # two places that both show 1.5 still come in their true order.
-        exact = Fraction(counts["new"] * 1000, households) if households else Fraction(0)
-        per_1000 = round(float(exact), 1) if households else None
-        ranked.append({"id": place.id, "name": place.name, "households": households,
-                       "new": counts["new"], "per_1000": per_1000, "exact": exact})  # fmt: skip
-    ranked.sort(key=lambda r: (-r["exact"], -r["new"], r["name"]))
-    return {
-        "kind": "bar",
-        "level": child,
-        "x": [r["name"] for r in ranked],
-        "series": [
-            {"name": "每千户事件数", "data": [r["per_1000"] for r in ranked]},
-            {"name": "新增", "data": [r["new"] for r in ranked]},
-        ],
-        "table": (
-            [ORG_LEVEL_ZH[child], "户数", "新增", "每千户"],
-            [[r["name"], r["households"], r["new"], r["per_1000"]] for r in ranked],
-        ),
-    }
-
-
 DURATION_ZH = (
     ("done_h4", "4小时内"),
     ("done_d1", "4-24小时"),
@@ -427,53 +198,6 @@ def on_time_trend(q: Question) -> dict[str, Any]:
         "table": (
             ["时间", "办结", "按期办结", "按期结案率（%）"],
             [list(r) for r in zip(q.periods(), done, on_time, rates, strict=True)],
-        ),
-    }
-
-
-def overdue_by_place_unit(q: Question) -> dict[str, Any]:
-    child = CHILD_LEVEL[q.scope.level]
-    places = _by_child(q, child, ("overdue",))
-    units = _by_one(q.sum(("owner_unit_id",), ("overdue",)))
-    place_rows = sorted(((k, v["overdue"]) for k, v in places.items() if v["overdue"]),
-                        key=lambda kv: (-kv[1], kv[0]))  # fmt: skip
-    unit_rows = sorted(((k, v["overdue"]) for k, v in units.items() if v["overdue"] and k),
-                       key=lambda kv: (-kv[1], kv[0]))[:15]  # fmt: skip
-    place_names = q.names.orgs([k for k, _ in place_rows])
-    unit_names = q.names.units([k for k, _ in unit_rows])
-    return {
-        "kind": "bar",
-        "x": [place_names.get(k, str(k)) for k, _ in place_rows],
-        "series": [{"name": "超期件数", "data": [v for _, v in place_rows]}],
-        "units": {
-            "x": [unit_names.get(k, str(k)) for k, _ in unit_rows],
-            "data": [v for _, v in unit_rows],
-        },
-        "table": (
-            ["类别", "名称", "超期件数"],
-            [[ORG_LEVEL_ZH[child], place_names.get(k, str(k)), v] for k, v in place_rows]
-            + [["责任单位", unit_names.get(k, str(k)), v] for k, v in unit_rows],
-        ),
-    }
-
-
-def units_volume_time(q: Question) -> dict[str, Any]:
-    # Rows (unit, dispatched, closed, handle_seconds) as they come: a province has tens of
-    # thousands of units.
-    rows = q.sum(("owner_unit_id",), ("dispatched", "closed", "handle_seconds")).rows
-    units = [row for row in rows if row[0] and row[1]]
-    units.sort(key=lambda row: (-row[1], row[0]))
-    names = q.names.units([row[0] for row in units])
-    points = []
-    for unit, dispatched, closed, seconds in units:
-        hours = round(seconds / closed / 3600, 1) if closed else None
-        points.append({"name": names.get(unit, str(unit)), "value": [dispatched, hours]})
-    return {
-        "kind": "scatter",
-        "series": [{"name": "责任单位", "data": points}],
-        "table": (
-            ["责任单位", "交办件数", "平均处置时长（小时）"],
-            [[p["name"], *p["value"]] for p in points],
         ),
     }
 

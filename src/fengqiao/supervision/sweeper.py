@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select, text
+from sqlalchemy import ColumnElement, Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from fengqiao.db import Database
@@ -170,12 +170,25 @@ PASSES: list[tuple[Callable[[datetime, int], Select[Event]], Step]] = [
 ]
 
 
-def anything_due(database: Database, now: datetime) -> bool:
-    """Whether any pass (the parts' included) has a row due: one statement, read only."""
-    probes = [query(now, 1).exists() for query, _ in PASSES]
+def due_probe(now: datetime) -> Select[tuple[bool]]:
+    """The one read-only statement saying whether any pass (the parts' included) has a row due.
+
+    Each pass is asked for its first row in its own order (a scalar subquery keeps ORDER BY and
+    LIMIT), so the database walks the pass's partial index from its start: in an EXISTS,
+    PostgreSQL drops the order and may pick any index of the open events instead, which at 12
+    million events filtered 85,000 open ones one by one (60 ms a tick instead of 1 ms)."""
+    probes: list[ColumnElement[bool]] = [
+        query(now, 1).with_only_columns(Event.id).scalar_subquery().is_not(None)
+        for query, _ in PASSES
+    ]
     probes += [statement.exists() for statement in parts_due(now, 1)]
+    return select(or_(*probes))
+
+
+def anything_due(database: Database, now: datetime) -> bool:
+    """Whether any pass has a row due (`due_probe`)."""
     with database.session() as db:
-        return bool(db.scalar(select(or_(*probes))))
+        return bool(db.scalar(due_probe(now)))
 
 
 def sweep(

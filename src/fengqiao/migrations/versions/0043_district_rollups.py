@@ -36,6 +36,11 @@ COUNTERS = (
     "sat_2", "sat_3", "sat_4", "sat_5", "done", "done_on_time", "done_seconds", "done_h4",
     "done_d1", "done_d3", "done_d7", "done_more",
 )  # fmt: skip
+UNIT_COUNTERS = (
+    "new", "accepted", "dispatched", "handled", "closed", "closed_on_time", "overdue", "rejected",
+    "voided", "merged", "self_handled", "returned_events", "reworked_events", "handle_seconds",
+    "rated", "satisfaction_sum",
+)  # fmt: skip
 TYPES = {
     "category_code": sa.String(length=8),
     "major_code": sa.String(length=8),
@@ -50,7 +55,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]]
     "month_district_major": (("major_code",), ("platform",), COUNTERS, "month_major"),
     "month_district_level_source": (("level", "source"), (), COUNTERS, "month_level_source"),
     "month_district_how": (("how",), (), ("new",), "month_how"),
-    "month_district_unit": (("owner_unit_id",), (), COUNTERS, "month_unit"),
+    "month_district_unit": (("owner_unit_id",), (), UNIT_COUNTERS, "month_unit"),
     "month_district_class": (
         ("category_code",), ("major_code", "platform"), COUNTERS, "month_class"
     ),

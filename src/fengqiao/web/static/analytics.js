@@ -351,6 +351,9 @@
       if (s.average != null) parts.push("平均满意度 " + s.average + " 分（" + number(s.rated) + " 件评价）");
       if (s.pass_rate != null) parts.push("核查通过率 " + s.pass_rate + "%");
       if (s.active_workers != null) parts.push("上报网格员 " + number(s.active_workers) + " 人");
+      if (s.units_total > s.units_shown) {
+        parts.push("显示交办件数最多的 " + number(s.units_shown) + " 个部门（共 " + number(s.units_total) + " 个）");
+      }
     }
     return parts.join("；");
   }
