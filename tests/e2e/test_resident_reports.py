@@ -146,8 +146,10 @@ def test_a_resident_follows_a_report_round_the_loop_and_rates_it(
         expect(page.locator("#r-facts")).to_contain_text("办结时间")
         expect(page.locator("#r-photos [data-side=before] img")).to_have_count(1)
         expect(page.locator("#r-photos [data-side=after] img")).to_have_count(1)
-        for image in page.locator("#r-photos img").all():
-            assert image.evaluate("(img) => img.complete && img.naturalWidth > 0")
+        for image in page.locator("#r-photos img").all():  # each photo loads (not only its tag)
+            page.wait_for_function(
+                "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+            )
         text = page.locator("#r-main").inner_text()
         handler_name = api.get("demo_handler", "/users/me")["name"]
         assert handler_name not in text and "已更换灯泡" not in text
