@@ -505,9 +505,9 @@ def test_the_units_scatter_shows_the_busiest_units_and_says_how_many_there_are(
     assert points and whole["summary"] == {"units_shown": len(points), "units_total": len(points)}
     busiest = max(points, key=lambda p: p["value"][0])
     assert points[0] == busiest
-    monkeypatch.setattr(chart_places, "UNITS_SHOWN", 1)
+    monkeypatch.setitem(chart_places.UNITS_SHOWN, "district", 1)
     assert units()["series"][0]["data"] == [busiest]
-    monkeypatch.setattr(chart_places, "UNITS_SHOWN", 0)
+    monkeypatch.setitem(chart_places.UNITS_SHOWN, "district", 0)
     cut = units()
     assert cut["series"][0]["data"] == [] and cut["table"]["rows"] == []
     assert cut["summary"] == {"units_shown": 0, "units_total": len(points)}

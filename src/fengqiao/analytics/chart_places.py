@@ -130,10 +130,10 @@ def overdue_by_place_unit(q: Question) -> dict[str, Any]:
     }
 
 
-# The most units the scatter shows (those with the most events dispatched): a district has a
-# few hundred; a province's 36,000 points are unreadable, and naming them all cost more than
-# every other chart together.
-UNITS_SHOWN = 500
+# The most units the scatter shows above the district (those with the most events dispatched):
+# a district's several hundred (the demo 柯桥区 595) are all shown; a province's 36,000 points
+# are unreadable, and naming them all cost more than every other chart together.
+UNITS_SHOWN = {"province": 500, "city": 500}
 
 
 def units_volume_time(q: Question) -> dict[str, Any]:
@@ -143,7 +143,7 @@ def units_volume_time(q: Question) -> dict[str, Any]:
     units = [row for row in rows if row[0] and row[1]]
     units.sort(key=lambda row: (-row[1], row[0]))
     total = len(units)
-    units = units[:UNITS_SHOWN]
+    units = units[: UNITS_SHOWN.get(q.scope.level, total)]
     names = q.names.units([row[0] for row in units])
     points = []
     for unit, dispatched, closed, seconds in units:
