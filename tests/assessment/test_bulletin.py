@@ -323,13 +323,13 @@ def test_the_overdue_list_reads_the_open_deadline_index(db: Session, level: str)
     # On PostgreSQL a town's few seeded open events cost the same through any index of the
     # deadlines (the town's partial or full one, or the district's filtered by town), and runs
     # have picked each: every one is an ordered walk of due_at, which is what is checked.
-    town = r"ix_event_(open_)?town_(sort_)?due\b"
+    by_town = r"ix_event_(open_)?town_(sort_)?due\b"
     pattern = (
         r"ix_event_open_(town_)?due(_id)?\b"
         if level == "district"
-        else rf"{town}|ix_event_open_due(_id)?\b"
+        else rf"{by_town}|ix_event_open_due(_id)?\b"
         if dialect == "postgresql"
-        else town
+        else by_town
     )
     assert re.search(pattern, plan), plan
     assert "TEMP B-TREE" not in plan, plan
