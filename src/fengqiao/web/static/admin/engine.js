@@ -224,13 +224,18 @@
     history.replaceState(null, "", location.pathname + query(params));
   }
 
+  // Each refresh is numbered: a slower answer to an older filter never overwrites a newer one.
+  let refreshes = 0;
+
   async function refresh() {
     const values = readFilters();
     syncUrl(values);
     const tbody = table.tBodies[0];
+    const mine = ++refreshes;
     page.setAttribute("aria-busy", "true");
     try {
       const result = await S.load(values, view.page);
+      if (mine !== refreshes) return;
       view.rows = result.rows;
       view.total = result.total;
       view.size = result.size || 0;
@@ -240,12 +245,13 @@
       }
       renderTable();
     } catch (error) {
+      if (mine !== refreshes) return;
       tbody.replaceChildren(h("tr", {}, h("td", { colspan: S.columns.length, class: "admin-empty is-error" },
         "加载失败：" + FQ.problemText(error))));
       pager.replaceChildren();
       toast(FQ.problemText(error), "error");
     } finally {
-      page.removeAttribute("aria-busy");
+      if (mine === refreshes) page.removeAttribute("aria-busy");
     }
   }
 
