@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from playwright.sync_api import Locator, Page, Request, expect
+from playwright.sync_api import Locator, Page, Request, Route, expect
 
 from fengqiao.demo.seed import demo_accounts
 from scripts.screenshot import log_in
@@ -124,9 +124,9 @@ def test_a_slow_answer_to_an_older_filter_does_not_overwrite_a_newer_one(
     # The town's list is held back until the village's list has been drawn; then it arrives late
     # and must be dropped (CI once showed the town's two pages under the village's filter).
     page = open_admin(visit, live_server, "/admin/grids")
-    held: list = []
+    held: list[Route] = []
 
-    def hold_town_only(route, request: Request) -> None:  # type: ignore[no-untyped-def]
+    def hold_town_only(route: Route, request: Request) -> None:
         url = request.url
         if "within=" in url and "within=330603001001" not in url and not held:
             held.append(route)
