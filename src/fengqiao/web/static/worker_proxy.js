@@ -74,15 +74,20 @@
     $("proxy-card").scrollIntoView({ block: "start" });
   }
 
+  // Only the segment chosen last is shown: a slower answer for one chosen before is dropped.
+  const loads = FQ.latest();
+
   async function load() {
+    const current = loads();
     const params = segment === "waiting" ? { status: "requested" } : { mine: "true", status: "open" };
     let data;
     try {
       data = await api("/proxy-requests" + query(Object.assign(params, { size: 100 })));
     } catch (error) {
-      toast(FQ.problemText(error), "error");
+      if (current()) toast(FQ.problemText(error), "error");
       return;
     }
+    if (!current()) return;
     FQ.fill($("proxy-list"), data.items.length ? data.items.map(card)
       : h("li", { class: "muted" }, segment === "waiting" ? "本网格暂无待接单的代办" : "您没有办理中的代办"));
     $("proxy-count").textContent = "办理中 " + data.summary.open + " · 超期 " + data.summary.overdue;
