@@ -100,14 +100,17 @@
 
   let items = new Map();
   let timer = null;
+  const searches = FQ.latest(); // the options of the words typed last, not of a slower search before
   $("proxy-item").addEventListener("input", () => {
     const input = $("proxy-item");
     $("proxy-item-id").value = items.has(input.value) ? String(items.get(input.value)) : "";
     clearTimeout(timer);
     timer = setTimeout(async () => {
+      const current = searches();
       if (!input.value.trim() || items.has(input.value)) return;
       try {
         const data = await api("/services/search" + query({ q: input.value.trim(), proxy: "true", size: 20 }));
+        if (!current()) return;
         items = new Map(data.items.map((i) => [i.name, i.id]));
         FQ.fill($("proxy-item-options"), data.items.map((i) => h("option", { value: i.name }, i.time_limit_text)));
         if (items.has(input.value)) $("proxy-item-id").value = String(items.get(input.value));
