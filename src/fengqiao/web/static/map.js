@@ -487,6 +487,7 @@
     try {
       event = await api("/events/" + id);
     } catch (error) {
+      if (selected !== id) return;
       FQ.fill(body, h("p", { class: "form-error" }, FQ.problemText(error)));
       return;
     }

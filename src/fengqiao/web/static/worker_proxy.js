@@ -47,14 +47,17 @@
         r.actions.filter((a) => a === "take" || a === "submit").map((a) => stepForm(r, a))));
   }
 
+  const details = FQ.latest(); // the request opened last, not a slower answer for one before
   async function openCard(r) {
+    const current = details();
     let d;
     try {
       d = await api("/proxy-requests/" + r.id);
     } catch (error) {
-      toast(FQ.problemText(error), "error");
+      if (current()) toast(FQ.problemText(error), "error");
       return;
     }
+    if (!current()) return;
     FQ.fill($("proxy-card"), h("div", { class: "task", id: "proxy-detail", dataset: { id: d.id } },
       h("h3", {}, d.item.name, " ", h("span", { class: "status" }, d.status_name)),
       h("dl", { class: "facts" },
