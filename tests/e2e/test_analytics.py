@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Request, Route, expect
 
 from tests.e2e.conftest import Api, LiveServer, desk_visit
 
@@ -61,6 +61,49 @@ def test_the_leader_sees_all_18_charts_and_the_grid_map(
     )
     assert picture.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     leader.screenshot("analytics-town")
+    leader.assert_clean()
+    page.context.close()
+
+
+def test_a_slow_answer_to_an_older_range_does_not_overwrite_a_newer_one(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    # The twelve months' 每日新增与结案 is held back until the thirty days asked after them are
+    # drawn; then it arrives late and must be dropped: the card keeps the thirty days' headline.
+    leader = desk_visit(browser, live_server, "demo_district_leader", "/analytics")
+    page = leader.page
+    loaded = page.locator(".chart-card[data-loaded='true']")
+    expect(loaded).to_have_count(18, timeout=20000)
+    headline = page.locator("[data-chart='daily_new_closed'] .chart-compare")
+    thirty_days = headline.text_content() or ""
+    recent = "from=" + page.locator("#analytics-form input[name='from']").input_value()
+    older: list[str] = []
+    held: list[Route] = []
+
+    def hold_the_card(route: Route, request: Request) -> None:
+        # The range's first answer is the check of the range; its second is the card's.
+        if recent not in request.url:
+            older.append(request.url)
+            if len(older) == 2:
+                held.append(route)
+                return
+        route.continue_()
+
+    pattern = re.compile(r"/api/v1/analytics/charts/daily_new_closed\?")
+    page.route(pattern, hold_the_card)
+    page.get_by_role("button", name="近12个月").click()
+    expect(loaded).to_have_count(17)  # every card but the held one
+    page.get_by_role("button", name="近30天").click()
+    expect(loaded).to_have_count(18)
+    expect(headline).to_have_text(thirty_days)
+    assert len(held) == 1
+    with page.expect_response(older[1]):
+        held[0].continue_()
+    page.wait_for_timeout(300)
+    expect(headline).to_have_text(thirty_days)
+    expect(loaded).to_have_count(18)
+    expect(page.locator(".chart-card.is-loading")).to_have_count(0)
+    page.unroute(pattern)
     leader.assert_clean()
     page.context.close()
 

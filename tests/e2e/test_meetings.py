@@ -7,9 +7,10 @@ town's next meeting shows it first on its agenda. A payload typed as a decision 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
-from playwright.sync_api import Browser, FilePayload, ViewportSize, expect
+from playwright.sync_api import Browser, FilePayload, Request, Route, ViewportSize, expect
 from sqlalchemy import select
 
 from fengqiao.auth.models import User
@@ -133,5 +134,46 @@ def test_a_meeting_decision_becomes_a_task_and_leads_the_next_agenda(
     item = first.locator("li", has_text=code)
     expect(item.locator(".light")).to_have_text("绿灯")
     assert item.locator("input[type=text]").input_value().startswith(PAYLOAD + "（")
+    desk.assert_clean()
+    page.context.close()
+
+
+def test_a_slow_answer_for_a_month_clicked_past_does_not_overwrite_the_next(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    # 上月 twice: last month's meetings are held back until those of the month before are drawn;
+    # then they arrive late and must be dropped (the demo holds meetings every month).
+    desk = desk_visit(browser, live_server, "demo_operator", "/meetings")
+    page = desk.page
+    expect(page.locator("#meeting-days .meeting-date").first).to_be_visible()
+    now = local(0)
+    index = now.year * 12 + now.month - 1
+    last, before = index - 1, index - 2
+    held: list[Route] = []
+    asked: list[str] = []
+
+    def hold_last_month(route: Route, request: Request) -> None:
+        if f"month={last // 12}-{last % 12 + 1:02d}" in request.url and not held:
+            held.append(route)
+            asked.append(request.url)
+            return
+        route.continue_()
+
+    pattern = re.compile(r"/api/v1/meetings\?")
+    page.route(pattern, hold_last_month)
+    page.locator("#month-prev").click()
+    page.locator("#month-prev").click()
+    expect(page.locator("#meeting-month")).to_have_value(f"{before // 12}-{before % 12 + 1:02d}")
+    days = page.locator("#meeting-days .meeting-date")
+    expect(days.first).to_have_text(re.compile(f"^{before % 12 + 1}月"))
+    shown = days.all_inner_texts()
+    summary = page.locator("#meeting-summary").text_content() or ""
+    assert len(held) == 1
+    with page.expect_response(asked[0]):
+        held[0].continue_()
+    page.wait_for_timeout(300)
+    assert days.all_inner_texts() == shown
+    expect(page.locator("#meeting-summary")).to_have_text(summary)
+    page.unroute(pattern)
     desk.assert_clean()
     page.context.close()

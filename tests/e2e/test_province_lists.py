@@ -9,11 +9,12 @@ the source filter is in Chinese; the search box finds a district with its city; 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 from sqlalchemy import select, update
 
 from fengqiao.auth.models import User, UserRole
@@ -144,6 +145,43 @@ def test_a_city_is_offered_its_districts(
     expect(page.locator("#filter-district")).to_have_value(str(world.districts[KQ]))
     assert world.events[YC]["id"] not in _ids(page)
     settle(page)
+    desk.assert_clean()
+    page.context.close()
+
+
+def test_a_slow_answer_for_a_district_chosen_before_does_not_fill_the_towns(
+    browser: Browser, province: tuple[LiveServer, World]
+) -> None:
+    # 越城区's towns are held back until 柯桥区's are offered; then they arrive late and must be
+    # dropped: the town filter offers 柯桥区's towns only.
+    server, _world = province
+    tree = Api(server).get("zj_operator", "/org/tree", depth=1, root=KQ)
+    kq_towns = [n["name"] for n in tree["children"] if n["kind"] == "town"]
+    desk = _desk(browser, server, "zj_operator", "/events")
+    page = desk.page
+    page.locator("#events-table tbody tr[data-id]").first.wait_for()
+    held: list[Route] = []
+    asked: list[str] = []
+
+    def hold_yuecheng(route: Route, request: Request) -> None:
+        if f"root={YC}" in request.url and not held:
+            held.append(route)
+            asked.append(request.url)
+            return
+        route.continue_()
+
+    pattern = re.compile(r"/api/v1/org/tree\?")
+    page.route(pattern, hold_yuecheng)
+    district, town = page.locator("#filter-district"), page.locator("#filter-town")
+    district.select_option(label="越城区")
+    district.select_option(label="柯桥区")
+    expect(town.locator("option")).to_have_text(["全部", *kq_towns])
+    assert len(held) == 1
+    with page.expect_response(asked[0]):
+        held[0].continue_()
+    page.wait_for_timeout(300)
+    expect(town.locator("option")).to_have_text(["全部", *kq_towns])
+    page.unroute(pattern)
     desk.assert_clean()
     page.context.close()
 

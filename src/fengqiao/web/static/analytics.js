@@ -99,9 +99,12 @@
     scopeSelect.value = String(id);
   }
 
-  // Above the district: the chosen district's towns, in a group of their own after the rest.
+  // Above the district: the chosen district's towns, in a group of their own after the rest (only
+  // the district chosen last: a slower answer for one chosen before is dropped).
+  const townLists = FQ.latest();
   async function townsOfChosen() {
     if (!ABOVE_DISTRICT.has(root.dataset.homeKind)) return;
+    const stillChosen = townLists();
     const chosen = scopeSelect.options[scopeSelect.selectedIndex];
     if (!chosen || chosen.dataset.kind === "town") return;
     const current = scopeSelect.querySelector("optgroup[data-towns-of]");
@@ -109,7 +112,7 @@
     if (current) current.remove();
     if (chosen.dataset.kind !== "district") return;
     const towns = await unitsOf("town", chosen.dataset.code);
-    if (!towns.length) return;
+    if (!stillChosen() || !towns.length) return;
     scopeSelect.append(optionGroup(chosen.textContent + "的镇街", towns, { "data-towns-of": chosen.value }));
   }
 
@@ -358,7 +361,7 @@
     return parts.join("；");
   }
 
-  async function drawGridMap(entry, data) {
+  async function drawGridMap(entry, data, current) {
     if (!gridMap) {
       gridMap = FQ.leafletMap(entry.body, { zoomControl: true, attributionControl: false, preferCanvas: true,
         zoomSnap: 0.1 });
@@ -374,6 +377,7 @@
       if (!gridGeojson) gridGeojson = await api("/grids/geojson");
       features = gridGeojson.features;
     }
+    if (!current()) return;
     const values = byArea ? data.areas : data.grids;
     const max = Math.max(data.max, 1);
     const colour = (v) => {
@@ -399,7 +403,7 @@
     entry.card.dataset.areas = byArea ? String(features.length) : "0";
   }
 
-  async function drawChart(entry, params) {
+  async function drawChart(entry, params, current) {
     const { card, csv, instance, chart } = entry;
     card.classList.add("is-loading");
     card.querySelector(".chart-error")?.remove();
@@ -407,22 +411,29 @@
     csv.href = "/api/v1/analytics/charts/" + chart.name + query + "&format=csv";
     try {
       const data = await api("/analytics/charts/" + chart.name + query);
+      if (!current()) return;
       entry.data = data;
       card.querySelector(".chart-compare").replaceChildren(...compareLine(data));
       card.querySelector(".chart-note").textContent = note(data);
       card.dataset.rows = String(data.table.rows.length);
-      if (chart.name === "grid_map") await drawGridMap(entry, data);
+      if (chart.name === "grid_map") await drawGridMap(entry, data, current);
       else instance.setOption(OPTIONS[chart.name](data), true);
-      card.dataset.loaded = "true";
+      if (current()) card.dataset.loaded = "true";
     } catch (error) {
+      if (!current()) return;
       card.append(h("p", { class: "chart-error" }, problemText(error)));
       card.dataset.loaded = "error";
     } finally {
-      card.classList.remove("is-loading");
+      if (current()) card.classList.remove("is-loading");
     }
   }
 
+  // Each refresh is numbered: a slower answer to an older range or area never overwrites the
+  // charts of a newer one, nor clears their loading marks.
+  const refreshes = FQ.latest();
+
   async function refresh() {
+    const current = refreshes();
     clearErrors(form);
     const params = new URLSearchParams({
       scope: scopeSelect.value, from: form.elements.from.value, to: form.elements.to.value,
@@ -435,11 +446,12 @@
     try {
       await api("/analytics/charts/daily_new_closed?" + params.toString());
     } catch (error) {
-      showErrors(form, error);
+      if (current()) showErrors(form, error);
       return;
     }
-    await Promise.all([...cards.values()].map((entry) => drawChart(entry, params)));
-    root.dataset.ready = "true";
+    if (!current()) return;
+    await Promise.all([...cards.values()].map((entry) => drawChart(entry, params, current)));
+    if (current()) root.dataset.ready = "true";
   }
 
   async function start() {

@@ -138,7 +138,7 @@
         // What the table shows now, for scripts and tests that wait for it.
         table.dataset.shown = state.level + " " + state.sort;
       } catch (error) {
-        FQ.showErrors(form, error);
+        if (ticket === requests) FQ.showErrors(form, error);
       }
     }
 
@@ -194,7 +194,10 @@
       formulaCard.scrollIntoView({ block: "nearest" });
     }
 
+    const trends = FQ.latest(); // the row clicked last, not a slower answer for one before
+
     async function trend(row, tr) {
+      const current = trends();
       highlight(tr);
       const filters = FQ.formData(form);
       trendCard.hidden = false;
@@ -202,6 +205,7 @@
       title.textContent = LEVEL_NAME[state.level] + " · " + row.name + " 近 12 个月得分趋势";
       try {
         const data = await api("/assessment/trend" + query({ level: state.level, id: row.id, to: filters.to }));
+        if (!current()) return;
         // The month still running is no whole month: it stands apart from the monthly line,
         // beside the same days of the month before as they stood at the same moment.
         const running = data.points.find((p) => p.partial);
@@ -236,7 +240,7 @@
         }, true);
         trendCard.scrollIntoView({ block: "nearest" });
       } catch (error) {
-        toast(problemText(error), "error");
+        if (current()) toast(problemText(error), "error");
       }
     }
 

@@ -29,9 +29,14 @@
     return Number.isInteger(value) ? String(value) : value.toFixed(1);
   }
 
+  // Only the status chosen last is shown: a slower answer for one chosen before is dropped.
+  const loads = FQ.latest();
+
   async function load() {
+    const current = loads();
     const status = $("campaign-status").value;
     const data = await api("/campaigns" + query({ status: status, size: 100 }));
+    if (!current()) return;
     const rows = data.items.map((c) => h("tr", {},
       h("td", {}, h("a", { href: "/campaigns/" + c.id }, c.name)),
       h("td", {}, c.towns.length > 1 ? c.org_name + "（" + c.towns.length + "个镇街）" : (c.towns[0] || {}).name || c.org_name),

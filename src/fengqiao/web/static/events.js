@@ -359,14 +359,18 @@
 
   const option = (node) => h("option", { value: node.id }, node.name);
 
-  // The towns of one district, fetched when a district is chosen above the towns.
+  // The towns of one district, fetched when a district is chosen above the towns: only the one
+  // chosen last (a slower answer for a district chosen before is dropped).
+  const townLists = FQ.latest();
   async function fillTowns(districts, chosen) {
+    const current = townLists();
     const town = document.getElementById("filter-town");
     FQ.fill(town, h("option", { value: "" }, "全部"));
     const district = districts.find((d) => String(d.id) === chosen);
     town.closest("label").hidden = !district;
     if (!district) return;
     const tree = await api("/org/tree?depth=1&root=" + encodeURIComponent(district.code));
+    if (!current()) return;
     for (const t of (tree.children || []).filter((n) => n.kind === "town")) town.append(option(t));
   }
 

@@ -266,6 +266,18 @@
     return out;
   }
 
+  // Numbers the requests of one kind on a page (the rows for the filters chosen, the detail of the
+  // row clicked): a slower answer to an older request must not replace what a newer one shows.
+  // `const ask = FQ.latest();` once, then per request `const current = ask();` and, after each
+  // await, `if (!current()) return;` (false once a newer request of the kind was asked).
+  function latest() {
+    let asked = 0;
+    return () => {
+      const mine = ++asked;
+      return () => mine === asked;
+    };
+  }
+
   // The API's paging styles (docs/api.md "Paging"): what a request adds for a position `at`
   // (null for the first page) and where the next page starts (null at the end).
   const PAGING = {
@@ -477,7 +489,7 @@
 
   window.FQ = {
     T, API, CSRF, ApiError, api, problemText, showErrors, clearErrors, esc, h, fill, safeUrl,
-    chartTip, time, short, offlineQueue,
+    chartTip, time, short, offlineQueue, latest,
     remaining, number, lightBadge, statusBadge, toast, formData, query, filterValues, list, sortable,
     CAMERA_COLOURS, CAMERA_STATUS, cameraBadge, cameraItem, leafletMap,
   };

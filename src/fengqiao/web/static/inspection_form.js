@@ -40,10 +40,15 @@
   function ownerOptions() {
     return [h("option", { value: "" }, "镇街（主要负责人）"), units.map((u) => h("option", { value: u.id }, u.name))];
   }
+  // Only the town chosen last: a slower answer for one chosen before is dropped.
+  const unitLists = FQ.latest();
   async function loadUnits() {
+    const current = unitLists();
     const group = groups.find((g) => String(g.id) === String($("sheet-group").value));
     const town = group && group.towns.find((t) => String(t.id) === String($("sheet-town").value));
-    units = town ? (await api("/units?size=200&org=" + encodeURIComponent(town.code))).items : [];
+    const found = town ? (await api("/units?size=200&org=" + encodeURIComponent(town.code))).items : [];
+    if (!current()) return;
+    units = found;
     for (const select of document.querySelectorAll(".sheet-owner")) fill(select, ownerOptions());
   }
 

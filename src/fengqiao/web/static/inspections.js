@@ -28,8 +28,13 @@
   const thisYear = Number(new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric" }).format(new Date()));
   fill($("summary-year"), [0, 1, 2].map((n) => h("option", { value: thisYear - n }, (thisYear - n) + "年")));
 
+  // Only the year asked last is shown: a slower answer for one asked before is dropped.
+  const summaries = FQ.latest();
+
   async function loadSummary() {
+    const current = summaries();
     const towns = await api("/inspections/summary" + query({ year: filters().year }));
+    if (!current()) return;
     const chosen = $("town-filter").value;
     if ($("town-filter").options.length <= 1) {
       $("town-filter").append(...towns.map((t) => h("option", { value: t.town.id }, t.town.name)));

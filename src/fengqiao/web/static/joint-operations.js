@@ -38,8 +38,11 @@
 
   // One operation: its facts, the events it took on, its trail, and for a planned one the
   // results form (text, up to 20 counted quantities, the event codes it closed).
+  const details = FQ.latest(); // the operation opened last, not a slower answer for one before
   async function show(id) {
+    const current = details();
     const op = await api("/joint-operations/" + id);
+    if (!current()) return;
     const box = $("op-detail");
     const fact = (label, ...value) => [h("dt", {}, label), h("dd", {}, ...value)];
     fill(box,

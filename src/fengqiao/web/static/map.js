@@ -468,7 +468,10 @@
       try {
         if (levels) levels.refresh();
         if (WIDE && !viewBox) return;
-        stats = await api("/command/grid-stats?days=30" + boxQuery("&"));
+        const box = viewBox;
+        const fresh = await api("/command/grid-stats?days=30" + boxQuery("&"));
+        if (box !== viewBox) return; // the view moved meanwhile: onView counts the new box
+        stats = fresh;
         restyleGrids();
         await loadEvents();
       } catch (_err) { /* next change retries */ }
@@ -487,6 +490,7 @@
     try {
       event = await api("/events/" + id);
     } catch (error) {
+      if (selected !== id) return;
       FQ.fill(body, h("p", { class: "form-error" }, FQ.problemText(error)));
       return;
     }

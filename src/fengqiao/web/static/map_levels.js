@@ -101,7 +101,12 @@
         " 件 · 放大地图查看网格和事件");
     }
 
+    // Each change of view is numbered: outlines still loading for a view left meanwhile (zoomed in,
+    // then straight out) must not replace the newer view's, nor ask for the old view's box.
+    const views = FQ.latest();
+
     async function update() {
+      const current = views();
       const zoom = map.getZoom();
       if (zoom < first) picked = false;
       const closer = zoom > first;
@@ -111,6 +116,7 @@
         kinds.push("district");
       }
       const shown = await Promise.all(kinds.map(load));
+      if (!current()) return;
       outlines.clearLayers();
       for (const { layer } of shown) outlines.addLayer(layer);
       map.getContainer().dataset.outlines = kinds.join(",");
@@ -121,7 +127,7 @@
         counted = next;
         await drawCounts();
       }
-      opts.onView(close ? snapped(map.getBounds()) : null);
+      if (current()) opts.onView(close ? snapped(map.getBounds()) : null);
     }
 
     return {

@@ -60,11 +60,16 @@
       m.decisions_red ? h("span", { class: "light light-red" }, "超期 " + m.decisions_red + " 项") : "");
   }
 
+  // Only the month asked last is shown: a slower answer for one asked before is dropped.
+  const loads = FQ.latest();
+
   async function load() {
+    const current = loads();
     if (!monthInput.value) monthInput.value = thisMonth();
     const params = Object.assign(FQ.filterValues(form), { size: 200 });
     try {
       const data = await api("/meetings" + FQ.query(params));
+      if (!current()) return;
       const days = new Map();
       for (const m of data.items) {
         const key = KEY.format(new Date(m.scheduled_at));
@@ -81,7 +86,7 @@
         h("ul", { class: "meeting-list" }, ...list.map(entry))));
       fill($("meeting-days"), ...(rows.length ? rows : [h("li", { class: "muted" }, "本月没有会商")]));
     } catch (error) {
-      toast(problemText(error), "error");
+      if (current()) toast(problemText(error), "error");
     }
   }
 

@@ -152,14 +152,19 @@
     return value == null ? "—" : (value * 100).toFixed(value < 0.01 ? 2 : 1) + "%";
   }
 
+  // The coverage of the campaign clicked last: a slower answer for one clicked before is dropped.
+  const coverages = FQ.latest();
+
   async function showCoverage(c) {
+    const current = coverages();
     let data;
     try {
       data = await api("/leaflets/campaigns/" + c.id + "/coverage");
     } catch (error) {
-      toast(problemText(error), "error");
+      if (current()) toast(problemText(error), "error");
       return;
     }
+    if (!current()) return;
     $("coverage-card").hidden = false;
     $("coverage-title").textContent = "覆盖情况：" + c.name;
     $("coverage-total").textContent = "共 " + data.grids.length + " 个网格，" + data.households + " 户，已发放 "

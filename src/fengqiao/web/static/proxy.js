@@ -126,14 +126,18 @@
   function picker(input, hidden, options, fetcher) {
     let found = new Map();
     let timer = null;
+    const searches = FQ.latest(); // the options of the words typed last, not of a slower search before
     input.addEventListener("input", () => {
       hidden.value = found.has(input.value) ? String(found.get(input.value)) : "";
       clearTimeout(timer);
       timer = setTimeout(async () => {
+        const current = searches();
         const text = input.value.trim();
         if (!text || found.has(input.value)) return;
         try {
-          found = new Map(await fetcher(text));
+          const answer = await fetcher(text);
+          if (!current()) return;
+          found = new Map(answer);
           FQ.fill(options, [...found.keys()].map((label) => h("option", { value: label })));
           if (found.has(input.value)) hidden.value = String(found.get(input.value));
         } catch (_error) { /* typing on keeps the old options */ }

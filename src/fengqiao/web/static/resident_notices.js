@@ -23,15 +23,21 @@
         h("img", { src: img.url, alt: n.title + " 图片 " + (i + 1), loading: "lazy", width: img.width, height: img.height }))) : null);
   }
 
+  // Only the village chosen last is shown: a slower answer for one chosen before is dropped.
+  const loads = FQ.latest();
+
   async function load() {
+    const current = loads();
     const village = chooser.value;
     let data;
     try {
       data = await api("/public/notices" + (village ? "?village=" + encodeURIComponent(village) : ""), { noRedirect: true });
     } catch (error) {
+      if (!current()) return;
       fill(list, h("li", { class: "r-card r-muted" }, "通知加载失败，请稍后重试"));
       return;
     }
+    if (!current()) return;
     $("notice-area").textContent = "当前显示：" + data.area.name + "的通知";
     fill(list, data.items.length ? data.items.map(card) : h("li", { class: "r-card r-muted empty" }, "今天没有新的通知"));
     list.dataset.area = String(data.area.id);

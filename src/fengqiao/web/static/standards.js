@@ -32,17 +32,24 @@
           h("span", { class: "item-meta muted" }, points(i.weight) + " 分 · " + (EVIDENCE[i.evidence] || "")))))))));
   }
 
+  // The box shows the version asked for last (the one in force, or one clicked): a slower answer
+  // for one asked before is dropped.
+  const shownVersions = FQ.latest();
+
   async function loadCurrent() {
+    const current = shownVersions();
     try {
       // The newest published version of the list: no request that fails before the first one.
       const inForce = (await api("/standards")).find((v) => v.status === "published");
+      if (!current()) return;
       if (!inForce) {
         fill($("standard-current"), h("p", { class: "muted" }, "尚未发布标准，请先发布一个版本"));
         return;
       }
-      showVersion($("standard-current"), await api("/standards/" + inForce.id));
+      const version = await api("/standards/" + inForce.id);
+      if (current()) showVersion($("standard-current"), version);
     } catch (error) {
-      fill($("standard-current"), h("p", { class: "muted" }, problemText(error)));
+      if (current()) fill($("standard-current"), h("p", { class: "muted" }, problemText(error)));
     }
   }
 
@@ -59,11 +66,14 @@
   }
 
   async function view(id) {
+    const current = shownVersions();
     try {
-      showVersion($("standard-current"), await api("/standards/" + id));
+      const version = await api("/standards/" + id);
+      if (!current()) return;
+      showVersion($("standard-current"), version);
       $("standard-current").scrollIntoView();
     } catch (error) {
-      toast(problemText(error), "error");
+      if (current()) toast(problemText(error), "error");
     }
   }
 

@@ -17,11 +17,17 @@
   if (listPage) {
     const form = $("task-filters");
     let page = 1;
+    // Only the filters asked last are shown: a slower answer for ones asked before is dropped;
+    // 加载更多 waits for the rows it would add to.
+    const loads = FQ.latest();
     const load = async (more) => {
+      const current = loads();
       page = more ? page + 1 : 1;
       const params = Object.assign(FQ.filterValues(form), { page: page, size: 50 });
+      $("task-more").disabled = true;
       try {
         const data = await api("/tasks" + FQ.query(params));
+        if (!current()) return;
         const rows = data.items.map((t) => h("tr", {},
           h("td", {}, h("a", { href: "/tasks/" + t.code }, t.code)),
           h("td", {}, t.title),
@@ -37,7 +43,9 @@
         $("task-shown").textContent = "共 " + data.total + " 项，已显示 " + shown + " 项";
         $("task-more").hidden = shown >= data.total;
       } catch (error) {
-        toast(problemText(error), "error");
+        if (current()) toast(problemText(error), "error");
+      } finally {
+        if (current()) $("task-more").disabled = false;
       }
     };
     form.addEventListener("submit", (e) => { e.preventDefault(); load(false); });

@@ -16,7 +16,11 @@
     return households ? (reached / households * 100).toFixed(1) + "%" : "—";
   }
 
+  // Only the campaign and grid chosen last are shown: a slower answer for a choice before is dropped.
+  const refreshes = FQ.latest();
+
   async function refresh() {
+    const current = refreshes();
     const campaign = campaignSelect.value;
     const grid = gridSelect.value;
     if (!campaign || !grid) return;
@@ -25,6 +29,7 @@
         api("/leaflets/campaigns/" + campaign + "/coverage"),
         api("/leaflets/campaigns/" + campaign + "/households?grid_id=" + grid),
       ]);
+      if (!current()) return;
       const row = coverage.grids.find((g) => String(g.grid.id) === grid);
       const reached = row ? row.reached : 0;
       const households = row ? row.households : 0;
@@ -32,7 +37,7 @@
       fill($("leaflet-known"), doors.filter((d) => !d.delivered).map((d) => h("option", { value: d.household })));
       fill($("leaflet-doors"), doors.filter((d) => d.delivered).map((d) => h("li", { class: "is-done" }, "✓ " + d.household)));
     } catch (error) {
-      toast(problemText(error), "error");
+      if (current()) toast(problemText(error), "error");
     }
   }
 

@@ -47,14 +47,17 @@
         r.actions.filter((a) => a === "take" || a === "submit").map((a) => stepForm(r, a))));
   }
 
+  const details = FQ.latest(); // the request opened last, not a slower answer for one before
   async function openCard(r) {
+    const current = details();
     let d;
     try {
       d = await api("/proxy-requests/" + r.id);
     } catch (error) {
-      toast(FQ.problemText(error), "error");
+      if (current()) toast(FQ.problemText(error), "error");
       return;
     }
+    if (!current()) return;
     FQ.fill($("proxy-card"), h("div", { class: "task", id: "proxy-detail", dataset: { id: d.id } },
       h("h3", {}, d.item.name, " ", h("span", { class: "status" }, d.status_name)),
       h("dl", { class: "facts" },
@@ -74,15 +77,20 @@
     $("proxy-card").scrollIntoView({ block: "start" });
   }
 
+  // Only the segment chosen last is shown: a slower answer for one chosen before is dropped.
+  const loads = FQ.latest();
+
   async function load() {
+    const current = loads();
     const params = segment === "waiting" ? { status: "requested" } : { mine: "true", status: "open" };
     let data;
     try {
       data = await api("/proxy-requests" + query(Object.assign(params, { size: 100 })));
     } catch (error) {
-      toast(FQ.problemText(error), "error");
+      if (current()) toast(FQ.problemText(error), "error");
       return;
     }
+    if (!current()) return;
     FQ.fill($("proxy-list"), data.items.length ? data.items.map(card)
       : h("li", { class: "muted" }, segment === "waiting" ? "本网格暂无待接单的代办" : "您没有办理中的代办"));
     $("proxy-count").textContent = "办理中 " + data.summary.open + " · 超期 " + data.summary.overdue;
@@ -95,14 +103,17 @@
 
   let items = new Map();
   let timer = null;
+  const searches = FQ.latest(); // the options of the words typed last, not of a slower search before
   $("proxy-item").addEventListener("input", () => {
     const input = $("proxy-item");
     $("proxy-item-id").value = items.has(input.value) ? String(items.get(input.value)) : "";
     clearTimeout(timer);
     timer = setTimeout(async () => {
+      const current = searches();
       if (!input.value.trim() || items.has(input.value)) return;
       try {
         const data = await api("/services/search" + query({ q: input.value.trim(), proxy: "true", size: 20 }));
+        if (!current()) return;
         items = new Map(data.items.map((i) => [i.name, i.id]));
         FQ.fill($("proxy-item-options"), data.items.map((i) => h("option", { value: i.name }, i.time_limit_text)));
         if (items.has(input.value)) $("proxy-item-id").value = String(items.get(input.value));
