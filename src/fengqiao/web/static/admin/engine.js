@@ -225,17 +225,17 @@
   }
 
   // Each refresh is numbered: a slower answer to an older filter never overwrites a newer one.
-  let refreshes = 0;
+  const refreshes = FQ.latest();
 
   async function refresh() {
     const values = readFilters();
     syncUrl(values);
     const tbody = table.tBodies[0];
-    const mine = ++refreshes;
+    const current = refreshes();
     page.setAttribute("aria-busy", "true");
     try {
       const result = await S.load(values, view.page);
-      if (mine !== refreshes) return;
+      if (!current()) return;
       view.rows = result.rows;
       view.total = result.total;
       view.size = result.size || 0;
@@ -245,13 +245,13 @@
       }
       renderTable();
     } catch (error) {
-      if (mine !== refreshes) return;
+      if (!current()) return;
       tbody.replaceChildren(h("tr", {}, h("td", { colspan: S.columns.length, class: "admin-empty is-error" },
         "加载失败：" + FQ.problemText(error))));
       pager.replaceChildren();
       toast(FQ.problemText(error), "error");
     } finally {
-      if (mine === refreshes) page.removeAttribute("aria-busy");
+      if (current()) page.removeAttribute("aria-busy");
     }
   }
 
@@ -540,9 +540,12 @@
       village.disabled = !isTown;
       await fillGrid(at(15));
     }
+    const gridLists = FQ.latest();
     async function fillGrid(value) {
       if (!grid) return;
+      const current = gridLists();
       const grids = village.value ? await Ref.grids(village.value) : [];
+      if (!current()) return;
       fillSelect(grid, [["", "（村社本级）"], ...grids.map((g) => [g.code, g.name])], value);
       grid.disabled = !village.value;
     }
