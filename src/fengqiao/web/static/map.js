@@ -666,9 +666,18 @@
     addLayerControl();
     connect();
     setInterval(() => loadWorkers(), 30000);
+    // Listened for in the same step as the first read: a link followed while the map is open
+    // (the alarm dialog's 在地图上定位, a pasted link) changes only the hash and reloads nothing.
+    window.addEventListener("hashchange", followHash);
+    followHash();
+  }
+
+  // /map#event=ID opens that event's card (unless it is the one shown); #at= or #bbox= flies
+  // to a place (placesearch.js).
+  function followHash() {
     const linked = /event=(\d+)/.exec(location.hash);
-    if (linked) openEvent(Number(linked[1]), true);
-    else FQ.placeSearch.focusFromHash(map);
+    if (!linked) FQ.placeSearch.focusFromHash(map);
+    else if (Number(linked[1]) !== selected) openEvent(Number(linked[1]), true);
   }
 
   $("grid-colour").addEventListener("change", restyleGrids);
