@@ -203,6 +203,25 @@ def test_a_finished_event_shows_no_light(
     page.context.close()
 
 
+def test_the_event_page_reads_the_grids_near_the_event_only(
+    browser: Browser, province: tuple[LiveServer, World]
+) -> None:
+    """The event's small map outlines its grid from the grids in a box around it, not from every
+    grid of a province (85,000 in the province demo)."""
+    server, world = province
+    event = world.events[YC]
+    desk = _desk(browser, server, "zj_operator", "/events")
+    page = desk.page
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/grids/geojson" in r.url else None)
+    page.goto(f"{server.base_url}/events/{event['id']}")
+    expect(page.locator("#event-map path[stroke='#b22222']")).to_have_count(1)
+    settle(page)
+    assert asked and all("bbox=" in url for url in asked), asked
+    desk.assert_clean()
+    page.context.close()
+
+
 def test_search_finds_a_district_with_its_city(
     browser: Browser, province: tuple[LiveServer, World]
 ) -> None:
