@@ -156,3 +156,27 @@ def test_a_district_user_keeps_the_towns(
     expect(page.locator("#assessment-table")).to_have_attribute("data-shown", "town -score")
     visit.assert_clean()
     page.context.close()
+
+
+def test_a_city_leader_keeps_the_district_on_the_benchmark_towns(
+    browser: Browser, province: tuple[LiveServer, World]
+) -> None:
+    """标杆镇街 of a city: the district chosen on 年度考核 follows the link, and the page offers
+    the city's districts to switch (before: the first district, with no chooser)."""
+    server, world = province
+    yc, kq = world.districts["330602"], world.districts["330603"]
+    visit = desk_visit(browser, server, "sx_leader", f"/assessment/annual?district={kq}")
+    page = visit.page
+    expect(page.locator("#annual-district")).to_have_value(str(kq))
+    page.locator(".page-head a", has_text="标杆镇街").click()
+    page.wait_for_url(f"**/assessment/benchmarks?**district={kq}**")
+    picker = page.locator("#annual-district")
+    expect(picker).to_be_visible()
+    expect(picker).to_have_value(str(kq))
+    expect(page.locator("#benchmark-table tbody tr").first).to_contain_text("柯桥区")
+    picker.select_option(str(yc))
+    page.wait_for_url(f"**district={yc}**")
+    expect(page.locator("#benchmark-table tbody tr")).to_have_count(1)
+    expect(page.locator("#benchmark-table tbody tr")).to_contain_text("府山街道")
+    visit.assert_clean()
+    page.context.close()

@@ -62,3 +62,6 @@ def test_each_district_is_assessed_on_its_own(
                     headers=auth("sx_leader"))  # fmt: skip
     assert marks.status_code == 200, marks.text
     assert {s["id"] for s in marks.json()["standings"]} == towns[YC]
+    # It names the district ranked and those the city leader may choose, as the annual list.
+    assert marks.json()["district"]["id"] == world.districts[YC]
+    assert {d["id"] for d in marks.json()["districts"]} == set(world.districts.values())

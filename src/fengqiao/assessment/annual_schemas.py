@@ -120,6 +120,10 @@ class AnnualOut(BaseModel):
 
 
 class BenchmarkOut(BaseModel):
+    district: DistrictOut | None = Field(None, description="The district whose towns are ranked.")
+    districts: list[DistrictOut] = Field(
+        default_factory=list, description="The districts the caller may choose (`district`)."
+    )
     year: int
     scheme: SchemeOut
     missing_inputs: list[str]

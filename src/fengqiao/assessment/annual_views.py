@@ -82,7 +82,11 @@ def _computed(principal: Principal, database: AppDatabase, settings: Settings, c
 
 def _districts(principal: Principal, database: AppDatabase) -> list[dict[str, Any]]:
     with database.session() as db:
-        return [{"id": d.id, "name": d.name} for d in annual_service.districts_of(db, principal)]
+        return _district_list(db, principal)
+
+
+def _district_list(db: Session, principal: Principal) -> list[dict[str, Any]]:
+    return [{"id": d.id, "name": d.name} for d in annual_service.districts_of(db, principal)]
 
 
 def _visible(principal: Principal, reports: list[annual.Report]) -> list[annual.Report]:
@@ -279,6 +283,8 @@ def _benchmark_out(db: Session, principal: Principal, result: Year) -> dict[str,
     seen = {r.id for r in _visible(principal, result.benchmarks)}
     ranked = sorted((r for r in result.benchmarks if r.rank is not None), key=lambda r: r.rank or 0)
     return {
+        "district": result.district,
+        "districts": _district_list(db, principal),
         "year": result.year, "scheme": result.scheme, "missing_inputs": result.inputs.missing(),
         "standings": [report_out(r) for r in _visible(principal, result.benchmarks)],
         "proposed": [r.id for r in ranked[:count]],

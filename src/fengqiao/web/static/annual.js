@@ -57,6 +57,12 @@
     });
   }
 
+  // The links between 年度考核 and 标杆镇街 keep the district and year chosen.
+  if (district || params.get("year")) {
+    page.querySelectorAll(".page-head a[href='/assessment/benchmarks'], .page-head a[href='/assessment/annual']")
+      .forEach((a) => { a.href = a.getAttribute("href") + "?year=" + year + dq; });
+  }
+
   function note(answer) {
     $("annual-note").textContent = answer.partial
       ? year + "年度尚未结束，已计入" + (answer.counted || (answer.months + "个月")) + "的数据；方案" + (answer.scheme.stored ? answer.scheme.status_name : "为默认方案")
@@ -205,6 +211,7 @@
   async function loadBenchmarks() {
     try {
       const answer = await api("/assessment/benchmarks?year=" + year + dq);
+      districtPicker(answer);
       note(Object.assign({ partial: false, months: 0 }, answer));
       $("annual-note").textContent = "按方案评选" + answer.scheme.benchmark_count + "个标杆镇街；权重：" +
         SETS.benchmark_weights.map((k) => (PARTS[k] || k) + answer.scheme.benchmark_weights[k]).join("、");
