@@ -4,7 +4,7 @@ measured in the same run.
 
     .venv/bin/python bench/bench_zhejiang.py [--postgres postgresql://postgres@127.0.0.1:5432/test]
         [--events 200000] [--runs 50] [--db URL] [--keep] [--charts] [--only-charts]
-        [--chart-runs N] [--smoke]
+        [--chart-runs N] [--fresh N] [--only-positions] [--smoke]
 
 1. Seed time of the province (11 cities, 90 districts, 1,360 towns, 20,000 villages, 85,000
    grids, ~450,000 users) into a fresh database, and of N events; sizes of the biggest tables
@@ -22,6 +22,10 @@ measured in the same run.
    and the p50 of all 18 one after another (CPU of this process beside it), against the same SQL
    statements replayed through raw psycopg (the bare limit of the rollup reads) and the ratio.
    `--only-charts --db URL` measures only these; `--chart-runs N` sets the runs.
+7. The one-map's live layer, `GET /api/v1/positions/latest?minutes=30` (every 30 s on an open
+   map), p50 as the province's and a city's operator, after every grid worker sent a position
+   yesterday and `--fresh N` of them (default 2,000) one in the last 20 minutes (all removed
+   afterwards), against the same SQL through raw psycopg.
 
 `--db URL` measures an already seeded database instead of seeding one (figure 1 then prints the
 sizes only). The fresh database is dropped at the end unless `--keep`. `--smoke`: 2 cities x 2
@@ -302,6 +306,82 @@ def read_figures(url: str, runs: int) -> None:
     database.dispose()
 
 
+def positions_figures(url: str, runs: int, fresh: int) -> None:
+    database = Database(url)
+    now = datetime.now(UTC)
+    with psycopg.connect(libpq(url), autocommit=True) as raw:
+        # Every grid worker's history: a position yesterday (a deployment has months of them).
+        raw.execute(
+            "INSERT INTO position (user_id, at, lat, lng, accuracy, grid_id) "
+            "SELECT u.id, %s - interval '1 day' - make_interval(secs => (u.id %% 3600)), "
+            "(g.min_lat + g.max_lat) / 2, (g.min_lng + g.max_lng) / 2, 10, g.id "
+            "FROM user_account u JOIN org_unit g ON g.id = u.home_org_id AND g.kind = 'grid'",
+            (now,),
+        )
+        # Workers on duty: a position each within the window, at their home grid's centre.
+        raw.execute(
+            "INSERT INTO position (user_id, at, lat, lng, accuracy, grid_id, district_id) "
+            "SELECT u.id, %s - make_interval(secs => (u.id %% 1200)), "
+            "(g.min_lat + g.max_lat) / 2, (g.min_lng + g.max_lng) / 2, 10, g.id, "
+            "(SELECT t.parent_id FROM org_unit v JOIN org_unit t ON t.id = v.parent_id "
+            " WHERE v.id = g.parent_id) "
+            "FROM user_account u JOIN org_unit g ON g.id = u.home_org_id AND g.kind = 'grid' "
+            "WHERE EXISTS (SELECT 1 FROM user_role r WHERE r.user_id = u.id "
+            "AND r.role = 'grid_worker') ORDER BY md5(u.id::text) LIMIT %s",
+            (now, fresh),
+        )
+        raw.execute("ANALYZE position")
+    with database.session() as db:
+        operators = db.execute(
+            select(User.username, User.id, OrgUnit.name)
+            .join(OrgUnit, OrgUnit.id == User.home_org_id)
+            .where(User.username.like("%operator"), OrgUnit.kind.in_(["province", "city"]))
+            .order_by(OrgUnit.kind.desc(), OrgUnit.code)
+            .limit(2)
+        ).all()
+    settings = Settings(
+        database_url=url, secret_key=KEY, data_dir=Path(tempfile.mkdtemp()), read_cache_seconds=0
+    )
+    app = create_app(settings, database=database)
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        statements.append((statement, parameters))
+
+    try:
+        with TestClient(app) as client, psycopg.connect(libpq(url), autocommit=True) as raw:
+            for username, user_id, home in operators:
+                token = issue_token(user_id=user_id, key=KEY, minutes=600)
+                headers = {"Authorization": f"Bearer {token}"}
+                shown: list[int] = []
+
+                def latest(h: dict[str, str] = headers, out: list[int] = shown) -> None:
+                    response = client.get("/api/v1/positions/latest?minutes=30", headers=h)
+                    assert response.status_code == 200, response.text[:500]
+                    out.append(len(response.json()["features"]))
+
+                took = p50_ms(latest, runs)
+                statements.clear()
+                event.listen(database.engine, "before_cursor_execute", capture)
+                latest()
+                event.remove(database.engine, "before_cursor_execute", capture)
+                sql, args = next((s, p) for s, p in statements if "FROM user_account" in s)
+
+                def bare_sql(q: str = sql, a: Any = args) -> None:
+                    raw.execute(q, a).fetchall()
+
+                bare = p50_ms(bare_sql, runs)
+                print(
+                    f"GET /api/v1/positions/latest?minutes=30 as {username} ({home}), "
+                    f"{shown[-1]:,} workers on the map of {fresh:,} on duty: p50 {took:.1f} ms; "
+                    f"its SQL in raw psycopg: p50 {bare:.1f} ms; ratio {took / bare:.1f}x"
+                )
+    finally:
+        with psycopg.connect(libpq(url), autocommit=True) as raw:
+            raw.execute("DELETE FROM position WHERE at > %s - interval '3 days'", (now,))
+        database.dispose()
+
+
 def locate_figures(url: str, lookups: int) -> None:
     database = Database(url)
     locator = GridLocator(0)
@@ -443,13 +523,17 @@ def main() -> None:
         "--only-charts", action="store_true", help="with --db: the 18 charts and nothing else"
     )
     parser.add_argument("--chart-runs", type=int, default=0, help="runs of each chart's p50")
+    parser.add_argument("--fresh", type=int, default=2_000, help="workers on duty, figure 7")
+    parser.add_argument(
+        "--only-positions", action="store_true", help="with --db: figure 7 and nothing else"
+    )
     parser.add_argument(
         "--smoke", action="store_true", help="a reduced province: checks the script runs"
     )
     args = parser.parse_args()
     size = ZHEJIANG
     if args.smoke:
-        size, args.events, args.runs, args.lookups = SMOKE, 2_000, 5, 20_000
+        size, args.events, args.runs, args.lookups, args.fresh = SMOKE, 2_000, 5, 20_000, 20
         args.charts = True
         os.environ.setdefault("FENGQIAO_DATA_DIR", tempfile.mkdtemp())
         print(
@@ -502,8 +586,12 @@ def measure(url: str, args: argparse.Namespace) -> None:
     if args.only_charts:
         chart_figures(url, args.chart_runs or max(3, args.runs // 10))
         return
+    if args.only_positions:
+        positions_figures(url, args.runs, args.fresh)
+        return
     size_figures(url)
     read_figures(url, args.runs)
+    positions_figures(url, args.runs, args.fresh)
     locate_figures(url, args.lookups)
     if args.charts or args.only_charts:
         chart_figures(url, args.chart_runs or max(3, args.runs // 10))

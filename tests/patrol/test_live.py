@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from fengqiao.auth.service import load_principal
@@ -151,6 +151,70 @@ def test_the_latest_positions_query_reads_the_user_time_index(db: Session, peopl
         str(row[-1])
         for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
     )
-    # Each worker's latest fix is one descending probe of the index, not a scan of positions.
+    # Each worker's latest fix is one descending probe of the index, not a scan of positions,
+    # asked only of the workers the index on `at` finds in the window.
     assert "INDEX ix_position_user_at (user_id=? AND at>? AND at<?)" in plan, plan
+    assert "INDEX ix_position_at (at>? AND at<?)" in plan, plan
     assert "SCAN position" not in plan, plan
+
+
+def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_only_the_workers_seen_in_the_window_are_probed(
+    db: Session, people: People, phone: PhoneFor, clock: FixedClock
+) -> None:
+    # A province's operator follows 340,000 workers, a few hundred on duty: the latest fix is
+    # looked up for those seen in the window, not for every worker in scope (7 s at a province).
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("EXPLAIN ANALYZE's loop counts are PostgreSQL's (SQLite's plan: test above)")
+    lat, lng = people.inside()
+    phone("demo_grid_worker").send([point(lat, lng, 2)])
+    phone(people.other_worker).send([point(*people.inside(people.other_grid), 5)])
+    grid = db.execute(
+        text("SELECT home_org_id FROM user_account WHERE username = 'demo_grid_worker'")
+    ).scalar_one()
+    db.execute(
+        text(
+            "INSERT INTO user_account (username, name, home_org_id, is_active, is_demo, created_at) "
+            "SELECT 'many_' || n, '网格员' || n, :grid, true, false, now() "
+            "FROM generate_series(1, 5000) AS n"
+        ),
+        {"grid": grid},
+    )
+    db.execute(
+        text(
+            "INSERT INTO user_role (user_id, role) SELECT id, 'grid_worker' FROM user_account "
+            "WHERE username LIKE 'many\\_%'"
+        )
+    )
+    db.commit()
+    db.execute(text("ANALYZE"))
+    principal = load_principal(db=db, user_id=people.ids["demo_operator"])
+    assert principal is not None
+    connection = db.connection()
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(connection, "before_cursor_execute", capture)
+    try:
+        found = whereabouts.latest_positions(db=db, principal=principal, now=START, minutes=30)
+    finally:
+        event.remove(connection, "before_cursor_execute", capture)
+    assert len(found) == 2
+    statement, parameters = next((s, p) for s, p in seen if "FROM position" in s)
+    plan = connection.exec_driver_sql(
+        "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
+    ).scalar_one()
+    nodes = list(_plan_nodes(plan[0]["Plan"]))
+    # Two workers in the window: no step runs once per each of the 5,000 workers in scope (the
+    # per-worker probe of the latest fix ran 5,000+ times before the index on `at`).
+    loops = max(n["Actual Loops"] for n in nodes)
+    assert loops < 50, "\n".join(
+        f"{n['Node Type']} {n.get('Relation Name', '')} loops={n['Actual Loops']}" for n in nodes
+    )

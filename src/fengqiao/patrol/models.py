@@ -53,11 +53,15 @@ class Position(Base):
     """One GPS fix of a worker, stored in WGS-84 with the grid it lies in.
 
     (user_id, at) is unique: a phone that resends a batch after a lost response stores nothing
-    twice. The same index answers "the latest position of each worker" and "a worker's day".
+    twice. The same index answers "the latest position of each worker" and "a worker's day";
+    the index on `at` finds the workers seen in a recent window (the one-map's live layer).
     """
 
     __tablename__ = "position"
-    __table_args__ = (Index("ix_position_user_at", "user_id", "at", unique=True),)
+    __table_args__ = (
+        Index("ix_position_user_at", "user_id", "at", unique=True),
+        Index("ix_position_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
