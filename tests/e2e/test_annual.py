@@ -50,6 +50,11 @@ def test_last_years_assessment_and_a_towns_formula(
     expect(town_rows).to_have_count(1)
     expect(town_rows.first.locator("td").nth(0)).to_have_text("1")
     expect(page.locator("#department-table tbody tr", has_text=agency[1])).to_have_count(1)
+    # A ranking reads from first to last (the answer comes in code order), the unranked after.
+    ranks = page.locator("#department-table tbody tr td:first-child").all_inner_texts()
+    numbers = [int(r) for r in ranks if r != "—"]
+    assert len(numbers) > 2 and numbers == sorted(numbers), ranks
+    assert ranks[: len(numbers)] == [str(n) for n in numbers], ranks
     expect(page.locator("#scheme-state")).to_contain_text("已封存")
     expect(page.locator("#annual-note")).to_contain_text(f"{LAST_YEAR}年度全年数据")
     desk.screenshot("annual-list")

@@ -83,6 +83,11 @@
       keys.map((k) => h("th", { class: "num" }, PARTS[k] || k)), h("th", { class: "num" }, "总分"), h("th", {}, "等级")));
   }
 
+  // A ranking table reads from first to last; the unranked (no score yet) follow in code order.
+  function byRank(reports) {
+    return reports.slice().sort((a, b) => (a.rank == null ? Infinity : a.rank) - (b.rank == null ? Infinity : b.rank));
+  }
+
   function reportRow(report, keys, kind) {
     return h("tr", { dataset: { id: report.id } },
       h("td", {}, report.rank == null ? "—" : String(report.rank)),
@@ -151,12 +156,12 @@
       const townKeys = SETS.weights;
       tableHead($("town-table"), townKeys, "镇街");
       fill($("town-table").querySelector("tbody"), answer.towns.length
-        ? answer.towns.map((t) => reportRow(t, townKeys, "towns"))
+        ? byRank(answer.towns).map((t) => reportRow(t, townKeys, "towns"))
         : h("tr", {}, h("td", { colspan: 10, class: "muted" }, "暂无镇街")));
       const deptKeys = SETS.department_weights;
       tableHead($("department-table"), deptKeys, "部门");
       fill($("department-table").querySelector("tbody"), answer.departments.length
-        ? answer.departments.map((d) => reportRow(d, deptKeys, "departments"))
+        ? byRank(answer.departments).map((d) => reportRow(d, deptKeys, "departments"))
         : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "暂无部门")));
       schemeForm(answer.scheme);
     } catch (error) { toast(problemText(error), "error"); }
