@@ -120,7 +120,7 @@ def test_bulletin_of_the_city_ranks_districts(
     now = clock.now() + timedelta(hours=1)
     city = bulletin.build(db, day=day, now=now, settings=settings,
                           scope=bulletin.reader_scope(db, world.city))  # fmt: skip
-    assert city["region_word"] == "区"
+    assert city["region_word"] == "县（市、区）"  # 建德市 and 淳安县 are ranked too
     assert {row["name"] for row in city["towns"]} == {"柯桥区", "越城区"}
     assert city["totals"]["day"]["new"] >= 2
     yc = bulletin.build(db, day=day, now=now, settings=settings,

@@ -54,6 +54,7 @@ from fengqiao.assessment.bulletin_document import (
 from fengqiao.assessment.bulletin_export import DOCUMENT, FORMATS, export, font_missing
 from fengqiao.assessment.bulletin_scopes import (
     REGION_OF,
+    REGION_WORD,
     district_scope,
     issuing_scopes,
     reader_scope,
@@ -67,7 +68,7 @@ from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.errors import invalid
 from fengqiao.events.models import Event, is_open
-from fengqiao.org.models import ORG_LEVEL_ZH, OrgUnit, Unit
+from fengqiao.org.models import OrgUnit, Unit
 from fengqiao.outbox.service import Draft, Person, drafts_for, enqueue
 from fengqiao.supervision.models import ORDER_KIND_ZH, SupervisionOrder
 from fengqiao.taxonomy.models import Category
@@ -374,7 +375,7 @@ def build(
     unit_rows = _ranking(units.rows)
     # The district ranks its towns; a town (or below) its responsible units.
     ranked, subject = (
-        (region_rows, ORG_LEVEL_ZH[region]) if scope.level in REGION_OF else (unit_rows, "责任单位")
+        (region_rows, REGION_WORD[region]) if scope.level in REGION_OF else (unit_rows, "责任单位")
     )
     totals = {
         "day": _totals(db, scope, day, day, cutoff),
@@ -405,7 +406,7 @@ def build(
         },
         "narrative": story,
         "totals": totals,
-        "region_word": ORG_LEVEL_ZH[region],
+        "region_word": REGION_WORD[region],
         "towns": region_rows[:limit],
         "units": unit_rows[:limit],
         "top_bottom": {"subject": subject, **top_and_bottom(ranked)},

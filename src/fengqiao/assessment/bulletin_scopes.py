@@ -14,10 +14,13 @@ from sqlalchemy.orm import Session
 from fengqiao.analytics.query import Scope
 from fengqiao.analytics.service import scope_of
 from fengqiao.errors import Problem
-from fengqiao.org.models import OrgUnit
+from fengqiao.org.models import ORG_LEVEL_ZH, OrgUnit
 
 # The level each area ranks in its bulletin: one level down.
 REGION_OF = {"province": "city", "city": "district", "district": "town"}
+# What a bulletin calls the areas it ranks: a city's are districts, counties and county-level
+# cities (建德市, 淳安县), officially "县（市、区）".
+REGION_WORD = {**ORG_LEVEL_ZH, "district": "县（市、区）"}
 
 
 def district_scope(db: Session) -> Scope:
