@@ -126,6 +126,16 @@ def test_bulletin_of_the_city_ranks_districts(
     yc = bulletin.build(db, day=day, now=now, settings=settings,
                         scope=bulletin.reader_scope(db, world.districts[YC]))  # fmt: skip
     assert yc["totals"]["day"]["new"] == 1 and [r["name"] for r in yc["towns"]] == ["府山街道"]
+    # Three weeks on, both districts' events are overdue: above the district a town is named
+    # with its district (a province's town names repeat), a district names its towns alone.
+    later = day + timedelta(days=21)
+    late = bulletin.build(db, day=later, now=now + timedelta(days=21), settings=settings,
+                          scope=bulletin.reader_scope(db, world.city))  # fmt: skip
+    places = {item["town"] for item in late["overdue"]["items"]}
+    assert {"柯桥区·柯桥街道", "越城区·府山街道"} <= places, late["overdue"]
+    own = bulletin.build(db, day=later, now=now + timedelta(days=21), settings=settings,
+                         scope=bulletin.reader_scope(db, world.districts[YC]))  # fmt: skip
+    assert {item["town"] for item in own["overdue"]["items"]} == {"府山街道"}, own["overdue"]
     # The job's first bulletin is the root's (the province), and every level issues its own.
     scopes = bulletin.issuing_scopes(db)
     assert scopes[0].org_id == world.province

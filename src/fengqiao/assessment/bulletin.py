@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from fengqiao.analytics.query import Scope, aggregate
 from fengqiao.analytics.service import history_start
@@ -195,7 +195,7 @@ def _overdue_list(
             .order_by(open_then, Event.due_at, Event.id)
             .limit(limit - len(rows))
         ).all()
-    towns = _names(db, OrgUnit, {r.town_id for r in rows})
+    towns = _town_names(db, scope, {r.town_id for r in rows})
     units = _names(db, Unit, {r.owner_unit_id for r in rows if r.owner_unit_id})
     classes = _names(db, Category, {r.category_code for r in rows}, key="code", name="name_zh")
     items = []
@@ -239,6 +239,20 @@ def _names(
     }
 
 
+def _town_names(db: Session, scope: Scope, ids: set[int]) -> dict[int, str]:
+    """Towns by name; above the district with their district's (a province's town names repeat
+    from one county to the next): 柯桥区·柯桥街道."""
+    if scope.level not in ("city", "province") or not ids:
+        return _names(db, OrgUnit, ids)
+    district = aliased(OrgUnit)
+    rows = db.execute(
+        select(OrgUnit.id, district.name, OrgUnit.name)
+        .join(district, district.id == OrgUnit.parent_id)
+        .where(OrgUnit.id.in_(ids))
+    )
+    return {town: f"{above}·{name}" for town, above, name in rows}
+
+
 def _ranking(rows: list[service.Row], limit: int | None = None) -> list[dict[str, Any]]:
     ranked = service.sort_rows(rows, "-score")[:limit]
     return [
@@ -280,7 +294,7 @@ def _orders(db: Session, cutoff: datetime, limit: int, scope: Scope) -> dict[str
         .order_by(SupervisionOrder.due_at, SupervisionOrder.id).limit(limit)
     ).all()  # fmt: skip
     units = _names(db, Unit, {r.unit_id for r in rows})
-    towns = _names(db, OrgUnit, {r.town_id for r in rows})
+    towns = _town_names(db, scope, {r.town_id for r in rows})
     items = [
         {
             "code": r.code,
@@ -323,7 +337,7 @@ def _warnings(db: Session, day: date, limit: int, scope: Scope) -> dict[str, Any
                EarlyWarning.created_at, EarlyWarning.status)
         .where(that_day).order_by(EarlyWarning.created_at, EarlyWarning.id).limit(limit)
     ).all()  # fmt: skip
-    towns = _names(db, OrgUnit, {r.town_id for r in rows if r.town_id})
+    towns = _town_names(db, scope, {r.town_id for r in rows if r.town_id})
     items = [
         {
             "kind": WARNING_KIND_SHORT_ZH.get(r.kind, r.kind),
