@@ -59,8 +59,11 @@
 
   // The links between 年度考核 and 标杆镇街 keep the district and year chosen.
   if (district || params.get("year")) {
-    page.querySelectorAll(".page-head a[href='/assessment/benchmarks'], .page-head a[href='/assessment/annual']")
-      .forEach((a) => { a.href = a.getAttribute("href") + "?year=" + year + dq; });
+    const keep = "?year=" + year + dq;
+    page.querySelectorAll(".page-head a[href='/assessment/benchmarks']")
+      .forEach((a) => { a.href = "/assessment/benchmarks" + keep; });
+    page.querySelectorAll(".page-head a[href='/assessment/annual']")
+      .forEach((a) => { a.href = "/assessment/annual" + keep; });
   }
 
   function note(answer) {
