@@ -130,10 +130,9 @@ def test_nearest_workers_on_duty_nearest_first(
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "lat"
 
 
-def test_the_latest_positions_query_reads_the_user_time_index(db: Session, people: People) -> None:
-    if db.get_bind().dialect.name != "sqlite":
-        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
-    principal = load_principal(db=db, user_id=people.ids["demo_district_operator"])
+def latest_with_sql(db: Session, user_id: int) -> tuple[list[Any], str, Any]:
+    """The caller's live layer at START, with the SQL statement and parameters that read it."""
+    principal = load_principal(db=db, user_id=user_id)
     assert principal is not None
     connection = db.connection()
     seen: list[tuple[str, Any]] = []
@@ -143,10 +142,18 @@ def test_the_latest_positions_query_reads_the_user_time_index(db: Session, peopl
 
     event.listen(connection, "before_cursor_execute", capture)
     try:
-        whereabouts.latest_positions(db=db, principal=principal, now=START, minutes=30)
+        found = whereabouts.latest_positions(db=db, principal=principal, now=START, minutes=30)
     finally:
         event.remove(connection, "before_cursor_execute", capture)
     statement, parameters = next((s, p) for s, p in seen if "FROM position" in s)
+    return list(found), statement, parameters
+
+
+def test_the_latest_positions_query_reads_the_user_time_index(db: Session, people: People) -> None:
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    _found, statement, parameters = latest_with_sql(db, people.ids["demo_district_operator"])
+    connection = db.connection()
     plan = " | ".join(
         str(row[-1])
         for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
@@ -193,21 +200,9 @@ def test_only_the_workers_seen_in_the_window_are_probed(
     )
     db.commit()
     db.execute(text("ANALYZE"))
-    principal = load_principal(db=db, user_id=people.ids["demo_operator"])
-    assert principal is not None
-    connection = db.connection()
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(connection, "before_cursor_execute", capture)
-    try:
-        found = whereabouts.latest_positions(db=db, principal=principal, now=START, minutes=30)
-    finally:
-        event.remove(connection, "before_cursor_execute", capture)
+    found, statement, parameters = latest_with_sql(db, people.ids["demo_operator"])
     assert len(found) == 2
-    statement, parameters = next((s, p) for s, p in seen if "FROM position" in s)
+    connection = db.connection()
     plan = connection.exec_driver_sql(
         "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
     ).scalar_one()
