@@ -6,6 +6,7 @@ tests already cover on PostgreSQL.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -19,7 +20,15 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, Playwright, Request, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Page,
+    Playwright,
+    Request,
+    Route,
+    ViewportSize,
+    sync_playwright,
+)
 
 from fengqiao.app import create_app
 from fengqiao.clock import Clock
@@ -334,3 +343,28 @@ def desk_visit(browser: Browser, live_server: LiveServer, user: str, landing: st
 
 
 JPEG_PHOTO = jpeg("green", (320, 240))
+
+
+class Held:
+    """Holds back the first request to `pattern` whose URL contains `marker` (the older of two
+    requests), lets every other through; `release()` sends it late and waits for its answer,
+    so a test can check that a slower answer to an older request changes nothing on screen."""
+
+    def __init__(self, page: Page, pattern: re.Pattern[str], marker: str) -> None:
+        self.page, self.pattern, self.marker = page, pattern, marker
+        self.routes: list[tuple[Route, str]] = []
+        page.route(pattern, self._route)
+
+    def _route(self, route: Route, request: Request) -> None:
+        if self.marker in request.url and not self.routes:
+            self.routes.append((route, request.url))
+            return
+        route.continue_()
+
+    def release(self) -> None:
+        assert len(self.routes) == 1, self.routes
+        route, url = self.routes[0]
+        with self.page.expect_response(url):
+            route.continue_()
+        self.page.wait_for_timeout(300)
+        self.page.unroute(self.pattern)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from playwright.sync_api import Browser, FilePayload, Request, Route, ViewportSize, expect
+from playwright.sync_api import Browser, FilePayload, ViewportSize, expect
 from sqlalchemy import select
 
 from fengqiao.auth.models import User
 from fengqiao.clock import LOCAL_TZ
 from fengqiao.db import Database
 from fengqiao.org.models import OrgUnit
-from tests.e2e.conftest import JPEG_PHOTO, Api, LiveServer, desk_visit, open_visit, sign_in
+from tests.e2e.conftest import JPEG_PHOTO, Api, Held, LiveServer, desk_visit, open_visit, sign_in
 
 PHONE_390: ViewportSize = {"width": 390, "height": 844}
 PAYLOAD = '<img src=x onerror="document.title=1">落实<b>整改</b>'
@@ -149,18 +149,7 @@ def test_a_slow_answer_for_a_month_clicked_past_does_not_overwrite_the_next(
     now = local(0)
     index = now.year * 12 + now.month - 1
     last, before = index - 1, index - 2
-    held: list[Route] = []
-    asked: list[str] = []
-
-    def hold_last_month(route: Route, request: Request) -> None:
-        if f"month={last // 12}-{last % 12 + 1:02d}" in request.url and not held:
-            held.append(route)
-            asked.append(request.url)
-            return
-        route.continue_()
-
-    pattern = re.compile(r"/api/v1/meetings\?")
-    page.route(pattern, hold_last_month)
+    held = Held(page, re.compile(r"/api/v1/meetings\?"), f"month={last // 12}-{last % 12 + 1:02d}")
     page.locator("#month-prev").click()
     page.locator("#month-prev").click()
     expect(page.locator("#meeting-month")).to_have_value(f"{before // 12}-{before % 12 + 1:02d}")
@@ -168,12 +157,8 @@ def test_a_slow_answer_for_a_month_clicked_past_does_not_overwrite_the_next(
     expect(days.first).to_have_text(re.compile(f"^{before % 12 + 1}月"))
     shown = days.all_inner_texts()
     summary = page.locator("#meeting-summary").text_content() or ""
-    assert len(held) == 1
-    with page.expect_response(asked[0]):
-        held[0].continue_()
-    page.wait_for_timeout(300)
+    held.release()
     assert days.all_inner_texts() == shown
     expect(page.locator("#meeting-summary")).to_have_text(summary)
-    page.unroute(pattern)
     desk.assert_clean()
     page.context.close()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, Route, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select, update
 
 from fengqiao.auth.models import User, UserRole
@@ -23,7 +23,7 @@ from fengqiao.config import Settings
 from fengqiao.db import Database
 from fengqiao.org.models import OrgUnit
 from fengqiao.standards.models import StandardVersion
-from tests.e2e.conftest import Api, LiveServer, Visit, desk_visit, serve_demo, settle
+from tests.e2e.conftest import Api, Held, LiveServer, Visit, desk_visit, serve_demo, settle
 from tests.province.world import PEOPLE, World, build_world
 
 pytestmark = pytest.mark.e2e
@@ -160,28 +160,13 @@ def test_a_slow_answer_for_a_district_chosen_before_does_not_fill_the_towns(
     desk = _desk(browser, server, "zj_operator", "/events")
     page = desk.page
     page.locator("#events-table tbody tr[data-id]").first.wait_for()
-    held: list[Route] = []
-    asked: list[str] = []
-
-    def hold_yuecheng(route: Route, request: Request) -> None:
-        if f"root={YC}" in request.url and not held:
-            held.append(route)
-            asked.append(request.url)
-            return
-        route.continue_()
-
-    pattern = re.compile(r"/api/v1/org/tree\?")
-    page.route(pattern, hold_yuecheng)
+    held = Held(page, re.compile(r"/api/v1/org/tree\?"), f"root={YC}")
     district, town = page.locator("#filter-district"), page.locator("#filter-town")
     district.select_option(label="越城区")
     district.select_option(label="柯桥区")
     expect(town.locator("option")).to_have_text(["全部", *kq_towns])
-    assert len(held) == 1
-    with page.expect_response(asked[0]):
-        held[0].continue_()
-    page.wait_for_timeout(300)
+    held.release()
     expect(town.locator("option")).to_have_text(["全部", *kq_towns])
-    page.unroute(pattern)
     desk.assert_clean()
     page.context.close()
 
